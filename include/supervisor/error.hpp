@@ -1,0 +1,121 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+#pragma once
+
+/// \file
+/// The library's error model (asio / Boost.Process v2 style).
+///
+/// Every fallible public operation comes as two overloads:
+///   - `T f(args)` throws `std::system_error` (through `throw_error`) with a message naming what
+///     failed and with which input;
+///   - `T f(args, std::error_code& ec) noexcept` reports through `ec` and never throws.
+/// Library conditions use `supervisor::errc` in `supervisor::error_category()`; errors that come
+/// straight from the OS keep `std::system_category()` and their errno value.
+
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+
+#include <supervisor/export.hpp>
+
+namespace supervisor {
+
+/// Library error conditions. Zero is never used: a default-constructed `std::error_code` is
+/// success. Values are stable once released (append only).
+enum class errc : int {
+  invalid_argument = 1,     ///< An argument is out of its domain; the message names it.
+  invalid_spec = 2,         ///< A ProcessSpec / option field is invalid; the message names it.
+  invalid_transition = 3,   ///< A state machine refused a transition.
+  spawn_failed = 4,         ///< A process could not be started (the OS reason is in the message).
+  not_running = 5,          ///< The object is not running (never started, or already stopped).
+  already_running = 6,      ///< The object was started already.
+  timeout = 7,              ///< A deadline passed.
+  stopped = 8,              ///< The pool or loop is stopping or stopped; no new work is taken.
+  lease_timeout = 9,        ///< No worker became available for a lease in time.
+  circuit_open = 10,        ///< A circuit breaker refused the call.
+  unsupported = 11,         ///< This platform or kernel lacks the capability.
+  cgroup_unavailable = 12,  ///< No usable cgroup hierarchy was found.
+  controller_unavailable = 13,  ///< A needed cgroup controller cannot be enabled.
+  reap_stolen = 14,     ///< Someone else reaped our child (SIGCHLD ignored, or waitpid(-1)).
+  limit_exceeded = 15,  ///< A resource limit was hit.
+  internal = 16,        ///< A broken invariant inside the library (a bug: please report it).
+};
+
+/// The category of `supervisor::errc`. Its name is "supervisor". Thread-safe; one instance per
+/// process (it lives in the compiled library so that comparisons work across shared objects).
+[[nodiscard]] SUPERVISOR_API const std::error_category& error_category() noexcept;
+
+/// Makes `errc` values usable as `std::error_code` (found by ADL).
+[[nodiscard]] inline std::error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), error_category()};
+}
+
+/// Throws `std::system_error(ec, context)`. The single place the library throws from, so that a
+/// debugger breakpoint here catches every error. `context` should name the operation and its input,
+/// e.g. `spawn "/opt/w/bin/worker" (cwd "/srv")`. Precondition: `ec` is an error.
+[[noreturn]] SUPERVISOR_API void throw_error(const std::error_code& ec, std::string_view context);
+
+/// As above, with an `errc`.
+[[noreturn]] inline void throw_error(errc e, std::string_view context) {
+  throw_error(make_error_code(e), context);
+}
+
+/// Implementation helpers for the throwing/`error_code&` overload pair.
+namespace detail {
+
+/// An `std::error_code` plus, for the throwing overload, a message naming what failed. Internal
+/// code reports through `fail`; the `noexcept` overloads build a sink with `keep_context = false`,
+/// so no message is formatted (and nothing can throw) on their path. Not thread-safe: a local.
+struct ErrorSink {
+  std::error_code code;
+  std::string context;
+  bool keep_context = true;
+
+  /// Records `ec`; calls `message()` (returning std::string) only if the context is wanted.
+  template <class MessageFn>
+  void fail(std::error_code ec, MessageFn&& message) {
+    code = ec;
+    if (keep_context) context = std::forward<MessageFn>(message)();
+  }
+  template <class MessageFn>
+  void fail(errc e, MessageFn&& message) {
+    fail(make_error_code(e), std::forward<MessageFn>(message));
+  }
+  explicit operator bool() const noexcept { return static_cast<bool>(code); }
+};
+
+/// Runs `f(ErrorSink&)` and throws if it reported an error; returns what `f` returned.
+template <class F>
+decltype(auto) or_throw(F&& f) {
+  ErrorSink sink;
+  if constexpr (std::is_void_v<std::invoke_result_t<F, ErrorSink&>>) {
+    std::forward<F>(f)(sink);
+    if (sink) throw_error(sink.code, sink.context);
+  } else {
+    auto result = std::forward<F>(f)(sink);
+    if (sink) throw_error(sink.code, sink.context);
+    return result;
+  }
+}
+
+/// Runs `f(ErrorSink&)` for a `noexcept` overload: stores the code in `ec`, formats nothing.
+template <class F>
+decltype(auto) into_code(std::error_code& ec, F&& f) noexcept {
+  ErrorSink sink{{}, {}, false};
+  if constexpr (std::is_void_v<std::invoke_result_t<F, ErrorSink&>>) {
+    std::forward<F>(f)(sink);
+    ec = sink.code;
+  } else {
+    auto result = std::forward<F>(f)(sink);
+    ec = sink.code;
+    return result;
+  }
+}
+
+}  // namespace detail
+}  // namespace supervisor
+
+template <>
+struct std::is_error_code_enum<supervisor::errc> : std::true_type {};

@@ -1,0 +1,66 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+#include <supervisor/error.hpp>
+
+#include <string>
+#include <system_error>
+
+namespace supervisor {
+namespace {
+
+class Category final : public std::error_category {
+ public:
+  [[nodiscard]] const char* name() const noexcept override { return "supervisor"; }
+
+  [[nodiscard]] std::string message(int value) const override {
+    switch (static_cast<errc>(value)) {
+      case errc::invalid_argument: return "invalid argument";
+      case errc::invalid_spec: return "invalid process spec";
+      case errc::invalid_transition: return "invalid state transition";
+      case errc::spawn_failed: return "process could not be started";
+      case errc::not_running: return "not running";
+      case errc::already_running: return "already running";
+      case errc::timeout: return "timed out";
+      case errc::stopped: return "stopped";
+      case errc::lease_timeout: return "no worker became available before the lease timeout";
+      case errc::circuit_open: return "circuit breaker is open";
+      case errc::unsupported: return "not supported on this platform or kernel";
+      case errc::cgroup_unavailable: return "no usable cgroup hierarchy";
+      case errc::controller_unavailable: return "cgroup controller unavailable";
+      case errc::reap_stolen: return "child was reaped by someone else";
+      case errc::limit_exceeded: return "resource limit exceeded";
+      case errc::internal: return "internal error";
+    }
+    return "unknown supervisor error " + std::to_string(value);
+  }
+
+  // Lets hosts test portable conditions: `ec == std::errc::timed_out` holds for our timeouts.
+  [[nodiscard]] std::error_condition default_error_condition(int value) const noexcept override {
+    switch (static_cast<errc>(value)) {
+      case errc::invalid_argument:
+      case errc::invalid_spec: return std::errc::invalid_argument;
+      case errc::timeout:
+      case errc::lease_timeout: return std::errc::timed_out;
+      case errc::unsupported:
+      case errc::cgroup_unavailable:
+      case errc::controller_unavailable: return std::errc::not_supported;
+      case errc::already_running: return std::errc::operation_in_progress;
+      case errc::stopped:
+      case errc::circuit_open: return std::errc::operation_canceled;
+      default: return {value, *this};
+    }
+  }
+};
+
+}  // namespace
+
+const std::error_category& error_category() noexcept {
+  static const Category instance;
+  return instance;
+}
+
+void throw_error(const std::error_code& ec, std::string_view context) {
+  throw std::system_error(ec, std::string(context));
+}
+
+}  // namespace supervisor

@@ -1,0 +1,11 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+#include <supervisor/version.hpp>
+
+namespace supervisor {
+
+Version library_version() noexcept { return header_version; }
+
+const char* library_version_string() noexcept { return SUPERVISOR_VERSION_STRING; }
+
+}  // namespace supervisor

@@ -1,0 +1,154 @@
+# Copyright (c) 2026 The supervisor authors
+# SPDX-License-Identifier: MIT
+# cmake -DMODE=<mode> -DSCRATCH=<dir> -DSOURCE_DIR=... -DBUILD_DIR=... -P run_consumer.cmake
+# Builds and runs a real downstream project against supervisor. Fails on any error.
+cmake_minimum_required(VERSION 3.21)
+
+foreach(var MODE SCRATCH SOURCE_DIR BUILD_DIR CONSUMER_DIR CXX_COMPILER)
+  if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
+    message(FATAL_ERROR "run_consumer.cmake: ${var} is not set")
+  endif()
+endforeach()
+file(REMOVE_RECURSE "${SCRATCH}")
+file(MAKE_DIRECTORY "${SCRATCH}")
+set(prefix "${SCRATCH}/prefix")
+
+# Arguments every nested configure gets: same compiler, flags (sanitizers!) and generator.
+set(nested_args -G "${GENERATOR}" "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}"
+    "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}" "-DCMAKE_EXE_LINKER_FLAGS=${LINKER_FLAGS}"
+    "-DCMAKE_SHARED_LINKER_FLAGS=${LINKER_FLAGS}")
+if(BUILD_TYPE)
+  list(APPEND nested_args "-DCMAKE_BUILD_TYPE=${BUILD_TYPE}")
+endif()
+
+function(run)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    string(REPLACE ";" " " cmd "${ARGN}")
+    message(FATAL_ERROR "command failed (${rc}): ${cmd}")
+  endif()
+endfunction()
+
+function(install_from build_dir dest_prefix)
+  run("${CMAKE_COMMAND}" -E env --unset=DESTDIR
+      "${CMAKE_COMMAND}" --install "${build_dir}" --prefix "${dest_prefix}")
+endfunction()
+
+# Configure, build and run a consumer project; its program must print "consumer OK".
+function(build_and_run project_dir)
+  set(bdir "${SCRATCH}/consumer-build")
+  run("${CMAKE_COMMAND}" -S "${project_dir}" -B "${bdir}" ${nested_args} ${ARGN})
+  run("${CMAKE_COMMAND}" --build "${bdir}")
+  execute_process(COMMAND "${bdir}/consumer" RESULT_VARIABLE rc OUTPUT_VARIABLE out)
+  message(STATUS "consumer printed: ${out}")
+  if(NOT rc EQUAL 0 OR NOT out MATCHES "consumer OK")
+    message(FATAL_ERROR "consumer program failed (${rc}): ${out}")
+  endif()
+endfunction()
+
+if(MODE STREQUAL "install_layout")
+  # 1. A plain install holds headers, the library, the config package and the .pc file only.
+  install_from("${BUILD_DIR}" "${prefix}")
+  file(GLOB_RECURSE files LIST_DIRECTORIES false RELATIVE "${prefix}" "${prefix}/*")
+  set(seen_header OFF)
+  set(seen_lib OFF)
+  set(seen_config OFF)
+  set(seen_version OFF)
+  set(seen_targets OFF)
+  set(seen_pc OFF)
+  foreach(f IN LISTS files)
+    if(f MATCHES "^include/supervisor/(.+/)?[a-z0-9_]+\\.hpp$")
+      set(seen_header ON)
+    elseif(f MATCHES "^lib[^/]*/([^/]+/)?libsupervisor\\.(a|so(\\.[0-9]+)*|dylib|lib)$")
+      set(seen_lib ON)
+    elseif(f MATCHES "^lib[^/]*/([^/]+/)?cmake/supervisor/supervisor-config\\.cmake$")
+      set(seen_config ON)
+    elseif(f MATCHES "^lib[^/]*/([^/]+/)?cmake/supervisor/supervisor-config-version\\.cmake$")
+      set(seen_version ON)
+    elseif(f MATCHES "^lib[^/]*/([^/]+/)?cmake/supervisor/supervisor-targets(-[a-z]+)?\\.cmake$")
+      set(seen_targets ON)
+    elseif(f MATCHES "^lib[^/]*/([^/]+/)?pkgconfig/supervisor\\.pc$")
+      set(seen_pc ON)
+      file(READ "${prefix}/${f}" pc)
+      if(NOT pc MATCHES "prefix=${prefix}" OR NOT pc MATCHES "Requires: fmt")
+        message(FATAL_ERROR "supervisor.pc looks wrong:\n${pc}")
+      endif()
+    else()
+      message(FATAL_ERROR "install put an unexpected file in the prefix: ${f}")
+    endif()
+  endforeach()
+  foreach(kind header lib config version targets pc)
+    if(NOT seen_${kind})
+      message(FATAL_ERROR "install is missing its ${kind} file; it installed: ${files}")
+    endif()
+  endforeach()
+  list(LENGTH files n)
+  message(STATUS "install layout OK: ${n} files, all expected")
+
+  # 2. Under DESTDIR every file must land below DESTDIR/<prefix>: an absolute destination
+  #    (a file that would be written outside the prefix) shows up as anything else.
+  set(destdir "${SCRATCH}/destdir")
+  set(fake_prefix "/opt/supervisor-install-check")
+  run("${CMAKE_COMMAND}" -E env "DESTDIR=${destdir}"
+      "${CMAKE_COMMAND}" --install "${BUILD_DIR}" --prefix "${fake_prefix}")
+  file(GLOB_RECURSE all LIST_DIRECTORIES false RELATIVE "${destdir}" "${destdir}/*")
+  foreach(f IN LISTS all)
+    if(NOT "/${f}" MATCHES "^${fake_prefix}/")
+      message(FATAL_ERROR "install wrote outside its prefix: /${f}")
+    endif()
+  endforeach()
+
+elseif(MODE STREQUAL "find_package")
+  install_from("${BUILD_DIR}" "${prefix}")
+  build_and_run("${CONSUMER_DIR}/find_package" "-DCMAKE_PREFIX_PATH=${prefix}")
+
+elseif(MODE STREQUAL "find_package_shared")
+  # A fresh shared build of the library, installed and consumed: exercises BUILD_SHARED_LIBS,
+  # hidden visibility with SUPERVISOR_API exports, the soname and the exported definitions.
+  set(lib_build "${SCRATCH}/lib-build")
+  run("${CMAKE_COMMAND}" -S "${SOURCE_DIR}" -B "${lib_build}" ${nested_args}
+      -DBUILD_SHARED_LIBS=ON -DSUPERVISOR_BUILD_TESTS=OFF -DSUPERVISOR_BUILD_EXAMPLES=OFF
+      -DSUPERVISOR_WARNINGS=ON -DSUPERVISOR_WERROR=ON)
+  run("${CMAKE_COMMAND}" --build "${lib_build}")
+  install_from("${lib_build}" "${prefix}")
+  file(GLOB_RECURSE so LIST_DIRECTORIES false "${prefix}/lib*/libsupervisor.so*")
+  if(NOT so)
+    message(FATAL_ERROR "shared build installed no libsupervisor.so")
+  endif()
+  build_and_run("${CONSUMER_DIR}/find_package" "-DCMAKE_PREFIX_PATH=${prefix}")
+
+elseif(MODE STREQUAL "build_tree")
+  build_and_run("${CONSUMER_DIR}/find_package" "-Dsupervisor_DIR=${BUILD_DIR}")
+
+elseif(MODE STREQUAL "add_subdirectory")
+  build_and_run("${CONSUMER_DIR}/subdirectory" "-DSUPERVISOR_SOURCE_DIR=${SOURCE_DIR}")
+
+elseif(MODE STREQUAL "pkgconfig")
+  find_program(PKG_CONFIG NAMES pkgconf pkg-config)
+  if(NOT PKG_CONFIG)
+    message("SUPERVISOR-SKIP: no pkg-config or pkgconf program on this machine")
+    return()
+  endif()
+  install_from("${BUILD_DIR}" "${prefix}")
+  file(GLOB_RECURSE pc LIST_DIRECTORIES false "${prefix}/*/supervisor.pc")
+  get_filename_component(pcdir "${pc}" DIRECTORY)
+  execute_process(COMMAND "${CMAKE_COMMAND}" -E env "PKG_CONFIG_PATH=${pcdir}"
+                          "${PKG_CONFIG}" --cflags --libs supervisor
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE flags OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "pkg-config does not find supervisor in ${pcdir}")
+  endif()
+  separate_arguments(flags UNIX_COMMAND "${flags}")
+  separate_arguments(cxx_flags UNIX_COMMAND "${CXX_FLAGS}")
+  separate_arguments(ld_flags UNIX_COMMAND "${LINKER_FLAGS}")
+  run("${CXX_COMPILER}" -std=c++20 ${cxx_flags} "${CONSUMER_DIR}/main.cpp" -o "${SCRATCH}/consumer"
+      ${flags} ${ld_flags})
+  execute_process(COMMAND "${SCRATCH}/consumer" RESULT_VARIABLE rc OUTPUT_VARIABLE out)
+  if(NOT rc EQUAL 0 OR NOT out MATCHES "consumer OK")
+    message(FATAL_ERROR "pkg-config consumer failed (${rc}): ${out}")
+  endif()
+  message(STATUS "pkg-config consumer printed: ${out}")
+
+else()
+  message(FATAL_ERROR "run_consumer.cmake: unknown MODE '${MODE}'")
+endif()

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Copyright (c) 2026 The supervisor authors
+# SPDX-License-Identifier: MIT
+# The README's test command, and the only thing CI runs. Installs missing build and test
+# dependencies (Debian packages), then runs every stage:
+#   dev        g++, warnings as errors, every test (unit, integration, consumer, examples)
+#   dev-clang  clang++, warnings as errors, every test
+#   asan       ASan + UBSan, every test
+#   tsan       ThreadSanitizer, the unit and integration tests (the concurrency tests among them)
+# Usage: tests/run.sh [STAGE...]   (default: all stages, in that order)
+# Every stage runs even if an earlier one failed; the exit status is non-zero if any failed.
+set -uo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+# shellcheck source=../cmake/ensure-deps.sh
+. "$root/cmake/ensure-deps.sh"
+set -e
+supervisor_ensure_deps "${SUPERVISOR_BUILD_PACKAGES[@]}" "${SUPERVISOR_TEST_PACKAGES[@]}"
+set +e
+
+jobs=${SUPERVISOR_JOBS:-$(nproc 2>/dev/null || echo 2)}
+stages=("$@")
+[ ${#stages[@]} -eq 0 ] && stages=(dev dev-clang asan tsan)
+
+declare -A label_filter=([dev]="" [dev-clang]="" [asan]="" [tsan]="unit|integration")
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+
+summary=()
+total_pass=0 total_fail=0 total_skip=0 failed_stages=0
+
+run_stage() {
+  local stage=$1 start log rc=0
+  start=$(date +%s)
+  log="$root/build/$stage-ctest.log"
+  echo
+  echo "==================== stage $stage ===================="
+  if ! cmake --preset "$stage" >/dev/null; then
+    summary+=("$(printf '%-10s FAIL (configure)' "$stage")"); return 1
+  fi
+  if ! cmake --build --preset "$stage" -j "$jobs"; then
+    summary+=("$(printf '%-10s FAIL (build)' "$stage")"); return 1
+  fi
+  local args=(--test-dir "$root/build/$stage" --output-on-failure --no-tests=error -j "$jobs")
+  [ -n "${label_filter[$stage]:-}" ] && args+=(-L "${label_filter[$stage]}")
+  mkdir -p "$root/build"
+  ctest "${args[@]}" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  # "NN% tests passed, F tests failed out of T"; skipped tests are listed as "(Skipped)".
+  local line total failed skipped passed
+  line=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1)
+  total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$line")
+  failed=$(sed -E 's/.*passed, ([0-9]+) tests? failed.*/\1/' <<<"$line")
+  skipped=$(grep -c '(Skipped)' "$log" || true)
+  if [ -z "$line" ]; then total=0 failed=0; rc=1; fi
+  passed=$((total - failed - skipped))
+  total_pass=$((total_pass + passed)); total_fail=$((total_fail + failed))
+  total_skip=$((total_skip + skipped))
+  local verdict=PASS; [ "$rc" -ne 0 ] && verdict=FAIL
+  summary+=("$(printf '%-10s %s  %d passed, %d failed, %d skipped  (%ds)' "$stage" "$verdict" \
+    "$passed" "$failed" "$skipped" $(( $(date +%s) - start )))")
+  if [ "$skipped" -gt 0 ]; then
+    grep -h -o 'SUPERVISOR-SKIP: .*' "$log" | sort -u | sed 's/^/           /' >>"$root/build/skips.txt"
+  fi
+  return "$rc"
+}
+
+rm -f "$root/build/skips.txt"
+for stage in "${stages[@]}"; do
+  if [ -z "${label_filter[$stage]+set}" ]; then
+    echo "unknown stage '$stage' (known: ${!label_filter[*]})" >&2; exit 2
+  fi
+  run_stage "$stage" || failed_stages=$((failed_stages + 1))
+done
+
+echo
+echo "==================== summary ===================="
+printf '%s\n' "${summary[@]}"
+if [ -s "$root/build/skips.txt" ]; then
+  echo "skipped, with the missing capability:"; sort -u "$root/build/skips.txt"
+fi
+echo "tests: $total_pass passed, $total_fail failed, $total_skip skipped"
+if [ "$failed_stages" -ne 0 ]; then
+  echo "$failed_stages stage(s) failed"
+  exit 1
+fi
