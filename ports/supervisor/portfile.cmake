@@ -1,0 +1,26 @@
+# Copyright (c) 2026 The supervisor authors
+# SPDX-License-Identifier: MIT
+# vcpkg overlay port: builds the checkout this port sits in, with the project's own install rules
+# (the install the consumer tests check).
+#   vcpkg install supervisor --overlay-ports=<checkout>/ports
+get_filename_component(SOURCE_PATH "${CMAKE_CURRENT_LIST_DIR}/../.." ABSOLUTE)
+
+vcpkg_cmake_configure(
+  SOURCE_PATH "${SOURCE_PATH}"
+  OPTIONS
+    -DSUPERVISOR_BUILD_TESTS=OFF
+    -DSUPERVISOR_BUILD_EXAMPLES=OFF
+    -DSUPERVISOR_INSTALL=ON
+    -DSUPERVISOR_WARNINGS=OFF)
+vcpkg_cmake_install()
+vcpkg_cmake_config_fixup(PACKAGE_NAME supervisor CONFIG_PATH "lib/cmake/supervisor")
+vcpkg_fixup_pkgconfig()
+
+file(REMOVE_RECURSE "${CURRENT_PACKAGES_DIR}/debug/include")
+vcpkg_install_copyright(FILE_LIST "${SOURCE_PATH}/LICENSE")
+file(WRITE "${CURRENT_PACKAGES_DIR}/share/${PORT}/usage" [[
+supervisor provides CMake targets:
+
+  find_package(supervisor CONFIG REQUIRED)
+  target_link_libraries(main PRIVATE supervisor::supervisor)
+]])
