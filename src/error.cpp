@@ -59,8 +59,16 @@ const std::error_category& error_category() noexcept {
   return instance;
 }
 
+Error::Error(const std::error_code& ec, const std::string& message)
+    : std::system_error(ec, message), message_(message) {}
+
+const char* Error::what() const noexcept { return message_.what(); }
+
 void throw_error(const std::error_code& ec, std::string_view context) {
-  throw std::system_error(ec, std::string(context));
+  const std::string text = ec.message();
+  if (context.empty()) throw Error(ec, text);
+  if (context.find(text) != std::string_view::npos) throw Error(ec, std::string(context));
+  throw Error(ec, std::string(context) + ": " + text);
 }
 
 }  // namespace supervisor

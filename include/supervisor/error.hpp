@@ -12,6 +12,7 @@
 /// Library conditions use `supervisor::errc` in `supervisor::error_category()`; errors that come
 /// straight from the OS keep `std::system_category()` and their errno value.
 
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -52,9 +53,21 @@ enum class errc : int {
   return {static_cast<int>(e), error_category()};
 }
 
-/// Throws `std::system_error(ec, context)`. The single place the library throws from, so that a
-/// debugger breakpoint here catches every error. `context` should name the operation and its input,
-/// e.g. `spawn "/opt/w/bin/worker" (cwd "/srv")`. Precondition: `ec` is an error.
+/// The exception the library throws: a `std::system_error` (catch either) whose `what()` is one
+/// readable sentence, e.g. `spawn "/opt/w/bin/worker": No such file or directory (cwd "/srv")`.
+class SUPERVISOR_API Error : public std::system_error {
+ public:
+  Error(const std::error_code& ec, const std::string& message);
+  [[nodiscard]] const char* what() const noexcept override;
+
+ private:
+  std::runtime_error message_;  // its copies share the text and never throw
+};
+
+/// Throws `Error(ec, ...)`. The single place the library throws from, so that a debugger
+/// breakpoint here catches every error. `context` names the operation and its input, e.g.
+/// `spawn "/opt/w/bin/worker" (cwd "/srv")`; when it does not already contain the error's own
+/// text, `: <text>` is appended. Precondition: `ec` is an error.
 [[noreturn]] SUPERVISOR_API void throw_error(const std::error_code& ec, std::string_view context);
 
 /// As above, with an `errc`.

@@ -7,5 +7,8 @@
 
 #include <supervisor/clock.hpp>
 #include <supervisor/error.hpp>
+#include <supervisor/exit_status.hpp>
 #include <supervisor/export.hpp>
+#include <supervisor/process.hpp>
+#include <supervisor/process_spec.hpp>
 #include <supervisor/version.hpp>

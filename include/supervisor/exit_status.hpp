@@ -1,0 +1,68 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+#pragma once
+
+/// \file
+/// How a process ended, in systemd's `Result=` vocabulary.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <supervisor/clock.hpp>
+#include <supervisor/export.hpp>
+
+namespace supervisor {
+
+/// Why a process ended, as far as the library knows (systemd's `Result=` values).
+enum class ExitReason {
+  success,         ///< Exited with code 0.
+  exit_code,       ///< Exited with a non-zero code.
+  signal,          ///< Killed by a signal (not by our stop plan's final kill).
+  core_dump,       ///< Killed by a signal and dumped core.
+  timeout,         ///< Did not stop within the stop plan; the tree was killed.
+  watchdog,        ///< Killed because its heartbeat stopped.
+  oom_kill,        ///< Killed by the kernel's OOM killer (cgroup memory limit).
+  resource_limit,  ///< Killed for exceeding a resource limit.
+  spawn_failed,    ///< Never ran its program.
+  unknown,         ///< The exit could not be observed (e.g. the host reaped our child).
+};
+
+/// The reason's name, e.g. "exit-code" (systemd spelling).
+[[nodiscard]] SUPERVISOR_API std::string_view to_string(ExitReason r) noexcept;
+
+/// Resources the process (not its descendants) used, from the kernel's rusage.
+struct ResourceUsage {
+  Duration user_cpu{};
+  Duration system_cpu{};
+  std::int64_t max_rss_kib = 0;
+  std::int64_t minor_faults = 0;
+  std::int64_t major_faults = 0;
+  std::int64_t voluntary_switches = 0;
+  std::int64_t involuntary_switches = 0;
+};
+
+/// The end of one process incarnation. A plain value.
+struct ExitStatus {
+  ExitReason reason = ExitReason::unknown;
+  int exit_code = -1;        ///< The exit code when it exited normally, else -1.
+  int signal = 0;            ///< The terminating signal number when killed, else 0.
+  bool core_dumped = false;  ///< The kernel wrote a core dump.
+  /// The stop plan sent its signals (the exit was asked for); `timeout` says it had to kill.
+  bool stop_requested = false;
+  /// Processes of the tree still alive when the main process was gone, which the library killed.
+  int killed_descendants = 0;
+  /// Descendants the library knows of but could not kill (no cgroup: escaped the process group).
+  int escaped_descendants = 0;
+  Duration uptime{};
+  ResourceUsage usage;
+  std::vector<std::string> stderr_tail;  ///< The last lines of stderr, when it was piped.
+
+  /// True when it exited normally with code 0.
+  [[nodiscard]] bool ok() const noexcept { return reason == ExitReason::success; }
+  /// e.g. `exit-code (code 3) after 1.2s` or `signal (SIGKILL) after 20ms, 2 descendants killed`.
+  [[nodiscard]] SUPERVISOR_API std::string describe() const;
+};
+
+}  // namespace supervisor

@@ -1,0 +1,167 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+#pragma once
+
+/// \file
+/// `Loop` (the supervision thread) and `Process` (one supervised child): the process layer under
+/// `Pool`, public for hosts that need a single supervised child.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+
+#include <supervisor/clock.hpp>
+#include <supervisor/error.hpp>
+#include <supervisor/exit_status.hpp>
+#include <supervisor/export.hpp>
+#include <supervisor/process_spec.hpp>
+
+namespace supervisor {
+
+namespace detail {
+class LoopCore;
+struct ChildState;
+}  // namespace detail
+
+/// How a worker's process tree is contained.
+enum class Containment {
+  automatic,      ///< A fresh cgroup v2 group when usable, else the process group.
+  cgroup,         ///< A fresh cgroup v2 group; starting fails if none is usable.
+  process_group,  ///< The child's process group (setsid); escaped descendants are counted.
+};
+
+/// Which mechanism started a process.
+enum class SpawnPath {
+  clone3,       ///< Linux clone3: CLONE_PIDFD (+ CLONE_INTO_CGROUP): the child starts in its group.
+  posix_spawn,  ///< posix_spawn + pidfd_open (no PDEATHSIG; a cgroup is joined after the start).
+};
+
+[[nodiscard]] SUPERVISOR_API std::string_view to_string(SpawnPath p) noexcept;
+[[nodiscard]] SUPERVISOR_API std::string_view to_string(Containment c) noexcept;
+
+/// Options of a Loop.
+struct LoopOptions {
+  /// Where worker cgroups are created: a cgroup v2 directory the host may write. Empty: the
+  /// library's own group below the host's cgroup, found from /proc/self/mountinfo and
+  /// /proc/self/cgroup.
+  std::string cgroup_base;
+  /// Disables cgroups entirely (tests of the process-group fallback; hosts that must not use them).
+  bool disable_cgroups = false;
+  /// Forces a spawn path; empty picks clone3 when the kernel has it.
+  std::optional<SpawnPath> spawn_path;
+};
+
+/// What the loop found about this machine, for logs and tests.
+struct LoopInfo {
+  bool cgroup_usable = false;
+  std::string cgroup_base;     ///< The directory worker groups are created in, when usable.
+  std::string cgroup_why_not;  ///< Why cgroups are not used, when they are not.
+  bool clone3_available = false;
+  bool close_range_available = false;
+};
+
+/// The supervision loop: exactly one thread (named "sv-loop"), created by the constructor and
+/// joined by the destructor, which stops every process still running on it. It owns every pidfd,
+/// pipe and cgroup of its processes; strategy hooks and callbacks run on it. Thread-safe.
+class SUPERVISOR_API Loop {
+ public:
+  Loop();
+  explicit Loop(LoopOptions options);
+  ~Loop();
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
+
+  [[nodiscard]] LoopInfo info() const;
+  /// How often a child was reaped by someone else (SIGCHLD ignored, or a `waitpid(-1)`).
+  [[nodiscard]] std::uint64_t stolen_reaps() const noexcept;
+
+ private:
+  friend class Process;
+  std::shared_ptr<detail::LoopCore> core_;
+};
+
+/// Output counters of one piped stream.
+struct OutputStats {
+  std::uint64_t bytes_read = 0;     ///< Read from the pipe.
+  std::uint64_t bytes_dropped = 0;  ///< Evicted from the ring before anyone took them.
+  std::uint64_t lines = 0;          ///< Complete lines seen (delivered to `on_line` if set).
+};
+
+/// Facts about a running process.
+struct ProcessInfo {
+  int pid = 0;
+  int pgid = 0;
+  SpawnPath path = SpawnPath::clone3;
+  Containment containment = Containment::process_group;
+  std::string cgroup;   ///< The worker's fresh cgroup directory, when contained by one.
+  std::string program;  ///< The resolved executable path.
+};
+
+/// Options for one Process.
+struct ProcessOptions {
+  Containment containment = Containment::automatic;
+  /// Called on the loop thread once the whole tree is gone and the status is final.
+  std::function<void(const ExitStatus&)> on_exit;
+};
+
+/// One supervised child process and its tree. Movable, not copyable. Its methods are thread-safe
+/// (they talk to the loop); the destructor stops the process with its StopPlan (bounded by it).
+class SUPERVISOR_API Process {
+ public:
+  Process() noexcept;
+  ~Process();
+  Process(Process&&) noexcept;
+  Process& operator=(Process&&) noexcept;
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  /// Validates `spec` and starts it on `loop`. Spawn errors (missing binary, not executable, a
+  /// directory, bad ELF, bad cwd, unknown user, E2BIG, ...) come back here, synchronously, with the
+  /// errno (system category) and a message naming the program and cwd; nothing is left behind.
+  static Process start(Loop& loop, ProcessSpec spec, ProcessOptions options = {});
+  /// \overload
+  static Process start(Loop& loop, ProcessSpec spec, ProcessOptions options,
+                       std::error_code& ec) noexcept;
+
+  [[nodiscard]] bool valid() const noexcept { return state_ != nullptr; }
+  [[nodiscard]] int pid() const noexcept;
+  [[nodiscard]] ProcessInfo info() const;
+  /// True until the main process has exited and its tree is gone.
+  [[nodiscard]] bool running() const;
+  /// The final status, once there is one.
+  [[nodiscard]] std::optional<ExitStatus> exit_status() const;
+
+  /// Blocks until the process and its tree are gone.
+  ExitStatus wait();
+  /// Waits at most `timeout`; nullopt if still running.
+  std::optional<ExitStatus> wait_for(Duration timeout);
+
+  /// Runs the StopPlan (signals to the tree, waits, final kill) and waits for the end. Idempotent.
+  ExitStatus stop();
+  /// Starts the StopPlan without waiting.
+  void request_stop();
+  /// Kills the whole tree at once (cgroup.kill or SIGKILL to the group) and waits.
+  ExitStatus kill();
+
+  /// Sends `s` to the main process only.
+  void signal(Signal s);
+  /// \overload
+  void signal(Signal s, std::error_code& ec) noexcept;
+
+  /// The recent output of a piped stream (at most `OutputOptions::ring_bytes`), without removing
+  /// it.
+  [[nodiscard]] std::string output(StdStream stream) const;
+  /// Removes and returns the buffered output of a piped stream (in backpressure mode this makes
+  /// room, and reading resumes).
+  std::string take_output(StdStream stream);
+  [[nodiscard]] OutputStats output_stats(StdStream stream) const;
+
+ private:
+  explicit Process(std::shared_ptr<detail::ChildState> state) noexcept;
+  std::shared_ptr<detail::ChildState> state_;
+};
+
+}  // namespace supervisor

@@ -1,0 +1,170 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+#pragma once
+
+/// \file
+/// `ProcessSpec`: everything needed to start one worker process, validated before any spawn.
+/// OS-neutral: no OS header is included; signals and limits are named by enums.
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include <supervisor/clock.hpp>
+#include <supervisor/export.hpp>
+
+namespace supervisor {
+
+/// Signals the library can send, named portably (mapped to the platform's numbers inside).
+enum class Signal {
+  hangup,     ///< SIGHUP
+  interrupt,  ///< SIGINT
+  quit,       ///< SIGQUIT
+  kill,       ///< SIGKILL
+  user1,      ///< SIGUSR1
+  user2,      ///< SIGUSR2
+  terminate,  ///< SIGTERM
+  cont,       ///< SIGCONT
+};
+
+/// The name of a signal, e.g. "SIGTERM".
+[[nodiscard]] SUPERVISOR_API std::string_view to_string(Signal s) noexcept;
+
+/// Which standard stream.
+enum class StdStream { in, out, err };
+
+/// How one standard stream of the child is connected.
+struct SUPERVISOR_API StdioSpec {
+  enum class Mode {
+    inherit,  ///< The host's own stream.
+    null,     ///< /dev/null.
+    file,     ///< A file, opened by the library (created with mode 0640 if missing).
+    pipe,     ///< A pipe read by the supervision loop (out/err only): ring buffer + line callback.
+  };
+  Mode mode = Mode::null;
+  std::string path;    ///< For `file`.
+  bool append = true;  ///< For `file` outputs: append (true) or truncate.
+  /// For `pipe`: called on the loop thread with each complete line (without the newline); lines
+  /// longer than `OutputOptions::max_line` are delivered in pieces. May be empty.
+  std::function<void(std::string_view line)> on_line;
+
+  static StdioSpec inherit() { return {Mode::inherit, {}, true, {}}; }
+  static StdioSpec null() { return {Mode::null, {}, true, {}}; }
+  static StdioSpec file(std::string p, bool append_to = true) {
+    return {Mode::file, std::move(p), append_to, {}};
+  }
+  static StdioSpec pipe(std::function<void(std::string_view)> cb = {}) {
+    return {Mode::pipe, {}, true, std::move(cb)};
+  }
+};
+
+/// Captured-output bounds, per piped stream.
+struct OutputOptions {
+  std::size_t ring_bytes = 64 * 1024;  ///< Recent output kept per stream (the tail).
+  std::size_t max_line = 16 * 1024;    ///< Longer lines reach `on_line` in pieces.
+  std::size_t exit_tail_lines = 20;    ///< Last stderr lines copied into ExitStatus.
+  /// false (default): the loop always drains the pipe; when the ring is full the oldest bytes
+  /// are dropped and counted. true: the loop stops reading while the ring is full, so a
+  /// flooding worker blocks in write() until `Process::take_output` makes room.
+  bool backpressure = false;
+};
+
+/// The child's environment: inherit the host's, then set and unset; or explicit (no inheritance).
+struct Environment {
+  bool inherit = true;                     ///< Start from the host's environment.
+  std::map<std::string, std::string> set;  ///< Added or overridden variables.
+  std::vector<std::string> unset;          ///< Removed variables (applied after inherit).
+};
+
+/// Who the child runs as. Changing identity needs privilege; names are resolved before spawning.
+struct Identity {
+  std::optional<std::string> user;         ///< User name or numeric uid.
+  std::optional<std::string> group;        ///< Group name or numeric gid (default: user's group).
+  std::vector<std::string> supplementary;  ///< Supplementary groups (names or numbers).
+  std::optional<std::uint32_t> umask;      ///< e.g. 027.
+};
+
+/// A resource limit applied in the child before exec (POSIX rlimits).
+struct ResourceLimit {
+  enum class Kind {
+    address_space,
+    core_size,
+    cpu_seconds,
+    data,
+    file_size,
+    open_files,
+    processes,
+    stack
+  };
+  Kind kind = Kind::open_files;
+  std::uint64_t soft = 0;
+  std::uint64_t hard = 0;
+  static constexpr std::uint64_t unlimited = ~std::uint64_t{0};
+};
+
+/// An fd of the host that the child receives as `child_fd` (>= 3). The child holds exactly 0, 1,
+/// 2 and these.
+struct PassFd {
+  int host_fd = -1;
+  int child_fd = -1;
+};
+
+/// One rung of the stop ladder: send `signal` to the whole tree, then wait up to `wait` for it to
+/// exit before the next rung.
+struct StopStep {
+  Signal signal = Signal::terminate;
+  Duration wait = std::chrono::seconds(10);
+  bool then_continue = true;  ///< Also send SIGCONT, so a stopped process can act on the signal.
+};
+
+/// How a worker is stopped. After the last rung, the whole tree is killed (cgroup.kill, or
+/// SIGKILL to the process group) and the library waits up to `kill_wait` to see it gone.
+struct StopPlan {
+  std::vector<StopStep> steps{StopStep{}};
+  Duration kill_wait = std::chrono::seconds(5);
+};
+
+/// Everything needed to start one process. A plain value; validated by `validate()` (and by every
+/// spawn) before anything happens.
+struct ProcessSpec {
+  /// argv[0] is the program: a path (with '/') used as is, or a name searched in the child's PATH.
+  /// Never run through a shell.
+  std::vector<std::string> argv;
+  std::string name;  ///< For messages and events; defaults to argv[0].
+  Environment env;
+  std::string cwd;  ///< Absolute working directory; empty keeps the host's.
+  StdioSpec in = StdioSpec::null();
+  StdioSpec out = StdioSpec::pipe();
+  StdioSpec err = StdioSpec::pipe();
+  OutputOptions output;
+  Identity identity;
+  /// setsid(): the child leads a new session and process group (the fallback tree-kill unit).
+  bool new_session = true;
+  std::vector<ResourceLimit> limits;
+  std::vector<PassFd> pass_fds;
+  StopPlan stop;
+  /// Arm PR_SET_PDEATHSIG(SIGKILL) in the child (Linux): it dies when the loop thread that started
+  /// it dies, i.e. with the host.
+  bool die_with_host = true;
+
+  /// The display name: `name`, or argv[0].
+  [[nodiscard]] std::string display_name() const {
+    return !name.empty() ? name : (argv.empty() ? std::string("<empty argv>") : argv.front());
+  }
+};
+
+/// Checks every field; the error (`errc::invalid_spec`) names the first bad field and its value,
+/// e.g. `ProcessSpec.cwd: "rel/dir" is not an absolute path`.
+SUPERVISOR_API void validate(const ProcessSpec& spec);
+/// \overload
+SUPERVISOR_API void validate(const ProcessSpec& spec, std::error_code& ec) noexcept;
+/// Returns the message `validate` would throw with, or an empty string when the spec is valid.
+[[nodiscard]] SUPERVISOR_API std::string validation_error(const ProcessSpec& spec);
+
+}  // namespace supervisor

@@ -1,0 +1,40 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+#include <supervisor/exit_status.hpp>
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <string>
+
+namespace supervisor {
+
+std::string_view to_string(ExitReason r) noexcept {
+  switch (r) {
+    case ExitReason::success: return "success";
+    case ExitReason::exit_code: return "exit-code";
+    case ExitReason::signal: return "signal";
+    case ExitReason::core_dump: return "core-dump";
+    case ExitReason::timeout: return "timeout";
+    case ExitReason::watchdog: return "watchdog";
+    case ExitReason::oom_kill: return "oom-kill";
+    case ExitReason::resource_limit: return "resource-limit";
+    case ExitReason::spawn_failed: return "spawn-failed";
+    case ExitReason::unknown: return "unknown";
+  }
+  return "unknown";
+}
+
+std::string ExitStatus::describe() const {
+  std::string out(to_string(reason));
+  if (exit_code >= 0) out += fmt::format(" (code {})", exit_code);
+  if (signal > 0) out += fmt::format(" (signal {}{})", signal, core_dumped ? ", core dumped" : "");
+  const double secs = std::chrono::duration<double>(uptime).count();
+  out += fmt::format(" after {:.3f}s", secs);
+  if (stop_requested) out += ", stop requested";
+  if (killed_descendants > 0) out += fmt::format(", {} descendants killed", killed_descendants);
+  if (escaped_descendants > 0) out += fmt::format(", {} descendants escaped", escaped_descendants);
+  return out;
+}
+
+}  // namespace supervisor

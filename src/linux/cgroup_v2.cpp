@@ -1,0 +1,544 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+#include "linux/cgroup_v2.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <filesystem>
+#include <limits>
+#include <system_error>
+
+#include <fmt/format.h>
+
+namespace supervisor::detail {
+namespace {
+
+std::error_code os_error(int e) { return {e, std::system_category()}; }
+
+std::string_view next_line(std::string_view& text) {
+  const auto end = text.find('\n');
+  const std::string_view line = text.substr(0, end);
+  text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+  return line;
+}
+
+std::vector<std::string_view> split_spaces(std::string_view line) {
+  std::vector<std::string_view> fields;
+  while (!line.empty()) {
+    const auto end = line.find(' ');
+    if (end != 0) fields.push_back(line.substr(0, end));
+    line.remove_prefix(end == std::string_view::npos ? line.size() : end + 1);
+  }
+  return fields;
+}
+
+std::optional<std::uint64_t> parse_u64(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return value;
+}
+
+// The value of `key` in a flat keyed file ("key value" lines: cgroup.events, cpu.stat,
+// memory.events).
+std::optional<std::uint64_t> keyed_value(std::string_view text, std::string_view key) {
+  while (!text.empty()) {
+    const std::string_view line = next_line(text);
+    if (line.size() > key.size() && line.substr(0, key.size()) == key && line[key.size()] == ' ') {
+      return parse_u64(line.substr(key.size() + 1));
+    }
+  }
+  return std::nullopt;
+}
+
+// Reads a whole file into `out`; returns 0 or the errno. cgroupfs and procfs files are generated
+// on the first read, so a small file arrives at once, but cgroup.procs and mountinfo can span
+// many pages: read until EOF.
+int read_whole_file(int dir_fd, const char* name, std::string& out) {
+  out.clear();
+  const int fd = ::openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return errno;
+  char chunk[4096];
+  int result = 0;
+  for (;;) {
+    const ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n > 0) {
+      out.append(chunk, static_cast<std::size_t>(n));
+    } else if (n == 0) {
+      break;
+    } else if (errno != EINTR) {
+      result = errno;
+      break;
+    }
+  }
+  ::close(fd);
+  return result;
+}
+
+// Joins two paths and collapses doubled slashes; keeps "." and ".." (cgroupfs has no links, and
+// the kernel never writes them in the paths we join).
+std::string join_normalised(std::string_view a, std::string_view b) {
+  std::string joined;
+  joined.reserve(a.size() + b.size() + 1);
+  for (const std::string_view part : {a, std::string_view("/"), b}) {
+    for (const char c : part) {
+      if (c == '/' && !joined.empty() && joined.back() == '/') continue;
+      joined.push_back(c);
+    }
+  }
+  if (joined.size() > 1 && joined.back() == '/') joined.pop_back();
+  return joined;
+}
+
+bool is_path_prefix(std::string_view dir, std::string_view path) {
+  if (dir == "/") return true;
+  return path.substr(0, dir.size()) == dir &&
+         (path.size() == dir.size() || path[dir.size()] == '/');
+}
+
+bool has_option(std::string_view options, std::string_view name) {
+  while (!options.empty()) {
+    const auto end = options.find(',');
+    if (options.substr(0, end) == name) return true;
+    options.remove_prefix(end == std::string_view::npos ? options.size() : end + 1);
+  }
+  return false;
+}
+
+struct MountLine {
+  std::string root;
+  std::string mount_point;
+  std::string_view fstype;
+  bool read_only = false;
+};
+
+// Fields: id parent major:minor root mount-point options [optional fields...] - fstype source
+// super-options. The optional fields vary in number, so the " - " separator is searched for.
+std::optional<MountLine> parse_mount_line(std::string_view line) {
+  const std::vector<std::string_view> fields = split_spaces(line);
+  std::size_t dash = 6;
+  while (dash < fields.size() && fields[dash] != "-") ++dash;
+  if (dash + 1 >= fields.size()) return std::nullopt;
+  MountLine mount;
+  mount.root = unescape_mountinfo(fields[3]);
+  mount.mount_point = unescape_mountinfo(fields[4]);
+  mount.fstype = fields[dash + 1];
+  mount.read_only = has_option(fields[5], "ro") ||
+                    (dash + 3 < fields.size() && has_option(fields[dash + 3], "ro"));
+  return mount;
+}
+
+std::string in_quotes(std::string_view s) { return fmt::format("\"{}\"", s); }
+
+constexpr auto max_pid = static_cast<std::uint64_t>(std::numeric_limits<int>::max());
+
+}  // namespace
+
+std::string unescape_mountinfo(std::string_view field) {
+  std::string out;
+  out.reserve(field.size());
+  for (std::size_t i = 0; i < field.size(); ++i) {
+    const auto octal = [&](std::size_t at) { return field[at] >= '0' && field[at] <= '7'; };
+    if (field[i] == '\\' && i + 3 < field.size() && octal(i + 1) && octal(i + 2) && octal(i + 3)) {
+      const int value = (field[i + 1] - '0') * 64 + (field[i + 2] - '0') * 8 + (field[i + 3] - '0');
+      if (value <= 0377) {
+        out.push_back(static_cast<char>(value));
+        i += 3;
+        continue;
+      }
+    }
+    out.push_back(field[i]);
+  }
+  return out;
+}
+
+std::string CgroupV2Mount::self_dir() const { return join_normalised(mount_point, self_relative); }
+
+std::optional<CgroupV2Mount> parse_cgroup_v2(std::string_view mountinfo,
+                                             std::string_view proc_self_cgroup,
+                                             std::string* why_not) {
+  const auto fail = [&](std::string reason) -> std::optional<CgroupV2Mount> {
+    if (why_not != nullptr) *why_not = std::move(reason);
+    return std::nullopt;
+  };
+
+  std::vector<MountLine> mounts;
+  std::vector<std::size_t> cgroup2;
+  for (std::string_view rest = mountinfo; !rest.empty();) {
+    auto mount = parse_mount_line(next_line(rest));
+    if (!mount) continue;
+    if (mount->fstype == "cgroup2") cgroup2.push_back(mounts.size());
+    mounts.push_back(std::move(*mount));
+  }
+  if (cgroup2.empty()) return fail("no cgroup2 mount in /proc/self/mountinfo");
+
+  std::optional<std::string> self;
+  for (std::string_view rest = proc_self_cgroup; !rest.empty();) {
+    const std::string_view line = next_line(rest);
+    if (line.substr(0, 3) == "0::") self = std::string(line.substr(3));
+  }
+  if (!self) {
+    return fail(fmt::format(
+        "cgroup2 is mounted at {} but /proc/self/cgroup has no \"0::\" line for this process",
+        in_quotes(mounts[cgroup2.front()].mount_point)));
+  }
+  // Outside our cgroup namespace's root the kernel writes the path relative to it ("/../x"); such
+  // a group cannot be reached through any mount we can see.
+  if (self->empty() || self->front() != '/' || self->find("/..") != std::string::npos) {
+    return fail(
+        fmt::format("our cgroup2 path {} in /proc/self/cgroup is outside this cgroup "
+                    "namespace or malformed",
+                    in_quotes(*self)));
+  }
+
+  std::vector<std::string> reasons;
+  for (const std::size_t index : cgroup2) {
+    const MountLine& mount = mounts[index];
+    // A later mount on the same directory or on one of its parents hides this one (e.g. a tmpfs
+    // mounted over /sys/fs/cgroup after cgroup2 was mounted there).
+    const MountLine* hidden_by = nullptr;
+    for (std::size_t later = index + 1; later < mounts.size(); ++later) {
+      if (is_path_prefix(mounts[later].mount_point, mount.mount_point)) hidden_by = &mounts[later];
+    }
+    if (hidden_by != nullptr) {
+      reasons.push_back(fmt::format("cgroup2 at {} is hidden by a later mount at {}",
+                                    in_quotes(mount.mount_point),
+                                    in_quotes(hidden_by->mount_point)));
+      continue;
+    }
+    if (!is_path_prefix(mount.root, *self)) {
+      reasons.push_back(fmt::format("cgroup2 at {} shows only {}, which does not hold our group {}",
+                                    in_quotes(mount.mount_point), in_quotes(mount.root),
+                                    in_quotes(*self)));
+      continue;
+    }
+    if (mount.read_only) {
+      reasons.push_back(
+          fmt::format("cgroup2 at {} is mounted read-only", in_quotes(mount.mount_point)));
+      continue;
+    }
+    std::string relative = mount.root == "/" ? *self : self->substr(mount.root.size());
+    if (relative.empty()) relative = "/";
+    return CgroupV2Mount{mount.mount_point, std::move(relative)};
+  }
+  return fail(fmt::format("{}", fmt::join(reasons, "; ")));
+}
+
+std::optional<CgroupV2Mount> find_cgroup_v2(std::string* why_not) {
+  std::string mountinfo;
+  std::string self_cgroup;
+  const char* unread = nullptr;
+  int e = read_whole_file(AT_FDCWD, "/proc/self/mountinfo", mountinfo);
+  if (e != 0) {
+    unread = "/proc/self/mountinfo";
+  } else if ((e = read_whole_file(AT_FDCWD, "/proc/self/cgroup", self_cgroup)) != 0) {
+    unread = "/proc/self/cgroup";
+  }
+  if (unread != nullptr) {
+    if (why_not != nullptr) *why_not = fmt::format("read {}: {}", unread, os_error(e).message());
+    return std::nullopt;
+  }
+  auto mount = parse_cgroup_v2(mountinfo, self_cgroup, why_not);
+  if (!mount) return std::nullopt;
+  const std::string dir = mount->self_dir();
+  // AT_EACCESS: the effective uid is the one that will mkdir.
+  if (::faccessat(AT_FDCWD, dir.c_str(), W_OK, AT_EACCESS) != 0) {
+    const std::error_code ec = os_error(errno);
+    if (why_not != nullptr) {
+      *why_not = fmt::format("cgroup2 group {} is not writable by uid {}: {}", in_quotes(dir),
+                             ::geteuid(), ec.message());
+    }
+    return std::nullopt;
+  }
+  return mount;
+}
+
+std::string cgroup_v2_enabled_controllers(const std::string& dir) {
+  std::string text;
+  if (read_whole_file(AT_FDCWD, (dir + "/cgroup.controllers").c_str(), text) != 0) return {};
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+bool cgroup_v2_has_kill(const std::string& dir) {
+  struct stat st {};
+  return ::stat((dir + "/cgroup.kill").c_str(), &st) == 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+CgroupV2Group CgroupV2Group::create(const std::string& parent_dir, const std::string& name,
+                                    ErrorSink& err) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos) {
+    err.fail(errc::invalid_argument, [&] {
+      return fmt::format("create cgroup {} under {}: the name must be one path component",
+                         in_quotes(name), in_quotes(parent_dir));
+    });
+    return {};
+  }
+  std::string path = join_normalised(parent_dir, name);
+  if (::mkdir(path.c_str(), 0755) != 0) {
+    err.fail(os_error(errno), [&] { return fmt::format("mkdir {}", in_quotes(path)); });
+    return {};
+  }
+  // From here on a failure must remove the directory we made: the caller gets no object to do it.
+  const auto undo = [&](int e, const char* what) {
+    err.fail(os_error(e),
+             [&] { return fmt::format("open {}", in_quotes(join_normalised(path, what))); });
+    ::rmdir(path.c_str());
+  };
+  const int dir_fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (dir_fd < 0) {
+    undo(errno, "");
+    return {};
+  }
+  const int events_fd = ::openat(dir_fd, "cgroup.events", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (events_fd < 0) {
+    const int e = errno;
+    ::close(dir_fd);
+    undo(e, "cgroup.events");
+    return {};
+  }
+  return CgroupV2Group(std::move(path), dir_fd, events_fd);
+}
+
+CgroupV2Group::CgroupV2Group(CgroupV2Group&& other) noexcept
+    : path_(std::move(other.path_)),
+      dir_fd_(std::exchange(other.dir_fd_, -1)),
+      events_fd_(std::exchange(other.events_fd_, -1)) {}
+
+CgroupV2Group& CgroupV2Group::operator=(CgroupV2Group&& other) noexcept {
+  if (this != &other) {
+    close_fds();
+    path_ = std::move(other.path_);
+    dir_fd_ = std::exchange(other.dir_fd_, -1);
+    events_fd_ = std::exchange(other.events_fd_, -1);
+  }
+  return *this;
+}
+
+CgroupV2Group::~CgroupV2Group() { close_fds(); }
+
+void CgroupV2Group::close_fds() noexcept {
+  // close() releases the descriptor even when it fails (EINTR included, on Linux): never retry.
+  if (events_fd_ >= 0) ::close(std::exchange(events_fd_, -1));
+  if (dir_fd_ >= 0) ::close(std::exchange(dir_fd_, -1));
+}
+
+int CgroupV2Group::write_file(const char* name, std::string_view text, ErrorSink& err,
+                              int tolerated) {
+  const auto report = [&](std::error_code ec) {
+    err.fail(ec, [&] {
+      return fmt::format("write {} to {}", in_quotes(text),
+                         in_quotes(join_normalised(path_, name)));
+    });
+  };
+  if (dir_fd_ < 0) {
+    report(errc::internal);
+    return EBADF;
+  }
+  const int fd = ::openat(dir_fd_, name, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    const int e = errno;
+    if (e != tolerated) report(os_error(e));
+    return e;
+  }
+  // cgroupfs takes a control write whole or not at all; the error (EBUSY, ESRCH, EINVAL...) is
+  // the answer to the write, so it is reported as such.
+  const ssize_t n = ::write(fd, text.data(), text.size());
+  const int e = n < 0 ? errno : (static_cast<std::size_t>(n) == text.size() ? 0 : EIO);
+  ::close(fd);
+  if (e != 0 && e != tolerated) report(os_error(e));
+  return e;
+}
+
+int CgroupV2Group::read_file(const char* name, std::string& out, ErrorSink& err, int tolerated) {
+  if (dir_fd_ < 0) {
+    err.fail(errc::internal, [&] { return fmt::format("read {}: empty CgroupV2Group", name); });
+    return EBADF;
+  }
+  const int e = read_whole_file(dir_fd_, name, out);
+  if (e != 0 && e != tolerated) {
+    err.fail(os_error(e),
+             [&] { return fmt::format("read {}", in_quotes(join_normalised(path_, name))); });
+  }
+  return e;
+}
+
+std::optional<std::uint64_t> CgroupV2Group::events_field(std::string_view key, ErrorSink& err) {
+  // One pread from offset 0: kernfs regenerates the file on a read at 0, the whole file fits in
+  // the buffer, and the read is what re-arms the EPOLLPRI notification on events_fd_.
+  char buf[256];
+  const ssize_t n = ::pread(events_fd_, buf, sizeof buf, 0);
+  if (n < 0) {
+    err.fail(events_fd_ < 0 ? make_error_code(errc::internal) : os_error(errno), [&] {
+      return fmt::format("read {}", in_quotes(join_normalised(path_, "cgroup.events")));
+    });
+    return std::nullopt;
+  }
+  return keyed_value(std::string_view(buf, static_cast<std::size_t>(n)), key);
+}
+
+bool CgroupV2Group::populated(ErrorSink& err) {
+  return events_field("populated", err).value_or(0) != 0;
+}
+
+// Kernels before 5.2 have no "frozen" key (and no freezer): never frozen.
+bool CgroupV2Group::frozen(ErrorSink& err) { return events_field("frozen", err).value_or(0) != 0; }
+
+CgroupKillMethod CgroupV2Group::kill(ErrorSink& err) {
+  if (write_file("cgroup.kill", "1", err, ENOENT) == ENOENT) {
+    kill_with_freezer(err);
+    return CgroupKillMethod::freeze_kill;
+  }
+  return CgroupKillMethod::kill_file;
+}
+
+void CgroupV2Group::freeze(bool on, ErrorSink& err) {
+  write_file("cgroup.freeze", on ? "1" : "0", err);
+}
+
+namespace {
+
+// SIGKILLs the members of the group at `dir` and of every group below it (cgroup.procs lists a
+// group's own members only). Returns how many signals were sent.
+std::size_t kill_members(const std::filesystem::path& dir, ErrorSink& err) {
+  std::string text;
+  std::size_t sent = 0;
+  if (const int e = read_whole_file(AT_FDCWD, (dir / "cgroup.procs").c_str(), text); e != 0) {
+    // A child group may vanish under us (its owner removed it): nothing left to kill there.
+    if (e != ENOENT) {
+      err.fail(os_error(e),
+               [&] { return fmt::format("read {}", in_quotes((dir / "cgroup.procs").native())); });
+    }
+    return sent;
+  }
+  for (std::string_view rest = text; !rest.empty();) {
+    const auto pid = parse_u64(next_line(rest));
+    // 0: a member outside our PID namespace, which we cannot signal anyway.
+    if (!pid || *pid == 0 || *pid > max_pid) continue;
+    if (::kill(static_cast<pid_t>(*pid), SIGKILL) == 0) {
+      ++sent;
+    } else if (errno != ESRCH) {
+      err.fail(os_error(errno),
+               [&] { return fmt::format("kill -KILL {} (in {})", *pid, in_quotes(dir.native())); });
+    }
+  }
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->is_directory(ec)) sent += kill_members(it->path(), err);
+  }
+  return sent;
+}
+
+}  // namespace
+
+void CgroupV2Group::kill_with_freezer(ErrorSink& err, std::chrono::milliseconds freeze_bound) {
+  if (dir_fd_ < 0) {
+    err.fail(errc::internal, [] { return std::string("kill: empty CgroupV2Group"); });
+    return;
+  }
+  // Before 5.2 there is no cgroup.freeze either: then members may fork while we signal them,
+  // so several rounds are made instead of one.
+  const bool have_freezer = write_file("cgroup.freeze", "1", err, ENOENT) == 0;
+  if (err) return;
+  bool is_frozen = false;
+  if (have_freezer) {
+    const auto deadline = std::chrono::steady_clock::now() + freeze_bound;
+    for (;;) {
+      is_frozen = frozen(err);
+      if (is_frozen || err) break;
+      const auto left =
+          std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      pollfd pfd{events_fd_, POLLPRI, 0};
+      if (::poll(&pfd, 1, static_cast<int>(left.count())) < 0 && errno != EINTR) {
+        err.fail(os_error(errno), [&] {
+          return fmt::format("poll {}", in_quotes(join_normalised(path_, "cgroup.events")));
+        });
+        break;
+      }
+    }
+  }
+  // A frozen group cannot fork, so one round finds everyone; v2-frozen tasks still die on SIGKILL.
+  const int rounds = is_frozen ? 1 : 4;
+  for (int round = 0; round < rounds && !err; ++round) {
+    if (kill_members(path_, err) == 0) break;
+  }
+  if (have_freezer) {
+    // Thaw even after a failure: a group left frozen would hold its members forever. (Seen on
+    // 6.18: when members of a nested group die during the thaw, this group's "frozen" may stay 1
+    // for good although cgroup.freeze reads 0; nothing after a kill relies on "frozen".)
+    ErrorSink thaw_err{{}, {}, err.keep_context};
+    freeze(false, thaw_err);
+    if (thaw_err && !err) err = std::move(thaw_err);
+  }
+}
+
+std::vector<int> CgroupV2Group::procs(ErrorSink& err) {
+  std::vector<int> pids;
+  std::string text;
+  if (read_file("cgroup.procs", text, err) != 0) return pids;
+  for (std::string_view rest = text; !rest.empty();) {
+    const auto pid = parse_u64(next_line(rest));
+    if (pid && *pid <= max_pid) pids.push_back(static_cast<int>(*pid));
+  }
+  return pids;
+}
+
+void CgroupV2Group::add_process(int pid, ErrorSink& err) {
+  if (pid <= 0) {
+    err.fail(errc::invalid_argument, [&] {
+      return fmt::format("move pid {} into {}: not a process id", pid, in_quotes(path_));
+    });
+    return;
+  }
+  write_file("cgroup.procs", std::to_string(pid), err);
+}
+
+bool CgroupV2Group::remove(ErrorSink& err) {
+  if (path_.empty()) {
+    err.fail(errc::internal, [] { return std::string("rmdir: empty CgroupV2Group"); });
+    return false;
+  }
+  if (::rmdir(path_.c_str()) != 0) {
+    const int e = errno;
+    if (e == EBUSY) return false;
+    // Already gone counts as removed, so that a retry after a partial failure is harmless.
+    if (e != ENOENT) {
+      err.fail(os_error(e), [&] { return fmt::format("rmdir {}", in_quotes(path_)); });
+      return false;
+    }
+  }
+  close_fds();
+  return true;
+}
+
+CgroupStats CgroupV2Group::stats(ErrorSink& err) {
+  CgroupStats stats;
+  std::string text;
+  // ENOENT means "no such controller here" (or an older kernel), which is an answer, not a fault.
+  const auto present = [&](const char* name) { return read_file(name, text, err, ENOENT) == 0; };
+  if (present("cpu.stat")) {
+    stats.cpu_usage_usec = keyed_value(text, "usage_usec");
+    stats.cpu_user_usec = keyed_value(text, "user_usec");
+    stats.cpu_system_usec = keyed_value(text, "system_usec");
+  }
+  if (present("memory.current")) stats.memory_current = parse_u64(text);
+  if (present("memory.peak")) stats.memory_peak = parse_u64(text);
+  if (present("pids.current")) stats.pids_current = parse_u64(text);
+  if (present("memory.events")) {
+    stats.oom = keyed_value(text, "oom");
+    stats.oom_kill = keyed_value(text, "oom_kill");
+  }
+  return stats;
+}
+
+}  // namespace supervisor::detail

@@ -1,0 +1,456 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+#include "linux/child.hpp"
+
+#include <dirent.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <map>
+
+#include "linux/proc_stat.hpp"
+
+namespace supervisor::detail {
+namespace {
+
+Duration from_timeval(const timeval& tv) {
+  return std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
+}
+
+int pidfd_signal(int pidfd, int sig) {
+  return static_cast<int>(syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
+}
+
+// Members of process group `pgid`, from /proc (Linux): to count what a group kill will hit.
+std::vector<pid_t> group_members(pid_t pgid) {
+  std::vector<pid_t> out;
+  DIR* d = ::opendir("/proc");
+  if (!d) return out;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    const int pid = std::atoi(e->d_name);
+    if (auto st = read_proc_stat(pid); st && st->pgrp == pgid && st->state != 'Z')
+      out.push_back(pid);
+  }
+  ::closedir(d);
+  return out;
+}
+
+// Descendants of `root` (by parent links in /proc) that left its process group, e.g. by setsid.
+std::vector<pid_t> escaped_descendants(pid_t root, pid_t pgid) {
+  std::multimap<pid_t, std::pair<pid_t, pid_t>> by_parent;  // ppid -> (pid, pgrp)
+  DIR* d = ::opendir("/proc");
+  if (!d) return {};
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    const int pid = std::atoi(e->d_name);
+    if (auto st = read_proc_stat(pid); st && st->state != 'Z')
+      by_parent.emplace(st->ppid, std::make_pair(pid, st->pgrp));
+  }
+  ::closedir(d);
+  std::vector<pid_t> out;
+  std::vector<pid_t> todo{root};
+  while (!todo.empty()) {
+    const pid_t p = todo.back();
+    todo.pop_back();
+    auto [lo, hi] = by_parent.equal_range(p);
+    for (auto it = lo; it != hi; ++it) {
+      todo.push_back(it->second.first);
+      if (it->second.second != pgid) out.push_back(it->second.first);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+ChildState::ChildState(std::shared_ptr<LoopCore> loop_core, ProcessSpec s, ProcessOptions o)
+    : loop(std::move(loop_core)), spec(std::move(s)), options(std::move(o)) {
+  out.stream = StdStream::out;
+  err.stream = StdStream::err;
+  out.on_line = spec.out.on_line;
+  err.on_line = spec.err.on_line;
+}
+
+ChildState::~ChildState() = default;
+
+void ChildState::begin(SpawnResult&& r, std::optional<CgroupV2Group> group, UniqueFd out_fd,
+                       UniqueFd err_fd) {
+  started_at_ = default_clock().now();
+  pidfd_ = std::move(r.pidfd);
+  group_ = std::move(group);
+  // Without a cgroup, the sentinel kills this process group if the host dies.
+  if (!group_ && spec.new_session) loop->sentinel().add_group(info.pgid);
+  auto self = shared_from_this();
+  pidfd_watch_ = loop->watch(pidfd_.get(), EPOLLIN, [this, self](std::uint32_t) { on_pidfd(); });
+  auto attach = [&](OutputChannel& ch, UniqueFd fd) {
+    if (!fd) return;
+    ch.fd = std::move(fd);
+    ch.watch_id = loop->watch(ch.fd.get(), EPOLLIN,
+                              [this, self, &ch](std::uint32_t ev) { on_output(ch, ev); });
+  };
+  attach(out, std::move(out_fd));
+  attach(err, std::move(err_fd));
+}
+
+// ------------------------------------------------------------------------------------------
+// Output
+
+void ChildState::on_output(OutputChannel& ch, std::uint32_t /*events*/) {
+  if (!read_output(ch)) close_output(ch);
+}
+
+// Reads what is there; false at end of stream. Never blocks: the fd is non-blocking.
+// `draining`: the tree is gone; take everything left in the pipe (a finite amount: at most the
+// pipe's capacity beyond the ring's bound, in backpressure mode) so that no byte is lost.
+bool ChildState::read_output(OutputChannel& ch, bool draining) {
+  char buf[16384];
+  // Bounded while the tree lives, so that one flooding worker cannot starve the loop.
+  // Draining is bounded too (16 MiB): a descendant that escaped the kill could write forever.
+  for (int rounds = 0; rounds < (draining ? 1024 : 16); ++rounds) {
+    if (ch.paused && !draining) return true;
+    const ssize_t n = ::read(ch.fd.get(), buf, sizeof buf);
+    if (n == 0) return false;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno == EAGAIN;
+    const std::string_view chunk(buf, static_cast<std::size_t>(n));
+    std::vector<std::string> lines;
+    {
+      std::lock_guard lock(mu);
+      ch.stats.bytes_read += static_cast<std::uint64_t>(n);
+      ch.ring.append(chunk);
+      const std::size_t cap = spec.output.ring_bytes;
+      if (ch.ring.size() > cap) {
+        if (spec.output.backpressure) {
+          ch.paused = !draining;  // keep all of it; reading resumes when the host takes output
+        } else {
+          ch.stats.bytes_dropped += ch.ring.size() - cap;
+          ch.ring.erase(0, ch.ring.size() - cap);
+        }
+      }
+      std::size_t start = 0;
+      while (start < chunk.size()) {
+        const std::size_t nl = chunk.find('\n', start);
+        const std::size_t end = nl == std::string_view::npos ? chunk.size() : nl;
+        ch.partial.append(chunk.substr(start, end - start));
+        const bool complete = nl != std::string_view::npos;
+        while (ch.partial.size() > spec.output.max_line) {  // an over-long line, in pieces
+          if (ch.on_line) lines.push_back(ch.partial.substr(0, spec.output.max_line));
+          ch.partial.erase(0, spec.output.max_line);
+        }
+        if (complete) {
+          ++ch.stats.lines;
+          if (ch.stream == StdStream::err && spec.output.exit_tail_lines > 0) {
+            ch.tail.push_back(ch.partial);
+            if (ch.tail.size() > spec.output.exit_tail_lines) ch.tail.pop_front();
+          }
+          if (ch.on_line) lines.push_back(std::move(ch.partial));
+          ch.partial.clear();
+        }
+        start = end + 1;
+      }
+    }
+    for (const auto& l : lines) {
+      try {
+        ch.on_line(l);
+      } catch (...) {
+        // A throwing callback must not take the loop down; the Pool routes these to its error
+        // handler. Here the line is simply counted as delivered.
+      }
+    }
+  }
+  return true;
+}
+
+void ChildState::close_output(OutputChannel& ch) {
+  if (!ch.fd) return;
+  loop->unwatch(ch.watch_id, ch.fd.get());
+  ch.fd.reset();
+  std::lock_guard lock(mu);
+  if (!ch.partial.empty() && ch.stream == StdStream::err && spec.output.exit_tail_lines > 0) {
+    ch.tail.push_back(ch.partial);
+    if (ch.tail.size() > spec.output.exit_tail_lines) ch.tail.pop_front();
+  }
+}
+
+void ChildState::resume_output(StdStream s) {
+  OutputChannel& ch = s == StdStream::err ? err : out;
+  if (!ch.paused || !ch.fd) return;
+  ch.paused = false;
+  if (!read_output(ch)) close_output(ch);
+}
+
+// ------------------------------------------------------------------------------------------
+// Exit
+
+void ChildState::on_pidfd() {
+  siginfo_t si{};
+  rusage ru{};
+  long r;
+  do {
+    // __WALL: clone3 children have exit_signal 0 and are invisible to waitid without it.
+    r = syscall(SYS_waitid, P_PIDFD, pidfd_.get(), &si, WEXITED | __WALL, &ru);
+  } while (r < 0 && errno == EINTR);
+  loop->unwatch(pidfd_watch_, pidfd_.get());
+  pidfd_watch_ = 0;
+  status_.uptime = default_clock().now() - started_at_;
+  if (r < 0) {
+    // ECHILD: someone else reaped it (SIGCHLD set to SIG_IGN, or a waitpid(-1) in the host).
+    reap_stolen_ = true;
+    loop->stolen_reaps.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    status_.usage.user_cpu = from_timeval(ru.ru_utime);
+    status_.usage.system_cpu = from_timeval(ru.ru_stime);
+    status_.usage.max_rss_kib = ru.ru_maxrss;
+    status_.usage.minor_faults = ru.ru_minflt;
+    status_.usage.major_faults = ru.ru_majflt;
+    status_.usage.voluntary_switches = ru.ru_nvcsw;
+    status_.usage.involuntary_switches = ru.ru_nivcsw;
+    if (si.si_code == CLD_EXITED) {
+      status_.exit_code = si.si_status;
+    } else {
+      status_.signal = si.si_status;
+      status_.core_dumped = si.si_code == CLD_DUMPED;
+    }
+  }
+  pidfd_.reset();
+  leader_exited_ = true;
+  after_leader_exit();
+}
+
+// The main process is gone; the rest of its tree goes with it, and is counted.
+void ChildState::after_leader_exit() {
+  if (group_) {
+    ErrorSink e;
+    if (group_->populated(e)) {
+      const auto members = group_->procs(e);
+      status_.killed_descendants = static_cast<int>(members.size());
+      group_->kill(e);
+    }
+  } else if (spec.new_session) {
+    const auto members = group_members(info.pgid);
+    if (!members.empty()) {
+      status_.killed_descendants = static_cast<int>(members.size());
+      ::kill(-info.pgid, SIGKILL);  // the group outlives its leader only while members remain
+    }
+  }
+  for (auto& fd : escapees_) {
+    if (pidfd_signal(fd.get(), SIGKILL) == 0) ++status_.killed_descendants;
+  }
+  escapees_.clear();
+  if (tree_empty()) {
+    finalize();
+    return;
+  }
+  tree_deadline_ = default_clock().now() + spec.stop.kill_wait;
+  if (group_ && group_->events_fd() >= 0 && events_watch_ == 0) {
+    auto self = shared_from_this();
+    events_watch_ =
+        loop->watch(group_->events_fd(), EPOLLPRI, [this, self](std::uint32_t) { check_tree(); });
+  }
+  // Also poll: without cgroup events (process group) nothing else tells us, and with them this
+  // bounds the wait.
+  tree_timer_ = loop->add_timer(tree_poll_, [this] {
+    tree_timer_ = 0;
+    check_tree();
+  });
+}
+
+bool ChildState::tree_empty() {
+  if (group_) {
+    ErrorSink e;
+    const bool populated = group_->populated(e);
+    return e ? true : !populated;
+  }
+  if (!spec.new_session)
+    return true;  // the tree is the leader alone; never signal the host's group
+  return ::kill(-info.pgid, 0) != 0 && errno == ESRCH;
+}
+
+void ChildState::check_tree() {
+  if (finalized_) return;
+  if (tree_empty()) {
+    finalize();
+    return;
+  }
+  const TimePoint now = default_clock().now();
+  if (now >= tree_deadline_) {
+    // Could not confirm the tree gone within kill_wait: report what is left, never hang.
+    if (group_) {
+      ErrorSink e;
+      status_.escaped_descendants = static_cast<int>(group_->procs(e).size());
+    } else {
+      status_.escaped_descendants = static_cast<int>(group_members(info.pgid).size());
+    }
+    finalize();
+    return;
+  }
+  if (tree_timer_ == 0) {
+    tree_poll_ = std::min<Duration>(tree_poll_ * 2, std::chrono::milliseconds(50));
+    tree_timer_ = loop->add_timer(tree_poll_, [this] {
+      tree_timer_ = 0;
+      check_tree();
+    });
+  }
+}
+
+void ChildState::finalize() {
+  if (finalized_) return;
+  finalized_ = true;
+  if (stop_timer_) loop->cancel_timer(stop_timer_);
+  if (tree_timer_) loop->cancel_timer(tree_timer_);
+  stop_timer_ = tree_timer_ = 0;
+  if (events_watch_) loop->unwatch(events_watch_, group_->events_fd());
+  events_watch_ = 0;
+  // What the tree wrote before dying is still in the pipes: take it, then close.
+  for (OutputChannel* ch : {&out, &err}) {
+    if (!ch->fd) continue;
+    ch->paused = false;
+    read_output(*ch, true);
+    close_output(*ch);
+  }
+  if (group_) {
+    ErrorSink e;
+    group_->remove(e);
+    group_.reset();
+  } else if (spec.new_session) {
+    loop->sentinel().remove_group(info.pgid);
+  }
+  // The reason, in systemd's vocabulary.
+  if (reap_stolen_) {
+    status_.reason = ExitReason::unknown;
+  } else if (status_.signal == 0) {
+    status_.reason = status_.exit_code == 0 ? ExitReason::success : ExitReason::exit_code;
+  } else if (killing_ && stopping_) {
+    status_.reason = ExitReason::timeout;
+  } else if (stopping_ && std::find(step_signals_.begin(), step_signals_.end(), status_.signal) !=
+                              step_signals_.end()) {
+    status_.reason = ExitReason::success;  // it died of the signal we asked it to stop with
+  } else {
+    status_.reason = status_.core_dumped ? ExitReason::core_dump : ExitReason::signal;
+  }
+  status_.stop_requested = stopping_;
+  {
+    std::lock_guard lock(mu);
+    status_.stderr_tail.assign(err.tail.begin(), err.tail.end());
+    final_status = status_;
+  }
+  cv.notify_all();
+  if (options.on_exit) {
+    try {
+      options.on_exit(status_);
+    } catch (...) {
+      // Never let a host callback take the loop down.
+    }
+  }
+  loop->forget(this);
+}
+
+// ------------------------------------------------------------------------------------------
+// Stop
+
+void ChildState::snapshot_escapees() {
+  if (group_ || !spec.new_session || info.pid <= 0) return;
+  for (pid_t p : escaped_descendants(info.pid, info.pgid)) {
+    UniqueFd fd(static_cast<int>(syscall(SYS_pidfd_open, p, 0)));
+    if (fd) escapees_.push_back(std::move(fd));
+  }
+}
+
+void ChildState::request_stop() {
+  if (finalized_ || stopping_) return;
+  stopping_ = true;
+  if (leader_exited_) return;  // the tree is being killed already
+  snapshot_escapees();
+  step(0);
+}
+
+void ChildState::kill_now() {
+  if (finalized_) return;
+  stopping_ = true;
+  if (leader_exited_) return;
+  snapshot_escapees();
+  final_kill();
+}
+
+void ChildState::step(std::size_t index) {
+  stop_timer_ = 0;
+  if (finalized_ || leader_exited_) return;
+  if (index >= spec.stop.steps.size()) {
+    final_kill();
+    return;
+  }
+  const StopStep& s = spec.stop.steps[index];
+  const int sig = native_signal(s.signal);
+  step_signals_.push_back(sig);
+  signal_tree(sig);
+  if (s.then_continue && sig != SIGKILL) signal_tree(SIGCONT);
+  stop_timer_ = loop->add_timer(s.wait, [this, index] { step(index + 1); });
+}
+
+void ChildState::final_kill() {
+  killing_ = true;
+  if (stop_timer_) loop->cancel_timer(stop_timer_);
+  stop_timer_ = 0;
+  if (group_) {
+    ErrorSink e;
+    group_->kill(e);
+  } else {
+    signal_tree(SIGKILL);
+  }
+  if (pidfd_) pidfd_signal(pidfd_.get(), SIGKILL);
+}
+
+// Sends `sig` to every process of the tree we can name: the cgroup's members, or the process
+// group plus descendants that escaped it. The leader always through its pidfd (never a reused PID).
+void ChildState::signal_tree(int sig) {
+  if (pidfd_) pidfd_signal(pidfd_.get(), sig);
+  if (group_) {
+    ErrorSink e;
+    for (int p : group_->procs(e)) {
+      if (p == info.pid) continue;
+      UniqueFd fd(static_cast<int>(syscall(SYS_pidfd_open, p, 0)));
+      if (fd) pidfd_signal(fd.get(), sig);
+    }
+    return;
+  }
+  if (spec.new_session && info.pgid > 0) ::kill(-info.pgid, sig);
+  for (auto& fd : escapees_) pidfd_signal(fd.get(), sig);
+}
+
+void ChildState::signal_leader(int sig, ErrorSink& e) {
+  if (!pidfd_ || leader_exited_) {
+    e.fail(errc::not_running, [&] {
+      return fmt::format("signal \"{}\": the process has exited", spec.display_name());
+    });
+    return;
+  }
+  if (pidfd_signal(pidfd_.get(), sig) != 0) {
+    const int en = errno;
+    e.fail(std::error_code(en, std::system_category()), [&] {
+      return fmt::format("signal \"{}\" (pid {}): pidfd_send_signal", spec.display_name(),
+                         info.pid);
+    });
+  }
+}
+
+std::optional<ExitStatus> ChildState::wait_for(std::optional<Duration> timeout) {
+  std::unique_lock lock(mu);
+  if (timeout) {
+    cv.wait_for(lock, *timeout, [&] { return final_status.has_value(); });
+  } else {
+    cv.wait(lock, [&] { return final_status.has_value(); });
+  }
+  return final_status;
+}
+
+}  // namespace supervisor::detail

@@ -1,0 +1,99 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// One supervised child on the loop: its pidfd, pipes, cgroup, stop ladder and final status.
+// Fields marked (loop) are touched by the loop thread only; (mu) ones under `mu`.
+
+#include <sys/types.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <supervisor/exit_status.hpp>
+#include <supervisor/process.hpp>
+
+#include "linux/cgroup_v2.hpp"
+#include "linux/loop_core.hpp"
+#include "linux/spawn.hpp"
+#include "posix/unique_fd.hpp"
+
+namespace supervisor::detail {
+
+struct OutputChannel {
+  StdStream stream = StdStream::out;
+  UniqueFd fd;                 // (loop) read end, non-blocking
+  std::uint64_t watch_id = 0;  // (loop)
+  bool paused = false;         // (loop) backpressure: not reading
+  std::string partial;         // (loop) an unfinished line
+  std::function<void(std::string_view)> on_line;
+  std::string ring;              // (mu) recent output
+  std::deque<std::string> tail;  // (mu) last lines (stderr, for ExitStatus)
+  OutputStats stats;             // (mu)
+};
+
+struct ChildState : std::enable_shared_from_this<ChildState> {
+  ChildState(std::shared_ptr<LoopCore> loop_core, ProcessSpec s, ProcessOptions o);
+  ~ChildState();
+
+  // Loop thread.
+  void begin(SpawnResult&& r, std::optional<CgroupV2Group> group, UniqueFd out, UniqueFd err);
+  void request_stop();
+  void kill_now();
+  void signal_leader(int sig, ErrorSink& err);
+  void resume_output(StdStream s);
+
+  // Host side.
+  std::optional<ExitStatus> wait_for(std::optional<Duration> timeout);
+
+  std::shared_ptr<LoopCore> loop;
+  const ProcessSpec spec;
+  const ProcessOptions options;
+  ProcessInfo info;  // fixed once started
+
+  mutable std::mutex mu;
+  std::condition_variable cv;
+  std::optional<ExitStatus> final_status;  // (mu)
+  OutputChannel out;
+  OutputChannel err;
+
+ private:
+  void on_pidfd();
+  void after_leader_exit();
+  void on_output(OutputChannel& ch, std::uint32_t events);
+  bool read_output(OutputChannel& ch, bool draining = false);
+  void close_output(OutputChannel& ch);
+  void step(std::size_t index);
+  void final_kill();
+  void signal_tree(int sig);
+  bool tree_empty();
+  void check_tree();
+  void finalize();
+  void snapshot_escapees();
+
+  TimePoint started_at_{};
+  UniqueFd pidfd_;                      // (loop)
+  std::uint64_t pidfd_watch_ = 0;       // (loop)
+  std::optional<CgroupV2Group> group_;  // (loop)
+  std::uint64_t events_watch_ = 0;      // (loop)
+  std::uint64_t stop_timer_ = 0;        // (loop)
+  std::uint64_t tree_timer_ = 0;        // (loop)
+  Duration tree_poll_{std::chrono::milliseconds(1)};
+  TimePoint tree_deadline_{};
+  bool leader_exited_ = false;
+  bool stopping_ = false;
+  bool killing_ = false;
+  bool finalized_ = false;
+  bool reap_stolen_ = false;
+  std::vector<int> step_signals_;   // signals the stop plan sent
+  std::vector<UniqueFd> escapees_;  // pidfds of descendants outside the process group
+  ExitStatus status_;               // (loop) being built
+};
+
+}  // namespace supervisor::detail

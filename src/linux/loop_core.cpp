@@ -1,0 +1,248 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+#include "linux/loop_core.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <chrono>
+#include <system_error>
+
+#include "linux/cgroup_v2.hpp"
+#include "linux/child.hpp"
+#include "linux/spawn.hpp"
+
+namespace supervisor::detail {
+
+LoopCore::LoopCore(LoopOptions options) : options_(std::move(options)) {
+  epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll_) throw_error(std::error_code(errno, std::system_category()), "Loop: epoll_create1");
+  wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wake_) throw_error(std::error_code(errno, std::system_category()), "Loop: eventfd");
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = 0;  // id 0 is the wake-up fd
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_.get(), &ev) != 0)
+    throw_error(std::error_code(errno, std::system_category()), "Loop: epoll_ctl(eventfd)");
+  info_.clone3_available = clone3_available();
+  info_.close_range_available = close_range_available();
+  setup_cgroups();
+  sentinel_.start(info_.cgroup_usable ? info_.cgroup_base : std::string());
+}
+
+LoopCore::~LoopCore() = default;
+
+std::string LoopCore::next_group_name() {
+  // Never reused within this host process: a killed group must not be entered again.
+  return fmt::format("w{}", ++group_counter_);
+}
+
+void LoopCore::setup_cgroups() {
+  if (options_.disable_cgroups) {
+    info_.cgroup_why_not = "disabled by LoopOptions::disable_cgroups";
+    return;
+  }
+  std::string base = options_.cgroup_base;
+  if (base.empty()) {
+    std::string why;
+    auto mount = find_cgroup_v2(&why);
+    if (!mount) {
+      info_.cgroup_why_not = why;
+      return;
+    }
+    // Our own directory below the host's group, unique per Loop instance.
+    static std::atomic<unsigned> instance{0};
+    base = fmt::format("{}/supervisor-{}-{}", mount->self_dir(), ::getpid(), ++instance);
+    if (::mkdir(base.c_str(), 0755) != 0) {
+      info_.cgroup_why_not =
+          fmt::format("mkdir \"{}\": {}", base, std::system_category().message(errno));
+      return;
+    }
+    own_base_ = true;
+  }
+  if (!cgroup_v2_has_kill(base) && ::access((base + "/cgroup.procs").c_str(), W_OK) != 0) {
+    info_.cgroup_why_not = fmt::format("\"{}\" is not a writable cgroup v2 group", base);
+    if (own_base_) ::rmdir(base.c_str());
+    own_base_ = false;
+    return;
+  }
+  info_.cgroup_usable = true;
+  info_.cgroup_base = base;
+}
+
+void LoopCore::start() {
+  thread_ = std::thread([this] {
+    // Block every signal on our own thread (never the host's threads): host handlers then never
+    // run here, and children start with a known mask that they reset before execve.
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, nullptr);
+    pthread_setname_np(pthread_self(), "sv-loop");
+    loop_id_.store(std::this_thread::get_id(), std::memory_order_release);
+    run();
+  });
+  while (loop_id_.load(std::memory_order_acquire) == std::thread::id{}) std::this_thread::yield();
+}
+
+void LoopCore::post(std::function<void()> fn) {
+  {
+    std::unique_lock lock(mu_);
+    if (ended_) {
+      // The thread is gone and every child with it: nothing can race with this call.
+      lock.unlock();
+      fn();
+      return;
+    }
+    queue_.push_back(std::move(fn));
+  }
+  const std::uint64_t one = 1;
+  // EAGAIN means the counter is already non-zero: the loop will wake anyway.
+  [[maybe_unused]] const ssize_t n = ::write(wake_.get(), &one, sizeof one);
+}
+
+void LoopCore::shutdown() {
+  if (!thread_.joinable()) return;
+  post([this] {
+    stopping_ = true;
+    auto children = children_;  // request_stop may finish and forget a child at once
+    for (const auto& c : children) c->request_stop();
+    if (children_.empty()) quit_ = true;
+  });
+  thread_.join();
+  sentinel_.stop();
+  if (own_base_) ::rmdir(info_.cgroup_base.c_str());
+}
+
+std::uint64_t LoopCore::watch(int fd, std::uint32_t events, std::function<void(std::uint32_t)> cb) {
+  const std::uint64_t id = next_id_++;
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = id;
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) return 0;
+  watchers_.emplace(id, std::move(cb));
+  return id;
+}
+
+void LoopCore::rewatch(std::uint64_t id, int fd, std::uint32_t events) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = id;
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev);
+}
+
+void LoopCore::unwatch(std::uint64_t id, int fd) {
+  if (id == 0) return;
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+  auto it = watchers_.find(id);
+  if (it == watchers_.end()) return;
+  // The callback may be the one running right now: destroy it after the dispatch round.
+  graveyard_.push_back(std::move(it->second));
+  watchers_.erase(it);
+}
+
+std::uint64_t LoopCore::add_timer(Duration after, std::function<void()> cb) {
+  const std::uint64_t id = next_id_++;
+  const TimePoint at = default_clock().now() + after;
+  timers_.emplace(id, std::make_pair(at, std::move(cb)));
+  timer_order_.emplace(at, id);
+  return id;
+}
+
+void LoopCore::cancel_timer(std::uint64_t id) {
+  auto it = timers_.find(id);
+  if (it == timers_.end()) return;
+  auto [lo, hi] = timer_order_.equal_range(it->second.first);
+  for (auto o = lo; o != hi; ++o) {
+    if (o->second == id) {
+      timer_order_.erase(o);
+      break;
+    }
+  }
+  timers_.erase(it);
+}
+
+void LoopCore::adopt(std::shared_ptr<ChildState> child) { children_.insert(std::move(child)); }
+
+void LoopCore::forget(const ChildState* child) {
+  for (auto it = children_.begin(); it != children_.end(); ++it) {
+    if (it->get() == child) {
+      graveyard_children_.push_back(*it);  // may be the last owner; it is running right now
+      children_.erase(it);
+      break;
+    }
+  }
+  if (stopping_ && children_.empty()) quit_ = true;
+}
+
+void LoopCore::run_timers() {
+  const TimePoint now = default_clock().now();
+  while (!timer_order_.empty() && timer_order_.begin()->first <= now) {
+    const std::uint64_t id = timer_order_.begin()->second;
+    timer_order_.erase(timer_order_.begin());
+    auto it = timers_.find(id);
+    if (it == timers_.end()) continue;
+    auto fn = std::move(it->second.second);
+    timers_.erase(it);
+    fn();
+  }
+}
+
+void LoopCore::run() {
+  epoll_event events[64];
+  while (!quit_) {
+    int timeout_ms = -1;
+    if (!timer_order_.empty()) {
+      const Duration left = timer_order_.begin()->first - default_clock().now();
+      timeout_ms =
+          left <= Duration::zero()
+              ? 0
+              : static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(left).count());
+    }
+    const int n = ::epoll_wait(epoll_.get(), events, 64, timeout_ms);
+    for (int i = 0; i < n; ++i) {
+      const std::uint64_t id = events[i].data.u64;
+      if (id == 0) {
+        std::uint64_t count = 0;
+        [[maybe_unused]] const ssize_t r = ::read(wake_.get(), &count, sizeof count);
+        std::vector<std::function<void()>> batch;
+        {
+          std::lock_guard lock(mu_);
+          batch.swap(queue_);
+        }
+        for (auto& fn : batch) fn();
+        continue;
+      }
+      auto it = watchers_.find(id);
+      if (it != watchers_.end()) it->second(events[i].events);
+    }
+    run_timers();
+    graveyard_.clear();
+    graveyard_children_.clear();
+  }
+  // Commands posted before the end still run, so that their waiters wake; later ones run inline.
+  for (;;) {
+    std::vector<std::function<void()>> rest;
+    {
+      std::lock_guard lock(mu_);
+      if (queue_.empty()) {
+        ended_ = true;
+        break;
+      }
+      rest.swap(queue_);
+    }
+    for (auto& fn : rest) fn();
+  }
+  graveyard_.clear();
+  graveyard_children_.clear();
+  watchers_.clear();
+  timers_.clear();
+}
+
+}  // namespace supervisor::detail

@@ -1,0 +1,107 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// The supervision loop: one thread, one epoll set, a command queue woken through an eventfd, and
+// timers on the steady clock. Everything registered here is touched only by the loop thread.
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <unordered_map>
+#include <vector>
+
+#include <supervisor/clock.hpp>
+#include <supervisor/process.hpp>
+
+#include "linux/sentinel.hpp"
+#include "posix/unique_fd.hpp"
+
+namespace supervisor::detail {
+
+struct ChildState;
+
+class LoopCore : public std::enable_shared_from_this<LoopCore> {
+ public:
+  explicit LoopCore(LoopOptions options);
+  ~LoopCore();
+  LoopCore(const LoopCore&) = delete;
+  LoopCore& operator=(const LoopCore&) = delete;
+
+  // Host side (any thread).
+  void start();
+  void shutdown();  // stops every child (StopPlan), removes the base group, joins the thread
+  void post(std::function<void()> fn);
+  [[nodiscard]] bool in_loop() const noexcept {
+    return std::this_thread::get_id() == loop_id_.load(std::memory_order_acquire);
+  }
+  // Runs `fn` on the loop and returns its result; inline when already on the loop.
+  template <class F>
+  auto run_sync(F&& fn) -> std::invoke_result_t<F> {
+    using R = std::invoke_result_t<F>;
+    if (in_loop()) return fn();
+    std::packaged_task<R()> task(std::forward<F>(fn));
+    auto fut = task.get_future();
+    post([&task] { task(); });
+    return fut.get();
+  }
+
+  // Loop thread only.
+  std::uint64_t watch(int fd, std::uint32_t events, std::function<void(std::uint32_t)> cb);
+  void rewatch(std::uint64_t id, int fd, std::uint32_t events);
+  void unwatch(std::uint64_t id, int fd);
+  std::uint64_t add_timer(Duration after, std::function<void()> cb);
+  void cancel_timer(std::uint64_t id);
+  void adopt(std::shared_ptr<ChildState> child);
+  void forget(const ChildState* child);
+
+  [[nodiscard]] const LoopInfo& info() const noexcept { return info_; }
+  [[nodiscard]] const LoopOptions& options() const noexcept { return options_; }
+  std::string next_group_name();
+  Sentinel& sentinel() noexcept { return sentinel_; }
+
+  std::atomic<std::uint64_t> stolen_reaps{0};
+
+ private:
+  void run();
+  void setup_cgroups();
+  void run_timers();
+
+  LoopOptions options_;
+  LoopInfo info_;
+  bool own_base_ = false;
+  Sentinel sentinel_;  // we created info_.cgroup_base and remove it at shutdown
+  UniqueFd epoll_;
+  UniqueFd wake_;
+  std::thread thread_;
+  std::atomic<std::thread::id> loop_id_{};
+
+  std::mutex mu_;
+  std::vector<std::function<void()>> queue_;
+  bool stopping_ = false;  // loop thread: shutdown requested; exit once no child is left
+  bool quit_ = false;
+  bool ended_ = false;  // (mu_) the thread has finished; post() runs inline
+
+  std::uint64_t next_id_ = 1;
+  std::unordered_map<std::uint64_t, std::function<void(std::uint32_t)>> watchers_;
+  std::multimap<TimePoint, std::uint64_t> timer_order_;
+  std::unordered_map<std::uint64_t, std::pair<TimePoint, std::function<void()>>> timers_;
+  std::set<std::shared_ptr<ChildState>> children_;
+  // Destroyed after each dispatch round, never while one of them runs.
+  std::vector<std::function<void(std::uint32_t)>> graveyard_;
+  std::vector<std::shared_ptr<ChildState>> graveyard_children_;
+  std::uint64_t group_counter_ = 0;
+};
+
+}  // namespace supervisor::detail

@@ -1,0 +1,262 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+#include <supervisor/process.hpp>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "linux/cgroup_v2.hpp"
+#include "linux/child.hpp"
+#include "linux/loop_core.hpp"
+#include "linux/spawn.hpp"
+#include "validate.hpp"
+
+namespace supervisor {
+
+std::string_view to_string(SpawnPath p) noexcept {
+  return p == SpawnPath::clone3 ? "clone3" : "posix_spawn";
+}
+
+std::string_view to_string(Containment c) noexcept {
+  switch (c) {
+    case Containment::automatic: return "automatic";
+    case Containment::cgroup: return "cgroup";
+    case Containment::process_group: return "process-group";
+  }
+  return "?";
+}
+
+// ------------------------------------------------------------------------------------------
+// Loop
+
+Loop::Loop() : Loop(LoopOptions{}) {}
+
+Loop::Loop(LoopOptions options) : core_(std::make_shared<detail::LoopCore>(std::move(options))) {
+  core_->start();
+}
+
+Loop::~Loop() { core_->shutdown(); }
+
+LoopInfo Loop::info() const { return core_->info(); }
+
+std::uint64_t Loop::stolen_reaps() const noexcept {
+  return core_->stolen_reaps.load(std::memory_order_relaxed);
+}
+
+// ------------------------------------------------------------------------------------------
+// Process
+
+namespace {
+
+using detail::ChildState;
+using detail::ErrorSink;
+
+std::shared_ptr<ChildState> start_impl(const std::shared_ptr<detail::LoopCore>& core,
+                                       ProcessSpec&& spec, ProcessOptions&& options,
+                                       ErrorSink& err) {
+  detail::validate_spec(spec, err);
+  if (err) return nullptr;
+  const LoopInfo& li = core->info();
+  Containment containment = options.containment;
+  if (containment == Containment::automatic)
+    containment = li.cgroup_usable ? Containment::cgroup : Containment::process_group;
+  if (containment == Containment::cgroup && !li.cgroup_usable) {
+    err.fail(errc::cgroup_unavailable, [&] {
+      return fmt::format("start \"{}\": cgroup containment requested, but {}", spec.display_name(),
+                         li.cgroup_why_not);
+    });
+    return nullptr;
+  }
+  // Opening files, resolving names and building argv/envp happen here, on the calling thread;
+  // only the spawn itself runs on the loop.
+  auto prepared = std::make_unique<detail::PreparedSpawn>();
+  detail::prepare_spawn(spec, *prepared, err);
+  if (err) return nullptr;
+  auto state = std::make_shared<ChildState>(core, std::move(spec), std::move(options));
+  const SpawnPath path = core->options().spawn_path.value_or(SpawnPath::clone3);
+  return core->run_sync([&]() -> std::shared_ptr<ChildState> {
+    std::optional<detail::CgroupV2Group> group;
+    if (containment == Containment::cgroup) {
+      group = detail::CgroupV2Group::create(li.cgroup_base, core->next_group_name(), err);
+      if (err) return nullptr;
+    }
+    detail::SpawnResult r;
+    detail::spawn_prepared(*prepared, group ? group->dir_fd() : -1, path, r, err);
+    if (err) {
+      if (group) {
+        ErrorSink ignored;
+        group->remove(ignored);
+      }
+      return nullptr;
+    }
+    state->info.pid = r.pid;
+    state->info.pgid = state->spec.new_session ? r.pid : ::getpgid(r.pid);
+    state->info.path = r.path;
+    state->info.containment = containment;
+    state->info.cgroup = group ? group->path() : std::string();
+    state->info.program = prepared->program;
+    // The child has its copies; ours close now, so that EOF on the pipes means the tree is done.
+    prepared->owned.clear();
+    state->begin(std::move(r), std::move(group), std::move(prepared->out_read),
+                 std::move(prepared->err_read));
+    core->adopt(state);
+    return state;
+  });
+}
+
+}  // namespace
+
+Process::Process() noexcept = default;
+Process::Process(std::shared_ptr<detail::ChildState> state) noexcept : state_(std::move(state)) {}
+Process::Process(Process&&) noexcept = default;
+
+Process& Process::operator=(Process&& other) noexcept {
+  if (this != &other) {
+    if (state_) {
+      try {
+        stop();
+      } catch (...) {
+      }
+    }
+    state_ = std::move(other.state_);
+  }
+  return *this;
+}
+
+Process::~Process() {
+  if (!state_) return;
+  try {
+    if (state_->loop->in_loop()) {
+      // From a callback on the loop: waiting here would deadlock; the loop finishes the stop.
+      auto s = state_;
+      s->request_stop();
+    } else {
+      stop();
+    }
+  } catch (...) {
+    // Destructors never throw.
+  }
+}
+
+Process Process::start(Loop& loop, ProcessSpec spec, ProcessOptions options) {
+  return detail::or_throw([&](ErrorSink& err) {
+    return Process(start_impl(loop.core_, std::move(spec), std::move(options), err));
+  });
+}
+
+Process Process::start(Loop& loop, ProcessSpec spec, ProcessOptions options,
+                       std::error_code& ec) noexcept {
+  try {
+    return detail::into_code(ec, [&](ErrorSink& err) {
+      return Process(start_impl(loop.core_, std::move(spec), std::move(options), err));
+    });
+  } catch (const std::bad_alloc&) {
+    ec = std::make_error_code(std::errc::not_enough_memory);
+  } catch (const std::system_error& e) {
+    ec = e.code();
+  } catch (...) {
+    ec = errc::internal;
+  }
+  return Process();
+}
+
+int Process::pid() const noexcept { return state_ ? state_->info.pid : 0; }
+
+ProcessInfo Process::info() const { return state_ ? state_->info : ProcessInfo{}; }
+
+bool Process::running() const {
+  if (!state_) return false;
+  std::lock_guard lock(state_->mu);
+  return !state_->final_status.has_value();
+}
+
+std::optional<ExitStatus> Process::exit_status() const {
+  if (!state_) return std::nullopt;
+  std::lock_guard lock(state_->mu);
+  return state_->final_status;
+}
+
+ExitStatus Process::wait() {
+  if (!state_) throw_error(errc::not_running, "Process::wait: no process");
+  return *state_->wait_for(std::nullopt);
+}
+
+std::optional<ExitStatus> Process::wait_for(Duration timeout) {
+  if (!state_) throw_error(errc::not_running, "Process::wait_for: no process");
+  return state_->wait_for(timeout);
+}
+
+void Process::request_stop() {
+  if (!state_) return;
+  auto s = state_;
+  s->loop->post([s] { s->request_stop(); });
+}
+
+ExitStatus Process::stop() {
+  if (!state_) throw_error(errc::not_running, "Process::stop: no process");
+  request_stop();
+  return wait();
+}
+
+ExitStatus Process::kill() {
+  if (!state_) throw_error(errc::not_running, "Process::kill: no process");
+  auto s = state_;
+  s->loop->post([s] { s->kill_now(); });
+  return wait();
+}
+
+void Process::signal(Signal sig) {
+  detail::or_throw([&](ErrorSink& err) {
+    if (!state_) {
+      err.fail(errc::not_running, [] { return std::string("Process::signal: no process"); });
+      return;
+    }
+    auto s = state_;
+    s->loop->run_sync([&] { s->signal_leader(detail::native_signal(sig), err); });
+  });
+}
+
+void Process::signal(Signal sig, std::error_code& ec) noexcept {
+  ec.clear();
+  if (!state_) {
+    ec = errc::not_running;
+    return;
+  }
+  try {
+    auto s = state_;
+    ErrorSink err{{}, {}, false};
+    s->loop->run_sync([&] { s->signal_leader(detail::native_signal(sig), err); });
+    ec = err.code;
+  } catch (...) {
+    ec = errc::internal;
+  }
+}
+
+std::string Process::output(StdStream stream) const {
+  if (!state_) return {};
+  std::lock_guard lock(state_->mu);
+  return stream == StdStream::err ? state_->err.ring : state_->out.ring;
+}
+
+std::string Process::take_output(StdStream stream) {
+  if (!state_) return {};
+  std::string taken;
+  {
+    std::lock_guard lock(state_->mu);
+    auto& ch = stream == StdStream::err ? state_->err : state_->out;
+    taken.swap(ch.ring);
+  }
+  auto s = state_;
+  s->loop->post([s, stream] { s->resume_output(stream); });
+  return taken;
+}
+
+OutputStats Process::output_stats(StdStream stream) const {
+  if (!state_) return {};
+  std::lock_guard lock(state_->mu);
+  return stream == StdStream::err ? state_->err.stats : state_->out.stats;
+}
+
+}  // namespace supervisor

@@ -1,0 +1,43 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// The host-death sentinel: a tiny process forked (not exec'd) by the Loop. It blocks reading a
+// pipe whose only write end the host holds. When the host dies, even by SIGKILL, the kernel
+// closes that end; the sentinel wakes on EOF and kills every worker tree: it writes "1" to the
+// Loop's base cgroup.kill (all worker groups sit below it) and SIGKILLs every process group it
+// was told about. PR_SET_PDEATHSIG covers the direct children; this covers their descendants.
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "posix/unique_fd.hpp"
+
+namespace supervisor::detail {
+
+class Sentinel {
+ public:
+  Sentinel() = default;
+  ~Sentinel();
+  Sentinel(const Sentinel&) = delete;
+  Sentinel& operator=(const Sentinel&) = delete;
+
+  // Starts the sentinel; `cgroup_base` may be empty (process groups only). False on failure.
+  bool start(const std::string& cgroup_base);
+  // Tells the sentinel about a process group to kill if the host dies / one that is gone.
+  void add_group(pid_t pgid);
+  void remove_group(pid_t pgid);
+  // Closes the pipe (the sentinel kills what is left, which is nothing on a clean stop) and reaps.
+  void stop();
+  [[nodiscard]] bool running() const noexcept { return static_cast<bool>(pipe_); }
+  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
+
+ private:
+  void send(int value);
+  UniqueFd pipe_;  // write end
+  UniqueFd pidfd_;
+  pid_t pid_ = -1;
+};
+
+}  // namespace supervisor::detail

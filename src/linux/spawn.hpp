@@ -1,0 +1,81 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// Starting a child: `prepare_spawn` (any thread) turns a validated ProcessSpec into plain data
+// (resolved program, argv/envp arrays, uid/gid, open stdio fds); `spawn_prepared` (the loop
+// thread) starts it with clone3 or posix_spawn. Private: not installed.
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <supervisor/error.hpp>
+#include <supervisor/process.hpp>
+#include <supervisor/process_spec.hpp>
+
+#include "posix/unique_fd.hpp"
+
+namespace supervisor::detail {
+
+struct FdMapping {
+  int source = -1;  // fd in the parent (owned by PreparedSpawn or by the host for pass_fds)
+  int target = -1;  // fd number in the child
+};
+
+struct NativeLimit {
+  int resource = 0;
+  std::uint64_t soft = 0;
+  std::uint64_t hard = 0;
+};
+
+struct PreparedSpawn {
+  std::string program;  // what execve gets
+  std::string display;  // the name used in messages
+  std::string cwd;
+  std::vector<std::string> argv_storage;
+  std::vector<std::string> env_storage;
+  std::vector<char*> argv;  // NULL-terminated, into argv_storage
+  std::vector<char*> envp;  // NULL-terminated, into env_storage
+  bool new_session = true;
+  bool die_with_host = true;
+  int umask = -1;
+  bool set_identity = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
+  std::vector<NativeLimit> limits;
+  std::vector<FdMapping> fds;   // exactly what the child holds: 0, 1, 2 and pass_fds
+  std::vector<UniqueFd> owned;  // child ends we opened (null, files, pipe write ends)
+  UniqueFd out_read;            // pipe read ends, handed to the loop (non-blocking)
+  UniqueFd err_read;
+  int max_target = 2;
+  int close_limit = 1024;  // where the close loop stops if close_range(2) is missing
+  pid_t parent_pid = 0;
+};
+
+// Resolves and opens everything the child needs. Errors name the field or the program.
+void prepare_spawn(const ProcessSpec& spec, PreparedSpawn& out, ErrorSink& err);
+
+struct SpawnResult {
+  pid_t pid = -1;
+  UniqueFd pidfd;
+  SpawnPath path = SpawnPath::clone3;
+};
+
+// Starts the prepared child. Must run on the long-lived loop thread (PR_SET_PDEATHSIG follows the
+// thread that creates the child). `cgroup_fd` >= 0: the child is born in that cgroup (clone3) or
+// moved there right after posix_spawn. Exec errors come back here; the failed child is reaped.
+void spawn_prepared(PreparedSpawn& p, int cgroup_fd, SpawnPath path, SpawnResult& out,
+                    ErrorSink& err);
+
+// Joins a child started by posix_spawn to its cgroup (cgroup.procs of the directory fd).
+void move_to_cgroup(int cgroup_fd, pid_t pid, ErrorSink& err);
+
+bool clone3_available() noexcept;
+bool close_range_available() noexcept;
+int native_signal(Signal s) noexcept;
+
+}  // namespace supervisor::detail

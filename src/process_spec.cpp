@@ -1,0 +1,229 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+#include <supervisor/error.hpp>
+#include <supervisor/process_spec.hpp>
+
+#include <fmt/format.h>
+
+#include <set>
+#include <string>
+
+#include "validate.hpp"
+
+namespace supervisor {
+
+std::string_view to_string(Signal s) noexcept {
+  switch (s) {
+    case Signal::hangup: return "SIGHUP";
+    case Signal::interrupt: return "SIGINT";
+    case Signal::quit: return "SIGQUIT";
+    case Signal::kill: return "SIGKILL";
+    case Signal::user1: return "SIGUSR1";
+    case Signal::user2: return "SIGUSR2";
+    case Signal::terminate: return "SIGTERM";
+    case Signal::cont: return "SIGCONT";
+  }
+  return "SIG?";
+}
+
+namespace {
+
+bool has_nul(std::string_view s) { return s.find('\0') != std::string_view::npos; }
+
+// Quotes a value for an error message, escaping what would confuse a reader.
+std::string quoted(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '\0') {
+      out += "\\0";
+    } else if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+  return out;
+}
+
+void check_stdio(const StdioSpec& io, std::string_view field, bool is_input,
+                 detail::ErrorSink& err) {
+  using Mode = StdioSpec::Mode;
+  if (io.mode == Mode::file && (io.path.empty() || has_nul(io.path))) {
+    err.fail(errc::invalid_spec, [&] {
+      return fmt::format("ProcessSpec.{}.path: {} is not a usable file path", field,
+                         quoted(io.path));
+    });
+  } else if (io.mode == Mode::pipe && is_input) {
+    err.fail(errc::invalid_spec, [&] {
+      return fmt::format("ProcessSpec.{}: mode pipe is only for out and err", field);
+    });
+  } else if (io.mode != Mode::pipe && io.on_line) {
+    err.fail(errc::invalid_spec, [&] {
+      return fmt::format("ProcessSpec.{}.on_line: set, but the stream is not a pipe", field);
+    });
+  }
+}
+
+}  // namespace
+
+void detail::validate_spec(const ProcessSpec& spec, detail::ErrorSink& err) {
+  if (spec.argv.empty()) {
+    err.fail(errc::invalid_spec,
+             [] { return std::string("ProcessSpec.argv: empty (argv[0] names the program)"); });
+    return;
+  }
+  if (spec.argv[0].empty()) {
+    err.fail(errc::invalid_spec,
+             [] { return std::string("ProcessSpec.argv[0]: empty program name"); });
+    return;
+  }
+  for (std::size_t i = 0; i < spec.argv.size(); ++i) {
+    if (has_nul(spec.argv[i])) {
+      err.fail(errc::invalid_spec, [&] {
+        return fmt::format("ProcessSpec.argv[{}]: {} contains a NUL byte", i, quoted(spec.argv[i]));
+      });
+      return;
+    }
+  }
+  auto check_env_name = [&](const std::string& n, std::string_view where) {
+    if (n.empty() || n.find('=') != std::string::npos || has_nul(n)) {
+      err.fail(errc::invalid_spec, [&] {
+        return fmt::format("ProcessSpec.env.{}: {} is not a valid variable name", where, quoted(n));
+      });
+      return false;
+    }
+    return true;
+  };
+  for (const auto& [k, v] : spec.env.set) {
+    if (!check_env_name(k, "set")) return;
+    if (has_nul(v)) {
+      err.fail(errc::invalid_spec, [&] {
+        return fmt::format("ProcessSpec.env.set[{}]: value contains a NUL byte", quoted(k));
+      });
+      return;
+    }
+  }
+  for (const auto& k : spec.env.unset) {
+    if (!check_env_name(k, "unset")) return;
+  }
+  if (!spec.cwd.empty() && (spec.cwd.front() != '/' || has_nul(spec.cwd))) {
+    err.fail(errc::invalid_spec, [&] {
+      return fmt::format("ProcessSpec.cwd: {} is not an absolute path", quoted(spec.cwd));
+    });
+    return;
+  }
+  check_stdio(spec.in, "in", true, err);
+  if (err) return;
+  check_stdio(spec.out, "out", false, err);
+  if (err) return;
+  check_stdio(spec.err, "err", false, err);
+  if (err) return;
+  const bool piped =
+      spec.out.mode == StdioSpec::Mode::pipe || spec.err.mode == StdioSpec::Mode::pipe;
+  if (piped && spec.output.ring_bytes == 0) {
+    err.fail(errc::invalid_spec,
+             [] { return std::string("ProcessSpec.output.ring_bytes: 0 (must be at least 1)"); });
+    return;
+  }
+  if (piped && spec.output.max_line == 0) {
+    err.fail(errc::invalid_spec,
+             [] { return std::string("ProcessSpec.output.max_line: 0 (must be at least 1)"); });
+    return;
+  }
+  if (spec.identity.umask && *spec.identity.umask > 0777) {
+    err.fail(errc::invalid_spec, [&] {
+      return fmt::format("ProcessSpec.identity.umask: {:o} is not a permission mask (0..0777)",
+                         *spec.identity.umask);
+    });
+    return;
+  }
+  auto check_name = [&](const std::string& n, std::string_view where) {
+    if (n.empty() || has_nul(n)) {
+      err.fail(errc::invalid_spec, [&] {
+        return fmt::format("ProcessSpec.identity.{}: {} is not a user or group", where, quoted(n));
+      });
+      return false;
+    }
+    return true;
+  };
+  if (spec.identity.user && !check_name(*spec.identity.user, "user")) return;
+  if (spec.identity.group && !check_name(*spec.identity.group, "group")) return;
+  for (const auto& g : spec.identity.supplementary) {
+    if (!check_name(g, "supplementary")) return;
+  }
+  for (std::size_t i = 0; i < spec.limits.size(); ++i) {
+    const auto& l = spec.limits[i];
+    if (l.soft > l.hard) {
+      err.fail(errc::invalid_spec, [&] {
+        return fmt::format("ProcessSpec.limits[{}]: soft limit {} is above hard limit {}", i,
+                           l.soft, l.hard);
+      });
+      return;
+    }
+  }
+  if (spec.pass_fds.size() > 60) {
+    err.fail(errc::invalid_spec, [&] {
+      return fmt::format("ProcessSpec.pass_fds: {} fds (at most 60)", spec.pass_fds.size());
+    });
+    return;
+  }
+  std::set<int> targets;
+  for (std::size_t i = 0; i < spec.pass_fds.size(); ++i) {
+    const auto& p = spec.pass_fds[i];
+    if (p.host_fd < 0) {
+      err.fail(errc::invalid_spec, [&] {
+        return fmt::format("ProcessSpec.pass_fds[{}].host_fd: {} is not an fd", i, p.host_fd);
+      });
+      return;
+    }
+    if (p.child_fd < 3) {
+      err.fail(errc::invalid_spec, [&] {
+        return fmt::format(
+            "ProcessSpec.pass_fds[{}].child_fd: {} (0, 1 and 2 are set by in/out/err; use 3 or "
+            "more)",
+            i, p.child_fd);
+      });
+      return;
+    }
+    if (!targets.insert(p.child_fd).second) {
+      err.fail(errc::invalid_spec, [&] {
+        return fmt::format("ProcessSpec.pass_fds[{}].child_fd: {} is given twice", i, p.child_fd);
+      });
+      return;
+    }
+  }
+  for (std::size_t i = 0; i < spec.stop.steps.size(); ++i) {
+    if (spec.stop.steps[i].wait < Duration::zero()) {
+      err.fail(errc::invalid_spec, [&] {
+        return fmt::format("ProcessSpec.stop.steps[{}].wait: negative ({}ns)", i,
+                           spec.stop.steps[i].wait.count());
+      });
+      return;
+    }
+  }
+  if (spec.stop.kill_wait <= Duration::zero()) {
+    err.fail(errc::invalid_spec, [&] {
+      return fmt::format("ProcessSpec.stop.kill_wait: {}ns (must be positive)",
+                         spec.stop.kill_wait.count());
+    });
+    return;
+  }
+}
+
+void validate(const ProcessSpec& spec) {
+  detail::or_throw([&](detail::ErrorSink& err) { detail::validate_spec(spec, err); });
+}
+
+void validate(const ProcessSpec& spec, std::error_code& ec) noexcept {
+  detail::into_code(ec, [&](detail::ErrorSink& err) { detail::validate_spec(spec, err); });
+}
+
+std::string validation_error(const ProcessSpec& spec) {
+  detail::ErrorSink err;
+  detail::validate_spec(spec, err);
+  return err ? err.context : std::string();
+}
+
+}  // namespace supervisor

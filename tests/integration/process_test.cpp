@@ -1,0 +1,556 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+// The POSIX process layer against real processes (tests/support/child.cpp). Every test ends with
+// a leak audit: no zombie, no tagged survivor, fds and threads back to their baseline.
+#include <supervisor/process.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "catch_compat.hpp"
+#include "leak_audit.hpp"
+
+namespace sv = supervisor;
+namespace st = supervisor::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::vector<std::string> child(const std::string& tag, std::vector<std::string> args) {
+  std::vector<std::string> argv{SUPERVISOR_TEST_CHILD, "--tag", tag};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+sv::ProcessSpec spec_for(const std::string& tag, std::vector<std::string> args) {
+  sv::ProcessSpec spec;
+  spec.argv = child(tag, std::move(args));
+  spec.stop.steps = {sv::StopStep{sv::Signal::terminate, 2s, true}};
+  return spec;
+}
+
+// Loop options for each containment this machine offers, so every tree test runs on each.
+struct Mode {
+  const char* name;
+  sv::LoopOptions loop;
+  sv::Containment containment;
+};
+
+std::vector<Mode> modes() {
+  std::vector<Mode> out;
+  out.push_back({"process-group", sv::LoopOptions{{}, true, {}}, sv::Containment::process_group});
+  {
+    sv::Loop probe;
+    if (probe.info().cgroup_usable) {
+      out.push_back({"cgroup", sv::LoopOptions{}, sv::Containment::cgroup});
+    } else {
+      std::printf("note: no cgroup v2 containment here (%s); cgroup variants not run\n",
+                  probe.info().cgroup_why_not.c_str());
+    }
+  }
+  return out;
+}
+
+std::vector<int> lines_as_ints(const std::string& text) {
+  std::vector<int> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.find_first_not_of("0123456789") == std::string::npos)
+      out.push_back(std::stoi(line));
+  }
+  return out;
+}
+
+#define REQUIRE_CLEAN(audit, tag)                 \
+  do {                                            \
+    const std::string leaks = (audit).check(tag); \
+    INFO(leaks);                                  \
+    CHECK(leaks.empty());                         \
+    if (!leaks.empty()) st::kill_tagged(tag);     \
+  } while (false)
+
+}  // namespace
+
+TEST_CASE("exit code, output and rusage of a real child", "[integration][process]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("exit");
+  {
+    sv::Loop loop;
+    std::vector<std::string> lines;
+    std::mutex m;
+    auto spec = spec_for(tag, {"stderr-lines", "5"});
+    spec.err = sv::StdioSpec::pipe([&](std::string_view l) {
+      std::lock_guard lock(m);
+      lines.emplace_back(l);
+    });
+    auto p = sv::Process::start(loop, spec);
+    CHECK(p.pid() > 0);
+    const auto status = p.wait();
+    CHECK(status.reason == sv::ExitReason::exit_code);
+    CHECK(status.exit_code == 1);
+    CHECK(status.signal == 0);
+    CHECK_FALSE(status.stop_requested);
+    CHECK(status.usage.max_rss_kib > 0);
+    REQUIRE(status.stderr_tail.size() == 5);
+    CHECK(status.stderr_tail.back() == "err line 5");
+    std::lock_guard lock(m);
+    CHECK(lines.size() == 5);
+    CHECK(p.output_stats(sv::StdStream::err).lines == 5);
+    CHECK_FALSE(p.running());
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("exit 0 is success, a crash is a signal, abort dumps or signals",
+          "[integration][process]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("crash");
+  {
+    sv::Loop loop;
+    auto ok = sv::Process::start(loop, spec_for(tag, {"exit", "0"})).wait();
+    CHECK(ok.reason == sv::ExitReason::success);
+    CHECK(ok.exit_code == 0);
+    auto crash = sv::Process::start(loop, spec_for(tag, {"crash"})).wait();
+    CHECK(crash.signal == SIGSEGV);
+    CHECK(crash.exit_code == -1);
+    CHECK((crash.reason == sv::ExitReason::signal || crash.reason == sv::ExitReason::core_dump));
+    CHECK((crash.reason == sv::ExitReason::core_dump) == crash.core_dumped);
+    auto ab = sv::Process::start(loop, spec_for(tag, {"abort"})).wait();
+    CHECK(ab.signal == SIGABRT);
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("stop runs the ladder: SIGTERM honoured, ignored SIGTERM escalates to a kill",
+          "[integration][process][stop]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("stop");
+  {
+    sv::Loop loop;
+    // A worker that exits cleanly on SIGTERM.
+    auto trap = sv::Process::start(loop, spec_for(tag, {"trap-sigterm", "7"}));
+    REQUIRE(st::wait_until(
+        [&] { return trap.output(sv::StdStream::out).find("mode=") != std::string::npos; },
+        5000ms));
+    auto s1 = trap.stop();
+    CHECK(s1.stop_requested);
+    CHECK(s1.reason == sv::ExitReason::exit_code);
+    CHECK(s1.exit_code == 7);
+
+    // A plain worker dies of SIGTERM: that is the stop we asked for, so success.
+    auto sleeper = sv::Process::start(loop, spec_for(tag, {"sleep", "forever"}));
+    auto s2 = sleeper.stop();
+    CHECK(s2.signal == SIGTERM);
+    CHECK(s2.reason == sv::ExitReason::success);
+
+    // One that ignores SIGTERM is killed after the step's wait: timeout.
+    auto spec = spec_for(tag, {"ignore-sigterm", "forever"});
+    spec.stop.steps = {sv::StopStep{sv::Signal::terminate, 300ms, true}};
+    auto stubborn = sv::Process::start(loop, spec);
+    REQUIRE(st::wait_until(
+        [&] { return stubborn.output(sv::StdStream::out).find("ready") != std::string::npos; },
+        5000ms));
+    const auto t0 = std::chrono::steady_clock::now();
+    auto s3 = stubborn.stop();
+    const auto took = std::chrono::steady_clock::now() - t0;
+    CHECK(s3.signal == SIGKILL);
+    CHECK(s3.reason == sv::ExitReason::timeout);
+    CHECK(took >= 300ms);
+    CHECK(took < 10s);  // bounded by the plan (generous: a loaded 2-core machine)
+
+    // kill() skips the ladder.
+    auto k = sv::Process::start(loop, spec_for(tag, {"ignore-sigterm", "forever"}));
+    auto s4 = k.kill();
+    CHECK(s4.signal == SIGKILL);
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("stop kills the whole tree, including setsid escapes", "[integration][process][tree]") {
+  for (const auto& mode : modes()) {
+    SECTION(mode.name) {
+      st::LeakAudit audit;
+      const auto tag = st::unique_tag("tree");
+      {
+        sv::Loop loop(mode.loop);
+        sv::ProcessOptions opts;
+        opts.containment = mode.containment;
+        auto p1 = sv::Process::start(loop, spec_for(tag, {"fork-grandchild", "forever"}), opts);
+        auto p2 = sv::Process::start(loop, spec_for(tag, {"setsid-escape", "forever"}), opts);
+        auto p3 = sv::Process::start(loop, spec_for(tag, {"fork-bomb-ish", "20"}), opts);
+        CHECK(p1.info().containment == mode.containment);
+        REQUIRE(st::wait_until([&] { return st::processes_with_tag(tag).size() >= 2 + 2 + 21; },
+                               5000ms));
+        auto s1 = p1.stop();
+        auto s2 = p2.stop();
+        auto s3 = p3.stop();
+        INFO(s1.describe() << " / " << s2.describe() << " / " << s3.describe());
+        CHECK(s1.stop_requested);
+        CHECK(s2.escaped_descendants == 0);
+        CHECK(st::processes_with_tag(tag).empty());
+      }
+      REQUIRE_CLEAN(audit, tag);
+    }
+  }
+}
+
+TEST_CASE("when the main process dies, its leftover tree is killed and counted",
+          "[integration][process][tree]") {
+  for (const auto& mode : modes()) {
+    SECTION(mode.name) {
+      st::LeakAudit audit;
+      const auto tag = st::unique_tag("orphans");
+      {
+        sv::Loop loop(mode.loop);
+        sv::ProcessOptions opts;
+        opts.containment = mode.containment;
+        auto p = sv::Process::start(loop, spec_for(tag, {"fork-grandchild", "forever"}), opts);
+        REQUIRE(st::wait_until([&] { return st::processes_with_tag(tag).size() >= 2; }, 5000ms));
+        ::kill(p.pid(), SIGKILL);  // safe: not reaped until the loop says so
+        const auto status = p.wait();
+        CHECK(status.signal == SIGKILL);
+        CHECK(status.reason == sv::ExitReason::signal);
+        CHECK(status.killed_descendants == 1);
+        CHECK(st::processes_with_tag(tag).empty());
+      }
+      REQUIRE_CLEAN(audit, tag);
+    }
+  }
+}
+
+TEST_CASE("spawn errors are typed, synchronous and leave nothing behind",
+          "[integration][process][errors]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("errors");
+  char dir_template[] = "/tmp/sv-spawn-XXXXXX";
+  REQUIRE(::mkdtemp(dir_template) != nullptr);
+  const std::string dir = dir_template;
+  {
+    std::ofstream(dir + "/not-exec") << "#!/bin/sh\necho hi\n";
+    std::ofstream(dir + "/bad-elf") << "\x7f"
+                                    << "ELF garbage that is not a program";
+    ::chmod((dir + "/bad-elf").c_str(), 0755);
+  }
+  {
+    sv::Loop loop;
+    auto expect = [&](std::vector<std::string> argv, int err, const std::string& needle,
+                      std::string cwd = {}) {
+      sv::ProcessSpec spec;
+      spec.argv = std::move(argv);
+      spec.cwd = std::move(cwd);
+      std::error_code ec;
+      auto p = sv::Process::start(loop, spec, {}, ec);
+      INFO("argv[0] " << spec.argv[0] << ": " << ec.message());
+      CHECK_FALSE(p.valid());
+      CHECK(ec == std::error_code(err, std::system_category()));
+      try {
+        (void)sv::Process::start(loop, spec);
+        FAIL("no exception");
+      } catch (const std::system_error& e) {
+        INFO(e.what());
+        CHECK(e.code() == std::error_code(err, std::system_category()));
+        CHECK(std::string(e.what()).find(needle) != std::string::npos);
+        CHECK(std::string(e.what()).find("cwd") != std::string::npos);
+      }
+    };
+    expect({dir + "/missing"}, ENOENT, "missing\": No such file");
+    expect({"sv-no-such-program-anywhere"}, ENOENT, "not found in PATH");
+    expect({dir + "/not-exec"}, EACCES, "Permission denied");
+    expect({dir}, EISDIR, "is a directory");
+    expect({dir + "/bad-elf"}, ENOEXEC, "not a valid executable");
+    expect({SUPERVISOR_TEST_CHILD, "exit", "0"}, ENOENT, "/nonexistent-dir", "/nonexistent-dir");
+    expect({SUPERVISOR_TEST_CHILD, std::string(200 * 1024, 'x')}, E2BIG, "too large");
+
+    sv::ProcessSpec user;
+    user.argv = child(tag, {"exit", "0"});
+    user.identity.user = "sv-no-such-user";
+    std::error_code ec;
+    (void)sv::Process::start(loop, user, {}, ec);
+    CHECK(ec == sv::errc::invalid_spec);
+    CHECK_THROWS_WITH(sv::Process::start(loop, user),
+                      Catch::Matchers::Contains("unknown user \"sv-no-such-user\""));
+    CHECK(st::zombie_children().empty());
+  }
+  ::unlink((dir + "/not-exec").c_str());
+  ::unlink((dir + "/bad-elf").c_str());
+  ::rmdir(dir.c_str());
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("an invalid spec names the field and the value", "[integration][process][errors]") {
+  sv::Loop loop;
+  auto msg = [&](sv::ProcessSpec s) { return sv::validation_error(s); };
+  sv::ProcessSpec base;
+  base.argv = {"/bin/true"};
+  CHECK(msg(base).empty());
+  auto s = base;
+  s.argv.clear();
+  CHECK(msg(s).find("ProcessSpec.argv: empty") != std::string::npos);
+  s = base;
+  s.cwd = "relative/dir";
+  CHECK(msg(s).find("ProcessSpec.cwd: \"relative/dir\" is not an absolute path") !=
+        std::string::npos);
+  s = base;
+  s.env.set["BAD=NAME"] = "x";
+  CHECK(msg(s).find("ProcessSpec.env.set: \"BAD=NAME\"") != std::string::npos);
+  s = base;
+  s.pass_fds = {{0, 2}};
+  CHECK(msg(s).find("ProcessSpec.pass_fds[0].child_fd: 2") != std::string::npos);
+  s = base;
+  s.limits = {{sv::ResourceLimit::Kind::open_files, 100, 10}};
+  CHECK(msg(s).find("ProcessSpec.limits[0]: soft limit 100 is above hard limit 10") !=
+        std::string::npos);
+  s = base;
+  s.in = sv::StdioSpec::pipe();
+  CHECK(msg(s).find("ProcessSpec.in: mode pipe") != std::string::npos);
+  s = base;
+  s.argv = {"/bin/true", std::string("a\0b", 3)};
+  CHECK(msg(s).find("ProcessSpec.argv[1]") != std::string::npos);
+  std::error_code ec;
+  s = base;
+  s.stop.kill_wait = 0s;
+  (void)sv::Process::start(loop, s, {}, ec);
+  CHECK(ec == sv::errc::invalid_spec);
+  CHECK(ec == std::errc::invalid_argument);
+}
+
+TEST_CASE("the child holds exactly 0, 1, 2 and the fds it was given, even under concurrent opens",
+          "[integration][process][fds]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("fds");
+  {
+    sv::Loop loop;
+    // Host threads keep opening fds WITHOUT O_CLOEXEC while we spawn: none may reach a child.
+    std::atomic<bool> done{false};
+    std::vector<std::thread> openers;
+    for (int i = 0; i < 2; ++i) {
+      openers.emplace_back([&] {
+        while (!done.load()) {
+          const int fd = ::open("/dev/null", O_RDONLY);  // deliberately inheritable
+          if (fd >= 0) ::close(fd);
+        }
+      });
+    }
+    const int passed = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    REQUIRE(passed >= 0);
+    for (int round = 0; round < 20; ++round) {
+      auto spec = spec_for(tag, {"list-fds"});
+      const bool give = round % 2 == 0;
+      if (give) spec.pass_fds = {{passed, 7}};
+      auto p = sv::Process::start(loop, spec);
+      const auto status = p.wait();
+      REQUIRE(status.ok());
+      const auto fds = lines_as_ints(p.output(sv::StdStream::out));
+      const std::vector<int> expected =
+          give ? std::vector<int>{0, 1, 2, 7} : std::vector<int>{0, 1, 2};
+      INFO("round " << round << " output: " << p.output(sv::StdStream::out));
+      CHECK(fds == expected);
+    }
+    done = true;
+    for (auto& t : openers) t.join();
+    ::close(passed);
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("the environment is inherited, set and unset, or explicit",
+          "[integration][process][env]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("env");
+  ::setenv("SV_TEST_INHERITED", "yes", 1);
+  ::setenv("SV_TEST_REMOVED", "no", 1);
+  {
+    sv::Loop loop;
+    auto spec = spec_for(tag, {"print-env", "SV_TEST_INHERITED", "SV_TEST_REMOVED", "SV_TEST_SET"});
+    spec.env.set["SV_TEST_SET"] = "a b=c";
+    spec.env.unset = {"SV_TEST_REMOVED"};
+    auto p = sv::Process::start(loop, spec);
+    REQUIRE(p.wait().ok());
+    const auto out = p.output(sv::StdStream::out);
+    CHECK(out.find("SV_TEST_INHERITED=yes") != std::string::npos);
+    CHECK(out.find("SV_TEST_REMOVED=") == std::string::npos);
+    CHECK(out.find("SV_TEST_SET=a b=c") != std::string::npos);
+
+    auto explicit_spec = spec_for(tag, {"print-env"});
+    explicit_spec.env.inherit = false;
+    explicit_spec.env.set = {{"ONLY", "this"}};
+    auto q = sv::Process::start(loop, explicit_spec);
+    REQUIRE(q.wait().ok());
+    const auto lines = q.output(sv::StdStream::out);
+    CHECK(lines.find("ONLY=this") != std::string::npos);
+    CHECK(lines.find("SV_TEST_INHERITED") == std::string::npos);
+  }
+  ::unsetenv("SV_TEST_INHERITED");
+  ::unsetenv("SV_TEST_REMOVED");
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("cwd, umask, new session and reset signal state reach the child",
+          "[integration][process]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("attrs");
+  {
+    sv::Loop loop;
+    auto spec = spec_for(tag, {"list-fds"});
+    spec.cwd = "/tmp";
+    spec.identity.umask = 027;
+    auto p = sv::Process::start(loop, spec);
+    REQUIRE(p.wait().ok());
+    const auto out = p.output(sv::StdStream::out);
+    INFO(out);
+    CHECK(out.find("cwd=/tmp") != std::string::npos);
+    CHECK(out.find("umask=0027") != std::string::npos);
+    const std::string me = "pid=" + std::to_string(p.pid());
+    CHECK(out.find("pgid=" + std::to_string(p.pid()) + " sid=" + std::to_string(p.pid())) !=
+          std::string::npos);
+    CHECK(out.find("sigmask=0000000000000000") != std::string::npos);
+    CHECK(out.find("sigign=0000000000000000") != std::string::npos);
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("a flooding worker never blocks and never grows the host past the bound",
+          "[integration][process][output]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("flood");
+  {
+    sv::Loop loop;
+    auto spec = spec_for(tag, {"flood", "20000000"});
+    spec.output.ring_bytes = 32 * 1024;
+    auto p = sv::Process::start(loop, spec);
+    const auto status = p.wait();
+    CHECK(status.ok());
+    const auto stats = p.output_stats(sv::StdStream::out);
+    const auto ring = p.output(sv::StdStream::out);
+    CHECK(stats.bytes_read >= 20000000);
+    CHECK(ring.size() <= 32 * 1024);
+    CHECK(stats.bytes_dropped == stats.bytes_read - ring.size());  // every dropped byte counted
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("backpressure mode blocks the writer until the host takes output",
+          "[integration][process][output]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("backpressure");
+  {
+    sv::Loop loop;
+    auto spec = spec_for(tag, {"flood", "2000000"});
+    spec.output.ring_bytes = 64 * 1024;
+    spec.output.backpressure = true;
+    auto p = sv::Process::start(loop, spec);
+    // Without taking output it cannot finish: 2 MB does not fit the ring plus the pipe.
+    CHECK_FALSE(p.wait_for(500ms).has_value());
+    std::uint64_t taken = 0;
+    while (!p.wait_for(1ms)) taken += p.take_output(sv::StdStream::out).size();
+    taken += p.take_output(sv::StdStream::out).size();
+    CHECK(p.exit_status()->ok());
+    CHECK(taken == 2000000);
+    CHECK(p.output_stats(sv::StdStream::out).bytes_dropped == 0);
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("signals reach the process by pidfd; an exited one is never signalled",
+          "[integration][process]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("signal");
+  {
+    sv::Loop loop;
+    auto p = sv::Process::start(loop, spec_for(tag, {"trap-sigterm", "9"}));
+    REQUIRE(st::wait_until(
+        [&] { return p.output(sv::StdStream::out).find("mode=") != std::string::npos; }, 5000ms));
+    p.signal(sv::Signal::terminate);
+    CHECK(p.wait().exit_code == 9);
+    std::error_code ec;
+    p.signal(sv::Signal::kill, ec);
+    CHECK(ec == sv::errc::not_running);
+    CHECK_THROWS_AS(p.signal(sv::Signal::kill), std::system_error);
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("spawning from a short-lived host thread is safe (PDEATHSIG follows the loop thread)",
+          "[integration][process]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("thread");
+  {
+    sv::Loop loop;
+    sv::Process p;
+    std::thread([&] { p = sv::Process::start(loop, spec_for(tag, {"sleep", "forever"})); }).join();
+    std::this_thread::sleep_for(300ms);
+    CHECK(p.running());  // the spawning host thread is gone; the child must not have been killed
+    CHECK(p.stop().signal == SIGTERM);
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("a host that steals the reap gets an `unknown` exit and a counter, never a hang",
+          "[integration][process]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("reap");
+  {
+    sv::Loop loop;
+    SECTION("SIGCHLD ignored: the kernel reaps for the host") {
+      struct sigaction old {};
+      struct sigaction ign {};
+      ign.sa_handler = SIG_IGN;
+      ::sigaction(SIGCHLD, &ign, &old);
+      auto p = sv::Process::start(loop, spec_for(tag, {"exit", "4"}));
+      const auto status = p.wait();
+      ::sigaction(SIGCHLD, &old, nullptr);
+      CHECK(status.reason == sv::ExitReason::unknown);
+      CHECK(loop.stolen_reaps() == 1);
+    }
+    SECTION("the host calls waitpid(-1)") {
+      // The host and the loop race for each exit; whoever wins, the outcome must be consistent
+      // and nothing may hang.
+      std::uint64_t stolen = 0;
+      for (int i = 0; i < 20; ++i) {
+        auto p = sv::Process::start(loop, spec_for(tag, {"exit", "0"}));
+        const int got = ::waitpid(-1, nullptr, 0);  // ECHILD when the loop reaped first
+        if (got == p.pid()) ++stolen;
+        const auto status = p.wait();
+        CHECK((got == p.pid()) == (status.reason == sv::ExitReason::unknown));
+        if (got != p.pid()) CHECK(status.reason == sv::ExitReason::success);
+      }
+      CHECK(loop.stolen_reaps() == stolen);
+    }
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("the posix_spawn path works and reports itself", "[integration][process]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("posix");
+  {
+    sv::LoopOptions lo;
+    lo.spawn_path = sv::SpawnPath::posix_spawn;
+    sv::Loop loop(lo);
+    auto p = sv::Process::start(loop, spec_for(tag, {"list-fds"}));
+    CHECK(p.info().path == sv::SpawnPath::posix_spawn);
+    REQUIRE(p.wait().ok());
+    CHECK(lines_as_ints(p.output(sv::StdStream::out)) == std::vector<int>{0, 1, 2});
+    std::error_code ec;
+    auto spec = spec_for(tag, {"exit", "0"});
+    spec.identity.umask = 077;
+    (void)sv::Process::start(loop, spec, {}, ec);
+    CHECK(ec == sv::errc::unsupported);
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
