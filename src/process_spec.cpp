@@ -96,11 +96,11 @@ void detail::validate_spec(const ProcessSpec& spec, detail::ErrorSink& err) {
     }
     return true;
   };
-  for (const auto& [k, v] : spec.env.set) {
-    if (!check_env_name(k, "set")) return;
-    if (has_nul(v)) {
+  for (const auto& kv : spec.env.set) {
+    if (!check_env_name(kv.first, "set")) return;
+    if (has_nul(kv.second)) {
       err.fail(errc::invalid_spec, [&] {
-        return fmt::format("ProcessSpec.env.set[{}]: value contains a NUL byte", quoted(k));
+        return fmt::format("ProcessSpec.env.set[{}]: value contains a NUL byte", quoted(kv.first));
       });
       return;
     }

@@ -52,6 +52,11 @@ struct LoopOptions {
   bool disable_cgroups = false;
   /// Forces a spawn path; empty picks clone3 when the kernel has it.
   std::optional<SpawnPath> spawn_path;
+  /// A file where the loop records the host and every live worker (pid + start time + cgroup),
+  /// mode 0600, never followed through a symlink. Empty: none. On start, leftovers a previous
+  /// run of the host recorded are killed (each identity verified first) and their groups
+  /// removed; a registry whose host is still running is an error (`errc::already_running`).
+  std::string registry_path;
 };
 
 /// What the loop found about this machine, for logs and tests.
@@ -61,6 +66,10 @@ struct LoopInfo {
   std::string cgroup_why_not;  ///< Why cgroups are not used, when they are not.
   bool clone3_available = false;
   bool close_range_available = false;
+  bool sentinel_running = false;   ///< The host-death sentinel process is up.
+  int swept_processes = 0;         ///< Leftovers of a previous run killed from the registry.
+  int swept_groups = 0;            ///< Leftover cgroups removed from the registry.
+  int stale_registry_entries = 0;  ///< Registry entries that no longer named our process.
 };
 
 /// The supervision loop: exactly one thread (named "sv-loop"), created by the constructor and
@@ -69,6 +78,8 @@ struct LoopInfo {
 class SUPERVISOR_API Loop {
  public:
   Loop();
+  /// Starts the loop thread and the sentinel; sweeps the registry when one is set. Throws
+  /// `std::system_error` when the OS refuses (epoll, eventfd) or the registry is unusable.
   explicit Loop(LoopOptions options);
   ~Loop();
   Loop(const Loop&) = delete;
@@ -98,6 +109,21 @@ struct ProcessInfo {
   Containment containment = Containment::process_group;
   std::string cgroup;   ///< The worker's fresh cgroup directory, when contained by one.
   std::string program;  ///< The resolved executable path.
+};
+
+/// A point-in-time reading of a worker's resources: the main process from /proc, and the whole
+/// tree from its cgroup when it has one. Fields that could not be read keep their defaults.
+struct ResourceSample {
+  bool alive = false;                      ///< The main process was still there.
+  std::uint64_t rss_bytes = 0;             ///< Main process resident set size.
+  double cpu_seconds = 0;                  ///< Main process user + system CPU time.
+  long threads = 0;                        ///< Main process threads.
+  int open_fds = -1;                       ///< Main process open fds (-1 when unreadable).
+  char state = '?';                        ///< Main process state letter (R, S, D, Z, T, ...).
+  int tree_processes = 0;                  ///< Processes in the worker's cgroup (0 without one).
+  std::optional<double> tree_cpu_seconds;  ///< cgroup cpu.stat usage.
+  std::optional<std::uint64_t> tree_memory_bytes;  ///< cgroup memory.current (memory controller).
+  std::optional<std::uint64_t> tree_pids;          ///< cgroup pids.current (pids controller).
 };
 
 /// Options for one Process.
@@ -158,6 +184,10 @@ class SUPERVISOR_API Process {
   /// room, and reading resumes).
   std::string take_output(StdStream stream);
   [[nodiscard]] OutputStats output_stats(StdStream stream) const;
+
+  /// Samples the worker's resources now (reads /proc and the cgroup; does not block the loop for
+  /// long). A finished process gives `alive == false`.
+  [[nodiscard]] ResourceSample sample() const;
 
  private:
   explicit Process(std::shared_ptr<detail::ChildState> state) noexcept;

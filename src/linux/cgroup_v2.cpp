@@ -224,8 +224,13 @@ std::optional<CgroupV2Mount> parse_cgroup_v2(std::string_view mountinfo,
           fmt::format("cgroup2 at {} is mounted read-only", in_quotes(mount.mount_point)));
       continue;
     }
-    std::string relative = mount.root == "/" ? *self : self->substr(mount.root.size());
-    if (relative.empty()) relative = "/";
+    // (Built with append rather than `= "/"`: GCC 12 at -O2 reports a false -Wrestrict there.)
+    std::string relative;
+    if (mount.root != "/")
+      relative.append(*self, mount.root.size());
+    else
+      relative.append(*self);
+    if (relative.empty()) relative.push_back('/');
     return CgroupV2Mount{mount.mount_point, std::move(relative)};
   }
   return fail(fmt::format("{}", fmt::join(reasons, "; ")));

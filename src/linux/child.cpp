@@ -325,6 +325,7 @@ void ChildState::finalize() {
   } else if (spec.new_session) {
     loop->sentinel().remove_group(info.pgid);
   }
+  loop->registry().remove(info.pid);
   // The reason, in systemd's vocabulary.
   if (reap_stolen_) {
     status_.reason = ExitReason::unknown;
@@ -441,6 +442,30 @@ void ChildState::signal_leader(int sig, ErrorSink& e) {
                          info.pid);
     });
   }
+}
+
+ResourceSample ChildState::sample() {
+  ResourceSample r;
+  if (finalized_ || leader_exited_) return r;
+  // The pidfd keeps the PID from being reused while we read /proc/<pid>: the child is ours and
+  // unreaped until the loop (this thread) reaps it.
+  if (auto s = sample_process(info.pid)) {
+    r.alive = s->state != 'Z';
+    r.rss_bytes = s->rss_bytes;
+    r.cpu_seconds = s->cpu_seconds;
+    r.threads = s->threads;
+    r.open_fds = s->open_fds;
+    r.state = s->state;
+  }
+  if (group_) {
+    ErrorSink e;
+    r.tree_processes = static_cast<int>(group_->procs(e).size());
+    const CgroupStats cs = group_->stats(e);
+    if (cs.cpu_usage_usec) r.tree_cpu_seconds = static_cast<double>(*cs.cpu_usage_usec) / 1e6;
+    r.tree_memory_bytes = cs.memory_current;
+    r.tree_pids = cs.pids_current;
+  }
+  return r;
 }
 
 std::optional<ExitStatus> ChildState::wait_for(std::optional<Duration> timeout) {

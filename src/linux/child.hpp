@@ -48,6 +48,7 @@ struct ChildState : std::enable_shared_from_this<ChildState> {
   void kill_now();
   void signal_leader(int sig, ErrorSink& err);
   void resume_output(StdStream s);
+  ResourceSample sample();
 
   // Host side.
   std::optional<ExitStatus> wait_for(std::optional<Duration> timeout);

@@ -33,8 +33,16 @@ LoopCore::LoopCore(LoopOptions options) : options_(std::move(options)) {
     throw_error(std::error_code(errno, std::system_category()), "Loop: epoll_ctl(eventfd)");
   info_.clone3_available = clone3_available();
   info_.close_range_available = close_range_available();
+  if (!options_.registry_path.empty()) {
+    // Before anything of ours exists: sweep what a previous run of the host left behind.
+    SweepResult swept;
+    or_throw([&](ErrorSink& err) { registry_.open(options_.registry_path, swept, err); });
+    info_.swept_processes = swept.processes_killed;
+    info_.swept_groups = swept.groups_removed;
+    info_.stale_registry_entries = swept.stale_entries;
+  }
   setup_cgroups();
-  sentinel_.start(info_.cgroup_usable ? info_.cgroup_base : std::string());
+  info_.sentinel_running = sentinel_.start(info_.cgroup_usable ? info_.cgroup_base : std::string());
 }
 
 LoopCore::~LoopCore() = default;
@@ -117,6 +125,7 @@ void LoopCore::shutdown() {
   });
   thread_.join();
   sentinel_.stop();
+  registry_.close();
   if (own_base_) ::rmdir(info_.cgroup_base.c_str());
 }
 

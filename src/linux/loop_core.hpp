@@ -25,6 +25,7 @@
 #include <supervisor/clock.hpp>
 #include <supervisor/process.hpp>
 
+#include "linux/registry.hpp"
 #include "linux/sentinel.hpp"
 #include "posix/unique_fd.hpp"
 
@@ -70,6 +71,7 @@ class LoopCore : public std::enable_shared_from_this<LoopCore> {
   [[nodiscard]] const LoopOptions& options() const noexcept { return options_; }
   std::string next_group_name();
   Sentinel& sentinel() noexcept { return sentinel_; }
+  Registry& registry() noexcept { return registry_; }
 
   std::atomic<std::uint64_t> stolen_reaps{0};
 
@@ -81,7 +83,8 @@ class LoopCore : public std::enable_shared_from_this<LoopCore> {
   LoopOptions options_;
   LoopInfo info_;
   bool own_base_ = false;
-  Sentinel sentinel_;  // we created info_.cgroup_base and remove it at shutdown
+  Sentinel sentinel_;
+  Registry registry_;  // we created info_.cgroup_base and remove it at shutdown
   UniqueFd epoll_;
   UniqueFd wake_;
   std::thread thread_;

@@ -102,6 +102,7 @@ std::shared_ptr<ChildState> start_impl(const std::shared_ptr<detail::LoopCore>& 
     state->begin(std::move(r), std::move(group), std::move(prepared->out_read),
                  std::move(prepared->err_read));
     core->adopt(state);
+    core->registry().add(state->info.pid, state->info.cgroup);
     return state;
   });
 }
@@ -257,6 +258,12 @@ OutputStats Process::output_stats(StdStream stream) const {
   if (!state_) return {};
   std::lock_guard lock(state_->mu);
   return stream == StdStream::err ? state_->err.stats : state_->out.stats;
+}
+
+ResourceSample Process::sample() const {
+  if (!state_) return {};
+  auto s = state_;
+  return s->loop->run_sync([&] { return s->sample(); });
 }
 
 }  // namespace supervisor

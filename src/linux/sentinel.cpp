@@ -20,7 +20,7 @@ namespace {
 constexpr int k_max_groups = 8192;
 
 // The sentinel's whole life. A copy of a multi-threaded process: raw system calls only, no heap.
-SV_NO_SANITIZE [[noreturn]] void sentinel_main(int read_fd, int kill_fd) {
+[[noreturn]] SV_NO_SANITIZE void sentinel_main(int read_fd, int kill_fd) {
   // Keep only the pipe and cgroup.kill; nothing of the host's stays open in here.
   for (int fd = 0; fd < 3; ++fd) {
     if (fd != read_fd && fd != kill_fd) syscall(SYS_close, fd);

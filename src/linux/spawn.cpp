@@ -357,14 +357,14 @@ struct ChildReport {
   int error;
 };
 
-SV_NO_SANITIZE [[noreturn]] void child_fail(int report_fd, int step, int error) {
+[[noreturn]] SV_NO_SANITIZE void child_fail(int report_fd, int step, int error) {
   ChildReport r{step, error};
   syscall(SYS_write, report_fd, &r, sizeof r);
   syscall(SYS_exit_group, 127);
   __builtin_unreachable();
 }
 
-SV_NO_SANITIZE [[noreturn]] void child_main(const PreparedSpawn& p, int report_fd) {
+[[noreturn]] SV_NO_SANITIZE void child_main(const PreparedSpawn& p, int report_fd) {
   long r = 0;
   // 1. Dispositions back to default (an ignored SIGPIPE would survive execve), before any signal
   //    is unblocked: the loop thread blocks them all, and the child inherited that mask.

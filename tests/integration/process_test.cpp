@@ -5,6 +5,7 @@
 #include <supervisor/process.hpp>
 
 #include <fcntl.h>
+#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 
 #include "catch_compat.hpp"
 #include "leak_audit.hpp"
+#include "linux/proc_stat.hpp"
 
 namespace sv = supervisor;
 namespace st = supervisor::testing;
@@ -52,7 +54,9 @@ struct Mode {
 
 std::vector<Mode> modes() {
   std::vector<Mode> out;
-  out.push_back({"process-group", sv::LoopOptions{{}, true, {}}, sv::Containment::process_group});
+  sv::LoopOptions no_cgroups;
+  no_cgroups.disable_cgroups = true;
+  out.push_back({"process-group", no_cgroups, sv::Containment::process_group});
   {
     sv::Loop probe;
     if (probe.info().cgroup_usable) {
@@ -552,5 +556,184 @@ TEST_CASE("the posix_spawn path works and reports itself", "[integration][proces
     (void)sv::Process::start(loop, spec, {}, ec);
     CHECK(ec == sv::errc::unsupported);
   }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("when the host is SIGKILLed, its workers and their descendants die within 1 s",
+          "[integration][process][host-death]") {
+  for (const char* mode : {"process-group", "cgroup"}) {
+    SECTION(mode) {
+      st::LeakAudit audit;
+      const auto tag = st::unique_tag("hostdeath");
+      // The host is started by hand (not through the library under test), then killed by PID.
+      int out_pipe[2];
+      REQUIRE(::pipe2(out_pipe, O_CLOEXEC) == 0);
+      posix_spawn_file_actions_t fa;
+      posix_spawn_file_actions_init(&fa);
+      posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
+      std::vector<std::string> args{SUPERVISOR_TEST_HOST, SUPERVISOR_TEST_CHILD, tag, mode};
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      pid_t host = -1;
+      REQUIRE(::posix_spawn(&host, argv[0], &fa, nullptr, argv.data(), environ) == 0);
+      posix_spawn_file_actions_destroy(&fa);
+      ::close(out_pipe[1]);
+      std::string said;
+      char buf[256];
+      ssize_t n;
+      while (said.find('\n') == std::string::npos && (n = ::read(out_pipe[0], buf, sizeof buf)) > 0)
+        said.append(buf, static_cast<std::size_t>(n));
+      ::close(out_pipe[0]);
+      if (said.rfind("no-cgroup", 0) == 0) {
+        ::kill(host, SIGKILL);
+        ::waitpid(host, nullptr, 0);
+        SUPERVISOR_SKIP("cgroup v2 containment unavailable: " + said);
+      }
+      INFO("host said: " << said);
+      REQUIRE(said.rfind("ready", 0) == 0);
+      REQUIRE(!st::processes_with_tag(tag).empty());
+      ::kill(host, SIGKILL);
+      int wstatus = 0;
+      REQUIRE(::waitpid(host, &wstatus, 0) == host);
+      CHECK(st::wait_until([&] { return st::processes_with_tag(tag).empty(); }, 1000ms));
+      REQUIRE_CLEAN(audit, tag);
+    }
+  }
+}
+
+TEST_CASE("sampling reads the worker's memory, CPU, threads and fds", "[integration][process]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("sample");
+  {
+    sv::Loop loop;
+    auto alloc = sv::Process::start(loop, spec_for(tag, {"alloc", "64"}));
+    REQUIRE(st::wait_until(
+        [&] { return alloc.output(sv::StdStream::out).find("allocated") != std::string::npos; },
+        10000ms));
+    const auto a = alloc.sample();
+    CHECK(a.alive);
+    CHECK(a.rss_bytes >= 64ull * 1024 * 1024);
+    CHECK(a.open_fds == 3);
+    CHECK(a.threads == 1);
+    if (alloc.info().containment == sv::Containment::cgroup) {
+      CHECK(a.tree_processes == 1);
+      CHECK(a.tree_cpu_seconds.has_value());
+    }
+    auto threads = sv::Process::start(loop, spec_for(tag, {"threads", "4"}));
+    REQUIRE(st::wait_until(
+        [&] { return threads.output(sv::StdStream::out).find("threads 4") != std::string::npos; },
+        10000ms));
+    CHECK(threads.sample().threads == 5);
+    auto spin = sv::Process::start(loop, spec_for(tag, {"spin", "400"}));
+    const auto done = spin.wait();
+    CHECK(done.usage.user_cpu + done.usage.system_cpu >= 200ms);
+    CHECK_FALSE(spin.sample().alive);
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+namespace {
+
+pid_t spawn_raw(const std::vector<std::string>& args) {
+  std::vector<std::string> copy = args;
+  std::vector<char*> argv;
+  for (auto& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  const int rc = ::posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  return rc == 0 ? pid : -1;
+}
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+TEST_CASE("the registry sweeps verified leftovers of a previous run, and nothing else",
+          "[integration][process][registry]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("registry");
+  char dir_template[] = "/tmp/sv-registry-XXXXXX";
+  REQUIRE(::mkdtemp(dir_template) != nullptr);
+  const std::string dir = dir_template;
+  const std::string path = dir + "/workers";
+
+  // A leftover of a "previous run", and a decoy whose PID is listed with the wrong start time.
+  const pid_t leftover = spawn_raw(child(tag, {"sleep", "forever"}));
+  const pid_t decoy = spawn_raw(child(tag, {"sleep", "forever"}));
+  REQUIRE(leftover > 0);
+  REQUIRE(decoy > 0);
+  REQUIRE(st::wait_until([&] { return st::processes_with_tag(tag).size() == 2; }, 5000ms));
+  const auto leftover_start = supervisor::detail::process_start_time(leftover);
+  const auto decoy_start = supervisor::detail::process_start_time(decoy);
+  REQUIRE(leftover_start);
+  REQUIRE(decoy_start);
+  {
+    std::ofstream out(path);
+    out << "supervisor-registry 1\nhost 999999 12345\n"
+        << "worker " << leftover << " " << *leftover_start << " -\n"
+        << "worker " << decoy << " " << (*decoy_start + 1) << " -\n"
+        << "worker 999998 1 -\n";
+  }
+  {
+    sv::LoopOptions lo;
+    lo.registry_path = path;
+    sv::Loop loop(lo);
+    CHECK(loop.info().swept_processes == 1);
+    CHECK(loop.info().stale_registry_entries == 2);
+    int ws = 0;
+    REQUIRE(::waitpid(leftover, &ws, 0) == leftover);
+    CHECK((WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL));
+    CHECK(::kill(decoy, 0) == 0);  // not ours any more: untouched
+
+    struct stat st {};
+    REQUIRE(::lstat(path.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    auto p = sv::Process::start(loop, spec_for(tag, {"sleep", "forever"}));
+    const std::string text = read_all(path);
+    CHECK(text.find("host " + std::to_string(::getpid())) != std::string::npos);
+    CHECK(text.find("worker " + std::to_string(p.pid()) + " ") != std::string::npos);
+
+    // Another host instance must not sweep a registry whose host is alive.
+    std::ofstream(dir + "/in-use")
+        << "supervisor-registry 1\nhost " << decoy << " " << *decoy_start << "\n";
+    sv::LoopOptions busy;
+    busy.registry_path = dir + "/in-use";
+    try {
+      sv::Loop second(busy);
+      FAIL("a live host's registry was taken over");
+    } catch (const std::system_error& e) {
+      CHECK(e.code() == sv::errc::already_running);
+    }
+    p.stop();
+  }
+  struct stat st {};
+  CHECK(::lstat(path.c_str(), &st) != 0);  // a clean stop leaves nothing to sweep
+
+  // Never through a symlink.
+  REQUIRE(::symlink((dir + "/in-use").c_str(), (dir + "/link").c_str()) == 0);
+  sv::LoopOptions linked;
+  linked.registry_path = dir + "/link";
+  try {
+    sv::Loop refused(linked);
+    FAIL("a symlinked registry was opened");
+  } catch (const std::system_error& e) {
+    CHECK(e.code() == std::error_code(ELOOP, std::system_category()));
+    CHECK(std::string(e.what()).find("symlink") != std::string::npos);
+  }
+  ::kill(decoy, SIGKILL);
+  ::waitpid(decoy, nullptr, 0);
+  ::unlink((dir + "/link").c_str());
+  ::unlink((dir + "/in-use").c_str());
+  ::rmdir(dir.c_str());
   REQUIRE_CLEAN(audit, tag);
 }

@@ -17,6 +17,12 @@
 #endif
 
 #include <cstdio>
+#include <string_view>
+
+inline void supervisor_print_skip(std::string_view reason) {
+  std::printf("SUPERVISOR-SKIP: %.*s\n", static_cast<int>(reason.size()), reason.data());
+  std::fflush(stdout);
+}
 
 // A test that cannot run here (a capability the machine lacks) must say so and be reported as
 // skipped, never as passed. The marker line is matched by CTest's SKIP_REGULAR_EXPRESSION; under
@@ -24,15 +30,13 @@
 #if SUPERVISOR_CATCH3
 #  define SUPERVISOR_SKIP(reason)                                        \
     do {                                                                 \
-      std::printf("SUPERVISOR-SKIP: %s\n", std::string(reason).c_str()); \
-      std::fflush(stdout);                                               \
+      supervisor_print_skip(reason);                                      \
       SKIP(reason);                                                      \
     } while (false)
 #else
 #  define SUPERVISOR_SKIP(reason)                                        \
     do {                                                                 \
-      std::printf("SUPERVISOR-SKIP: %s\n", std::string(reason).c_str()); \
-      std::fflush(stdout);                                               \
+      supervisor_print_skip(reason);                                      \
       WARN("SKIPPED: " << (reason));                                     \
       return;                                                            \
     } while (false)

@@ -1,0 +1,329 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+// The process layer next to a raw floor written here (posix_spawn + pidfd_open + poll + waitid),
+// measured side by side, interleaved, in one run:
+//   1. spawn+reap throughput of /bin/true (stdio on /dev/null);
+//   2. latency from an outside SIGKILL of a running child to its replacement having started.
+// The ratios compare the posix_spawn Loop (cgroups off) with the raw floor, which does the same
+// kind of spawn; the default Loop (clone3, a cgroup per child when usable) is shown for
+// information. Linux only, like the process backend itself.
+#include <supervisor/exit_status.hpp>
+#include <supervisor/process.hpp>
+#include <supervisor/process_spec.hpp>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <future>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "bench_util.hpp"
+
+extern char** environ;  // NOLINT: POSIX
+
+namespace {
+
+namespace sv = supervisor;
+using BenchClock = std::chrono::steady_clock;
+
+constexpr int spawn_rounds = 7;        // throughput rounds per variant, interleaved
+constexpr int spawns_per_round = 200;  // spawns of /bin/true per round
+constexpr int kill_samples = 80;       // SIGKILL -> replacement samples per variant, interleaved
+// How long a child runs before it is killed: long enough to be past its dynamic loader and asleep
+// in nanosleep, like a long-lived worker, rather than interrupted half-loaded.
+constexpr auto settle = std::chrono::milliseconds(5);
+
+[[noreturn]] void fail_errno(const std::string& what, int e) {
+  throw std::system_error(e, std::system_category(), what);
+}
+
+// The value below which `q` (0..1) of the samples lie (nearest rank).
+double quantile(std::vector<double> v, double q) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  const auto last = static_cast<double>(v.size() - 1);
+  return v[static_cast<std::size_t>(q * last + 0.5)];
+}
+
+double seconds_since(BenchClock::time_point t0) {
+  return std::chrono::duration<double>(BenchClock::now() - t0).count();
+}
+
+double micros_between(BenchClock::time_point t0, BenchClock::time_point t1) {
+  return std::chrono::duration<double, std::micro>(t1 - t0).count();
+}
+
+// ------------------------------------------------------------------------------------------
+// The raw floor: what a hand-written supervisor on Linux does at the least.
+
+// One raw child: its pid and pidfd. Killed and reaped on destruction if still unreaped, so that
+// an exception never leaves a process behind.
+class RawChild {
+ public:
+  RawChild() = default;
+  RawChild(pid_t pid, int pidfd) : pid_(pid), pidfd_(pidfd) {}
+  ~RawChild() {
+    if (pidfd_ < 0) return;
+    ::syscall(SYS_pidfd_send_signal, pidfd_, SIGKILL, nullptr, 0);
+    reap();
+  }
+  RawChild(RawChild&& o) noexcept
+      : pid_(std::exchange(o.pid_, -1)), pidfd_(std::exchange(o.pidfd_, -1)) {}
+  RawChild& operator=(RawChild&&) = delete;
+  RawChild(const RawChild&) = delete;
+  RawChild& operator=(const RawChild&) = delete;
+
+  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
+
+  // Waits for the exit on the pidfd, then collects it.
+  void reap() {
+    pollfd pfd{pidfd_, POLLIN, 0};
+    while (::poll(&pfd, 1, -1) < 0) {
+      if (errno != EINTR) fail_errno("raw: poll(pidfd)", errno);
+    }
+    siginfo_t si{};
+    while (::waitid(P_PIDFD, static_cast<id_t>(pidfd_), &si, WEXITED) != 0) {
+      if (errno != EINTR) fail_errno("raw: waitid(P_PIDFD)", errno);
+    }
+    ::close(pidfd_);
+    pidfd_ = -1;
+    pid_ = -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int pidfd_ = -1;
+};
+
+// posix_spawn with stdin/stdout/stderr on /dev/null (opened once), then pidfd_open.
+class RawSpawner {
+ public:
+  RawSpawner() {
+    null_fd_ = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null_fd_ < 0) fail_errno("raw: open /dev/null", errno);
+    posix_spawn_file_actions_init(&actions_);
+    for (int fd = 0; fd < 3; ++fd) posix_spawn_file_actions_adddup2(&actions_, null_fd_, fd);
+  }
+  ~RawSpawner() {
+    posix_spawn_file_actions_destroy(&actions_);
+    ::close(null_fd_);
+  }
+  RawSpawner(const RawSpawner&) = delete;
+  RawSpawner& operator=(const RawSpawner&) = delete;
+
+  RawChild spawn(char* const argv[]) {
+    pid_t pid = -1;
+    const int rc = ::posix_spawn(&pid, argv[0], &actions_, nullptr, argv, environ);
+    if (rc != 0) fail_errno(std::string("raw: posix_spawn ") + argv[0], rc);
+    const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    if (pidfd < 0) {
+      const int e = errno;
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+      fail_errno("raw: pidfd_open", e);
+    }
+    return RawChild(pid, pidfd);
+  }
+
+ private:
+  int null_fd_ = -1;
+  posix_spawn_file_actions_t actions_{};
+};
+
+char true_path[] = "/bin/true";
+char sleep_path[] = "/bin/sleep";
+char sleep_arg[] = "1000";
+char* const true_argv[] = {true_path, nullptr};
+char* const sleep_argv[] = {sleep_path, sleep_arg, nullptr};
+
+double raw_spawn_rate(RawSpawner& spawner, int n) {
+  const auto t0 = BenchClock::now();
+  for (int i = 0; i < n; ++i) spawner.spawn(true_argv).reap();
+  return n / seconds_since(t0);
+}
+
+double raw_restart_us(RawSpawner& spawner) {
+  RawChild first = spawner.spawn(sleep_argv);
+  std::this_thread::sleep_for(settle);
+  const auto t0 = BenchClock::now();
+  if (::kill(first.pid(), SIGKILL) != 0) fail_errno("raw: kill", errno);
+  first.reap();
+  RawChild replacement = spawner.spawn(sleep_argv);
+  const auto t1 = BenchClock::now();
+  return micros_between(t0, t1);  // `replacement` is killed and reaped here
+}
+
+// ------------------------------------------------------------------------------------------
+// Ours: Process::start + wait, and an on_exit callback that starts the replacement.
+
+sv::ProcessSpec null_stdio_spec(std::vector<std::string> argv) {
+  sv::ProcessSpec spec;
+  spec.argv = std::move(argv);
+  spec.in = sv::StdioSpec::null();
+  spec.out = sv::StdioSpec::null();
+  spec.err = sv::StdioSpec::null();
+  return spec;
+}
+
+double ours_spawn_rate(sv::Loop& loop, const sv::ProcessSpec& spec, int n) {
+  const auto t0 = BenchClock::now();
+  for (int i = 0; i < n; ++i) {
+    sv::Process p = sv::Process::start(loop, spec);
+    const sv::ExitStatus st = p.wait();
+    if (!st.ok()) throw std::runtime_error("ours: /bin/true ended with " + st.describe());
+  }
+  return n / seconds_since(t0);
+}
+
+// What the on_exit callback hands back to the bench thread.
+struct Replacement {
+  sv::Process process;
+  std::error_code ec;
+  BenchClock::time_point started;
+};
+
+double ours_restart_us(sv::Loop& loop, const sv::ProcessSpec& spec) {
+  auto handoff = std::make_shared<std::promise<Replacement>>();
+  std::future<Replacement> replaced = handoff->get_future();
+  sv::ProcessOptions options;
+  // Runs on the loop thread once the killed child is reaped; Process::start runs inline there.
+  options.on_exit = [&loop, &spec, handoff](const sv::ExitStatus&) {
+    Replacement r;
+    r.process = sv::Process::start(loop, spec, {}, r.ec);
+    r.started = BenchClock::now();
+    handoff->set_value(std::move(r));
+  };
+  sv::Process first = sv::Process::start(loop, spec, std::move(options));
+  std::this_thread::sleep_for(settle);
+  const auto t0 = BenchClock::now();
+  if (::kill(first.pid(), SIGKILL) != 0) fail_errno("ours: kill", errno);
+  Replacement r = replaced.get();
+  if (r.ec) throw std::system_error(r.ec, "ours: start of the replacement");
+  const double us = micros_between(t0, r.started);
+  r.process.kill();
+  first.wait();
+  return us;
+}
+
+std::string describe_loop(sv::Loop& loop, const sv::ProcessSpec& spec) {
+  sv::Process p = sv::Process::start(loop, spec);
+  const sv::ProcessInfo pi = p.info();
+  p.wait();
+  const sv::LoopInfo li = loop.info();
+  std::string s =
+      std::string(sv::to_string(pi.path)) + ", " + std::string(sv::to_string(pi.containment));
+  if (!pi.cgroup.empty()) s += " (" + pi.cgroup + ")";
+  if (!li.cgroup_usable) s += " [no cgroup: " + li.cgroup_why_not + "]";
+  return s;
+}
+
+int run() {
+  sv::LoopOptions posix_options;
+  posix_options.disable_cgroups = true;
+  posix_options.spawn_path = sv::SpawnPath::posix_spawn;
+  sv::Loop posix_loop(std::move(posix_options));
+  sv::Loop default_loop;
+  RawSpawner spawner;
+  const sv::ProcessSpec true_spec = null_stdio_spec({"/bin/true"});
+  const sv::ProcessSpec sleep_spec = null_stdio_spec({"/bin/sleep", "1000"});
+
+  const std::string posix_desc = describe_loop(posix_loop, true_spec);
+  const std::string default_desc = describe_loop(default_loop, true_spec);
+
+  // Warm-up: page cache, dynamic loader, the loops' first allocations.
+  ours_spawn_rate(posix_loop, true_spec, 20);
+  ours_spawn_rate(default_loop, true_spec, 20);
+  raw_spawn_rate(spawner, 20);
+
+  // Interleaved rounds; the order rotates so that none of the three always goes first.
+  std::vector<double> spawn_ours, spawn_raw, spawn_clone3;
+  for (int r = 0; r < spawn_rounds; ++r) {
+    for (int k = 0; k < 3; ++k) {
+      switch ((r + k) % 3) {
+        case 0:
+          spawn_ours.push_back(ours_spawn_rate(posix_loop, true_spec, spawns_per_round));
+          break;
+        case 1: spawn_raw.push_back(raw_spawn_rate(spawner, spawns_per_round)); break;
+        default:
+          spawn_clone3.push_back(ours_spawn_rate(default_loop, true_spec, spawns_per_round));
+          break;
+      }
+    }
+  }
+  std::vector<double> restart_ours, restart_raw, restart_clone3;
+  for (int i = 0; i < kill_samples; ++i) {
+    for (int k = 0; k < 3; ++k) {
+      switch ((i + k) % 3) {
+        case 0: restart_ours.push_back(ours_restart_us(posix_loop, sleep_spec)); break;
+        case 1: restart_raw.push_back(raw_restart_us(spawner)); break;
+        default: restart_clone3.push_back(ours_restart_us(default_loop, sleep_spec)); break;
+      }
+    }
+  }
+
+  using sv::bench::median;
+  const double rate_ours = median(spawn_ours);
+  const double rate_raw = median(spawn_raw);
+  const double rate_clone3 = median(spawn_clone3);
+  const double lat_ours = median(restart_ours);
+  const double lat_raw = median(restart_raw);
+  const double lat_clone3 = median(restart_clone3);
+
+  std::printf("posix_spawn loop: %s\n", posix_desc.c_str());
+  std::printf("default loop:     %s\n", default_desc.c_str());
+  std::printf("%-40s %21s   %27s\n", "", "spawn+reap of /bin/true", "SIGKILL -> replacement (us)");
+  std::printf("%-40s %7s %13s   %7s %19s\n", "variant", "per s", "(min..max)", "median",
+              "(p10..p90)");
+  auto row = [](const char* name, const std::vector<double>& rates,
+                const std::vector<double>& lats) {
+    std::printf("%-40s %7.0f (%5.0f..%5.0f)   %7.0f (%8.0f..%8.0f)\n", name, median(rates),
+                quantile(rates, 0.0), quantile(rates, 1.0), median(lats), quantile(lats, 0.1),
+                quantile(lats, 0.9));
+  };
+  row("supervisor::Process, posix_spawn loop", spawn_ours, restart_ours);
+  row("raw posix_spawn+pidfd_open+poll+waitid", spawn_raw, restart_raw);
+  row("supervisor::Process, default loop", spawn_clone3, restart_clone3);
+  std::printf(
+      "(%d rounds x %d spawns and %d kills per variant, interleaved; ratios: posix_spawn\n"
+      " loop / raw)\n",
+      spawn_rounds, spawns_per_round, kill_samples);
+
+  sv::bench::metric("process.spawn_throughput", rate_ours, "per_s");
+  sv::bench::metric("process.raw_spawn_throughput", rate_raw, "per_s");
+  sv::bench::metric("process.spawn_throughput_ratio", rate_raw > 0 ? rate_ours / rate_raw : 0.0,
+                    "ratio");
+  sv::bench::metric("process.spawn_throughput_clone3", rate_clone3, "per_s");
+  sv::bench::metric("process.restart_latency_us", lat_ours, "us");
+  sv::bench::metric("process.raw_restart_latency_us", lat_raw, "us");
+  sv::bench::metric("process.restart_latency_ratio", lat_raw > 0 ? lat_ours / lat_raw : 0.0,
+                    "ratio");
+  sv::bench::metric("process.restart_latency_clone3_us", lat_clone3, "us");
+  return 0;
+}
+
+}  // namespace
+
+int main() {
+  try {
+    return run();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "process_bench: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,55 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+// A host program for the host-death test: it supervises tagged workers that have descendants,
+// says "ready", and waits to be SIGKILLed. Nothing of what it started may survive it.
+//   host CHILD TAG cgroup|process-group
+#include <supervisor/process.hpp>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "leak_audit.hpp"
+
+int main(int argc, char** argv) {
+  namespace sv = supervisor;
+  using namespace std::chrono_literals;
+  if (argc != 4) {
+    std::fprintf(stderr, "usage: host CHILD TAG cgroup|process-group\n");
+    return 64;
+  }
+  const std::string child = argv[1];
+  const std::string tag = argv[2];
+  const bool cgroup = std::string(argv[3]) == "cgroup";
+  sv::LoopOptions lo;
+  lo.disable_cgroups = !cgroup;
+  sv::Loop loop(lo);
+  if (cgroup && !loop.info().cgroup_usable) {
+    std::printf("no-cgroup %s\n", loop.info().cgroup_why_not.c_str());
+    return 3;
+  }
+  std::vector<sv::Process> workers;
+  std::vector<std::vector<std::string>> modes{{"fork-grandchild", "forever"}};
+  // Without a cgroup a setsid escape is beyond a process-group kill: only cgroups contain it.
+  if (cgroup) modes.push_back({"setsid-escape", "forever"});
+  std::size_t expected = 0;
+  for (const auto& m : modes) {
+    sv::ProcessSpec spec;
+    spec.argv = {child, "--tag", tag};
+    spec.argv.insert(spec.argv.end(), m.begin(), m.end());
+    workers.push_back(sv::Process::start(loop, spec));
+    expected += 2;
+  }
+  if (!supervisor::testing::wait_until(
+          [&] { return supervisor::testing::processes_with_tag(tag).size() >= expected; },
+          5000ms)) {
+    std::printf("workers did not start\n");
+    return 4;
+  }
+  std::printf("ready %zu\n", expected);
+  std::fflush(stdout);
+  for (;;) ::pause();
+}
