@@ -115,10 +115,15 @@ class RawChild {
 class RawSpawner {
  public:
   RawSpawner() {
-    null_fd_ = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null_fd_ < 0) fail_errno("raw: open /dev/null", errno);
+    const int fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (fd < 0) fail_errno("raw: open /dev/null", errno);
+    // Above 2, so that the dup2 actions below never hit their own source.
+    null_fd_ = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    ::close(fd);
+    if (null_fd_ < 0) fail_errno("raw: dup /dev/null", errno);
     posix_spawn_file_actions_init(&actions_);
-    for (int fd = 0; fd < 3; ++fd) posix_spawn_file_actions_adddup2(&actions_, null_fd_, fd);
+    for (int target = 0; target < 3; ++target)
+      posix_spawn_file_actions_adddup2(&actions_, null_fd_, target);
   }
   ~RawSpawner() {
     posix_spawn_file_actions_destroy(&actions_);
@@ -300,8 +305,8 @@ int run() {
   row("raw posix_spawn+pidfd_open+poll+waitid", spawn_raw, restart_raw);
   row("supervisor::Process, default loop", spawn_clone3, restart_clone3);
   std::printf(
-      "(%d rounds x %d spawns and %d kills per variant, interleaved; ratios: posix_spawn\n"
-      " loop / raw)\n",
+      "(%d rounds x %d spawns, %d kills per variant, interleaved; ratios: posix_spawn loop / "
+      "raw)\n",
       spawn_rounds, spawns_per_round, kill_samples);
 
   sv::bench::metric("process.spawn_throughput", rate_ours, "per_s");

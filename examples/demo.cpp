@@ -1,40 +1,96 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-// The README's demo. It shows, for real, what the library can do so far; it grows with each
-// capability (process supervision arrives with the POSIX process layer).
+// The README's demo: real supervision with the process layer (Pool arrives in a later release).
+// It starts real processes, captures their output, stops a whole process tree, shows a typed
+// spawn error, and restarts a crashing worker, printing what the library saw at each step.
 #include <supervisor/supervisor.hpp>
 
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <chrono>
+#include <string>
 #include <system_error>
+#include <thread>
+
+namespace sv = supervisor;
+using namespace std::chrono_literals;
 
 int main() {
-  namespace sv = supervisor;
-  using namespace std::chrono_literals;
+  fmt::print("supervisor {} — process layer demo\n\n", sv::library_version_string());
+  sv::Loop loop;
+  const sv::LoopInfo li = loop.info();
+  fmt::print("loop: spawn via {}, containment: {}, host-death sentinel: {}\n\n",
+             li.clone3_available ? "clone3 (CLONE_PIDFD, CLONE_INTO_CGROUP)" : "posix_spawn",
+             li.cgroup_usable ? fmt::format("cgroup v2 under {}", li.cgroup_base)
+                              : fmt::format("process groups ({})", li.cgroup_why_not),
+             li.sentinel_running ? "running" : "not running");
+  int failures = 0;
 
-  fmt::print("supervisor {} (headers {}.{}.{})\n", sv::library_version_string(),
-             sv::header_version.major, sv::header_version.minor, sv::header_version.patch);
-
-  // Errors: every fallible call has a throwing and a noexcept error_code overload.
-  sv::ManualClock clock(sv::TimePoint{0s});
-  std::error_code ec;
-  clock.advance(-5ms, ec);
-  fmt::print("error_code overload: {} [{}:{}] (portable: timed_out? {})\n", ec.message(),
-             ec.category().name(), ec.value(), ec == std::errc::timed_out);
-  try {
-    clock.advance(-5ms);
-  } catch (const std::system_error& e) {
-    fmt::print("throwing overload:   {}\n", e.what());
+  // 1. A worker whose output arrives line by line on the loop thread.
+  {
+    sv::ProcessSpec spec;
+    spec.name = "ticker";
+    spec.argv = {"sh", "-c",
+                 "for i in 1 2 3; do echo tick $i; sleep 0.1; done; echo bye >&2; exit 3"};
+    spec.out =
+        sv::StdioSpec::pipe([](std::string_view line) { fmt::print("  [ticker] {}\n", line); });
+    auto p = sv::Process::start(loop, spec);
+    fmt::print("1. started ticker, pid {}{}\n", p.pid(),
+               p.info().cgroup.empty() ? "" : fmt::format(", cgroup {}", p.info().cgroup));
+    const auto st = p.wait();
+    fmt::print("   exited: {}; last stderr line: \"{}\"\n\n", st.describe(),
+               st.stderr_tail.empty() ? "" : st.stderr_tail.back());
+    failures += st.exit_code == 3 ? 0 : 1;
   }
 
-  // Time: deadlines are monotonic; tests drive a ManualClock instead of sleeping.
-  clock.advance(1500ms);
-  fmt::print("manual clock now:    {}\n",
-             std::chrono::duration_cast<std::chrono::milliseconds>(clock.now().time_since_epoch()));
-  const auto start = sv::default_clock().now();
-  const auto elapsed = sv::default_clock().now() - start;
-  fmt::print("steady clock step:   {} (never negative)\n", elapsed);
-  return elapsed >= sv::Duration::zero() ? 0 : 1;
+  // 2. A tree: the stop ladder (SIGTERM, wait, kill the tree) takes every descendant with it.
+  {
+    sv::ProcessSpec spec;
+    spec.name = "tree";
+    spec.argv = {"sh", "-c", "trap '' TERM; sleep 30 & sleep 30 & wait"};
+    spec.stop.steps = {sv::StopStep{sv::Signal::terminate, 500ms, true}};
+    auto p = sv::Process::start(loop, spec);
+    std::this_thread::sleep_for(200ms);
+    const auto sample = p.sample();
+    fmt::print("2. tree worker pid {}: rss {} KiB, {} process(es) in its cgroup\n", p.pid(),
+               sample.rss_bytes / 1024, sample.tree_processes);
+    const auto st = p.stop();
+    fmt::print("   stopped: {}\n\n", st.describe());
+    failures += st.reason == sv::ExitReason::timeout ? 0 : 1;
+  }
+
+  // 3. Spawn errors are typed and synchronous.
+  {
+    sv::ProcessSpec spec;
+    spec.argv = {"/opt/nowhere/worker", "--serve"};
+    std::error_code ec;
+    auto p = sv::Process::start(loop, spec, {}, ec);
+    fmt::print("3. start /opt/nowhere/worker -> error_code {} ({}), ENOENT: {}\n", ec.value(),
+               ec.message(), ec == std::errc::no_such_file_or_directory);
+    try {
+      (void)sv::Process::start(loop, spec);
+    } catch (const std::system_error& e) {
+      fmt::print("   as an exception: {}\n\n", e.what());
+    }
+    failures += ec == std::errc::no_such_file_or_directory ? 0 : 1;
+  }
+
+  // 4. A crashing worker, restarted with a growing delay (the Pool's RestartPolicy automates this).
+  {
+    sv::ProcessSpec spec;
+    spec.name = "crasher";
+    spec.argv = {"sh", "-c", "echo working; kill -SEGV $$"};
+    auto delay = 50ms;
+    for (int incarnation = 1; incarnation <= 3; ++incarnation) {
+      auto p = sv::Process::start(loop, spec);
+      const auto st = p.wait();
+      fmt::print("4. crasher #{} (pid {}): {}; restarting in {}ms\n", incarnation, p.pid(),
+                 st.describe(), delay.count());
+      std::this_thread::sleep_for(delay);
+      delay *= 2;
+    }
+  }
+  fmt::print("\nloop: {} reaps stolen by the host; every process reaped, none left running\n",
+             loop.stolen_reaps());
+  return failures == 0 ? 0 : 1;
 }

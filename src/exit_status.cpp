@@ -25,10 +25,30 @@ std::string_view to_string(ExitReason r) noexcept {
   return "unknown";
 }
 
+namespace {
+
+// Signal names for messages. Numbers are the platform's; these are Linux's (and most POSIX
+// systems' for the classic ones).
+std::string signal_name(int sig) {
+#ifdef __linux__
+  static constexpr const char* names[] = {
+      nullptr,     "SIGHUP",  "SIGINT",    "SIGQUIT", "SIGILL",   "SIGTRAP", "SIGABRT", "SIGBUS",
+      "SIGFPE",    "SIGKILL", "SIGUSR1",   "SIGSEGV", "SIGUSR2",  "SIGPIPE", "SIGALRM", "SIGTERM",
+      "SIGSTKFLT", "SIGCHLD", "SIGCONT",   "SIGSTOP", "SIGTSTP",  "SIGTTIN", "SIGTTOU", "SIGURG",
+      "SIGXCPU",   "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO",   "SIGPWR",  "SIGSYS"};
+  if (sig > 0 && sig < 32) return names[sig];
+#endif
+  return fmt::format("signal {}", sig);
+}
+
+}  // namespace
+
 std::string ExitStatus::describe() const {
   std::string out(to_string(reason));
   if (exit_code >= 0) out += fmt::format(" (code {})", exit_code);
-  if (signal > 0) out += fmt::format(" (signal {}{})", signal, core_dumped ? ", core dumped" : "");
+  if (signal > 0) {
+    out += fmt::format(" ({}{})", signal_name(signal), core_dumped ? ", core dumped" : "");
+  }
   const double secs = std::chrono::duration<double>(uptime).count();
   out += fmt::format(" after {:.3f}s", secs);
   if (stop_requested) out += ", stop requested";

@@ -229,7 +229,9 @@ void ChildState::on_pidfd() {
 
 // The main process is gone; the rest of its tree goes with it, and is counted.
 void ChildState::after_leader_exit() {
-  if (group_) {
+  if (killing_) {
+    // The tree kill is under way (counted when it was sent); only wait for it to finish.
+  } else if (group_) {
     ErrorSink e;
     if (group_->populated(e)) {
       const auto members = group_->procs(e);
@@ -244,7 +246,7 @@ void ChildState::after_leader_exit() {
     }
   }
   for (auto& fd : escapees_) {
-    if (pidfd_signal(fd.get(), SIGKILL) == 0) ++status_.killed_descendants;
+    if (pidfd_signal(fd.get(), SIGKILL) == 0 && !killing_) ++status_.killed_descendants;
   }
   escapees_.clear();
   if (tree_empty()) {
@@ -402,10 +404,20 @@ void ChildState::final_kill() {
   killing_ = true;
   if (stop_timer_) loop->cancel_timer(stop_timer_);
   stop_timer_ = 0;
+  // Count what the kill hits besides the main process, before it lands.
   if (group_) {
     ErrorSink e;
+    const auto members = group_->procs(e);
+    status_.killed_descendants = static_cast<int>(
+        std::count_if(members.begin(), members.end(), [&](int p) { return p != info.pid; }));
     group_->kill(e);
   } else {
+    if (spec.new_session) {
+      const auto members = group_members(info.pgid);
+      status_.killed_descendants = static_cast<int>(
+          std::count_if(members.begin(), members.end(), [&](int p) { return p != info.pid; }));
+    }
+    status_.killed_descendants += static_cast<int>(escapees_.size());
     signal_tree(SIGKILL);
   }
   if (pidfd_) pidfd_signal(pidfd_.get(), SIGKILL);
