@@ -7,10 +7,12 @@
 /// `Pool`, public for hosts that need a single supervised child.
 
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 #include <supervisor/clock.hpp>
@@ -57,6 +59,10 @@ struct LoopOptions {
   /// run of the host recorded are killed (each identity verified first) and their groups
   /// removed; a registry whose host is still running is an error (`errc::already_running`).
   std::string registry_path;
+  /// Receives exceptions thrown by host callbacks (`on_exit`, `on_line`), on the loop thread,
+  /// with a note saying where. They never take the loop down; each is also counted in
+  /// `Loop::callback_errors()`. Must not throw.
+  std::function<void(std::exception_ptr, std::string_view where)> error_handler;
 };
 
 /// What the loop found about this machine, for logs and tests.
@@ -88,6 +94,8 @@ class SUPERVISOR_API Loop {
   [[nodiscard]] LoopInfo info() const;
   /// How often a child was reaped by someone else (SIGCHLD ignored, or a `waitpid(-1)`).
   [[nodiscard]] std::uint64_t stolen_reaps() const noexcept;
+  /// How many exceptions host callbacks threw (see `LoopOptions::error_handler`).
+  [[nodiscard]] std::uint64_t callback_errors() const noexcept;
 
  private:
   friend class Process;
@@ -129,7 +137,8 @@ struct ResourceSample {
 /// Options for one Process.
 struct ProcessOptions {
   Containment containment = Containment::automatic;
-  /// Called on the loop thread once the whole tree is gone and the status is final.
+  /// Called on the loop thread once the whole tree is gone and the status is final, before
+  /// `wait()` returns to anyone. It must not wait for this process (that would deadlock).
   std::function<void(const ExitStatus&)> on_exit;
 };
 

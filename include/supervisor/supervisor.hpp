@@ -12,3 +12,4 @@
 #include <supervisor/process.hpp>
 #include <supervisor/process_spec.hpp>
 #include <supervisor/version.hpp>
+#include <supervisor/worker_state.hpp>

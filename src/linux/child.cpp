@@ -163,8 +163,7 @@ bool ChildState::read_output(OutputChannel& ch, bool draining) {
       try {
         ch.on_line(l);
       } catch (...) {
-        // A throwing callback must not take the loop down; the Pool routes these to its error
-        // handler. Here the line is simply counted as delivered.
+        loop->report_callback_error("on_line");
       }
     }
   }
@@ -238,7 +237,8 @@ void ChildState::after_leader_exit() {
       status_.killed_descendants = static_cast<int>(members.size());
       group_->kill(e);
     }
-  } else if (spec.new_session) {
+  } else if (spec.new_session && ::kill(-info.pgid, 0) == 0) {
+    // Only when the group still has members: scanning /proc costs ~1 ms per hundred processes.
     const auto members = group_members(info.pgid);
     if (!members.empty()) {
       status_.killed_descendants = static_cast<int>(members.size());
@@ -345,16 +345,20 @@ void ChildState::finalize() {
   {
     std::lock_guard lock(mu);
     status_.stderr_tail.assign(err.tail.begin(), err.tail.end());
-    final_status = status_;
   }
-  cv.notify_all();
+  // The host's callback runs before waiters wake, so that wait() sees its effects.
   if (options.on_exit) {
     try {
       options.on_exit(status_);
     } catch (...) {
-      // Never let a host callback take the loop down.
+      loop->report_callback_error("on_exit");
     }
   }
+  {
+    std::lock_guard lock(mu);
+    final_status = status_;
+  }
+  cv.notify_all();
   loop->forget(this);
 }
 

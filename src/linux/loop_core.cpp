@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 #include "linux/loop_core.hpp"
 
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -13,6 +14,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <system_error>
 
 #include "linux/cgroup_v2.hpp"
@@ -47,6 +49,39 @@ LoopCore::LoopCore(LoopOptions options) : options_(std::move(options)) {
 
 LoopCore::~LoopCore() = default;
 
+namespace {
+
+// Empty "supervisor-<pid>-<n>" bases left by hosts that died before cleaning up (e.g. killed
+// while their sentinel was gone too). Only empty groups of dead PIDs are removed; nothing is
+// signalled here (a populated leftover is the registry's job, which verifies identities).
+int remove_stale_bases(const std::string& dir) {
+  int removed = 0;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return 0;
+  std::vector<std::string> bases;
+  while (dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.rfind("supervisor-", 0) != 0) continue;
+    const long pid = std::strtol(name.c_str() + 11, nullptr, 10);
+    if (pid <= 0 || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH))
+      bases.push_back(dir + "/" + name);
+  }
+  ::closedir(d);
+  for (const auto& base : bases) {
+    if (DIR* b = ::opendir(base.c_str())) {
+      while (dirent* e = ::readdir(b)) {
+        if (e->d_type == DT_DIR && e->d_name[0] != '.')
+          ::rmdir((base + "/" + e->d_name).c_str());  // EBUSY while populated: left alone
+      }
+      ::closedir(b);
+    }
+    if (::rmdir(base.c_str()) == 0) ++removed;
+  }
+  return removed;
+}
+
+}  // namespace
+
 std::string LoopCore::next_group_name() {
   // Never reused within this host process: a killed group must not be entered again.
   return fmt::format("w{}", ++group_counter_);
@@ -65,6 +100,7 @@ void LoopCore::setup_cgroups() {
       info_.cgroup_why_not = why;
       return;
     }
+    info_.swept_groups += remove_stale_bases(mount->self_dir());
     // Our own directory below the host's group, unique per Loop instance.
     static std::atomic<unsigned> instance{0};
     base = fmt::format("{}/supervisor-{}-{}", mount->self_dir(), ::getpid(), ++instance);
@@ -175,6 +211,16 @@ void LoopCore::cancel_timer(std::uint64_t id) {
     }
   }
   timers_.erase(it);
+}
+
+void LoopCore::report_callback_error(std::string_view where) noexcept {
+  callback_errors.fetch_add(1, std::memory_order_relaxed);
+  if (!options_.error_handler) return;
+  try {
+    options_.error_handler(std::current_exception(), where);
+  } catch (...) {
+    // The handler must not throw; if it does anyway, the loop still goes on.
+  }
 }
 
 void LoopCore::adopt(std::shared_ptr<ChildState> child) { children_.insert(std::move(child)); }

@@ -74,6 +74,9 @@ class LoopCore : public std::enable_shared_from_this<LoopCore> {
   Registry& registry() noexcept { return registry_; }
 
   std::atomic<std::uint64_t> stolen_reaps{0};
+  std::atomic<std::uint64_t> callback_errors{0};
+  // Loop thread: counts the current exception and hands it to the host's handler.
+  void report_callback_error(std::string_view where) noexcept;
 
  private:
   void run();

@@ -45,6 +45,10 @@ std::uint64_t Loop::stolen_reaps() const noexcept {
   return core_->stolen_reaps.load(std::memory_order_relaxed);
 }
 
+std::uint64_t Loop::callback_errors() const noexcept {
+  return core_->callback_errors.load(std::memory_order_relaxed);
+}
+
 // ------------------------------------------------------------------------------------------
 // Process
 

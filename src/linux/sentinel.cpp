@@ -13,37 +13,87 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <initializer_list>
+#include <string>
 
 namespace supervisor::detail {
 namespace {
 
 constexpr int k_max_groups = 8192;
 
-// The sentinel's whole life. A copy of a multi-threaded process: raw system calls only, no heap.
-[[noreturn]] SV_NO_SANITIZE void sentinel_main(int read_fd, int kill_fd) {
-  // Keep only the pipe and cgroup.kill; nothing of the host's stays open in here.
-  for (int fd = 0; fd < 3; ++fd) {
-    if (fd != read_fd && fd != kill_fd) syscall(SYS_close, fd);
+// Everything the sentinel needs, prepared before the clone (the child gets a copy).
+struct SentinelPlan {
+  int read_fd = -1;    // the pipe; EOF means the host is gone
+  int kill_fd = -1;    // <base>/cgroup.kill, or -1
+  int base_fd = -1;    // <base> as a directory, to remove the worker groups in it
+  int parent_fd = -1;  // the directory holding <base>, to remove <base> itself
+  char base_name[256] = {};
+};
+
+struct LinuxDirent64 {
+  std::uint64_t d_ino;
+  std::int64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[1];
+};
+
+// Closes every fd except the plan's (a raw close_range between the kept ones).
+SV_NO_SANITIZE void close_all_but(const SentinelPlan& p) {
+  int keep[4] = {p.read_fd, p.kill_fd, p.base_fd, p.parent_fd};
+  for (int i = 0; i < 4; ++i) {  // tiny insertion sort; -1 entries sort first and are skipped
+    for (int j = i; j > 0 && keep[j - 1] > keep[j]; --j) {
+      const int t = keep[j];
+      keep[j] = keep[j - 1];
+      keep[j - 1] = t;
+    }
   }
-  const int keep_lo = read_fd < kill_fd ? read_fd : kill_fd;
-  const int keep_hi = read_fd < kill_fd ? kill_fd : read_fd;
-  if (keep_lo > 3) syscall(SYS_close_range, 3, keep_lo - 1, 0);
-  if (keep_hi - keep_lo > 1) syscall(SYS_close_range, keep_lo + 1, keep_hi - 1, 0);
-  syscall(SYS_close_range, keep_hi + 1, ~0U, 0);
+  int next = 0;
+  for (int i = 0; i < 4; ++i) {
+    if (keep[i] < 0) continue;
+    if (keep[i] > next) syscall(SYS_close_range, next, keep[i] - 1, 0);
+    next = keep[i] + 1;
+  }
+  syscall(SYS_close_range, next, ~0U, 0);
+}
+
+// After the kill: the worker groups empty within milliseconds; remove them and the base, so
+// that a dead host leaves no directory behind. Bounded to about two seconds.
+SV_NO_SANITIZE void remove_groups(const SentinelPlan& p) {
+  if (p.base_fd < 0 || p.parent_fd < 0) return;
+  alignas(8) char buf[4096];
+  for (int attempt = 0; attempt < 400; ++attempt) {
+    syscall(SYS_lseek, p.base_fd, 0, 0 /* SEEK_SET */);
+    for (;;) {
+      const long n = syscall(SYS_getdents64, p.base_fd, buf, sizeof buf);
+      if (n <= 0) break;
+      for (long off = 0; off < n;) {
+        const auto* d = reinterpret_cast<const LinuxDirent64*>(buf + off);
+        if (d->d_type == 4 /* DT_DIR */ && d->d_name[0] != '.')
+          syscall(SYS_unlinkat, p.base_fd, d->d_name, 0x200 /* AT_REMOVEDIR */);
+        off += d->d_reclen;
+      }
+    }
+    if (syscall(SYS_unlinkat, p.parent_fd, p.base_name, 0x200) == 0 || errno == ENOENT) return;
+    const struct { long sec, nsec; } pause{0, 5'000'000};
+    syscall(SYS_nanosleep, &pause, nullptr);
+  }
+}
+
+// The sentinel's whole life. A copy of a multi-threaded process: raw system calls only, no heap.
+[[noreturn]] SV_NO_SANITIZE void sentinel_main(const SentinelPlan& p) {
+  close_all_but(p);
   // Terminal signals to the host's process group must not take the sentinel out early.
   KernelSigaction ign{reinterpret_cast<void*>(1) /* SIG_IGN */, 0, nullptr, 0};
-  syscall(SYS_rt_sigaction, SIGINT, &ign, nullptr, sizeof(std::uint64_t));
-  syscall(SYS_rt_sigaction, SIGHUP, &ign, nullptr, sizeof(std::uint64_t));
-  syscall(SYS_rt_sigaction, SIGQUIT, &ign, nullptr, sizeof(std::uint64_t));
-  syscall(SYS_rt_sigaction, SIGTERM, &ign, nullptr, sizeof(std::uint64_t));
-  syscall(SYS_rt_sigaction, SIGPIPE, &ign, nullptr, sizeof(std::uint64_t));
+  for (int sig : {SIGINT, SIGHUP, SIGQUIT, SIGTERM, SIGPIPE})
+    syscall(SYS_rt_sigaction, sig, &ign, nullptr, sizeof(std::uint64_t));
   syscall(SYS_prctl, PR_SET_NAME, "sv-sentinel", 0, 0, 0);
 
   static int groups[k_max_groups];
   int count = 0;
   int buf[256];
   for (;;) {
-    const long n = syscall(SYS_read, read_fd, buf, sizeof buf);
+    const long n = syscall(SYS_read, p.read_fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;  // EOF: the host is gone (or stopping)
     for (long i = 0; i < n / static_cast<long>(sizeof(int)); ++i) {
@@ -60,15 +110,16 @@ constexpr int k_max_groups = 8192;
       }
     }
   }
-  if (kill_fd >= 0) syscall(SYS_write, kill_fd, "1", 1);
+  if (p.kill_fd >= 0) syscall(SYS_write, p.kill_fd, "1", 1);
   for (int j = 0; j < count; ++j) syscall(SYS_kill, -groups[j], SIGKILL);
+  remove_groups(p);
   syscall(SYS_exit_group, 0);
   __builtin_unreachable();
 }
 
-SV_NO_SANITIZE long clone_sentinel(CloneArgs& args, int read_fd, int kill_fd) {
+SV_NO_SANITIZE long clone_sentinel(CloneArgs& args, const SentinelPlan& plan) {
   const long r = syscall(SYS_clone3, &args, sizeof args);
-  if (r == 0) sentinel_main(read_fd, kill_fd);
+  if (r == 0) sentinel_main(plan);
   return r;
 }
 
@@ -82,16 +133,31 @@ bool Sentinel::start(const std::string& cgroup_base) {
   UniqueFd read_end(ends[0]);
   UniqueFd write_end(ends[1]);
   UniqueFd kill_fd;
+  UniqueFd base_fd;
+  UniqueFd parent_fd;
+  SentinelPlan plan;
+  plan.read_fd = read_end.get();
   if (!cgroup_base.empty()) {
     kill_fd.reset(::open((cgroup_base + "/cgroup.kill").c_str(), O_WRONLY | O_CLOEXEC));
+    base_fd.reset(::open(cgroup_base.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    const auto slash = cgroup_base.rfind('/');
+    const std::string name = cgroup_base.substr(slash + 1);
+    if (slash != std::string::npos && name.size() < sizeof plan.base_name) {
+      parent_fd.reset(
+          ::open(cgroup_base.substr(0, slash).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      name.copy(plan.base_name, name.size());
+    }
+    plan.kill_fd = kill_fd.get();
+    plan.base_fd = base_fd.get();
+    plan.parent_fd = parent_fd.get();
   }
   int pidfd = -1;
   CloneArgs args;
   args.flags = k_clone_pidfd;
   args.pidfd = reinterpret_cast<std::uintptr_t>(&pidfd);
   args.exit_signal = 0;  // as for workers: invisible to the host's SIGCHLD and waitpid(-1)
-  // The write end is closed in the sentinel by sentinel_main's close_range.
-  const long r = clone_sentinel(args, read_end.get(), kill_fd.get());
+  // The write end is closed in the sentinel by close_all_but.
+  const long r = clone_sentinel(args, plan);
   if (r < 0) return false;
   pid_ = static_cast<pid_t>(r);
   pidfd_.reset(pidfd);

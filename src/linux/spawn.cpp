@@ -179,9 +179,12 @@ void resolve_program(const std::string& name, const std::string& path_var, const
   while (start <= path_var.size()) {
     std::size_t end = path_var.find(':', start);
     if (end == std::string::npos) end = path_var.size();
-    std::string dir = path_var.substr(start, end - start);
-    if (dir.empty()) dir = ".";
-    const std::string candidate = dir + "/" + name;
+    // Built by append: GCC 12 at -O2/-O3 reports a false -Wrestrict for `dir = "."` here.
+    std::string candidate;
+    if (end == start) candidate.push_back('.');
+    candidate.append(path_var, start, end - start);
+    candidate.push_back('/');
+    candidate.append(name);
     const int e = check(candidate);
     if (e == 0) {
       p.program = candidate;

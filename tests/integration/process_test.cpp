@@ -597,6 +597,14 @@ TEST_CASE("when the host is SIGKILLed, its workers and their descendants die wit
       int wstatus = 0;
       REQUIRE(::waitpid(host, &wstatus, 0) == host);
       CHECK(st::wait_until([&] { return st::processes_with_tag(tag).empty(); }, 1000ms));
+      // The sentinel also removes the dead host's cgroups.
+      std::istringstream words(said);
+      std::string word, count, base;
+      words >> word >> count >> base;
+      if (std::string(mode) == "cgroup") {
+        REQUIRE(!base.empty());
+        CHECK(st::wait_until([&] { return ::access(base.c_str(), F_OK) != 0; }, 3000ms));
+      }
       REQUIRE_CLEAN(audit, tag);
     }
   }
@@ -643,7 +651,9 @@ pid_t spawn_raw(const std::vector<std::string>& args) {
   pid_t pid = -1;
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
+  // Not the test's own stdout/stderr: a leftover holding them would keep CTest waiting.
   posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
   const int rc = ::posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
   return rc == 0 ? pid : -1;
@@ -670,6 +680,15 @@ TEST_CASE("the registry sweeps verified leftovers of a previous run, and nothing
   // A leftover of a "previous run", and a decoy whose PID is listed with the wrong start time.
   const pid_t leftover = spawn_raw(child(tag, {"sleep", "forever"}));
   const pid_t decoy = spawn_raw(child(tag, {"sleep", "forever"}));
+  // Whatever happens below, neither outlives the test.
+  struct Reaper {
+    pid_t a, b;
+    ~Reaper() {
+      for (pid_t p : {a, b}) {
+        if (p > 0 && ::kill(p, SIGKILL) == 0) ::waitpid(p, nullptr, 0);
+      }
+    }
+  } reaper{leftover, decoy};
   REQUIRE(leftover > 0);
   REQUIRE(decoy > 0);
   REQUIRE(st::wait_until([&] { return st::processes_with_tag(tag).size() == 2; }, 5000ms));
@@ -692,6 +711,7 @@ TEST_CASE("the registry sweeps verified leftovers of a previous run, and nothing
     CHECK(loop.info().stale_registry_entries == 2);
     int ws = 0;
     REQUIRE(::waitpid(leftover, &ws, 0) == leftover);
+    reaper.a = -1;  // reaped: its PID may be reused now, never signal it again
     CHECK((WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL));
     CHECK(::kill(decoy, 0) == 0);  // not ours any more: untouched
 
@@ -730,8 +750,6 @@ TEST_CASE("the registry sweeps verified leftovers of a previous run, and nothing
     CHECK(e.code() == std::error_code(ELOOP, std::system_category()));
     CHECK(std::string(e.what()).find("symlink") != std::string::npos);
   }
-  ::kill(decoy, SIGKILL);
-  ::waitpid(decoy, nullptr, 0);
   ::unlink((dir + "/link").c_str());
   ::unlink((dir + "/in-use").c_str());
   ::rmdir(dir.c_str());
@@ -754,7 +772,8 @@ TEST_CASE("identity and resource limits are applied in the child before exec",
     CHECK(p.output(sv::StdStream::out) == "77\n0\n");
 
     if (::geteuid() != 0) {
-      SUPERVISOR_SKIP("changing identity needs root; running as uid " + std::to_string(::geteuid()));
+      SUPERVISOR_SKIP("changing identity needs root; running as uid " +
+                      std::to_string(::geteuid()));
     }
     sv::ProcessSpec id;
     id.argv = {"id", "-u", "-n"};
@@ -770,6 +789,61 @@ TEST_CASE("identity and resource limits are applied in the child before exec",
     auto g = sv::Process::start(loop, groups);
     REQUIRE(g.wait().ok());
     CHECK(g.output(sv::StdStream::out) == "65534\n");
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("empty cgroups left by a dead host are removed when a loop starts",
+          "[integration][process][registry]") {
+  std::string base;
+  {
+    sv::Loop probe;
+    if (!probe.info().cgroup_usable)
+      SUPERVISOR_SKIP("cgroup v2 unavailable: " + probe.info().cgroup_why_not);
+    base = probe.info().cgroup_base;
+  }
+  // A base named after a PID that is not running, with one empty worker group in it.
+  pid_t dead = 4000000;
+  while (::kill(dead, 0) == 0 || errno != ESRCH) ++dead;
+  const std::string parent = base.substr(0, base.rfind('/'));
+  const std::string stale = parent + "/supervisor-" + std::to_string(dead) + "-1";
+  REQUIRE(::mkdir(stale.c_str(), 0755) == 0);
+  REQUIRE(::mkdir((stale + "/w1").c_str(), 0755) == 0);
+  sv::Loop loop;
+  CHECK(loop.info().swept_groups >= 1);
+  CHECK(::access(stale.c_str(), F_OK) != 0);
+}
+
+TEST_CASE("exceptions from host callbacks are caught, counted and handed to the error handler",
+          "[integration][process]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("callbacks");
+  {
+    std::mutex m;
+    std::vector<std::string> seen;
+    sv::LoopOptions lo;
+    lo.error_handler = [&](std::exception_ptr e, std::string_view where) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        std::lock_guard lock(m);
+        seen.push_back(std::string(where) + ": " + ex.what());
+      }
+    };
+    sv::Loop loop(lo);
+    auto spec = spec_for(tag, {"stderr-lines", "2"});
+    spec.err = sv::StdioSpec::pipe([](std::string_view) { throw std::runtime_error("bad line"); });
+    sv::ProcessOptions po;
+    po.on_exit = [](const sv::ExitStatus&) { throw std::runtime_error("bad exit"); };
+    auto p = sv::Process::start(loop, spec, po);
+    CHECK(p.wait().exit_code == 1);
+    CHECK(loop.callback_errors() == 3);
+    std::lock_guard lock(m);
+    REQUIRE(seen.size() == 3);
+    CHECK(seen[0] == "on_line: bad line");
+    CHECK(seen[2] == "on_exit: bad exit");
+    // The loop is still fine.
+    CHECK(sv::Process::start(loop, spec_for(tag, {"exit", "0"})).wait().ok());
   }
   REQUIRE_CLEAN(audit, tag);
 }

@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
     std::printf("workers did not start\n");
     return 4;
   }
-  std::printf("ready %zu\n", expected);
+  std::printf("ready %zu %s\n", expected, loop.info().cgroup_base.c_str());
   std::fflush(stdout);
   for (;;) ::pause();
 }
