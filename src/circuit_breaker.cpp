@@ -232,12 +232,12 @@ class OutcomeWindow {
       if (filled_ == size_) {
         const std::uint8_t old = ring_[head_];
         --totals_.calls;
-        totals_.failed -= (old & kFailed) != 0 ? 1 : 0;
-        totals_.slow -= (old & kSlow) != 0 ? 1 : 0;
+        totals_.failed -= (old & failed_bit) != 0 ? 1 : 0;
+        totals_.slow -= (old & slow_bit) != 0 ? 1 : 0;
       } else {
         ++filled_;
       }
-      ring_[head_] = static_cast<std::uint8_t>((failed ? kFailed : 0) | (slow ? kSlow : 0));
+      ring_[head_] = static_cast<std::uint8_t>((failed ? failed_bit : 0) | (slow ? slow_bit : 0));
       head_ = (head_ + 1) % size_;
       totals_.add(failed, slow);
       return;
@@ -258,8 +258,8 @@ class OutcomeWindow {
   }
 
  private:
-  static constexpr std::uint8_t kFailed = 1;
-  static constexpr std::uint8_t kSlow = 2;
+  static constexpr std::uint8_t failed_bit = 1;
+  static constexpr std::uint8_t slow_bit = 2;
 
   static std::int64_t second_of(TimePoint t) {
     return std::chrono::floor<std::chrono::seconds>(t.time_since_epoch()).count();
@@ -399,22 +399,23 @@ struct SlidingWindowBreaker::Impl {
 
   [[nodiscard]] bool automatic() const { return options.automatic_open_to_half_open; }
 
-  // The reason to open if either rate reached its threshold, or an empty string.
-  [[nodiscard]] std::string exceeded(const Counts& c, std::string_view over) const {
+  // Whether either rate reached its threshold. Checked on every outcome, so it formats nothing.
+  [[nodiscard]] bool exceeded(const Counts& c) const {
+    return c.failure_rate() >= options.failure_rate_threshold ||
+           c.slow_rate() >= options.slow_call_rate_threshold;
+  }
+
+  // Why `exceeded(c)` holds, for the listener.
+  [[nodiscard]] std::string exceeded_reason(const Counts& c, std::string_view over) const {
     const double failure_rate = c.failure_rate();
     if (failure_rate >= options.failure_rate_threshold) {
       return fmt::format("failure rate {:.1f}% reached the {:.1f}% threshold over {}", failure_rate,
                          options.failure_rate_threshold, over);
     }
-    const double slow_rate = c.slow_rate();
-    if (slow_rate >= options.slow_call_rate_threshold) {
-      return fmt::format(
-          "slow-call rate {:.1f}% (calls over {}) reached the {:.1f}% threshold "
-          "over {}",
-          slow_rate, format_duration(options.slow_call_duration), options.slow_call_rate_threshold,
-          over);
-    }
-    return {};
+    return fmt::format(
+        "slow-call rate {:.1f}% (calls over {}) reached the {:.1f}% threshold over {}",
+        c.slow_rate(), format_duration(options.slow_call_duration),
+        options.slow_call_rate_threshold, over);
   }
 
   [[nodiscard]] std::string window_description(const Counts& c) const {
@@ -432,8 +433,7 @@ struct SlidingWindowBreaker::Impl {
         window.record(failed, slow, now);
         const Counts c = window.totals(now);
         if (c.calls < effective_minimum) return;
-        std::string reason = exceeded(c, window_description(c));
-        if (!reason.empty()) to_open(now, std::move(reason));
+        if (exceeded(c)) to_open(now, exceeded_reason(c, window_description(c)));
         return;
       }
       case BreakerState::half_open: {
@@ -442,9 +442,8 @@ struct SlidingWindowBreaker::Impl {
         trials.add(failed, slow);
         if (trials.calls < options.permitted_calls_in_half_open) return;
         const std::string over = fmt::format("{} trial call(s)", trials.calls);
-        std::string reason = exceeded(trials, over);
-        if (!reason.empty()) {
-          to_open(now, "trial calls failed: " + reason);
+        if (exceeded(trials)) {
+          to_open(now, "trial calls failed: " + exceeded_reason(trials, over));
         } else {
           to_closed(now, fmt::format("trial calls passed: failure rate {:.1f}% and slow-call rate "
                                      "{:.1f}% are below their thresholds over {}",

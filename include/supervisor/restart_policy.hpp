@@ -158,7 +158,7 @@ enum class RestartMode {
                 ///< OOM or resource kill; not a non-zero exit code (systemd `on-abnormal`).
 };
 
-/// The mode's name, e.g. "on-failure" (systemd spelling).
+/// The mode's name, e.g. "on-failure" (systemd's spelling, except "never" for its "no").
 [[nodiscard]] SUPERVISOR_API std::string_view to_string(RestartMode m) noexcept;
 
 /// True for a clean exit: `success`, or an `exit_code` / `signal` end the stop plan asked for
@@ -317,8 +317,8 @@ struct StandardRestartOptions {
   /// When to restart. Default `always`: Kubernetes' default `restartPolicy` and OTP's default
   /// `permanent` child; a pool exists to keep its workers running.
   RestartMode mode = RestartMode::always;
-  /// Exit codes (0-255) that are never restarted, whatever the mode: e.g. 78 (EX_CONFIG). Beats
-  /// `force_restart_*`. Default empty: systemd's `RestartPreventExitStatus=`.
+  /// Exit codes (0-255) that are never restarted, whatever the mode: e.g. 78 (EX_CONFIG). A code
+  /// may not be in both lists. Default empty: systemd's `RestartPreventExitStatus=`.
   std::vector<int> prevent_restart_exit_codes;
   /// Terminating signal numbers (1-64, as in `ExitStatus::signal`, for `signal` and `core_dump`
   /// ends) that are never restarted. Default empty: systemd's `RestartPreventExitStatus=`.

@@ -750,6 +750,9 @@ TEST_CASE("the registry sweeps verified leftovers of a previous run, and nothing
     CHECK(e.code() == std::error_code(ELOOP, std::system_category()));
     CHECK(std::string(e.what()).find("symlink") != std::string::npos);
   }
+  ::kill(decoy, SIGKILL);
+  ::waitpid(decoy, nullptr, 0);
+  reaper.b = -1;
   ::unlink((dir + "/link").c_str());
   ::unlink((dir + "/in-use").c_str());
   ::rmdir(dir.c_str());

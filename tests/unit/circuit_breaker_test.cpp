@@ -875,13 +875,14 @@ TEST_CASE("a breaker hammered from 4 threads stays consistent", "[unit][breaker]
   std::vector<sv::BreakerTransition> seen;
   b->set_listener([&](const sv::BreakerTransition& t) { seen.push_back(t); });
 
-  constexpr int kThreads = 4;
-  constexpr int kIterations = 20'000;
+  constexpr int thread_count = 4;
+  constexpr int iterations = 20'000;
   std::atomic<std::int64_t> refused{0};
   std::atomic<std::int64_t> permitted{0};
   std::atomic<int> bad_snapshots{0};  // Catch2 v2 assertions are not thread-safe: count instead
   std::vector<std::thread> threads;
-  for (int id = 0; id < kThreads; ++id) {
+  threads.reserve(thread_count);
+  for (int id = 0; id < thread_count; ++id) {
     threads.emplace_back([&, id] {
       std::uint32_t rng = 12345u + static_cast<std::uint32_t>(id) * 7919u;
       auto next = [&rng] {
@@ -890,7 +891,7 @@ TEST_CASE("a breaker hammered from 4 threads stays consistent", "[unit][breaker]
       };
       std::int64_t my_refused = 0;
       std::int64_t my_permitted = 0;
-      for (int i = 0; i < kIterations; ++i) {
+      for (int i = 0; i < iterations; ++i) {
         const std::uint32_t r = next();
         if (id == 0 && r % 64 == 0) clock.advance(250ms);
         const sv::TimePoint now = clock.now();
@@ -921,7 +922,7 @@ TEST_CASE("a breaker hammered from 4 threads stays consistent", "[unit][breaker]
   CHECK(bad_snapshots.load() == 0);
   const auto m = b->metrics(clock.now());
   CHECK(m.not_permitted_calls == refused.load());
-  CHECK(refused.load() + permitted.load() == kThreads * kIterations);
+  CHECK(refused.load() + permitted.load() == std::int64_t{thread_count} * iterations);
   CHECK(refused.load() > 0);
   // Every transition was delivered, in order: each starts where the previous one ended.
   REQUIRE(seen.size() >= 3);

@@ -54,11 +54,11 @@ sv::ExitStatus status_for(sv::ExitReason reason, bool stop_requested = false,
       s.signal = 6;
       s.core_dumped = true;
       break;
-    case sv::ExitReason::timeout: s.signal = 9; break;
-    case sv::ExitReason::watchdog: s.signal = 9; break;
-    case sv::ExitReason::oom_kill: s.signal = 9; break;
+    case sv::ExitReason::timeout:
+    case sv::ExitReason::watchdog:
+    case sv::ExitReason::oom_kill: s.signal = 9; break;  // the library's or the kernel's SIGKILL
     case sv::ExitReason::resource_limit: s.signal = 24; break;
-    case sv::ExitReason::spawn_failed: break;
+    case sv::ExitReason::spawn_failed:
     case sv::ExitReason::unknown: break;
   }
   return s;
@@ -646,6 +646,7 @@ TEST_CASE("RestartBudget is safe to share between threads", "[unit][restart]") {
   auto b = sv::make_restart_budget({100, 1min});
   std::atomic<int> granted{0};
   std::vector<std::thread> threads;
+  threads.reserve(8);
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&] {
       for (int k = 0; k < 1000; ++k) {
