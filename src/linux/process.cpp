@@ -201,6 +201,7 @@ void Process::request_stop() {
 
 ExitStatus Process::stop() {
   if (!state_) throw_error(errc::not_running, "Process::stop: no process");
+  if (auto done = exit_status()) return *done;  // already over: no round trip to the loop
   request_stop();
   return wait();
 }

@@ -130,6 +130,15 @@ void resolve_identity(const ProcessSpec& spec, PreparedSpawn& p, ErrorSink& err)
 }
 
 void build_env(const ProcessSpec& spec, PreparedSpawn& p, std::string& path_var) {
+  path_var = "/usr/local/bin:/usr/bin:/bin";
+  if (spec.env.inherit && spec.env.set.empty() && spec.env.unset.empty()) {
+    // The common case, kept cheap: the host's environment as it is (spawn is a hot path).
+    for (char** e = environ; e && *e; ++e) {
+      p.env_storage.emplace_back(*e);
+      if (std::strncmp(*e, "PATH=", 5) == 0) path_var = *e + 5;
+    }
+    return;
+  }
   std::map<std::string, std::string> vars;
   if (spec.env.inherit) {
     for (char** e = environ; e && *e; ++e) {
@@ -140,11 +149,10 @@ void build_env(const ProcessSpec& spec, PreparedSpawn& p, std::string& path_var)
     }
   }
   for (const auto& k : spec.env.unset) vars.erase(k);
-  for (const auto& [k, v] : spec.env.set) vars[k] = v;
-  auto it = vars.find("PATH");
-  path_var = it != vars.end() ? it->second : "/usr/local/bin:/usr/bin:/bin";
+  for (const auto& kv : spec.env.set) vars[kv.first] = kv.second;
+  if (auto it = vars.find("PATH"); it != vars.end()) path_var = it->second;
   p.env_storage.reserve(vars.size());
-  for (const auto& [k, v] : vars) p.env_storage.push_back(k + "=" + v);
+  for (const auto& kv : vars) p.env_storage.push_back(kv.first + "=" + kv.second);
 }
 
 // Picks what execve will run, and turns the common failures into precise errors before anything
@@ -218,6 +226,11 @@ void open_stdio(const StdioSpec& io, int target, PreparedSpawn& p, UniqueFd* rea
   switch (io.mode) {
     case Mode::inherit: p.fds.push_back({target, target}); return;
     case Mode::null:
+      if (target != 0 && p.null_out >= 0) {  // one /dev/null serves every output stream
+        p.fds.push_back({p.null_out, target});
+        return;
+      }
+      [[fallthrough]];
     case Mode::file: {
       const bool input = target == 0;
       int flags = O_CLOEXEC | O_NOCTTY | (input ? O_RDONLY : O_WRONLY);
@@ -232,6 +245,7 @@ void open_stdio(const StdioSpec& io, int target, PreparedSpawn& p, UniqueFd* rea
         return;
       }
       p.fds.push_back({fd.get(), target});
+      if (io.mode == Mode::null && target != 0) p.null_out = fd.get();
       p.owned.push_back(std::move(fd));
       return;
     }
@@ -554,11 +568,19 @@ void spawn_posix(PreparedSpawn& p, int cgroup_fd, SpawnResult& out, ErrorSink& e
   }
   posix_spawn_file_actions_addclosefrom_np(&fa, p.max_target + 1);
   if (!p.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, p.cwd.c_str());
-  sigset_t all;
+  // Only what the host ignores needs resetting (handled signals revert at exec anyway); glibc
+  // makes one sigaction call per signal in this set.
+  sigset_t ignored;
   sigset_t none;
-  sigfillset(&all);
+  sigemptyset(&ignored);
   sigemptyset(&none);
-  posix_spawnattr_setsigdefault(&attr, &all);
+  for (int sig = 1; sig < NSIG; ++sig) {
+    struct sigaction current {};
+    if (sig != SIGKILL && sig != SIGSTOP && ::sigaction(sig, nullptr, &current) == 0 &&
+        current.sa_handler == SIG_IGN)
+      sigaddset(&ignored, sig);
+  }
+  posix_spawnattr_setsigdefault(&attr, &ignored);
   posix_spawnattr_setsigmask(&attr, &none);
   short flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
   if (p.new_session) flags = static_cast<short>(flags | POSIX_SPAWN_SETSID);
