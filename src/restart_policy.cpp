@@ -506,7 +506,7 @@ RestartDecision StandardRestartPolicy::on_exit(const RestartContext& ctx) {
   const Duration uptime = ctx.uptime();
   const bool failed_start = uptime < options_.min_uptime;
   const bool stable = uptime >= options_.backoff.reset_after;
-  WorkerState& w = workers_[ctx.worker];
+  WorkerRecord& w = workers_[ctx.worker];
   if (stable) w.step = 0;
 
   // 3. Budgets: the worker's own first, so that a refusal there charges the shared one nothing.

@@ -69,8 +69,11 @@ class SUPERVISOR_API CircuitBreaker {
   /// Receives every state change. See `set_listener` for when and where it is called.
   using Listener = std::function<void(const BreakerTransition&)>;
 
+  /// Destroys the breaker. No call may be in progress on another thread.
   virtual ~CircuitBreaker();
+  /// Not copyable: a breaker is shared by reference (it holds a lock and its listener).
   CircuitBreaker(const CircuitBreaker&) = delete;
+  /// \copydoc CircuitBreaker(const CircuitBreaker&)
   CircuitBreaker& operator=(const CircuitBreaker&) = delete;
 
   /// Asks permission to make one call at `now`. False when the breaker refuses it (open, forced
@@ -111,6 +114,7 @@ class SUPERVISOR_API CircuitBreaker {
   [[nodiscard]] std::uint64_t listener_failures() const noexcept;
 
  protected:
+  /// For subclasses: starts without a listener.
   CircuitBreaker();
 
   /// For subclasses: queues a transition for the listener. Call it while holding your own lock,
@@ -230,6 +234,7 @@ class SUPERVISOR_API SlidingWindowBreaker final : public CircuitBreaker {
   [[nodiscard]] static std::unique_ptr<SlidingWindowBreaker> create(BreakerOptions options,
                                                                     std::error_code& ec) noexcept;
 
+  /// Destroys the breaker. No call may be in progress on another thread.
   ~SlidingWindowBreaker() override;
 
   /// Closed or disabled: true. Open: false, unless the wait has passed, in which case the
@@ -280,7 +285,9 @@ class SUPERVISOR_API BreakerGuard {
   BreakerGuard(CircuitBreaker& breaker, const Clock& clock);
   /// Releases the permit if the call was permitted and no outcome was reported.
   ~BreakerGuard();
+  /// Not copyable (it owns one permit).
   BreakerGuard(const BreakerGuard&) = delete;
+  /// \copydoc BreakerGuard(const BreakerGuard&)
   BreakerGuard& operator=(const BreakerGuard&) = delete;
 
   /// Whether the call may be made.

@@ -99,6 +99,7 @@ class SUPERVISOR_API Loop {
 
  private:
   friend class Process;
+  friend class Pool;
   std::shared_ptr<detail::LoopCore> core_;
 };
 
@@ -200,6 +201,7 @@ class SUPERVISOR_API Process {
 
  private:
   explicit Process(std::shared_ptr<detail::ChildState> state) noexcept;
+  void reset() noexcept;
   std::shared_ptr<detail::ChildState> state_;
 };
 

@@ -394,14 +394,14 @@ class SUPERVISOR_API StandardRestartPolicy : public RestartPolicy {
   [[nodiscard]] std::size_t tracked_workers() const noexcept { return workers_.size(); }
 
  private:
-  struct WorkerState {
+  struct WorkerRecord {
     std::uint32_t step = 0;
     std::deque<TimePoint> charges;  // failed starts in the budget window, oldest first
   };
 
   StandardRestartOptions options_;
   Backoff backoff_;
-  std::unordered_map<std::size_t, WorkerState> workers_;
+  std::unordered_map<std::size_t, WorkerRecord> workers_;
 };
 
 /// A validated `StandardRestartPolicy`. Throws `errc::invalid_argument` naming the bad field.

@@ -5,11 +5,14 @@
 /// \file
 /// Convenience header: includes every public header of the core library.
 
+#include <supervisor/circuit_breaker.hpp>
 #include <supervisor/clock.hpp>
 #include <supervisor/error.hpp>
 #include <supervisor/exit_status.hpp>
 #include <supervisor/export.hpp>
+#include <supervisor/pool.hpp>
 #include <supervisor/process.hpp>
 #include <supervisor/process_spec.hpp>
+#include <supervisor/restart_policy.hpp>
 #include <supervisor/version.hpp>
 #include <supervisor/worker_state.hpp>

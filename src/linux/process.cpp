@@ -117,33 +117,31 @@ Process::Process() noexcept = default;
 Process::Process(std::shared_ptr<detail::ChildState> state) noexcept : state_(std::move(state)) {}
 Process::Process(Process&&) noexcept = default;
 
+// Lets go of the current process: stops it (waiting, within its StopPlan) from a host thread;
+// from the loop thread, where waiting would deadlock, only starts the stop.
+void Process::reset() noexcept {
+  if (!state_) return;
+  try {
+    if (state_->loop->in_loop()) {
+      state_->request_stop();
+    } else {
+      stop();
+    }
+  } catch (...) {
+    // Never throws: a destructor and a move assignment call this.
+  }
+  state_.reset();
+}
+
 Process& Process::operator=(Process&& other) noexcept {
   if (this != &other) {
-    if (state_) {
-      try {
-        stop();
-      } catch (...) {
-      }
-    }
+    reset();
     state_ = std::move(other.state_);
   }
   return *this;
 }
 
-Process::~Process() {
-  if (!state_) return;
-  try {
-    if (state_->loop->in_loop()) {
-      // From a callback on the loop: waiting here would deadlock; the loop finishes the stop.
-      auto s = state_;
-      s->request_stop();
-    } else {
-      stop();
-    }
-  } catch (...) {
-    // Destructors never throw.
-  }
-}
+Process::~Process() { reset(); }
 
 Process Process::start(Loop& loop, ProcessSpec spec, ProcessOptions options) {
   return detail::or_throw([&](ErrorSink& err) {

@@ -1,0 +1,227 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+#pragma once
+
+/// \file
+/// `Pool`: keeps N workers of one `ProcessSpec` running, restarts them by a `RestartPolicy`
+/// behind an optional `CircuitBreaker`, and hands out exclusive `Lease`s on ready workers.
+///
+/// Threading: every method of `Pool` and `Lease` is thread-safe. Host calls become commands for
+/// the pool's `Loop` thread, which alone changes worker state; strategies, subscribers and the
+/// error handler run on that thread (never call a blocking Pool method from them).
+
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <variant>
+#include <vector>
+
+#include <supervisor/circuit_breaker.hpp>
+#include <supervisor/clock.hpp>
+#include <supervisor/error.hpp>
+#include <supervisor/exit_status.hpp>
+#include <supervisor/export.hpp>
+#include <supervisor/process.hpp>
+#include <supervisor/process_spec.hpp>
+#include <supervisor/restart_policy.hpp>
+#include <supervisor/worker_state.hpp>
+
+namespace supervisor {
+
+namespace detail {
+class PoolCore;
+}
+
+/// When a started worker counts as ready for leases.
+struct Readiness {
+  enum class Mode {
+    immediate,    ///< As soon as it was spawned.
+    after_delay,  ///< After it stayed alive for `delay` (a start that dies sooner never was ready).
+  };
+  Mode mode = Mode::immediate;
+  Duration delay{};
+
+  static Readiness immediate() { return {}; }
+  static Readiness after(Duration d) { return {Mode::after_delay, d}; }
+};
+
+/// How a lease ended; feeds the lease circuit breaker.
+enum class LeaseOutcome { success, failure, slow };
+
+/// Configuration of a Pool.
+struct PoolOptions {
+  ProcessSpec spec;      ///< What every worker runs.
+  std::size_t size = 1;  ///< How many workers (at least 1).
+  /// Decides restarts. Default: `StandardRestartPolicy` with its defaults (always restart,
+  /// exponential backoff, systemd's start limit per worker).
+  std::shared_ptr<RestartPolicy> restart_policy;
+  /// Wraps restarts: every abnormal exit is a failed call, every start that becomes ready a
+  /// successful one. While it is open, workers wait in `backoff`; after its wait, trial starts
+  /// decide. Default none.
+  std::shared_ptr<CircuitBreaker> restart_breaker;
+  /// Wraps leases: each lease's outcome is a call. While it is open, `acquire` fails with
+  /// `errc::circuit_open`. Default none.
+  std::shared_ptr<CircuitBreaker> lease_breaker;
+  Readiness readiness;
+  Containment containment = Containment::automatic;
+  std::size_t history_size = 1024;  ///< Events kept for `history()`.
+  /// Receives exceptions thrown by strategies and subscribers (loop thread). Must not throw.
+  std::function<void(std::exception_ptr, std::string_view where)> error_handler;
+};
+
+/// Validates the options (and the spec); the error names the first bad field.
+SUPERVISOR_API void validate(const PoolOptions& options);
+/// \overload
+SUPERVISOR_API void validate(const PoolOptions& options, std::error_code& ec) noexcept;
+
+/// A worker process was spawned.
+struct WorkerSpawned {
+  std::size_t worker = 0;
+  std::uint64_t incarnation = 0;
+  int pid = 0;
+};
+/// A worker process (and its tree) ended.
+struct WorkerExited {
+  std::size_t worker = 0;
+  std::uint64_t incarnation = 0;
+  ExitStatus status;
+};
+/// The restart policy scheduled a restart.
+struct RestartScheduled {
+  std::size_t worker = 0;
+  Duration delay{};
+  std::string why;
+};
+/// The restart policy gave up on a worker (it is now `failed`).
+struct WorkerGaveUp {
+  std::size_t worker = 0;
+  std::string why;
+};
+/// A spawn failed (typed error; the restart policy decides what follows).
+struct SpawnFailed {
+  std::size_t worker = 0;
+  std::error_code error;
+  std::string message;
+};
+/// A circuit breaker changed state.
+struct BreakerChanged {
+  std::string breaker;  ///< "restart" or "lease".
+  BreakerTransition transition;
+};
+/// An `acquire` found no ready worker in time.
+struct LeaseTimedOut {
+  Duration waited{};
+};
+/// Everything a pool reports.
+using PoolEventData = std::variant<WorkerTransition, WorkerSpawned, WorkerExited, RestartScheduled,
+                                   WorkerGaveUp, SpawnFailed, BreakerChanged, LeaseTimedOut>;
+/// One event, numbered in the order it happened.
+struct PoolEvent {
+  std::uint64_t sequence = 0;
+  TimePoint at{};
+  WallTime wall{};
+  PoolEventData data;
+};
+
+/// One worker slot, as seen at snapshot time.
+struct WorkerSnapshot {
+  std::size_t index = 0;
+  WorkerState state = WorkerState::starting;
+  std::uint64_t incarnation = 0;
+  int pid = 0;                 ///< 0 when no process runs.
+  std::uint64_t restarts = 0;  ///< Spawns after the first.
+  std::uint64_t leases = 0;    ///< Leases handed out.
+  std::optional<ExitStatus> last_exit;
+};
+
+/// The whole pool, as seen at snapshot time.
+struct PoolSnapshot {
+  bool running = false;
+  std::vector<WorkerSnapshot> workers;
+  std::size_t ready = 0;  ///< Workers ready and not leased.
+  std::size_t leased = 0;
+  std::size_t waiting = 0;  ///< `acquire` calls waiting for a worker.
+  std::uint64_t restarts = 0;
+  std::uint64_t spawn_failures = 0;
+  std::uint64_t lease_timeouts = 0;
+  std::uint64_t strategy_errors = 0;  ///< Exceptions caught from strategies and subscribers.
+};
+
+/// Exclusive use of one ready worker, until released (explicitly, or by the destructor with
+/// `success`). Movable, not copyable; thread-safe.
+class SUPERVISOR_API Lease {
+ public:
+  Lease() noexcept;
+  ~Lease();
+  Lease(Lease&&) noexcept;
+  Lease& operator=(Lease&&) noexcept;
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+
+  [[nodiscard]] bool valid() const noexcept { return core_ != nullptr; }
+  [[nodiscard]] std::size_t worker() const noexcept { return worker_; }
+  [[nodiscard]] int pid() const noexcept { return pid_; }
+  [[nodiscard]] std::uint64_t incarnation() const noexcept { return incarnation_; }
+  /// Gives the worker back, reporting how the job went. Idempotent.
+  void release(LeaseOutcome outcome = LeaseOutcome::success) noexcept;
+
+ private:
+  friend class detail::PoolCore;
+  std::shared_ptr<detail::PoolCore> core_;
+  std::size_t worker_ = 0;
+  std::uint64_t incarnation_ = 0;
+  int pid_ = 0;
+  TimePoint acquired_{};
+};
+
+/// Keeps `size` workers of one spec healthy on a Loop. Thread-safe.
+class SUPERVISOR_API Pool {
+ public:
+  /// Validates `options` (throws `errc::invalid_spec` / `errc::invalid_argument` naming the
+  /// field); starts nothing yet. `loop` must outlive the pool.
+  Pool(Loop& loop, PoolOptions options);
+  /// Stops the workers (each within its StopPlan's bound) and waits for them.
+  ~Pool();
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  /// Spawns every worker. A spawn error of the first start (missing binary, bad cwd, ...) is
+  /// returned here, synchronously, and the pool is stopped: a misconfigured pool never starts a
+  /// restart storm. Later spawn failures go through the restart policy (`SpawnFailed` events).
+  void start();
+  /// \overload
+  void start(std::error_code& ec) noexcept;
+
+  /// Stops every worker with its StopPlan and waits until all are gone; waiters of `acquire`
+  /// get `errc::stopped`. Idempotent.
+  void stop();
+
+  /// Exclusive use of a ready worker; waits up to `timeout` (FIFO among waiters). Errors:
+  /// `errc::lease_timeout`, `errc::circuit_open` (lease breaker), `errc::stopped`,
+  /// `errc::not_running` (not started). With `timeout` zero it never blocks, and may then be
+  /// called from the loop thread too.
+  Lease acquire(Duration timeout);
+  /// \overload
+  Lease acquire(Duration timeout, std::error_code& ec) noexcept;
+
+  /// Waits until at least `count` workers are ready (or leased); false on timeout.
+  bool wait_ready(std::size_t count, Duration timeout);
+
+  [[nodiscard]] PoolSnapshot snapshot() const;
+  /// The most recent events (at most `PoolOptions::history_size`), oldest first.
+  [[nodiscard]] std::vector<PoolEvent> history() const;
+  /// Calls `fn` on the loop thread for every event from now on. Returns an id for `unsubscribe`.
+  std::uint64_t subscribe(std::function<void(const PoolEvent&)> fn);
+  void unsubscribe(std::uint64_t id);
+
+ private:
+  std::shared_ptr<detail::PoolCore> core_;
+};
+
+}  // namespace supervisor

@@ -1,0 +1,705 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+#include <supervisor/pool.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <map>
+#include <mutex>
+
+#include "linux/loop_core.hpp"
+#include "validate.hpp"
+
+namespace supervisor {
+namespace detail {
+
+// The pool's state and logic. Everything below `// loop thread` is touched only on the loop
+// thread; `mu_` guards the few fields host threads wait on.
+class PoolCore : public std::enable_shared_from_this<PoolCore> {
+ public:
+  PoolCore(Loop& loop, std::shared_ptr<LoopCore> core, PoolOptions options)
+      : loop_(loop), core_(std::move(core)), options_(std::move(options)) {
+    if (!options_.restart_policy)
+      options_.restart_policy = std::make_shared<StandardRestartPolicy>();
+    for (std::size_t i = 0; i < options_.size; ++i)
+      slots_.push_back(Slot{i, WorkerStateMachine(i, WorkerState::backoff, now())});
+  }
+
+  // ---- host side -------------------------------------------------------------------------
+  void attach_breakers() {
+    auto weak = weak_from_this();
+    auto hook = [weak](const char* name, CircuitBreaker& b) {
+      b.set_listener([weak, name](const BreakerTransition& t) {
+        if (auto self = weak.lock()) {
+          // The breaker may call this from a host thread (a lease released there): hop over.
+          self->core_->post([self, name, t] { self->emit(BreakerChanged{name, t}); });
+        }
+      });
+    };
+    if (options_.restart_breaker) hook("restart", *options_.restart_breaker);
+    if (options_.lease_breaker) hook("lease", *options_.lease_breaker);
+  }
+
+  void start(ErrorSink& err) {
+    auto self = shared_from_this();
+    core_->run_sync([&] {
+      if (running_ || stopped_) {
+        err.fail(running_ ? errc::already_running : errc::stopped, [&] {
+          return std::string(running_ ? "Pool::start: already started"
+                                      : "Pool::start: the pool was stopped");
+        });
+        return;
+      }
+      running_ = true;
+      for (auto& slot : slots_) {
+        spawn(slot, &err);
+        if (err) break;
+      }
+    });
+    if (err) stop();  // a misconfigured pool leaves nothing running
+  }
+
+  void stop() {
+    auto self = shared_from_this();
+    core_->post([self] { self->begin_stop(); });
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return all_retired_; });
+  }
+
+  Lease acquire(Duration timeout, ErrorSink& err) {
+    auto self = shared_from_this();
+    if (core_->in_loop()) {
+      Lease out;
+      if (timeout > Duration::zero()) {
+        err.fail(errc::invalid_argument, [] {
+          return std::string(
+              "Pool::acquire: a blocking acquire on the loop thread would deadlock; use timeout 0");
+        });
+        return out;
+      }
+      enqueue(Duration::zero(), [&](Lease l, std::error_code ec, std::string msg) {
+        out = std::move(l);
+        if (ec) err.fail(ec, [&] { return msg; });
+      });
+      return out;
+    }
+    struct Result {
+      Lease lease;
+      std::error_code ec;
+      std::string msg;
+    };
+    auto promise = std::make_shared<std::promise<Result>>();
+    auto future = promise->get_future();
+    core_->post([self, timeout, promise] {
+      self->enqueue(timeout, [promise](Lease l, std::error_code ec, std::string msg) {
+        promise->set_value(Result{std::move(l), ec, std::move(msg)});
+      });
+    });
+    Result r = future.get();
+    if (r.ec) err.fail(r.ec, [&] { return r.msg; });
+    return std::move(r.lease);
+  }
+
+  bool wait_ready(std::size_t count, Duration timeout) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return ready_or_leased_ >= count; });
+  }
+
+  PoolSnapshot snapshot() {
+    auto self = shared_from_this();
+    return core_->run_sync([self] { return self->build_snapshot(); });
+  }
+
+  std::vector<PoolEvent> history() {
+    auto self = shared_from_this();
+    return core_->run_sync(
+        [self] { return std::vector<PoolEvent>(self->history_.begin(), self->history_.end()); });
+  }
+
+  std::uint64_t subscribe(std::function<void(const PoolEvent&)> fn) {
+    auto self = shared_from_this();
+    return core_->run_sync([self, &fn] {
+      const std::uint64_t id = ++self->next_subscriber_;
+      self->subscribers_.emplace(id, std::move(fn));
+      return id;
+    });
+  }
+
+  void unsubscribe(std::uint64_t id) {
+    auto self = shared_from_this();
+    core_->run_sync([self, id] { self->subscribers_.erase(id); });
+  }
+
+  void release(std::size_t worker, std::uint64_t incarnation, LeaseOutcome outcome,
+               TimePoint acquired) {
+    auto self = shared_from_this();
+    core_->post([self, worker, incarnation, outcome, acquired] {
+      self->on_release(worker, incarnation, outcome, acquired);
+    });
+  }
+
+ private:
+  struct Slot {
+    std::size_t index;
+    WorkerStateMachine sm;
+    Process process{};
+    std::uint64_t restarts = 0;
+    std::uint64_t leases = 0;
+    std::uint64_t timer = 0;
+    bool retiring = false;
+    std::optional<ExitStatus> last_exit{};
+  };
+  struct Waiter {
+    std::uint64_t id;
+    TimePoint since;
+    std::function<void(Lease, std::error_code, std::string)> done;
+    std::uint64_t timer = 0;
+  };
+
+  TimePoint now() const { return default_clock().now(); }
+
+  // ---- loop thread -------------------------------------------------------------------------
+  void report_error(std::string_view where) noexcept {
+    ++strategy_errors_;
+    if (!options_.error_handler) return;
+    try {
+      options_.error_handler(std::current_exception(), where);
+    } catch (...) {
+    }
+  }
+
+  void emit(PoolEventData data) {
+    PoolEvent ev{++sequence_, now(), default_clock().wall_now(), std::move(data)};
+    history_.push_back(ev);
+    while (history_.size() > options_.history_size) history_.pop_front();
+    const auto subscribers = subscribers_;  // a subscriber may unsubscribe itself
+    for (const auto& entry : subscribers) {
+      try {
+        entry.second(ev);
+      } catch (...) {
+        report_error("subscriber");
+      }
+    }
+  }
+
+  void move_to(Slot& slot, WorkerState to, std::string cause) {
+    const WorkerState from = slot.sm.state();
+    std::error_code ec;
+    WorkerTransition t = slot.sm.transition(to, std::move(cause), now(), ec);
+    if (ec) {
+      // A bug in this file, never a reason to crash the host: report it and keep the state.
+      ++invalid_transitions_;
+      try {
+        throw std::system_error(
+            ec, fmt::format("worker {}: {} -> {}", slot.index, to_string(from), to_string(to)));
+      } catch (...) {
+        report_error("state machine");
+      }
+      return;
+    }
+    const bool was_up = from == WorkerState::ready || from == WorkerState::leased;
+    const bool is_up = to == WorkerState::ready || to == WorkerState::leased;
+    if (was_up != is_up) {
+      std::lock_guard lock(mu_);
+      if (is_up) {
+        ++ready_or_leased_;
+      } else {
+        --ready_or_leased_;
+      }
+      cv_.notify_all();
+    }
+    emit(std::move(t));
+  }
+
+  void spawn(Slot& slot, ErrorSink* first_start_err) {
+    slot.timer = 0;
+    move_to(slot, WorkerState::starting, slot.sm.incarnation() == 0 ? "start" : "restart");
+    if (slot.sm.incarnation() > 1) ++slot.restarts, ++restarts_;
+    ProcessOptions po;
+    po.containment = options_.containment;
+    std::weak_ptr<PoolCore> weak = weak_from_this();
+    const std::size_t index = slot.index;
+    const std::uint64_t incarnation = slot.sm.incarnation();
+    po.on_exit = [weak, index, incarnation](const ExitStatus& st) {
+      // Handled in a later turn of the loop: the Process object is final by then.
+      if (auto self = weak.lock())
+        self->core_->post(
+            [self, index, incarnation, st] { self->on_exit(index, incarnation, st); });
+    };
+    std::error_code ec;
+    Process p;
+    std::string message;
+    try {
+      p = Process::start(loop_, options_.spec, std::move(po));
+    } catch (const std::system_error& e) {
+      ec = e.code();
+      message = e.what();
+    }
+    if (ec) {
+      ++spawn_failures_;
+      emit(SpawnFailed{slot.index, ec, message});
+      if (first_start_err) {
+        first_start_err->fail(ec, [&] { return message; });
+        move_to(slot, WorkerState::exited, "spawn failed");
+        return;
+      }
+      ExitStatus st;
+      st.reason = ExitReason::spawn_failed;
+      move_to(slot, WorkerState::exited, "spawn failed: " + message);
+      decide(slot, st);
+      return;
+    }
+    slot.process = std::move(p);
+    emit(WorkerSpawned{slot.index, slot.sm.incarnation(), slot.process.pid()});
+    guarded("restart_policy.on_started",
+            [&] { options_.restart_policy->on_started(slot.index, now()); });
+    if (options_.readiness.mode == Readiness::Mode::immediate) {
+      become_ready(slot, "ready: started");
+    } else {
+      auto self = shared_from_this();
+      slot.timer = core_->add_timer(options_.readiness.delay, [self, index, incarnation] {
+        Slot& s = self->slots_[index];
+        s.timer = 0;
+        if (s.sm.incarnation() == incarnation && s.sm.state() == WorkerState::starting)
+          self->become_ready(s, "ready: alive for the readiness delay");
+      });
+    }
+  }
+
+  template <class F>
+  void guarded(std::string_view where, F&& f) {
+    try {
+      f();
+    } catch (...) {
+      report_error(where);
+    }
+  }
+
+  void become_ready(Slot& slot, std::string cause) {
+    move_to(slot, WorkerState::ready, std::move(cause));
+    guarded("restart_policy.on_ready",
+            [&] { options_.restart_policy->on_ready(slot.index, now()); });
+    if (options_.restart_breaker) {
+      guarded("restart_breaker", [&] {
+        options_.restart_breaker->on_success(slot.sm.time_in(WorkerState::starting, now()), now());
+      });
+    }
+    serve_waiters();
+  }
+
+  void on_exit(std::size_t index, std::uint64_t incarnation, ExitStatus st) {
+    Slot& slot = slots_[index];
+    if (slot.sm.incarnation() != incarnation) return;
+    if (slot.timer) core_->cancel_timer(slot.timer);
+    slot.timer = 0;
+    slot.last_exit = st;
+    move_to(slot, WorkerState::exited, "exited: " + st.describe());
+    emit(WorkerExited{index, incarnation, st});
+    if (stopping_ || slot.retiring) {
+      retire(slot, stopping_ ? "pool stopped" : "retired");
+      return;
+    }
+    decide(slot, st);
+  }
+
+  void decide(Slot& slot, const ExitStatus& st) {
+    const TimePoint t = now();
+    if (options_.restart_breaker && !st.ok() && !st.stop_requested) {
+      guarded("restart_breaker", [&] { options_.restart_breaker->on_failure(st.uptime, t); });
+    }
+    RestartDecision d;
+    try {
+      d = options_.restart_policy->on_exit(RestartContext{slot.index, st, t});
+    } catch (...) {
+      report_error("restart_policy.on_exit");
+      d = RestartDecision::after(policy_error_restart_delay,
+                                 "the restart policy threw; restarting after the default delay");
+    }
+    if (!d.restart) {
+      move_to(slot, WorkerState::failed, "gave up: " + d.why);
+      emit(WorkerGaveUp{slot.index, d.why});
+      return;
+    }
+    const Duration delay = std::max(d.delay, Duration::zero());
+    move_to(
+        slot, WorkerState::backoff,
+        fmt::format("restart in {}ms: {}",
+                    std::chrono::duration_cast<std::chrono::milliseconds>(delay).count(), d.why));
+    emit(RestartScheduled{slot.index, delay, d.why});
+    schedule_restart(slot, delay);
+  }
+
+  void schedule_restart(Slot& slot, Duration delay) {
+    auto self = shared_from_this();
+    const std::size_t index = slot.index;
+    slot.timer = core_->add_timer(delay, [self, index] {
+      Slot& s = self->slots_[index];
+      s.timer = 0;
+      if (s.sm.state() != WorkerState::backoff || self->stopping_) return;
+      auto& breaker = self->options_.restart_breaker;
+      bool permitted = true;
+      if (breaker) {
+        try {
+          permitted = breaker->try_acquire(self->now());
+        } catch (...) {
+          self->report_error("restart_breaker");
+        }
+      }
+      if (!permitted) {
+        // Open: wait in backoff until the breaker may let a trial start through.
+        Duration wait = std::chrono::seconds(1);
+        try {
+          if (auto at = breaker->next_transition_at(self->now()))
+            wait = std::max<Duration>(*at - self->now(), std::chrono::milliseconds(1));
+        } catch (...) {
+          self->report_error("restart_breaker");
+        }
+        self->schedule_restart(s, wait);
+        return;
+      }
+      self->spawn(s, nullptr);
+    });
+  }
+
+  void retire(Slot& slot, std::string cause) {
+    if (slot.timer) core_->cancel_timer(slot.timer);
+    slot.timer = 0;
+    if (slot.sm.state() != WorkerState::retired)
+      move_to(slot, WorkerState::retired, std::move(cause));
+    guarded("restart_policy.forget", [&] { options_.restart_policy->forget(slot.index); });
+    check_all_retired();
+  }
+
+  void check_all_retired() {
+    if (!stopping_) return;
+    for (auto& s : slots_) {
+      if (s.sm.state() != WorkerState::retired) return;
+    }
+    running_ = false;
+    std::lock_guard lock(mu_);
+    all_retired_ = true;
+    cv_.notify_all();
+  }
+
+  void begin_stop() {
+    if (stopping_) {
+      check_all_retired();
+      return;
+    }
+    stopping_ = true;
+    stopped_ = true;
+    for (auto& w : waiters_) {
+      if (w.timer) core_->cancel_timer(w.timer);
+      w.done(Lease(), errc::stopped, "Pool::acquire: the pool is stopping");
+    }
+    waiters_.clear();
+    for (auto& slot : slots_) {
+      switch (slot.sm.state()) {
+        case WorkerState::starting:
+        case WorkerState::ready:
+        case WorkerState::leased:
+        case WorkerState::draining:
+          move_to(slot, WorkerState::stopping, "pool stopping");
+          slot.process.request_stop();
+          break;
+        case WorkerState::stopping: break;
+        case WorkerState::exited:
+        case WorkerState::backoff:
+        case WorkerState::failed: retire(slot, "pool stopped"); break;
+        case WorkerState::retired: break;
+      }
+    }
+    check_all_retired();
+  }
+
+  // Leases ---------------------------------------------------------------------------------
+  void enqueue(Duration timeout, std::function<void(Lease, std::error_code, std::string)> done) {
+    if (!running_ || stopping_) {
+      done(Lease(), stopping_ ? errc::stopped : errc::not_running,
+           stopping_ ? "Pool::acquire: the pool is stopping"
+                     : "Pool::acquire: the pool is not started");
+      return;
+    }
+    if (options_.lease_breaker) {
+      bool permitted = true;
+      try {
+        permitted = options_.lease_breaker->try_acquire(now());
+      } catch (...) {
+        report_error("lease_breaker");
+      }
+      if (!permitted) {
+        done(Lease(), errc::circuit_open, "Pool::acquire: the lease circuit breaker is open");
+        return;
+      }
+    }
+    Waiter w{++next_waiter_, now(), std::move(done)};
+    if (Slot* s = pick_ready(); s && waiters_.empty()) {
+      hand_out(*s, w);
+      return;
+    }
+    if (timeout <= Duration::zero()) {
+      time_out(w);
+      return;
+    }
+    auto self = shared_from_this();
+    const std::uint64_t id = w.id;
+    w.timer = core_->add_timer(timeout, [self, id] {
+      auto it = std::find_if(self->waiters_.begin(), self->waiters_.end(),
+                             [&](const Waiter& x) { return x.id == id; });
+      if (it == self->waiters_.end()) return;
+      Waiter gone = std::move(*it);
+      self->waiters_.erase(it);
+      self->time_out(gone);
+    });
+    waiters_.push_back(std::move(w));
+  }
+
+  void time_out(Waiter& w) {
+    ++lease_timeouts_;
+    if (options_.lease_breaker)
+      guarded("lease_breaker", [&] { options_.lease_breaker->release(now()); });
+    const Duration waited = now() - w.since;
+    emit(LeaseTimedOut{waited});
+    w.done(Lease(), errc::lease_timeout,
+           fmt::format("Pool::acquire: no worker became ready within {}ms",
+                       std::chrono::duration_cast<std::chrono::milliseconds>(waited).count()));
+  }
+
+  // The worker that has been ready longest: spreads work across the pool.
+  Slot* pick_ready() {
+    Slot* best = nullptr;
+    for (auto& s : slots_) {
+      if (s.sm.state() == WorkerState::ready && (!best || s.sm.since() < best->sm.since()))
+        best = &s;
+    }
+    return best;
+  }
+
+  void hand_out(Slot& slot, Waiter& w) {
+    if (w.timer) core_->cancel_timer(w.timer);
+    move_to(slot, WorkerState::leased, fmt::format("lease {}", w.id));
+    ++slot.leases;
+    Lease lease;
+    lease.core_ = shared_from_this();
+    lease.worker_ = slot.index;
+    lease.incarnation_ = slot.sm.incarnation();
+    lease.pid_ = slot.process.pid();
+    lease.acquired_ = now();
+    w.done(std::move(lease), {}, {});
+  }
+
+  void serve_waiters() {
+    while (!waiters_.empty()) {
+      Slot* s = pick_ready();
+      if (!s) return;
+      Waiter w = std::move(waiters_.front());
+      waiters_.pop_front();
+      hand_out(*s, w);
+    }
+  }
+
+  void on_release(std::size_t worker, std::uint64_t incarnation, LeaseOutcome outcome,
+                  TimePoint acquired) {
+    const TimePoint t = now();
+    if (options_.lease_breaker) {
+      guarded("lease_breaker", [&] {
+        if (outcome == LeaseOutcome::failure) {
+          options_.lease_breaker->on_failure(t - acquired, t);
+        } else {
+          options_.lease_breaker->on_success(t - acquired, t);
+        }
+      });
+    }
+    if (worker >= slots_.size()) return;
+    Slot& slot = slots_[worker];
+    // The worker may have died (or been stopped) during the lease: then there is nothing to give
+    // back.
+    if (slot.sm.incarnation() != incarnation || slot.sm.state() != WorkerState::leased) return;
+    move_to(slot, WorkerState::ready,
+            fmt::format("released ({})", outcome == LeaseOutcome::success   ? "success"
+                                         : outcome == LeaseOutcome::failure ? "failure"
+                                                                            : "slow"));
+    serve_waiters();
+  }
+
+  PoolSnapshot build_snapshot() {
+    PoolSnapshot s;
+    s.running = running_ && !stopping_;
+    for (auto& slot : slots_) {
+      WorkerSnapshot w;
+      w.index = slot.index;
+      w.state = slot.sm.state();
+      w.incarnation = slot.sm.incarnation();
+      const bool alive = w.state == WorkerState::starting || w.state == WorkerState::ready ||
+                         w.state == WorkerState::leased || w.state == WorkerState::draining ||
+                         w.state == WorkerState::stopping;
+      w.pid = alive ? slot.process.pid() : 0;
+      w.restarts = slot.restarts;
+      w.leases = slot.leases;
+      w.last_exit = slot.last_exit;
+      if (w.state == WorkerState::ready) ++s.ready;
+      if (w.state == WorkerState::leased) ++s.leased;
+      s.workers.push_back(std::move(w));
+    }
+    s.waiting = waiters_.size();
+    s.restarts = restarts_;
+    s.spawn_failures = spawn_failures_;
+    s.lease_timeouts = lease_timeouts_;
+    s.strategy_errors = strategy_errors_;
+    return s;
+  }
+
+  Loop& loop_;
+  std::shared_ptr<LoopCore> core_;
+  PoolOptions options_;
+  std::vector<Slot> slots_;
+  std::deque<Waiter> waiters_;
+  std::deque<PoolEvent> history_;
+  std::map<std::uint64_t, std::function<void(const PoolEvent&)>> subscribers_;
+  std::uint64_t next_subscriber_ = 0;
+  std::uint64_t next_waiter_ = 0;
+  std::uint64_t sequence_ = 0;
+  std::uint64_t restarts_ = 0;
+  std::uint64_t spawn_failures_ = 0;
+  std::uint64_t lease_timeouts_ = 0;
+  std::uint64_t strategy_errors_ = 0;
+  std::uint64_t invalid_transitions_ = 0;
+  bool running_ = false;
+  bool stopping_ = false;
+  bool stopped_ = false;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::size_t ready_or_leased_ = 0;  // (mu_)
+  bool all_retired_ = false;         // (mu_)
+};
+
+}  // namespace detail
+
+// ------------------------------------------------------------------------------------------
+
+namespace {
+
+void validate_pool(const PoolOptions& o, detail::ErrorSink& err) {
+  detail::validate_spec(o.spec, err);
+  if (err) return;
+  if (o.size == 0) {
+    err.fail(errc::invalid_argument,
+             [] { return std::string("PoolOptions.size: 0 (at least 1 worker)"); });
+    return;
+  }
+  if (o.size > 100000) {
+    err.fail(errc::invalid_argument,
+             [&] { return fmt::format("PoolOptions.size: {} (at most 100000)", o.size); });
+    return;
+  }
+  if (o.readiness.mode == Readiness::Mode::after_delay && o.readiness.delay < Duration::zero()) {
+    err.fail(errc::invalid_argument, [&] {
+      return fmt::format("PoolOptions.readiness.delay: negative ({}ns)", o.readiness.delay.count());
+    });
+    return;
+  }
+  if (o.history_size == 0) {
+    err.fail(errc::invalid_argument,
+             [] { return std::string("PoolOptions.history_size: 0 (at least 1)"); });
+  }
+}
+
+}  // namespace
+
+void validate(const PoolOptions& options) {
+  detail::or_throw([&](detail::ErrorSink& err) { validate_pool(options, err); });
+}
+
+void validate(const PoolOptions& options, std::error_code& ec) noexcept {
+  detail::into_code(ec, [&](detail::ErrorSink& err) { validate_pool(options, err); });
+}
+
+Lease::Lease() noexcept = default;
+Lease::~Lease() { release(); }
+Lease::Lease(Lease&& o) noexcept
+    : core_(std::move(o.core_)),
+      worker_(o.worker_),
+      incarnation_(o.incarnation_),
+      pid_(o.pid_),
+      acquired_(o.acquired_) {}
+
+Lease& Lease::operator=(Lease&& o) noexcept {
+  if (this != &o) {
+    release();
+    core_ = std::move(o.core_);
+    worker_ = o.worker_;
+    incarnation_ = o.incarnation_;
+    pid_ = o.pid_;
+    acquired_ = o.acquired_;
+  }
+  return *this;
+}
+
+void Lease::release(LeaseOutcome outcome) noexcept {
+  if (!core_) return;
+  auto core = std::move(core_);
+  core_.reset();
+  try {
+    core->release(worker_, incarnation_, outcome, acquired_);
+  } catch (...) {
+    // Out of memory while posting: the worker stays leased until the pool stops.
+  }
+}
+
+Pool::Pool(Loop& loop, PoolOptions options) {
+  validate(options);
+  core_ = std::make_shared<detail::PoolCore>(loop, loop.core_, std::move(options));
+  core_->attach_breakers();
+}
+
+Pool::~Pool() {
+  try {
+    stop();
+  } catch (...) {
+  }
+}
+
+void Pool::start() {
+  detail::or_throw([&](detail::ErrorSink& err) { core_->start(err); });
+}
+
+void Pool::start(std::error_code& ec) noexcept {
+  try {
+    detail::into_code(ec, [&](detail::ErrorSink& err) { core_->start(err); });
+  } catch (...) {
+    ec = errc::internal;
+  }
+}
+
+void Pool::stop() { core_->stop(); }
+
+Lease Pool::acquire(Duration timeout) {
+  return detail::or_throw([&](detail::ErrorSink& err) { return core_->acquire(timeout, err); });
+}
+
+Lease Pool::acquire(Duration timeout, std::error_code& ec) noexcept {
+  try {
+    return detail::into_code(ec,
+                             [&](detail::ErrorSink& err) { return core_->acquire(timeout, err); });
+  } catch (...) {
+    ec = errc::internal;
+    return Lease();
+  }
+}
+
+bool Pool::wait_ready(std::size_t count, Duration timeout) {
+  return core_->wait_ready(count, timeout);
+}
+PoolSnapshot Pool::snapshot() const { return core_->snapshot(); }
+std::vector<PoolEvent> Pool::history() const { return core_->history(); }
+std::uint64_t Pool::subscribe(std::function<void(const PoolEvent&)> fn) {
+  return core_->subscribe(std::move(fn));
+}
+void Pool::unsubscribe(std::uint64_t id) { core_->unsubscribe(id); }
+
+}  // namespace supervisor

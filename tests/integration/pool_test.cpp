@@ -1,0 +1,365 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+// supervisor::Pool against real processes. Every test ends with a leak audit.
+#include <supervisor/pool.hpp>
+
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "catch_compat.hpp"
+#include "leak_audit.hpp"
+
+namespace sv = supervisor;
+namespace st = supervisor::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+sv::PoolOptions pool_for(const std::string& tag, std::vector<std::string> args, std::size_t size) {
+  sv::PoolOptions o;
+  o.spec.argv = {SUPERVISOR_TEST_CHILD, "--tag", tag};
+  o.spec.argv.insert(o.spec.argv.end(), args.begin(), args.end());
+  o.spec.out = sv::StdioSpec::null();
+  o.spec.stop.steps = {sv::StopStep{sv::Signal::terminate, 2s, true}};
+  o.size = size;
+  sv::StandardRestartOptions r;
+  r.backoff = sv::BackoffOptions::fixed(10ms);
+  o.restart_policy = std::make_shared<sv::StandardRestartPolicy>(r);
+  return o;
+}
+
+template <class T>
+std::vector<T> events_of(const std::vector<sv::PoolEvent>& h) {
+  std::vector<T> out;
+  for (const auto& e : h) {
+    if (const T* v = std::get_if<T>(&e.data)) out.push_back(*v);
+  }
+  return out;
+}
+
+#define REQUIRE_CLEAN(audit, tag)                 \
+  do {                                            \
+    const std::string leaks = (audit).check(tag); \
+    INFO(leaks);                                  \
+    CHECK(leaks.empty());                         \
+    if (!leaks.empty()) st::kill_tagged(tag);     \
+  } while (false)
+
+}  // namespace
+
+TEST_CASE("a pool starts its workers, reports them ready, and stops them all",
+          "[integration][pool]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("pool-basic");
+  {
+    sv::Loop loop;
+    sv::Pool pool(loop, pool_for(tag, {"sleep", "forever"}, 3));
+    pool.start();
+    REQUIRE(pool.wait_ready(3, 10s));
+    auto snap = pool.snapshot();
+    CHECK(snap.running);
+    CHECK(snap.ready == 3);
+    std::set<int> pids;
+    for (const auto& w : snap.workers) {
+      CHECK(w.state == sv::WorkerState::ready);
+      CHECK(w.incarnation == 1);
+      pids.insert(w.pid);
+    }
+    CHECK(pids.size() == 3);
+    CHECK(st::processes_with_tag(tag).size() == 3);
+    pool.stop();
+    snap = pool.snapshot();
+    CHECK_FALSE(snap.running);
+    for (const auto& w : snap.workers) CHECK(w.state == sv::WorkerState::retired);
+    CHECK(st::processes_with_tag(tag).empty());
+    const auto exits = events_of<sv::WorkerExited>(pool.history());
+    REQUIRE(exits.size() == 3);
+    for (const auto& e : exits) CHECK(e.status.stop_requested);
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("a killed worker is replaced by a new incarnation", "[integration][pool]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("pool-restart");
+  {
+    sv::Loop loop;
+    sv::Pool pool(loop, pool_for(tag, {"sleep", "forever"}, 2));
+    pool.start();
+    REQUIRE(pool.wait_ready(2, 10s));
+    const int victim = pool.snapshot().workers[0].pid;
+    ::kill(victim, SIGKILL);
+    REQUIRE(st::wait_until(
+        [&] {
+          const auto s = pool.snapshot();
+          return s.workers[0].incarnation == 2 && s.workers[0].state == sv::WorkerState::ready;
+        },
+        10000ms));
+    const auto snap = pool.snapshot();
+    CHECK(snap.workers[0].pid != victim);
+    CHECK(snap.workers[0].restarts == 1);
+    CHECK(snap.restarts == 1);
+    REQUIRE(snap.workers[0].last_exit.has_value());
+    CHECK(snap.workers[0].last_exit->signal == SIGKILL);
+    CHECK(snap.workers[1].incarnation == 1);  // the other one untouched
+    const auto restarts = events_of<sv::RestartScheduled>(pool.history());
+    REQUIRE(restarts.size() == 1);
+    CHECK(restarts[0].worker == 0);
+    CHECK(restarts[0].delay == 10ms);
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("a crash-looping worker exhausts its restart budget and is given up on",
+          "[integration][pool]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("pool-budget");
+  {
+    sv::Loop loop;
+    auto o = pool_for(tag, {"exit", "3"}, 1);
+    sv::StandardRestartOptions r;
+    r.backoff = sv::BackoffOptions::fixed(5ms);
+    r.budget = {3, 60s};
+    o.restart_policy = std::make_shared<sv::StandardRestartPolicy>(r);
+    sv::Pool pool(loop, o);
+    pool.start();
+    REQUIRE(st::wait_until(
+        [&] { return pool.snapshot().workers[0].state == sv::WorkerState::failed; }, 10000ms));
+    const auto h = pool.history();
+    CHECK(events_of<sv::WorkerExited>(h).size() == 4);  // the first start and 3 restarts
+    CHECK(events_of<sv::RestartScheduled>(h).size() == 3);
+    const auto gave_up = events_of<sv::WorkerGaveUp>(h);
+    REQUIRE(gave_up.size() == 1);
+    CHECK(gave_up[0].why.find("budget") != std::string::npos);
+    // Every transition was valid and is in the history, in order.
+    std::uint64_t last = 0;
+    for (const auto& e : h) {
+      CHECK(e.sequence > last);
+      last = e.sequence;
+    }
+    CHECK(pool.snapshot().strategy_errors == 0);
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("a first-start spawn error is returned by start() and nothing keeps running",
+          "[integration][pool]") {
+  st::LeakAudit audit;
+  {
+    sv::Loop loop;
+    sv::PoolOptions o;
+    o.spec.argv = {"/nonexistent/worker"};
+    o.size = 2;
+    sv::Pool pool(loop, o);
+    std::error_code ec;
+    pool.start(ec);
+    CHECK(ec == std::errc::no_such_file_or_directory);
+    const auto snap = pool.snapshot();
+    CHECK_FALSE(snap.running);
+    CHECK(snap.spawn_failures == 1);
+    for (const auto& w : snap.workers) CHECK(w.state == sv::WorkerState::retired);
+    CHECK(events_of<sv::RestartScheduled>(pool.history()).empty());  // no restart storm
+
+    sv::PoolOptions bad;
+    bad.spec.argv = {"/bin/true"};
+    bad.size = 0;
+    CHECK_THROWS_WITH(sv::Pool(loop, bad), Catch::Matchers::Contains("PoolOptions.size: 0"));
+  }
+  REQUIRE_CLEAN(audit, "");
+}
+
+TEST_CASE("leases are exclusive, FIFO, time out, and return workers on release",
+          "[integration][pool][lease]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("pool-lease");
+  {
+    sv::Loop loop;
+    sv::Pool pool(loop, pool_for(tag, {"sleep", "forever"}, 2));
+    pool.start();
+    REQUIRE(pool.wait_ready(2, 10s));
+    auto a = pool.acquire(1s);
+    auto b = pool.acquire(1s);
+    CHECK(a.valid());
+    CHECK(b.valid());
+    CHECK(a.worker() != b.worker());
+    CHECK(pool.snapshot().leased == 2);
+
+    std::error_code ec;
+    auto none = pool.acquire(100ms, ec);
+    CHECK(ec == sv::errc::lease_timeout);
+    CHECK_FALSE(none.valid());
+    CHECK(pool.snapshot().lease_timeouts == 1);
+    CHECK(events_of<sv::LeaseTimedOut>(pool.history()).size() == 1);
+
+    // Two waiters are served in arrival order as workers come back.
+    std::vector<int> order;
+    std::mutex m;
+    std::thread first([&] {
+      auto l = pool.acquire(10s);
+      std::lock_guard lock(m);
+      order.push_back(1);
+    });
+    REQUIRE(st::wait_until([&] { return pool.snapshot().waiting == 1; }, 5000ms));
+    std::thread second([&] {
+      auto l = pool.acquire(10s);
+      std::lock_guard lock(m);
+      order.push_back(2);
+    });
+    REQUIRE(st::wait_until([&] { return pool.snapshot().waiting == 2; }, 5000ms));
+    a.release();
+    first.join();
+    b.release(sv::LeaseOutcome::failure);
+    second.join();
+    CHECK(order == std::vector<int>{1, 2});
+    REQUIRE(st::wait_until([&] { return pool.snapshot().ready == 2; }, 5000ms));
+
+    // A worker that dies during its lease: the release is ignored, the worker is replaced.
+    auto c = pool.acquire(1s);
+    ::kill(c.pid(), SIGKILL);
+    REQUIRE(st::wait_until(
+        [&] {
+          const auto s = pool.snapshot();
+          return s.workers[c.worker()].incarnation == 2 && s.ready == 2;
+        },
+        10000ms));
+    c.release();
+    CHECK(pool.snapshot().ready == 2);
+
+    pool.stop();
+    CHECK(pool.acquire(0s, ec).valid() == false);
+    CHECK(ec == sv::errc::stopped);
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("the restart circuit breaker opens on a crash loop and trial starts decide",
+          "[integration][pool][breaker]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("pool-breaker");
+  {
+    sv::Loop loop;
+    auto o = pool_for(tag, {"exit", "1"}, 1);
+    sv::StandardRestartOptions r;
+    r.backoff = sv::BackoffOptions::fixed(1ms);
+    r.min_uptime = sv::Duration::zero();  // no budget: only the breaker holds it back
+    o.restart_policy = std::make_shared<sv::StandardRestartPolicy>(r);
+    sv::BreakerOptions b;
+    b.window_size = 4;
+    b.minimum_calls = 4;
+    b.failure_rate_threshold = 50;
+    b.wait_in_open = 300ms;
+    b.permitted_calls_in_half_open = 1;
+    o.restart_breaker = sv::SlidingWindowBreaker::create(b);
+    sv::Pool pool(loop, o);
+    pool.start();
+    REQUIRE(st::wait_until(
+        [&] {
+          for (const auto& e : events_of<sv::BreakerChanged>(pool.history()))
+            if (e.transition.to == sv::BreakerState::open) return true;
+          return false;
+        },
+        10000ms));
+    // While open, the worker waits in backoff: no spawn for most of the wait.
+    const auto spawned_at_open = events_of<sv::WorkerSpawned>(pool.history()).size();
+    std::this_thread::sleep_for(150ms);
+    CHECK(events_of<sv::WorkerSpawned>(pool.history()).size() <= spawned_at_open + 1);
+    CHECK(pool.snapshot().workers[0].state == sv::WorkerState::backoff);
+    // After the wait a trial start is let through (half-open); it crashes, so it opens again.
+    REQUIRE(st::wait_until(
+        [&] {
+          int opens = 0;
+          for (const auto& e : events_of<sv::BreakerChanged>(pool.history()))
+            if (e.transition.to == sv::BreakerState::open) ++opens;
+          return opens >= 2;
+        },
+        10000ms));
+    bool saw_half_open = false;
+    for (const auto& e : events_of<sv::BreakerChanged>(pool.history()))
+      saw_half_open = saw_half_open || e.transition.to == sv::BreakerState::half_open;
+    CHECK(saw_half_open);
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("a throwing strategy or subscriber never takes the pool down", "[integration][pool]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("pool-throw");
+  struct Throwing : sv::RestartPolicy {
+    sv::RestartDecision on_exit(const sv::RestartContext&) override {
+      throw std::runtime_error("policy bug");
+    }
+  };
+  {
+    std::atomic<int> handled{0};
+    sv::Loop loop;
+    auto o = pool_for(tag, {"exit", "2"}, 1);
+    o.restart_policy = std::make_shared<Throwing>();
+    o.error_handler = [&](std::exception_ptr, std::string_view) { ++handled; };
+    sv::Pool pool(loop, o);
+    pool.subscribe([](const sv::PoolEvent&) { throw std::runtime_error("subscriber bug"); });
+    pool.start();
+    REQUIRE(st::wait_until([&] { return !events_of<sv::RestartScheduled>(pool.history()).empty(); },
+                           10000ms));
+    const auto r = events_of<sv::RestartScheduled>(pool.history());
+    CHECK(r[0].delay == sv::policy_error_restart_delay);
+    CHECK(pool.snapshot().workers[0].state == sv::WorkerState::backoff);
+    CHECK(handled.load() >= 2);
+    CHECK(pool.snapshot().strategy_errors >= 2);
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("8 host threads hammer acquire, release and kills; no deadlock, no double incarnation",
+          "[integration][pool][concurrency]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("pool-hammer");
+  {
+    sv::Loop loop;
+    auto o = pool_for(tag, {"sleep", "forever"}, 4);
+    sv::StandardRestartOptions r;
+    r.backoff = sv::BackoffOptions::fixed(1ms);
+    r.min_uptime = sv::Duration::zero();  // kills here are chaos, not a crash loop: no budget
+    o.restart_policy = std::make_shared<sv::StandardRestartPolicy>(r);
+    sv::Pool pool(loop, o);
+    pool.start();
+    REQUIRE(pool.wait_ready(4, 10s));
+    std::atomic<bool> done{false};
+    std::atomic<int> leases{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t) {
+      threads.emplace_back([&, t] {
+        std::mt19937 rng(static_cast<unsigned>(t));
+        while (!done.load()) {
+          std::error_code ec;
+          auto l = pool.acquire(20ms, ec);
+          if (!l.valid()) continue;
+          ++leases;
+          if (rng() % 16 == 0) ::kill(l.pid(), SIGKILL);  // a worker dies mid-job
+          l.release(rng() % 4 == 0 ? sv::LeaseOutcome::failure : sv::LeaseOutcome::success);
+          (void)pool.snapshot();
+        }
+      });
+    }
+    std::this_thread::sleep_for(1500ms);
+    done = true;
+    for (auto& th : threads) th.join();
+    CHECK(leases.load() > 0);
+    // Exactly one live process per worker slot.
+    REQUIRE(pool.wait_ready(4, 10s));
+    const auto snap = pool.snapshot();
+    std::set<int> pids;
+    for (const auto& w : snap.workers) pids.insert(w.pid);
+    CHECK(pids.size() == 4);
+    CHECK(st::wait_until([&] { return st::processes_with_tag(tag).size() == 4; }, 5000ms));
+    pool.stop();
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
