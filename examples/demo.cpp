@@ -1,11 +1,13 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-// The README's demo: real supervision with the process layer (Pool arrives in a later release).
-// It starts real processes, captures their output, stops a whole process tree, shows a typed
-// spawn error, and restarts a crashing worker, printing what the library saw at each step.
+// The README's demo: real supervision. It starts real processes, captures their output, stops a
+// whole process tree, shows a typed spawn error, restarts a crashing worker by hand, then runs a
+// Pool that replaces a worker killed in the middle of a lease, printing what the library saw.
 #include <supervisor/supervisor.hpp>
 
 #include <fmt/format.h>
+
+#include <signal.h>
 
 #include <chrono>
 #include <string>
@@ -16,7 +18,7 @@ namespace sv = supervisor;
 using namespace std::chrono_literals;
 
 int main() {
-  fmt::print("supervisor {} — process layer demo\n\n", sv::library_version_string());
+  fmt::print("supervisor {} — supervision demo\n\n", sv::library_version_string());
   sv::Loop loop;
   const sv::LoopInfo li = loop.info();
   fmt::print("loop: spawn via {}, containment: {}, host-death sentinel: {}\n\n",
@@ -75,7 +77,8 @@ int main() {
     failures += ec == std::errc::no_such_file_or_directory ? 0 : 1;
   }
 
-  // 4. A crashing worker, restarted with a growing delay (the Pool's RestartPolicy automates this).
+  // 4. A crashing worker, restarted by hand with a growing delay (a Pool's RestartPolicy does it
+  //    for you, see 5).
   {
     sv::ProcessSpec spec;
     spec.name = "crasher";
@@ -90,6 +93,39 @@ int main() {
       delay *= 2;
     }
   }
+  // 5. A pool: three workers kept running; leases; a worker killed mid-lease is replaced.
+  {
+    sv::PoolOptions options;
+    options.spec.argv = {"sleep", "600"};
+    options.spec.out = sv::StdioSpec::null();
+    options.size = 3;
+    sv::Pool pool(loop, options);
+    pool.subscribe([](const sv::PoolEvent& e) {
+      if (const auto* t = std::get_if<sv::WorkerTransition>(&e.data)) {
+        fmt::print("   [event {:>2}] worker {} #{}: {} -> {} ({})\n", e.sequence, t->worker,
+                   t->incarnation, sv::to_string(t->from), sv::to_string(t->to), t->cause);
+      }
+    });
+    fmt::print("\n5. pool of 3 workers\n");
+    pool.start();
+    pool.wait_ready(3, 10s);
+    auto lease = pool.acquire(1s);
+    fmt::print("   leased worker {} (pid {}); killing it with SIGKILL mid-job\n", lease.worker(),
+               lease.pid());
+    ::kill(lease.pid(), SIGKILL);
+    const auto killed_worker = lease.worker();
+    lease.release(sv::LeaseOutcome::failure);
+    for (int i = 0; i < 100 && pool.snapshot().workers[killed_worker].incarnation < 2; ++i)
+      std::this_thread::sleep_for(20ms);
+    pool.wait_ready(3, 10s);
+    const auto snap = pool.snapshot();
+    fmt::print("   after the kill: {} ready, {} restart(s); worker {} now pid {}\n", snap.ready,
+               snap.restarts, killed_worker, snap.workers[killed_worker].pid);
+    failures += snap.restarts == 1 ? 0 : 1;
+    pool.stop();
+    fmt::print("   pool stopped: every worker retired\n");
+  }
+
   fmt::print("\nloop: {} reaps stolen by the host; every process reaped, none left running\n",
              loop.stolen_reaps());
   return failures == 0 ? 0 : 1;

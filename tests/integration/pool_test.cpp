@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "audited.hpp"
 #include "catch_compat.hpp"
 #include "leak_audit.hpp"
 
@@ -44,14 +45,6 @@ std::vector<T> events_of(const std::vector<sv::PoolEvent>& h) {
   }
   return out;
 }
-
-#define REQUIRE_CLEAN(audit, tag)                 \
-  do {                                            \
-    const std::string leaks = (audit).check(tag); \
-    INFO(leaks);                                  \
-    CHECK(leaks.empty());                         \
-    if (!leaks.empty()) st::kill_tagged(tag);     \
-  } while (false)
 
 }  // namespace
 

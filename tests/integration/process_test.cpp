@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "audited.hpp"
 #include "catch_compat.hpp"
 #include "leak_audit.hpp"
 #include "linux/proc_stat.hpp"
@@ -79,14 +80,6 @@ std::vector<int> lines_as_ints(const std::string& text) {
   }
   return out;
 }
-
-#define REQUIRE_CLEAN(audit, tag)                 \
-  do {                                            \
-    const std::string leaks = (audit).check(tag); \
-    INFO(leaks);                                  \
-    CHECK(leaks.empty());                         \
-    if (!leaks.empty()) st::kill_tagged(tag);     \
-  } while (false)
 
 }  // namespace
 
