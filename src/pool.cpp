@@ -11,7 +11,11 @@
 #include <map>
 #include <mutex>
 
+#include <sys/epoll.h>
+#include <unistd.h>
+
 #include "linux/loop_core.hpp"
+#include "linux/notify_socket.hpp"
 #include "validate.hpp"
 
 namespace supervisor {
@@ -152,6 +156,12 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     std::uint64_t timer = 0;
     bool retiring = false;
     std::optional<ExitStatus> last_exit{};
+    // sd_notify, per incarnation
+    std::unique_ptr<NotifySocket> notify{};
+    std::uint64_t notify_watch = 0;
+    std::uint64_t watchdog_timer = 0;
+    bool watchdog_fired = false;
+    std::string status{};
   };
   struct Waiter {
     std::uint64_t id;
@@ -234,12 +244,31 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     Process p;
     std::string message;
     try {
-      p = Process::start(loop_, options_.spec, std::move(po));
+      if (uses_notify()) {
+        // The socket exists before the worker does: it may say READY=1 at once.
+        slot.notify = std::make_unique<NotifySocket>();
+        ErrorSink nerr;
+        slot.notify->open(fmt::format("supervisor/{}/{}/{}/{}", ::getpid(),
+                                      reinterpret_cast<std::uintptr_t>(this), index, incarnation),
+                          nerr);
+        if (nerr) throw std::system_error(nerr.code, nerr.context);
+        ProcessSpec spec = options_.spec;
+        spec.env.set["NOTIFY_SOCKET"] = slot.notify->address();
+        if (options_.watchdog > Duration::zero()) {
+          spec.env.set["WATCHDOG_USEC"] = std::to_string(
+              std::chrono::duration_cast<std::chrono::microseconds>(options_.watchdog).count());
+        }
+        p = Process::start(loop_, std::move(spec), std::move(po));
+      } else {
+        p = Process::start(loop_, options_.spec, std::move(po));
+      }
     } catch (const std::system_error& e) {
       ec = e.code();
       message = e.what();
+      slot.notify.reset();
     }
     if (ec) {
+      slot.notify.reset();
       ++spawn_failures_;
       emit(SpawnFailed{slot.index, ec, message});
       if (first_start_err) {
@@ -257,8 +286,28 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     emit(WorkerSpawned{slot.index, slot.sm.incarnation(), slot.process.pid()});
     guarded("restart_policy.on_started",
             [&] { options_.restart_policy->on_started(slot.index, now()); });
+    if (slot.notify) {
+      auto self = shared_from_this();
+      slot.notify_watch = core_->watch(
+          slot.notify->fd(), EPOLLIN,
+          [self, index, incarnation](std::uint32_t) { self->on_notify(index, incarnation); });
+      slot.watchdog_fired = false;
+      arm_watchdog(slot);
+    }
     if (options_.readiness.mode == Readiness::Mode::immediate) {
       become_ready(slot, "ready: started");
+    } else if (options_.readiness.mode == Readiness::Mode::notify) {
+      if (options_.readiness.delay > Duration::zero()) {
+        auto self = shared_from_this();
+        slot.timer = core_->add_timer(options_.readiness.delay, [self, index, incarnation] {
+          Slot& s = self->slots_[index];
+          s.timer = 0;
+          if (s.sm.incarnation() == incarnation && s.sm.state() == WorkerState::starting) {
+            s.watchdog_fired = false;
+            s.process.request_kill();  // no READY=1 in time: a failed start
+          }
+        });
+      }
     } else {
       auto self = shared_from_this();
       slot.timer = core_->add_timer(options_.readiness.delay, [self, index, incarnation] {
@@ -268,6 +317,57 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
           self->become_ready(s, "ready: alive for the readiness delay");
       });
     }
+  }
+
+  bool uses_notify() const {
+    return options_.readiness.mode == Readiness::Mode::notify ||
+           options_.watchdog > Duration::zero();
+  }
+
+  void arm_watchdog(Slot& slot) {
+    if (options_.watchdog <= Duration::zero()) return;
+    if (slot.watchdog_timer) core_->cancel_timer(slot.watchdog_timer);
+    auto self = shared_from_this();
+    const std::size_t index = slot.index;
+    const std::uint64_t incarnation = slot.sm.incarnation();
+    slot.watchdog_timer = core_->add_timer(options_.watchdog, [self, index, incarnation] {
+      Slot& s = self->slots_[index];
+      s.watchdog_timer = 0;
+      if (s.sm.incarnation() != incarnation || !s.notify) return;
+      s.watchdog_fired = true;  // its exit will be reported as `watchdog`
+      s.process.request_kill();
+    });
+  }
+
+  void on_notify(std::size_t index, std::uint64_t incarnation) {
+    Slot& slot = slots_[index];
+    if (slot.sm.incarnation() != incarnation || !slot.notify) return;
+    for (const NotifyMessage& m : slot.notify->receive()) {
+      // NotifyAccess=main by default: only the worker's main process speaks for it.
+      if (!options_.notify_access_all && m.sender != slot.process.pid()) {
+        ++ignored_notifications_;
+        continue;
+      }
+      if (m.has_status && m.status != slot.status) {
+        slot.status = m.status;
+        emit(WorkerStatusChanged{index, m.status});
+      }
+      if (m.watchdog && !slot.watchdog_fired) arm_watchdog(slot);
+      if (m.ready && slot.sm.state() == WorkerState::starting) {
+        if (slot.timer) core_->cancel_timer(slot.timer);
+        slot.timer = 0;
+        become_ready(slot, "ready: READY=1");
+      }
+    }
+  }
+
+  // The incarnation is over: its notify socket and watchdog go with it.
+  void teardown_incarnation(Slot& slot) {
+    if (slot.notify_watch) core_->unwatch(slot.notify_watch, slot.notify->fd());
+    slot.notify_watch = 0;
+    slot.notify.reset();
+    if (slot.watchdog_timer) core_->cancel_timer(slot.watchdog_timer);
+    slot.watchdog_timer = 0;
   }
 
   template <class F>
@@ -296,6 +396,11 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     if (slot.sm.incarnation() != incarnation) return;
     if (slot.timer) core_->cancel_timer(slot.timer);
     slot.timer = 0;
+    teardown_incarnation(slot);
+    if (slot.watchdog_fired) {
+      st.reason = ExitReason::watchdog;  // we killed it because its heartbeat stopped
+      slot.watchdog_fired = false;
+    }
     slot.last_exit = st;
     move_to(slot, WorkerState::exited, "exited: " + st.describe());
     emit(WorkerExited{index, incarnation, st});
@@ -541,6 +646,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       w.restarts = slot.restarts;
       w.leases = slot.leases;
       w.last_exit = slot.last_exit;
+      w.status = slot.status;
       if (w.state == WorkerState::ready) ++s.ready;
       if (w.state == WorkerState::leased) ++s.leased;
       s.workers.push_back(std::move(w));
@@ -568,6 +674,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   std::uint64_t lease_timeouts_ = 0;
   std::uint64_t strategy_errors_ = 0;
   std::uint64_t invalid_transitions_ = 0;
+  std::uint64_t ignored_notifications_ = 0;
   bool running_ = false;
   bool stopping_ = false;
   bool stopped_ = false;
@@ -597,7 +704,13 @@ void validate_pool(const PoolOptions& o, detail::ErrorSink& err) {
              [&] { return fmt::format("PoolOptions.size: {} (at most 100000)", o.size); });
     return;
   }
-  if (o.readiness.mode == Readiness::Mode::after_delay && o.readiness.delay < Duration::zero()) {
+  if (o.watchdog < Duration::zero()) {
+    err.fail(errc::invalid_argument, [&] {
+      return fmt::format("PoolOptions.watchdog: negative ({}ns)", o.watchdog.count());
+    });
+    return;
+  }
+  if (o.readiness.mode != Readiness::Mode::immediate && o.readiness.delay < Duration::zero()) {
     err.fail(errc::invalid_argument, [&] {
       return fmt::format("PoolOptions.readiness.delay: negative ({}ns)", o.readiness.delay.count());
     });

@@ -43,12 +43,15 @@ struct Readiness {
   enum class Mode {
     immediate,    ///< As soon as it was spawned.
     after_delay,  ///< After it stayed alive for `delay` (a start that dies sooner never was ready).
+    notify,       ///< When it sends `READY=1` to `$NOTIFY_SOCKET` (sd_notify, as for systemd's
+                  ///< Type=notify); `delay` > 0 is a start timeout, after which it is killed.
   };
   Mode mode = Mode::immediate;
   Duration delay{};
 
   static Readiness immediate() { return {}; }
   static Readiness after(Duration d) { return {Mode::after_delay, d}; }
+  static Readiness notify(Duration timeout = Duration::zero()) { return {Mode::notify, timeout}; }
 };
 
 /// How a lease ended; feeds the lease circuit breaker.
@@ -69,6 +72,13 @@ struct PoolOptions {
   /// `errc::circuit_open`. Default none.
   std::shared_ptr<CircuitBreaker> lease_breaker;
   Readiness readiness;
+  /// sd_notify watchdog: each worker gets `WATCHDOG_USEC` and must send `WATCHDOG=1` at least
+  /// this often (from its start on); a worker that falls silent is killed and its exit reported
+  /// with `ExitReason::watchdog`. Zero: off.
+  Duration watchdog{};
+  /// Accept sd_notify messages from any process of the worker's tree, not only its main process
+  /// (systemd's NotifyAccess=all rather than =main).
+  bool notify_access_all = false;
   Containment containment = Containment::automatic;
   std::size_t history_size = 1024;  ///< Events kept for `history()`.
   /// Receives exceptions thrown by strategies and subscribers (loop thread). Must not throw.
@@ -114,13 +124,19 @@ struct BreakerChanged {
   std::string breaker;  ///< "restart" or "lease".
   BreakerTransition transition;
 };
+/// A worker sent `STATUS=...` over its notify socket.
+struct WorkerStatusChanged {
+  std::size_t worker = 0;
+  std::string status;
+};
 /// An `acquire` found no ready worker in time.
 struct LeaseTimedOut {
   Duration waited{};
 };
 /// Everything a pool reports.
-using PoolEventData = std::variant<WorkerTransition, WorkerSpawned, WorkerExited, RestartScheduled,
-                                   WorkerGaveUp, SpawnFailed, BreakerChanged, LeaseTimedOut>;
+using PoolEventData =
+    std::variant<WorkerTransition, WorkerSpawned, WorkerExited, RestartScheduled, WorkerGaveUp,
+                 SpawnFailed, BreakerChanged, LeaseTimedOut, WorkerStatusChanged>;
 /// One event, numbered in the order it happened.
 struct PoolEvent {
   std::uint64_t sequence = 0;
@@ -138,6 +154,7 @@ struct WorkerSnapshot {
   std::uint64_t restarts = 0;  ///< Spawns after the first.
   std::uint64_t leases = 0;    ///< Leases handed out.
   std::optional<ExitStatus> last_exit;
+  std::string status;  ///< The last `STATUS=` it sent (sd_notify).
 };
 
 /// The whole pool, as seen at snapshot time.

@@ -181,6 +181,8 @@ class SUPERVISOR_API Process {
   void request_stop();
   /// Kills the whole tree at once (cgroup.kill or SIGKILL to the group) and waits.
   ExitStatus kill();
+  /// Starts `kill()` without waiting (usable on the loop thread, e.g. from a callback).
+  void request_kill();
 
   /// Sends `s` to the main process only.
   void signal(Signal s);

@@ -204,6 +204,12 @@ ExitStatus Process::stop() {
   return wait();
 }
 
+void Process::request_kill() {
+  if (!state_) return;
+  auto s = state_;
+  s->loop->post([s] { s->kill_now(); });
+}
+
 ExitStatus Process::kill() {
   if (!state_) throw_error(errc::not_running, "Process::kill: no process");
   auto s = state_;

@@ -356,3 +356,64 @@ TEST_CASE("8 host threads hammer acquire, release and kills; no deadlock, no dou
   }
   REQUIRE_CLEAN(audit, tag);
 }
+
+TEST_CASE("sd_notify: READY=1 makes a worker ready, STATUS= is reported, silence is a timeout",
+          "[integration][pool][notify]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("pool-notify");
+  {
+    sv::Loop loop;
+    auto o = pool_for(tag, {"notify-ready", "serving 3 workers"}, 1);
+    o.readiness = sv::Readiness::notify(10s);
+    sv::Pool pool(loop, o);
+    pool.start();
+    REQUIRE(pool.wait_ready(1, 10s));
+    const auto snap = pool.snapshot();
+    CHECK(snap.workers[0].status == "serving 3 workers");
+    const auto statuses = events_of<sv::WorkerStatusChanged>(pool.history());
+    REQUIRE(statuses.size() == 1);
+    CHECK(statuses[0].status == "serving 3 workers");
+    bool ready_by_notify = false;
+    for (const auto& t : events_of<sv::WorkerTransition>(pool.history()))
+      ready_by_notify =
+          ready_by_notify || (t.to == sv::WorkerState::ready && t.cause == "ready: READY=1");
+    CHECK(ready_by_notify);
+  }
+  {
+    sv::Loop loop;
+    auto o = pool_for(tag, {"sleep", "forever"}, 1);  // never says READY=1
+    o.readiness = sv::Readiness::notify(300ms);
+    sv::Pool pool(loop, o);
+    pool.start();
+    REQUIRE(
+        st::wait_until([&] { return pool.snapshot().workers[0].last_exit.has_value(); }, 10000ms));
+    const auto snap = pool.snapshot();
+    CHECK(snap.workers[0].last_exit->reason == sv::ExitReason::timeout);
+    CHECK(snap.ready == 0);
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("sd_notify watchdog: a worker that stops sending WATCHDOG=1 is killed as `watchdog`",
+          "[integration][pool][notify]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("pool-watchdog");
+  {
+    sv::Loop loop;
+    auto steady = pool_for(tag, {"heartbeat", "50"}, 1);
+    steady.watchdog = 400ms;
+    sv::Pool alive(loop, steady);
+    auto silent_opts = pool_for(tag, {"heartbeat", "50", "3"}, 1);  // 3 beats, then silence
+    silent_opts.watchdog = 400ms;
+    sv::Pool silent(loop, silent_opts);
+    alive.start();
+    silent.start();
+    REQUIRE(st::wait_until([&] { return silent.snapshot().workers[0].last_exit.has_value(); },
+                           10000ms));
+    CHECK(silent.snapshot().workers[0].last_exit->reason == sv::ExitReason::watchdog);
+    std::this_thread::sleep_for(600ms);
+    CHECK(alive.snapshot().workers[0].incarnation == 1);  // its heartbeats kept it alive
+    CHECK_FALSE(alive.snapshot().workers[0].last_exit.has_value());
+  }
+  REQUIRE_CLEAN(audit, tag);
+}

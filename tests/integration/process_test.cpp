@@ -628,7 +628,11 @@ TEST_CASE("sampling reads the worker's memory, CPU, threads and fds", "[integrat
     CHECK(threads.sample().threads >= 5);  // TSan builds add a helper thread of their own
     auto spin = sv::Process::start(loop, spec_for(tag, {"spin", "400"}));
     const auto done = spin.wait();
-    CHECK(done.usage.user_cpu + done.usage.system_cpu >= 200ms);
+    // It spun for 400 ms of wall time; on a loaded machine it gets only part of a core, so
+    // assert that CPU time was accounted, not how much.
+    const auto cpu = done.usage.user_cpu + done.usage.system_cpu;
+    CHECK(cpu >= 20ms);
+    CHECK(cpu <= done.uptime + 50ms);
     CHECK_FALSE(spin.sample().alive);
   }
   REQUIRE_CLEAN(audit, tag);
