@@ -6,7 +6,11 @@
 //      ready (seen by a subscriber on the loop thread), against a raw loop that reaps and spawns
 //      again; interleaved, median of many kills;
 //   2. bring-up: Pool::start of 1000 workers until wait_ready(1000) returns, against 1000 raw
-//      posix_spawn + pidfd_open; stopping both sides is timed for information;
+//      posix_spawn + pidfd_open; stopping both sides is timed for information. These workers do
+//      not setsid (`new_session = false`), like the raw ones: without cgroups, stopping a worker
+//      that leads its own session first scans /proc for descendants that left its group, which
+//      for 1000 workers is a /proc scan per worker (tens of seconds in all, measured once: 27 s);
+//      the default loop's pool of 1000 (cgroups) shows the default spec's bring-up and stop;
 //   3. idle CPU of the host while 1000 idle workers sit in the pool;
 //   4. host RSS growth per worker of that pool;
 //   5. acquire + release cycles per second on 8 ready workers, from 1 and from 8 threads.
@@ -243,9 +247,10 @@ class RawSlot {
 // ------------------------------------------------------------------------------------------
 // Ours.
 
-sv::PoolOptions sleep_pool(std::size_t size) {
+sv::PoolOptions sleep_pool(std::size_t size, bool new_session = true) {
   sv::PoolOptions o;
   o.spec.argv = {"/bin/sleep", "1000"};
+  o.spec.new_session = new_session;
   o.spec.in = sv::StdioSpec::null();
   o.spec.out = sv::StdioSpec::null();
   o.spec.err = sv::StdioSpec::null();
@@ -343,11 +348,11 @@ struct Bringup {
 
 // Pool::start of `n` workers until wait_ready(n) returns. `while_up` runs (untimed) before the
 // stop; `rss_growth` receives the host RSS growth from before the pool existed to all ready.
-Bringup pool_bringup(sv::Loop& loop, std::size_t n, const std::function<void(sv::Pool&)>& while_up,
-                     double* rss_growth = nullptr) {
+Bringup pool_bringup(sv::Loop& loop, std::size_t n, bool new_session,
+                     const std::function<void(sv::Pool&)>& while_up, double* rss_growth = nullptr) {
   Bringup b;
   const double rss_before = rss_growth ? rss_bytes() : 0.0;
-  sv::Pool pool(loop, sleep_pool(n));
+  sv::Pool pool(loop, sleep_pool(n, new_session));
   const auto t0 = BenchClock::now();
   std::error_code ec;
   pool.start(ec);
@@ -479,7 +484,7 @@ int run() {
   Bringup mem_run;
   for (;;) {
     mem_run = pool_bringup(
-        default_loop, pool_size,
+        default_loop, pool_size, true,
         [&](sv::Pool&) {
           const double cpu0 = host_cpu_ms();
           const auto w0 = BenchClock::now();
@@ -529,7 +534,7 @@ int run() {
   for (int r = 0; r < bringup_rounds; ++r) {
     for (int k = 0; k < 2; ++k) {
       if ((r + k) % 2 == 0) {
-        up_ours.push_back(pool_bringup(posix_loop, pool_size, {}));
+        up_ours.push_back(pool_bringup(posix_loop, pool_size, false, {}));
         progress(bench_start, "bring-up round (pool) done");
       } else {
         up_raw.push_back(raw_bringup(spawner, pool_size));
@@ -609,7 +614,7 @@ int run() {
     std::printf("  %-44s %8.1f %9.1f %9.1f   stop %8.1f ms\n", name, median(up),
                 quantile(up, 0.0), quantile(up, 1.0), median(down));
   };
-  up_row("Pool::start .. wait_ready, posix_spawn loop", up_ours);
+  up_row("Pool::start .. wait_ready, posix_spawn, no setsid", up_ours);
   up_row("raw posix_spawn + pidfd_open", up_raw);
   std::printf("  %-44s %8.1f %29s   stop %8.1f ms\n", "Pool, default loop (once, first pool)",
               mem_run.up_ms, "", mem_run.down_ms);

@@ -647,6 +647,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       w.leases = slot.leases;
       w.last_exit = slot.last_exit;
       w.status = slot.status;
+      w.time_up =
+          slot.sm.time_in(WorkerState::ready, now()) + slot.sm.time_in(WorkerState::leased, now());
       if (w.state == WorkerState::ready) ++s.ready;
       if (w.state == WorkerState::leased) ++s.leased;
       s.workers.push_back(std::move(w));

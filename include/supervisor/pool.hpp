@@ -155,6 +155,7 @@ struct WorkerSnapshot {
   std::uint64_t leases = 0;    ///< Leases handed out.
   std::optional<ExitStatus> last_exit;
   std::string status;  ///< The last `STATUS=` it sent (sd_notify).
+  Duration time_up{};  ///< Total time spent ready or leased (for availability).
 };
 
 /// The whole pool, as seen at snapshot time.

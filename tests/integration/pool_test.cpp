@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <mutex>
 #include <random>
 #include <set>
@@ -414,6 +415,64 @@ TEST_CASE("sd_notify watchdog: a worker that stops sending WATCHDOG=1 is killed 
     std::this_thread::sleep_for(600ms);
     CHECK(alive.snapshot().workers[0].incarnation == 1);  // its heartbeats kept it alive
     CHECK_FALSE(alive.snapshot().workers[0].last_exit.has_value());
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("chaos: 1000 random SIGKILLs on a pool of 16; every kill is one restart",
+          "[integration][pool][chaos]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("pool-chaos");
+  {
+    sv::Loop loop;
+    auto o = pool_for(tag, {"sleep", "forever"}, 16);
+    sv::StandardRestartOptions r;
+    r.backoff = sv::BackoffOptions::fixed(sv::Duration::zero());
+    r.min_uptime = sv::Duration::zero();
+    o.restart_policy = std::make_shared<sv::StandardRestartPolicy>(r);
+    o.history_size = 100000;
+    sv::Pool pool(loop, o);
+    const auto t0 = std::chrono::steady_clock::now();
+    pool.start();
+    REQUIRE(pool.wait_ready(16, 30s));
+    std::mt19937 rng(42);
+    // A snapshot can show a worker ready whose kill is still in flight: count each incarnation
+    // killed once, so that the count is of processes ended, not of signals sent.
+    std::set<std::pair<std::size_t, std::uint64_t>> killed_incarnations;
+    const auto deadline = std::chrono::steady_clock::now() + 120s;  // bounded, whatever happens
+    while (killed_incarnations.size() < 1000 && std::chrono::steady_clock::now() < deadline) {
+      const auto snap = pool.snapshot();
+      const auto& w = snap.workers[rng() % snap.workers.size()];
+      if (w.state != sv::WorkerState::ready || w.pid == 0) continue;
+      if (killed_incarnations.count({w.index, w.incarnation}) != 0) continue;
+      if (::kill(w.pid, SIGKILL) == 0) killed_incarnations.insert({w.index, w.incarnation});
+      // Let the pool catch up now and then, so most kills hit a live, ready worker.
+      if (killed_incarnations.size() % 16 == 0) pool.wait_ready(16, 5s);
+    }
+    const int kills = static_cast<int>(killed_incarnations.size());
+    // Every kill is processed (exited, restarted) before counting.
+    REQUIRE(st::wait_until(
+        [&] { return pool.snapshot().restarts >= static_cast<std::uint64_t>(kills); }, 30000ms));
+    REQUIRE(pool.wait_ready(16, 30s));
+    const auto elapsed = std::chrono::steady_clock::now() - t0;
+    const auto snap = pool.snapshot();
+    const auto h = pool.history();
+    const auto exits = events_of<sv::WorkerExited>(h);
+    std::size_t killed = 0;
+    for (const auto& e : exits) killed += e.status.signal == SIGKILL ? 1 : 0;
+    // Each kill ended exactly one incarnation, and the policy (always, no budget) restarted it.
+    CHECK(killed == static_cast<std::size_t>(kills));
+    CHECK(snap.restarts == static_cast<std::uint64_t>(kills));
+    CHECK(events_of<sv::WorkerGaveUp>(h).empty());
+    sv::Duration up{};
+    for (const auto& w : snap.workers) up += w.time_up;
+    const double availability = std::chrono::duration<double>(up).count() /
+                                (16.0 * std::chrono::duration<double>(elapsed).count());
+    std::printf("chaos: %d kills in %.1fs, availability %.1f%%\n", kills,
+                std::chrono::duration<double>(elapsed).count(), availability * 100);
+    CHECK(availability > 0.0);
+    CHECK(kills == 1000);
+    pool.stop();
   }
   REQUIRE_CLEAN(audit, tag);
 }
