@@ -11,11 +11,10 @@
 #include <map>
 #include <mutex>
 
-#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "linux/loop_core.hpp"
-#include "linux/notify_socket.hpp"
+#include "pool_host.hpp"
 #include "validate.hpp"
 
 namespace supervisor {
@@ -25,8 +24,8 @@ namespace detail {
 // thread; `mu_` guards the few fields host threads wait on.
 class PoolCore : public std::enable_shared_from_this<PoolCore> {
  public:
-  PoolCore(Loop& loop, std::shared_ptr<LoopCore> core, PoolOptions options)
-      : loop_(loop), core_(std::move(core)), options_(std::move(options)) {
+  PoolCore(std::shared_ptr<PoolHost> host, PoolOptions options)
+      : host_(std::move(host)), options_(std::move(options)) {
     if (!options_.restart_policy)
       options_.restart_policy = std::make_shared<StandardRestartPolicy>();
     for (std::size_t i = 0; i < options_.size; ++i)
@@ -40,7 +39,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       b.set_listener([weak, name](const BreakerTransition& t) {
         if (auto self = weak.lock()) {
           // The breaker may call this from a host thread (a lease released there): hop over.
-          self->core_->post([self, name, t] { self->emit(BreakerChanged{name, t}); });
+          self->host_->post([self, name, t] { self->emit(BreakerChanged{name, t}); });
         }
       });
     };
@@ -50,7 +49,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
 
   void start(ErrorSink& err) {
     auto self = shared_from_this();
-    core_->run_sync([&] {
+    host_->run_sync([&] {
       if (running_ || stopped_) {
         err.fail(running_ ? errc::already_running : errc::stopped, [&] {
           return std::string(running_ ? "Pool::start: already started"
@@ -69,14 +68,35 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
 
   void stop() {
     auto self = shared_from_this();
-    core_->post([self] { self->begin_stop(); });
+    if (host_->in_loop()) {
+      // The caller is the loop (a fake world's test thread): stop, and run what that causes.
+      begin_stop();
+      while (!retired() && host_->pump()) {
+      }
+      return;
+    }
+    host_->post([self] { self->begin_stop(); });
     std::unique_lock lock(mu_);
     cv_.wait(lock, [&] { return all_retired_; });
   }
 
+  bool retired() {
+    std::lock_guard lock(mu_);
+    return all_retired_;
+  }
+
+  void acquire_async(Duration timeout, std::function<void(Lease, std::error_code)> done) {
+    auto self = shared_from_this();
+    host_->post([self, timeout, done = std::move(done)]() mutable {
+      self->enqueue(timeout, [done = std::move(done)](Lease l, std::error_code ec, std::string) {
+        done(std::move(l), ec);
+      });
+    });
+  }
+
   Lease acquire(Duration timeout, ErrorSink& err) {
     auto self = shared_from_this();
-    if (core_->in_loop()) {
+    if (host_->in_loop()) {
       Lease out;
       if (timeout > Duration::zero()) {
         err.fail(errc::invalid_argument, [] {
@@ -98,7 +118,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     };
     auto promise = std::make_shared<std::promise<Result>>();
     auto future = promise->get_future();
-    core_->post([self, timeout, promise] {
+    host_->post([self, timeout, promise] {
       self->enqueue(timeout, [promise](Lease l, std::error_code ec, std::string msg) {
         promise->set_value(Result{std::move(l), ec, std::move(msg)});
       });
@@ -109,24 +129,33 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   }
 
   bool wait_ready(std::size_t count, Duration timeout) {
+    if (host_->in_loop()) {  // a fake world: run what is pending; time moves only by advance()
+      auto enough = [&] {
+        std::lock_guard lock(mu_);
+        return ready_or_leased_ >= count;
+      };
+      while (!enough() && host_->pump()) {
+      }
+      return enough();
+    }
     std::unique_lock lock(mu_);
     return cv_.wait_for(lock, timeout, [&] { return ready_or_leased_ >= count; });
   }
 
   PoolSnapshot snapshot() {
     auto self = shared_from_this();
-    return core_->run_sync([self] { return self->build_snapshot(); });
+    return host_->run_sync([self] { return self->build_snapshot(); });
   }
 
   std::vector<PoolEvent> history() {
     auto self = shared_from_this();
-    return core_->run_sync(
+    return host_->run_sync(
         [self] { return std::vector<PoolEvent>(self->history_.begin(), self->history_.end()); });
   }
 
   std::uint64_t subscribe(std::function<void(const PoolEvent&)> fn) {
     auto self = shared_from_this();
-    return core_->run_sync([self, &fn] {
+    return host_->run_sync([self, &fn] {
       const std::uint64_t id = ++self->next_subscriber_;
       self->subscribers_.emplace(id, std::move(fn));
       return id;
@@ -135,13 +164,13 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
 
   void unsubscribe(std::uint64_t id) {
     auto self = shared_from_this();
-    core_->run_sync([self, id] { self->subscribers_.erase(id); });
+    host_->run_sync([self, id] { self->subscribers_.erase(id); });
   }
 
   void release(std::size_t worker, std::uint64_t incarnation, LeaseOutcome outcome,
                TimePoint acquired) {
     auto self = shared_from_this();
-    core_->post([self, worker, incarnation, outcome, acquired] {
+    host_->post([self, worker, incarnation, outcome, acquired] {
       self->on_release(worker, incarnation, outcome, acquired);
     });
   }
@@ -150,15 +179,14 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   struct Slot {
     std::size_t index;
     WorkerStateMachine sm;
-    Process process{};
+    std::unique_ptr<WorkerProcess> worker{};
     std::uint64_t restarts = 0;
     std::uint64_t leases = 0;
     std::uint64_t timer = 0;
     bool retiring = false;
     std::optional<ExitStatus> last_exit{};
     // sd_notify, per incarnation
-    std::unique_ptr<NotifySocket> notify{};
-    std::uint64_t notify_watch = 0;
+    std::unique_ptr<NotifyChannel> notify{};
     std::uint64_t watchdog_timer = 0;
     bool watchdog_fired = false;
     std::string status{};
@@ -170,7 +198,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     std::uint64_t timer = 0;
   };
 
-  TimePoint now() const { return default_clock().now(); }
+  TimePoint now() const { return host_->now(); }
 
   // ---- loop thread -------------------------------------------------------------------------
   void report_error(std::string_view where) noexcept {
@@ -183,7 +211,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   }
 
   void emit(PoolEventData data) {
-    PoolEvent ev{++sequence_, now(), default_clock().wall_now(), std::move(data)};
+    PoolEvent ev{++sequence_, now(), host_->wall_now(), std::move(data)};
     history_.push_back(ev);
     while (history_.size() > options_.history_size) history_.pop_front();
     const auto subscribers = subscribers_;  // a subscriber may unsubscribe itself
@@ -229,68 +257,59 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     slot.timer = 0;
     move_to(slot, WorkerState::starting, slot.sm.incarnation() == 0 ? "start" : "restart");
     if (slot.sm.incarnation() > 1) ++slot.restarts, ++restarts_;
-    ProcessOptions po;
-    po.containment = options_.containment;
     std::weak_ptr<PoolCore> weak = weak_from_this();
     const std::size_t index = slot.index;
     const std::uint64_t incarnation = slot.sm.incarnation();
-    po.on_exit = [weak, index, incarnation](const ExitStatus& st) {
-      // Handled in a later turn of the loop: the Process object is final by then.
+    auto on_exit = [weak, index, incarnation](const ExitStatus& st) {
+      // Handled in a later turn of the loop: the process object is final by then.
       if (auto self = weak.lock())
-        self->core_->post(
+        self->host_->post(
             [self, index, incarnation, st] { self->on_exit(index, incarnation, st); });
     };
-    std::error_code ec;
-    Process p;
-    std::string message;
-    try {
-      if (uses_notify()) {
-        // The socket exists before the worker does: it may say READY=1 at once.
-        slot.notify = std::make_unique<NotifySocket>();
-        ErrorSink nerr;
-        slot.notify->open(fmt::format("supervisor/{}/{}/{}/{}", ::getpid(),
-                                      reinterpret_cast<std::uintptr_t>(this), index, incarnation),
-                          nerr);
-        if (nerr) throw std::system_error(nerr.code, nerr.context);
+    ErrorSink err;
+    std::unique_ptr<WorkerProcess> worker;
+    if (uses_notify()) {
+      // The channel exists before the worker does: it may say READY=1 at once.
+      slot.notify = host_->open_notify(
+          fmt::format("supervisor/{}/{}/{}/{}", ::getpid(), reinterpret_cast<std::uintptr_t>(this),
+                      index, incarnation),
+          [weak, index, incarnation](const NotifyNote& note) {
+            if (auto self = weak.lock()) self->on_note(index, incarnation, note);
+          },
+          err);
+      if (!err) {
         ProcessSpec spec = options_.spec;
         spec.env.set["NOTIFY_SOCKET"] = slot.notify->address();
         if (options_.watchdog > Duration::zero()) {
           spec.env.set["WATCHDOG_USEC"] = std::to_string(
               std::chrono::duration_cast<std::chrono::microseconds>(options_.watchdog).count());
         }
-        p = Process::start(loop_, std::move(spec), std::move(po));
-      } else {
-        p = Process::start(loop_, options_.spec, std::move(po));
+        worker = host_->spawn(spec, options_.containment, std::move(on_exit), err);
       }
-    } catch (const std::system_error& e) {
-      ec = e.code();
-      message = e.what();
-      slot.notify.reset();
+    } else {
+      worker = host_->spawn(options_.spec, options_.containment, std::move(on_exit), err);
     }
-    if (ec) {
+    if (err || !worker) {
+      if (!err) err.fail(errc::internal, [] { return std::string("spawn returned no process"); });
       slot.notify.reset();
       ++spawn_failures_;
-      emit(SpawnFailed{slot.index, ec, message});
+      emit(SpawnFailed{slot.index, err.code, err.context});
       if (first_start_err) {
-        first_start_err->fail(ec, [&] { return message; });
+        first_start_err->fail(err.code, [&] { return err.context; });
         move_to(slot, WorkerState::exited, "spawn failed");
         return;
       }
       ExitStatus st;
       st.reason = ExitReason::spawn_failed;
-      move_to(slot, WorkerState::exited, "spawn failed: " + message);
+      move_to(slot, WorkerState::exited, "spawn failed: " + err.context);
       decide(slot, st);
       return;
     }
-    slot.process = std::move(p);
-    emit(WorkerSpawned{slot.index, slot.sm.incarnation(), slot.process.pid()});
+    slot.worker = std::move(worker);
+    emit(WorkerSpawned{slot.index, slot.sm.incarnation(), slot.worker->pid()});
     guarded("restart_policy.on_started",
             [&] { options_.restart_policy->on_started(slot.index, now()); });
     if (slot.notify) {
-      auto self = shared_from_this();
-      slot.notify_watch = core_->watch(
-          slot.notify->fd(), EPOLLIN,
-          [self, index, incarnation](std::uint32_t) { self->on_notify(index, incarnation); });
       slot.watchdog_fired = false;
       arm_watchdog(slot);
     }
@@ -299,18 +318,18 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     } else if (options_.readiness.mode == Readiness::Mode::notify) {
       if (options_.readiness.delay > Duration::zero()) {
         auto self = shared_from_this();
-        slot.timer = core_->add_timer(options_.readiness.delay, [self, index, incarnation] {
+        slot.timer = host_->add_timer(options_.readiness.delay, [self, index, incarnation] {
           Slot& s = self->slots_[index];
           s.timer = 0;
           if (s.sm.incarnation() == incarnation && s.sm.state() == WorkerState::starting) {
             s.watchdog_fired = false;
-            s.process.request_kill();  // no READY=1 in time: a failed start
+            if (s.worker) s.worker->request_kill();  // no READY=1 in time: a failed start
           }
         });
       }
     } else {
       auto self = shared_from_this();
-      slot.timer = core_->add_timer(options_.readiness.delay, [self, index, incarnation] {
+      slot.timer = host_->add_timer(options_.readiness.delay, [self, index, incarnation] {
         Slot& s = self->slots_[index];
         s.timer = 0;
         if (s.sm.incarnation() == incarnation && s.sm.state() == WorkerState::starting)
@@ -326,47 +345,45 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
 
   void arm_watchdog(Slot& slot) {
     if (options_.watchdog <= Duration::zero()) return;
-    if (slot.watchdog_timer) core_->cancel_timer(slot.watchdog_timer);
+    if (slot.watchdog_timer) host_->cancel_timer(slot.watchdog_timer);
     auto self = shared_from_this();
     const std::size_t index = slot.index;
     const std::uint64_t incarnation = slot.sm.incarnation();
-    slot.watchdog_timer = core_->add_timer(options_.watchdog, [self, index, incarnation] {
+    slot.watchdog_timer = host_->add_timer(options_.watchdog, [self, index, incarnation] {
       Slot& s = self->slots_[index];
       s.watchdog_timer = 0;
       if (s.sm.incarnation() != incarnation || !s.notify) return;
       s.watchdog_fired = true;  // its exit will be reported as `watchdog`
-      s.process.request_kill();
+      if (s.worker) s.worker->request_kill();
     });
   }
 
-  void on_notify(std::size_t index, std::uint64_t incarnation) {
+  void on_note(std::size_t index, std::uint64_t incarnation, const NotifyNote& m) {
     Slot& slot = slots_[index];
     if (slot.sm.incarnation() != incarnation || !slot.notify) return;
-    for (const NotifyMessage& m : slot.notify->receive()) {
-      // NotifyAccess=main by default: only the worker's main process speaks for it.
-      if (!options_.notify_access_all && m.sender != slot.process.pid()) {
-        ++ignored_notifications_;
-        continue;
-      }
-      if (m.has_status && m.status != slot.status) {
-        slot.status = m.status;
-        emit(WorkerStatusChanged{index, m.status});
-      }
-      if (m.watchdog && !slot.watchdog_fired) arm_watchdog(slot);
-      if (m.ready && slot.sm.state() == WorkerState::starting) {
-        if (slot.timer) core_->cancel_timer(slot.timer);
-        slot.timer = 0;
-        become_ready(slot, "ready: READY=1");
-      }
+    // NotifyAccess=main by default: only the worker's main process speaks for it.
+    if (!options_.notify_access_all && m.sender != pid_of(slot)) {
+      ++ignored_notifications_;
+      return;
+    }
+    if (m.has_status && m.status != slot.status) {
+      slot.status = m.status;
+      emit(WorkerStatusChanged{index, m.status});
+    }
+    if (m.watchdog && !slot.watchdog_fired) arm_watchdog(slot);
+    if (m.ready && slot.sm.state() == WorkerState::starting) {
+      if (slot.timer) host_->cancel_timer(slot.timer);
+      slot.timer = 0;
+      become_ready(slot, "ready: READY=1");
     }
   }
 
+  static int pid_of(const Slot& slot) { return slot.worker ? slot.worker->pid() : 0; }
+
   // The incarnation is over: its notify socket and watchdog go with it.
   void teardown_incarnation(Slot& slot) {
-    if (slot.notify_watch) core_->unwatch(slot.notify_watch, slot.notify->fd());
-    slot.notify_watch = 0;
     slot.notify.reset();
-    if (slot.watchdog_timer) core_->cancel_timer(slot.watchdog_timer);
+    if (slot.watchdog_timer) host_->cancel_timer(slot.watchdog_timer);
     slot.watchdog_timer = 0;
   }
 
@@ -394,7 +411,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   void on_exit(std::size_t index, std::uint64_t incarnation, ExitStatus st) {
     Slot& slot = slots_[index];
     if (slot.sm.incarnation() != incarnation) return;
-    if (slot.timer) core_->cancel_timer(slot.timer);
+    if (slot.timer) host_->cancel_timer(slot.timer);
     slot.timer = 0;
     teardown_incarnation(slot);
     if (slot.watchdog_fired) {
@@ -441,7 +458,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   void schedule_restart(Slot& slot, Duration delay) {
     auto self = shared_from_this();
     const std::size_t index = slot.index;
-    slot.timer = core_->add_timer(delay, [self, index] {
+    slot.timer = host_->add_timer(delay, [self, index] {
       Slot& s = self->slots_[index];
       s.timer = 0;
       if (s.sm.state() != WorkerState::backoff || self->stopping_) return;
@@ -471,7 +488,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   }
 
   void retire(Slot& slot, std::string cause) {
-    if (slot.timer) core_->cancel_timer(slot.timer);
+    if (slot.timer) host_->cancel_timer(slot.timer);
     slot.timer = 0;
     if (slot.sm.state() != WorkerState::retired)
       move_to(slot, WorkerState::retired, std::move(cause));
@@ -498,7 +515,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     stopping_ = true;
     stopped_ = true;
     for (auto& w : waiters_) {
-      if (w.timer) core_->cancel_timer(w.timer);
+      if (w.timer) host_->cancel_timer(w.timer);
       w.done(Lease(), errc::stopped, "Pool::acquire: the pool is stopping");
     }
     waiters_.clear();
@@ -509,7 +526,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
         case WorkerState::leased:
         case WorkerState::draining:
           move_to(slot, WorkerState::stopping, "pool stopping");
-          slot.process.request_stop();
+          if (slot.worker) slot.worker->request_stop();
           break;
         case WorkerState::stopping: break;
         case WorkerState::exited:
@@ -552,7 +569,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     }
     auto self = shared_from_this();
     const std::uint64_t id = w.id;
-    w.timer = core_->add_timer(timeout, [self, id] {
+    w.timer = host_->add_timer(timeout, [self, id] {
       auto it = std::find_if(self->waiters_.begin(), self->waiters_.end(),
                              [&](const Waiter& x) { return x.id == id; });
       if (it == self->waiters_.end()) return;
@@ -585,14 +602,14 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   }
 
   void hand_out(Slot& slot, Waiter& w) {
-    if (w.timer) core_->cancel_timer(w.timer);
+    if (w.timer) host_->cancel_timer(w.timer);
     move_to(slot, WorkerState::leased, fmt::format("lease {}", w.id));
     ++slot.leases;
     Lease lease;
     lease.core_ = shared_from_this();
     lease.worker_ = slot.index;
     lease.incarnation_ = slot.sm.incarnation();
-    lease.pid_ = slot.process.pid();
+    lease.pid_ = pid_of(slot);
     lease.acquired_ = now();
     w.done(std::move(lease), {}, {});
   }
@@ -642,7 +659,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       const bool alive = w.state == WorkerState::starting || w.state == WorkerState::ready ||
                          w.state == WorkerState::leased || w.state == WorkerState::draining ||
                          w.state == WorkerState::stopping;
-      w.pid = alive ? slot.process.pid() : 0;
+      w.pid = alive ? pid_of(slot) : 0;
       w.restarts = slot.restarts;
       w.leases = slot.leases;
       w.last_exit = slot.last_exit;
@@ -661,8 +678,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     return s;
   }
 
-  Loop& loop_;
-  std::shared_ptr<LoopCore> core_;
+  std::shared_ptr<PoolHost> host_;
   PoolOptions options_;
   std::vector<Slot> slots_;
   std::deque<Waiter> waiters_;
@@ -768,7 +784,8 @@ void Lease::release(LeaseOutcome outcome) noexcept {
 
 Pool::Pool(Loop& loop, PoolOptions options) {
   validate(options);
-  core_ = std::make_shared<detail::PoolCore>(loop, loop.core_, std::move(options));
+  core_ = std::make_shared<detail::PoolCore>(detail::make_real_pool_host(loop, loop.core_),
+                                             std::move(options));
   core_->attach_breakers();
 }
 

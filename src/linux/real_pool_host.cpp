@@ -1,0 +1,99 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+#include <sys/epoll.h>
+
+#include <fmt/format.h>
+
+#include "linux/loop_core.hpp"
+#include "linux/notify_socket.hpp"
+#include "pool_host.hpp"
+
+namespace supervisor::detail {
+namespace {
+
+class RealWorker final : public WorkerProcess {
+ public:
+  explicit RealWorker(Process p) : process_(std::move(p)) {}
+  [[nodiscard]] int pid() const override { return process_.pid(); }
+  void request_stop() override { process_.request_stop(); }
+  void request_kill() override { process_.request_kill(); }
+
+ private:
+  Process process_;
+};
+
+class RealNotify final : public NotifyChannel {
+ public:
+  RealNotify(std::shared_ptr<LoopCore> core, std::function<void(const NotifyNote&)> on_note)
+      : core_(std::move(core)), on_note_(std::move(on_note)) {}
+  ~RealNotify() override {
+    if (watch_) core_->unwatch(watch_, socket_.fd());
+  }
+  RealNotify(const RealNotify&) = delete;
+  RealNotify& operator=(const RealNotify&) = delete;
+
+  void open(const std::string& name, ErrorSink& err) {
+    socket_.open(name, err);
+    if (err) return;
+    watch_ = core_->watch(socket_.fd(), EPOLLIN, [this](std::uint32_t) {
+      for (const NotifyMessage& m : socket_.receive())
+        on_note_(NotifyNote{m.sender, m.ready, m.watchdog, m.has_status, m.status});
+    });
+  }
+  [[nodiscard]] const std::string& address() const override { return socket_.address(); }
+
+ private:
+  std::shared_ptr<LoopCore> core_;
+  std::function<void(const NotifyNote&)> on_note_;
+  NotifySocket socket_;
+  std::uint64_t watch_ = 0;
+};
+
+class RealHost final : public PoolHost {
+ public:
+  RealHost(Loop& loop, std::shared_ptr<LoopCore> core) : loop_(loop), core_(std::move(core)) {}
+
+  [[nodiscard]] TimePoint now() const override { return default_clock().now(); }
+  [[nodiscard]] WallTime wall_now() const override { return default_clock().wall_now(); }
+  void post(std::function<void()> fn) override { core_->post(std::move(fn)); }
+  [[nodiscard]] bool in_loop() const override { return core_->in_loop(); }
+  std::uint64_t add_timer(Duration after, std::function<void()> fn) override {
+    return core_->add_timer(after, std::move(fn));
+  }
+  void cancel_timer(std::uint64_t id) override { core_->cancel_timer(id); }
+
+  std::unique_ptr<WorkerProcess> spawn(const ProcessSpec& spec, Containment containment,
+                                       std::function<void(const ExitStatus&)> on_exit,
+                                       ErrorSink& err) override {
+    ProcessOptions po;
+    po.containment = containment;
+    po.on_exit = std::move(on_exit);
+    try {
+      return std::make_unique<RealWorker>(Process::start(loop_, spec, std::move(po)));
+    } catch (const std::system_error& e) {
+      err.fail(e.code(), [&] { return std::string(e.what()); });
+      return nullptr;
+    }
+  }
+
+  std::unique_ptr<NotifyChannel> open_notify(const std::string& name,
+                                             std::function<void(const NotifyNote&)> on_note,
+                                             ErrorSink& err) override {
+    auto channel = std::make_unique<RealNotify>(core_, std::move(on_note));
+    channel->open(name, err);
+    if (err) return nullptr;
+    return channel;
+  }
+
+ private:
+  Loop& loop_;
+  std::shared_ptr<LoopCore> core_;
+};
+
+}  // namespace
+
+std::shared_ptr<PoolHost> make_real_pool_host(Loop& loop, std::shared_ptr<LoopCore> core) {
+  return std::make_shared<RealHost>(loop, std::move(core));
+}
+
+}  // namespace supervisor::detail

@@ -1,0 +1,85 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// What a Pool needs from the world: an executor (its loop), timers on its clock, processes and
+// sd_notify channels. The real host is a Loop with real processes; `testing::FakeWorld` is an
+// in-memory host on a ManualClock, on which the very same PoolCore runs deterministically.
+
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <memory>
+#include <string>
+#include <type_traits>
+
+#include <supervisor/clock.hpp>
+#include <supervisor/error.hpp>
+#include <supervisor/exit_status.hpp>
+#include <supervisor/process.hpp>
+#include <supervisor/process_spec.hpp>
+
+namespace supervisor::detail {
+
+// One incarnation of a worker, as the pool drives it. Loop thread only.
+class WorkerProcess {
+ public:
+  virtual ~WorkerProcess() = default;
+  [[nodiscard]] virtual int pid() const = 0;
+  virtual void request_stop() = 0;  // its StopPlan; the exit comes through on_exit
+  virtual void request_kill() = 0;  // the whole tree, now
+};
+
+// A parsed sd_notify datagram.
+struct NotifyNote {
+  int sender = 0;
+  bool ready = false;
+  bool watchdog = false;
+  bool has_status = false;
+  std::string status;
+};
+
+// An open notify channel; closing it (destruction) stops delivery.
+class NotifyChannel {
+ public:
+  virtual ~NotifyChannel() = default;
+  [[nodiscard]] virtual const std::string& address() const = 0;  // for NOTIFY_SOCKET
+};
+
+class PoolHost {
+ public:
+  virtual ~PoolHost() = default;
+
+  [[nodiscard]] virtual TimePoint now() const = 0;
+  [[nodiscard]] virtual WallTime wall_now() const = 0;
+  virtual void post(std::function<void()> fn) = 0;
+  [[nodiscard]] virtual bool in_loop() const = 0;
+  virtual std::uint64_t add_timer(Duration after, std::function<void()> fn) = 0;
+  virtual void cancel_timer(std::uint64_t id) = 0;
+  // Starts a process; on success `on_exit` is called later (loop thread) exactly once.
+  virtual std::unique_ptr<WorkerProcess> spawn(const ProcessSpec& spec, Containment containment,
+                                               std::function<void(const ExitStatus&)> on_exit,
+                                               ErrorSink& err) = 0;
+  virtual std::unique_ptr<NotifyChannel> open_notify(const std::string& name,
+                                                     std::function<void(const NotifyNote&)> on_note,
+                                                     ErrorSink& err) = 0;
+  // For hosts whose loop is the caller's own thread (the fake): runs what is due without moving
+  // the clock; false when nothing was left to do. Real hosts never need it.
+  virtual bool pump() { return false; }
+
+  // Runs `fn` on the loop and returns its result; inline when already there.
+  template <class F>
+  auto run_sync(F&& fn) -> std::invoke_result_t<F> {
+    using R = std::invoke_result_t<F>;
+    if (in_loop()) return fn();
+    std::packaged_task<R()> task(std::forward<F>(fn));
+    auto fut = task.get_future();
+    post([&task] { task(); });
+    return fut.get();
+  }
+};
+
+// The real host: a Loop and real processes.
+std::shared_ptr<PoolHost> make_real_pool_host(Loop& loop, std::shared_ptr<class LoopCore> core);
+
+}  // namespace supervisor::detail
