@@ -81,8 +81,12 @@ constexpr auto event_timeout = 10s;
   throw std::system_error(e, std::system_category(), what);
 }
 
-double to_us(BenchClock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
-double to_ms(BenchClock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double to_us(BenchClock::duration d) {
+  return std::chrono::duration<double, std::micro>(d).count();
+}
+double to_ms(BenchClock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
 
 // The value below which `q` (0..1) of the samples lie (nearest rank).
 double quantile(std::vector<double> v, double q) {
@@ -342,6 +346,7 @@ class PoolSlot {
 struct Bringup {
   std::size_t reached = 0;  // workers (processes) that were up
   double up_ms = 0;         // start until all up
+  double cpu_ms = 0;        // host CPU (every thread) spent meanwhile
   double down_ms = 0;       // stop of all of them
   std::string note;         // why fewer than asked, if so
 };
@@ -353,6 +358,7 @@ Bringup pool_bringup(sv::Loop& loop, std::size_t n, bool new_session,
   Bringup b;
   const double rss_before = rss_growth ? rss_bytes() : 0.0;
   sv::Pool pool(loop, sleep_pool(n, new_session));
+  const double cpu0 = host_cpu_ms();
   const auto t0 = BenchClock::now();
   std::error_code ec;
   pool.start(ec);
@@ -362,15 +368,17 @@ Bringup pool_bringup(sv::Loop& loop, std::size_t n, bool new_session,
   }
   const bool all = pool.wait_ready(n, ready_timeout);
   const auto t1 = BenchClock::now();
+  b.cpu_ms = host_cpu_ms() - cpu0;
   if (rss_growth) *rss_growth = rss_bytes() - rss_before;
   b.up_ms = to_ms(t1 - t0);
   b.reached = n;
   if (!all) {
     const sv::PoolSnapshot s = pool.snapshot();
     b.reached = s.ready + s.leased;
-    b.note = "only " + std::to_string(b.reached) + " of " + std::to_string(n) + " ready within " +
-             std::to_string(std::chrono::duration_cast<std::chrono::seconds>(ready_timeout).count()) +
-             " s";
+    b.note =
+        "only " + std::to_string(b.reached) + " of " + std::to_string(n) + " ready within " +
+        std::to_string(std::chrono::duration_cast<std::chrono::seconds>(ready_timeout).count()) +
+        " s";
   }
   if (while_up) while_up(pool);
   const auto t2 = BenchClock::now();
@@ -384,6 +392,7 @@ Bringup raw_bringup(RawSpawner& spawner, std::size_t n) {
   Bringup b;
   std::vector<RawChild> children;
   children.reserve(n);
+  const double cpu0 = host_cpu_ms();
   const auto t0 = BenchClock::now();
   try {
     for (std::size_t i = 0; i < n; ++i) children.push_back(spawner.spawn_sleep());
@@ -391,6 +400,7 @@ Bringup raw_bringup(RawSpawner& spawner, std::size_t n) {
     b.note = "raw spawn " + std::to_string(children.size() + 1) + ": " + e.what();
   }
   const auto t1 = BenchClock::now();
+  b.cpu_ms = host_cpu_ms() - cpu0;
   b.up_ms = to_ms(t1 - t0);
   b.reached = children.size();
   for (const auto& c : children) ::kill(c.pid(), SIGKILL);
@@ -399,12 +409,18 @@ Bringup raw_bringup(RawSpawner& spawner, std::size_t n) {
   return b;
 }
 
-// acquire(1 s) + release cycles per second from `threads` threads for `lease_span` each (the sum
-// of each thread's own rate).
-double lease_rate(sv::Pool& pool, int threads) {
+struct LeaseRun {
+  double rate = 0;    // cycles per second: the sum of each thread's own rate
+  double cpu_us = 0;  // host CPU (every thread) per cycle
+};
+
+// acquire(1 s) + release cycles from `threads` threads for `lease_span` each.
+LeaseRun lease_rate(sv::Pool& pool, int threads) {
   std::vector<double> rates(static_cast<std::size_t>(threads), 0.0);
+  std::vector<std::uint64_t> counts(static_cast<std::size_t>(threads), 0);
   std::vector<std::string> errors(static_cast<std::size_t>(threads));
   std::latch line_up(threads);
+  const double cpu0 = host_cpu_ms();
   std::vector<std::thread> pool_threads;
   for (int i = 0; i < threads; ++i) {
     pool_threads.emplace_back([&, i] {
@@ -426,23 +442,30 @@ double lease_rate(sv::Pool& pool, int threads) {
         t = BenchClock::now();
       }
       rates[k] = static_cast<double>(cycles) / std::chrono::duration<double>(t - t0).count();
+      counts[k] = cycles;
     });
   }
   for (auto& th : pool_threads) th.join();
+  const double cpu_ms = host_cpu_ms() - cpu0;
   for (const auto& e : errors) {
     if (!e.empty()) throw std::runtime_error("lease cycles: " + e);
   }
-  double total = 0;
-  for (double r : rates) total += r;
-  return total;
+  LeaseRun run;
+  std::uint64_t cycles = 0;
+  for (std::size_t k = 0; k < rates.size(); ++k) {
+    run.rate += rates[k];
+    cycles += counts[k];
+  }
+  run.cpu_us = cycles > 0 ? cpu_ms * 1e3 / static_cast<double>(cycles) : 0.0;
+  return run;
 }
 
 double ratio(double ours, double raw) { return raw > 0 ? ours / raw : 0.0; }
 
 // Progress on stderr, so that a slow phase shows where the time goes.
 void progress(BenchClock::time_point start, const char* what) {
-  std::fprintf(stderr, "[%6.1f s] %s\n", std::chrono::duration<double>(BenchClock::now() - start).count(),
-               what);
+  std::fprintf(stderr, "[%6.1f s] %s\n",
+               std::chrono::duration<double>(BenchClock::now() - start).count(), what);
 }
 
 // A worker's containment and spawn path on `loop`, for the table's header.
@@ -506,6 +529,16 @@ int run() {
   std::vector<double> lat_ours;
   std::vector<double> lat_raw;
   std::vector<double> lat_default;
+  // Host CPU (every thread, children excluded) per restart: unlike the latency, it does not
+  // depend on how busy the machine is.
+  double cpu_ours = 0;
+  double cpu_raw = 0;
+  double cpu_default = 0;
+  auto sample = [](std::vector<double>& lat, double& cpu, auto& slot) {
+    const double c0 = host_cpu_ms();
+    lat.push_back(slot.restart_us());
+    cpu += host_cpu_ms() - c0;
+  };
   {
     PoolSlot ours(posix_loop);
     PoolSlot deflt(default_loop);
@@ -518,9 +551,9 @@ int run() {
     for (int i = 0; i < restart_samples; ++i) {
       for (int k = 0; k < 3; ++k) {
         switch ((i + k) % 3) {
-          case 0: lat_ours.push_back(ours.restart_us()); break;
-          case 1: lat_raw.push_back(raw.restart_us()); break;
-          default: lat_default.push_back(deflt.restart_us()); break;
+          case 0: sample(lat_ours, cpu_ours, ours); break;
+          case 1: sample(lat_raw, cpu_raw, raw); break;
+          default: sample(lat_default, cpu_default, deflt); break;
         }
       }
     }
@@ -559,8 +592,8 @@ int run() {
   }
 
   // ---- 5: lease cycles on 8 ready workers, interleaved ---------------------------------------
-  std::vector<double> lease_1t;
-  std::vector<double> lease_nt;
+  std::vector<LeaseRun> lease_1t;
+  std::vector<LeaseRun> lease_nt;
   {
     sv::Pool pool(posix_loop, sleep_pool(lease_workers));
     pool.start();
@@ -591,33 +624,38 @@ int run() {
   const double s_raw = median(field(up_raw, &Bringup::down_ms));
   const double idle_per_30s = idle_s > 0 ? idle_cpu_ms * 30.0 / idle_s : 0.0;
   const double kib_per_worker = rss_growth / 1024.0 / static_cast<double>(mem_run.reached);
-  const double l1 = median(lease_1t);
-  const double ln = median(lease_nt);
-
-  std::printf("\nSIGKILL -> replacement ready (us), %d kills each, interleaved\n",
-              restart_samples);
-  std::printf("  %-44s %8s %9s %9s\n", "variant", "median", "p10", "p90");
-  auto lat_row = [](const char* name, const std::vector<double>& v) {
-    std::printf("  %-44s %8.0f %9.0f %9.0f\n", name, median(v), quantile(v, 0.1),
-                quantile(v, 0.9));
+  auto lease_field = [](const std::vector<LeaseRun>& runs, double LeaseRun::*f) {
+    std::vector<double> v;
+    for (const auto& r : runs) v.push_back(r.*f);
+    return median(std::move(v));
   };
-  lat_row("Pool, posix_spawn loop (no cgroups)", lat_ours);
-  lat_row("raw posix_spawn+pidfd_open+poll+waitid", lat_raw);
-  lat_row("Pool, default loop", lat_default);
+  const double l1 = lease_field(lease_1t, &LeaseRun::rate);
+  const double ln = lease_field(lease_nt, &LeaseRun::rate);
+
+  std::printf("\nSIGKILL -> replacement ready (us), %d kills each, interleaved\n", restart_samples);
+  std::printf("  %-44s %8s %9s %9s   %s\n", "variant", "median", "p10", "p90",
+              "host CPU per restart");
+  auto lat_row = [](const char* name, const std::vector<double>& v, double cpu) {
+    std::printf("  %-44s %8.0f %9.0f %9.0f   %6.0f us\n", name, median(v), quantile(v, 0.1),
+                quantile(v, 0.9), v.empty() ? 0.0 : cpu * 1e3 / static_cast<double>(v.size()));
+  };
+  lat_row("Pool, posix_spawn loop (no cgroups)", lat_ours, cpu_ours);
+  lat_row("raw posix_spawn+pidfd_open+poll+waitid", lat_raw, cpu_raw);
+  lat_row("Pool, default loop", lat_default, cpu_default);
 
   std::printf("\nbring-up of %zu sleeps (ms), %d rounds each, interleaved\n", pool_size,
               bringup_rounds);
-  std::printf("  %-44s %8s %9s %9s\n", "variant", "up", "(min", "max)");
+  std::printf("  %-44s %8s %9s %9s %11s %9s\n", "variant", "up", "(min", "max)", "CPU/worker",
+              "stop");
   auto up_row = [&](const char* name, const std::vector<Bringup>& runs) {
     const auto up = field(runs, &Bringup::up_ms);
-    const auto down = field(runs, &Bringup::down_ms);
-    std::printf("  %-44s %8.1f %9.1f %9.1f   stop %8.1f ms\n", name, median(up),
-                quantile(up, 0.0), quantile(up, 1.0), median(down));
+    std::printf("  %-44s %8.1f %9.1f %9.1f %8.0f us %9.1f\n", name, median(up), quantile(up, 0.0),
+                quantile(up, 1.0), median(field(runs, &Bringup::cpu_ms)) * 1e3 / double(pool_size),
+                median(field(runs, &Bringup::down_ms)));
   };
-  up_row("Pool::start .. wait_ready, posix_spawn, no setsid", up_ours);
+  up_row("Pool::start .. wait_ready, posix_spawn loop", up_ours);
   up_row("raw posix_spawn + pidfd_open", up_raw);
-  std::printf("  %-44s %8.1f %29s   stop %8.1f ms\n", "Pool, default loop (once, first pool)",
-              mem_run.up_ms, "", mem_run.down_ms);
+  up_row("Pool, default loop (once, first pool)", {mem_run});
   if (!bringup_note.empty()) std::printf("  note: %s\n", bringup_note.c_str());
 
   std::printf("\npool of %zu idle workers, default loop\n", mem_run.reached);
@@ -629,8 +667,10 @@ int run() {
   std::printf("\nacquire(1 s) + release on %zu ready workers (cycles/s), %d rounds of %lld ms\n",
               lease_workers, lease_rounds,
               static_cast<long long>(std::chrono::milliseconds(lease_span).count()));
-  std::printf("  1 thread:  %9.0f (%.2f us per cycle)\n", l1, l1 > 0 ? 1e6 / l1 : 0.0);
-  std::printf("  %d threads: %9.0f\n", lease_threads, ln);
+  std::printf("  1 thread:  %9.0f (%.2f us per cycle; host CPU %.2f us per cycle)\n", l1,
+              l1 > 0 ? 1e6 / l1 : 0.0, lease_field(lease_1t, &LeaseRun::cpu_us));
+  std::printf("  %d threads: %9.0f (host CPU %.2f us per cycle)\n", lease_threads, ln,
+              lease_field(lease_nt, &LeaseRun::cpu_us));
   if (!size_note.empty() || reached < big_pool) {
     std::printf("note: the \"1000\" metrics were measured with %zu workers%s%s\n", reached,
                 size_note.empty() ? "" : ": ", size_note.c_str());
@@ -642,10 +682,16 @@ int run() {
   sv::bench::metric("pool.raw_restart_latency_us", r_raw, "us");
   sv::bench::metric("pool.restart_latency_ratio", ratio(r_ours, r_raw), "ratio");
   sv::bench::metric("pool.restart_latency_default_us", r_default, "us");
+  sv::bench::metric("pool.restart_cpu_us", cpu_ours * 1e3 / restart_samples, "us");
+  sv::bench::metric("pool.raw_restart_cpu_us", cpu_raw * 1e3 / restart_samples, "us");
   sv::bench::metric("pool.bringup_1000_ms", b_ours, "ms");
   sv::bench::metric("pool.raw_bringup_1000_ms", b_raw, "ms");
   sv::bench::metric("pool.bringup_1000_ratio", ratio(b_ours, b_raw), "ratio");
   sv::bench::metric("pool.bringup_1000_default_ms", mem_run.up_ms, "ms");
+  sv::bench::metric("pool.bringup_cpu_per_worker_us",
+                    median(field(up_ours, &Bringup::cpu_ms)) * 1e3 / double(pool_size), "us");
+  sv::bench::metric("pool.raw_bringup_cpu_per_worker_us",
+                    median(field(up_raw, &Bringup::cpu_ms)) * 1e3 / double(pool_size), "us");
   sv::bench::metric("pool.stop_1000_ms", s_ours, "ms");
   sv::bench::metric("pool.raw_stop_1000_ms", s_raw, "ms");
   sv::bench::metric("pool.stop_1000_default_ms", mem_run.down_ms, "ms");

@@ -13,6 +13,7 @@
 
 #include <unistd.h>
 
+#include "fake_host.hpp"
 #include "linux/loop_core.hpp"
 #include "pool_host.hpp"
 #include "validate.hpp"
@@ -787,6 +788,16 @@ Pool::Pool(Loop& loop, PoolOptions options) {
   core_ = std::make_shared<detail::PoolCore>(detail::make_real_pool_host(loop, loop.core_),
                                              std::move(options));
   core_->attach_breakers();
+}
+
+Pool::Pool(testing::FakeWorld& world, PoolOptions options) {
+  validate(options);
+  core_ = std::make_shared<detail::PoolCore>(world.host_, std::move(options));
+  core_->attach_breakers();
+}
+
+void Pool::acquire_async(Duration timeout, std::function<void(Lease, std::error_code)> done) {
+  core_->acquire_async(timeout, std::move(done));
 }
 
 Pool::~Pool() {

@@ -37,6 +37,9 @@ namespace supervisor {
 namespace detail {
 class PoolCore;
 }
+namespace testing {
+class FakeWorld;
+}
 
 /// When a started worker counts as ready for leases.
 struct Readiness {
@@ -204,6 +207,8 @@ class SUPERVISOR_API Pool {
   /// Validates `options` (throws `errc::invalid_spec` / `errc::invalid_argument` naming the
   /// field); starts nothing yet. `loop` must outlive the pool.
   Pool(Loop& loop, PoolOptions options);
+  /// The same pool on a fake world (see `supervisor/testing.hpp`): deterministic, no process.
+  Pool(testing::FakeWorld& world, PoolOptions options);
   /// Stops the workers (each within its StopPlan's bound) and waits for them.
   ~Pool();
   Pool(const Pool&) = delete;
@@ -227,6 +232,9 @@ class SUPERVISOR_API Pool {
   Lease acquire(Duration timeout);
   /// \overload
   Lease acquire(Duration timeout, std::error_code& ec) noexcept;
+  /// Like `acquire`, without blocking: `done` runs on the loop thread with the lease or the
+  /// error (the same ones as `acquire`). Event-driven hosts and fake-world tests use this.
+  void acquire_async(Duration timeout, std::function<void(Lease, std::error_code)> done);
 
   /// Waits until at least `count` workers are ready (or leased); false on timeout.
   bool wait_ready(std::size_t count, Duration timeout);

@@ -1,0 +1,74 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// The fake PoolHost behind `testing::FakeWorld`: a queue, timers on a ManualClock, and fake
+// processes. Single-threaded: the test thread is the loop.
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <system_error>
+
+#include <supervisor/testing.hpp>
+
+#include "pool_host.hpp"
+
+namespace supervisor::detail {
+
+class FakeHost final : public PoolHost, public std::enable_shared_from_this<FakeHost> {
+ public:
+  explicit FakeHost(TimePoint start);
+  ~FakeHost() override;
+
+  // PoolHost
+  [[nodiscard]] TimePoint now() const override { return clock_.now(); }
+  [[nodiscard]] WallTime wall_now() const override { return clock_.wall_now(); }
+  void post(std::function<void()> fn) override { queue_.push_back(std::move(fn)); }
+  [[nodiscard]] bool in_loop() const override { return true; }
+  std::uint64_t add_timer(Duration after, std::function<void()> fn) override;
+  void cancel_timer(std::uint64_t id) override;
+  std::unique_ptr<WorkerProcess> spawn(const ProcessSpec& spec, Containment containment,
+                                       std::function<void(const ExitStatus&)> on_exit,
+                                       ErrorSink& err) override;
+  std::unique_ptr<NotifyChannel> open_notify(const std::string& name,
+                                             std::function<void(const NotifyNote&)> on_note,
+                                             ErrorSink& err) override;
+  bool pump() override;
+
+  // FakeWorld
+  void advance(Duration d);
+  void clear() noexcept;  // drops queued work and timers (they may own pools)
+  ManualClock clock_;
+  struct Proc {
+    ProcessSpec spec;
+    std::function<void(const ExitStatus&)> on_exit;
+    TimePoint started{};
+    bool alive = true;
+    bool stop_requested = false;
+    bool killing = false;
+    std::uint64_t stop_timer = 0;
+  };
+  std::map<int, Proc> procs_;
+  std::map<std::string, std::function<void(const NotifyNote&)>> channels_;  // by address
+  testing::StopBehavior stop_behavior_ = testing::StopBehavior::exit_on_term;
+  int fail_spawns_ = 0;
+  std::error_code fail_error_;
+  std::size_t spawned_ = 0;
+  int next_pid_ = 1000;
+
+  void end(int pid, ExitStatus status);
+  void on_stop_request(int pid);
+  void on_kill_request(int pid);
+
+ private:
+  std::deque<std::function<void()>> queue_;
+  std::multimap<TimePoint, std::uint64_t> timer_order_;
+  std::map<std::uint64_t, std::pair<TimePoint, std::function<void()>>> timers_;
+  std::uint64_t next_timer_ = 0;
+};
+
+}  // namespace supervisor::detail

@@ -1,0 +1,272 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+// The Pool on a FakeWorld: the same code as on a real Loop, with fake processes and a manual
+// clock, so every timing below is exact. This is also how a user tests their own strategies.
+#include <supervisor/pool.hpp>
+#include <supervisor/testing.hpp>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "catch_compat.hpp"
+
+namespace sv = supervisor;
+using namespace std::chrono_literals;
+using sv::WorkerState;
+
+namespace {
+
+sv::PoolOptions options(std::size_t size) {
+  sv::PoolOptions o;
+  o.spec.argv = {"/usr/bin/worker"};  // never executed: the world is fake
+  o.size = size;
+  return o;
+}
+
+template <class T>
+std::vector<T> events_of(const sv::Pool& pool) {
+  std::vector<T> out;
+  for (const auto& e : pool.history()) {
+    if (const T* v = std::get_if<T>(&e.data)) out.push_back(*v);
+  }
+  return out;
+}
+
+WorkerState state(const sv::Pool& pool, std::size_t i) { return pool.snapshot().workers[i].state; }
+int pid(const sv::Pool& pool, std::size_t i) { return pool.snapshot().workers[i].pid; }
+
+}  // namespace
+
+TEST_CASE("fake world: start, ready at once, stop retires everything", "[unit][pool]") {
+  sv::testing::FakeWorld world;
+  sv::Pool pool(world, options(3));
+  pool.start();
+  CHECK(world.spawn_count() == 3);
+  CHECK(world.live_pids().size() == 3);
+  CHECK(pool.snapshot().ready == 3);
+  pool.stop();
+  CHECK(world.live_pids().empty());
+  for (const auto& w : pool.snapshot().workers) CHECK(w.state == WorkerState::retired);
+  for (const auto& e : events_of<sv::WorkerExited>(pool)) {
+    CHECK(e.status.stop_requested);
+    CHECK(e.status.reason == sv::ExitReason::success);
+  }
+}
+
+TEST_CASE("fake world: a crash restarts after exactly the policy's delay", "[unit][pool]") {
+  sv::testing::FakeWorld world;
+  sv::Pool pool(world, options(1));  // default policy: 100 ms, doubling; 5 quick deaths per 10 s
+  pool.start();
+  const int first = pid(pool, 0);
+  world.kill(first);
+  CHECK(state(pool, 0) == WorkerState::backoff);
+  const auto r = events_of<sv::RestartScheduled>(pool);
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].delay == 100ms);
+  world.advance(99ms);
+  CHECK(state(pool, 0) == WorkerState::backoff);
+  world.advance(1ms);
+  CHECK(state(pool, 0) == WorkerState::ready);
+  CHECK(pid(pool, 0) != first);
+  CHECK(pool.snapshot().workers[0].incarnation == 2);
+  // The second quick death waits twice as long.
+  world.kill(pid(pool, 0));
+  CHECK(events_of<sv::RestartScheduled>(pool).back().delay == 200ms);
+}
+
+TEST_CASE("fake world: the restart budget gives up at the 6th quick death", "[unit][pool]") {
+  sv::testing::FakeWorld world;
+  sv::Pool pool(world, options(1));
+  pool.start();
+  sv::Duration waited{};
+  for (int death = 1; death <= 6; ++death) {
+    REQUIRE(state(pool, 0) == WorkerState::ready);
+    world.exit_code(pid(pool, 0), 1);
+    if (death < 6) {
+      const auto delay = events_of<sv::RestartScheduled>(pool).back().delay;
+      waited += delay;
+      world.advance(delay);
+    }
+  }
+  CHECK(state(pool, 0) == WorkerState::failed);
+  CHECK(waited == 100ms + 200ms + 400ms + 800ms + 1600ms);
+  REQUIRE(events_of<sv::WorkerGaveUp>(pool).size() == 1);
+  CHECK(world.live_pids().empty());
+}
+
+TEST_CASE("fake world: readiness after a delay; a death before it is never ready", "[unit][pool]") {
+  sv::testing::FakeWorld world;
+  auto o = options(1);
+  o.readiness = sv::Readiness::after(2s);
+  sv::Pool pool(world, o);
+  pool.start();
+  world.advance(1999ms);
+  CHECK(state(pool, 0) == WorkerState::starting);
+  world.advance(1ms);
+  CHECK(state(pool, 0) == WorkerState::ready);
+  world.kill(pid(pool, 0));
+  world.advance(100ms);  // restarted
+  CHECK(state(pool, 0) == WorkerState::starting);
+  world.kill(pid(pool, 0));
+  CHECK(state(pool, 0) == WorkerState::backoff);
+}
+
+TEST_CASE("fake world: sd_notify readiness, status, sender check and start timeout",
+          "[unit][pool]") {
+  sv::testing::FakeWorld world;
+  auto o = options(1);
+  o.readiness = sv::Readiness::notify(5s);
+  sv::Pool pool(world, o);
+  pool.start();
+  const int p = pid(pool, 0);
+  const sv::ProcessSpec* spec = world.spec_of(p);
+  REQUIRE(spec != nullptr);
+  CHECK(spec->env.set.at("NOTIFY_SOCKET").rfind("@supervisor/", 0) == 0);
+  CHECK(state(pool, 0) == WorkerState::starting);
+  world.notify(p, "READY=1", /*sender=*/p + 7);  // not the main process: ignored
+  CHECK(state(pool, 0) == WorkerState::starting);
+  world.notify(p, "READY=1\nSTATUS=warming up");
+  CHECK(state(pool, 0) == WorkerState::ready);
+  CHECK(pool.snapshot().workers[0].status == "warming up");
+
+  // A worker that never says READY=1 is killed at the timeout, as a failed start.
+  world.kill(p);
+  world.advance(100ms);
+  REQUIRE(state(pool, 0) == WorkerState::starting);
+  world.advance(4999ms);
+  CHECK(state(pool, 0) == WorkerState::starting);
+  world.advance(1ms);
+  const auto last = pool.snapshot().workers[0].last_exit;
+  REQUIRE(last.has_value());
+  CHECK(last->reason == sv::ExitReason::timeout);
+}
+
+TEST_CASE("fake world: the watchdog kills a worker that falls silent", "[unit][pool]") {
+  sv::testing::FakeWorld world;
+  auto o = options(1);
+  o.watchdog = 1s;
+  sv::Pool pool(world, o);
+  pool.start();
+  const int p = pid(pool, 0);
+  CHECK(world.spec_of(p)->env.set.at("WATCHDOG_USEC") == "1000000");
+  for (int i = 0; i < 5; ++i) {
+    world.advance(900ms);
+    world.notify(p, "WATCHDOG=1");
+  }
+  CHECK(pool.snapshot().workers[0].incarnation == 1);
+  world.advance(1s);
+  const auto last = pool.snapshot().workers[0].last_exit;
+  REQUIRE(last.has_value());
+  CHECK(last->reason == sv::ExitReason::watchdog);
+}
+
+TEST_CASE("fake world: leases are FIFO and time out at the exact instant", "[unit][pool][lease]") {
+  sv::testing::FakeWorld world;
+  sv::Pool pool(world, options(1));
+  pool.start();
+  sv::Lease held = pool.acquire(0s);
+  REQUIRE(held.valid());
+  std::vector<std::string> log;
+  sv::Lease second;
+  pool.acquire_async(10s, [&](sv::Lease l, std::error_code ec) {
+    log.push_back(ec ? "first: " + ec.message() : "first: leased");
+    second = std::move(l);
+  });
+  pool.acquire_async(300ms, [&](sv::Lease, std::error_code ec) {
+    log.push_back(ec == sv::errc::lease_timeout ? "second: timeout" : "second: ?");
+  });
+  world.advance(299ms);
+  CHECK(log.empty());
+  world.advance(1ms);
+  CHECK(log == std::vector<std::string>{"second: timeout"});
+  held.release();
+  world.run_pending();
+  CHECK(log.back() == "first: leased");
+  CHECK(second.valid());
+  std::error_code ec;
+  (void)pool.acquire(0s, ec);
+  CHECK(ec == sv::errc::lease_timeout);
+  CHECK_THROWS_AS(pool.acquire(1s), std::system_error);  // would block the loop: refused
+}
+
+TEST_CASE("fake world: an ignored SIGTERM is killed after the plan's waits", "[unit][pool]") {
+  sv::testing::FakeWorld world;
+  world.set_stop_behavior(sv::testing::StopBehavior::ignore_term);
+  auto o = options(2);
+  o.spec.stop.steps = {{sv::Signal::terminate, 3s}, {sv::Signal::interrupt, 2s}};
+  sv::Pool pool(world, o);
+  pool.start();
+  pool.stop();  // starts the stop; the fake ignores it
+  CHECK(world.live_pids().size() == 2);
+  CHECK(state(pool, 0) == WorkerState::stopping);
+  world.advance(4999ms);
+  CHECK(world.live_pids().size() == 2);
+  world.advance(1ms);
+  CHECK(world.live_pids().empty());
+  CHECK(state(pool, 0) == WorkerState::retired);
+  CHECK(events_of<sv::WorkerExited>(pool)[0].status.reason == sv::ExitReason::timeout);
+}
+
+TEST_CASE("fake world: spawn failures on restart go through the policy, then recover",
+          "[unit][pool]") {
+  sv::testing::FakeWorld world;
+  sv::Pool pool(world, options(1));
+  pool.start();
+  world.fail_next_spawns(2, std::make_error_code(std::errc::no_such_file_or_directory));
+  world.kill(pid(pool, 0));
+  world.advance(100ms);  // restart 1: fails
+  world.advance(200ms);  // restart 2: fails
+  CHECK(events_of<sv::SpawnFailed>(pool).size() == 2);
+  CHECK(state(pool, 0) == WorkerState::backoff);
+  world.advance(400ms);  // restart 3: works
+  CHECK(state(pool, 0) == WorkerState::ready);
+  CHECK(pool.snapshot().spawn_failures == 2);
+}
+
+TEST_CASE("fake world: a first-start spawn error fails start() and stops the pool",
+          "[unit][pool]") {
+  sv::testing::FakeWorld world;
+  world.fail_next_spawns(1, std::make_error_code(std::errc::permission_denied));
+  sv::Pool pool(world, options(3));
+  std::error_code ec;
+  pool.start(ec);
+  CHECK(ec == std::errc::permission_denied);
+  CHECK(world.live_pids().empty());
+  CHECK_FALSE(pool.snapshot().running);
+}
+
+TEST_CASE("fake world: the restart breaker holds a crash loop in backoff until a trial",
+          "[unit][pool][breaker]") {
+  sv::testing::FakeWorld world;
+  auto o = options(1);
+  sv::StandardRestartOptions r;
+  r.backoff = sv::BackoffOptions::fixed(10ms);
+  r.min_uptime = sv::Duration::zero();
+  o.restart_policy = std::make_shared<sv::StandardRestartPolicy>(r);
+  sv::BreakerOptions b;
+  b.window_size = 3;
+  b.minimum_calls = 3;
+  b.wait_in_open = 30s;
+  b.permitted_calls_in_half_open = 1;
+  o.restart_breaker = sv::SlidingWindowBreaker::create(b);
+  sv::Pool pool(world, o);
+  pool.start();  // ready: one success
+  world.kill(pid(pool, 0));
+  world.advance(10ms);
+  world.kill(pid(pool, 0));  // successes 2, failures 2 of 4 calls in a window of 3: 2/3 failed
+  world.advance(10ms);
+  // Open now: the next restart waits in backoff for the breaker's 30 s.
+  world.kill(pid(pool, 0));
+  const auto spawned = world.spawn_count();
+  world.advance(29s);
+  CHECK(world.spawn_count() == spawned);
+  CHECK(state(pool, 0) == WorkerState::backoff);
+  world.advance(1s + 10ms);
+  CHECK(world.spawn_count() == spawned + 1);  // the trial start
+  CHECK(state(pool, 0) == WorkerState::ready);
+  bool opened = false;
+  for (const auto& e : events_of<sv::BreakerChanged>(pool))
+    opened = opened || e.transition.to == sv::BreakerState::open;
+  CHECK(opened);
+}
