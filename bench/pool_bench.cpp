@@ -9,14 +9,16 @@
 //      posix_spawn + pidfd_open; stopping both sides is timed for information. These workers do
 //      not setsid (`new_session = false`), like the raw ones: without cgroups, stopping a worker
 //      that leads its own session first scans /proc for descendants that left its group, which
-//      for 1000 workers is a /proc scan per worker (tens of seconds in all, measured once: 27 s);
+//      for 1000 workers is a /proc scan per worker (26-27 s in all, measured separately);
 //      the default loop's pool of 1000 (cgroups) shows the default spec's bring-up and stop;
 //   3. idle CPU of the host while 1000 idle workers sit in the pool;
 //   4. host RSS growth per worker of that pool;
 //   5. acquire + release cycles per second on 8 ready workers, from 1 and from 8 threads.
 // Ratios compare the posix_spawn Loop (cgroups off) with the raw floor, which spawns the same way;
 // the default Loop (clone3, a cgroup per worker when usable) is reported for information, and is
-// the one whose idle CPU and memory are measured. Linux only, like the process backend itself.
+// the one whose idle CPU and memory are measured. Host CPU per restart, per started worker and per
+// lease cycle is shown next to the times: it hardly depends on how busy the machine is, the times
+// do. Linux only, like the process backend itself.
 #include <supervisor/pool.hpp>
 #include <supervisor/process.hpp>
 #include <supervisor/process_spec.hpp>
@@ -25,6 +27,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
@@ -76,6 +79,48 @@ constexpr int lease_rounds = 3;  // per thread count, interleaved
 constexpr auto lease_span = 1s;  // per round
 constexpr auto ready_timeout = 60s;
 constexpr auto event_timeout = 10s;
+
+// Set when SIGINT, SIGTERM or SIGHUP arrives: every phase then stops at its next check and the
+// pools and raw children are stopped on the way out, instead of 1000 sleeps being left behind.
+std::atomic<bool> g_interrupted{false};
+
+void check_interrupted() {
+  if (g_interrupted.load(std::memory_order_relaxed))
+    throw std::runtime_error("interrupted; everything started was stopped");
+}
+
+// Blocks the termination signals in the calling thread (before any other exists, so that every
+// thread inherits the mask) and waits for them on a thread of its own, which sleeps in sigwait:
+// no polling, so it adds nothing to the idle-CPU measurement.
+class InterruptWatch {
+ public:
+  InterruptWatch() {
+    sigemptyset(&set_);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set_, sig);
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+    thread_ = std::thread([this] {
+      for (;;) {
+        int sig = 0;
+        if (::sigwait(&set_, &sig) != 0) continue;
+        if (done_.load()) return;  // the destructor's wake-up
+        std::fprintf(stderr, "pool_bench: interrupted, stopping everything\n");
+        g_interrupted.store(true, std::memory_order_relaxed);
+      }
+    });
+  }
+  ~InterruptWatch() {
+    done_.store(true);
+    ::pthread_kill(thread_.native_handle(), SIGHUP);  // blocked there: pending until sigwait
+    thread_.join();
+  }
+  InterruptWatch(const InterruptWatch&) = delete;
+  InterruptWatch& operator=(const InterruptWatch&) = delete;
+
+ private:
+  sigset_t set_{};
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
 
 [[noreturn]] void fail_errno(const std::string& what, int e) {
   throw std::system_error(e, std::system_category(), what);
@@ -202,9 +247,17 @@ class RawSpawner {
     posix_spawn_file_actions_init(&actions_);
     for (int target = 0; target <= 2; ++target)
       posix_spawn_file_actions_adddup2(&actions_, null_fd_, target);
+    // The bench blocks its termination signals (InterruptWatch); the children must not inherit
+    // that.
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_init(&attr_);
+    posix_spawnattr_setsigmask(&attr_, &none);
+    posix_spawnattr_setflags(&attr_, POSIX_SPAWN_SETSIGMASK);
   }
   ~RawSpawner() {
     posix_spawn_file_actions_destroy(&actions_);
+    posix_spawnattr_destroy(&attr_);
     ::close(null_fd_);
   }
   RawSpawner(const RawSpawner&) = delete;
@@ -212,7 +265,7 @@ class RawSpawner {
 
   RawChild spawn_sleep() {
     pid_t pid = -1;
-    const int rc = ::posix_spawn(&pid, sleep_path, &actions_, nullptr, sleep_argv, environ);
+    const int rc = ::posix_spawn(&pid, sleep_path, &actions_, &attr_, sleep_argv, environ);
     if (rc != 0) fail_errno("raw: posix_spawn /bin/sleep", rc);
     const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
     if (pidfd < 0) {
@@ -227,6 +280,7 @@ class RawSpawner {
  private:
   int null_fd_ = -1;
   posix_spawn_file_actions_t actions_{};
+  posix_spawnattr_t attr_{};
 };
 
 // A one-worker raw supervisor: the current child, replaced as soon as it is reaped.
@@ -430,7 +484,7 @@ LeaseRun lease_rate(sv::Pool& pool, int threads) {
       const auto deadline = t0 + lease_span;
       std::uint64_t cycles = 0;
       auto t = t0;
-      while (t < deadline) {
+      while (t < deadline && !g_interrupted.load(std::memory_order_relaxed)) {
         std::error_code ec;
         sv::Lease lease = pool.acquire(1s, ec);
         if (ec) {
@@ -511,7 +565,9 @@ int run() {
         [&](sv::Pool&) {
           const double cpu0 = host_cpu_ms();
           const auto w0 = BenchClock::now();
-          std::this_thread::sleep_for(idle_window);
+          while (BenchClock::now() - w0 < idle_window && !g_interrupted.load()) {
+            std::this_thread::sleep_for(100ms);
+          }
           idle_cpu_ms = host_cpu_ms() - cpu0;
           idle_s = std::chrono::duration<double>(BenchClock::now() - w0).count();
         },
@@ -522,6 +578,7 @@ int run() {
     pool_size /= 2;
   }
   if (mem_run.reached == 0) throw std::runtime_error(mem_run.note);
+  check_interrupted();
   progress(bench_start, "memory and idle CPU done");
   if (!mem_run.note.empty()) size_note = mem_run.note;
 
@@ -549,6 +606,7 @@ int run() {
       deflt.restart_us();
     }
     for (int i = 0; i < restart_samples; ++i) {
+      check_interrupted();
       for (int k = 0; k < 3; ++k) {
         switch ((i + k) % 3) {
           case 0: sample(lat_ours, cpu_ours, ours); break;
@@ -565,6 +623,7 @@ int run() {
   std::vector<Bringup> up_ours;
   std::vector<Bringup> up_raw;
   for (int r = 0; r < bringup_rounds; ++r) {
+    check_interrupted();
     for (int k = 0; k < 2; ++k) {
       if ((r + k) % 2 == 0) {
         up_ours.push_back(pool_bringup(posix_loop, pool_size, false, {}));
@@ -601,6 +660,7 @@ int run() {
       throw std::runtime_error("lease pool: workers not ready");
     lease_rate(pool, 1);  // warm-up
     for (int r = 0; r < lease_rounds; ++r) {
+      check_interrupted();
       if (r % 2 == 0) {
         lease_1t.push_back(lease_rate(pool, 1));
         lease_nt.push_back(lease_rate(pool, lease_threads));
@@ -611,6 +671,7 @@ int run() {
     }
   }
 
+  check_interrupted();
   progress(bench_start, "lease cycles done");
 
   // ---- report --------------------------------------------------------------------------------
@@ -705,6 +766,7 @@ int run() {
 }  // namespace
 
 int main() {
+  InterruptWatch interrupts;  // first: before any other thread exists
   try {
     return run();
   } catch (const std::exception& e) {

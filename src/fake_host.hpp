@@ -16,6 +16,7 @@
 #include <supervisor/testing.hpp>
 
 #include "pool_host.hpp"
+#include "timer_queue.hpp"
 
 namespace supervisor::detail {
 
@@ -66,9 +67,7 @@ class FakeHost final : public PoolHost, public std::enable_shared_from_this<Fake
 
  private:
   std::deque<std::function<void()>> queue_;
-  std::multimap<TimePoint, std::uint64_t> timer_order_;
-  std::map<std::uint64_t, std::pair<TimePoint, std::function<void()>>> timers_;
-  std::uint64_t next_timer_ = 0;
+  TimerQueue timers_;
 };
 
 }  // namespace supervisor::detail

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "fake_host.hpp"
+#include "linux/notify_socket.hpp"
 
 namespace supervisor {
 namespace detail {
@@ -47,24 +48,10 @@ class FakeNotify final : public NotifyChannel {
   std::string address_;
 };
 
-// The same parse as the real socket's, on text.
+// The real socket's parser, on the datagram's text.
 NotifyNote parse_note(std::string_view text, int sender) {
-  NotifyNote n;
-  n.sender = sender;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    const std::string_view line = text.substr(start, end - start);
-    if (line == "READY=1") n.ready = true;
-    if (line == "WATCHDOG=1") n.watchdog = true;
-    if (line.substr(0, 7) == "STATUS=") {
-      n.has_status = true;
-      n.status = std::string(line.substr(7));
-    }
-    start = end + 1;
-  }
-  return n;
+  const NotifyMessage m = parse_notify(text, sender);
+  return NotifyNote{m.sender, m.ready, m.watchdog, m.has_status, m.status};
 }
 
 }  // namespace
@@ -73,25 +60,10 @@ FakeHost::FakeHost(TimePoint start) : clock_(start) {}
 FakeHost::~FakeHost() = default;
 
 std::uint64_t FakeHost::add_timer(Duration after, std::function<void()> fn) {
-  const std::uint64_t id = ++next_timer_;
-  const TimePoint at = clock_.now() + std::max(after, Duration::zero());
-  timers_.emplace(id, std::make_pair(at, std::move(fn)));
-  timer_order_.emplace(at, id);
-  return id;
+  return timers_.add(clock_.now() + std::max(after, Duration::zero()), std::move(fn));
 }
 
-void FakeHost::cancel_timer(std::uint64_t id) {
-  auto it = timers_.find(id);
-  if (it == timers_.end()) return;
-  auto [lo, hi] = timer_order_.equal_range(it->second.first);
-  for (auto o = lo; o != hi; ++o) {
-    if (o->second == id) {
-      timer_order_.erase(o);
-      break;
-    }
-  }
-  timers_.erase(it);
-}
+void FakeHost::cancel_timer(std::uint64_t id) { timers_.cancel(id); }
 
 bool FakeHost::pump() {
   bool did = false;
@@ -101,28 +73,21 @@ bool FakeHost::pump() {
       queue_.pop_front();
       fn();
       did = true;
-      continue;
-    }
-    if (!timer_order_.empty() && timer_order_.begin()->first <= clock_.now()) {
-      const std::uint64_t id = timer_order_.begin()->second;
-      timer_order_.erase(timer_order_.begin());
-      auto it = timers_.find(id);
-      if (it == timers_.end()) continue;
-      auto fn = std::move(it->second.second);
-      timers_.erase(it);
-      fn();
+    } else if (auto timer = timers_.pop_due(clock_.now())) {
+      (*timer)();
       did = true;
-      continue;
+    } else {
+      return did;
     }
-    return did;
   }
 }
 
 void FakeHost::advance(Duration d) {
   const TimePoint target = clock_.now() + std::max(d, Duration::zero());
   pump();
-  while (!timer_order_.empty() && timer_order_.begin()->first <= target) {
-    clock_.set(std::max(clock_.now(), timer_order_.begin()->first));
+  for (auto next = timers_.next_deadline(); next && *next <= target;
+       next = timers_.next_deadline()) {
+    clock_.set(std::max(clock_.now(), *next));
     pump();
   }
   clock_.set(target);
@@ -132,7 +97,6 @@ void FakeHost::advance(Duration d) {
 void FakeHost::clear() noexcept {
   queue_.clear();
   timers_.clear();
-  timer_order_.clear();
   channels_.clear();
   for (auto& [pid, p] : procs_) p.on_exit = nullptr;
 }

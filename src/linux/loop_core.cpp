@@ -193,25 +193,10 @@ void LoopCore::unwatch(std::uint64_t id, int fd) {
 }
 
 std::uint64_t LoopCore::add_timer(Duration after, std::function<void()> cb) {
-  const std::uint64_t id = next_id_++;
-  const TimePoint at = default_clock().now() + after;
-  timers_.emplace(id, std::make_pair(at, std::move(cb)));
-  timer_order_.emplace(at, id);
-  return id;
+  return timers_.add(default_clock().now() + after, std::move(cb));
 }
 
-void LoopCore::cancel_timer(std::uint64_t id) {
-  auto it = timers_.find(id);
-  if (it == timers_.end()) return;
-  auto [lo, hi] = timer_order_.equal_range(it->second.first);
-  for (auto o = lo; o != hi; ++o) {
-    if (o->second == id) {
-      timer_order_.erase(o);
-      break;
-    }
-  }
-  timers_.erase(it);
-}
+void LoopCore::cancel_timer(std::uint64_t id) { timers_.cancel(id); }
 
 void LoopCore::report_callback_error(std::string_view where) noexcept {
   callback_errors.fetch_add(1, std::memory_order_relaxed);
@@ -238,23 +223,15 @@ void LoopCore::forget(const ChildState* child) {
 
 void LoopCore::run_timers() {
   const TimePoint now = default_clock().now();
-  while (!timer_order_.empty() && timer_order_.begin()->first <= now) {
-    const std::uint64_t id = timer_order_.begin()->second;
-    timer_order_.erase(timer_order_.begin());
-    auto it = timers_.find(id);
-    if (it == timers_.end()) continue;
-    auto fn = std::move(it->second.second);
-    timers_.erase(it);
-    fn();
-  }
+  while (auto fn = timers_.pop_due(now)) (*fn)();
 }
 
 void LoopCore::run() {
   epoll_event events[64];
   while (!quit_) {
     int timeout_ms = -1;
-    if (!timer_order_.empty()) {
-      const Duration left = timer_order_.begin()->first - default_clock().now();
+    if (auto next = timers_.next_deadline()) {
+      const Duration left = *next - default_clock().now();
       timeout_ms =
           left <= Duration::zero()
               ? 0

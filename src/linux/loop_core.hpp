@@ -28,6 +28,7 @@
 #include "linux/registry.hpp"
 #include "linux/sentinel.hpp"
 #include "posix/unique_fd.hpp"
+#include "timer_queue.hpp"
 
 namespace supervisor::detail {
 
@@ -101,8 +102,7 @@ class LoopCore : public std::enable_shared_from_this<LoopCore> {
 
   std::uint64_t next_id_ = 1;
   std::unordered_map<std::uint64_t, std::function<void(std::uint32_t)>> watchers_;
-  std::multimap<TimePoint, std::uint64_t> timer_order_;
-  std::unordered_map<std::uint64_t, std::pair<TimePoint, std::function<void()>>> timers_;
+  TimerQueue timers_;
   std::set<std::shared_ptr<ChildState>> children_;
   // Destroyed after each dispatch round, never while one of them runs.
   std::vector<std::function<void(std::uint32_t)>> graveyard_;
