@@ -81,6 +81,40 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     cv_.wait(lock, [&] { return all_retired_; });
   }
 
+  bool drain(Duration timeout) {
+    auto self = shared_from_this();
+    host_->run_sync([self] { self->begin_drain(); });
+    auto idle = [&] { return leased_ == 0; };
+    if (host_->in_loop()) {
+      std::unique_lock lock(mu_);
+      while (!idle()) {
+        lock.unlock();
+        const bool progressed = host_->pump();
+        lock.lock();
+        if (!progressed) break;
+      }
+      return idle();
+    }
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, idle);
+  }
+
+  void resize(std::size_t size, ErrorSink& err) {
+    if (size == 0 || size > 100000) {
+      err.fail(errc::invalid_argument,
+               [&] { return fmt::format("Pool::resize: {} workers (1 to 100000)", size); });
+      return;
+    }
+    auto self = shared_from_this();
+    host_->run_sync([&] {
+      if (stopping_) {
+        err.fail(errc::stopped, [] { return std::string("Pool::resize: the pool is stopped"); });
+        return;
+      }
+      apply_resize(size);
+    });
+  }
+
   bool retired() {
     std::lock_guard lock(mu_);
     return all_retired_;
@@ -239,6 +273,15 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
         report_error("state machine");
       }
       return;
+    }
+    if ((from == WorkerState::leased) != (to == WorkerState::leased)) {
+      std::lock_guard lock(mu_);
+      if (to == WorkerState::leased) {
+        ++leased_;
+      } else {
+        --leased_;
+      }
+      cv_.notify_all();
     }
     const bool was_up = from == WorkerState::ready || from == WorkerState::leased;
     const bool is_up = to == WorkerState::ready || to == WorkerState::leased;
@@ -508,6 +551,67 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     cv_.notify_all();
   }
 
+  void begin_drain() {
+    draining_ = true;
+    for (auto& w : waiters_) {
+      if (w.timer) host_->cancel_timer(w.timer);
+      w.done(Lease(), errc::stopped, "Pool::acquire: the pool is draining");
+    }
+    waiters_.clear();
+  }
+
+  std::size_t live_slots() const {
+    std::size_t n = 0;
+    for (const auto& s : slots_) {
+      if (s.sm.state() != WorkerState::retired && !s.retiring) ++n;
+    }
+    return n;
+  }
+
+  void apply_resize(std::size_t size) {
+    std::size_t live = live_slots();
+    // Grow: new slots at the end. A retired slot is never reused, so that a late callback of
+    // its last incarnation can never be mistaken for a new worker's.
+    while (live < size) {
+      const std::size_t i = slots_.size();
+      slots_.push_back(Slot{i, WorkerStateMachine(i, WorkerState::backoff, now())});
+      ++live;
+      if (running_) spawn(slots_.back(), nullptr);
+    }
+    // Shrink: the highest-numbered first, idle ones before busy ones.
+    for (int pass = 0; pass < 2 && live > size; ++pass) {
+      for (std::size_t i = slots_.size(); i-- > 0 && live > size;) {
+        Slot& s = slots_[i];
+        if (s.retiring || s.sm.state() == WorkerState::retired) continue;
+        const bool busy = s.sm.state() == WorkerState::leased;
+        if (busy != (pass == 1)) continue;
+        --live;
+        retire_slot(s);
+      }
+    }
+  }
+
+  // Takes a slot out of the pool: at once when it has no process, after its lease otherwise.
+  void retire_slot(Slot& s) {
+    s.retiring = true;
+    switch (s.sm.state()) {
+      case WorkerState::leased:
+        move_to(s, WorkerState::draining, "pool shrinking: finish the lease");
+        break;
+      case WorkerState::starting:
+      case WorkerState::ready:
+        move_to(s, WorkerState::stopping, "pool shrinking");
+        if (s.worker) s.worker->request_stop();
+        break;
+      case WorkerState::exited:
+      case WorkerState::backoff:
+      case WorkerState::failed: retire(s, "pool shrinking"); break;
+      case WorkerState::draining:
+      case WorkerState::stopping:
+      case WorkerState::retired: break;
+    }
+  }
+
   void begin_stop() {
     if (stopping_) {
       check_all_retired();
@@ -541,6 +645,10 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
 
   // Leases ---------------------------------------------------------------------------------
   void enqueue(Duration timeout, std::function<void(Lease, std::error_code, std::string)> done) {
+    if (draining_ && !stopping_) {
+      done(Lease(), errc::stopped, "Pool::acquire: the pool is draining");
+      return;
+    }
     if (!running_ || stopping_) {
       done(Lease(), stopping_ ? errc::stopped : errc::not_running,
            stopping_ ? "Pool::acquire: the pool is stopping"
@@ -641,6 +749,11 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     Slot& slot = slots_[worker];
     // The worker may have died (or been stopped) during the lease: then there is nothing to give
     // back.
+    if (slot.sm.incarnation() == incarnation && slot.sm.state() == WorkerState::draining) {
+      move_to(slot, WorkerState::stopping, "lease finished: retiring");
+      if (slot.worker) slot.worker->request_stop();
+      return;
+    }
     if (slot.sm.incarnation() != incarnation || slot.sm.state() != WorkerState::leased) return;
     move_to(slot, WorkerState::ready,
             fmt::format("released ({})", outcome == LeaseOutcome::success   ? "success"
@@ -652,6 +765,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   PoolSnapshot build_snapshot() {
     PoolSnapshot s;
     s.running = running_ && !stopping_;
+    s.draining = draining_;
+    s.size = live_slots();
     for (auto& slot : slots_) {
       WorkerSnapshot w;
       w.index = slot.index;
@@ -697,10 +812,12 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   bool running_ = false;
   bool stopping_ = false;
   bool stopped_ = false;
+  bool draining_ = false;
 
   std::mutex mu_;
   std::condition_variable cv_;
   std::size_t ready_or_leased_ = 0;  // (mu_)
+  std::size_t leased_ = 0;           // (mu_)
   bool all_retired_ = false;         // (mu_)
 };
 
@@ -832,6 +949,20 @@ Lease Pool::acquire(Duration timeout, std::error_code& ec) noexcept {
   } catch (...) {
     ec = errc::internal;
     return Lease();
+  }
+}
+
+bool Pool::drain(Duration timeout) { return core_->drain(timeout); }
+
+void Pool::resize(std::size_t size) {
+  detail::or_throw([&](detail::ErrorSink& err) { core_->resize(size, err); });
+}
+
+void Pool::resize(std::size_t size, std::error_code& ec) noexcept {
+  try {
+    detail::into_code(ec, [&](detail::ErrorSink& err) { core_->resize(size, err); });
+  } catch (...) {
+    ec = errc::internal;
   }
 }
 

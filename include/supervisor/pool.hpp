@@ -164,6 +164,8 @@ struct WorkerSnapshot {
 /// The whole pool, as seen at snapshot time.
 struct PoolSnapshot {
   bool running = false;
+  bool draining = false;  ///< `drain()` was called: no new leases.
+  std::size_t size = 0;   ///< Target number of workers (retired ones not counted).
   std::vector<WorkerSnapshot> workers;
   std::size_t ready = 0;  ///< Workers ready and not leased.
   std::size_t leased = 0;
@@ -235,6 +237,20 @@ class SUPERVISOR_API Pool {
   /// Like `acquire`, without blocking: `done` runs on the loop thread with the lease or the
   /// error (the same ones as `acquire`). Event-driven hosts and fake-world tests use this.
   void acquire_async(Duration timeout, std::function<void(Lease, std::error_code)> done);
+
+  /// Drains the pool: no new lease is handed out (waiting and new `acquire` calls fail with
+  /// `errc::stopped`), and the call waits up to `timeout` for the current leases to be released.
+  /// True when none is left. Workers keep running; `stop()` usually follows.
+  bool drain(Duration timeout);
+
+  /// Changes the number of workers. Growing adds workers with new indexes and spawns them at once
+  /// (if started); shrinking retires the highest-numbered workers, idle ones first: a leased
+  /// worker finishes its lease (state `draining`) before it is stopped. Retired workers stay in
+  /// snapshots with state `retired`. Errors: `errc::invalid_argument` for 0 or more than
+  /// 100000, `errc::stopped` once stopped.
+  void resize(std::size_t size);
+  /// \overload
+  void resize(std::size_t size, std::error_code& ec) noexcept;
 
   /// Waits until at least `count` workers are ready (or leased); false on timeout.
   bool wait_ready(std::size_t count, Duration timeout);

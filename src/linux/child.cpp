@@ -15,7 +15,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <map>
+#include <optional>
+#include <string>
 
 #include "linux/proc_stat.hpp"
 
@@ -30,39 +33,24 @@ int pidfd_signal(int pidfd, int sig) {
   return static_cast<int>(syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
 }
 
-// Members of process group `pgid`, from /proc (Linux): to count what a group kill will hit.
-std::vector<pid_t> group_members(pid_t pgid) {
+// Members of process group `pgid`, from the loop's /proc table: to count what a group kill hits.
+std::vector<pid_t> group_members(const ProcTable& table, pid_t pgid) {
   std::vector<pid_t> out;
-  DIR* d = ::opendir("/proc");
-  if (!d) return out;
-  while (dirent* e = ::readdir(d)) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    const int pid = std::atoi(e->d_name);
-    if (auto st = read_proc_stat(pid); st && st->pgrp == pgid && st->state != 'Z')
-      out.push_back(pid);
+  for (const auto& [ppid, entry] : table.by_parent) {
+    if (entry.second == pgid) out.push_back(entry.first);
   }
-  ::closedir(d);
   return out;
 }
 
 // Descendants of `root` (by parent links in /proc) that left its process group, e.g. by setsid.
-std::vector<pid_t> escaped_descendants(pid_t root, pid_t pgid) {
-  std::multimap<pid_t, std::pair<pid_t, pid_t>> by_parent;  // ppid -> (pid, pgrp)
-  DIR* d = ::opendir("/proc");
-  if (!d) return {};
-  while (dirent* e = ::readdir(d)) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    const int pid = std::atoi(e->d_name);
-    if (auto st = read_proc_stat(pid); st && st->state != 'Z')
-      by_parent.emplace(st->ppid, std::make_pair(pid, st->pgrp));
-  }
-  ::closedir(d);
+// Descendants of `root` (by parent links in /proc) that left its process group, e.g. by setsid.
+std::vector<pid_t> escaped_descendants(const ProcTable& table, pid_t root, pid_t pgid) {
   std::vector<pid_t> out;
   std::vector<pid_t> todo{root};
   while (!todo.empty()) {
     const pid_t p = todo.back();
     todo.pop_back();
-    auto [lo, hi] = by_parent.equal_range(p);
+    auto [lo, hi] = table.by_parent.equal_range(p);
     for (auto it = lo; it != hi; ++it) {
       todo.push_back(it->second.first);
       if (it->second.second != pgid) out.push_back(it->second.first);
@@ -239,7 +227,7 @@ void ChildState::after_leader_exit() {
     }
   } else if (spec.new_session && ::kill(-info.pgid, 0) == 0) {
     // Only when the group still has members: scanning /proc costs ~1 ms per hundred processes.
-    const auto members = group_members(info.pgid);
+    const auto members = group_members(loop->proc_table(), info.pgid);
     if (!members.empty()) {
       status_.killed_descendants = static_cast<int>(members.size());
       ::kill(-info.pgid, SIGKILL);  // the group outlives its leader only while members remain
@@ -291,7 +279,8 @@ void ChildState::check_tree() {
       ErrorSink e;
       status_.escaped_descendants = static_cast<int>(group_->procs(e).size());
     } else {
-      status_.escaped_descendants = static_cast<int>(group_members(info.pgid).size());
+      status_.escaped_descendants =
+          static_cast<int>(group_members(loop->proc_table(), info.pgid).size());
     }
     finalize();
     return;
@@ -367,7 +356,9 @@ void ChildState::finalize() {
 
 void ChildState::snapshot_escapees() {
   if (group_ || !spec.new_session || info.pid <= 0) return;
-  for (pid_t p : escaped_descendants(info.pid, info.pgid)) {
+  // One /proc scan serves every worker stopped in the same moment (a pool's stop of 1000
+  // workers would otherwise scan /proc 1000 times).
+  for (pid_t p : escaped_descendants(loop->proc_table(), info.pid, info.pgid)) {
     UniqueFd fd(static_cast<int>(syscall(SYS_pidfd_open, p, 0)));
     if (fd) escapees_.push_back(std::move(fd));
   }
@@ -417,7 +408,7 @@ void ChildState::final_kill() {
     group_->kill(e);
   } else {
     if (spec.new_session) {
-      const auto members = group_members(info.pgid);
+      const auto members = group_members(loop->proc_table(), info.pgid);
       status_.killed_descendants = static_cast<int>(
           std::count_if(members.begin(), members.end(), [&](int p) { return p != info.pid; }));
     }

@@ -19,6 +19,7 @@
 
 #include "linux/cgroup_v2.hpp"
 #include "linux/child.hpp"
+#include "linux/proc_stat.hpp"
 #include "linux/spawn.hpp"
 
 namespace supervisor::detail {
@@ -197,6 +198,25 @@ std::uint64_t LoopCore::add_timer(Duration after, std::function<void()> cb) {
 }
 
 void LoopCore::cancel_timer(std::uint64_t id) { timers_.cancel(id); }
+
+const ProcTable& LoopCore::proc_table() {
+  const TimePoint now = default_clock().now();
+  if (proc_table_valid_ && now - proc_table_.taken < std::chrono::milliseconds(5))
+    return proc_table_;
+  proc_table_.by_parent.clear();
+  proc_table_.taken = now;
+  proc_table_valid_ = true;
+  DIR* d = ::opendir("/proc");
+  if (!d) return proc_table_;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    const int pid = std::atoi(e->d_name);
+    if (auto st = read_proc_stat(pid); st && st->state != 'Z')
+      proc_table_.by_parent.emplace(st->ppid, std::make_pair(pid, st->pgrp));
+  }
+  ::closedir(d);
+  return proc_table_;
+}
 
 void LoopCore::report_callback_error(std::string_view where) noexcept {
   callback_errors.fetch_add(1, std::memory_order_relaxed);

@@ -34,6 +34,12 @@ namespace supervisor::detail {
 
 struct ChildState;
 
+// A snapshot of /proc's parent links: ppid -> (pid, pgrp), live processes only.
+struct ProcTable {
+  std::multimap<pid_t, std::pair<pid_t, pid_t>> by_parent;
+  TimePoint taken{};
+};
+
 class LoopCore : public std::enable_shared_from_this<LoopCore> {
  public:
   explicit LoopCore(LoopOptions options);
@@ -73,6 +79,8 @@ class LoopCore : public std::enable_shared_from_this<LoopCore> {
   std::string next_group_name();
   Sentinel& sentinel() noexcept { return sentinel_; }
   Registry& registry() noexcept { return registry_; }
+  // Loop thread: the /proc table, rescanned when older than a few milliseconds.
+  const ProcTable& proc_table();
 
   std::atomic<std::uint64_t> stolen_reaps{0};
   std::atomic<std::uint64_t> callback_errors{0};
@@ -88,7 +96,9 @@ class LoopCore : public std::enable_shared_from_this<LoopCore> {
   LoopInfo info_;
   bool own_base_ = false;
   Sentinel sentinel_;
-  Registry registry_;  // we created info_.cgroup_base and remove it at shutdown
+  Registry registry_;
+  ProcTable proc_table_;
+  bool proc_table_valid_ = false;  // we created info_.cgroup_base and remove it at shutdown
   UniqueFd epoll_;
   UniqueFd wake_;
   std::thread thread_;

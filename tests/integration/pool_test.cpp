@@ -476,3 +476,31 @@ TEST_CASE("chaos: 1000 random SIGKILLs on a pool of 16; every kill is one restar
   }
   REQUIRE_CLEAN(audit, tag);
 }
+
+TEST_CASE("resize and drain with real workers", "[integration][pool]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("pool-resize");
+  {
+    sv::Loop loop;
+    sv::Pool pool(loop, pool_for(tag, {"sleep", "forever"}, 2));
+    pool.start();
+    pool.resize(4);
+    REQUIRE(pool.wait_ready(4, 10s));
+    CHECK(st::wait_until([&] { return st::processes_with_tag(tag).size() == 4; }, 5000ms));
+    pool.resize(1);
+    CHECK(st::wait_until([&] { return st::processes_with_tag(tag).size() == 1; }, 10000ms));
+    CHECK(pool.snapshot().size == 1);
+    auto lease = pool.acquire(1s);
+    REQUIRE(lease.valid());
+    std::thread releaser([&] {
+      std::this_thread::sleep_for(100ms);
+      lease.release();
+    });
+    CHECK(pool.drain(10s));
+    releaser.join();
+    std::error_code ec;
+    (void)pool.acquire(0s, ec);
+    CHECK(ec == sv::errc::stopped);
+  }
+  REQUIRE_CLEAN(audit, tag);
+}

@@ -270,3 +270,68 @@ TEST_CASE("fake world: the restart breaker holds a crash loop in backoff until a
     opened = opened || e.transition.to == sv::BreakerState::open;
   CHECK(opened);
 }
+
+TEST_CASE("fake world: resize grows at once and shrinks idle workers first", "[unit][pool]") {
+  sv::testing::FakeWorld world;
+  sv::Pool pool(world, options(2));
+  pool.start();
+  pool.resize(5);
+  CHECK(pool.snapshot().ready == 5);
+  CHECK(pool.snapshot().size == 5);
+  CHECK(world.live_pids().size() == 5);
+  sv::Lease busy = pool.acquire(0s);  // the longest-ready worker: 0
+  REQUIRE(busy.valid());
+  pool.resize(1);
+  world.run_pending();
+  auto snap = pool.snapshot();
+  CHECK(snap.size == 1);
+  // Workers 1..4 were idle: retired; the leased one is untouched.
+  CHECK(snap.workers[busy.worker()].state == WorkerState::leased);
+  for (std::size_t i = 1; i < 5; ++i) CHECK(snap.workers[i].state == WorkerState::retired);
+  CHECK(world.live_pids().size() == 1);
+  pool.resize(2);
+  CHECK(pool.snapshot().workers.size() == 6);  // a new index; retired ones are never reused
+  CHECK(pool.snapshot().workers[5].state == WorkerState::ready);
+  std::error_code ec;
+  pool.resize(0, ec);
+  CHECK(ec == sv::errc::invalid_argument);
+}
+
+TEST_CASE("fake world: shrinking below the leased workers drains them after their lease",
+          "[unit][pool][lease]") {
+  sv::testing::FakeWorld world;
+  sv::Pool pool(world, options(2));
+  pool.start();
+  sv::Lease a = pool.acquire(0s);
+  sv::Lease b = pool.acquire(0s);
+  pool.resize(1);
+  const auto victim = std::max(a.worker(), b.worker());
+  CHECK(pool.snapshot().workers[victim].state == WorkerState::draining);
+  CHECK(world.live_pids().size() == 2);  // still finishing its job
+  (victim == a.worker() ? a : b).release();
+  world.run_pending();
+  CHECK(pool.snapshot().workers[victim].state == WorkerState::retired);
+  CHECK(world.live_pids().size() == 1);
+}
+
+TEST_CASE("fake world: drain refuses new leases and waits for the current ones",
+          "[unit][pool][lease]") {
+  sv::testing::FakeWorld world;
+  sv::Pool pool(world, options(2));
+  pool.start();
+  sv::Lease held = pool.acquire(0s);
+  std::error_code waiter_ec;
+  sv::Lease other = pool.acquire(0s);
+  pool.acquire_async(10s, [&](sv::Lease, std::error_code ec) { waiter_ec = ec; });
+  world.run_pending();
+  CHECK_FALSE(pool.drain(1s));  // two leases still out
+  CHECK(waiter_ec == sv::errc::stopped);
+  std::error_code ec;
+  (void)pool.acquire(0s, ec);
+  CHECK(ec == sv::errc::stopped);
+  held.release();
+  other.release();
+  CHECK(pool.drain(1s));
+  CHECK(pool.snapshot().draining);
+  CHECK(pool.snapshot().ready == 2);  // workers keep running
+}
