@@ -137,6 +137,7 @@ void LoopCore::start() {
 }
 
 void LoopCore::post(std::function<void()> fn) {
+  bool wake = false;
   {
     std::unique_lock lock(mu_);
     if (ended_) {
@@ -145,11 +146,15 @@ void LoopCore::post(std::function<void()> fn) {
       fn();
       return;
     }
+    // Only the first command of a batch wakes the loop: it takes the whole queue at once.
+    wake = queue_.empty();
     queue_.push_back(std::move(fn));
   }
-  const std::uint64_t one = 1;
-  // EAGAIN means the counter is already non-zero: the loop will wake anyway.
-  [[maybe_unused]] const ssize_t n = ::write(wake_.get(), &one, sizeof one);
+  if (wake) {
+    const std::uint64_t one = 1;
+    // EAGAIN means the counter is already non-zero: the loop will wake anyway.
+    [[maybe_unused]] const ssize_t n = ::write(wake_.get(), &one, sizeof one);
+  }
 }
 
 void LoopCore::shutdown() {
