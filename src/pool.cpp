@@ -902,7 +902,15 @@ void Lease::release(LeaseOutcome outcome) noexcept {
 
 Pool::Pool(Loop& loop, PoolOptions options) {
   validate(options);
-  core_ = std::make_shared<detail::PoolCore>(detail::make_real_pool_host(loop, loop.core_),
+  core_ = std::make_shared<detail::PoolCore>(detail::make_real_pool_host(loop.core_),
+                                             std::move(options));
+  core_->attach_breakers();
+}
+
+Pool::Pool(PoolOptions options) {
+  validate(options);
+  own_loop_ = std::make_unique<Loop>();
+  core_ = std::make_shared<detail::PoolCore>(detail::make_real_pool_host(own_loop_->core_),
                                              std::move(options));
   core_->attach_breakers();
 }

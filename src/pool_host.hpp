@@ -80,6 +80,6 @@ class PoolHost {
 };
 
 // The real host: a Loop and real processes.
-std::shared_ptr<PoolHost> make_real_pool_host(Loop& loop, std::shared_ptr<class LoopCore> core);
+std::shared_ptr<PoolHost> make_real_pool_host(std::shared_ptr<class LoopCore> core);
 
 }  // namespace supervisor::detail

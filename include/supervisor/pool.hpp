@@ -209,6 +209,8 @@ class SUPERVISOR_API Pool {
   /// Validates `options` (throws `errc::invalid_spec` / `errc::invalid_argument` naming the
   /// field); starts nothing yet. `loop` must outlive the pool.
   Pool(Loop& loop, PoolOptions options);
+  /// A pool with a Loop of its own (one more thread, joined when the pool is destroyed).
+  explicit Pool(PoolOptions options);
   /// The same pool on a fake world (see `supervisor/testing.hpp`): deterministic, no process.
   Pool(testing::FakeWorld& world, PoolOptions options);
   /// Stops the workers (each within its StopPlan's bound) and waits for them.
@@ -263,6 +265,7 @@ class SUPERVISOR_API Pool {
   void unsubscribe(std::uint64_t id);
 
  private:
+  std::unique_ptr<Loop> own_loop_;  // destroyed last: after the workers are stopped
   std::shared_ptr<detail::PoolCore> core_;
 };
 

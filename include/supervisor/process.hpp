@@ -23,9 +23,15 @@
 
 namespace supervisor {
 
+class Process;
+struct ProcessOptions;
+
 namespace detail {
 class LoopCore;
 struct ChildState;
+// The library's own entry (Pool): start on a loop core, reporting the message too.
+Process start_on(const std::shared_ptr<LoopCore>& core, const ProcessSpec& spec,
+                 ProcessOptions options, std::error_code& ec, std::string& message);
 }  // namespace detail
 
 /// How a worker's process tree is contained.
@@ -203,6 +209,8 @@ class SUPERVISOR_API Process {
 
  private:
   explicit Process(std::shared_ptr<detail::ChildState> state) noexcept;
+  friend Process detail::start_on(const std::shared_ptr<detail::LoopCore>&, const ProcessSpec&,
+                                  ProcessOptions, std::error_code&, std::string&);
   void reset() noexcept;
   std::shared_ptr<detail::ChildState> state_;
 };

@@ -113,6 +113,15 @@ std::shared_ptr<ChildState> start_impl(const std::shared_ptr<detail::LoopCore>& 
 
 }  // namespace
 
+Process detail::start_on(const std::shared_ptr<detail::LoopCore>& core, const ProcessSpec& spec,
+                         ProcessOptions options, std::error_code& ec, std::string& message) {
+  ErrorSink err;
+  auto state = start_impl(core, ProcessSpec(spec), std::move(options), err);
+  ec = err.code;
+  message = err.context;
+  return Process(std::move(state));
+}
+
 Process::Process() noexcept = default;
 Process::Process(std::shared_ptr<detail::ChildState> state) noexcept : state_(std::move(state)) {}
 Process::Process(Process&&) noexcept = default;

@@ -51,7 +51,7 @@ class RealNotify final : public NotifyChannel {
 
 class RealHost final : public PoolHost {
  public:
-  RealHost(Loop& loop, std::shared_ptr<LoopCore> core) : loop_(loop), core_(std::move(core)) {}
+  explicit RealHost(std::shared_ptr<LoopCore> core) : core_(std::move(core)) {}
 
   [[nodiscard]] TimePoint now() const override { return default_clock().now(); }
   [[nodiscard]] WallTime wall_now() const override { return default_clock().wall_now(); }
@@ -68,12 +68,14 @@ class RealHost final : public PoolHost {
     ProcessOptions po;
     po.containment = containment;
     po.on_exit = std::move(on_exit);
-    try {
-      return std::make_unique<RealWorker>(Process::start(loop_, spec, std::move(po)));
-    } catch (const std::system_error& e) {
-      err.fail(e.code(), [&] { return std::string(e.what()); });
+    std::error_code ec;
+    std::string message;
+    Process p = start_on(core_, spec, std::move(po), ec, message);
+    if (ec) {
+      err.fail(ec, [&] { return message; });
       return nullptr;
     }
+    return std::make_unique<RealWorker>(std::move(p));
   }
 
   std::unique_ptr<NotifyChannel> open_notify(const std::string& name,
@@ -86,14 +88,13 @@ class RealHost final : public PoolHost {
   }
 
  private:
-  Loop& loop_;
-  std::shared_ptr<LoopCore> core_;
+  std::shared_ptr<LoopCore> core_;  // keeps the loop's state alive as long as the pool needs it
 };
 
 }  // namespace
 
-std::shared_ptr<PoolHost> make_real_pool_host(Loop& loop, std::shared_ptr<LoopCore> core) {
-  return std::make_shared<RealHost>(loop, std::move(core));
+std::shared_ptr<PoolHost> make_real_pool_host(std::shared_ptr<LoopCore> core) {
+  return std::make_shared<RealHost>(std::move(core));
 }
 
 }  // namespace supervisor::detail

@@ -504,3 +504,16 @@ TEST_CASE("resize and drain with real workers", "[integration][pool]") {
   }
   REQUIRE_CLEAN(audit, tag);
 }
+
+TEST_CASE("a pool with a loop of its own leaves no thread behind", "[integration][pool]") {
+  st::LeakAudit audit;  // its baseline has no loop thread
+  const auto tag = st::unique_tag("pool-ownloop");
+  {
+    sv::Pool pool(pool_for(tag, {"sleep", "forever"}, 2));
+    pool.start();
+    REQUIRE(pool.wait_ready(2, 10s));
+    auto lease = pool.acquire(1s);
+    CHECK(lease.valid());
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
