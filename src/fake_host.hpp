@@ -32,7 +32,8 @@ class FakeHost final : public PoolHost, public std::enable_shared_from_this<Fake
   [[nodiscard]] bool in_loop() const override { return true; }
   std::uint64_t add_timer(Duration after, std::function<void()> fn) override;
   void cancel_timer(std::uint64_t id) override;
-  std::unique_ptr<WorkerProcess> spawn(const ProcessSpec& spec, Containment containment,
+  std::unique_ptr<WorkerProcess> spawn(std::shared_ptr<const ProcessSpec> spec,
+                                       Containment containment,
                                        std::function<void(const ExitStatus&)> on_exit,
                                        ErrorSink& err) override;
   std::unique_ptr<NotifyChannel> open_notify(const std::string& name,
@@ -45,7 +46,7 @@ class FakeHost final : public PoolHost, public std::enable_shared_from_this<Fake
   void clear() noexcept;  // drops queued work and timers (they may own pools)
   ManualClock clock_;
   struct Proc {
-    ProcessSpec spec;
+    std::shared_ptr<const ProcessSpec> spec;
     std::function<void(const ExitStatus&)> on_exit;
     TimePoint started{};
     bool alive = true;

@@ -29,6 +29,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       : host_(std::move(host)), options_(std::move(options)) {
     if (!options_.restart_policy)
       options_.restart_policy = std::make_shared<StandardRestartPolicy>();
+    shared_spec_ = std::make_shared<const ProcessSpec>(options_.spec);
     for (std::size_t i = 0; i < options_.size; ++i)
       slots_.push_back(Slot{i, WorkerStateMachine(i, WorkerState::backoff, now())});
   }
@@ -322,16 +323,16 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
           },
           err);
       if (!err) {
-        ProcessSpec spec = options_.spec;
-        spec.env.set["NOTIFY_SOCKET"] = slot.notify->address();
+        auto spec = std::make_shared<ProcessSpec>(options_.spec);  // this incarnation's socket
+        spec->env.set["NOTIFY_SOCKET"] = slot.notify->address();
         if (options_.watchdog > Duration::zero()) {
-          spec.env.set["WATCHDOG_USEC"] = std::to_string(
+          spec->env.set["WATCHDOG_USEC"] = std::to_string(
               std::chrono::duration_cast<std::chrono::microseconds>(options_.watchdog).count());
         }
-        worker = host_->spawn(spec, options_.containment, std::move(on_exit), err);
+        worker = host_->spawn(std::move(spec), options_.containment, std::move(on_exit), err);
       }
     } else {
-      worker = host_->spawn(options_.spec, options_.containment, std::move(on_exit), err);
+      worker = host_->spawn(shared_spec_, options_.containment, std::move(on_exit), err);
     }
     if (err || !worker) {
       if (!err) err.fail(errc::internal, [] { return std::string("spawn returned no process"); });
@@ -796,6 +797,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
 
   std::shared_ptr<PoolHost> host_;
   PoolOptions options_;
+  std::shared_ptr<const ProcessSpec> shared_spec_;  // one spec for every worker
   std::vector<Slot> slots_;
   std::deque<Waiter> waiters_;
   std::deque<PoolEvent> history_;

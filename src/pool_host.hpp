@@ -57,7 +57,8 @@ class PoolHost {
   virtual std::uint64_t add_timer(Duration after, std::function<void()> fn) = 0;
   virtual void cancel_timer(std::uint64_t id) = 0;
   // Starts a process; on success `on_exit` is called later (loop thread) exactly once.
-  virtual std::unique_ptr<WorkerProcess> spawn(const ProcessSpec& spec, Containment containment,
+  virtual std::unique_ptr<WorkerProcess> spawn(std::shared_ptr<const ProcessSpec> spec,
+                                               Containment containment,
                                                std::function<void(const ExitStatus&)> on_exit,
                                                ErrorSink& err) = 0;
   virtual std::unique_ptr<NotifyChannel> open_notify(const std::string& name,

@@ -101,18 +101,18 @@ void FakeHost::clear() noexcept {
   for (auto& [pid, p] : procs_) p.on_exit = nullptr;
 }
 
-std::unique_ptr<WorkerProcess> FakeHost::spawn(const ProcessSpec& spec, Containment,
+std::unique_ptr<WorkerProcess> FakeHost::spawn(std::shared_ptr<const ProcessSpec> spec, Containment,
                                                std::function<void(const ExitStatus&)> on_exit,
                                                ErrorSink& err) {
   if (fail_spawns_ > 0) {
     --fail_spawns_;
     err.fail(fail_error_, [&] {
-      return fmt::format("spawn \"{}\": {} (fake)", spec.display_name(), fail_error_.message());
+      return fmt::format("spawn \"{}\": {} (fake)", spec->display_name(), fail_error_.message());
     });
     return nullptr;
   }
   const int pid = next_pid_++;
-  procs_.emplace(pid, Proc{spec, std::move(on_exit), clock_.now()});
+  procs_.emplace(pid, Proc{std::move(spec), std::move(on_exit), clock_.now()});
   ++spawned_;
   return std::make_unique<FakeWorker>(weak_from_this(), pid);
 }
@@ -144,7 +144,7 @@ void FakeHost::on_stop_request(int pid) {
   if (it == procs_.end() || !it->second.alive || it->second.stop_requested) return;
   Proc& p = it->second;
   p.stop_requested = true;
-  if (stop_behavior_ == testing::StopBehavior::exit_on_term && !p.spec.stop.steps.empty()) {
+  if (stop_behavior_ == testing::StopBehavior::exit_on_term && !p.spec->stop.steps.empty()) {
     ExitStatus st;
     st.signal = 15;  // the first rung's signal, as the real stop of a plain worker ends
     st.reason = ExitReason::success;
@@ -153,7 +153,7 @@ void FakeHost::on_stop_request(int pid) {
   }
   // Ignores the signals: the plan's final kill comes after every rung's wait.
   Duration total{};
-  for (const auto& step : p.spec.stop.steps) total += step.wait;
+  for (const auto& step : p.spec->stop.steps) total += step.wait;
   p.stop_timer = add_timer(total, [this, pid] { on_kill_request(pid); });
 }
 
@@ -191,7 +191,7 @@ std::size_t FakeWorld::spawn_count() const noexcept { return host_->spawned_; }
 
 const ProcessSpec* FakeWorld::spec_of(int pid) const {
   auto it = host_->procs_.find(pid);
-  return it == host_->procs_.end() ? nullptr : &it->second.spec;
+  return it == host_->procs_.end() ? nullptr : it->second.spec.get();
 }
 
 bool FakeWorld::stop_requested(int pid) const {

@@ -30,7 +30,7 @@ namespace detail {
 class LoopCore;
 struct ChildState;
 // The library's own entry (Pool): start on a loop core, reporting the message too.
-Process start_on(const std::shared_ptr<LoopCore>& core, const ProcessSpec& spec,
+Process start_on(const std::shared_ptr<LoopCore>& core, std::shared_ptr<const ProcessSpec> spec,
                  ProcessOptions options, std::error_code& ec, std::string& message);
 }  // namespace detail
 
@@ -209,8 +209,9 @@ class SUPERVISOR_API Process {
 
  private:
   explicit Process(std::shared_ptr<detail::ChildState> state) noexcept;
-  friend Process detail::start_on(const std::shared_ptr<detail::LoopCore>&, const ProcessSpec&,
-                                  ProcessOptions, std::error_code&, std::string&);
+  friend Process detail::start_on(const std::shared_ptr<detail::LoopCore>&,
+                                  std::shared_ptr<const ProcessSpec>, ProcessOptions,
+                                  std::error_code&, std::string&);
   void reset() noexcept;
   std::shared_ptr<detail::ChildState> state_;
 };

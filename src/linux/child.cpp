@@ -61,8 +61,9 @@ std::vector<pid_t> escaped_descendants(const ProcTable& table, pid_t root, pid_t
 
 }  // namespace
 
-ChildState::ChildState(std::shared_ptr<LoopCore> loop_core, ProcessSpec s, ProcessOptions o)
-    : loop(std::move(loop_core)), spec(std::move(s)), options(std::move(o)) {
+ChildState::ChildState(std::shared_ptr<LoopCore> loop_core, std::shared_ptr<const ProcessSpec> s,
+                       ProcessOptions o)
+    : loop(std::move(loop_core)), spec_ptr(std::move(s)), spec(*spec_ptr), options(std::move(o)) {
   out.stream = StdStream::out;
   err.stream = StdStream::err;
   out.on_line = spec.out.on_line;

@@ -39,7 +39,8 @@ struct OutputChannel {
 };
 
 struct ChildState : std::enable_shared_from_this<ChildState> {
-  ChildState(std::shared_ptr<LoopCore> loop_core, ProcessSpec s, ProcessOptions o);
+  ChildState(std::shared_ptr<LoopCore> loop_core, std::shared_ptr<const ProcessSpec> s,
+             ProcessOptions o);
   ~ChildState();
 
   // Loop thread.
@@ -54,7 +55,9 @@ struct ChildState : std::enable_shared_from_this<ChildState> {
   std::optional<ExitStatus> wait_for(std::optional<Duration> timeout);
 
   std::shared_ptr<LoopCore> loop;
-  const ProcessSpec spec;
+  // Shared: a pool's workers all point at one spec instead of holding a copy each.
+  const std::shared_ptr<const ProcessSpec> spec_ptr;
+  const ProcessSpec& spec;
   const ProcessOptions options;
   ProcessInfo info;  // fixed once started
 

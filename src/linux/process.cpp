@@ -58,8 +58,9 @@ using detail::ChildState;
 using detail::ErrorSink;
 
 std::shared_ptr<ChildState> start_impl(const std::shared_ptr<detail::LoopCore>& core,
-                                       ProcessSpec&& spec, ProcessOptions&& options,
-                                       ErrorSink& err) {
+                                       std::shared_ptr<const ProcessSpec> spec_ptr,
+                                       ProcessOptions&& options, ErrorSink& err) {
+  const ProcessSpec& spec = *spec_ptr;
   detail::validate_spec(spec, err);
   if (err) return nullptr;
   const LoopInfo& li = core->info();
@@ -78,7 +79,7 @@ std::shared_ptr<ChildState> start_impl(const std::shared_ptr<detail::LoopCore>& 
   auto prepared = std::make_unique<detail::PreparedSpawn>();
   detail::prepare_spawn(spec, *prepared, err);
   if (err) return nullptr;
-  auto state = std::make_shared<ChildState>(core, std::move(spec), std::move(options));
+  auto state = std::make_shared<ChildState>(core, std::move(spec_ptr), std::move(options));
   const SpawnPath path = core->options().spawn_path.value_or(SpawnPath::clone3);
   return core->run_sync([&]() -> std::shared_ptr<ChildState> {
     std::optional<detail::CgroupV2Group> group;
@@ -113,10 +114,11 @@ std::shared_ptr<ChildState> start_impl(const std::shared_ptr<detail::LoopCore>& 
 
 }  // namespace
 
-Process detail::start_on(const std::shared_ptr<detail::LoopCore>& core, const ProcessSpec& spec,
-                         ProcessOptions options, std::error_code& ec, std::string& message) {
+Process detail::start_on(const std::shared_ptr<detail::LoopCore>& core,
+                         std::shared_ptr<const ProcessSpec> spec, ProcessOptions options,
+                         std::error_code& ec, std::string& message) {
   ErrorSink err;
-  auto state = start_impl(core, ProcessSpec(spec), std::move(options), err);
+  auto state = start_impl(core, std::move(spec), std::move(options), err);
   ec = err.code;
   message = err.context;
   return Process(std::move(state));
@@ -154,7 +156,8 @@ Process::~Process() { reset(); }
 
 Process Process::start(Loop& loop, ProcessSpec spec, ProcessOptions options) {
   return detail::or_throw([&](ErrorSink& err) {
-    return Process(start_impl(loop.core_, std::move(spec), std::move(options), err));
+    return Process(start_impl(loop.core_, std::make_shared<const ProcessSpec>(std::move(spec)),
+                              std::move(options), err));
   });
 }
 
@@ -162,7 +165,8 @@ Process Process::start(Loop& loop, ProcessSpec spec, ProcessOptions options,
                        std::error_code& ec) noexcept {
   try {
     return detail::into_code(ec, [&](ErrorSink& err) {
-      return Process(start_impl(loop.core_, std::move(spec), std::move(options), err));
+      return Process(start_impl(loop.core_, std::make_shared<const ProcessSpec>(std::move(spec)),
+                                std::move(options), err));
     });
   } catch (const std::bad_alloc&) {
     ec = std::make_error_code(std::errc::not_enough_memory);

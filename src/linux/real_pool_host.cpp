@@ -62,7 +62,8 @@ class RealHost final : public PoolHost {
   }
   void cancel_timer(std::uint64_t id) override { core_->cancel_timer(id); }
 
-  std::unique_ptr<WorkerProcess> spawn(const ProcessSpec& spec, Containment containment,
+  std::unique_ptr<WorkerProcess> spawn(std::shared_ptr<const ProcessSpec> spec,
+                                       Containment containment,
                                        std::function<void(const ExitStatus&)> on_exit,
                                        ErrorSink& err) override {
     ProcessOptions po;
@@ -70,7 +71,7 @@ class RealHost final : public PoolHost {
     po.on_exit = std::move(on_exit);
     std::error_code ec;
     std::string message;
-    Process p = start_on(core_, spec, std::move(po), ec, message);
+    Process p = start_on(core_, std::move(spec), std::move(po), ec, message);
     if (ec) {
       err.fail(ec, [&] { return message; });
       return nullptr;
