@@ -226,6 +226,9 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     std::uint64_t watchdog_timer = 0;
     bool watchdog_fired = false;
     std::string status{};
+    bool recycling = false;                // stopping as planned: start again at once
+    std::uint64_t incarnation_leases = 0;  // leases of the current process
+    std::uint64_t recycle_timer = 0;
   };
   struct Waiter {
     std::uint64_t id;
@@ -351,6 +354,17 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       return;
     }
     slot.worker = std::move(worker);
+    slot.incarnation_leases = 0;
+    slot.recycling = false;
+    if (options_.recycle.max_runtime > Duration::zero()) {
+      auto self = shared_from_this();
+      slot.recycle_timer =
+          host_->add_timer(options_.recycle.max_runtime, [self, index, incarnation] {
+            Slot& s = self->slots_[index];
+            s.recycle_timer = 0;
+            if (s.sm.incarnation() == incarnation) self->recycle(s, "reached its maximum runtime");
+          });
+    }
     emit(WorkerSpawned{slot.index, slot.sm.incarnation(), slot.worker->pid()});
     guarded("restart_policy.on_started",
             [&] { options_.restart_policy->on_started(slot.index, now()); });
@@ -430,6 +444,28 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     slot.notify.reset();
     if (slot.watchdog_timer) host_->cancel_timer(slot.watchdog_timer);
     slot.watchdog_timer = 0;
+    if (slot.recycle_timer) host_->cancel_timer(slot.recycle_timer);
+    slot.recycle_timer = 0;
+  }
+
+  // A planned replacement: stop now if idle, after the lease if leased.
+  void recycle(Slot& slot, std::string why) {
+    if (stopping_ || slot.retiring || slot.recycling) return;
+    switch (slot.sm.state()) {
+      case WorkerState::starting:
+      case WorkerState::ready:
+        slot.recycling = true;
+        emit(WorkerRecycled{slot.index, why});
+        move_to(slot, WorkerState::stopping, "recycle: " + why);
+        if (slot.worker) slot.worker->request_stop();
+        break;
+      case WorkerState::leased:
+        slot.recycling = true;
+        emit(WorkerRecycled{slot.index, why});
+        move_to(slot, WorkerState::draining, "recycle after the lease: " + why);
+        break;
+      default: break;
+    }
   }
 
   template <class F>
@@ -468,6 +504,11 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     emit(WorkerExited{index, incarnation, st});
     if (stopping_ || slot.retiring) {
       retire(slot, stopping_ ? "pool stopped" : "retired");
+      return;
+    }
+    if (slot.recycling) {
+      slot.recycling = false;
+      spawn(slot, nullptr);  // planned: no policy, no delay
       return;
     }
     decide(slot, st);
@@ -715,6 +756,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     if (w.timer) host_->cancel_timer(w.timer);
     move_to(slot, WorkerState::leased, fmt::format("lease {}", w.id));
     ++slot.leases;
+    ++slot.incarnation_leases;
     Lease lease;
     lease.core_ = shared_from_this();
     lease.worker_ = slot.index;
@@ -751,11 +793,18 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     // The worker may have died (or been stopped) during the lease: then there is nothing to give
     // back.
     if (slot.sm.incarnation() == incarnation && slot.sm.state() == WorkerState::draining) {
-      move_to(slot, WorkerState::stopping, "lease finished: retiring");
+      move_to(slot, WorkerState::stopping,
+              slot.recycling ? "lease finished: recycling" : "lease finished: retiring");
       if (slot.worker) slot.worker->request_stop();
       return;
     }
     if (slot.sm.incarnation() != incarnation || slot.sm.state() != WorkerState::leased) return;
+    if (options_.recycle.max_leases > 0 && slot.incarnation_leases >= options_.recycle.max_leases) {
+      move_to(slot, WorkerState::ready, "released");
+      recycle(slot, fmt::format("served {} leases", slot.incarnation_leases));
+      serve_waiters();
+      return;
+    }
     move_to(slot, WorkerState::ready,
             fmt::format("released ({})", outcome == LeaseOutcome::success   ? "success"
                                          : outcome == LeaseOutcome::failure ? "failure"
@@ -840,6 +889,13 @@ void validate_pool(const PoolOptions& o, detail::ErrorSink& err) {
   if (o.size > 100000) {
     err.fail(errc::invalid_argument,
              [&] { return fmt::format("PoolOptions.size: {} (at most 100000)", o.size); });
+    return;
+  }
+  if (o.recycle.max_runtime < Duration::zero()) {
+    err.fail(errc::invalid_argument, [&] {
+      return fmt::format("PoolOptions.recycle.max_runtime: negative ({}ns)",
+                         o.recycle.max_runtime.count());
+    });
     return;
   }
   if (o.watchdog < Duration::zero()) {

@@ -60,6 +60,13 @@ struct Readiness {
 /// How a lease ended; feeds the lease circuit breaker.
 enum class LeaseOutcome { success, failure, slow };
 
+/// Planned replacement of workers that have done enough (soft limits; a worker is never stopped
+/// in the middle of a lease: a leased one finishes its lease first, in state `draining`).
+struct RecycleOptions {
+  std::uint64_t max_leases = 0;  ///< Replace a worker after this many leases (0: never).
+  Duration max_runtime{};        ///< Replace a worker after it ran this long (0: never).
+};
+
 /// Configuration of a Pool.
 struct PoolOptions {
   ProcessSpec spec;      ///< What every worker runs.
@@ -75,6 +82,9 @@ struct PoolOptions {
   /// `errc::circuit_open`. Default none.
   std::shared_ptr<CircuitBreaker> lease_breaker;
   Readiness readiness;
+  /// Planned replacement: the worker is stopped with its StopPlan and started again at once,
+  /// without consulting the restart policy (it did nothing wrong).
+  RecycleOptions recycle;
   /// sd_notify watchdog: each worker gets `WATCHDOG_USEC` and must send `WATCHDOG=1` at least
   /// this often (from its start on); a worker that falls silent is killed and its exit reported
   /// with `ExitReason::watchdog`. Zero: off.
@@ -127,6 +137,11 @@ struct BreakerChanged {
   std::string breaker;  ///< "restart" or "lease".
   BreakerTransition transition;
 };
+/// A worker is being replaced as planned (`PoolOptions::recycle`).
+struct WorkerRecycled {
+  std::size_t worker = 0;
+  std::string why;
+};
 /// A worker sent `STATUS=...` over its notify socket.
 struct WorkerStatusChanged {
   std::size_t worker = 0;
@@ -139,7 +154,7 @@ struct LeaseTimedOut {
 /// Everything a pool reports.
 using PoolEventData =
     std::variant<WorkerTransition, WorkerSpawned, WorkerExited, RestartScheduled, WorkerGaveUp,
-                 SpawnFailed, BreakerChanged, LeaseTimedOut, WorkerStatusChanged>;
+                 SpawnFailed, BreakerChanged, LeaseTimedOut, WorkerStatusChanged, WorkerRecycled>;
 /// One event, numbered in the order it happened.
 struct PoolEvent {
   std::uint64_t sequence = 0;

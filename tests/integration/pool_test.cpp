@@ -517,3 +517,29 @@ TEST_CASE("a pool with a loop of its own leaves no thread behind", "[integration
   }
   REQUIRE_CLEAN(audit, tag);
 }
+
+TEST_CASE("recycling replaces a real worker after its lease", "[integration][pool]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("pool-recycle");
+  {
+    sv::Loop loop;
+    auto o = pool_for(tag, {"sleep", "forever"}, 1);
+    o.recycle.max_leases = 1;
+    sv::Pool pool(loop, o);
+    pool.start();
+    REQUIRE(pool.wait_ready(1, 10s));
+    auto lease = pool.acquire(1s);
+    const int first = lease.pid();
+    lease.release();
+    REQUIRE(st::wait_until(
+        [&] {
+          const auto s = pool.snapshot();
+          return s.workers[0].incarnation == 2 && s.workers[0].state == sv::WorkerState::ready;
+        },
+        10000ms));
+    CHECK(pool.snapshot().workers[0].pid != first);
+    CHECK(pool.snapshot().workers[0].last_exit->stop_requested);
+    CHECK(st::processes_with_tag(tag).size() == 1);
+  }
+  REQUIRE_CLEAN(audit, tag);
+}

@@ -335,3 +335,37 @@ TEST_CASE("fake world: drain refuses new leases and waits for the current ones",
   CHECK(pool.snapshot().draining);
   CHECK(pool.snapshot().ready == 2);  // workers keep running
 }
+
+TEST_CASE("fake world: recycling after N leases and after a maximum runtime, never mid-lease",
+          "[unit][pool]") {
+  sv::testing::FakeWorld world;
+  auto o = options(1);
+  o.recycle.max_leases = 2;
+  o.recycle.max_runtime = 60s;
+  sv::Pool pool(world, o);
+  pool.start();
+  const int first = pid(pool, 0);
+  pool.acquire(0s).release();
+  world.run_pending();
+  CHECK(pid(pool, 0) == first);
+  pool.acquire(0s).release();  // the 2nd lease: replaced at once, no restart delay
+  world.run_pending();
+  CHECK(world.stop_requested(first));
+  CHECK(pool.snapshot().workers[0].incarnation == 2);
+  CHECK(state(pool, 0) == WorkerState::ready);
+  CHECK(events_of<sv::RestartScheduled>(pool).empty());  // planned: the policy is not asked
+  REQUIRE(events_of<sv::WorkerRecycled>(pool).size() == 1);
+  CHECK(events_of<sv::WorkerRecycled>(pool)[0].why == "served 2 leases");
+
+  // Max runtime, while leased: it finishes the lease first.
+  const int second = pid(pool, 0);
+  sv::Lease busy = pool.acquire(0s);
+  world.advance(60s);
+  CHECK(state(pool, 0) == WorkerState::draining);
+  CHECK_FALSE(world.stop_requested(second));
+  busy.release();
+  world.run_pending();
+  CHECK(world.stop_requested(second));
+  CHECK(pool.snapshot().workers[0].incarnation == 3);
+  CHECK(events_of<sv::WorkerRecycled>(pool).back().why == "reached its maximum runtime");
+}
