@@ -5,9 +5,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <condition_variable>
 #include <deque>
 #include <future>
+#include <limits>
 #include <map>
 #include <mutex>
 
@@ -478,6 +480,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   }
 
   void become_ready(Slot& slot, std::string cause) {
+    metrics_.start_to_ready.observe(std::chrono::duration<double>(now() - slot.sm.since()).count());
     move_to(slot, WorkerState::ready, std::move(cause));
     guarded("restart_policy.on_ready",
             [&] { options_.restart_policy->on_ready(slot.index, now()); });
@@ -500,6 +503,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       slot.watchdog_fired = false;
     }
     slot.last_exit = st;
+    ++exits_by_reason_[std::string(to_string(st.reason))];
+    metrics_.worker_uptime.observe(std::chrono::duration<double>(st.uptime).count());
     move_to(slot, WorkerState::exited, "exited: " + st.describe());
     emit(WorkerExited{index, incarnation, st});
     if (stopping_ || slot.retiring) {
@@ -757,6 +762,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     move_to(slot, WorkerState::leased, fmt::format("lease {}", w.id));
     ++slot.leases;
     ++slot.incarnation_leases;
+    ++leases_;
+    metrics_.lease_wait.observe(std::chrono::duration<double>(now() - w.since).count());
     Lease lease;
     lease.core_ = shared_from_this();
     lease.worker_ = slot.index;
@@ -779,6 +786,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   void on_release(std::size_t worker, std::uint64_t incarnation, LeaseOutcome outcome,
                   TimePoint acquired) {
     const TimePoint t = now();
+    metrics_.lease_duration.observe(std::chrono::duration<double>(t - acquired).count());
     if (options_.lease_breaker) {
       guarded("lease_breaker", [&] {
         if (outcome == LeaseOutcome::failure) {
@@ -841,6 +849,18 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     s.spawn_failures = spawn_failures_;
     s.lease_timeouts = lease_timeouts_;
     s.strategy_errors = strategy_errors_;
+    s.leases = leases_;
+    s.exits_by_reason = exits_by_reason_;
+    s.lease_wait = metrics_.lease_wait;
+    s.lease_duration = metrics_.lease_duration;
+    s.start_to_ready = metrics_.start_to_ready;
+    s.worker_uptime = metrics_.worker_uptime;
+    guarded("restart_breaker", [&] {
+      if (options_.restart_breaker) s.restart_breaker = options_.restart_breaker->state(now());
+    });
+    guarded("lease_breaker", [&] {
+      if (options_.lease_breaker) s.lease_breaker = options_.lease_breaker->state(now());
+    });
     return s;
   }
 
@@ -860,6 +880,14 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   std::uint64_t strategy_errors_ = 0;
   std::uint64_t invalid_transitions_ = 0;
   std::uint64_t ignored_notifications_ = 0;
+  std::uint64_t leases_ = 0;
+  std::map<std::string, std::uint64_t> exits_by_reason_;
+  struct Metrics {
+    Histogram lease_wait = Histogram::default_seconds();
+    Histogram lease_duration = Histogram::default_seconds();
+    Histogram start_to_ready = Histogram::default_seconds();
+    Histogram worker_uptime = Histogram::default_seconds();
+  } metrics_;
   bool running_ = false;
   bool stopping_ = false;
   bool stopped_ = false;
@@ -924,6 +952,100 @@ void validate(const PoolOptions& options) {
 
 void validate(const PoolOptions& options, std::error_code& ec) noexcept {
   detail::into_code(ec, [&](detail::ErrorSink& err) { validate_pool(options, err); });
+}
+
+namespace {
+
+std::string prom_number(double v) {
+  if (std::isinf(v)) return "+Inf";
+  return fmt::format("{}", v);
+}
+
+void prom_histogram(std::string& out, std::string_view name, std::string_view help,
+                    const Histogram& h, std::string_view pool) {
+  out += fmt::format("# HELP {} {}\n# TYPE {} histogram\n", name, help, name);
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < h.counts.size(); ++i) {
+    cumulative += h.counts[i];
+    const double le = i < h.bounds.size() ? h.bounds[i] : std::numeric_limits<double>::infinity();
+    out += fmt::format("{}_bucket{{pool=\"{}\",le=\"{}\"}} {}\n", name, pool, prom_number(le),
+                       cumulative);
+  }
+  out += fmt::format("{}_sum{{pool=\"{}\"}} {}\n{}_count{{pool=\"{}\"}} {}\n", name, pool,
+                     prom_number(h.sum), name, pool, h.count);
+}
+
+// Label values escape backslash, quote and newline (the exposition format's rule).
+std::string prom_label(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string to_prometheus(const PoolSnapshot& s, std::string_view pool_name) {
+  const std::string pool = prom_label(pool_name);
+  std::string out;
+  out += "# HELP supervisor_pool_workers Workers by state.\n# TYPE supervisor_pool_workers gauge\n";
+  std::map<std::string_view, std::size_t> by_state;
+  for (std::size_t i = 0; i < worker_state_count; ++i)
+    by_state[to_string(static_cast<WorkerState>(i))] = 0;
+  for (const auto& w : s.workers) ++by_state[to_string(w.state)];
+  for (const auto& [state, n] : by_state)
+    out += fmt::format("supervisor_pool_workers{{pool=\"{}\",state=\"{}\"}} {}\n", pool, state, n);
+  auto counter = [&](std::string_view name, std::string_view help, std::uint64_t v) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} counter\n{}{{pool=\"{}\"}} {}\n", name, help, name,
+                       name, pool, v);
+  };
+  counter("supervisor_pool_restarts_total", "Worker restarts.", s.restarts);
+  counter("supervisor_pool_spawn_failures_total", "Spawns that failed.", s.spawn_failures);
+  counter("supervisor_pool_leases_total", "Leases handed out.", s.leases);
+  counter("supervisor_pool_lease_timeouts_total", "Acquires that timed out.", s.lease_timeouts);
+  counter("supervisor_pool_strategy_errors_total", "Exceptions from strategies and subscribers.",
+          s.strategy_errors);
+  out +=
+      "# HELP supervisor_pool_exits_total Worker exits by reason.\n"
+      "# TYPE supervisor_pool_exits_total counter\n";
+  for (const auto& [reason, n] : s.exits_by_reason)
+    out += fmt::format("supervisor_pool_exits_total{{pool=\"{}\",reason=\"{}\"}} {}\n", pool,
+                       prom_label(reason), n);
+  out +=
+      "# HELP supervisor_pool_waiting Acquire calls waiting for a worker.\n"
+      "# TYPE supervisor_pool_waiting gauge\n";
+  out += fmt::format("supervisor_pool_waiting{{pool=\"{}\"}} {}\n", pool, s.waiting);
+  auto breaker = [&](std::string_view which, const std::optional<BreakerState>& st) {
+    if (!st) return;
+    for (BreakerState b : {BreakerState::closed, BreakerState::open, BreakerState::half_open,
+                           BreakerState::disabled, BreakerState::forced_open}) {
+      out += fmt::format(
+          "supervisor_pool_breaker_state{{pool=\"{}\",breaker=\"{}\",state=\"{}\"}} {}\n", pool,
+          which, to_string(b), *st == b ? 1 : 0);
+    }
+  };
+  if (s.restart_breaker || s.lease_breaker) {
+    out +=
+        "# HELP supervisor_pool_breaker_state Circuit breaker state (1 for the current one).\n"
+        "# TYPE supervisor_pool_breaker_state gauge\n";
+    breaker("restart", s.restart_breaker);
+    breaker("lease", s.lease_breaker);
+  }
+  prom_histogram(out, "supervisor_pool_lease_wait_seconds", "Time from acquire to lease.",
+                 s.lease_wait, pool);
+  prom_histogram(out, "supervisor_pool_lease_duration_seconds", "Time a lease was held.",
+                 s.lease_duration, pool);
+  prom_histogram(out, "supervisor_pool_start_to_ready_seconds", "Time from spawn to ready.",
+                 s.start_to_ready, pool);
+  prom_histogram(out, "supervisor_pool_worker_uptime_seconds", "Lifetime of ended workers.",
+                 s.worker_uptime, pool);
+  return out;
 }
 
 Lease::Lease() noexcept = default;

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +28,7 @@
 #include <supervisor/error.hpp>
 #include <supervisor/exit_status.hpp>
 #include <supervisor/export.hpp>
+#include <supervisor/metrics.hpp>
 #include <supervisor/process.hpp>
 #include <supervisor/process_spec.hpp>
 #include <supervisor/restart_policy.hpp>
@@ -189,7 +191,22 @@ struct PoolSnapshot {
   std::uint64_t spawn_failures = 0;
   std::uint64_t lease_timeouts = 0;
   std::uint64_t strategy_errors = 0;  ///< Exceptions caught from strategies and subscribers.
+  std::uint64_t leases = 0;           ///< Leases handed out.
+  /// Worker exits by reason (systemd's names: "signal", "exit-code", "watchdog", ...).
+  std::map<std::string, std::uint64_t> exits_by_reason;
+  Histogram lease_wait = Histogram::default_seconds();      ///< acquire → lease handed out.
+  Histogram lease_duration = Histogram::default_seconds();  ///< lease handed out → released.
+  Histogram start_to_ready = Histogram::default_seconds();  ///< spawn → ready.
+  Histogram worker_uptime = Histogram::default_seconds();   ///< lifetime of ended processes.
+  std::optional<BreakerState> restart_breaker;              ///< Its state, when the pool has one.
+  std::optional<BreakerState> lease_breaker;                ///< Its state, when the pool has one.
 };
+
+/// The snapshot in Prometheus' text exposition format (version 0.0.4), every series labelled
+/// `pool="<pool>"`: worker counts by state, restarts, exits by reason, lease counters, breaker
+/// states, and the histograms. Serve it from your own HTTP endpoint.
+[[nodiscard]] SUPERVISOR_API std::string to_prometheus(const PoolSnapshot& snapshot,
+                                                       std::string_view pool);
 
 /// Exclusive use of one ready worker, until released (explicitly, or by the destructor with
 /// `success`). Movable, not copyable; thread-safe.

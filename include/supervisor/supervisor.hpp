@@ -10,6 +10,7 @@
 #include <supervisor/error.hpp>
 #include <supervisor/exit_status.hpp>
 #include <supervisor/export.hpp>
+#include <supervisor/metrics.hpp>
 #include <supervisor/pool.hpp>
 #include <supervisor/process.hpp>
 #include <supervisor/process_spec.hpp>

@@ -11,6 +11,7 @@
 #  include <catch2/catch_test_macros.hpp>
 #  include <catch2/matchers/catch_matchers_string.hpp>
 #  define SUPERVISOR_CATCH3 1
+using Catch::Approx;  // v2 spells it without the namespace
 #else
 #  include <catch2/catch.hpp>
 #  define SUPERVISOR_CATCH3 0
@@ -28,16 +29,16 @@ inline void supervisor_print_skip(std::string_view reason) {
 // skipped, never as passed. The marker line is matched by CTest's SKIP_REGULAR_EXPRESSION; under
 // Catch2 v3 SKIP() also makes the run exit with the skip code.
 #if SUPERVISOR_CATCH3
-#  define SUPERVISOR_SKIP(reason)                                        \
-    do {                                                                 \
-      supervisor_print_skip(reason);                                      \
-      SKIP(reason);                                                      \
+#  define SUPERVISOR_SKIP(reason)    \
+    do {                             \
+      supervisor_print_skip(reason); \
+      SKIP(reason);                  \
     } while (false)
 #else
-#  define SUPERVISOR_SKIP(reason)                                        \
-    do {                                                                 \
-      supervisor_print_skip(reason);                                      \
-      WARN("SKIPPED: " << (reason));                                     \
-      return;                                                            \
+#  define SUPERVISOR_SKIP(reason)    \
+    do {                             \
+      supervisor_print_skip(reason); \
+      WARN("SKIPPED: " << (reason)); \
+      return;                        \
     } while (false)
 #endif

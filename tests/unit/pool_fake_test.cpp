@@ -6,6 +6,7 @@
 #include <supervisor/testing.hpp>
 
 #include <chrono>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -368,4 +369,60 @@ TEST_CASE("fake world: recycling after N leases and after a maximum runtime, nev
   CHECK(world.stop_requested(second));
   CHECK(pool.snapshot().workers[0].incarnation == 3);
   CHECK(events_of<sv::WorkerRecycled>(pool).back().why == "reached its maximum runtime");
+}
+
+TEST_CASE("histograms count into cumulative Prometheus buckets", "[unit][metrics]") {
+  auto h = sv::Histogram::with_bounds({0.1, 1, 10});
+  for (double v : {0.05, 0.1, 0.5, 2.0, 20.0, -1.0}) h.observe(v);
+  CHECK(h.count == 6);
+  CHECK(h.counts == std::vector<std::uint64_t>{3, 1, 1, 1});  // -1 counts as 0; 0.1 is "le 0.1"
+  CHECK(h.sum == Approx(22.65));
+  CHECK(h.quantile_bound(0.5) == 0.1);
+  CHECK(h.quantile_bound(0.9) == std::numeric_limits<double>::infinity());
+  CHECK(sv::Histogram{}.quantile_bound(0.5) == 0);
+}
+
+TEST_CASE("fake world: pool metrics and their Prometheus text", "[unit][metrics][pool]") {
+  sv::testing::FakeWorld world;
+  auto o = options(2);
+  o.readiness = sv::Readiness::after(2s);
+  sv::BreakerOptions b;
+  o.lease_breaker = sv::SlidingWindowBreaker::create(b);
+  sv::Pool pool(world, o);
+  pool.start();
+  world.advance(2s);
+  sv::Lease l = pool.acquire(0s);
+  world.advance(3s);
+  l.release();
+  world.run_pending();
+  world.kill(pid(pool, 0));
+  const auto s = pool.snapshot();
+  CHECK(s.leases == 1);
+  CHECK(s.lease_wait.count == 1);
+  CHECK(s.lease_duration.count == 1);
+  CHECK(s.lease_duration.sum == Approx(3.0));
+  CHECK(s.start_to_ready.count == 2);
+  CHECK(s.start_to_ready.sum == Approx(4.0));
+  CHECK(s.exits_by_reason.at("signal") == 1);
+  CHECK(s.worker_uptime.sum == Approx(5.0));
+  REQUIRE(s.lease_breaker.has_value());
+  CHECK(*s.lease_breaker == sv::BreakerState::closed);
+  const std::string text = sv::to_prometheus(s, "exec\"pool");
+  CHECK(text.find("supervisor_pool_workers{pool=\"exec\\\"pool\",state=\"ready\"} 1") !=
+        std::string::npos);
+  CHECK(text.find("supervisor_pool_workers{pool=\"exec\\\"pool\",state=\"backoff\"} 1") !=
+        std::string::npos);
+  CHECK(text.find("supervisor_pool_exits_total{pool=\"exec\\\"pool\",reason=\"signal\"} 1") !=
+        std::string::npos);
+  CHECK(text.find("supervisor_pool_leases_total{pool=\"exec\\\"pool\"} 1") != std::string::npos);
+  CHECK(text.find(
+            "supervisor_pool_lease_duration_seconds_bucket{pool=\"exec\\\"pool\",le=\"5\"} 1") !=
+        std::string::npos);
+  CHECK(text.find(
+            "supervisor_pool_lease_duration_seconds_bucket{pool=\"exec\\\"pool\",le=\"1\"} 0") !=
+        std::string::npos);
+  CHECK(text.find("le=\"+Inf\"} 2") != std::string::npos);  // start_to_ready: both starts
+  CHECK(text.find("supervisor_pool_breaker_state{pool=\"exec\\\"pool\",breaker=\"lease\",state="
+                  "\"closed\"} 1") != std::string::npos);
+  CHECK(text.find("# TYPE supervisor_pool_worker_uptime_seconds histogram") != std::string::npos);
 }
