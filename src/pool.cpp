@@ -66,6 +66,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
         spawn(slot, &err);
         if (err) break;
       }
+      if (!err && options_.scaling) schedule_scaling();
     });
     if (err) stop();  // a misconfigured pool leaves nothing running
   }
@@ -103,9 +104,11 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   }
 
   void resize(std::size_t size, ErrorSink& err) {
-    if (size == 0 || size > 100000) {
-      err.fail(errc::invalid_argument,
-               [&] { return fmt::format("Pool::resize: {} workers (1 to 100000)", size); });
+    if (size < options_.min_size || size > options_.max_size) {
+      err.fail(errc::invalid_argument, [&] {
+        return fmt::format("Pool::resize: {} workers is outside [min_size {}, max_size {}]", size,
+                           options_.min_size, options_.max_size);
+      });
       return;
     }
     auto self = shared_from_this();
@@ -598,6 +601,37 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     cv_.notify_all();
   }
 
+  void schedule_scaling() {
+    auto self = shared_from_this();
+    scaling_timer_ = host_->add_timer(options_.scaling_period, [self] {
+      self->scaling_timer_ = 0;
+      if (self->stopping_) return;
+      self->evaluate_scaling();
+      self->schedule_scaling();
+    });
+  }
+
+  void evaluate_scaling() {
+    ScalingInput in;
+    in.now = now();
+    in.size = live_slots();
+    for (const auto& s : slots_) {
+      if (s.retiring) continue;
+      if (s.sm.state() == WorkerState::leased) ++in.leased;
+      if (s.sm.state() == WorkerState::ready) ++in.ready;
+    }
+    in.waiting = waiters_.size();
+    std::size_t want = in.size;
+    try {
+      want = options_.scaling->desired_size(in);
+    } catch (...) {
+      report_error("scaling_policy");
+      return;
+    }
+    want = std::clamp(want, options_.min_size, options_.max_size);
+    if (want != in.size && !draining_) apply_resize(want);
+  }
+
   void begin_drain() {
     draining_ = true;
     for (auto& w : waiters_) {
@@ -666,6 +700,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     }
     stopping_ = true;
     stopped_ = true;
+    if (scaling_timer_) host_->cancel_timer(scaling_timer_);
+    scaling_timer_ = 0;
     for (auto& w : waiters_) {
       if (w.timer) host_->cancel_timer(w.timer);
       w.done(Lease(), errc::stopped, "Pool::acquire: the pool is stopping");
@@ -881,6 +917,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   std::uint64_t invalid_transitions_ = 0;
   std::uint64_t ignored_notifications_ = 0;
   std::uint64_t leases_ = 0;
+  std::uint64_t scaling_timer_ = 0;
   std::map<std::string, std::uint64_t> exits_by_reason_;
   struct Metrics {
     Histogram lease_wait = Histogram::default_seconds();
@@ -917,6 +954,21 @@ void validate_pool(const PoolOptions& o, detail::ErrorSink& err) {
   if (o.size > 100000) {
     err.fail(errc::invalid_argument,
              [&] { return fmt::format("PoolOptions.size: {} (at most 100000)", o.size); });
+    return;
+  }
+  if (o.min_size == 0 || o.min_size > o.max_size || o.size < o.min_size || o.size > o.max_size) {
+    err.fail(errc::invalid_argument, [&] {
+      return fmt::format(
+          "PoolOptions: size {} must lie in [min_size {}, max_size {}], min_size >= 1", o.size,
+          o.min_size, o.max_size);
+    });
+    return;
+  }
+  if (o.scaling && o.scaling_period <= Duration::zero()) {
+    err.fail(errc::invalid_argument, [&] {
+      return fmt::format("PoolOptions.scaling_period: {}ns (must be positive)",
+                         o.scaling_period.count());
+    });
     return;
   }
   if (o.recycle.max_runtime < Duration::zero()) {

@@ -32,6 +32,7 @@
 #include <supervisor/process.hpp>
 #include <supervisor/process_spec.hpp>
 #include <supervisor/restart_policy.hpp>
+#include <supervisor/scaling.hpp>
 #include <supervisor/worker_state.hpp>
 
 namespace supervisor {
@@ -71,8 +72,13 @@ struct RecycleOptions {
 
 /// Configuration of a Pool.
 struct PoolOptions {
-  ProcessSpec spec;      ///< What every worker runs.
-  std::size_t size = 1;  ///< How many workers (at least 1).
+  ProcessSpec spec;             ///< What every worker runs.
+  std::size_t size = 1;         ///< How many workers to start with (at least 1).
+  std::size_t min_size = 1;     ///< `resize` and the scaling policy never go below this.
+  std::size_t max_size = 1024;  ///< ... nor above this.
+  /// Decides the size every `scaling_period` (e.g. `TargetUtilization`). Default none: fixed.
+  std::shared_ptr<ScalingPolicy> scaling;
+  Duration scaling_period = std::chrono::seconds(15);
   /// Decides restarts. Default: `StandardRestartPolicy` with its defaults (always restart,
   /// exponential backoff, systemd's start limit per worker).
   std::shared_ptr<RestartPolicy> restart_policy;

@@ -15,5 +15,6 @@
 #include <supervisor/process.hpp>
 #include <supervisor/process_spec.hpp>
 #include <supervisor/restart_policy.hpp>
+#include <supervisor/scaling.hpp>
 #include <supervisor/version.hpp>
 #include <supervisor/worker_state.hpp>

@@ -426,3 +426,35 @@ TEST_CASE("fake world: pool metrics and their Prometheus text", "[unit][metrics]
                   "\"closed\"} 1") != std::string::npos);
   CHECK(text.find("# TYPE supervisor_pool_worker_uptime_seconds histogram") != std::string::npos);
 }
+
+TEST_CASE("fake world: target-utilisation scaling grows at once and shrinks after its window",
+          "[unit][pool][scaling]") {
+  sv::testing::FakeWorld world;
+  auto o = options(1);
+  o.min_size = 1;
+  o.max_size = 4;
+  sv::TargetUtilizationOptions t;
+  t.target = 0.5;
+  t.scale_down_window = 60s;
+  o.scaling = std::make_shared<sv::TargetUtilization>(t);
+  o.scaling_period = 10s;
+  sv::Pool pool(world, o);
+  pool.start();
+  sv::Lease a = pool.acquire(0s);
+  world.advance(10s);  // 1 leased at 50% target: 2 wanted
+  CHECK(pool.snapshot().size == 2);
+  sv::Lease b = pool.acquire(0s);
+  world.advance(10s);  // 2 leased: 4 wanted
+  CHECK(pool.snapshot().size == 4);
+  a.release();
+  b.release();
+  world.advance(50s);  // demand is 0, but 4 was wanted within the last 60 s
+  CHECK(pool.snapshot().size == 4);
+  world.advance(20s);
+  CHECK(pool.snapshot().size == 1);  // clamped to min_size
+  CHECK_THROWS_AS(sv::TargetUtilization(sv::TargetUtilizationOptions{1.5, {}, {}}),
+                  std::system_error);
+  std::error_code ec;
+  pool.resize(5, ec);  // above max_size
+  CHECK(ec == sv::errc::invalid_argument);
+}
