@@ -19,6 +19,8 @@
 #include <supervisor/process.hpp>
 #include <supervisor/process_spec.hpp>
 
+#include "run_sync.hpp"
+
 namespace supervisor::detail {
 
 // One incarnation of a worker, as the pool drives it. Loop thread only.
@@ -71,12 +73,7 @@ class PoolHost {
   // Runs `fn` on the loop and returns its result; inline when already there.
   template <class F>
   auto run_sync(F&& fn) -> std::invoke_result_t<F> {
-    using R = std::invoke_result_t<F>;
-    if (in_loop()) return fn();
-    std::packaged_task<R()> task(std::forward<F>(fn));
-    auto fut = task.get_future();
-    post([&task] { task(); });
-    return fut.get();
+    return run_sync_on(*this, std::forward<F>(fn));
   }
 };
 

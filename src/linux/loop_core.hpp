@@ -30,6 +30,8 @@
 #include "posix/unique_fd.hpp"
 #include "timer_queue.hpp"
 
+#include "run_sync.hpp"
+
 namespace supervisor::detail {
 
 struct ChildState;
@@ -57,12 +59,7 @@ class LoopCore : public std::enable_shared_from_this<LoopCore> {
   // Runs `fn` on the loop and returns its result; inline when already on the loop.
   template <class F>
   auto run_sync(F&& fn) -> std::invoke_result_t<F> {
-    using R = std::invoke_result_t<F>;
-    if (in_loop()) return fn();
-    std::packaged_task<R()> task(std::forward<F>(fn));
-    auto fut = task.get_future();
-    post([&task] { task(); });
-    return fut.get();
+    return run_sync_on(*this, std::forward<F>(fn));
   }
 
   // Loop thread only.
