@@ -117,7 +117,14 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
         err.fail(errc::stopped, [] { return std::string("Pool::resize: the pool is stopped"); });
         return;
       }
-      apply_resize(size);
+      if (emitting_ > 0) {
+        // Called from a subscriber, in the middle of a walk over the slots: do it next turn.
+        host_->post([self, size] {
+          if (!self->stopping_) self->apply_resize(size);
+        });
+      } else {
+        apply_resize(size);
+      }
     });
   }
 
@@ -259,6 +266,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     history_.push_back(ev);
     while (history_.size() > options_.history_size) history_.pop_front();
     const auto subscribers = subscribers_;  // a subscriber may unsubscribe itself
+    ++emitting_;
     for (const auto& entry : subscribers) {
       try {
         entry.second(ev);
@@ -266,6 +274,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
         report_error("subscriber");
       }
     }
+    --emitting_;
   }
 
   void move_to(Slot& slot, WorkerState to, std::string cause) {
@@ -903,7 +912,9 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   std::shared_ptr<PoolHost> host_;
   PoolOptions options_;
   std::shared_ptr<const ProcessSpec> shared_spec_;  // one spec for every worker
-  std::vector<Slot> slots_;
+  // A deque: growing never moves a slot, so a `Slot&` held up the stack stays valid.
+  std::deque<Slot> slots_;
+  int emitting_ = 0;  // > 0 while subscribers run: structural changes are deferred
   std::deque<Waiter> waiters_;
   std::deque<PoolEvent> history_;
   std::map<std::uint64_t, std::function<void(const PoolEvent&)>> subscribers_;

@@ -458,3 +458,20 @@ TEST_CASE("fake world: target-utilisation scaling grows at once and shrinks afte
   pool.resize(5, ec);  // above max_size
   CHECK(ec == sv::errc::invalid_argument);
 }
+
+TEST_CASE("fake world: a subscriber may resize the pool from inside an event", "[unit][pool]") {
+  sv::testing::FakeWorld world;
+  sv::Pool pool(world, options(1));
+  bool resized = false;
+  pool.subscribe([&](const sv::PoolEvent& e) {
+    const auto* t = std::get_if<sv::WorkerTransition>(&e.data);
+    if (t && t->to == WorkerState::ready && !resized) {
+      resized = true;
+      pool.resize(8);  // while the pool is walking its slots
+    }
+  });
+  pool.start();
+  world.run_pending();
+  CHECK(pool.snapshot().size == 8);
+  CHECK(pool.snapshot().ready == 8);
+}
