@@ -57,6 +57,7 @@
 #include <vector>
 
 #include "bench_util.hpp"
+#include "raw_child.hpp"
 
 extern char** environ;  // NOLINT: POSIX
 
@@ -135,9 +136,8 @@ class InterruptWatch {
   std::thread thread_;
 };
 
-[[noreturn]] void fail_errno(const std::string& what, int e) {
-  throw std::system_error(e, std::system_category(), what);
-}
+using supervisor::bench::fail_errno;
+using supervisor::bench::RawChild;
 
 double to_us(BenchClock::duration d) {
   return std::chrono::duration<double, std::micro>(d).count();
@@ -192,61 +192,6 @@ rlim_t raise_nofile() {
 char sleep_path[] = "/bin/sleep";
 char sleep_arg[] = "1000";
 char* const sleep_argv[] = {sleep_path, sleep_arg, nullptr};
-
-// One raw child. Whatever is still running when it goes out of scope is killed and reaped, so
-// that no exit path leaves a process behind.
-class RawChild {
- public:
-  RawChild() = default;
-  RawChild(pid_t pid, int pidfd) noexcept : pid_(pid), pidfd_(pidfd) {}
-  RawChild(RawChild&& o) noexcept
-      : pid_(std::exchange(o.pid_, -1)), pidfd_(std::exchange(o.pidfd_, -1)) {}
-  RawChild& operator=(RawChild&& o) noexcept {
-    if (this != &o) {
-      discard();
-      pid_ = std::exchange(o.pid_, -1);
-      pidfd_ = std::exchange(o.pidfd_, -1);
-    }
-    return *this;
-  }
-  RawChild(const RawChild&) = delete;
-  RawChild& operator=(const RawChild&) = delete;
-  ~RawChild() { discard(); }
-
-  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
-
-  // Waits until it has exited: poll on the pidfd (as an event loop would), then waitid.
-  void reap(bool poll_first) {
-    if (poll_first) {
-      pollfd pfd{pidfd_, POLLIN, 0};
-      while (::poll(&pfd, 1, -1) < 0) {
-        if (errno != EINTR) fail_errno("raw: poll(pidfd)", errno);
-      }
-    }
-    siginfo_t si{};
-    while (::waitid(P_PIDFD, static_cast<id_t>(pidfd_), &si, WEXITED) != 0) {
-      if (errno != EINTR) fail_errno("raw: waitid(P_PIDFD)", errno);
-    }
-    ::close(pidfd_);
-    pidfd_ = -1;
-    pid_ = -1;
-  }
-
- private:
-  void discard() noexcept {
-    if (pidfd_ < 0) return;
-    ::syscall(SYS_pidfd_send_signal, pidfd_, SIGKILL, nullptr, 0);
-    siginfo_t si{};
-    while (::waitid(P_PIDFD, static_cast<id_t>(pidfd_), &si, WEXITED) != 0 && errno == EINTR) {
-    }
-    ::close(pidfd_);
-    pidfd_ = -1;
-    pid_ = -1;
-  }
-
-  pid_t pid_ = -1;
-  int pidfd_ = -1;
-};
 
 // posix_spawn with stdin/stdout/stderr on one /dev/null, then pidfd_open.
 class RawSpawner {

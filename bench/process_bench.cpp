@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "bench_util.hpp"
+#include "raw_child.hpp"
 
 extern char** environ;  // NOLINT: POSIX
 
@@ -49,9 +50,8 @@ constexpr int kill_samples = 80;       // SIGKILL -> replacement samples per var
 // in nanosleep, like a long-lived worker, rather than interrupted half-loaded.
 constexpr auto settle = std::chrono::milliseconds(5);
 
-[[noreturn]] void fail_errno(const std::string& what, int e) {
-  throw std::system_error(e, std::system_category(), what);
-}
+using supervisor::bench::fail_errno;
+using supervisor::bench::RawChild;
 
 // The value below which `q` (0..1) of the samples lie (nearest rank).
 double quantile(std::vector<double> v, double q) {
@@ -71,45 +71,6 @@ double micros_between(BenchClock::time_point t0, BenchClock::time_point t1) {
 
 // ------------------------------------------------------------------------------------------
 // The raw floor: what a hand-written supervisor on Linux does at the least.
-
-// One raw child: its pid and pidfd. Killed and reaped on destruction if still unreaped, so that
-// an exception never leaves a process behind.
-class RawChild {
- public:
-  RawChild() = default;
-  RawChild(pid_t pid, int pidfd) : pid_(pid), pidfd_(pidfd) {}
-  ~RawChild() {
-    if (pidfd_ < 0) return;
-    ::syscall(SYS_pidfd_send_signal, pidfd_, SIGKILL, nullptr, 0);
-    reap();
-  }
-  RawChild(RawChild&& o) noexcept
-      : pid_(std::exchange(o.pid_, -1)), pidfd_(std::exchange(o.pidfd_, -1)) {}
-  RawChild& operator=(RawChild&&) = delete;
-  RawChild(const RawChild&) = delete;
-  RawChild& operator=(const RawChild&) = delete;
-
-  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
-
-  // Waits for the exit on the pidfd, then collects it.
-  void reap() {
-    pollfd pfd{pidfd_, POLLIN, 0};
-    while (::poll(&pfd, 1, -1) < 0) {
-      if (errno != EINTR) fail_errno("raw: poll(pidfd)", errno);
-    }
-    siginfo_t si{};
-    while (::waitid(P_PIDFD, static_cast<id_t>(pidfd_), &si, WEXITED) != 0) {
-      if (errno != EINTR) fail_errno("raw: waitid(P_PIDFD)", errno);
-    }
-    ::close(pidfd_);
-    pidfd_ = -1;
-    pid_ = -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int pidfd_ = -1;
-};
 
 // posix_spawn with stdin/stdout/stderr on /dev/null (opened once), then pidfd_open.
 class RawSpawner {
@@ -159,7 +120,7 @@ char* const sleep_argv[] = {sleep_path, sleep_arg, nullptr};
 
 double raw_spawn_rate(RawSpawner& spawner, int n) {
   const auto t0 = BenchClock::now();
-  for (int i = 0; i < n; ++i) spawner.spawn(true_argv).reap();
+  for (int i = 0; i < n; ++i) spawner.spawn(true_argv).reap(true);
   return n / seconds_since(t0);
 }
 
@@ -168,7 +129,7 @@ double raw_restart_us(RawSpawner& spawner) {
   std::this_thread::sleep_for(settle);
   const auto t0 = BenchClock::now();
   if (::kill(first.pid(), SIGKILL) != 0) fail_errno("raw: kill", errno);
-  first.reap();
+  first.reap(true);
   RawChild replacement = spawner.spawn(sleep_argv);
   const auto t1 = BenchClock::now();
   return micros_between(t0, t1);  // `replacement` is killed and reaped here
