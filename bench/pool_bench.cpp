@@ -222,17 +222,7 @@ class RawSpawner {
   RawSpawner& operator=(const RawSpawner&) = delete;
 
   RawChild spawn_sleep() {
-    pid_t pid = -1;
-    const int rc = ::posix_spawn(&pid, sleep_path, &actions_, &attr_, sleep_argv, environ);
-    if (rc != 0) fail_errno("raw: posix_spawn /bin/sleep", rc);
-    const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-    if (pidfd < 0) {
-      const int e = errno;
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
-      fail_errno("raw: pidfd_open", e);
-    }
-    return RawChild(pid, pidfd);
+    return supervisor::bench::spawn_raw(sleep_path, &actions_, &attr_, sleep_argv);
   }
 
  private:

@@ -94,17 +94,7 @@ class RawSpawner {
   RawSpawner& operator=(const RawSpawner&) = delete;
 
   RawChild spawn(char* const argv[]) {
-    pid_t pid = -1;
-    const int rc = ::posix_spawn(&pid, argv[0], &actions_, nullptr, argv, environ);
-    if (rc != 0) fail_errno(std::string("raw: posix_spawn ") + argv[0], rc);
-    const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-    if (pidfd < 0) {
-      const int e = errno;
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
-      fail_errno("raw: pidfd_open", e);
-    }
-    return RawChild(pid, pidfd);
+    return supervisor::bench::spawn_raw(argv[0], &actions_, nullptr, argv);
   }
 
  private:

@@ -6,6 +6,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -76,5 +77,21 @@ class RawChild {
   pid_t pid_ = -1;
   int pidfd_ = -1;
 };
+
+// posix_spawn + pidfd_open: the raw floor's way to start a child.
+inline RawChild spawn_raw(const char* path, const posix_spawn_file_actions_t* actions,
+                          const posix_spawnattr_t* attr, char* const argv[]) {
+  pid_t pid = -1;
+  const int rc = ::posix_spawn(&pid, path, actions, attr, argv, environ);
+  if (rc != 0) fail_errno(std::string("raw: posix_spawn ") + path, rc);
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) {
+    const int e = errno;
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    fail_errno("raw: pidfd_open", e);
+  }
+  return RawChild(pid, pidfd);
+}
 
 }  // namespace supervisor::bench

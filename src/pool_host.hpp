@@ -19,6 +19,7 @@
 #include <supervisor/process.hpp>
 #include <supervisor/process_spec.hpp>
 
+#include "notify_note.hpp"
 #include "run_sync.hpp"
 
 namespace supervisor::detail {
@@ -30,15 +31,6 @@ class WorkerProcess {
   [[nodiscard]] virtual int pid() const = 0;
   virtual void request_stop() = 0;  // its StopPlan; the exit comes through on_exit
   virtual void request_kill() = 0;  // the whole tree, now
-};
-
-// A parsed sd_notify datagram.
-struct NotifyNote {
-  int sender = 0;
-  bool ready = false;
-  bool watchdog = false;
-  bool has_status = false;
-  std::string status;
 };
 
 // An open notify channel; closing it (destruction) stops delivery.

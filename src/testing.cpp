@@ -8,7 +8,6 @@
 #include <string_view>
 
 #include "fake_host.hpp"
-#include "linux/notify_socket.hpp"
 
 namespace supervisor {
 namespace detail {
@@ -47,12 +46,6 @@ class FakeNotify final : public NotifyChannel {
   std::weak_ptr<FakeHost> host_;
   std::string address_;
 };
-
-// The real socket's parser, on the datagram's text.
-NotifyNote parse_note(std::string_view text, int sender) {
-  const NotifyMessage m = parse_notify(text, sender);
-  return NotifyNote{m.sender, m.ready, m.watchdog, m.has_status, m.status};
-}
 
 }  // namespace
 
@@ -235,7 +228,7 @@ void FakeWorld::notify(int pid, std::string_view datagram, int sender) {
   auto channel = host_->channels_.find(env->second);
   if (channel == host_->channels_.end()) return;
   auto deliver = channel->second;  // the callback may close the channel
-  deliver(detail::parse_note(datagram, sender != 0 ? sender : pid));
+  deliver(detail::parse_notify(datagram, sender != 0 ? sender : pid));
   host_->pump();
 }
 

@@ -13,8 +13,8 @@
 
 namespace supervisor::detail {
 
-NotifyMessage parse_notify(std::string_view text, pid_t sender) {
-  NotifyMessage m;
+NotifyNote parse_notify(std::string_view text, int sender) {
+  NotifyNote m;
   m.sender = sender;
   std::size_t start = 0;
   while (start < text.size()) {
@@ -64,8 +64,8 @@ void NotifySocket::open(const std::string& abstract_name, ErrorSink& err) {
   address_ = "@" + abstract_name;
 }
 
-std::vector<NotifyMessage> NotifySocket::receive() {
-  std::vector<NotifyMessage> out;
+std::vector<NotifyNote> NotifySocket::receive() {
+  std::vector<NotifyNote> out;
   for (int i = 0; i < 64 && fd_; ++i) {  // bounded: a chatty worker cannot starve the loop
     char data[4096];
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];

@@ -13,18 +13,10 @@
 
 #include <supervisor/error.hpp>
 
+#include "notify_note.hpp"
 #include "posix/unique_fd.hpp"
 
 namespace supervisor::detail {
-
-struct NotifyMessage {
-  pid_t sender = 0;  // from SCM_CREDENTIALS (the kernel's word, not the sender's)
-  bool ready = false;
-  bool watchdog = false;
-  bool stopping = false;
-  bool has_status = false;
-  std::string status;
-};
 
 class NotifySocket {
  public:
@@ -34,15 +26,12 @@ class NotifySocket {
   // The value for NOTIFY_SOCKET.
   [[nodiscard]] const std::string& address() const noexcept { return address_; }
   // Reads every pending datagram (never blocks).
-  std::vector<NotifyMessage> receive();
+  std::vector<NotifyNote> receive();
   void close() noexcept { fd_.reset(); }
 
  private:
   UniqueFd fd_;
   std::string address_;
 };
-
-// Parses one datagram's "KEY=VALUE\n..." text (exposed for unit tests).
-NotifyMessage parse_notify(std::string_view text, pid_t sender);
 
 }  // namespace supervisor::detail

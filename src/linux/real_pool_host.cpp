@@ -36,8 +36,7 @@ class RealNotify final : public NotifyChannel {
     socket_.open(name, err);
     if (err) return;
     watch_ = core_->watch(socket_.fd(), EPOLLIN, [this](std::uint32_t) {
-      for (const NotifyMessage& m : socket_.receive())
-        on_note_(NotifyNote{m.sender, m.ready, m.watchdog, m.has_status, m.status});
+      for (const NotifyNote& note : socket_.receive()) on_note_(note);
     });
   }
   [[nodiscard]] const std::string& address() const override { return socket_.address(); }
