@@ -3,8 +3,9 @@
 // The Pool next to raw floors written here (posix_spawn + pidfd_open + poll + waitid), measured in
 // one run:
 //   1. restart latency: an outside SIGKILL of the pool's only worker until its replacement is
-//      ready (seen by a subscriber on the loop thread), against a raw loop that reaps and spawns
-//      again; interleaved, median of many kills;
+//      ready (seen by a subscriber on the loop thread), against a raw watcher thread, asleep in
+//      poll() on the pidfd until the kill, that reaps and spawns again; interleaved, median of
+//      many kills;
 //   2. bring-up: Pool::start of 1000 workers until wait_ready(1000) returns, against 1000 raw
 //      posix_spawn + pidfd_open; stopping both sides is timed for information. These workers do
 //      not setsid (`new_session = false`), like the raw ones: without cgroups, stopping a worker
@@ -231,23 +232,19 @@ class RawSpawner {
   posix_spawnattr_t attr_{};
 };
 
-// A one-worker raw supervisor: the current child, replaced as soon as it is reaped.
+// A one-worker raw supervisor on its own thread (RawWatcher): the current child, replaced as soon
+// as it is reaped.
 class RawSlot {
  public:
-  explicit RawSlot(RawSpawner& spawner) : spawner_(spawner), child_(spawner.spawn_sleep()) {}
+  explicit RawSlot(RawSpawner& spawner) : watcher_([&spawner] { return spawner.spawn_sleep(); }) {}
 
   double restart_us() {
     std::this_thread::sleep_for(settle);
-    const auto t0 = BenchClock::now();
-    if (::kill(child_.pid(), SIGKILL) != 0) fail_errno("raw: kill", errno);
-    child_.reap(true);
-    child_ = spawner_.spawn_sleep();
-    return to_us(BenchClock::now() - t0);
+    return watcher_.kill_and_wait_replaced();
   }
 
  private:
-  RawSpawner& spawner_;
-  RawChild child_;
+  supervisor::bench::RawWatcher watcher_;
 };
 
 // ------------------------------------------------------------------------------------------

@@ -52,6 +52,7 @@ constexpr auto settle = std::chrono::milliseconds(5);
 
 using supervisor::bench::fail_errno;
 using supervisor::bench::RawChild;
+using supervisor::bench::RawWatcher;
 
 // The value below which `q` (0..1) of the samples lie (nearest rank).
 double quantile(std::vector<double> v, double q) {
@@ -114,7 +115,17 @@ double raw_spawn_rate(RawSpawner& spawner, int n) {
   return n / seconds_since(t0);
 }
 
-double raw_restart_us(RawSpawner& spawner) {
+// The floor for restart latency: a raw watcher thread, asleep in poll() until the kill (by this
+// thread) wakes it, as the library's loop is.
+double raw_restart_us(RawWatcher& watcher) {
+  std::this_thread::sleep_for(settle);
+  return watcher.kill_and_wait_replaced();
+}
+
+// For information: the same with no thread at all, the killer reaping and respawning inline. No
+// supervisor works this way (it never knows when the kill comes), but it shows what the wake-up
+// of a sleeping thread costs on this machine.
+double inline_restart_us(RawSpawner& spawner) {
   RawChild first = spawner.spawn(sleep_argv);
   std::this_thread::sleep_for(settle);
   const auto t0 = BenchClock::now();
@@ -222,13 +233,17 @@ int run() {
       }
     }
   }
-  std::vector<double> restart_ours, restart_raw, restart_clone3;
-  for (int i = 0; i < kill_samples; ++i) {
-    for (int k = 0; k < 3; ++k) {
-      switch ((i + k) % 3) {
-        case 0: restart_ours.push_back(ours_restart_us(posix_loop, sleep_spec)); break;
-        case 1: restart_raw.push_back(raw_restart_us(spawner)); break;
-        default: restart_clone3.push_back(ours_restart_us(default_loop, sleep_spec)); break;
+  std::vector<double> restart_ours, restart_raw, restart_clone3, restart_inline;
+  {
+    RawWatcher watcher([&spawner] { return spawner.spawn(sleep_argv); });
+    for (int i = 0; i < kill_samples; ++i) {
+      for (int k = 0; k < 4; ++k) {
+        switch ((i + k) % 4) {
+          case 0: restart_ours.push_back(ours_restart_us(posix_loop, sleep_spec)); break;
+          case 1: restart_raw.push_back(raw_restart_us(watcher)); break;
+          case 2: restart_inline.push_back(inline_restart_us(spawner)); break;
+          default: restart_clone3.push_back(ours_restart_us(default_loop, sleep_spec)); break;
+        }
       }
     }
   }
@@ -254,6 +269,9 @@ int run() {
   };
   row("supervisor::Process, posix_spawn loop", spawn_ours, restart_ours);
   row("raw posix_spawn+pidfd_open+poll+waitid", spawn_raw, restart_raw);
+  std::printf("%-40s %7s %13s   %7.0f (%8.0f..%8.0f)\n", "raw, killer reaps inline (no watcher)",
+              "", "", median(restart_inline), quantile(restart_inline, 0.1),
+              quantile(restart_inline, 0.9));
   row("supervisor::Process, default loop", spawn_clone3, restart_clone3);
   std::printf(
       "(%d rounds x %d spawns, %d kills per variant, interleaved; ratios: posix_spawn loop / "
@@ -270,6 +288,7 @@ int run() {
   sv::bench::metric("process.restart_latency_ratio", lat_raw > 0 ? lat_ours / lat_raw : 0.0,
                     "ratio");
   sv::bench::metric("process.restart_latency_clone3_us", lat_clone3, "us");
+  sv::bench::metric("process.raw_restart_latency_inline_us", median(restart_inline), "us");
   return 0;
 }
 

@@ -12,9 +12,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/eventfd.h>
+
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <stdexcept>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 namespace supervisor::bench {
@@ -44,6 +53,7 @@ class RawChild {
   ~RawChild() { discard(); }
 
   [[nodiscard]] pid_t pid() const noexcept { return pid_; }
+  [[nodiscard]] int pidfd() const noexcept { return pidfd_; }
 
   // Waits until it has exited: poll on the pidfd (as an event loop would), then waitid.
   void reap(bool poll_first) {
@@ -93,5 +103,74 @@ inline RawChild spawn_raw(const char* path, const posix_spawn_file_actions_t* ac
   }
   return RawChild(pid, pidfd);
 }
+
+// A raw one-child supervisor on a thread of its own, as every supervisor runs: asleep in poll()
+// on the child's pidfd until the child dies, then waitid and the replacement's spawn. The killer
+// is another thread (the bench's), as it is in production (an OOM kill, a crash, an operator), so
+// that the floor pays the same wake-up of a sleeping thread as the library's loop does.
+class RawWatcher {
+ public:
+  explicit RawWatcher(std::function<RawChild()> spawn) : spawn_(std::move(spawn)) {
+    stop_fd_ = ::eventfd(0, EFD_CLOEXEC);
+    if (stop_fd_ < 0) fail_errno("raw: eventfd", errno);
+    child_ = spawn_();
+    thread_ = std::thread([this] { run(); });
+  }
+  ~RawWatcher() {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const ssize_t n = ::write(stop_fd_, &one, sizeof one);
+    thread_.join();
+    ::close(stop_fd_);
+  }
+  RawWatcher(const RawWatcher&) = delete;
+  RawWatcher& operator=(const RawWatcher&) = delete;
+
+  // SIGKILLs the current child from this thread; returns the microseconds until the watcher had
+  // started its replacement.
+  double kill_and_wait_replaced() {
+    std::unique_lock lock(mu_);
+    const std::uint64_t gen = generation_;
+    const auto t0 = std::chrono::steady_clock::now();
+    if (::kill(child_.pid(), SIGKILL) != 0) fail_errno("raw: kill", errno);
+    cv_.wait(lock, [&] { return generation_ != gen || !error_.empty(); });
+    if (!error_.empty()) throw std::runtime_error(error_);
+    return std::chrono::duration<double, std::micro>(replaced_at_ - t0).count();
+  }
+
+ private:
+  void run() {
+    for (;;) {
+      int pidfd;
+      {
+        std::lock_guard lock(mu_);
+        pidfd = child_.pidfd();
+      }
+      pollfd fds[2] = {{pidfd, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+      if (::poll(fds, 2, -1) < 0) continue;  // EINTR
+      if (fds[1].revents != 0) return;       // ~RawWatcher: the child dies with child_
+      std::lock_guard lock(mu_);
+      try {
+        child_.reap(false);
+        child_ = spawn_();
+        replaced_at_ = std::chrono::steady_clock::now();
+        ++generation_;
+      } catch (const std::exception& e) {
+        error_ = e.what();
+      }
+      cv_.notify_all();
+      if (!error_.empty()) return;
+    }
+  }
+
+  std::function<RawChild()> spawn_;
+  int stop_fd_ = -1;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  RawChild child_;  // (mu_)
+  std::uint64_t generation_ = 0;
+  std::chrono::steady_clock::time_point replaced_at_{};
+  std::string error_;
+  std::thread thread_;
+};
 
 }  // namespace supervisor::bench

@@ -9,7 +9,9 @@
 
 namespace supervisor::detail {
 
+inline constexpr std::uint64_t k_clone_vm = 0x00000100ULL;
 inline constexpr std::uint64_t k_clone_pidfd = 0x00001000ULL;
+inline constexpr std::uint64_t k_clone_vfork = 0x00004000ULL;
 inline constexpr std::uint64_t k_clone_into_cgroup = 0x200000000ULL;
 
 // The kernel's struct clone_args, version 2 (with `cgroup`, Linux 5.7).

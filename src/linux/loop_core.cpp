@@ -3,6 +3,7 @@
 #include "linux/loop_core.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -34,6 +35,7 @@ LoopCore::LoopCore(LoopOptions options) : options_(std::move(options)) {
   ev.data.u64 = 0;  // id 0 is the wake-up fd
   if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_.get(), &ev) != 0)
     throw_error(std::error_code(errno, std::system_category()), "Loop: epoll_ctl(eventfd)");
+  null_.reset(::open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY));  // -1: each spawn opens one
   info_.clone3_available = clone3_available();
   info_.close_range_available = close_range_available();
   if (!options_.registry_path.empty()) {

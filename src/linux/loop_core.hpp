@@ -74,6 +74,8 @@ class LoopCore : public std::enable_shared_from_this<LoopCore> {
   [[nodiscard]] const LoopInfo& info() const noexcept { return info_; }
   [[nodiscard]] const LoopOptions& options() const noexcept { return options_; }
   std::string next_group_name();
+  // An O_RDWR /dev/null for children's null streams (-1 if it could not be opened).
+  [[nodiscard]] int null_fd() const noexcept { return null_.get(); }
   Sentinel& sentinel() noexcept { return sentinel_; }
   Registry& registry() noexcept { return registry_; }
   // Loop thread: the /proc table, rescanned when older than a few milliseconds.
@@ -98,6 +100,7 @@ class LoopCore : public std::enable_shared_from_this<LoopCore> {
   bool proc_table_valid_ = false;  // we created info_.cgroup_base and remove it at shutdown
   UniqueFd epoll_;
   UniqueFd wake_;
+  UniqueFd null_;  // O_RDWR /dev/null, shared by every child's null streams
   std::thread thread_;
   std::atomic<std::thread::id> loop_id_{};
 
@@ -114,7 +117,7 @@ class LoopCore : public std::enable_shared_from_this<LoopCore> {
   // Destroyed after each dispatch round, never while one of them runs.
   std::vector<std::function<void(std::uint32_t)>> graveyard_;
   std::vector<std::shared_ptr<ChildState>> graveyard_children_;
-  std::uint64_t group_counter_ = 0;
+  std::atomic<std::uint64_t> group_counter_{0};  // any thread
 };
 
 }  // namespace supervisor::detail

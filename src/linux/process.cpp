@@ -77,37 +77,62 @@ std::shared_ptr<ChildState> start_impl(const std::shared_ptr<detail::LoopCore>& 
   // Opening files, resolving names and building argv/envp happen here, on the calling thread;
   // only the spawn itself runs on the loop.
   auto prepared = std::make_unique<detail::PreparedSpawn>();
+  prepared->shared_null = core->null_fd();
   detail::prepare_spawn(spec, *prepared, err);
   if (err) return nullptr;
   auto state = std::make_shared<ChildState>(core, std::move(spec_ptr), std::move(options));
   const SpawnPath path = core->options().spawn_path.value_or(SpawnPath::clone3);
-  return core->run_sync([&]() -> std::shared_ptr<ChildState> {
+  // Creates the child; on the loop thread for clone3 (PR_SET_PDEATHSIG follows the thread that
+  // creates the child, and the loop thread lives as long as the children).
+  struct Spawned {
+    detail::SpawnResult result;
     std::optional<detail::CgroupV2Group> group;
+  };
+  auto spawn = [&](Spawned& s) {
     if (containment == Containment::cgroup) {
-      group = detail::CgroupV2Group::create(li.cgroup_base, core->next_group_name(), err);
-      if (err) return nullptr;
+      s.group = detail::CgroupV2Group::create(li.cgroup_base, core->next_group_name(), err);
+      if (err) return;
     }
-    detail::SpawnResult r;
-    detail::spawn_prepared(*prepared, group ? group->dir_fd() : -1, path, r, err);
-    if (err) {
-      if (group) {
-        ErrorSink ignored;
-        group->remove(ignored);
-      }
-      return nullptr;
+    detail::spawn_prepared(*prepared, s.group ? s.group->dir_fd() : -1, path, s.result, err);
+    if (err && s.group) {
+      ErrorSink ignored;
+      s.group->remove(ignored);
     }
-    state->info.pid = r.pid;
-    state->info.pgid = state->spec.new_session ? r.pid : ::getpgid(r.pid);
-    state->info.path = r.path;
+    if (err) return;
+    state->info.pid = s.result.pid;
+    state->info.pgid = state->spec.new_session ? s.result.pid : ::getpgid(s.result.pid);
+    state->info.path = s.result.path;
     state->info.containment = containment;
-    state->info.cgroup = group ? group->path() : std::string();
+    state->info.cgroup = s.group ? s.group->path() : std::string();
     state->info.program = prepared->program;
     // The child has its copies; ours close now, so that EOF on the pipes means the tree is done.
     prepared->owned.clear();
-    state->begin(std::move(r), std::move(group), std::move(prepared->out_read),
-                 std::move(prepared->err_read));
-    core->adopt(state);
-    core->registry().add(state->info.pid, state->info.cgroup);
+  };
+  // Hands the child to the loop: its pidfd and output pipes join the epoll set.
+  auto adopt = [](const std::shared_ptr<ChildState>& st, Spawned& s, detail::PreparedSpawn& p) {
+    st->begin(std::move(s.result), std::move(s.group), std::move(p.out_read),
+              std::move(p.err_read));
+    st->loop->adopt(st);
+    st->loop->registry().add(st->info.pid, st->info.cgroup);
+  };
+  const bool posix_spawn_path = path == SpawnPath::posix_spawn || !li.clone3_available;
+  if (posix_spawn_path && !core->in_loop()) {
+    // posix_spawn is safe on any thread and needs no PDEATHSIG: spawn here, and let the loop
+    // adopt the child without waiting for it (commands run in order, so whatever the host asks
+    // of this process next finds it adopted). This spares a round trip to the loop per start.
+    auto spawned = std::make_shared<Spawned>();
+    spawn(*spawned);
+    if (err) return nullptr;
+    std::shared_ptr<detail::PreparedSpawn> owned_prepared(std::move(prepared));
+    core->post(
+        [state, spawned, owned_prepared, adopt] { adopt(state, *spawned, *owned_prepared); });
+    return state;
+  }
+  return core->run_sync([&]() -> std::shared_ptr<ChildState> {
+    Spawned spawned;
+    spawn(spawned);
+    if (err) return nullptr;
+    adopt(state, spawned, *prepared);
     return state;
   });
 }

@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -23,10 +24,11 @@ constexpr int k_max_groups = 8192;
 
 // Everything the sentinel needs, prepared before the clone (the child gets a copy).
 struct SentinelPlan {
-  int read_fd = -1;    // the pipe; EOF means the host is gone
-  int kill_fd = -1;    // <base>/cgroup.kill, or -1
-  int base_fd = -1;    // <base> as a directory, to remove the worker groups in it
-  int parent_fd = -1;  // the directory holding <base>, to remove <base> itself
+  int read_fd = -1;             // the pipe; EOF means the host is gone
+  int kill_fd = -1;             // <base>/cgroup.kill, or -1
+  int base_fd = -1;             // <base> as a directory, to remove the worker groups in it
+  int parent_fd = -1;           // the directory holding <base>, to remove <base> itself
+  const int* groups = nullptr;  // shared with the host: k_max_groups slots, 0 = free
   char base_name[256] = {};
 };
 
@@ -89,29 +91,21 @@ SV_NO_SANITIZE void remove_groups(const SentinelPlan& p) {
     syscall(SYS_rt_sigaction, sig, &ign, nullptr, sizeof(std::uint64_t));
   syscall(SYS_prctl, PR_SET_NAME, "sv-sentinel", 0, 0, 0);
 
-  static int groups[k_max_groups];
-  int count = 0;
-  int buf[256];
+  // Nothing is ever written to the pipe: the sentinel sleeps until EOF, without one wake-up per
+  // worker; the host keeps the table of process groups in memory shared with us.
+  char byte;
   for (;;) {
-    const long n = syscall(SYS_read, p.read_fd, buf, sizeof buf);
+    const long n = syscall(SYS_read, p.read_fd, &byte, 1);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;  // EOF: the host is gone (or stopping)
-    for (long i = 0; i < n / static_cast<long>(sizeof(int)); ++i) {
-      const int v = buf[i];
-      if (v > 0 && count < k_max_groups) {
-        groups[count++] = v;
-      } else if (v < 0) {
-        for (int j = 0; j < count; ++j) {
-          if (groups[j] == -v) {
-            groups[j] = groups[--count];
-            break;
-          }
-        }
-      }
-    }
+    break;  // EOF (or an error): the host is gone, or stopping
   }
   if (p.kill_fd >= 0) syscall(SYS_write, p.kill_fd, "1", 1);
-  for (int j = 0; j < count; ++j) syscall(SYS_kill, -groups[j], SIGKILL);
+  if (p.groups) {
+    for (int j = 0; j < k_max_groups; ++j) {
+      const int pgid = __atomic_load_n(&p.groups[j], __ATOMIC_ACQUIRE);
+      if (pgid > 0) syscall(SYS_kill, -pgid, SIGKILL);
+    }
+  }
   remove_groups(p);
   syscall(SYS_exit_group, 0);
   __builtin_unreachable();
@@ -125,7 +119,10 @@ SV_NO_SANITIZE long clone_sentinel(CloneArgs& args, const SentinelPlan& plan) {
 
 }  // namespace
 
-Sentinel::~Sentinel() { stop(); }
+Sentinel::~Sentinel() {
+  stop();
+  if (groups_) ::munmap(groups_, sizeof(int) * k_max_groups);
+}
 
 bool Sentinel::start(const std::string& cgroup_base) {
   int ends[2];
@@ -135,8 +132,15 @@ bool Sentinel::start(const std::string& cgroup_base) {
   UniqueFd kill_fd;
   UniqueFd base_fd;
   UniqueFd parent_fd;
+  if (!groups_) {
+    void* m = ::mmap(nullptr, sizeof(int) * k_max_groups, PROT_READ | PROT_WRITE,
+                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return false;
+    groups_ = static_cast<int*>(m);
+  }
   SentinelPlan plan;
   plan.read_fd = read_end.get();
+  plan.groups = groups_;
   if (!cgroup_base.empty()) {
     kill_fd.reset(::open((cgroup_base + "/cgroup.kill").c_str(), O_WRONLY | O_CLOEXEC));
     base_fd.reset(::open(cgroup_base.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -161,20 +165,32 @@ bool Sentinel::start(const std::string& cgroup_base) {
   if (r < 0) return false;
   pid_ = static_cast<pid_t>(r);
   pidfd_.reset(pidfd);
-  ::fcntl(write_end.get(), F_SETFL, ::fcntl(write_end.get(), F_GETFL) | O_NONBLOCK);
   pipe_ = std::move(write_end);
   return true;
 }
 
-void Sentinel::send(int value) {
-  if (!pipe_) return;
-  // Writes of one int are atomic on a pipe. The end is non-blocking: a full pipe would mean the
-  // sentinel stopped reading, and blocking the loop on it is not an option.
-  [[maybe_unused]] const ssize_t n = ::write(pipe_.get(), &value, sizeof value);
+void Sentinel::add_group(pid_t pgid) {
+  if (!groups_ || pgid <= 0 || slot_of_.count(pgid) != 0) return;
+  int slot;
+  if (!free_.empty()) {
+    slot = free_.back();
+    free_.pop_back();
+  } else if (used_ < k_max_groups) {
+    slot = used_++;
+  } else {
+    return;  // full: the group is still killed by the stop ladder, only not at host death
+  }
+  slot_of_.emplace(pgid, slot);
+  __atomic_store_n(&groups_[slot], pgid, __ATOMIC_RELEASE);
 }
 
-void Sentinel::add_group(pid_t pgid) { send(pgid); }
-void Sentinel::remove_group(pid_t pgid) { send(-pgid); }
+void Sentinel::remove_group(pid_t pgid) {
+  auto it = slot_of_.find(pgid);
+  if (it == slot_of_.end()) return;
+  __atomic_store_n(&groups_[it->second], 0, __ATOMIC_RELEASE);
+  free_.push_back(it->second);
+  slot_of_.erase(it);
+}
 
 void Sentinel::stop() {
   if (!pipe_) return;

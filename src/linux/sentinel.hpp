@@ -5,12 +5,15 @@
 // The host-death sentinel: a tiny process forked (not exec'd) by the Loop. It blocks reading a
 // pipe whose only write end the host holds. When the host dies, even by SIGKILL, the kernel
 // closes that end; the sentinel wakes on EOF and kills every worker tree: it writes "1" to the
-// Loop's base cgroup.kill (all worker groups sit below it) and SIGKILLs every process group it
-// was told about. PR_SET_PDEATHSIG covers the direct children; this covers their descendants.
+// Loop's base cgroup.kill (all worker groups sit below it) and SIGKILLs every process group in
+// a table the host keeps in memory shared with it (so that a worker's start or exit never wakes
+// the sentinel). PR_SET_PDEATHSIG covers the direct children; this covers their descendants.
 
 #include <sys/types.h>
 
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "posix/unique_fd.hpp"
 
@@ -25,7 +28,8 @@ class Sentinel {
 
   // Starts the sentinel; `cgroup_base` may be empty (process groups only). False on failure.
   bool start(const std::string& cgroup_base);
-  // Tells the sentinel about a process group to kill if the host dies / one that is gone.
+  // Tells the sentinel about a process group to kill if the host dies / one that is gone. Loop
+  // thread only. At most 8192 groups are tracked at once.
   void add_group(pid_t pgid);
   void remove_group(pid_t pgid);
   // Closes the pipe (the sentinel kills what is left, which is nothing on a clean stop) and reaps.
@@ -34,8 +38,11 @@ class Sentinel {
   [[nodiscard]] pid_t pid() const noexcept { return pid_; }
 
  private:
-  void send(int value);
-  UniqueFd pipe_;  // write end
+  UniqueFd pipe_;          // write end; never written to, only closed
+  int* groups_ = nullptr;  // MAP_SHARED with the sentinel
+  std::unordered_map<pid_t, int> slot_of_;
+  std::vector<int> free_;
+  int used_ = 0;
   UniqueFd pidfd_;
   pid_t pid_ = -1;
 };

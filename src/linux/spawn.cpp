@@ -226,6 +226,10 @@ void open_stdio(const StdioSpec& io, int target, PreparedSpawn& p, UniqueFd* rea
   switch (io.mode) {
     case Mode::inherit: p.fds.push_back({target, target}); return;
     case Mode::null:
+      if (p.shared_null >= 0) {
+        p.fds.push_back({p.shared_null, target});
+        return;
+      }
       if (target != 0 && p.null_out >= 0) {  // one /dev/null serves every output stream
         p.fds.push_back({p.null_out, target});
         return;
@@ -374,14 +378,27 @@ struct ChildReport {
   int error;
 };
 
-[[noreturn]] SV_NO_SANITIZE void child_fail(int report_fd, int step, int error) {
-  ChildReport r{step, error};
-  syscall(SYS_write, report_fd, &r, sizeof r);
+// Where a failing child tells the parent what went wrong: memory it shares with the parent (the
+// vfork-style clone, which the parent reads once the child is gone), or a pipe (the fork-style
+// one, whose memory is a copy).
+struct ChildSink {
+  int fd = -1;
+  ChildReport* shared = nullptr;
+};
+
+[[noreturn]] SV_NO_SANITIZE void child_fail(ChildSink sink, int step, int error) {
+  if (sink.shared) {
+    sink.shared->step = step;
+    sink.shared->error = error;
+  } else {
+    ChildReport r{step, error};
+    syscall(SYS_write, sink.fd, &r, sizeof r);
+  }
   syscall(SYS_exit_group, 127);
   __builtin_unreachable();
 }
 
-[[noreturn]] SV_NO_SANITIZE void child_main(const PreparedSpawn& p, int report_fd) {
+[[noreturn]] SV_NO_SANITIZE void child_main(const PreparedSpawn& p, ChildSink report_fd) {
   long r = 0;
   // 1. Dispositions back to default (an ignored SIGPIPE would survive execve), before any signal
   //    is unblocked: the loop thread blocks them all, and the child inherited that mask.
@@ -409,9 +426,11 @@ struct ChildReport {
   // 2. fds: move the report pipe and every source above all targets, then place the sources,
   //    then close everything else (whatever other host threads opened without O_CLOEXEC too).
   const int floor = p.max_target + 1;
-  r = syscall(SYS_fcntl, report_fd, F_DUPFD_CLOEXEC, floor);
-  if (r < 0) child_fail(report_fd, step_fds, errno);
-  report_fd = static_cast<int>(r);
+  if (report_fd.fd >= 0) {
+    r = syscall(SYS_fcntl, report_fd.fd, F_DUPFD_CLOEXEC, floor);
+    if (r < 0) child_fail(report_fd, step_fds, errno);
+    report_fd.fd = static_cast<int>(r);
+  }
   int moved[64];
   const std::size_t count = p.fds.size() < 64 ? p.fds.size() : 64;
   if (p.fds.size() > 64) child_fail(report_fd, step_fds, EMFILE);
@@ -429,12 +448,15 @@ struct ChildReport {
     for (std::size_t i = 0; i < count; ++i) wanted = wanted || p.fds[i].target == fd;
     if (!wanted) syscall(SYS_close, fd);
   }
-  // Everything from `floor` up except the report fd (it is O_CLOEXEC and closes at execve).
-  const bool below_ok =
-      report_fd == floor || syscall(SYS_close_range, floor, report_fd - 1, 0) == 0;
-  if (!below_ok || syscall(SYS_close_range, report_fd + 1, ~0U, 0) != 0) {
+  // Everything from `floor` up except the report pipe (it is O_CLOEXEC and closes at execve).
+  const int keep = report_fd.fd;
+  const bool closed =
+      keep < 0 ? syscall(SYS_close_range, floor, ~0U, 0) == 0
+               : (keep == floor || syscall(SYS_close_range, floor, keep - 1, 0) == 0) &&
+                     syscall(SYS_close_range, keep + 1, ~0U, 0) == 0;
+  if (!closed) {
     for (int fd = floor; fd < p.close_limit; ++fd) {
-      if (fd != report_fd) syscall(SYS_close, fd);
+      if (fd != keep) syscall(SYS_close, fd);
     }
   }
 
@@ -455,12 +477,51 @@ struct ChildReport {
   child_fail(report_fd, step_exec, errno);
 }
 
-// Calls clone3; in the child, never returns. The child resumes inside this frame, so it is kept
-// free of instrumentation too.
+// Fork-style clone3: the child runs on a copy of the parent's memory. Calls clone3; in the child,
+// never returns. The child resumes inside this frame, so it is kept free of instrumentation too.
 SV_NO_SANITIZE long clone3_and_exec(const PreparedSpawn& p, CloneArgs& args, int report_fd) {
   long r = syscall(SYS_clone3, &args, sizeof args);
-  if (r == 0) child_main(p, report_fd);
+  if (r == 0) child_main(p, ChildSink{report_fd, nullptr});
   return r;
+}
+
+#if defined(__x86_64__)
+// vfork-style clone3 (CLONE_VM | CLONE_VFORK): the child borrows the parent's memory and runs on
+// a stack of its own until execve, while the parent thread waits; nothing is copied, so the cost
+// does not grow with the host's size. clone3 returns in the child on the new stack, where no C++
+// frame exists: the child side is a few instructions that call `fn(arg)`, which never returns.
+// Registers other than rax, rcx and r11 survive the system call, in the parent and in the child.
+SV_NO_SANITIZE long clone3_on_stack(CloneArgs& args, void (*fn)(void*), void* arg) {
+  long ret;
+  asm volatile(
+      "syscall\n\t"
+      "test %%rax, %%rax\n\t"
+      "jnz 1f\n\t"
+      "mov %[arg], %%rdi\n\t"  // the child, on its new stack
+      "mov %[fn], %%rax\n\t"
+      "xor %%ebp, %%ebp\n\t"  // an outermost frame
+      "call *%%rax\n\t"
+      "ud2\n\t"  // fn never returns
+      "1:\n\t"
+      : "=a"(ret)
+      : "a"(SYS_clone3), "D"(&args), "S"(sizeof args), [fn] "r"(fn), [arg] "r"(arg)
+      : "rcx", "r11", "memory", "cc");
+  return ret;
+}
+constexpr bool k_vfork_clone3 = true;
+#else
+constexpr bool k_vfork_clone3 = false;
+long clone3_on_stack(CloneArgs&, void (*)(void*), void*) { return -1; }
+#endif
+
+struct VforkChild {
+  const PreparedSpawn* p;
+  ChildReport* report;
+};
+
+[[noreturn]] SV_NO_SANITIZE void vfork_child_entry(void* arg) {
+  const auto* c = static_cast<const VforkChild*>(arg);
+  child_main(*c->p, ChildSink{-1, c->report});
 }
 
 std::atomic<int> g_clone3_state{0};  // 0 unknown, 1 yes, -1 no
@@ -488,16 +549,16 @@ std::string failure_message(const PreparedSpawn& p, int step, int e) {
   return fmt::format("spawn \"{}\": {}: {} (cwd \"{}\")", p.program, step_name(step), what, cwd);
 }
 
+// The child's stack in the vfork-style clone: a buffer in the parent's frame, which the parent
+// cannot touch while it waits for the child's execve. child_main needs well under 4 KiB.
+constexpr std::size_t k_child_stack_bytes = 32 * 1024;
+
 void spawn_clone3(PreparedSpawn& p, int cgroup_fd, SpawnResult& out, ErrorSink& err) {
-  int report[2];
-  if (::pipe2(report, O_CLOEXEC) != 0) {
-    const int e = errno;
-    err.fail(std::error_code(e, std::system_category()),
-             [&] { return fmt::format("spawn \"{}\": pipe: {}", p.program, sys_message(e)); });
-    return;
-  }
-  UniqueFd report_r(report[0]);
-  UniqueFd report_w(report[1]);
+  auto fail_errno = [&](std::string_view what, int e) {
+    err.fail(std::error_code(e, std::system_category()), [&] {
+      return fmt::format("spawn \"{}\": {}: {}", p.program, what, sys_message(e));
+    });
+  };
   int pidfd = -1;
   CloneArgs args;
   args.flags = k_clone_pidfd | (cgroup_fd >= 0 ? k_clone_into_cgroup : 0);
@@ -508,21 +569,34 @@ void spawn_clone3(PreparedSpawn& p, int cgroup_fd, SpawnResult& out, ErrorSink& 
   // calls waitpid(-1); the loop then reports the exit as `unknown` and counts it.
   args.exit_signal = 0;
   args.cgroup = cgroup_fd >= 0 ? static_cast<std::uint64_t>(cgroup_fd) : 0;
-  const long r = clone3_and_exec(p, args, report_w.get());
-  if (r < 0) {
-    const int e = errno;
-    err.fail(std::error_code(e, std::system_category()),
-             [&] { return fmt::format("spawn \"{}\": clone3: {}", p.program, sys_message(e)); });
-    return;
-  }
-  report_w.reset();
-  UniqueFd pidfd_owner(pidfd);
   ChildReport rep{0, 0};
-  ssize_t n;
-  do {
-    n = ::read(report_r.get(), &rep, sizeof rep);
-  } while (n < 0 && errno == EINTR);
-  if (n == static_cast<ssize_t>(sizeof rep)) {
+  long r;
+  if constexpr (k_vfork_clone3) {
+    // Returns once the child has called execve successfully or exited; its report, if any, is
+    // in `rep` by then.
+    alignas(64) unsigned char stack[k_child_stack_bytes];
+    VforkChild child{&p, &rep};
+    args.flags |= k_clone_vm | k_clone_vfork;
+    args.stack = reinterpret_cast<std::uintptr_t>(stack);
+    args.stack_size = sizeof stack;
+    r = clone3_on_stack(args, vfork_child_entry, &child);
+    if (r < 0) return fail_errno("clone3", errno);
+  } else {
+    int report[2];
+    if (::pipe2(report, O_CLOEXEC) != 0) return fail_errno("pipe", errno);
+    UniqueFd report_r(report[0]);
+    UniqueFd report_w(report[1]);
+    r = clone3_and_exec(p, args, report_w.get());
+    if (r < 0) return fail_errno("clone3", errno);
+    report_w.reset();
+    ssize_t n;
+    do {
+      n = ::read(report_r.get(), &rep, sizeof rep);
+    } while (n < 0 && errno == EINTR);
+    if (n != static_cast<ssize_t>(sizeof rep)) rep = ChildReport{0, 0};  // EOF: execve worked
+  }
+  UniqueFd pidfd_owner(pidfd);
+  if (rep.step != 0) {
     reap_failed(static_cast<pid_t>(r), pidfd_owner.get());
     err.fail(std::error_code(rep.error, std::system_category()),
              [&] { return failure_message(p, rep.step, rep.error); });
@@ -542,25 +616,32 @@ void spawn_posix(PreparedSpawn& p, int cgroup_fd, SpawnResult& out, ErrorSink& e
   if (p.set_identity) return unsupported("change identity");
   if (!p.limits.empty()) return unsupported("set resource limits");
   if (p.umask >= 0) return unsupported("set a umask");
-  // The sources are moved above every target first, so that the dup2 actions never clobber a
-  // source another action still needs.
+  // A source that an earlier dup2 action would overwrite is moved above every target first.
+  std::vector<int> sources;
   std::vector<UniqueFd> moved;
-  for (const auto& m : p.fds) {
-    UniqueFd fd(::fcntl(m.source, F_DUPFD_CLOEXEC, p.max_target + 1));
-    if (!fd) {
-      const int e = errno;
-      err.fail(std::error_code(e, std::system_category()),
-               [&] { return fmt::format("spawn \"{}\": dup: {}", p.program, sys_message(e)); });
-      return;
+  for (std::size_t i = 0; i < p.fds.size(); ++i) {
+    int source = p.fds[i].source;
+    bool clobbered = false;
+    for (std::size_t j = 0; j < i; ++j) clobbered = clobbered || p.fds[j].target == source;
+    if (clobbered) {
+      UniqueFd fd(::fcntl(source, F_DUPFD_CLOEXEC, p.max_target + 1));
+      if (!fd) {
+        const int e = errno;
+        err.fail(std::error_code(e, std::system_category()),
+                 [&] { return fmt::format("spawn \"{}\": dup: {}", p.program, sys_message(e)); });
+        return;
+      }
+      source = fd.get();
+      moved.push_back(std::move(fd));
     }
-    moved.push_back(std::move(fd));
+    sources.push_back(source);
   }
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
   posix_spawn_file_actions_init(&fa);
   posix_spawnattr_init(&attr);
   for (std::size_t i = 0; i < p.fds.size(); ++i)
-    posix_spawn_file_actions_adddup2(&fa, moved[i].get(), p.fds[i].target);
+    posix_spawn_file_actions_adddup2(&fa, sources[i], p.fds[i].target);
   for (int fd = 0; fd <= p.max_target; ++fd) {
     bool wanted = false;
     for (const auto& m : p.fds) wanted = wanted || m.target == fd;
@@ -568,19 +649,14 @@ void spawn_posix(PreparedSpawn& p, int cgroup_fd, SpawnResult& out, ErrorSink& e
   }
   posix_spawn_file_actions_addclosefrom_np(&fa, p.max_target + 1);
   if (!p.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, p.cwd.c_str());
-  // Only what the host ignores needs resetting (handled signals revert at exec anyway); glibc
-  // makes one sigaction call per signal in this set.
-  sigset_t ignored;
+  // Every disposition back to default. glibc's child walks all signals anyway (it must clear
+  // the host's handlers); naming them all here spares the parent one sigaction query per signal.
+  // glibc's sigfillset leaves out its internal signals.
+  sigset_t all;
   sigset_t none;
-  sigemptyset(&ignored);
+  sigfillset(&all);
   sigemptyset(&none);
-  for (int sig = 1; sig < NSIG; ++sig) {
-    struct sigaction current {};
-    if (sig != SIGKILL && sig != SIGSTOP && ::sigaction(sig, nullptr, &current) == 0 &&
-        current.sa_handler == SIG_IGN)
-      sigaddset(&ignored, sig);
-  }
-  posix_spawnattr_setsigdefault(&attr, &ignored);
+  posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setsigmask(&attr, &none);
   short flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
   if (p.new_session) flags = static_cast<short>(flags | POSIX_SPAWN_SETSID);

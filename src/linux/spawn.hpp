@@ -51,7 +51,8 @@ struct PreparedSpawn {
   std::vector<UniqueFd> owned;  // child ends we opened (null, files, pipe write ends)
   UniqueFd out_read;            // pipe read ends, handed to the loop (non-blocking)
   UniqueFd err_read;
-  int null_out = -1;  // the /dev/null opened for output streams, shared by both
+  int shared_null = -1;  // input: an O_RDWR /dev/null the caller keeps open (-1: open one)
+  int null_out = -1;     // the /dev/null opened for output streams, shared by both
   int max_target = 2;
   int close_limit = 1024;  // where the close loop stops if close_range(2) is missing
   pid_t parent_pid = 0;
