@@ -54,6 +54,7 @@ std::string ExitStatus::describe() const {
   if (stop_requested) out += ", stop requested";
   if (killed_descendants > 0) out += fmt::format(", {} descendants killed", killed_descendants);
   if (escaped_descendants > 0) out += fmt::format(", {} descendants escaped", escaped_descendants);
+  if (unreaped) out += ", main process still alive after SIGKILL (left unreaped)";
   return out;
 }
 

@@ -53,8 +53,14 @@ struct ExitStatus {
   bool stop_requested = false;
   /// Processes of the tree still alive when the main process was gone, which the library killed.
   int killed_descendants = 0;
-  /// Descendants the library knows of but could not kill (no cgroup: escaped the process group).
+  /// Descendants the library knows of but could not kill (no cgroup: escaped the process group),
+  /// or that were still alive `StopPlan::kill_wait` after the final kill.
   int escaped_descendants = 0;
+  /// The main process was still alive `StopPlan::kill_wait` after SIGKILL (stuck in
+  /// uninterruptible sleep, or frozen by a cgroup v1 freezer), so the stop could not wait for it.
+  /// It stays watched: the loop reaps it, and removes its cgroup, if it ever dies. The reason is
+  /// `unknown` and there is no exit code or signal.
+  bool unreaped = false;
   Duration uptime{};
   ResourceUsage usage;
   std::vector<std::string> stderr_tail;  ///< The last lines of stderr, when it was piped.

@@ -60,6 +60,13 @@ struct LoopOptions {
   bool disable_cgroups = false;
   /// Forces a spawn path; empty picks clone3 when the kernel has it.
   std::optional<SpawnPath> spawn_path;
+  /// Watches exits without pidfds, as on kernels before 5.4 (which lack pidfd_open or
+  /// waitid(P_PIDFD)); detected at start, this forces it (tests; seccomp policies that refuse
+  /// pidfd calls). Then the loop polls waitid(P_PID, WNOHANG)
+  /// for each (1 ms, backing off to 20 ms; reset whenever a signal is sent), signals go by PID
+  /// (safe: the PID of an unreaped child cannot be reused) and descendants outside the process
+  /// group or cgroup are counted as escaped rather than signalled.
+  bool disable_pidfd = false;
   /// A file where the loop records the host and every live worker (pid + start time + cgroup),
   /// mode 0600, never followed through a symlink. Empty: none. On start, leftovers a previous
   /// run of the host recorded are killed (each identity verified first) and their groups
@@ -78,6 +85,8 @@ struct LoopInfo {
   std::string cgroup_why_not;  ///< Why cgroups are not used, when they are not.
   bool clone3_available = false;
   bool close_range_available = false;
+  bool pidfd_available = false;    ///< Exits are watched through pidfds (else: polled by PID).
+  std::string pidfd_why_not;       ///< Why not, when they are not.
   bool sentinel_running = false;   ///< The host-death sentinel process is up.
   int swept_processes = 0;         ///< Leftovers of a previous run killed from the registry.
   int swept_groups = 0;            ///< Leftover cgroups removed from the registry.
@@ -121,6 +130,7 @@ struct ProcessInfo {
   int pid = 0;
   int pgid = 0;
   SpawnPath path = SpawnPath::clone3;
+  bool pidfd = true;  ///< Watched and signalled through a pidfd (else polled and signalled by PID).
   Containment containment = Containment::process_group;
   std::string cgroup;   ///< The worker's fresh cgroup directory, when contained by one.
   std::string program;  ///< The resolved executable path.

@@ -80,7 +80,11 @@ void ChildState::begin(SpawnResult&& r, std::optional<CgroupV2Group> group, Uniq
   // Without a cgroup, the sentinel kills this process group if the host dies.
   if (!group_ && spec.new_session) loop->sentinel().add_group(info.pgid);
   auto self = shared_from_this();
-  pidfd_watch_ = loop->watch(pidfd_.get(), EPOLLIN, [this, self](std::uint32_t) { on_pidfd(); });
+  if (pidfd_) {
+    pidfd_watch_ = loop->watch(pidfd_.get(), EPOLLIN, [this, self](std::uint32_t) { on_pidfd(); });
+  } else {
+    arm_exit_poll();
+  }
   auto attach = [&](OutputChannel& ch, UniqueFd fd) {
     if (!fd) return;
     ch.fd = std::move(fd);
@@ -190,6 +194,75 @@ void ChildState::on_pidfd() {
   } while (r < 0 && errno == EINTR);
   loop->unwatch(pidfd_watch_, pidfd_.get());
   pidfd_watch_ = 0;
+  on_reaped(r, si, ru);
+}
+
+// Without pidfds (kernels before 5.4, or LoopOptions::disable_pidfd): nothing wakes the loop
+// when the child exits, so it asks, by PID, with a backoff from 1 ms to 20 ms (reset whenever a
+// signal is sent, so that a stop is seen at once). waitid(P_PID) on our own unreaped child is safe:
+// its PID cannot be reused before we reap it.
+void ChildState::poll_exit() {
+  exit_poll_timer_ = 0;
+  siginfo_t si{};
+  rusage ru{};
+  long r;
+  do {
+    r = syscall(SYS_waitid, P_PID, info.pid, &si, WEXITED | WNOHANG | __WALL, &ru);
+  } while (r < 0 && errno == EINTR);
+  if (r == 0 && si.si_pid == 0) {  // still running
+    exit_poll_ = std::min<Duration>(exit_poll_ * 2, std::chrono::milliseconds(20));
+    arm_exit_poll();
+    return;
+  }
+  on_reaped(r, si, ru);
+}
+
+void ChildState::arm_exit_poll() {
+  if (pidfd_ || leader_exited_) return;
+  if (exit_poll_timer_) loop->cancel_timer(exit_poll_timer_);
+  auto self = shared_from_this();  // an abandoned child outlives its place in the loop's set
+  exit_poll_timer_ = loop->add_timer(exit_poll_, [this, self] { poll_exit(); });
+}
+
+// A signal was just sent to the leader: look for its exit soon.
+void ChildState::expect_exit() {
+  if (pidfd_ || leader_exited_) return;
+  exit_poll_ = std::chrono::milliseconds(1);
+  arm_exit_poll();
+}
+
+// Sends `sig` to the main process: through its pidfd, or by PID while it is unreaped (and so
+// cannot have been reused) when there is no pidfd.
+int ChildState::signal_main(int sig) {
+  if (leader_exited_) {
+    errno = ESRCH;
+    return -1;
+  }
+  const int r = pidfd_ ? pidfd_signal(pidfd_.get(), sig) : ::kill(info.pid, sig);
+  const int e = errno;
+  expect_exit();
+  errno = e;
+  return r;
+}
+
+void ChildState::on_reaped(long r, const siginfo_t& si, const rusage& ru) {
+  if (exit_poll_timer_) loop->cancel_timer(exit_poll_timer_);
+  exit_poll_timer_ = 0;
+  if (leader_timer_) loop->cancel_timer(leader_timer_);
+  leader_timer_ = 0;
+  if (abandoned_) {
+    // The stop reported this process as unreaped long ago; now it is gone: clean up after it.
+    pidfd_.reset();
+    leader_exited_ = true;
+    if (group_) {
+      ErrorSink e;
+      group_->kill(e);
+    } else if (spec.new_session && info.pgid > 0) {
+      ::kill(-info.pgid, SIGKILL);
+    }
+    release_tree();
+    return;
+  }
   status_.uptime = default_clock().now() - started_at_;
   if (r < 0) {
     // ECHILD: someone else reaped it (SIGCHLD set to SIG_IGN, or a waitpid(-1) in the host).
@@ -310,16 +383,12 @@ void ChildState::finalize() {
     read_output(*ch, true);
     close_output(*ch);
   }
-  if (group_) {
-    ErrorSink e;
-    group_->remove(e);
-    group_.reset();
-  } else if (spec.new_session) {
-    loop->sentinel().remove_group(info.pgid);
-  }
-  loop->registry().remove(info.pid);
+  if (leader_timer_) loop->cancel_timer(leader_timer_);
+  leader_timer_ = 0;
+  // An abandoned leader keeps its group, sentinel entry and registry line until it is reaped.
+  if (!abandoned_) release_tree();
   // The reason, in systemd's vocabulary.
-  if (reap_stolen_) {
+  if (reap_stolen_ || abandoned_) {
     status_.reason = ExitReason::unknown;
   } else if (status_.signal == 0) {
     status_.reason = status_.exit_code == 0 ? ExitReason::success : ExitReason::exit_code;
@@ -350,6 +419,39 @@ void ChildState::finalize() {
   }
   cv.notify_all();
   loop->forget(this);
+}
+
+// Removes what the tree kept on the host's side: its cgroup, its sentinel entry, its registry line.
+void ChildState::release_tree() {
+  if (group_) {
+    ErrorSink e;
+    group_->remove(e);
+    group_.reset();
+  } else if (spec.new_session) {
+    loop->sentinel().remove_group(info.pgid);
+  }
+  loop->registry().remove(info.pid);
+}
+
+// SIGKILL was sent `kill_wait` ago and the main process still lives: it is in uninterruptible
+// sleep (a hung NFS or FUSE call, a cgroup v1 freezer). Waiting longer would make stop() unbounded,
+// so the stop ends here, reporting what is left; the pidfd stays watched and reaps it later.
+void ChildState::leader_stuck() {
+  if (finalized_ || leader_exited_) return;
+  abandoned_ = true;
+  status_.unreaped = true;
+  status_.uptime = default_clock().now() - started_at_;
+  ErrorSink e;
+  if (group_) {
+    const auto members = group_->procs(e);
+    status_.escaped_descendants = static_cast<int>(
+        std::count_if(members.begin(), members.end(), [&](int p) { return p != info.pid; }));
+  } else if (spec.new_session) {
+    const auto members = group_members(loop->proc_table(), info.pgid);
+    status_.escaped_descendants = static_cast<int>(
+        std::count_if(members.begin(), members.end(), [&](int p) { return p != info.pid; }));
+  }
+  finalize();
 }
 
 // ------------------------------------------------------------------------------------------
@@ -416,13 +518,19 @@ void ChildState::final_kill() {
     status_.killed_descendants += static_cast<int>(escapees_.size());
     signal_tree(SIGKILL);
   }
-  if (pidfd_) pidfd_signal(pidfd_.get(), SIGKILL);
+  signal_main(SIGKILL);
+  if (!leader_exited_ && leader_timer_ == 0) {
+    leader_timer_ = loop->add_timer(spec.stop.kill_wait, [this] {
+      leader_timer_ = 0;
+      leader_stuck();
+    });
+  }
 }
 
 // Sends `sig` to every process of the tree we can name: the cgroup's members, or the process
 // group plus descendants that escaped it. The leader always through its pidfd (never a reused PID).
 void ChildState::signal_tree(int sig) {
-  if (pidfd_) pidfd_signal(pidfd_.get(), sig);
+  signal_main(sig);
   if (group_) {
     ErrorSink e;
     for (int p : group_->procs(e)) {
@@ -437,17 +545,17 @@ void ChildState::signal_tree(int sig) {
 }
 
 void ChildState::signal_leader(int sig, ErrorSink& e) {
-  if (!pidfd_ || leader_exited_) {
+  if (leader_exited_) {
     e.fail(errc::not_running, [&] {
       return fmt::format("signal \"{}\": the process has exited", spec.display_name());
     });
     return;
   }
-  if (pidfd_signal(pidfd_.get(), sig) != 0) {
+  if (signal_main(sig) != 0) {
     const int en = errno;
     e.fail(std::error_code(en, std::system_category()), [&] {
-      return fmt::format("signal \"{}\" (pid {}): pidfd_send_signal", spec.display_name(),
-                         info.pid);
+      return fmt::format("signal \"{}\" (pid {}): {}", spec.display_name(), info.pid,
+                         std::system_category().message(en));
     });
   }
 }

@@ -5,7 +5,9 @@
 // One supervised child on the loop: its pidfd, pipes, cgroup, stop ladder and final status.
 // Fields marked (loop) are touched by the loop thread only; (mu) ones under `mu`.
 
+#include <sys/resource.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <condition_variable>
 #include <cstdint>
@@ -69,6 +71,11 @@ struct ChildState : std::enable_shared_from_this<ChildState> {
 
  private:
   void on_pidfd();
+  void poll_exit();
+  void arm_exit_poll();
+  void expect_exit();
+  int signal_main(int sig);
+  void on_reaped(long r, const siginfo_t& si, const rusage& ru);
   void after_leader_exit();
   void on_output(OutputChannel& ch, std::uint32_t events);
   bool read_output(OutputChannel& ch, bool draining = false);
@@ -80,6 +87,8 @@ struct ChildState : std::enable_shared_from_this<ChildState> {
   void check_tree();
   void finalize();
   void snapshot_escapees();
+  void leader_stuck();
+  void release_tree();
 
   TimePoint started_at_{};
   UniqueFd pidfd_;                      // (loop)
@@ -88,6 +97,9 @@ struct ChildState : std::enable_shared_from_this<ChildState> {
   std::uint64_t events_watch_ = 0;      // (loop)
   std::uint64_t stop_timer_ = 0;        // (loop)
   std::uint64_t tree_timer_ = 0;        // (loop)
+  std::uint64_t exit_poll_timer_ = 0;   // (loop) no pidfd: the next waitid(P_PID, WNOHANG)
+  Duration exit_poll_{std::chrono::milliseconds(1)};
+  std::uint64_t leader_timer_ = 0;  // (loop) bounds the wait for the leader after SIGKILL
   Duration tree_poll_{std::chrono::milliseconds(1)};
   TimePoint tree_deadline_{};
   bool leader_exited_ = false;
@@ -95,6 +107,7 @@ struct ChildState : std::enable_shared_from_this<ChildState> {
   bool killing_ = false;
   bool finalized_ = false;
   bool reap_stolen_ = false;
+  bool abandoned_ = false;          // finalized while the leader still lived; reaped later if ever
   std::vector<int> step_signals_;   // signals the stop plan sent
   std::vector<UniqueFd> escapees_;  // pidfds of descendants outside the process group
   ExitStatus status_;               // (loop) being built

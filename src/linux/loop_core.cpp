@@ -37,6 +37,11 @@ LoopCore::LoopCore(LoopOptions options) : options_(std::move(options)) {
     throw_error(std::error_code(errno, std::system_category()), "Loop: epoll_ctl(eventfd)");
   null_.reset(::open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY));  // -1: each spawn opens one
   info_.clone3_available = clone3_available();
+  if (options_.disable_pidfd) {
+    info_.pidfd_why_not = "disabled by LoopOptions::disable_pidfd";
+  } else {
+    info_.pidfd_available = pidfd_available(info_.pidfd_why_not);
+  }
   info_.close_range_available = close_range_available();
   if (!options_.registry_path.empty()) {
     // Before anything of ours exists: sweep what a previous run of the host left behind.

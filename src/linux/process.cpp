@@ -78,6 +78,7 @@ std::shared_ptr<ChildState> start_impl(const std::shared_ptr<detail::LoopCore>& 
   // only the spawn itself runs on the loop.
   auto prepared = std::make_unique<detail::PreparedSpawn>();
   prepared->shared_null = core->null_fd();
+  prepared->use_pidfd = li.pidfd_available;
   detail::prepare_spawn(spec, *prepared, err);
   if (err) return nullptr;
   auto state = std::make_shared<ChildState>(core, std::move(spec_ptr), std::move(options));
@@ -102,6 +103,7 @@ std::shared_ptr<ChildState> start_impl(const std::shared_ptr<detail::LoopCore>& 
     state->info.pid = s.result.pid;
     state->info.pgid = state->spec.new_session ? s.result.pid : ::getpgid(s.result.pid);
     state->info.path = s.result.path;
+    state->info.pidfd = static_cast<bool>(s.result.pidfd);
     state->info.containment = containment;
     state->info.cgroup = s.group ? s.group->path() : std::string();
     state->info.program = prepared->program;

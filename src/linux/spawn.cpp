@@ -450,10 +450,10 @@ struct ChildSink {
   }
   // Everything from `floor` up except the report pipe (it is O_CLOEXEC and closes at execve).
   const int keep = report_fd.fd;
-  const bool closed =
-      keep < 0 ? syscall(SYS_close_range, floor, ~0U, 0) == 0
-               : (keep == floor || syscall(SYS_close_range, floor, keep - 1, 0) == 0) &&
-                     syscall(SYS_close_range, keep + 1, ~0U, 0) == 0;
+  const bool closed = keep < 0
+                          ? syscall(SYS_close_range, floor, ~0U, 0) == 0
+                          : (keep == floor || syscall(SYS_close_range, floor, keep - 1, 0) == 0) &&
+                                syscall(SYS_close_range, keep + 1, ~0U, 0) == 0;
   if (!closed) {
     for (int fd = floor; fd < p.close_limit; ++fd) {
       if (fd != keep) syscall(SYS_close, fd);
@@ -555,14 +555,13 @@ constexpr std::size_t k_child_stack_bytes = 32 * 1024;
 
 void spawn_clone3(PreparedSpawn& p, int cgroup_fd, SpawnResult& out, ErrorSink& err) {
   auto fail_errno = [&](std::string_view what, int e) {
-    err.fail(std::error_code(e, std::system_category()), [&] {
-      return fmt::format("spawn \"{}\": {}: {}", p.program, what, sys_message(e));
-    });
+    err.fail(std::error_code(e, std::system_category()),
+             [&] { return fmt::format("spawn \"{}\": {}: {}", p.program, what, sys_message(e)); });
   };
   int pidfd = -1;
   CloneArgs args;
-  args.flags = k_clone_pidfd | (cgroup_fd >= 0 ? k_clone_into_cgroup : 0);
-  args.pidfd = reinterpret_cast<std::uintptr_t>(&pidfd);
+  args.flags = (p.use_pidfd ? k_clone_pidfd : 0) | (cgroup_fd >= 0 ? k_clone_into_cgroup : 0);
+  args.pidfd = p.use_pidfd ? reinterpret_cast<std::uintptr_t>(&pidfd) : 0;
   // exit_signal 0 until execve: a child that fails before exec sends the host no SIGCHLD and
   // cannot be reaped by the host's waitpid(-1). execve resets it to SIGCHLD (the kernel does so
   // on every exec), so a running worker can still be reaped by a host that ignores SIGCHLD or
@@ -671,21 +670,24 @@ void spawn_posix(PreparedSpawn& p, int cgroup_fd, SpawnResult& out, ErrorSink& e
              [&] { return failure_message(p, step_exec, rc); });
     return;
   }
-  UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
-  if (!pidfd) {
-    const int e = errno;
-    ::kill(pid, SIGKILL);
-    reap_failed(pid, -1);
-    err.fail(std::error_code(e, std::system_category()), [&] {
-      return fmt::format("spawn \"{}\": pidfd_open: {} (needs Linux 5.3)", p.program,
-                         sys_message(e));
-    });
-    return;
+  UniqueFd pidfd;
+  if (p.use_pidfd) {
+    pidfd.reset(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+    if (!pidfd) {
+      const int e = errno;
+      ::kill(pid, SIGKILL);
+      reap_failed(pid, -1);
+      err.fail(std::error_code(e, std::system_category()), [&] {
+        return fmt::format("spawn \"{}\": pidfd_open: {} (needs Linux 5.3)", p.program,
+                           sys_message(e));
+      });
+      return;
+    }
   }
   if (cgroup_fd >= 0) {
     move_to_cgroup(cgroup_fd, pid, err);
     if (err) {
-      syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+      ::kill(pid, SIGKILL);  // ours and unreaped: the PID cannot have been reused
       reap_failed(pid, pidfd.get());
       return;
     }
@@ -726,6 +728,22 @@ bool clone3_available() noexcept {
     g_clone3_state.store(state, std::memory_order_release);
   }
   return state > 0;
+}
+
+bool pidfd_available(std::string& why) {
+  UniqueFd self(static_cast<int>(syscall(SYS_pidfd_open, ::getpid(), 0)));
+  if (!self) {
+    why = fmt::format("pidfd_open: {} (needs Linux 5.3)", sys_message(errno));
+    return false;
+  }
+  // Not our child: ECHILD where waitid knows P_PIDFD, EINVAL where it does not.
+  siginfo_t si{};
+  if (syscall(SYS_waitid, P_PIDFD, self.get(), &si, WEXITED | WNOHANG, nullptr) != 0 &&
+      errno == EINVAL) {
+    why = "waitid(P_PIDFD): not supported (needs Linux 5.4)";
+    return false;
+  }
+  return true;
 }
 
 bool close_range_available() noexcept {

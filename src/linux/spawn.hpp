@@ -51,8 +51,9 @@ struct PreparedSpawn {
   std::vector<UniqueFd> owned;  // child ends we opened (null, files, pipe write ends)
   UniqueFd out_read;            // pipe read ends, handed to the loop (non-blocking)
   UniqueFd err_read;
-  int shared_null = -1;  // input: an O_RDWR /dev/null the caller keeps open (-1: open one)
-  int null_out = -1;     // the /dev/null opened for output streams, shared by both
+  bool use_pidfd = true;  // input: false on kernels without pidfds (posix_spawn path only)
+  int shared_null = -1;   // input: an O_RDWR /dev/null the caller keeps open (-1: open one)
+  int null_out = -1;      // the /dev/null opened for output streams, shared by both
   int max_target = 2;
   int close_limit = 1024;  // where the close loop stops if close_range(2) is missing
   pid_t parent_pid = 0;
@@ -77,6 +78,8 @@ void spawn_prepared(PreparedSpawn& p, int cgroup_fd, SpawnPath path, SpawnResult
 void move_to_cgroup(int cgroup_fd, pid_t pid, ErrorSink& err);
 
 bool clone3_available() noexcept;
+// pidfd_open and waitid(P_PIDFD) both work (Linux 5.4); else `why` says which is missing.
+bool pidfd_available(std::string& why);
 bool close_range_available() noexcept;
 int native_signal(Signal s) noexcept;
 

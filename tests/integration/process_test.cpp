@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <fstream>
 #include <mutex>
 #include <set>
@@ -80,6 +81,86 @@ std::vector<int> lines_as_ints(const std::string& text) {
   }
   return out;
 }
+
+// The host's own group in the cgroup v1 freezer hierarchy ("" and why not, when there is none):
+// a process frozen there stays alive, in uninterruptible sleep, even after SIGKILL.
+std::string v1_freezer_dir(std::string& why_not) {
+  std::ifstream mountinfo("/proc/self/mountinfo");
+  std::string line;
+  std::string mount;
+  while (mount.empty() && std::getline(mountinfo, line)) {
+    const auto dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    std::istringstream tail(line.substr(dash + 3));
+    std::string fstype, source, options;
+    tail >> fstype >> source >> options;
+    if (fstype != "cgroup" || ("," + options + ",").find(",freezer,") == std::string::npos)
+      continue;
+    std::istringstream head(line);
+    std::string field;
+    for (int i = 0; i < 5; ++i) head >> field;
+    mount = field;
+  }
+  if (mount.empty()) {
+    why_not = "no cgroup v1 freezer hierarchy is mounted";
+    return {};
+  }
+  std::ifstream self("/proc/self/cgroup");
+  while (std::getline(self, line)) {
+    const auto first = line.find(':');
+    const auto second = line.find(':', first + 1);
+    if (first == std::string::npos || second == std::string::npos) continue;
+    const std::string controllers = "," + line.substr(first + 1, second - first - 1) + ",";
+    if (controllers.find(",freezer,") == std::string::npos) continue;
+    const std::string path = line.substr(second + 1);
+    return path == "/" ? mount : mount + path;
+  }
+  why_not = "this process has no cgroup v1 freezer group";
+  return {};
+}
+
+bool write_text(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+  out.flush();
+  return static_cast<bool>(out);
+}
+
+// A fresh freezer group for one test; thawed and removed whatever happens to the test.
+class FreezerGroup {
+ public:
+  explicit FreezerGroup(std::string dir) : dir_(std::move(dir)) {
+    made_ = ::mkdir(dir_.c_str(), 0755) == 0;
+    if (!made_) error_ = std::strerror(errno);
+  }
+  ~FreezerGroup() {
+    if (!made_) return;
+    write_text(dir_ + "/freezer.state", "THAWED");
+    st::wait_until([&] { return ::rmdir(dir_.c_str()) == 0; }, 5000ms);
+  }
+  FreezerGroup(const FreezerGroup&) = delete;
+  FreezerGroup& operator=(const FreezerGroup&) = delete;
+
+  [[nodiscard]] bool made() const { return made_; }
+  [[nodiscard]] const std::string& error() const { return error_; }
+  bool add(int pid) { return write_text(dir_ + "/cgroup.procs", std::to_string(pid)); }
+  bool freeze() {
+    return write_text(dir_ + "/freezer.state", "FROZEN") &&
+           st::wait_until([&] { return state() == "FROZEN"; }, 5000ms);
+  }
+  bool thaw() { return write_text(dir_ + "/freezer.state", "THAWED"); }
+  std::string state() const {
+    std::ifstream in(dir_ + "/freezer.state");
+    std::string text;
+    std::getline(in, text);
+    return text;
+  }
+
+ private:
+  std::string dir_;
+  bool made_ = false;
+  std::string error_;
+};
 
 }  // namespace
 
@@ -176,6 +257,56 @@ TEST_CASE("stop runs the ladder: SIGTERM honoured, ignored SIGTERM escalates to 
     CHECK(s4.signal == SIGKILL);
   }
   REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("a main process that outlives SIGKILL ends the stop within kill_wait and is reaped later",
+          "[integration][process][stop]") {
+  std::string why_not;
+  const std::string freezer = v1_freezer_dir(why_not);
+  if (freezer.empty())
+    SUPERVISOR_SKIP("cgroup v1 freezer (to hold a process unkillable): " + why_not);
+  for (const auto& mode : modes()) {
+    SECTION(mode.name) {
+      st::LeakAudit audit;
+      const auto tag = st::unique_tag("frozen");
+      {
+        FreezerGroup frozen(freezer + "/" + tag);
+        if (!frozen.made())
+          SUPERVISOR_SKIP("cannot create a cgroup v1 freezer group: " + frozen.error());
+        sv::Loop loop(mode.loop);
+        sv::ProcessOptions opts;
+        opts.containment = mode.containment;
+        auto spec = spec_for(tag, {"sleep", "60000"});
+        spec.stop.steps = {sv::StopStep{sv::Signal::terminate, 100ms, true}};
+        spec.stop.kill_wait = 300ms;
+        auto p = sv::Process::start(loop, spec, opts);
+        REQUIRE(st::wait_until([&] { return !st::processes_with_tag(tag).empty(); }, 5000ms));
+        REQUIRE(frozen.add(p.pid()));
+        REQUIRE(frozen.freeze());
+
+        const auto t0 = std::chrono::steady_clock::now();
+        const auto status = p.stop();
+        const auto took = std::chrono::steady_clock::now() - t0;
+        INFO(status.describe());
+        CHECK(status.unreaped);
+        CHECK(status.reason == sv::ExitReason::unknown);
+        CHECK(status.exit_code == -1);
+        CHECK(status.signal == 0);
+        CHECK(status.stop_requested);
+        // Bounded by the plan (0.1 s + 0.3 s); the margin is for a loaded machine, not a timing.
+        CHECK(took < 10s);
+        // Still there, in uninterruptible sleep: the stop did not pretend otherwise.
+        CHECK(st::processes_with_tag(tag).size() == 1);
+
+        // Once it can die, it does (SIGKILL is pending), and the loop reaps it: no zombie.
+        REQUIRE(frozen.thaw());
+        CHECK(st::wait_until(
+            [&] { return st::processes_with_tag(tag).empty() && st::zombie_children().empty(); },
+            5000ms));
+      }
+      REQUIRE_CLEAN(audit, tag);
+    }
+  }
 }
 
 TEST_CASE("stop kills the whole tree, including setsid escapes", "[integration][process][tree]") {
@@ -550,6 +681,60 @@ TEST_CASE("the posix_spawn path works and reports itself", "[integration][proces
     CHECK(ec == sv::errc::unsupported);
   }
   REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("without pidfds, exits are polled by PID: codes, signals, the stop ladder, the tree",
+          "[integration][process][nopidfd]") {
+  for (auto mode : modes()) {
+    SECTION(mode.name) {
+      st::LeakAudit audit;
+      const auto tag = st::unique_tag("nopidfd");
+      {
+        mode.loop.disable_pidfd = true;
+        sv::Loop loop(mode.loop);
+        CHECK_FALSE(loop.info().pidfd_available);
+        CHECK(loop.info().pidfd_why_not.find("disable_pidfd") != std::string::npos);
+        sv::ProcessOptions opts;
+        opts.containment = mode.containment;
+
+        auto e = sv::Process::start(loop, spec_for(tag, {"exit", "3"}), opts);
+        CHECK_FALSE(e.info().pidfd);
+        const auto exited = e.wait();
+        CHECK(exited.reason == sv::ExitReason::exit_code);
+        CHECK(exited.exit_code == 3);
+        CHECK(exited.usage.max_rss_kib > 0);  // the rusage of waitid(P_PID) too
+
+        CHECK(sv::Process::start(loop, spec_for(tag, {"crash"}), opts).wait().signal == SIGSEGV);
+
+        auto s = sv::Process::start(loop, spec_for(tag, {"sleep", "60000"}), opts);
+        s.signal(sv::Signal::user1);
+        const auto signalled = s.wait();
+        CHECK(signalled.signal == SIGUSR1);
+        CHECK(signalled.reason == sv::ExitReason::signal);
+        std::error_code ec;
+        s.signal(sv::Signal::kill, ec);
+        CHECK(ec == sv::errc::not_running);  // reaped: never signalled by a PID again
+
+        auto spec = spec_for(tag, {"ignore-sigterm", "forever"});
+        spec.stop.steps = {sv::StopStep{sv::Signal::terminate, 200ms, true}};
+        auto stubborn = sv::Process::start(loop, spec, opts);
+        REQUIRE(st::wait_until(
+            [&] { return stubborn.output(sv::StdStream::out).find("ready") != std::string::npos; },
+            5000ms));
+        const auto killed = stubborn.stop();
+        CHECK(killed.reason == sv::ExitReason::timeout);
+        CHECK(killed.signal == SIGKILL);
+
+        auto tree = sv::Process::start(loop, spec_for(tag, {"fork-grandchild", "forever"}), opts);
+        REQUIRE(st::wait_until([&] { return st::processes_with_tag(tag).size() >= 2; }, 5000ms));
+        const auto stopped = tree.stop();
+        INFO(stopped.describe());
+        CHECK(stopped.stop_requested);
+        CHECK(st::processes_with_tag(tag).empty());
+      }
+      REQUIRE_CLEAN(audit, tag);
+    }
+  }
 }
 
 TEST_CASE("when the host is SIGKILLed, its workers and their descendants die within 1 s",
