@@ -43,7 +43,7 @@ namespace {
 namespace sv = supervisor;
 using BenchClock = std::chrono::steady_clock;
 
-constexpr int spawn_rounds = 7;        // throughput rounds per variant, interleaved
+constexpr int spawn_rounds = 11;       // throughput rounds per variant, interleaved
 constexpr int spawns_per_round = 200;  // spawns of /bin/true per round
 constexpr int kill_samples = 80;       // SIGKILL -> replacement samples per variant, interleaved
 // How long a child runs before it is killed: long enough to be past its dynamic loader and asleep

@@ -47,6 +47,9 @@ struct ChildState : std::enable_shared_from_this<ChildState> {
 
   // Loop thread.
   void begin(SpawnResult&& r, std::optional<CgroupV2Group> group, UniqueFd out, UniqueFd err);
+  // The same from the host thread that just started the child (posix_spawn path): the child is
+  // recorded and its fds join the epoll set here; the loop adopts it when it next wakes.
+  void begin_quiet(SpawnResult&& r, std::optional<CgroupV2Group> group, UniqueFd out, UniqueFd err);
   void request_stop();
   void kill_now();
   void signal_leader(int sig, ErrorSink& err);
@@ -70,6 +73,7 @@ struct ChildState : std::enable_shared_from_this<ChildState> {
   OutputChannel err;
 
  private:
+  void install(std::uint64_t pid_id, std::uint64_t out_id, std::uint64_t err_id);
   void on_pidfd();
   void poll_exit();
   void arm_exit_poll();

@@ -154,7 +154,8 @@ void LoopCore::post(std::function<void()> fn) {
       return;
     }
     // Only the first command of a batch wakes the loop: it takes the whole queue at once.
-    wake = queue_.empty();
+    wake = !wake_pending_;
+    wake_pending_ = true;
     queue_.push_back(std::move(fn));
   }
   if (wake) {
@@ -162,6 +163,29 @@ void LoopCore::post(std::function<void()> fn) {
     // EAGAIN means the counter is already non-zero: the loop will wake anyway.
     [[maybe_unused]] const ssize_t n = ::write(wake_.get(), &one, sizeof one);
   }
+}
+
+void LoopCore::post_quiet(std::function<void()> fn) {
+  {
+    std::unique_lock lock(mu_);
+    if (!ended_) {
+      queue_.push_back(std::move(fn));
+      return;
+    }
+  }
+  fn();  // the thread is gone: nothing can race with this call
+}
+
+std::uint64_t LoopCore::reserve_watch(int fd, std::uint32_t events) {
+  const std::uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = id;
+  return ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) == 0 ? id : 0;
+}
+
+void LoopCore::install_watch(std::uint64_t id, std::function<void(std::uint32_t)> cb) {
+  if (id != 0) watchers_.emplace(id, std::move(cb));
 }
 
 void LoopCore::shutdown() {
@@ -179,7 +203,7 @@ void LoopCore::shutdown() {
 }
 
 std::uint64_t LoopCore::watch(int fd, std::uint32_t events, std::function<void(std::uint32_t)> cb) {
-  const std::uint64_t id = next_id_++;
+  const std::uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
   epoll_event ev{};
   ev.events = events;
   ev.data.u64 = id;
@@ -258,6 +282,17 @@ void LoopCore::run_timers() {
   while (auto fn = timers_.pop_due(now)) (*fn)();
 }
 
+void LoopCore::run_commands() {
+  std::vector<std::function<void()>> batch;
+  {
+    std::lock_guard lock(mu_);
+    wake_pending_ = false;
+    if (queue_.empty()) return;
+    batch.swap(queue_);
+  }
+  for (auto& fn : batch) fn();
+}
+
 void LoopCore::run() {
   epoll_event events[64];
   while (!quit_) {
@@ -271,18 +306,17 @@ void LoopCore::run() {
     }
     const int n = ::epoll_wait(epoll_.get(), events, 64, timeout_ms);
     for (int i = 0; i < n; ++i) {
-      const std::uint64_t id = events[i].data.u64;
-      if (id == 0) {
+      if (events[i].data.u64 == 0) {
+        // Before taking the queue: a post() after this read writes the eventfd again.
         std::uint64_t count = 0;
         [[maybe_unused]] const ssize_t r = ::read(wake_.get(), &count, sizeof count);
-        std::vector<std::function<void()>> batch;
-        {
-          std::lock_guard lock(mu_);
-          batch.swap(queue_);
-        }
-        for (auto& fn : batch) fn();
-        continue;
       }
+    }
+    // Commands first, quiet ones included: a watch's callback is installed before its events.
+    run_commands();
+    for (int i = 0; i < n; ++i) {
+      const std::uint64_t id = events[i].data.u64;
+      if (id == 0) continue;
       auto it = watchers_.find(id);
       if (it != watchers_.end()) it->second(events[i].events);
     }

@@ -53,6 +53,13 @@ class LoopCore : public std::enable_shared_from_this<LoopCore> {
   void start();
   void shutdown();  // stops every child (StopPlan), removes the base group, joins the thread
   void post(std::function<void()> fn);
+  // Queues `fn` without waking the loop: it runs before the loop next handles any event or
+  // command (for work that only matters once one of the loop's fds is ready).
+  void post_quiet(std::function<void()> fn);
+  // Any thread: adds `fd` to the epoll set under a fresh id, whose callback the loop installs
+  // with install_watch() (queued right after, e.g. by post_quiet). Until then the loop ignores
+  // the fd's events; epoll is level-triggered, so none is lost. 0 on failure.
+  std::uint64_t reserve_watch(int fd, std::uint32_t events);
   [[nodiscard]] bool in_loop() const noexcept {
     return std::this_thread::get_id() == loop_id_.load(std::memory_order_acquire);
   }
@@ -64,6 +71,7 @@ class LoopCore : public std::enable_shared_from_this<LoopCore> {
 
   // Loop thread only.
   std::uint64_t watch(int fd, std::uint32_t events, std::function<void(std::uint32_t)> cb);
+  void install_watch(std::uint64_t id, std::function<void(std::uint32_t)> cb);
   void rewatch(std::uint64_t id, int fd, std::uint32_t events);
   void unwatch(std::uint64_t id, int fd);
   std::uint64_t add_timer(Duration after, std::function<void()> cb);
@@ -90,6 +98,7 @@ class LoopCore : public std::enable_shared_from_this<LoopCore> {
   void run();
   void setup_cgroups();
   void run_timers();
+  void run_commands();
 
   LoopOptions options_;
   LoopInfo info_;
@@ -106,11 +115,12 @@ class LoopCore : public std::enable_shared_from_this<LoopCore> {
 
   std::mutex mu_;
   std::vector<std::function<void()>> queue_;
-  bool stopping_ = false;  // loop thread: shutdown requested; exit once no child is left
+  bool wake_pending_ = false;  // (mu_) the eventfd was written and the loop has not yet run
+  bool stopping_ = false;      // loop thread: shutdown requested; exit once no child is left
   bool quit_ = false;
   bool ended_ = false;  // (mu_) the thread has finished; post() runs inline
 
-  std::uint64_t next_id_ = 1;
+  std::atomic<std::uint64_t> next_id_{1};  // any thread
   std::unordered_map<std::uint64_t, std::function<void(std::uint32_t)>> watchers_;
   TimerQueue timers_;
   std::set<std::shared_ptr<ChildState>> children_;

@@ -110,31 +110,25 @@ std::shared_ptr<ChildState> start_impl(const std::shared_ptr<detail::LoopCore>& 
     // The child has its copies; ours close now, so that EOF on the pipes means the tree is done.
     prepared->owned.clear();
   };
-  // Hands the child to the loop: its pidfd and output pipes join the epoll set.
-  auto adopt = [](const std::shared_ptr<ChildState>& st, Spawned& s, detail::PreparedSpawn& p) {
-    st->begin(std::move(s.result), std::move(s.group), std::move(p.out_read),
-              std::move(p.err_read));
-    st->loop->adopt(st);
-    st->loop->registry().add(st->info.pid, st->info.cgroup);
-  };
   const bool posix_spawn_path = path == SpawnPath::posix_spawn || !li.clone3_available;
   if (posix_spawn_path && !core->in_loop()) {
     // posix_spawn is safe on any thread and needs no PDEATHSIG: spawn here, and let the loop
-    // adopt the child without waiting for it (commands run in order, so whatever the host asks
-    // of this process next finds it adopted). This spares a round trip to the loop per start.
-    auto spawned = std::make_shared<Spawned>();
-    spawn(*spawned);
+    // adopt the child when it next wakes (commands run in order, so whatever the host asks of
+    // this process next finds it adopted). This spares the host a round trip to the loop, and
+    // the loop a wake-up, per start.
+    Spawned spawned;
+    spawn(spawned);
     if (err) return nullptr;
-    std::shared_ptr<detail::PreparedSpawn> owned_prepared(std::move(prepared));
-    core->post(
-        [state, spawned, owned_prepared, adopt] { adopt(state, *spawned, *owned_prepared); });
+    state->begin_quiet(std::move(spawned.result), std::move(spawned.group),
+                       std::move(prepared->out_read), std::move(prepared->err_read));
     return state;
   }
   return core->run_sync([&]() -> std::shared_ptr<ChildState> {
     Spawned spawned;
     spawn(spawned);
     if (err) return nullptr;
-    adopt(state, spawned, *prepared);
+    state->begin(std::move(spawned.result), std::move(spawned.group), std::move(prepared->out_read),
+                 std::move(prepared->err_read));
     return state;
   });
 }

@@ -142,12 +142,14 @@ void Registry::open(const std::string& path, SweepResult& swept, ErrorSink& err)
 
 void Registry::add(pid_t pid, const std::string& cgroup) {
   if (!enabled()) return;
+  std::lock_guard lock(mu_);
   workers_[pid] = Entry{process_start_time(pid).value_or(0), cgroup.empty() ? "-" : cgroup};
   write();
 }
 
 void Registry::remove(pid_t pid) {
   if (!enabled()) return;
+  std::lock_guard lock(mu_);
   workers_.erase(pid);
   write();
 }

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <string>
 
 #include <supervisor/error.hpp>
@@ -32,6 +33,7 @@ class Registry {
   // Opens (and sweeps) the registry at `path`. Errors: a symlink or non-regular file at `path`,
   // or a registry whose host is still alive (another instance owns it).
   void open(const std::string& path, SweepResult& swept, ErrorSink& err);
+  // Any thread (the posix_spawn path records a child on the thread that started it).
   void add(pid_t pid, const std::string& cgroup);
   void remove(pid_t pid);
   // Removes the file: a clean stop leaves nothing to sweep.
@@ -46,6 +48,7 @@ class Registry {
   };
   std::string path_;
   std::uint64_t host_start_ = 0;
+  std::mutex mu_;  // add/remove/write
   std::map<pid_t, Entry> workers_;
 };
 

@@ -170,6 +170,7 @@ bool Sentinel::start(const std::string& cgroup_base) {
 }
 
 void Sentinel::add_group(pid_t pgid) {
+  std::lock_guard lock(mu_);
   if (!groups_ || pgid <= 0 || slot_of_.count(pgid) != 0) return;
   int slot;
   if (!free_.empty()) {
@@ -185,6 +186,7 @@ void Sentinel::add_group(pid_t pgid) {
 }
 
 void Sentinel::remove_group(pid_t pgid) {
+  std::lock_guard lock(mu_);
   auto it = slot_of_.find(pgid);
   if (it == slot_of_.end()) return;
   __atomic_store_n(&groups_[it->second], 0, __ATOMIC_RELEASE);

@@ -11,6 +11,7 @@
 
 #include <sys/types.h>
 
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -28,8 +29,8 @@ class Sentinel {
 
   // Starts the sentinel; `cgroup_base` may be empty (process groups only). False on failure.
   bool start(const std::string& cgroup_base);
-  // Tells the sentinel about a process group to kill if the host dies / one that is gone. Loop
-  // thread only. At most 8192 groups are tracked at once.
+  // Tells the sentinel about a process group to kill if the host dies / one that is gone. Any
+  // thread. At most 8192 groups are tracked at once.
   void add_group(pid_t pgid);
   void remove_group(pid_t pgid);
   // Closes the pipe (the sentinel kills what is left, which is nothing on a clean stop) and reaps.
@@ -40,6 +41,7 @@ class Sentinel {
  private:
   UniqueFd pipe_;          // write end; never written to, only closed
   int* groups_ = nullptr;  // MAP_SHARED with the sentinel
+  std::mutex mu_;          // the host-side index below
   std::unordered_map<pid_t, int> slot_of_;
   std::vector<int> free_;
   int used_ = 0;

@@ -28,6 +28,14 @@
 
 extern char** environ;  // NOLINT: POSIX
 
+// vfork-style clone3 needs a few instructions of assembly per architecture: x86-64 has them.
+// SUPERVISOR_FORK_CLONE3 forces the portable fork-style clone3 (to build and test that path).
+#if defined(__x86_64__) && !defined(SUPERVISOR_FORK_CLONE3)
+#  define SV_VFORK_CLONE3 1
+#else
+#  define SV_VFORK_CLONE3 0
+#endif
+
 namespace supervisor::detail {
 namespace {
 
@@ -477,15 +485,7 @@ struct ChildSink {
   child_fail(report_fd, step_exec, errno);
 }
 
-// Fork-style clone3: the child runs on a copy of the parent's memory. Calls clone3; in the child,
-// never returns. The child resumes inside this frame, so it is kept free of instrumentation too.
-SV_NO_SANITIZE long clone3_and_exec(const PreparedSpawn& p, CloneArgs& args, int report_fd) {
-  long r = syscall(SYS_clone3, &args, sizeof args);
-  if (r == 0) child_main(p, ChildSink{report_fd, nullptr});
-  return r;
-}
-
-#if defined(__x86_64__)
+#if SV_VFORK_CLONE3
 // vfork-style clone3 (CLONE_VM | CLONE_VFORK): the child borrows the parent's memory and runs on
 // a stack of its own until execve, while the parent thread waits; nothing is copied, so the cost
 // does not grow with the host's size. clone3 returns in the child on the new stack, where no C++
@@ -508,11 +508,6 @@ SV_NO_SANITIZE long clone3_on_stack(CloneArgs& args, void (*fn)(void*), void* ar
       : "rcx", "r11", "memory", "cc");
   return ret;
 }
-constexpr bool k_vfork_clone3 = true;
-#else
-constexpr bool k_vfork_clone3 = false;
-long clone3_on_stack(CloneArgs&, void (*)(void*), void*) { return -1; }
-#endif
 
 struct VforkChild {
   const PreparedSpawn* p;
@@ -523,6 +518,15 @@ struct VforkChild {
   const auto* c = static_cast<const VforkChild*>(arg);
   child_main(*c->p, ChildSink{-1, c->report});
 }
+#else
+// Fork-style clone3: the child runs on a copy of the parent's memory. Calls clone3; in the child,
+// never returns. The child resumes inside this frame, so it is kept free of instrumentation too.
+SV_NO_SANITIZE long clone3_and_exec(const PreparedSpawn& p, CloneArgs& args, int report_fd) {
+  long r = syscall(SYS_clone3, &args, sizeof args);
+  if (r == 0) child_main(p, ChildSink{report_fd, nullptr});
+  return r;
+}
+#endif
 
 std::atomic<int> g_clone3_state{0};  // 0 unknown, 1 yes, -1 no
 
@@ -551,7 +555,9 @@ std::string failure_message(const PreparedSpawn& p, int step, int e) {
 
 // The child's stack in the vfork-style clone: a buffer in the parent's frame, which the parent
 // cannot touch while it waits for the child's execve. child_main needs well under 4 KiB.
+#if SV_VFORK_CLONE3
 constexpr std::size_t k_child_stack_bytes = 32 * 1024;
+#endif
 
 void spawn_clone3(PreparedSpawn& p, int cgroup_fd, SpawnResult& out, ErrorSink& err) {
   auto fail_errno = [&](std::string_view what, int e) {
@@ -570,7 +576,8 @@ void spawn_clone3(PreparedSpawn& p, int cgroup_fd, SpawnResult& out, ErrorSink& 
   args.cgroup = cgroup_fd >= 0 ? static_cast<std::uint64_t>(cgroup_fd) : 0;
   ChildReport rep{0, 0};
   long r;
-  if constexpr (k_vfork_clone3) {
+#if SV_VFORK_CLONE3
+  {
     // Returns once the child has called execve successfully or exited; its report, if any, is
     // in `rep` by then.
     alignas(64) unsigned char stack[k_child_stack_bytes];
@@ -580,7 +587,9 @@ void spawn_clone3(PreparedSpawn& p, int cgroup_fd, SpawnResult& out, ErrorSink& 
     args.stack_size = sizeof stack;
     r = clone3_on_stack(args, vfork_child_entry, &child);
     if (r < 0) return fail_errno("clone3", errno);
-  } else {
+  }
+#else
+  {
     int report[2];
     if (::pipe2(report, O_CLOEXEC) != 0) return fail_errno("pipe", errno);
     UniqueFd report_r(report[0]);
@@ -594,6 +603,7 @@ void spawn_clone3(PreparedSpawn& p, int cgroup_fd, SpawnResult& out, ErrorSink& 
     } while (n < 0 && errno == EINTR);
     if (n != static_cast<ssize_t>(sizeof rep)) rep = ChildReport{0, 0};  // EOF: execve worked
   }
+#endif
   UniqueFd pidfd_owner(pidfd);
   if (rep.step != 0) {
     reap_failed(static_cast<pid_t>(r), pidfd_owner.get());
