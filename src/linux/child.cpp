@@ -72,6 +72,8 @@ ChildState::ChildState(std::shared_ptr<LoopCore> loop_core, std::shared_ptr<cons
 
 ChildState::~ChildState() = default;
 
+// Any thread: the thread that started the child (posix_spawn path) or the loop (clone3). The
+// child's fds join the epoll set here; the loop installs their callbacks and adopts the child.
 void ChildState::begin(SpawnResult&& r, std::optional<CgroupV2Group> group, UniqueFd out_fd,
                        UniqueFd err_fd) {
   started_at_ = default_clock().now();
@@ -82,26 +84,16 @@ void ChildState::begin(SpawnResult&& r, std::optional<CgroupV2Group> group, Uniq
   loop->registry().add(info.pid, info.cgroup);
   out.fd = std::move(out_fd);
   err.fd = std::move(err_fd);
-  install(pidfd_ ? loop->reserve_watch(pidfd_.get(), EPOLLIN) : 0,
-          out.fd ? loop->reserve_watch(out.fd.get(), EPOLLIN) : 0,
-          err.fd ? loop->reserve_watch(err.fd.get(), EPOLLIN) : 0);
-}
-
-void ChildState::begin_quiet(SpawnResult&& r, std::optional<CgroupV2Group> group, UniqueFd out_fd,
-                             UniqueFd err_fd) {
-  started_at_ = default_clock().now();
-  pidfd_ = std::move(r.pidfd);
-  group_ = std::move(group);
-  if (!group_ && spec.new_session) loop->sentinel().add_group(info.pgid);
-  loop->registry().add(info.pid, info.cgroup);
-  out.fd = std::move(out_fd);
-  err.fd = std::move(err_fd);
   const std::uint64_t pid_id = pidfd_ ? loop->reserve_watch(pidfd_.get(), EPOLLIN) : 0;
   const std::uint64_t out_id = out.fd ? loop->reserve_watch(out.fd.get(), EPOLLIN) : 0;
   const std::uint64_t err_id = err.fd ? loop->reserve_watch(err.fd.get(), EPOLLIN) : 0;
+  if (loop->in_loop()) {
+    install(pid_id, out_id, err_id);
+    return;
+  }
+  // Posted without waiting for it: commands run in order, so whatever the host asks of this
+  // process next finds it adopted.
   auto self = shared_from_this();
-  // Posted, not queued quietly: measured on a 2-core VM, letting the loop sleep through the
-  // start made the next wake-up (the child's exit) slower than the one it saved.
   loop->post([self, pid_id, out_id, err_id] { self->install(pid_id, out_id, err_id); });
 }
 

@@ -46,10 +46,8 @@ struct ChildState : std::enable_shared_from_this<ChildState> {
   ~ChildState();
 
   // Loop thread.
+  // Any thread (see child.cpp).
   void begin(SpawnResult&& r, std::optional<CgroupV2Group> group, UniqueFd out, UniqueFd err);
-  // The same from the host thread that just started the child (posix_spawn path): the child is
-  // recorded and its fds join the epoll set here; the loop adopts it when it next wakes.
-  void begin_quiet(SpawnResult&& r, std::optional<CgroupV2Group> group, UniqueFd out, UniqueFd err);
   void request_stop();
   void kill_now();
   void signal_leader(int sig, ErrorSink& err);

@@ -165,17 +165,6 @@ void LoopCore::post(std::function<void()> fn) {
   }
 }
 
-void LoopCore::post_quiet(std::function<void()> fn) {
-  {
-    std::unique_lock lock(mu_);
-    if (!ended_) {
-      queue_.push_back(std::move(fn));
-      return;
-    }
-  }
-  fn();  // the thread is gone: nothing can race with this call
-}
-
 std::uint64_t LoopCore::reserve_watch(int fd, std::uint32_t events) {
   const std::uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
   epoll_event ev{};
@@ -312,7 +301,7 @@ void LoopCore::run() {
         [[maybe_unused]] const ssize_t r = ::read(wake_.get(), &count, sizeof count);
       }
     }
-    // Commands first, quiet ones included: a watch's callback is installed before its events.
+    // Commands first: a watch reserved by another thread gets its callback before its events.
     run_commands();
     for (int i = 0; i < n; ++i) {
       const std::uint64_t id = events[i].data.u64;

@@ -53,11 +53,8 @@ class LoopCore : public std::enable_shared_from_this<LoopCore> {
   void start();
   void shutdown();  // stops every child (StopPlan), removes the base group, joins the thread
   void post(std::function<void()> fn);
-  // Queues `fn` without waking the loop: it runs before the loop next handles any event or
-  // command (for work that only matters once one of the loop's fds is ready).
-  void post_quiet(std::function<void()> fn);
   // Any thread: adds `fd` to the epoll set under a fresh id, whose callback the loop installs
-  // with install_watch() (queued right after, e.g. by post_quiet). Until then the loop ignores
+  // with install_watch() (e.g. in a command posted right after). Until then the loop ignores
   // the fd's events; epoll is level-triggered, so none is lost. 0 on failure.
   std::uint64_t reserve_watch(int fd, std::uint32_t events);
   [[nodiscard]] bool in_loop() const noexcept {

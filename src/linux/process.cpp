@@ -113,14 +113,12 @@ std::shared_ptr<ChildState> start_impl(const std::shared_ptr<detail::LoopCore>& 
   const bool posix_spawn_path = path == SpawnPath::posix_spawn || !li.clone3_available;
   if (posix_spawn_path && !core->in_loop()) {
     // posix_spawn is safe on any thread and needs no PDEATHSIG: spawn here, and let the loop
-    // adopt the child when it next wakes (commands run in order, so whatever the host asks of
-    // this process next finds it adopted). This spares the host a round trip to the loop, and
-    // the loop a wake-up, per start.
+    // adopt the child without waiting for it. This spares the host a round trip per start.
     Spawned spawned;
     spawn(spawned);
     if (err) return nullptr;
-    state->begin_quiet(std::move(spawned.result), std::move(spawned.group),
-                       std::move(prepared->out_read), std::move(prepared->err_read));
+    state->begin(std::move(spawned.result), std::move(spawned.group), std::move(prepared->out_read),
+                 std::move(prepared->err_read));
     return state;
   }
   return core->run_sync([&]() -> std::shared_ptr<ChildState> {
