@@ -17,6 +17,7 @@ std::string_view to_string(ExitReason r) noexcept {
     case ExitReason::core_dump: return "core-dump";
     case ExitReason::timeout: return "timeout";
     case ExitReason::watchdog: return "watchdog";
+    case ExitReason::unhealthy: return "unhealthy";
     case ExitReason::oom_kill: return "oom-kill";
     case ExitReason::resource_limit: return "resource-limit";
     case ExitReason::spawn_failed: return "spawn-failed";

@@ -224,6 +224,17 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   }
 
  private:
+  struct CheckRun {
+    int successes = 0;  // in a row
+    int failures = 0;   // in a row
+    bool passing = false;
+    bool in_flight = false;
+    std::uint64_t seq = 0;
+    std::uint64_t timer = 0;          // the next probe
+    std::uint64_t timeout_timer = 0;  // the one in flight
+    TimePoint started{};
+    HealthStatus last = HealthStatus::unknown;
+  };
   struct Slot {
     std::size_t index;
     WorkerStateMachine sm;
@@ -241,6 +252,11 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     bool recycling = false;                // stopping as planned: start again at once
     std::uint64_t incarnation_leases = 0;  // leases of the current process
     std::uint64_t recycle_timer = 0;
+    // Health checks, per incarnation (one entry per PoolOptions::health_checks).
+    std::vector<CheckRun> checks{};
+    bool startup_passed = true;    // no startup check, or it passed
+    bool health_stopping = false;  // a failing check stopped it: its exit is `unhealthy`
+    bool ready_pending = false;    // readiness mode satisfied; waiting for readiness checks
   };
   struct Waiter {
     std::uint64_t id;
@@ -386,6 +402,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       slot.watchdog_fired = false;
       arm_watchdog(slot);
     }
+    start_checks(slot);
     if (options_.readiness.mode == Readiness::Mode::immediate) {
       become_ready(slot, "ready: started");
     } else if (options_.readiness.mode == Readiness::Mode::notify) {
@@ -455,6 +472,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
 
   // The incarnation is over: its notify socket and watchdog go with it.
   void teardown_incarnation(Slot& slot) {
+    stop_checks(slot);
     slot.notify.reset();
     if (slot.watchdog_timer) host_->cancel_timer(slot.watchdog_timer);
     slot.watchdog_timer = 0;
@@ -492,6 +510,12 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   }
 
   void become_ready(Slot& slot, std::string cause) {
+    if (!serving(slot)) {
+      // Started as the readiness mode wants; the readiness checks have the last word.
+      slot.ready_pending = true;
+      return;
+    }
+    slot.ready_pending = false;
     metrics_.start_to_ready.observe(std::chrono::duration<double>(now() - slot.sm.since()).count());
     move_to(slot, WorkerState::ready, std::move(cause));
     guarded("restart_policy.on_ready",
@@ -504,6 +528,194 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     serve_waiters();
   }
 
+  // Health checks ---------------------------------------------------------------------------
+  const std::vector<HealthCheck>& checks() const { return options_.health_checks; }
+
+  bool has_role(ProbeRole role) const {
+    return std::any_of(checks().begin(), checks().end(),
+                       [&](const HealthCheck& c) { return c.role == role; });
+  }
+
+  // Leases may go to it: startup passed and every readiness check passing.
+  bool serving(const Slot& slot) const {
+    if (!slot.startup_passed) return false;
+    for (std::size_t k = 0; k < slot.checks.size(); ++k) {
+      if (checks()[k].role == ProbeRole::readiness && !slot.checks[k].passing) return false;
+    }
+    return true;
+  }
+
+  void start_checks(Slot& slot) {
+    if (checks().empty()) return;
+    slot.checks.assign(checks().size(), CheckRun{});
+    slot.startup_passed = !has_role(ProbeRole::startup);
+    slot.health_stopping = false;
+    slot.ready_pending = false;
+    for (std::size_t k = 0; k < checks().size(); ++k) {
+      // Kubernetes: liveness passes until it fails; readiness fails until it passes.
+      slot.checks[k].passing = checks()[k].role == ProbeRole::liveness;
+      if (checks()[k].role == ProbeRole::startup || slot.startup_passed)
+        schedule_probe(slot, k, checks()[k].timing.initial_delay);
+    }
+  }
+
+  void stop_checks(Slot& slot) {
+    for (std::size_t k = 0; k < slot.checks.size(); ++k) {
+      CheckRun& c = slot.checks[k];
+      if (c.timer) host_->cancel_timer(c.timer);
+      if (c.timeout_timer) host_->cancel_timer(c.timeout_timer);
+      c.timer = c.timeout_timer = 0;
+      if (c.in_flight) cancel_probe(slot, k);
+      c.in_flight = false;
+      ++c.seq;  // a late answer is ignored
+    }
+  }
+
+  ProbeTarget target_of(const Slot& slot) const {
+    ProbeTarget t;
+    t.worker = slot.index;
+    t.incarnation = slot.sm.incarnation();
+    t.pid = pid_of(slot);
+    t.loop = host_->loop_core();
+    return t;
+  }
+
+  void cancel_probe(const Slot& slot, std::size_t k) {
+    const auto& strategy = checks()[k].strategy;
+    if (strategy) guarded("health_check.cancel", [&] { strategy->cancel(target_of(slot)); });
+  }
+
+  void schedule_probe(Slot& slot, std::size_t k, Duration delay) {
+    auto self = shared_from_this();
+    const std::size_t index = slot.index;
+    const std::uint64_t incarnation = slot.sm.incarnation();
+    slot.checks[k].timer = host_->add_timer(delay, [self, index, incarnation, k] {
+      Slot& s = self->slots_[index];
+      if (s.sm.incarnation() != incarnation || k >= s.checks.size()) return;
+      s.checks[k].timer = 0;
+      self->run_probe(s, k);
+    });
+  }
+
+  static bool process_alive(WorkerState st) {
+    return st == WorkerState::starting || st == WorkerState::ready || st == WorkerState::leased ||
+           st == WorkerState::draining;
+  }
+
+  void run_probe(Slot& slot, std::size_t k) {
+    if (!process_alive(slot.sm.state()) || slot.health_stopping) return;
+    CheckRun& c = slot.checks[k];
+    const HealthCheck& check = checks()[k];
+    c.in_flight = true;
+    c.started = now();
+    const std::uint64_t seq = ++c.seq;
+    ++probes_;
+    auto self = shared_from_this();
+    const std::size_t index = slot.index;
+    const std::uint64_t incarnation = slot.sm.incarnation();
+    c.timeout_timer = host_->add_timer(check.timing.timeout, [self, index, incarnation, k, seq] {
+      Slot& s = self->slots_[index];
+      if (s.sm.incarnation() != incarnation || k >= s.checks.size()) return;
+      s.checks[k].timeout_timer = 0;
+      if (!s.checks[k].in_flight || s.checks[k].seq != seq) return;
+      self->cancel_probe(s, k);
+      self->on_probe_result(index, incarnation, k, seq, ProbeResult::unhealthy("timed out"));
+    });
+    std::weak_ptr<PoolCore> weak = weak_from_this();
+    auto done = [weak, index, incarnation, k, seq](ProbeResult r) {
+      if (auto me = weak.lock()) {
+        me->host_->post([me, index, incarnation, k, seq, r = std::move(r)]() mutable {
+          me->on_probe_result(index, incarnation, k, seq, std::move(r));
+        });
+      }
+    };
+    if (!check.strategy) {
+      done(ProbeResult::unknown("no strategy"));
+      return;
+    }
+    try {
+      check.strategy->probe(target_of(slot), done);
+    } catch (...) {
+      report_error("health_check.probe");
+      done(ProbeResult::unhealthy("the check threw"));
+    }
+  }
+
+  void on_probe_result(std::size_t index, std::uint64_t incarnation, std::size_t k,
+                       std::uint64_t seq, ProbeResult r) {
+    Slot& slot = slots_[index];
+    if (slot.sm.incarnation() != incarnation || k >= slot.checks.size()) return;
+    CheckRun& c = slot.checks[k];
+    if (!c.in_flight || c.seq != seq) return;  // timed out already, or the worker is gone
+    c.in_flight = false;
+    if (c.timeout_timer) host_->cancel_timer(c.timeout_timer);
+    c.timeout_timer = 0;
+    metrics_.probe_latency.observe(std::chrono::duration<double>(now() - c.started).count());
+    const HealthCheck& check = checks()[k];
+    const bool ok = r.status == HealthStatus::healthy || r.status == HealthStatus::degraded;
+    if (ok) {
+      ++c.successes;
+      c.failures = 0;
+    } else {
+      ++probe_failures_;
+      ++c.failures;
+      c.successes = 0;
+    }
+    const bool was_passing = c.passing;
+    const bool was_serving = serving(slot);
+    if (ok && c.successes >= check.timing.success_threshold) c.passing = true;
+    if (!ok && c.failures >= check.timing.failure_threshold) c.passing = false;
+    const HealthStatus before = c.last;
+    c.last = r.status;
+    if (before != r.status || was_passing != c.passing) {
+      emit(HealthChanged{index, incarnation, check.strategy ? check.strategy->name() : "null",
+                         check.role, r.status, c.passing, r.detail});
+      if (slot.sm.incarnation() != incarnation) return;  // a subscriber changed the pool
+    }
+    const std::string name = check.strategy ? check.strategy->name() : "null";
+    if (check.role != ProbeRole::readiness && !ok && c.failures >= check.timing.failure_threshold) {
+      health_stop(slot, fmt::format("{} check \"{}\" failed {} times in a row: {}",
+                                    to_string(check.role), name, c.failures, r.detail));
+      return;
+    }
+    if (check.role == ProbeRole::startup && c.passing) {
+      // Passed: the startup check is done, and the others begin.
+      slot.startup_passed = true;
+      for (std::size_t j = 0; j < checks().size(); ++j) {
+        if (checks()[j].role != ProbeRole::startup)
+          schedule_probe(slot, j, checks()[j].timing.initial_delay);
+      }
+    } else {
+      schedule_probe(slot, k, check.timing.period);
+    }
+    if (!was_serving && serving(slot)) {
+      if (slot.ready_pending && slot.sm.state() == WorkerState::starting) {
+        become_ready(slot,
+                     fmt::format("ready: {} check \"{}\" passed", to_string(check.role), name));
+      } else {
+        serve_waiters();
+      }
+    }
+  }
+
+  // A startup or liveness check failed too often: stop the worker with its StopPlan (as
+  // Kubernetes restarts a container); the restart policy sees an `unhealthy` exit.
+  void health_stop(Slot& slot, std::string why) {
+    if (stopping_ || slot.health_stopping) return;
+    switch (slot.sm.state()) {
+      case WorkerState::starting:
+      case WorkerState::ready:
+      case WorkerState::leased:
+      case WorkerState::draining:
+        slot.health_stopping = true;
+        ++health_stops_;
+        move_to(slot, WorkerState::stopping, "unhealthy: " + why);
+        if (slot.worker) slot.worker->request_stop();
+        break;
+      default: break;
+    }
+  }
+
   void on_exit(std::size_t index, std::uint64_t incarnation, ExitStatus st) {
     Slot& slot = slots_[index];
     if (slot.sm.incarnation() != incarnation) return;
@@ -513,6 +725,10 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     if (slot.watchdog_fired) {
       st.reason = ExitReason::watchdog;  // we killed it because its heartbeat stopped
       slot.watchdog_fired = false;
+    }
+    if (slot.health_stopping) {
+      st.reason = ExitReason::unhealthy;  // we stopped it because a check kept failing
+      slot.health_stopping = false;
     }
     slot.last_exit = st;
     ++exits_by_reason_[std::string(to_string(st.reason))];
@@ -533,7 +749,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
 
   void decide(Slot& slot, const ExitStatus& st) {
     const TimePoint t = now();
-    if (options_.restart_breaker && !st.ok() && !st.stop_requested) {
+    const bool our_verdict = st.reason == ExitReason::unhealthy;  // a failure, though we stopped it
+    if (options_.restart_breaker && !st.ok() && (!st.stop_requested || our_verdict)) {
       guarded("restart_breaker", [&] { options_.restart_breaker->on_failure(st.uptime, t); });
     }
     RestartDecision d;
@@ -796,7 +1013,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   Slot* pick_ready() {
     Slot* best = nullptr;
     for (auto& s : slots_) {
-      if (s.sm.state() == WorkerState::ready && (!best || s.sm.since() < best->sm.since()))
+      if (s.sm.state() == WorkerState::ready && serving(s) &&
+          (!best || s.sm.since() < best->sm.since()))
         best = &s;
     }
     return best;
@@ -885,7 +1103,13 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       w.status = slot.status;
       w.time_up =
           slot.sm.time_in(WorkerState::ready, now()) + slot.sm.time_in(WorkerState::leased, now());
-      if (w.state == WorkerState::ready) ++s.ready;
+      w.serving = serving(slot);
+      for (const auto& c : slot.checks) {
+        w.health = w.health == HealthStatus::unknown && c.last != HealthStatus::unknown
+                       ? c.last
+                       : std::max(w.health, c.last);
+      }
+      if (w.state == WorkerState::ready && w.serving) ++s.ready;
       if (w.state == WorkerState::leased) ++s.leased;
       s.workers.push_back(std::move(w));
     }
@@ -900,6 +1124,10 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     s.lease_duration = metrics_.lease_duration;
     s.start_to_ready = metrics_.start_to_ready;
     s.worker_uptime = metrics_.worker_uptime;
+    s.probe_latency = metrics_.probe_latency;
+    s.probes = probes_;
+    s.probe_failures = probe_failures_;
+    s.health_stops = health_stops_;
     guarded("restart_breaker", [&] {
       if (options_.restart_breaker) s.restart_breaker = options_.restart_breaker->state(now());
     });
@@ -935,7 +1163,11 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     Histogram lease_duration = Histogram::default_seconds();
     Histogram start_to_ready = Histogram::default_seconds();
     Histogram worker_uptime = Histogram::default_seconds();
+    Histogram probe_latency = Histogram::default_seconds();
   } metrics_;
+  std::uint64_t probes_ = 0;
+  std::uint64_t probe_failures_ = 0;
+  std::uint64_t health_stops_ = 0;
   bool running_ = false;
   bool stopping_ = false;
   bool stopped_ = false;

@@ -58,6 +58,8 @@ class PoolHost {
   virtual std::unique_ptr<NotifyChannel> open_notify(const std::string& name,
                                                      std::function<void(const NotifyNote&)> on_note,
                                                      ErrorSink& err) = 0;
+  // The real loop, for built-in probes that watch sockets or run processes (null: a fake).
+  [[nodiscard]] virtual std::shared_ptr<class LoopCore> loop_core() const { return nullptr; }
   // For hosts whose loop is the caller's own thread (the fake): runs what is due without moving
   // the clock; false when nothing was left to do. Real hosts never need it.
   virtual bool pump() { return false; }

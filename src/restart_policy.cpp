@@ -55,6 +55,7 @@ bool is_clean_exit(const ExitStatus& s) noexcept {
     case ExitReason::core_dump:
     case ExitReason::timeout:
     case ExitReason::watchdog:
+    case ExitReason::unhealthy:
     case ExitReason::oom_kill:
     case ExitReason::resource_limit:
     case ExitReason::spawn_failed:
@@ -72,6 +73,7 @@ bool is_abnormal_exit(const ExitStatus& s) noexcept {
     case ExitReason::core_dump:
     case ExitReason::timeout:
     case ExitReason::watchdog:
+    case ExitReason::unhealthy:
     case ExitReason::oom_kill:
     case ExitReason::resource_limit:
     case ExitReason::unknown: return true;

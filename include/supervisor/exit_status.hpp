@@ -23,6 +23,7 @@ enum class ExitReason {
   core_dump,       ///< Killed by a signal and dumped core.
   timeout,         ///< Did not stop within the stop plan; the tree was killed.
   watchdog,        ///< Killed because its heartbeat stopped.
+  unhealthy,       ///< Stopped because a startup or liveness check failed too often.
   oom_kill,        ///< Killed by the kernel's OOM killer (cgroup memory limit).
   resource_limit,  ///< Killed for exceeding a resource limit.
   spawn_failed,    ///< Never ran its program.

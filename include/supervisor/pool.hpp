@@ -28,6 +28,7 @@
 #include <supervisor/error.hpp>
 #include <supervisor/exit_status.hpp>
 #include <supervisor/export.hpp>
+#include <supervisor/health.hpp>
 #include <supervisor/metrics.hpp>
 #include <supervisor/process.hpp>
 #include <supervisor/process_spec.hpp>
@@ -100,6 +101,10 @@ struct PoolOptions {
   /// Accept sd_notify messages from any process of the worker's tree, not only its main process
   /// (systemd's NotifyAccess=all rather than =main).
   bool notify_access_all = false;
+  /// Health checks, each with its role and Kubernetes timing (see `supervisor/health.hpp`).
+  /// Startup checks hold back the others until they pass; liveness failures stop the worker
+  /// (exit reason `unhealthy`, then the restart policy decides); readiness gates leases.
+  std::vector<HealthCheck> health_checks;
   Containment containment = Containment::automatic;
   std::size_t history_size = 1024;  ///< Events kept for `history()`.
   /// Receives exceptions thrown by strategies and subscribers (loop thread). Must not throw.
@@ -155,14 +160,25 @@ struct WorkerStatusChanged {
   std::size_t worker = 0;
   std::string status;
 };
+/// A health check of a worker changed its verdict (it crossed a threshold), or a probe's answer
+/// changed from the one before.
+struct HealthChanged {
+  std::size_t worker = 0;
+  std::uint64_t incarnation = 0;
+  std::string check;  ///< The strategy's name.
+  ProbeRole role = ProbeRole::liveness;
+  HealthStatus status = HealthStatus::unknown;  ///< This probe's answer.
+  bool passing = false;  ///< The check's verdict after this probe (thresholds applied).
+  std::string detail;
+};
 /// An `acquire` found no ready worker in time.
 struct LeaseTimedOut {
   Duration waited{};
 };
 /// Everything a pool reports.
-using PoolEventData =
-    std::variant<WorkerTransition, WorkerSpawned, WorkerExited, RestartScheduled, WorkerGaveUp,
-                 SpawnFailed, BreakerChanged, LeaseTimedOut, WorkerStatusChanged, WorkerRecycled>;
+using PoolEventData = std::variant<WorkerTransition, WorkerSpawned, WorkerExited, RestartScheduled,
+                                   WorkerGaveUp, SpawnFailed, BreakerChanged, LeaseTimedOut,
+                                   WorkerStatusChanged, WorkerRecycled, HealthChanged>;
 /// One event, numbered in the order it happened.
 struct PoolEvent {
   std::uint64_t sequence = 0;
@@ -182,6 +198,9 @@ struct WorkerSnapshot {
   std::optional<ExitStatus> last_exit;
   std::string status;  ///< The last `STATUS=` it sent (sd_notify).
   Duration time_up{};  ///< Total time spent ready or leased (for availability).
+  /// The worst last answer of its health checks (`unknown` with none, or none answered yet).
+  HealthStatus health = HealthStatus::unknown;
+  bool serving = true;  ///< Its readiness checks pass (true without any): leases may go to it.
 };
 
 /// The whole pool, as seen at snapshot time.
@@ -204,8 +223,12 @@ struct PoolSnapshot {
   Histogram lease_duration = Histogram::default_seconds();  ///< lease handed out → released.
   Histogram start_to_ready = Histogram::default_seconds();  ///< spawn → ready.
   Histogram worker_uptime = Histogram::default_seconds();   ///< lifetime of ended processes.
-  std::optional<BreakerState> restart_breaker;              ///< Its state, when the pool has one.
-  std::optional<BreakerState> lease_breaker;                ///< Its state, when the pool has one.
+  Histogram probe_latency = Histogram::default_seconds();   ///< health probe → its answer.
+  std::uint64_t probes = 0;                                 ///< Health probes run.
+  std::uint64_t probe_failures = 0;  ///< ... that failed (unhealthy, unknown, timed out).
+  std::uint64_t health_stops = 0;    ///< Workers stopped by a failing startup/liveness check.
+  std::optional<BreakerState> restart_breaker;  ///< Its state, when the pool has one.
+  std::optional<BreakerState> lease_breaker;    ///< Its state, when the pool has one.
 };
 
 /// The snapshot in Prometheus' text exposition format (version 0.0.4), every series labelled

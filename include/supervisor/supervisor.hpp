@@ -10,6 +10,7 @@
 #include <supervisor/error.hpp>
 #include <supervisor/exit_status.hpp>
 #include <supervisor/export.hpp>
+#include <supervisor/health.hpp>
 #include <supervisor/metrics.hpp>
 #include <supervisor/pool.hpp>
 #include <supervisor/process.hpp>

@@ -60,6 +60,7 @@ class RealHost final : public PoolHost {
     return core_->add_timer(after, std::move(fn));
   }
   void cancel_timer(std::uint64_t id) override { core_->cancel_timer(id); }
+  [[nodiscard]] std::shared_ptr<LoopCore> loop_core() const override { return core_; }
 
   std::unique_ptr<WorkerProcess> spawn(std::shared_ptr<const ProcessSpec> spec,
                                        Containment containment,

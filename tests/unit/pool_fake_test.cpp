@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "catch_compat.hpp"
+#include "pool_events.hpp"
 
 namespace sv = supervisor;
 using namespace std::chrono_literals;
@@ -25,14 +26,7 @@ sv::PoolOptions options(std::size_t size) {
   return o;
 }
 
-template <class T>
-std::vector<T> events_of(const sv::Pool& pool) {
-  std::vector<T> out;
-  for (const auto& e : pool.history()) {
-    if (const T* v = std::get_if<T>(&e.data)) out.push_back(*v);
-  }
-  return out;
-}
+using sv::testing::events_of;
 
 WorkerState state(const sv::Pool& pool, std::size_t i) { return pool.snapshot().workers[i].state; }
 int pid(const sv::Pool& pool, std::size_t i) { return pool.snapshot().workers[i].pid; }

@@ -29,11 +29,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr std::array<sv::ExitReason, 10> all_reasons = {
-    sv::ExitReason::success,   sv::ExitReason::exit_code,      sv::ExitReason::signal,
-    sv::ExitReason::core_dump, sv::ExitReason::timeout,        sv::ExitReason::watchdog,
-    sv::ExitReason::oom_kill,  sv::ExitReason::resource_limit, sv::ExitReason::spawn_failed,
-    sv::ExitReason::unknown};
+constexpr std::array<sv::ExitReason, 11> all_reasons = {
+    sv::ExitReason::success,      sv::ExitReason::exit_code, sv::ExitReason::signal,
+    sv::ExitReason::core_dump,    sv::ExitReason::timeout,   sv::ExitReason::watchdog,
+    sv::ExitReason::unhealthy,    sv::ExitReason::oom_kill,  sv::ExitReason::resource_limit,
+    sv::ExitReason::spawn_failed, sv::ExitReason::unknown};
 
 constexpr std::array<sv::RestartMode, 5> all_modes = {
     sv::RestartMode::never, sv::RestartMode::always, sv::RestartMode::on_success,
@@ -57,6 +57,7 @@ sv::ExitStatus status_for(sv::ExitReason reason, bool stop_requested = false,
     case sv::ExitReason::timeout:
     case sv::ExitReason::watchdog:
     case sv::ExitReason::oom_kill: s.signal = 9; break;  // the library's or the kernel's SIGKILL
+    case sv::ExitReason::unhealthy: s.signal = 15; break;  // the StopPlan's SIGTERM  // the library's or the kernel's SIGKILL
     case sv::ExitReason::resource_limit: s.signal = 24; break;
     case sv::ExitReason::spawn_failed:
     case sv::ExitReason::unknown: break;
@@ -106,13 +107,14 @@ struct ClassRow {
   bool abnormal_when_stop_requested;
 };
 
-constexpr std::array<ClassRow, 10> class_table = {{
+constexpr std::array<ClassRow, 11> class_table = {{
     {sv::ExitReason::success, true, true, false, false},
     {sv::ExitReason::exit_code, false, true, false, false},
     {sv::ExitReason::signal, false, true, true, false},
     {sv::ExitReason::core_dump, false, false, true, true},
     {sv::ExitReason::timeout, false, false, true, true},
     {sv::ExitReason::watchdog, false, false, true, true},
+    {sv::ExitReason::unhealthy, false, false, true, true},
     {sv::ExitReason::oom_kill, false, false, true, true},
     {sv::ExitReason::resource_limit, false, false, true, true},
     {sv::ExitReason::spawn_failed, false, false, false, false},

@@ -1,0 +1,333 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+// The built-in health checks that need the OS: /proc, processes, sockets. Each runs on the
+// pool's loop thread and never blocks it: sockets are non-blocking and watched by the loop,
+// probe processes are ordinary supervised children.
+#include <supervisor/health.hpp>
+#include <supervisor/process.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+#include "linux/loop_core.hpp"
+#include "linux/proc_stat.hpp"
+#include "posix/unique_fd.hpp"
+
+namespace supervisor {
+
+namespace {
+
+std::string errno_text(int e) { return std::system_category().message(e); }
+
+bool same_worker(const ProbeTarget& a, const ProbeTarget& b) {
+  return a.worker == b.worker && a.incarnation == b.incarnation;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------------------------
+// ProcessAliveCheck
+
+void ProcessAliveCheck::probe(const ProbeTarget& target, ProbeCallback done) {
+  const auto st = detail::read_proc_stat(target.pid);
+  if (!st) {
+    done(ProbeResult::unhealthy(fmt::format("pid {} is gone", target.pid)));
+  } else if (st->state == 'Z' || st->state == 'X') {
+    done(ProbeResult::unhealthy(fmt::format("pid {} has exited", target.pid)));
+  } else if (st->state == 'T' || st->state == 't') {
+    done(
+        ProbeResult::unhealthy(fmt::format("pid {} is stopped (state {})", target.pid, st->state)));
+  } else {
+    done(ProbeResult::healthy(fmt::format("state {}", st->state)));
+  }
+}
+
+// ------------------------------------------------------------------------------------------
+// ExecCheck
+
+struct ExecCheck::Running {
+  ProbeTarget target;
+  Process process;
+};
+
+ExecCheck::ExecCheck(std::vector<std::string> argv) : argv_(std::move(argv)) {}
+
+ExecCheck::~ExecCheck() {
+  std::vector<std::shared_ptr<Running>> left;
+  {
+    std::lock_guard lock(mu_);
+    left.swap(running_);
+  }
+  for (auto& r : left) r->process.request_kill();  // each is reaped by its loop
+}
+
+void ExecCheck::probe(const ProbeTarget& target, ProbeCallback done) {
+  if (!target.loop) {
+    done(ProbeResult::unknown("exec checks need a real Loop"));
+    return;
+  }
+  if (argv_.empty()) {
+    done(ProbeResult::unknown("exec check without a command"));
+    return;
+  }
+  auto spec = std::make_shared<ProcessSpec>();
+  spec->argv = argv_;
+  spec->in = StdioSpec::null();
+  spec->out = StdioSpec::null();
+  spec->err = StdioSpec::pipe();
+  spec->output.exit_tail_lines = 3;
+  spec->env.set["SUPERVISOR_WORKER_PID"] = std::to_string(target.pid);
+  spec->stop.steps.clear();  // a cancelled probe is killed at once, tree and all
+  ProcessOptions options;
+  options.on_exit = [done](const ExitStatus& st) {
+    if (st.ok()) {
+      done(ProbeResult::healthy("exit 0"));
+      return;
+    }
+    std::string why = st.describe();
+    if (!st.stderr_tail.empty()) why += ": " + st.stderr_tail.back();
+    done(ProbeResult::unhealthy(std::move(why)));
+  };
+  std::error_code ec;
+  std::string message;
+  Process p = detail::start_on(target.loop, std::move(spec), std::move(options), ec, message);
+  if (ec) {
+    done(ProbeResult::unknown("exec: " + message));
+    return;
+  }
+  auto running = std::make_shared<Running>(Running{target, std::move(p)});
+  std::vector<std::shared_ptr<Running>> finished;
+  {
+    std::lock_guard lock(mu_);
+    auto over = [](const std::shared_ptr<Running>& r) { return !r->process.running(); };
+    for (auto& r : running_) {
+      if (over(r)) finished.push_back(r);
+    }
+    running_.erase(std::remove_if(running_.begin(), running_.end(), over), running_.end());
+    running_.push_back(std::move(running));
+  }
+  // `finished` goes out of scope here, outside the lock: those processes are over already.
+}
+
+void ExecCheck::cancel(const ProbeTarget& target) {
+  std::lock_guard lock(mu_);
+  for (auto& r : running_) {
+    if (same_worker(r->target, target) && r->process.running()) r->process.request_kill();
+  }
+}
+
+// ------------------------------------------------------------------------------------------
+// TcpCheck and HttpCheck
+
+// One connection attempt, owned by the loop's watch of its socket (loop thread only).
+struct TcpCheck::Attempt : std::enable_shared_from_this<Attempt> {
+  ProbeTarget target;
+  std::shared_ptr<detail::LoopCore> loop;
+  detail::UniqueFd fd;
+  std::uint64_t watch = 0;
+  ProbeCallback done;
+  bool finished = false;
+  std::string request;
+  std::size_t sent = 0;
+  std::string response;
+  std::string endpoint;
+
+  void finish(ProbeResult r) {
+    if (finished) return;
+    finished = true;
+    if (watch) loop->unwatch(watch, fd.get());
+    watch = 0;
+    fd.reset();
+    auto d = std::move(done);
+    d(std::move(r));
+  }
+
+  void on_event(std::uint32_t events) {
+    if (finished) return;
+    if (!connected_) {
+      int error = 0;
+      socklen_t len = sizeof error;
+      if (::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &len) != 0) error = errno;
+      if (error != 0) {
+        finish(ProbeResult::unhealthy(fmt::format("connect {}: {}", endpoint, errno_text(error))));
+        return;
+      }
+      if ((events & (EPOLLERR | EPOLLHUP)) != 0 && request.empty()) {
+        finish(ProbeResult::unhealthy(fmt::format("connect {}: connection failed", endpoint)));
+        return;
+      }
+      connected();
+      return;
+    }
+    if (sent < request.size()) {
+      send_more();
+      return;
+    }
+    read_response();
+  }
+
+  void connected() {
+    connected_ = true;
+    if (request.empty()) {
+      finish(ProbeResult::healthy("connected to " + endpoint));
+      return;
+    }
+    send_more();
+  }
+
+  void send_more() {
+    while (sent < request.size()) {
+      const ssize_t n =
+          ::send(fd.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) {
+        loop->rewatch(watch, fd.get(), EPOLLOUT);
+        return;
+      }
+      if (n < 0) {
+        finish(ProbeResult::unhealthy(fmt::format("send to {}: {}", endpoint, errno_text(errno))));
+        return;
+      }
+      sent += static_cast<std::size_t>(n);
+    }
+    loop->rewatch(watch, fd.get(), EPOLLIN | EPOLLRDHUP);
+  }
+
+  void read_response() {
+    char buf[2048];
+    for (;;) {
+      const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) break;
+      if (n < 0) {
+        finish(
+            ProbeResult::unhealthy(fmt::format("read from {}: {}", endpoint, errno_text(errno))));
+        return;
+      }
+      if (n == 0) break;
+      response.append(buf, static_cast<std::size_t>(n));
+      if (response.find("\r\n") != std::string::npos || response.size() > 8192) break;
+    }
+    const auto eol = response.find("\r\n");
+    if (eol == std::string::npos && response.size() <= 8192) {
+      // More to come, unless the peer closed.
+      char probe_byte;
+      const ssize_t n = ::recv(fd.get(), &probe_byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n != 0) return;
+    }
+    judge(response.substr(0, std::min(eol, std::size_t{200})));
+  }
+
+  // "HTTP/1.1 204 No Content": healthy for 200..399, as Kubernetes' httpGet.
+  void judge(const std::string& status_line) {
+    int code = 0;
+    if (status_line.rfind("HTTP/", 0) == 0) {
+      const auto space = status_line.find(' ');
+      if (space != std::string::npos) code = std::atoi(status_line.c_str() + space + 1);
+    }
+    if (code == 0) {
+      finish(ProbeResult::unhealthy(
+          fmt::format("{}: not an HTTP response: \"{}\"", endpoint, status_line)));
+    } else if (code >= 200 && code < 400) {
+      finish(ProbeResult::healthy(status_line));
+    } else {
+      finish(ProbeResult::unhealthy(status_line));
+    }
+  }
+
+  bool connected_ = false;
+};
+
+TcpCheck::TcpCheck(std::string address, std::uint16_t port)
+    : address_(std::move(address)), port_(port) {}
+
+TcpCheck::TcpCheck(std::string address, std::uint16_t port, std::string request)
+    : address_(std::move(address)), port_(port), request_(std::move(request)) {}
+
+TcpCheck::~TcpCheck() = default;
+
+void TcpCheck::probe(const ProbeTarget& target, ProbeCallback done) {
+  if (!target.loop) {
+    done(ProbeResult::unknown(name() + " checks need a real Loop"));
+    return;
+  }
+  sockaddr_storage addr{};
+  socklen_t addr_len = 0;
+  const std::string host = address_ == "localhost" ? "127.0.0.1" : address_;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr);
+  if (::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port_);
+    addr_len = sizeof *v4;
+  } else if (::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port_);
+    addr_len = sizeof *v6;
+  } else {
+    done(ProbeResult::unknown(fmt::format(
+        "\"{}\" is not a numeric address (names are not resolved: that could block)", address_)));
+    return;
+  }
+  auto a = std::make_shared<Attempt>();
+  a->target = target;
+  a->loop = target.loop;
+  a->done = std::move(done);
+  a->request = request_;
+  a->endpoint = addr.ss_family == AF_INET6 ? fmt::format("[{}]:{}", host, port_)
+                                           : fmt::format("{}:{}", host, port_);
+  a->fd.reset(::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!a->fd) {
+    a->finish(ProbeResult::unknown(fmt::format("socket: {}", errno_text(errno))));
+    return;
+  }
+  int r;
+  do {
+    r = ::connect(a->fd.get(), reinterpret_cast<const sockaddr*>(&addr), addr_len);
+  } while (r != 0 && errno == EINTR);
+  if (r != 0 && errno != EINPROGRESS) {
+    a->finish(
+        ProbeResult::unhealthy(fmt::format("connect {}: {}", a->endpoint, errno_text(errno))));
+    return;
+  }
+  a->watch = a->loop->watch(a->fd.get(), EPOLLOUT, [a](std::uint32_t ev) { a->on_event(ev); });
+  if (a->watch == 0) {
+    a->finish(ProbeResult::unknown("cannot watch the socket"));
+    return;
+  }
+  std::lock_guard lock(mu_);
+  attempts_.erase(std::remove_if(attempts_.begin(), attempts_.end(),
+                                 [](const std::shared_ptr<Attempt>& x) { return x->finished; }),
+                  attempts_.end());
+  attempts_.push_back(std::move(a));
+}
+
+void TcpCheck::cancel(const ProbeTarget& target) {
+  std::vector<std::shared_ptr<Attempt>> mine;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& a : attempts_) {
+      if (same_worker(a->target, target)) mine.push_back(a);
+    }
+  }
+  // Loop thread (the pool cancels there): closing the socket ends the attempt.
+  for (auto& a : mine) a->finish(ProbeResult::unhealthy("timed out"));
+}
+
+HttpCheck::HttpCheck(std::string address, std::uint16_t port, std::string path)
+    : TcpCheck(address, port,
+               fmt::format("GET {} HTTP/1.1\r\nHost: {}:{}\r\nUser-Agent: supervisor-probe\r\n"
+                           "Accept: */*\r\nConnection: close\r\n\r\n",
+                           path.empty() ? "/" : path, address, port)) {}
+
+}  // namespace supervisor
