@@ -234,6 +234,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     std::uint64_t timeout_timer = 0;  // the one in flight
     TimePoint started{};
     HealthStatus last = HealthStatus::unknown;
+    std::string detail;  // of the last answer
   };
   struct Slot {
     std::size_t index;
@@ -667,6 +668,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     if (!ok && c.failures >= check.timing.failure_threshold) c.passing = false;
     const HealthStatus before = c.last;
     c.last = r.status;
+    c.detail = r.detail;
     if (before != r.status || was_passing != c.passing) {
       emit(HealthChanged{index, incarnation, check.strategy ? check.strategy->name() : "null",
                          check.role, r.status, c.passing, r.detail});
@@ -1104,10 +1106,14 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       w.time_up =
           slot.sm.time_in(WorkerState::ready, now()) + slot.sm.time_in(WorkerState::leased, now());
       w.serving = serving(slot);
+      bool answered = false;
       for (const auto& c : slot.checks) {
-        w.health = w.health == HealthStatus::unknown && c.last != HealthStatus::unknown
-                       ? c.last
-                       : std::max(w.health, c.last);
+        if (c.last == HealthStatus::unknown && c.detail.empty()) continue;  // not answered yet
+        if (!answered || c.last > w.health) {
+          w.health = c.last;
+          w.health_detail = c.detail;
+        }
+        answered = true;
       }
       if (w.state == WorkerState::ready && w.serving) ++s.ready;
       if (w.state == WorkerState::leased) ++s.leased;

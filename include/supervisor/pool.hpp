@@ -200,6 +200,7 @@ struct WorkerSnapshot {
   Duration time_up{};  ///< Total time spent ready or leased (for availability).
   /// The worst last answer of its health checks (`unknown` with none, or none answered yet).
   HealthStatus health = HealthStatus::unknown;
+  std::string health_detail;  ///< The last answer's detail of the check that set `health`.
   bool serving = true;  ///< Its readiness checks pass (true without any): leases may go to it.
 };
 

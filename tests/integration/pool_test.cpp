@@ -18,6 +18,7 @@
 #include "audited.hpp"
 #include "catch_compat.hpp"
 #include "leak_audit.hpp"
+#include "pool_events.hpp"
 
 namespace sv = supervisor;
 namespace st = supervisor::testing;
@@ -38,14 +39,7 @@ sv::PoolOptions pool_for(const std::string& tag, std::vector<std::string> args, 
   return o;
 }
 
-template <class T>
-std::vector<T> events_of(const std::vector<sv::PoolEvent>& h) {
-  std::vector<T> out;
-  for (const auto& e : h) {
-    if (const T* v = std::get_if<T>(&e.data)) out.push_back(*v);
-  }
-  return out;
-}
+using st::events_of;
 
 }  // namespace
 

@@ -13,7 +13,9 @@
 // one write(2) straight to the file descriptor: no stdio buffering, so a parent reading a pipe sees
 // each line as soon as it is printed. Exit codes: 64 bad usage, 71 a system call failed.
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -52,7 +54,8 @@ constexpr std::string_view usage_text =
     " | ignore-sigterm MS|forever | trap-sigterm CODE | fork-grandchild MS|forever"
     " | setsid-escape MS|forever | fork-bomb-ish N | flood BYTES [stdout|stderr]"
     " | print-env [NAME...] | list-fds | alloc MB [HOLD_MS|forever] | stderr-lines N"
-    " | notify-ready [STATUS] | heartbeat MS [COUNT] | spin MS | threads N\n";
+    " | notify-ready [STATUS] | heartbeat MS [COUNT] | spin MS | threads N"
+    " | http-server PORT STATUS\n";
 
 // Upper bounds that keep a typo from turning a test into a real fork bomb or a 30-year sleep.
 constexpr std::uint64_t max_ms = 1'000'000'000'000ULL;
@@ -557,9 +560,51 @@ struct Mode {
   void (*run)(const Args&);
 };
 
+// A minimal HTTP/1.1 server on 127.0.0.1:PORT: every request gets STATUS and an empty body.
+// Prints "listening PORT" once it accepts connections (PORT 0: one the kernel picks).
+[[noreturn]] void mode_http_server(const Args& args) {
+  expect_args(args, 2, 2);
+  const auto port = number_or_usage(args[0], 65535U);
+  const auto status = number_or_usage(args[1], 599U);
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) die("socket");
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) die("bind");
+  if (::listen(fd, 16) != 0) die("listen");
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  announce("http-server");
+  say("listening " + std::to_string(ntohs(addr.sin_port)));
+  const std::string reply = "HTTP/1.1 " + std::to_string(status) +
+                            (status < 400 ? " OK" : " Unavailable") +
+                            "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+  for (;;) {
+    const int c = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (c < 0) {
+      if (errno == EINTR) continue;
+      die("accept");
+    }
+    std::string request;
+    char buf[1024];
+    while (request.find("\r\n\r\n") == std::string::npos && request.size() < 8192) {
+      const ssize_t n = ::read(c, buf, sizeof buf);
+      if (n <= 0) break;
+      request.append(buf, static_cast<std::size_t>(n));
+    }
+    static_cast<void>(write_all(c, reply));
+    ::close(c);
+  }
+}
+
 constexpr Mode modes[] = {
     {"exit", mode_exit},
     {"sleep", mode_sleep},
+    {"http-server", mode_http_server},
     {"crash", mode_crash},
     {"abort", mode_abort},
     {"ignore-sigterm", mode_ignore_sigterm},

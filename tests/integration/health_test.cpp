@@ -1,0 +1,220 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+// The built-in health checks against real workers: an HTTP endpoint served by the test child,
+// TCP connects, exec probes (failing, hanging, passing) and a SIGSTOPped process. Every test ends
+// with a leak audit, which also covers the probes' own processes.
+#include <supervisor/health.hpp>
+#include <supervisor/pool.hpp>
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "audited.hpp"
+#include "catch_compat.hpp"
+#include "leak_audit.hpp"
+#include "pool_events.hpp"
+
+namespace sv = supervisor;
+namespace st = supervisor::testing;
+using namespace std::chrono_literals;
+using st::events_of;
+
+namespace {
+
+std::vector<std::string> child(const std::string& tag, std::vector<std::string> args) {
+  std::vector<std::string> argv{SUPERVISOR_TEST_CHILD, "--tag", tag};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+sv::PoolOptions pool_for(const std::string& tag, std::vector<std::string> args) {
+  sv::PoolOptions o;
+  o.spec.argv = child(tag, std::move(args));
+  o.spec.out = sv::StdioSpec::null();
+  o.spec.stop.steps = {sv::StopStep{sv::Signal::terminate, 2s, true}};
+  o.size = 1;
+  sv::StandardRestartOptions r;
+  r.backoff = sv::BackoffOptions::fixed(10ms);
+  o.restart_policy = std::make_shared<sv::StandardRestartPolicy>(r);
+  return o;
+}
+
+sv::ProbeTiming fast(int successes, int failures, sv::Duration timeout = 2s) {
+  sv::ProbeTiming t;
+  t.period = 100ms;
+  t.timeout = timeout;
+  t.success_threshold = successes;
+  t.failure_threshold = failures;
+  return t;
+}
+
+// A loopback port nobody listens on right now (bound, then closed).
+std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
+  socklen_t len = sizeof addr;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+bool has_health(const sv::Pool& pool, sv::HealthStatus status, const std::string& detail) {
+  for (const auto& h : events_of<sv::HealthChanged>(pool)) {
+    if (h.status == status && h.detail.find(detail) != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("HTTP and TCP checks against a real endpoint gate readiness by status",
+          "[integration][health]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("http");
+  {
+    sv::Loop loop;
+    const std::uint16_t port = free_port();
+    auto good = pool_for(tag, {"http-server", std::to_string(port), "200"});
+    good.health_checks = {
+        {std::make_shared<sv::HttpCheck>("127.0.0.1", port, "/healthz"), sv::ProbeRole::readiness,
+         fast(1, 1)},
+        {std::make_shared<sv::TcpCheck>("localhost", port), sv::ProbeRole::liveness, fast(1, 3)}};
+    sv::Pool ok(loop, good);
+    ok.start();
+    REQUIRE(ok.wait_ready(1, 10s));
+    CHECK(has_health(ok, sv::HealthStatus::healthy, "HTTP/1.1 200 OK"));
+    CHECK(st::wait_until([&] { return has_health(ok, sv::HealthStatus::healthy, "connected"); },
+                         5000ms));
+    CHECK(ok.snapshot().workers[0].serving);
+    ok.stop();
+
+    // 503: started, never ready, never handed out; the process is left running.
+    const std::uint16_t port2 = free_port();
+    auto bad = pool_for(tag, {"http-server", std::to_string(port2), "503"});
+    bad.health_checks = {{std::make_shared<sv::HttpCheck>("127.0.0.1", port2, "/healthz"),
+                          sv::ProbeRole::readiness, fast(1, 1)}};
+    sv::Pool unavailable(loop, bad);
+    unavailable.start();
+    // (The first probes may find nobody listening yet; events come only on changes, so the
+    // snapshot tells the latest answer.)
+    CHECK(st::wait_until(
+        [&] {
+          return unavailable.snapshot().workers[0].health_detail.find("503") != std::string::npos;
+        },
+        5000ms));
+    const auto w = unavailable.snapshot().workers[0];
+    CHECK(w.state == sv::WorkerState::starting);
+    CHECK_FALSE(w.serving);
+    std::error_code ec;
+    unavailable.acquire(0s, ec);
+    CHECK(ec == sv::errc::lease_timeout);
+    CHECK(events_of<sv::WorkerExited>(unavailable).empty());
+    unavailable.stop();
+
+    // Nobody listening: connection refused, and the check says so.
+    const std::uint16_t closed = free_port();
+    auto refused = pool_for(tag, {"sleep", "forever"});
+    refused.health_checks = {{std::make_shared<sv::TcpCheck>("127.0.0.1", closed),
+                              sv::ProbeRole::readiness, fast(1, 1)}};
+    sv::Pool nobody(loop, refused);
+    nobody.start();
+    CHECK(st::wait_until([&] { return has_health(nobody, sv::HealthStatus::unhealthy, "refused"); },
+                         5000ms));
+    nobody.stop();
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("exec checks: a failing one stops the worker, a hanging one is killed with its tree",
+          "[integration][health]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("exec");
+  const auto probe_tag = st::unique_tag("exec-probe");
+  {
+    sv::Loop loop;
+    // Passing: the worker becomes ready through its readiness check.
+    auto passing = pool_for(tag, {"sleep", "forever"});
+    passing.health_checks = {{std::make_shared<sv::ExecCheck>(child(probe_tag, {"exit", "0"})),
+                              sv::ProbeRole::readiness, fast(1, 1)}};
+    sv::Pool good(loop, passing);
+    good.start();
+    REQUIRE(good.wait_ready(1, 10s));
+    good.stop();
+
+    // Failing twice in a row: stopped, reported `unhealthy`, restarted by the policy.
+    auto failing = pool_for(tag, {"sleep", "forever"});
+    failing.health_checks = {{std::make_shared<sv::ExecCheck>(child(probe_tag, {"exit", "1"})),
+                              sv::ProbeRole::liveness, fast(1, 2)}};
+    sv::Pool bad(loop, failing);
+    bad.start();
+    REQUIRE(st::wait_until([&] { return !events_of<sv::WorkerExited>(bad).empty(); }, 10000ms));
+    const auto exit = events_of<sv::WorkerExited>(bad)[0].status;
+    CHECK(exit.reason == sv::ExitReason::unhealthy);
+    CHECK(has_health(bad, sv::HealthStatus::unhealthy, "exit-code"));
+    CHECK(bad.snapshot().health_stops >= 1);
+    bad.stop();
+
+    // Hanging (and forking): every probe times out and is killed, grandchild included; never
+    // more than one probe in flight.
+    auto hanging = pool_for(tag, {"sleep", "forever"});
+    hanging.health_checks = {
+        {std::make_shared<sv::ExecCheck>(child(probe_tag, {"fork-grandchild", "forever"})),
+         sv::ProbeRole::liveness, fast(1, 1000, 300ms)}};
+    sv::Pool stuck(loop, hanging);
+    stuck.start();
+    std::size_t most = 0;
+    const auto until = std::chrono::steady_clock::now() + 2s;
+    while (std::chrono::steady_clock::now() < until) {
+      most = std::max(most, st::processes_with_tag(probe_tag).size());
+      std::this_thread::sleep_for(20ms);
+    }
+    CHECK(most >= 1);
+    CHECK(most <= 4);  // one probe and its grandchild, plus at most one being killed
+    CHECK(stuck.snapshot().probe_failures >= 3);
+    CHECK(has_health(stuck, sv::HealthStatus::unhealthy, "timed out"));
+    stuck.stop();
+    CHECK(st::wait_until([&] { return st::processes_with_tag(probe_tag).empty(); }, 5000ms));
+  }
+  REQUIRE_CLEAN(audit, tag);
+  REQUIRE_CLEAN(audit, probe_tag);
+}
+
+TEST_CASE("a SIGSTOPped worker fails the process check and is replaced", "[integration][health]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("stopped");
+  {
+    sv::Loop loop;
+    auto o = pool_for(tag, {"sleep", "forever"});
+    o.health_checks = {
+        {std::make_shared<sv::ProcessAliveCheck>(), sv::ProbeRole::liveness, fast(1, 2)}};
+    sv::Pool pool(loop, o);
+    pool.start();
+    REQUIRE(pool.wait_ready(1, 10s));
+    const int first = pool.snapshot().workers[0].pid;
+    REQUIRE(::kill(first, SIGSTOP) == 0);  // ours, unreaped: cannot be a reused PID
+    REQUIRE(st::wait_until(
+        [&] {
+          const auto w = pool.snapshot().workers[0];
+          return w.pid != first && w.state == sv::WorkerState::ready;
+        },
+        10000ms));
+    const auto exits = events_of<sv::WorkerExited>(pool);
+    REQUIRE(exits.size() == 1);
+    CHECK(exits[0].status.reason == sv::ExitReason::unhealthy);
+    CHECK(has_health(pool, sv::HealthStatus::unhealthy, "stopped"));
+    pool.stop();
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
