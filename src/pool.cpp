@@ -142,6 +142,39 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     });
   }
 
+  void replace_async(std::size_t worker, Duration timeout,
+                     std::function<void(bool, std::error_code)> done) {
+    auto self = shared_from_this();
+    host_->post([self, worker, timeout, done = std::move(done)]() mutable {
+      self->start_replacement(worker, timeout, false, std::move(done));
+    });
+  }
+
+  void rolling_restart_async(const RollingRestart& o,
+                             std::function<void(RolloutResult, std::error_code)> done) {
+    auto self = shared_from_this();
+    host_->post(
+        [self, o, done = std::move(done)]() mutable { self->start_rollout(o, std::move(done)); });
+  }
+
+  // Blocking forms, host threads only: the loop thread would wait for itself.
+  template <class R, class Start>
+  R blocking(const char* what, ErrorSink& err, Start&& start) {
+    if (host_->in_loop()) {
+      err.fail(errc::invalid_argument, [&] {
+        return fmt::format("Pool::{}: blocking on the loop thread would deadlock; use {}_async",
+                           what, what);
+      });
+      return R{};
+    }
+    auto promise = std::make_shared<std::promise<std::pair<R, std::error_code>>>();
+    auto future = promise->get_future();
+    start([promise](R r, std::error_code ec) { promise->set_value({std::move(r), ec}); });
+    auto [r, ec] = future.get();
+    if (ec) err.fail(ec, [&] { return fmt::format("Pool::{}: {}", what, ec.message()); });
+    return r;
+  }
+
   Lease acquire(Duration timeout, ErrorSink& err) {
     auto self = shared_from_this();
     if (host_->in_loop()) {
@@ -258,6 +291,15 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     bool startup_passed = true;    // no startup check, or it passed
     bool health_stopping = false;  // a failing check stopped it: its exit is `unhealthy`
     bool ready_pending = false;    // readiness mode satisfied; waiting for readiness checks
+    bool out_for_health = false;   // stopped by a check, and not ready again yet
+    // Graceful replacement: a new slot (`replaces` set) starts while the old (`replaced_by`)
+    // serves.
+    std::optional<std::size_t> replaces{};
+    std::optional<std::size_t> replaced_by{};
+    std::uint64_t replace_timer = 0;                            // the new one's ready deadline
+    std::function<void(bool, std::error_code)> replace_done{};  // on the new slot
+    bool rollout_member = false;  // its replacement (or in-place restart) is part of the rollout
+    bool restarting_in_place = false;  // rollout: stopped to start again; done once ready
   };
   struct Waiter {
     std::uint64_t id;
@@ -526,7 +568,174 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
         options_.restart_breaker->on_success(slot.sm.time_in(WorkerState::starting, now()), now());
       });
     }
+    slot.out_for_health = false;
+    if (slot.replaces) finish_replacement(slot);
+    if (slot.restarting_in_place) {
+      slot.restarting_in_place = false;
+      if (slot.replace_timer) host_->cancel_timer(slot.replace_timer);
+      slot.replace_timer = 0;
+      rollout_step(false, true, {});
+    }
     serve_waiters();
+  }
+
+  // Replacement and rollouts -------------------------------------------------------------
+  static bool replaceable(const Slot& s) {
+    return !s.retiring && !s.replaced_by && !s.replaces &&
+           (s.sm.state() == WorkerState::starting || s.sm.state() == WorkerState::ready ||
+            s.sm.state() == WorkerState::leased);
+  }
+
+  void start_replacement(std::size_t old_index, Duration ready_timeout, bool rollout_member,
+                         std::function<void(bool, std::error_code)> done) {
+    if (stopping_) {
+      if (done) done(false, errc::stopped);
+      return;
+    }
+    if (old_index >= slots_.size() || !replaceable(slots_[old_index])) {
+      if (done) done(false, errc::invalid_argument);
+      return;
+    }
+    const std::size_t i = slots_.size();
+    slots_.push_back(Slot{i, WorkerStateMachine(i, WorkerState::backoff, now())});
+    Slot& fresh = slots_.back();
+    Slot& old = slots_[old_index];
+    fresh.replaces = old_index;
+    fresh.rollout_member = rollout_member;
+    fresh.replace_done = std::move(done);
+    old.replaced_by = i;
+    emit(ReplacementStarted{old_index, i});
+    auto self = shared_from_this();
+    fresh.replace_timer = host_->add_timer(ready_timeout, [self, i, ready_timeout] {
+      Slot& s = self->slots_[i];
+      s.replace_timer = 0;
+      if (s.replaces)
+        self->abort_replacement(
+            s, fmt::format(
+                   "not ready within {}ms",
+                   std::chrono::duration_cast<std::chrono::milliseconds>(ready_timeout).count()));
+    });
+    spawn(fresh, nullptr);
+  }
+
+  void finish_replacement(Slot& fresh) {
+    const std::size_t old_index = *fresh.replaces;
+    fresh.replaces.reset();
+    if (fresh.replace_timer) host_->cancel_timer(fresh.replace_timer);
+    fresh.replace_timer = 0;
+    Slot& old = slots_[old_index];
+    old.replaced_by.reset();
+    emit(ReplacementFinished{old_index, fresh.index});
+    if (!old.retiring && old.sm.state() != WorkerState::retired) retire_slot(old);
+    auto done = std::move(fresh.replace_done);
+    fresh.replace_done = nullptr;
+    if (done) done(true, {});
+    if (fresh.rollout_member) {
+      fresh.rollout_member = false;
+      rollout_step(true, true, {});
+    }
+  }
+
+  void abort_replacement(Slot& fresh, std::string why) {
+    if (!fresh.replaces) return;
+    const std::size_t old_index = *fresh.replaces;
+    fresh.replaces.reset();
+    if (fresh.replace_timer) host_->cancel_timer(fresh.replace_timer);
+    fresh.replace_timer = 0;
+    slots_[old_index].replaced_by.reset();
+    emit(ReplacementAborted{old_index, fresh.index, why});
+    if (!fresh.retiring && fresh.sm.state() != WorkerState::retired) retire_slot(fresh);
+    auto done = std::move(fresh.replace_done);
+    fresh.replace_done = nullptr;
+    if (done) done(false, {});
+    if (fresh.rollout_member) {
+      fresh.rollout_member = false;
+      rollout_step(true, false, fmt::format("replacing worker {} failed: {}", old_index, why));
+    }
+  }
+
+  void start_rollout(const RollingRestart& o,
+                     std::function<void(RolloutResult, std::error_code)> done) {
+    if (stopping_ || !running_) {
+      done({}, stopping_ ? errc::stopped : errc::not_running);
+      return;
+    }
+    if (o.max_surge == 0 && o.max_unavailable == 0) {
+      done({}, errc::invalid_argument);
+      return;
+    }
+    if (rollout_) {
+      done({}, errc::already_running);
+      return;
+    }
+    Rollout r;
+    r.options = o;
+    r.done = std::move(done);
+    for (const auto& s : slots_) {
+      if (replaceable(s)) r.todo.push_back(s.index);
+    }
+    r.result.total = r.todo.size();
+    rollout_ = std::move(r);
+    rollout_pump();
+  }
+
+  void rollout_pump() {
+    if (!rollout_) return;
+    Rollout& r = *rollout_;
+    while (r.result.why.empty() && !r.todo.empty() &&
+           r.surging + r.restarting < r.options.max_surge + r.options.max_unavailable) {
+      const std::size_t index = r.todo.front();
+      r.todo.pop_front();
+      Slot& slot = slots_[index];
+      if (!replaceable(slot)) {
+        ++r.result.replaced;  // gone or replaced meanwhile: nothing left to do for it
+        continue;
+      }
+      if (r.surging < r.options.max_surge) {
+        ++r.surging;
+        start_replacement(index, r.options.ready_timeout, true, nullptr);
+      } else {
+        ++r.restarting;
+        restart_in_place(slot, r.options.ready_timeout);
+      }
+    }
+    if (r.surging + r.restarting == 0 && (r.todo.empty() || !r.result.why.empty())) {
+      RolloutResult result = r.result;
+      result.completed = result.why.empty() && result.replaced == result.total;
+      auto done = std::move(r.done);
+      rollout_.reset();
+      emit(RolloutFinished{result});
+      if (done) done(result, {});
+    }
+  }
+
+  // A replacement of the rollout ended: count it, and start the next.
+  void rollout_step(bool surge, bool ok, std::string why) {
+    if (!rollout_) return;
+    Rollout& r = *rollout_;
+    std::size_t& in_flight = surge ? r.surging : r.restarting;
+    if (in_flight > 0) --in_flight;
+    if (ok) {
+      ++r.result.replaced;
+    } else if (r.result.why.empty()) {
+      r.result.why = std::move(why);
+    }
+    rollout_pump();
+  }
+
+  // max_unavailable: stop the worker and start it again at once (no restart policy).
+  void restart_in_place(Slot& slot, Duration ready_timeout) {
+    slot.restarting_in_place = true;
+    auto self = shared_from_this();
+    const std::size_t index = slot.index;
+    slot.replace_timer = host_->add_timer(ready_timeout, [self, index] {
+      Slot& s = self->slots_[index];
+      s.replace_timer = 0;
+      if (!s.restarting_in_place) return;
+      s.restarting_in_place = false;
+      self->rollout_step(false, false, fmt::format("worker {} was not ready again in time", index));
+    });
+    recycle(slot, "rolling restart");
   }
 
   // Health checks ---------------------------------------------------------------------------
@@ -704,12 +913,21 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   // Kubernetes restarts a container); the restart policy sees an `unhealthy` exit.
   void health_stop(Slot& slot, std::string why) {
     if (stopping_ || slot.health_stopping) return;
+    if (options_.max_out_for_health > 0) {
+      const auto out = static_cast<std::size_t>(std::count_if(
+          slots_.begin(), slots_.end(), [](const Slot& x) { return x.out_for_health; }));
+      if (out >= options_.max_out_for_health) {
+        ++health_stops_deferred_;  // the check fails again next period and asks again
+        return;
+      }
+    }
     switch (slot.sm.state()) {
       case WorkerState::starting:
       case WorkerState::ready:
       case WorkerState::leased:
       case WorkerState::draining:
         slot.health_stopping = true;
+        slot.out_for_health = true;
         ++health_stops_;
         move_to(slot, WorkerState::stopping, "unhealthy: " + why);
         if (slot.worker) slot.worker->request_stop();
@@ -750,6 +968,11 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   }
 
   void decide(Slot& slot, const ExitStatus& st) {
+    if (slot.replaces) {
+      // A replacement that died before it was ready: the old worker stays.
+      abort_replacement(slot, "it exited before it was ready: " + st.describe());
+      return;
+    }
     const TimePoint t = now();
     const bool our_verdict = st.reason == ExitReason::unhealthy;  // a failure, though we stopped it
     if (options_.restart_breaker && !st.ok() && (!st.stop_requested || our_verdict)) {
@@ -812,6 +1035,10 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   void retire(Slot& slot, std::string cause) {
     if (slot.timer) host_->cancel_timer(slot.timer);
     slot.timer = 0;
+    if (slot.replace_timer) host_->cancel_timer(slot.replace_timer);
+    slot.replace_timer = 0;
+    slot.out_for_health = false;
+    if (slot.replaces) abort_replacement(slot, std::move(cause));
     if (slot.sm.state() != WorkerState::retired)
       move_to(slot, WorkerState::retired, std::move(cause));
     guarded("restart_policy.forget", [&] { options_.restart_policy->forget(slot.index); });
@@ -1134,6 +1361,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     s.probes = probes_;
     s.probe_failures = probe_failures_;
     s.health_stops = health_stops_;
+    s.health_stops_deferred = health_stops_deferred_;
     guarded("restart_breaker", [&] {
       if (options_.restart_breaker) s.restart_breaker = options_.restart_breaker->state(now());
     });
@@ -1174,6 +1402,16 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   std::uint64_t probes_ = 0;
   std::uint64_t probe_failures_ = 0;
   std::uint64_t health_stops_ = 0;
+  std::uint64_t health_stops_deferred_ = 0;
+  struct Rollout {
+    RollingRestart options;
+    std::deque<std::size_t> todo;
+    std::size_t surging = 0;     // graceful replacements in flight
+    std::size_t restarting = 0;  // in-place restarts in flight
+    RolloutResult result;
+    std::function<void(RolloutResult, std::error_code)> done;
+  };
+  std::optional<Rollout> rollout_;
   bool running_ = false;
   bool stopping_ = false;
   bool stopped_ = false;
@@ -1442,6 +1680,32 @@ Lease Pool::acquire(Duration timeout, std::error_code& ec) noexcept {
 }
 
 bool Pool::drain(Duration timeout) { return core_->drain(timeout); }
+
+bool Pool::replace(std::size_t worker, Duration ready_timeout) {
+  return detail::or_throw([&](detail::ErrorSink& err) {
+    return core_->blocking<bool>("replace", err, [&](auto done) {
+      core_->replace_async(worker, ready_timeout, std::move(done));
+    });
+  });
+}
+
+void Pool::replace_async(std::size_t worker, Duration ready_timeout,
+                         std::function<void(bool, std::error_code)> done) {
+  core_->replace_async(worker, ready_timeout, std::move(done));
+}
+
+RolloutResult Pool::rolling_restart(const RollingRestart& options) {
+  return detail::or_throw([&](detail::ErrorSink& err) {
+    return core_->blocking<RolloutResult>("rolling_restart", err, [&](auto done) {
+      core_->rolling_restart_async(options, std::move(done));
+    });
+  });
+}
+
+void Pool::rolling_restart_async(const RollingRestart& options,
+                                 std::function<void(RolloutResult, std::error_code)> done) {
+  core_->rolling_restart_async(options, std::move(done));
+}
 
 void Pool::resize(std::size_t size) {
   detail::or_throw([&](detail::ErrorSink& err) { core_->resize(size, err); });

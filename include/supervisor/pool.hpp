@@ -71,6 +71,26 @@ struct RecycleOptions {
   Duration max_runtime{};        ///< Replace a worker after it ran this long (0: never).
 };
 
+/// A rolling restart of the whole pool, as a Kubernetes Deployment rolls out: `max_surge`
+/// workers may be replaced gracefully at once (a new one is started first, and the old one is
+/// drained and stopped only once the new one is ready), and `max_unavailable` more may be
+/// restarted in place (stopped, then started again). With the defaults the pool never has fewer
+/// ready workers than before. A replacement not ready within `ready_timeout` ends the rollout:
+/// the old worker is kept, and the rollout reports where it stopped.
+struct RollingRestart {
+  std::size_t max_surge = 1;
+  std::size_t max_unavailable = 0;
+  Duration ready_timeout = std::chrono::seconds(30);
+};
+
+/// How a rolling restart ended.
+struct RolloutResult {
+  std::size_t total = 0;     ///< Workers it set out to replace.
+  std::size_t replaced = 0;  ///< ... and replaced.
+  bool completed = false;    ///< All of them.
+  std::string why;           ///< When not: what stopped it.
+};
+
 /// Configuration of a Pool.
 struct PoolOptions {
   ProcessSpec spec;             ///< What every worker runs.
@@ -105,6 +125,10 @@ struct PoolOptions {
   /// Startup checks hold back the others until they pass; liveness failures stop the worker
   /// (exit reason `unhealthy`, then the restart policy decides); readiness gates leases.
   std::vector<HealthCheck> health_checks;
+  /// At most this many workers may be out at once because a health check stopped them (stopped,
+  /// or restarting and not yet ready again); further stops wait, so that a shared dependency
+  /// failing cannot restart the whole pool at once. Zero: no cap.
+  std::size_t max_out_for_health = 0;
   Containment containment = Containment::automatic;
   std::size_t history_size = 1024;  ///< Events kept for `history()`.
   /// Receives exceptions thrown by strategies and subscribers (loop thread). Must not throw.
@@ -171,14 +195,37 @@ struct HealthChanged {
   bool passing = false;  ///< The check's verdict after this probe (thresholds applied).
   std::string detail;
 };
+/// A graceful replacement began: `replacement` (a new worker) starts while `worker` serves on.
+struct ReplacementStarted {
+  std::size_t worker = 0;
+  std::size_t replacement = 0;
+};
+/// The replacement became ready; the old worker drains and stops.
+struct ReplacementFinished {
+  std::size_t worker = 0;
+  std::size_t replacement = 0;
+};
+/// The replacement did not become ready in time (or died first): it is stopped, and the old
+/// worker is kept.
+struct ReplacementAborted {
+  std::size_t worker = 0;
+  std::size_t replacement = 0;
+  std::string why;
+};
+/// A rolling restart ended.
+struct RolloutFinished {
+  RolloutResult result;
+};
 /// An `acquire` found no ready worker in time.
 struct LeaseTimedOut {
   Duration waited{};
 };
 /// Everything a pool reports.
-using PoolEventData = std::variant<WorkerTransition, WorkerSpawned, WorkerExited, RestartScheduled,
-                                   WorkerGaveUp, SpawnFailed, BreakerChanged, LeaseTimedOut,
-                                   WorkerStatusChanged, WorkerRecycled, HealthChanged>;
+using PoolEventData =
+    std::variant<WorkerTransition, WorkerSpawned, WorkerExited, RestartScheduled, WorkerGaveUp,
+                 SpawnFailed, BreakerChanged, LeaseTimedOut, WorkerStatusChanged, WorkerRecycled,
+                 HealthChanged, ReplacementStarted, ReplacementFinished, ReplacementAborted,
+                 RolloutFinished>;
 /// One event, numbered in the order it happened.
 struct PoolEvent {
   std::uint64_t sequence = 0;
@@ -228,6 +275,8 @@ struct PoolSnapshot {
   std::uint64_t probes = 0;                                 ///< Health probes run.
   std::uint64_t probe_failures = 0;  ///< ... that failed (unhealthy, unknown, timed out).
   std::uint64_t health_stops = 0;    ///< Workers stopped by a failing startup/liveness check.
+  /// Stops a failing check asked for but `max_out_for_health` held back.
+  std::uint64_t health_stops_deferred = 0;
   std::optional<BreakerState> restart_breaker;  ///< Its state, when the pool has one.
   std::optional<BreakerState> lease_breaker;    ///< Its state, when the pool has one.
 };
@@ -315,6 +364,25 @@ class SUPERVISOR_API Pool {
   void resize(std::size_t size);
   /// \overload
   void resize(std::size_t size, std::error_code& ec) noexcept;
+
+  /// Replaces `worker` gracefully: starts a new worker (a new index), and once it is ready,
+  /// drains the old one (a lease in progress finishes) and stops it. If the new one is not ready
+  /// within `ready_timeout` (or dies first), it is stopped and the old one kept. Blocks until one
+  /// or the other; true when replaced. Errors: `errc::invalid_argument` for a worker that is not
+  /// running or is being replaced already, `errc::stopped`; from the loop thread, use
+  /// `replace_async`.
+  bool replace(std::size_t worker, Duration ready_timeout = std::chrono::seconds(30));
+  /// Like `replace`, without blocking: `done` runs on the loop thread with the outcome (an error
+  /// code, or none and whether it was replaced).
+  void replace_async(std::size_t worker, Duration ready_timeout,
+                     std::function<void(bool replaced, std::error_code)> done);
+  /// Restarts every worker running now, a few at a time (see `RollingRestart`), and blocks until
+  /// the rollout ends. Errors: `errc::invalid_argument` (both limits zero), `errc::already_running`
+  /// (a rollout is under way), `errc::stopped`.
+  RolloutResult rolling_restart(const RollingRestart& options = {});
+  /// Like `rolling_restart`, without blocking: `done` runs on the loop thread.
+  void rolling_restart_async(const RollingRestart& options,
+                             std::function<void(RolloutResult, std::error_code)> done);
 
   /// Waits until at least `count` workers are ready (or leased); false on timeout.
   bool wait_ready(std::size_t count, Duration timeout);

@@ -537,3 +537,39 @@ TEST_CASE("recycling replaces a real worker after its lease", "[integration][poo
   }
   REQUIRE_CLEAN(audit, tag);
 }
+
+TEST_CASE("rolling restart and graceful replacement with real workers",
+          "[integration][pool][rollout]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("rollout");
+  {
+    sv::Loop loop;
+    auto o = pool_for(tag, {"sleep", "forever"}, 3);
+    o.readiness = sv::Readiness::after(200ms);
+    sv::Pool pool(loop, o);
+    pool.start();
+    REQUIRE(pool.wait_ready(3, 10s));
+    std::set<int> before;
+    for (const auto& w : pool.snapshot().workers) before.insert(w.pid);
+    const sv::RolloutResult r = pool.rolling_restart();
+    INFO(r.why);
+    CHECK(r.completed);
+    CHECK(r.replaced == 3);
+    REQUIRE(pool.wait_ready(3, 10s));
+    std::set<int> after;
+    for (const auto& w : pool.snapshot().workers) {
+      if (w.state == sv::WorkerState::ready) after.insert(w.pid);
+    }
+    CHECK(after.size() == 3);
+    for (int pid : before) CHECK(after.count(pid) == 0);
+    CHECK(st::wait_until([&] { return st::processes_with_tag(tag).size() == 3; }, 5000ms));
+
+    // A single replacement: true once the new one is ready; the old one is then stopped.
+    CHECK(pool.replace(3, 10s));
+    CHECK(st::wait_until(
+        [&] { return pool.snapshot().workers[3].state == sv::WorkerState::retired; }, 5000ms));
+    CHECK_THROWS_AS(pool.replace(3, 1s), sv::Error);  // retired: not replaceable
+    pool.stop();
+  }
+  REQUIRE_CLEAN(audit, tag);
+}

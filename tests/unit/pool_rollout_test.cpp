@@ -1,0 +1,252 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+// Graceful replacement, rolling restarts and the cap on workers out for health reasons, on a
+// FakeWorld: exact timings on a manual clock.
+#include <supervisor/pool.hpp>
+#include <supervisor/testing.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <set>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "catch_compat.hpp"
+#include "pool_events.hpp"
+
+namespace sv = supervisor;
+using namespace std::chrono_literals;
+using sv::WorkerState;
+using sv::testing::events_of;
+
+namespace {
+
+// Workers count as ready after 1 s alive, so that a replacement's start is observable.
+sv::PoolOptions options(std::size_t size, sv::Readiness readiness = sv::Readiness::after(1s)) {
+  sv::PoolOptions o;
+  o.spec.argv = {"/usr/bin/worker"};  // never executed: the world is fake
+  o.size = size;
+  o.readiness = readiness;
+  return o;
+}
+
+std::set<int> live_worker_pids(const sv::Pool& pool) {
+  std::set<int> out;
+  for (const auto& w : pool.snapshot().workers) {
+    if (w.pid != 0) out.insert(w.pid);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("replace: the new worker starts first, the old one stops once it is ready",
+          "[unit][pool][replace]") {
+  sv::testing::FakeWorld world;
+  sv::Pool pool(world, options(2));
+  pool.start();
+  world.advance(1s);
+  REQUIRE(pool.snapshot().ready == 2);
+  const int old_pid = pool.snapshot().workers[0].pid;
+  std::optional<bool> replaced;
+  pool.replace_async(0, 5s, [&](bool ok, std::error_code ec) {
+    CHECK_FALSE(ec);
+    replaced = ok;
+  });
+  world.run_pending();
+  const auto started = events_of<sv::ReplacementStarted>(pool);
+  REQUIRE(started.size() == 1);
+  CHECK(started[0].worker == 0);
+  CHECK(started[0].replacement == 2);
+  // Both run; the old one still serves.
+  CHECK(pool.snapshot().workers[0].state == WorkerState::ready);
+  CHECK(pool.snapshot().workers[2].state == WorkerState::starting);
+  CHECK(world.live_pids().size() == 3);
+  world.advance(999ms);
+  CHECK_FALSE(replaced.has_value());
+  world.advance(1ms);
+  REQUIRE(replaced.has_value());
+  CHECK(*replaced);
+  CHECK(pool.snapshot().workers[0].state == WorkerState::retired);
+  CHECK(pool.snapshot().workers[2].state == WorkerState::ready);
+  CHECK(pool.snapshot().size == 2);
+  CHECK(live_worker_pids(pool).count(old_pid) == 0);
+  CHECK(world.live_pids().size() == 2);
+  CHECK(events_of<sv::ReplacementFinished>(pool).size() == 1);
+  pool.stop();
+}
+
+TEST_CASE("replace: a replacement that is not ready in time is stopped; the old one stays",
+          "[unit][pool][replace]") {
+  sv::testing::FakeWorld world;
+  // READY=1 never comes: every new worker stays `starting`.
+  sv::Pool pool(world, options(1, sv::Readiness::notify()));
+  pool.start();
+  const int pid = pool.snapshot().workers[0].pid;
+  world.notify(pid, "READY=1");
+  REQUIRE(pool.snapshot().ready == 1);
+  std::optional<bool> replaced;
+  pool.replace_async(0, 3s, [&](bool ok, std::error_code) { replaced = ok; });
+  world.advance(2999ms);
+  CHECK_FALSE(replaced.has_value());
+  world.advance(1ms);
+  REQUIRE(replaced.has_value());
+  CHECK_FALSE(*replaced);
+  const auto aborted = events_of<sv::ReplacementAborted>(pool);
+  REQUIRE(aborted.size() == 1);
+  CHECK(aborted[0].why == "not ready within 3000ms");
+  CHECK(pool.snapshot().workers[0].pid == pid);
+  CHECK(pool.snapshot().workers[0].state == WorkerState::ready);
+  CHECK(pool.snapshot().workers[1].state == WorkerState::retired);
+  CHECK(world.live_pids() == std::vector<int>{pid});
+
+  // Bad requests are typed errors.
+  std::error_code ec;
+  pool.replace_async(7, 1s, [&](bool, std::error_code e) { ec = e; });
+  world.run_pending();
+  CHECK(ec == sv::errc::invalid_argument);
+  pool.stop();
+}
+
+TEST_CASE("replace: a leased worker finishes its lease before it stops", "[unit][pool][replace]") {
+  sv::testing::FakeWorld world;
+  sv::Pool pool(world, options(1));
+  pool.start();
+  world.advance(1s);
+  sv::Lease lease = pool.acquire(0s);
+  REQUIRE(lease.valid());
+  std::optional<bool> replaced;
+  pool.replace_async(0, 5s, [&](bool ok, std::error_code) { replaced = ok; });
+  world.advance(1s);
+  CHECK(replaced == std::optional<bool>(true));
+  CHECK(pool.snapshot().workers[0].state == WorkerState::draining);  // still leased
+  CHECK(world.live_pids().size() == 2);
+  lease.release();
+  world.run_pending();
+  CHECK(pool.snapshot().workers[0].state == WorkerState::retired);
+  CHECK(world.live_pids().size() == 1);
+  pool.stop();
+}
+
+TEST_CASE("rolling restart with max_surge 1 never has fewer ready workers than before",
+          "[unit][pool][rollout]") {
+  sv::testing::FakeWorld world;
+  sv::Pool pool(world, options(4));
+  pool.start();
+  world.advance(1s);
+  const auto before = live_worker_pids(pool);
+  REQUIRE(before.size() == 4);
+  std::optional<sv::RolloutResult> result;
+  pool.rolling_restart_async({}, [&](sv::RolloutResult r, std::error_code ec) {
+    CHECK_FALSE(ec);
+    result = r;
+  });
+  std::size_t fewest = 4;
+  std::size_t most_alive = 0;
+  for (int step = 0; step < 50 && !result; ++step) {
+    world.advance(100ms);
+    fewest = std::min(fewest, pool.snapshot().ready);
+    most_alive = std::max(most_alive, world.live_pids().size());
+  }
+  REQUIRE(result.has_value());
+  CHECK(result->completed);
+  CHECK(result->total == 4);
+  CHECK(result->replaced == 4);
+  CHECK(fewest == 4);
+  CHECK(most_alive <= 5);  // one surge at a time
+  const auto after = live_worker_pids(pool);
+  CHECK(after.size() == 4);
+  for (int pid : before) CHECK(after.count(pid) == 0);
+  CHECK(events_of<sv::RolloutFinished>(pool).size() == 1);
+  pool.stop();
+}
+
+TEST_CASE("rolling restart with max_unavailable restarts in place, a bounded number at once",
+          "[unit][pool][rollout]") {
+  sv::testing::FakeWorld world;
+  sv::Pool pool(world, options(4));
+  pool.start();
+  world.advance(1s);
+  const auto before = live_worker_pids(pool);
+  sv::RollingRestart plan;
+  plan.max_surge = 0;
+  plan.max_unavailable = 2;
+  std::optional<sv::RolloutResult> result;
+  pool.rolling_restart_async(plan, [&](sv::RolloutResult r, std::error_code) { result = r; });
+  std::size_t fewest = 4;
+  for (int step = 0; step < 50 && !result; ++step) {
+    world.advance(100ms);
+    fewest = std::min(fewest, pool.snapshot().ready);
+    CHECK(world.live_pids().size() <= 4);  // no surge
+  }
+  REQUIRE(result.has_value());
+  CHECK(result->completed);
+  CHECK(fewest == 2);
+  for (int pid : live_worker_pids(pool)) CHECK(before.count(pid) == 0);
+  // Both limits zero is refused; so is a second rollout while one runs.
+  std::error_code ec;
+  pool.rolling_restart_async(sv::RollingRestart{0, 0, 1s},
+                             [&](sv::RolloutResult, std::error_code e) { ec = e; });
+  world.run_pending();
+  CHECK(ec == sv::errc::invalid_argument);
+  pool.stop();
+}
+
+TEST_CASE("a rollout stops at a replacement that never becomes ready", "[unit][pool][rollout]") {
+  sv::testing::FakeWorld world;
+  sv::Pool pool(world, options(3, sv::Readiness::notify()));
+  pool.start();
+  for (int pid : world.live_pids()) world.notify(pid, "READY=1");
+  REQUIRE(pool.snapshot().ready == 3);
+  const auto before = live_worker_pids(pool);
+  sv::RollingRestart plan;
+  plan.ready_timeout = 2s;
+  std::optional<sv::RolloutResult> result;
+  pool.rolling_restart_async(plan, [&](sv::RolloutResult r, std::error_code) { result = r; });
+  world.advance(2s);
+  REQUIRE(result.has_value());
+  CHECK_FALSE(result->completed);
+  CHECK(result->replaced == 0);
+  CHECK(result->why.find("not ready within 2000ms") != std::string::npos);
+  CHECK(live_worker_pids(pool) == before);  // every old worker kept
+  CHECK(pool.snapshot().ready == 3);
+  pool.stop();
+}
+
+TEST_CASE("max_out_for_health caps how many workers a failing check may stop at once",
+          "[unit][pool][health]") {
+  // A check that always fails, as when a dependency every worker shares is down.
+  class Down : public sv::HealthCheckStrategy {
+   public:
+    void probe(const sv::ProbeTarget&, sv::ProbeCallback done) override {
+      done(sv::ProbeResult::unhealthy("dependency down"));
+    }
+    [[nodiscard]] std::string name() const override { return "down"; }
+  };
+  sv::testing::FakeWorld world;
+  auto o = options(4, sv::Readiness::immediate());
+  sv::ProbeTiming t;
+  t.period = 1s;
+  t.failure_threshold = 1;
+  o.health_checks = {{std::make_shared<Down>(), sv::ProbeRole::liveness, t}};
+  o.max_out_for_health = 1;
+  sv::StandardRestartOptions r;
+  r.backoff = sv::BackoffOptions::fixed(5s);  // slow restarts: the stopped one stays out
+  r.min_uptime = sv::Duration::zero();        // no budget: every run counts as a good one
+  o.restart_policy = std::make_shared<sv::StandardRestartPolicy>(r);
+  sv::Pool pool(world, o);
+  pool.start();
+  world.run_pending();
+  world.advance(1s);
+  const auto snap = pool.snapshot();
+  CHECK(snap.health_stops == 1);
+  CHECK(snap.health_stops_deferred >= 3);
+  std::size_t out = 0;
+  for (const auto& w : snap.workers) {
+    if (w.state != WorkerState::ready) ++out;
+  }
+  CHECK(out == 1);
+  pool.stop();
+}
