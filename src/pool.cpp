@@ -292,6 +292,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     bool health_stopping = false;  // a failing check stopped it: its exit is `unhealthy`
     bool ready_pending = false;    // readiness mode satisfied; waiting for readiness checks
     bool out_for_health = false;   // stopped by a check, and not ready again yet
+    int score = 100;               // HealthScoreOptions, per incarnation
+    bool score_armed = true;       // may ask for a replacement when the score sinks
     // Graceful replacement: a new slot (`replaces` set) starts while the old (`replaced_by`)
     // serves.
     std::optional<std::size_t> replaces{};
@@ -427,6 +429,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       return;
     }
     slot.worker = std::move(worker);
+    slot.score = 100;
+    slot.score_armed = true;
     slot.incarnation_leases = 0;
     slot.recycling = false;
     if (options_.recycle.max_runtime > Duration::zero()) {
@@ -878,6 +882,11 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     const HealthStatus before = c.last;
     c.last = r.status;
     c.detail = r.detail;
+    const HealthScoreOptions& hs = options_.health_score;
+    adjust_score(slot, r.status == HealthStatus::healthy    ? hs.healthy_probe
+                       : r.status == HealthStatus::degraded ? hs.degraded_probe
+                                                            : hs.failed_probe);
+    if (slot.sm.incarnation() != incarnation) return;
     if (before != r.status || was_passing != c.passing) {
       emit(HealthChanged{index, incarnation, check.strategy ? check.strategy->name() : "null",
                          check.role, r.status, c.passing, r.detail});
@@ -1299,6 +1308,10 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       return;
     }
     if (slot.sm.incarnation() != incarnation || slot.sm.state() != WorkerState::leased) return;
+    const HealthScoreOptions& hs = options_.health_score;
+    const int delta = outcome == LeaseOutcome::success   ? hs.lease_success
+                      : outcome == LeaseOutcome::failure ? hs.lease_failure
+                                                         : hs.lease_slow;
     if (options_.recycle.max_leases > 0 && slot.incarnation_leases >= options_.recycle.max_leases) {
       move_to(slot, WorkerState::ready, "released");
       recycle(slot, fmt::format("served {} leases", slot.incarnation_leases));
@@ -1309,7 +1322,22 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
             fmt::format("released ({})", outcome == LeaseOutcome::success   ? "success"
                                          : outcome == LeaseOutcome::failure ? "failure"
                                                                             : "slow"));
+    adjust_score(slot, delta);
     serve_waiters();
+  }
+
+  // HealthScoreOptions: moves the score; low enough, and armed, it asks for a replacement.
+  void adjust_score(Slot& slot, int delta) {
+    const HealthScoreOptions& hs = options_.health_score;
+    if (!hs.enabled) return;
+    slot.score = std::clamp(slot.score + delta, 0, 100);
+    if (slot.score > hs.recover_above) slot.score_armed = true;
+    if (!slot.score_armed || slot.score > hs.replace_below || !replaceable(slot) || stopping_)
+      return;
+    slot.score_armed = false;
+    emit(WorkerRecycled{slot.index,
+                        fmt::format("health score {} <= {}", slot.score, hs.replace_below)});
+    start_replacement(slot.index, hs.ready_timeout, false, nullptr);
   }
 
   PoolSnapshot build_snapshot() {
@@ -1327,6 +1355,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
                          w.state == WorkerState::stopping;
       w.pid = alive ? pid_of(slot) : 0;
       w.restarts = slot.restarts;
+      w.health_score = slot.score;
       w.leases = slot.leases;
       w.last_exit = slot.last_exit;
       w.status = slot.status;

@@ -91,6 +91,23 @@ struct RolloutResult {
   std::string why;           ///< When not: what stopped it.
 };
 
+/// A 0–100 score per worker, fed by its probes and its leases, that starts a graceful
+/// replacement when it sinks too low: for workers that degrade slowly (leaks, fragmentation,
+/// a wedged cache) rather than fail outright. Hysteresis: after one replacement request, the next
+/// needs the score to have climbed above `recover_above` first. Every worker starts at 100.
+struct HealthScoreOptions {
+  bool enabled = false;
+  int healthy_probe = 5;     ///< Added for each healthy probe answer.
+  int degraded_probe = -10;  ///< Added for each degraded answer.
+  int failed_probe = -25;    ///< Added for each unhealthy or unknown answer (or a timeout).
+  int lease_success = 2;     ///< Added for each lease released with `success`.
+  int lease_slow = -5;       ///< ... with `slow`.
+  int lease_failure = -15;   ///< ... with `failure`.
+  int replace_below = 30;    ///< At or below this, the worker is replaced gracefully.
+  int recover_above = 60;    ///< ... and may be again only after rising above this.
+  Duration ready_timeout = std::chrono::seconds(30);  ///< For that replacement.
+};
+
 /// Configuration of a Pool.
 struct PoolOptions {
   ProcessSpec spec;             ///< What every worker runs.
@@ -129,6 +146,8 @@ struct PoolOptions {
   /// or restarting and not yet ready again); further stops wait, so that a shared dependency
   /// failing cannot restart the whole pool at once. Zero: no cap.
   std::size_t max_out_for_health = 0;
+  /// The health score (off by default).
+  HealthScoreOptions health_score;
   Containment containment = Containment::automatic;
   std::size_t history_size = 1024;  ///< Events kept for `history()`.
   /// Receives exceptions thrown by strategies and subscribers (loop thread). Must not throw.
@@ -248,6 +267,7 @@ struct WorkerSnapshot {
   /// The worst last answer of its health checks (`unknown` with none, or none answered yet).
   HealthStatus health = HealthStatus::unknown;
   std::string health_detail;  ///< The last answer's detail of the check that set `health`.
+  int health_score = 100;     ///< See `HealthScoreOptions` (stays 100 when it is off).
   bool serving = true;  ///< Its readiness checks pass (true without any): leases may go to it.
 };
 

@@ -250,3 +250,42 @@ TEST_CASE("max_out_for_health caps how many workers a failing check may stop at 
   CHECK(out == 1);
   pool.stop();
 }
+
+TEST_CASE("a sinking health score replaces the worker gracefully, with hysteresis",
+          "[unit][pool][health]") {
+  sv::testing::FakeWorld world;
+  auto o = options(1, sv::Readiness::immediate());
+  o.health_score.enabled = true;  // defaults: failure -15, success +2, below 30, above 60
+  sv::Pool pool(world, o);
+  pool.start();
+  auto lease_with = [&](sv::LeaseOutcome outcome) {
+    sv::Lease l = pool.acquire(0s);
+    REQUIRE(l.valid());
+    l.release(outcome);
+    world.run_pending();
+  };
+  for (int i = 0; i < 4; ++i) lease_with(sv::LeaseOutcome::failure);
+  CHECK(pool.snapshot().workers[0].health_score == 40);
+  CHECK(events_of<sv::ReplacementStarted>(pool).empty());
+  // The 5th failure: 25 <= 30. The replacement's spawn fails: aborted, the old worker is kept.
+  world.fail_next_spawns(1, std::make_error_code(std::errc::resource_unavailable_try_again));
+  lease_with(sv::LeaseOutcome::failure);
+  REQUIRE(events_of<sv::ReplacementStarted>(pool).size() == 1);
+  REQUIRE(events_of<sv::ReplacementAborted>(pool).size() == 1);
+  CHECK(events_of<sv::WorkerRecycled>(pool).back().why == "health score 25 <= 30");
+  CHECK(pool.snapshot().workers[0].state == WorkerState::ready);
+  // Lower still, but disarmed until it recovers above 60: no second attempt.
+  lease_with(sv::LeaseOutcome::failure);
+  CHECK(pool.snapshot().workers[0].health_score == 10);
+  CHECK(events_of<sv::ReplacementStarted>(pool).size() == 1);
+  for (int i = 0; i < 26; ++i) lease_with(sv::LeaseOutcome::success);  // 10 + 52 = 62
+  CHECK(pool.snapshot().workers[0].health_score == 62);
+  for (int i = 0; i < 3; ++i) lease_with(sv::LeaseOutcome::failure);  // 47, 32, 17
+  REQUIRE(events_of<sv::ReplacementStarted>(pool).size() == 2);
+  CHECK(events_of<sv::ReplacementFinished>(pool).size() == 1);
+  const auto snap = pool.snapshot();
+  CHECK(snap.workers[0].state == WorkerState::retired);
+  CHECK(snap.workers.back().state == WorkerState::ready);
+  CHECK(snap.workers.back().health_score == 100);  // a new worker starts afresh
+  pool.stop();
+}
