@@ -238,14 +238,20 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     auto self = shared_from_this();
     return host_->run_sync([self, &fn] {
       const std::uint64_t id = ++self->next_subscriber_;
-      self->subscribers_.emplace(id, std::move(fn));
+      auto next = std::make_shared<Subscribers>(*self->subscribers_);
+      next->emplace(id, std::move(fn));
+      self->subscribers_ = std::move(next);
       return id;
     });
   }
 
   void unsubscribe(std::uint64_t id) {
     auto self = shared_from_this();
-    host_->run_sync([self, id] { self->subscribers_.erase(id); });
+    host_->run_sync([self, id] {
+      auto next = std::make_shared<Subscribers>(*self->subscribers_);
+      next->erase(id);
+      self->subscribers_ = std::move(next);
+    });
   }
 
   void release(std::size_t worker, std::uint64_t incarnation, LeaseOutcome outcome,
@@ -326,9 +332,10 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     PoolEvent ev{++sequence_, now(), host_->wall_now(), std::move(data)};
     history_.push_back(ev);
     while (history_.size() > options_.history_size) history_.pop_front();
-    const auto subscribers = subscribers_;  // a subscriber may unsubscribe itself
+    // Copy-on-write: a subscriber may (un)subscribe while this walks the current set.
+    const std::shared_ptr<const Subscribers> subscribers = subscribers_;
     ++emitting_;
-    for (const auto& entry : subscribers) {
+    for (const auto& entry : *subscribers) {
       try {
         entry.second(ev);
       } catch (...) {
@@ -1408,7 +1415,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   int emitting_ = 0;  // > 0 while subscribers run: structural changes are deferred
   std::deque<Waiter> waiters_;
   std::deque<PoolEvent> history_;
-  std::map<std::uint64_t, std::function<void(const PoolEvent&)>> subscribers_;
+  using Subscribers = std::map<std::uint64_t, std::function<void(const PoolEvent&)>>;
+  std::shared_ptr<const Subscribers> subscribers_ = std::make_shared<const Subscribers>();
   std::uint64_t next_subscriber_ = 0;
   std::uint64_t next_waiter_ = 0;
   std::uint64_t sequence_ = 0;
