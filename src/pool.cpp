@@ -170,9 +170,10 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     auto promise = std::make_shared<std::promise<std::pair<R, std::error_code>>>();
     auto future = promise->get_future();
     start([promise](R r, std::error_code ec) { promise->set_value({std::move(r), ec}); });
-    auto [r, ec] = future.get();
+    std::pair<R, std::error_code> got = future.get();
+    const std::error_code ec = got.second;
     if (ec) err.fail(ec, [&] { return fmt::format("Pool::{}: {}", what, ec.message()); });
-    return r;
+    return std::move(got.first);
   }
 
   Lease acquire(Duration timeout, ErrorSink& err) {
