@@ -1014,6 +1014,10 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
         fmt::format("restart in {}ms: {}",
                     std::chrono::duration_cast<std::chrono::milliseconds>(delay).count(), d.why));
     emit(RestartScheduled{slot.index, delay, d.why});
+    if (delay == Duration::zero() && !options_.restart_breaker && emitting_ == 0) {
+      spawn(slot, nullptr);  // no wait asked for: not even a turn of the loop
+      return;
+    }
     schedule_restart(slot, delay);
   }
 

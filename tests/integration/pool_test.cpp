@@ -62,7 +62,9 @@ TEST_CASE("a pool starts its workers, reports them ready, and stops them all",
       pids.insert(w.pid);
     }
     CHECK(pids.size() == 3);
-    CHECK(st::processes_with_tag(tag).size() == 3);
+    // A vfork-style spawn returns once the child has begun its execve; its new command line
+    // shows in /proc a moment later.
+    CHECK(st::wait_until([&] { return st::processes_with_tag(tag).size() == 3; }, 5000ms));
     pool.stop();
     snap = pool.snapshot();
     CHECK_FALSE(snap.running);
@@ -533,7 +535,7 @@ TEST_CASE("recycling replaces a real worker after its lease", "[integration][poo
         10000ms));
     CHECK(pool.snapshot().workers[0].pid != first);
     CHECK(pool.snapshot().workers[0].last_exit->stop_requested);
-    CHECK(st::processes_with_tag(tag).size() == 1);
+    CHECK(st::wait_until([&] { return st::processes_with_tag(tag).size() == 1; }, 5000ms));
   }
   REQUIRE_CLEAN(audit, tag);
 }
