@@ -29,6 +29,15 @@ void Histogram::observe(double seconds) {
   ++count;
 }
 
+void Histogram::merge(const Histogram& other) {
+  if (other.bounds != bounds || other.count == 0) return;
+  if (counts.size() != bounds.size() + 1) counts.assign(bounds.size() + 1, 0);
+  for (std::size_t i = 0; i < counts.size() && i < other.counts.size(); ++i)
+    counts[i] += other.counts[i];
+  sum += other.sum;
+  count += other.count;
+}
+
 double Histogram::quantile_bound(double q) const {
   if (count == 0) return 0;
   const double target = std::clamp(q, 0.0, 1.0) * static_cast<double>(count);

@@ -12,6 +12,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <unordered_map>
 
 #include <unistd.h>
 
@@ -32,6 +33,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     if (!options_.restart_policy)
       options_.restart_policy = std::make_shared<StandardRestartPolicy>();
     shared_spec_ = std::make_shared<const ProcessSpec>(options_.spec);
+    fast_path_ = options_.lease_fast_path && options_.recycle.max_leases == 0 &&
+                 !options_.health_score.enabled;
     for (std::size_t i = 0; i < options_.size; ++i)
       slots_.push_back(Slot{i, WorkerStateMachine(i, WorkerState::backoff, now())});
   }
@@ -67,6 +70,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
         if (err) break;
       }
       if (!err && options_.scaling) schedule_scaling();
+      if (!err) open_desk();
     });
     if (err) stop();  // a misconfigured pool leaves nothing running
   }
@@ -88,7 +92,10 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   bool drain(Duration timeout) {
     auto self = shared_from_this();
     host_->run_sync([self] { self->begin_drain(); });
-    auto idle = [&] { return leased_ == 0; };
+    auto idle = [&] {  // under mu_; desk_mu_ nests inside it
+      std::lock_guard desk(desk_mu_);
+      return leased_ == 0 && desk_taken_.empty();
+    };
     if (host_->in_loop()) {
       std::unique_lock lock(mu_);
       while (!idle()) {
@@ -178,6 +185,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
 
   Lease acquire(Duration timeout, ErrorSink& err) {
     auto self = shared_from_this();
+    if (Lease fast; desk_acquire(fast)) return fast;
     if (host_->in_loop()) {
       Lease out;
       if (timeout > Duration::zero()) {
@@ -256,11 +264,75 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   }
 
   void release(std::size_t worker, std::uint64_t incarnation, LeaseOutcome outcome,
-               TimePoint acquired) {
+               TimePoint acquired, bool fast) {
     auto self = shared_from_this();
+    if (fast && desk_release(worker, incarnation, outcome, acquired)) return;
     host_->post([self, worker, incarnation, outcome, acquired] {
       self->on_release(worker, incarnation, outcome, acquired);
     });
+  }
+
+  // ---- the lease desk (any thread) ----------------------------------------------------------
+  // Idle workers the loop has put on the desk: host threads take and return leases on them
+  // under `desk_mu_` alone. The loop takes a worker back (withdraw) before it changes its state.
+  bool desk_acquire(Lease& out) {
+    if (!fast_path_) return false;
+    const TimePoint t = now();
+    std::unique_lock lock(desk_mu_);
+    if (!desk_open_ || desk_free_.empty()) return false;
+    if (options_.lease_breaker) {
+      bool permitted = true;
+      try {
+        permitted = options_.lease_breaker->try_acquire(t);
+      } catch (...) {
+        permitted = true;  // counted as an error on the loop's next use of the breaker
+      }
+      if (!permitted) return false;  // the loop answers circuit_open
+    }
+    const DeskWorker w = desk_free_.front();
+    desk_free_.pop_front();
+    desk_taken_.emplace(w.index, w);
+    ++desk_leases_;
+    ++desk_leases_by_worker_[w.index];
+    desk_lease_wait_.observe(0.0);
+    lock.unlock();
+    out.core_ = shared_from_this();
+    out.worker_ = w.index;
+    out.incarnation_ = w.incarnation;
+    out.pid_ = w.pid;
+    out.acquired_ = t;
+    out.fast_ = true;
+    return true;
+  }
+
+  bool desk_release(std::size_t worker, std::uint64_t incarnation, LeaseOutcome outcome,
+                    TimePoint acquired) {
+    const TimePoint t = now();
+    std::unique_lock lock(desk_mu_);
+    auto it = desk_taken_.find(worker);
+    if (it == desk_taken_.end() || it->second.incarnation != incarnation) return false;
+    const DeskWorker w = it->second;
+    desk_taken_.erase(it);
+    desk_lease_duration_.observe(std::chrono::duration<double>(t - acquired).count());
+    if (options_.lease_breaker) {
+      try {
+        if (outcome == LeaseOutcome::failure) {
+          options_.lease_breaker->on_failure(t - acquired, t);
+        } else {
+          options_.lease_breaker->on_success(t - acquired, t);
+        }
+      } catch (...) {
+      }
+    }
+    if (desk_open_) {
+      desk_free_.push_back(w);
+      return true;
+    }
+    // The desk closed meanwhile (waiters queued, drain, stop): the loop takes the worker back.
+    lock.unlock();
+    auto self = shared_from_this();
+    host_->post([self, worker, incarnation] { self->desk_returned(worker, incarnation); });
+    return true;
   }
 
  private:
@@ -299,6 +371,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     bool health_stopping = false;  // a failing check stopped it: its exit is `unhealthy`
     bool ready_pending = false;    // readiness mode satisfied; waiting for readiness checks
     bool out_for_health = false;   // stopped by a check, and not ready again yet
+    bool on_desk = false;          // on the lease desk (free, or leased by a host thread)
     int score = 100;               // HealthScoreOptions, per incarnation
     bool score_armed = true;       // may ask for a replacement when the score sinks
     // Graceful replacement: a new slot (`replaces` set) starts while the old (`replaced_by`)
@@ -347,6 +420,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   }
 
   void move_to(Slot& slot, WorkerState to, std::string cause) {
+    if (slot.on_desk) withdraw(slot);  // the desk lets go of it first
     const WorkerState from = slot.sm.state();
     std::error_code ec;
     WorkerTransition t = slot.sm.transition(to, std::move(cause), now(), ec);
@@ -538,6 +612,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   // A planned replacement: stop now if idle, after the lease if leased.
   void recycle(Slot& slot, std::string why) {
     if (stopping_ || slot.retiring || slot.recycling) return;
+    withdraw(slot);
     switch (slot.sm.state()) {
       case WorkerState::starting:
       case WorkerState::ready:
@@ -589,6 +664,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       rollout_step(false, true, {});
     }
     serve_waiters();
+    put_on_desk(slot);
   }
 
   // Replacement and rollouts -------------------------------------------------------------
@@ -916,12 +992,14 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     } else {
       schedule_probe(slot, k, check.timing.period);
     }
+    if (was_serving && !serving(slot)) withdraw(slot);
     if (!was_serving && serving(slot)) {
       if (slot.ready_pending && slot.sm.state() == WorkerState::starting) {
         become_ready(slot,
                      fmt::format("ready: {} check \"{}\" passed", to_string(check.role), name));
       } else {
         serve_waiters();
+        put_on_desk(slot);
       }
     }
   }
@@ -930,6 +1008,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   // Kubernetes restarts a container); the restart policy sees an `unhealthy` exit.
   void health_stop(Slot& slot, std::string why) {
     if (stopping_ || slot.health_stopping) return;
+    withdraw(slot);
     if (options_.max_out_for_health > 0) {
       const auto out = static_cast<std::size_t>(std::count_if(
           slots_.begin(), slots_.end(), [](const Slot& x) { return x.out_for_health; }));
@@ -1093,8 +1172,9 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     in.size = live_slots();
     for (const auto& s : slots_) {
       if (s.retiring) continue;
-      if (s.sm.state() == WorkerState::leased) ++in.leased;
-      if (s.sm.state() == WorkerState::ready) ++in.ready;
+      const bool lent = lent_on_desk(s);
+      if (s.sm.state() == WorkerState::leased || lent) ++in.leased;
+      if (s.sm.state() == WorkerState::ready && !lent) ++in.ready;
     }
     in.waiting = waiters_.size();
     std::size_t want = in.size;
@@ -1110,6 +1190,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
 
   void begin_drain() {
     draining_ = true;
+    close_desk();
     for (auto& w : waiters_) {
       if (w.timer) host_->cancel_timer(w.timer);
       w.done(Lease(), errc::stopped, "Pool::acquire: the pool is draining");
@@ -1140,7 +1221,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       for (std::size_t i = slots_.size(); i-- > 0 && live > size;) {
         Slot& s = slots_[i];
         if (s.retiring || s.sm.state() == WorkerState::retired) continue;
-        const bool busy = s.sm.state() == WorkerState::leased;
+        const bool busy = s.sm.state() == WorkerState::leased || lent_on_desk(s);
         if (busy != (pass == 1)) continue;
         --live;
         retire_slot(s);
@@ -1150,6 +1231,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
 
   // Takes a slot out of the pool: at once when it has no process, after its lease otherwise.
   void retire_slot(Slot& s) {
+    withdraw(s);
     s.retiring = true;
     switch (s.sm.state()) {
       case WorkerState::leased:
@@ -1176,6 +1258,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     }
     stopping_ = true;
     stopped_ = true;
+    close_desk();
     if (scaling_timer_) host_->cancel_timer(scaling_timer_);
     scaling_timer_ = 0;
     for (auto& w : waiters_) {
@@ -1200,6 +1283,81 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       }
     }
     check_all_retired();
+  }
+
+  // Lease desk, loop side -------------------------------------------------------------------
+  // Puts an idle, serving worker on the desk, if the desk is open and nobody waits in the loop.
+  void put_on_desk(Slot& slot) {
+    if (!fast_path_ || slot.on_desk || slot.sm.state() != WorkerState::ready || !serving(slot) ||
+        !waiters_.empty() || slot.retiring)
+      return;
+    std::lock_guard lock(desk_mu_);
+    if (!desk_open_) return;
+    desk_free_.push_back(DeskWorker{slot.index, slot.sm.incarnation(), pid_of(slot)});
+    slot.on_desk = true;
+  }
+
+  // Takes a worker back from the desk before the loop changes its state. One that a host thread
+  // holds a lease on becomes an ordinary `leased` worker (its release then comes to the loop).
+  void withdraw(Slot& slot) {
+    if (!slot.on_desk) return;
+    slot.on_desk = false;
+    bool lent = false;
+    {
+      std::lock_guard lock(desk_mu_);
+      auto it = std::find_if(desk_free_.begin(), desk_free_.end(),
+                             [&](const DeskWorker& w) { return w.index == slot.index; });
+      if (it != desk_free_.end()) {
+        desk_free_.erase(it);
+      } else if (desk_taken_.erase(slot.index) > 0) {
+        lent = true;
+      }
+    }
+    if (lent && slot.sm.state() == WorkerState::ready) {
+      move_to(slot, WorkerState::leased, "leased (fast path), taken back by the loop");
+    }
+  }
+
+  // Closes the desk (waiters in the loop, drain, stop): its idle workers return to the loop.
+  void close_desk() {
+    if (!fast_path_) return;
+    std::vector<std::size_t> idle;
+    {
+      std::lock_guard lock(desk_mu_);
+      desk_open_ = false;
+      for (const auto& w : desk_free_) idle.push_back(w.index);
+      desk_free_.clear();
+    }
+    for (std::size_t i : idle) slots_[i].on_desk = false;
+  }
+
+  // Opens the desk when nothing waits in the loop, and puts every idle worker on it.
+  void open_desk() {
+    if (!fast_path_ || !waiters_.empty() || !running_ || stopping_ || draining_) return;
+    {
+      std::lock_guard lock(desk_mu_);
+      desk_open_ = true;
+    }
+    for (auto& s : slots_) put_on_desk(s);
+  }
+
+  // A host thread gave back a desk lease while the desk was closed.
+  void desk_returned(std::size_t index, std::uint64_t incarnation) {
+    Slot& slot = slots_[index];
+    {
+      std::lock_guard lock(mu_);
+      cv_.notify_all();  // drain() may be waiting for it
+    }
+    if (slot.sm.incarnation() != incarnation || !slot.on_desk) return;
+    slot.on_desk = false;
+    serve_waiters();
+  }
+
+  bool lent_on_desk(const Slot& slot) {
+    if (!slot.on_desk) return false;
+    std::lock_guard lock(desk_mu_);
+    auto it = desk_taken_.find(slot.index);
+    return it != desk_taken_.end() && it->second.incarnation == slot.sm.incarnation();
   }
 
   // Leases ---------------------------------------------------------------------------------
@@ -1227,12 +1385,15 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       }
     }
     Waiter w{++next_waiter_, now(), std::move(done)};
+    close_desk();  // its idle workers are the loop's again, for this and any queued waiter
     if (Slot* s = pick_ready(); s && waiters_.empty()) {
       hand_out(*s, w);
+      open_desk();
       return;
     }
     if (timeout <= Duration::zero()) {
       time_out(w);
+      open_desk();
       return;
     }
     auto self = shared_from_this();
@@ -1244,6 +1405,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       Waiter gone = std::move(*it);
       self->waiters_.erase(it);
       self->time_out(gone);
+      self->open_desk();
     });
     waiters_.push_back(std::move(w));
   }
@@ -1263,7 +1425,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   Slot* pick_ready() {
     Slot* best = nullptr;
     for (auto& s : slots_) {
-      if (s.sm.state() == WorkerState::ready && serving(s) &&
+      if (s.sm.state() == WorkerState::ready && serving(s) && !s.on_desk &&
           (!best || s.sm.since() < best->sm.since()))
         best = &s;
     }
@@ -1294,6 +1456,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       waiters_.pop_front();
       hand_out(*s, w);
     }
+    open_desk();
   }
 
   void on_release(std::size_t worker, std::uint64_t incarnation, LeaseOutcome outcome,
@@ -1336,6 +1499,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
                                                                             : "slow"));
     adjust_score(slot, delta);
     serve_waiters();
+    put_on_desk(slot);
   }
 
   // HealthScoreOptions: moves the score; low enough, and armed, it asks for a replacement.
@@ -1357,6 +1521,20 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     s.running = running_ && !stopping_;
     s.draining = draining_;
     s.size = live_slots();
+    // What the desk knows: leases host threads hold right now, and the counts.
+    std::unordered_map<std::size_t, std::uint64_t> lent;
+    std::unordered_map<std::size_t, std::uint64_t> desk_counts;
+    std::uint64_t desk_leases = 0;
+    Histogram desk_wait;
+    Histogram desk_duration;
+    {
+      std::lock_guard lock(desk_mu_);
+      for (const auto& [index, w] : desk_taken_) lent.emplace(index, w.incarnation);
+      desk_counts = desk_leases_by_worker_;
+      desk_leases = desk_leases_;
+      desk_wait = desk_lease_wait_;
+      desk_duration = desk_lease_duration_;
+    }
     for (auto& slot : slots_) {
       WorkerSnapshot w;
       w.index = slot.index;
@@ -1369,6 +1547,12 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       w.restarts = slot.restarts;
       w.health_score = slot.score;
       w.leases = slot.leases;
+      if (auto c = desk_counts.find(slot.index); c != desk_counts.end()) w.leases += c->second;
+      if (auto l = lent.find(slot.index); l != lent.end() && slot.on_desk &&
+                                          l->second == slot.sm.incarnation() &&
+                                          w.state == WorkerState::ready) {
+        w.state = WorkerState::leased;  // a host thread holds it through the desk
+      }
       w.last_exit = slot.last_exit;
       w.status = slot.status;
       w.time_up =
@@ -1392,10 +1576,12 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     s.spawn_failures = spawn_failures_;
     s.lease_timeouts = lease_timeouts_;
     s.strategy_errors = strategy_errors_;
-    s.leases = leases_;
+    s.leases = leases_ + desk_leases;
     s.exits_by_reason = exits_by_reason_;
     s.lease_wait = metrics_.lease_wait;
+    s.lease_wait.merge(desk_wait);
     s.lease_duration = metrics_.lease_duration;
+    s.lease_duration.merge(desk_duration);
     s.start_to_ready = metrics_.start_to_ready;
     s.worker_uptime = metrics_.worker_uptime;
     s.probe_latency = metrics_.probe_latency;
@@ -1445,6 +1631,21 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   std::uint64_t probe_failures_ = 0;
   std::uint64_t health_stops_ = 0;
   std::uint64_t health_stops_deferred_ = 0;
+  // The lease desk: see desk_acquire(). `desk_mu_` is taken after `mu_`, never before.
+  struct DeskWorker {
+    std::size_t index;
+    std::uint64_t incarnation;
+    int pid;
+  };
+  bool fast_path_ = false;  // fixed at construction
+  std::mutex desk_mu_;
+  bool desk_open_ = false;            // (desk_mu_)
+  std::deque<DeskWorker> desk_free_;  // (desk_mu_) idle longest first: spreads the work
+  std::unordered_map<std::size_t, DeskWorker> desk_taken_;  // (desk_mu_) leased from the desk
+  std::uint64_t desk_leases_ = 0;                           // (desk_mu_)
+  std::unordered_map<std::size_t, std::uint64_t> desk_leases_by_worker_;  // (desk_mu_)
+  Histogram desk_lease_wait_ = Histogram::default_seconds();              // (desk_mu_)
+  Histogram desk_lease_duration_ = Histogram::default_seconds();          // (desk_mu_)
   struct Rollout {
     RollingRestart options;
     std::deque<std::size_t> todo;
@@ -1636,7 +1837,8 @@ Lease::Lease(Lease&& o) noexcept
       worker_(o.worker_),
       incarnation_(o.incarnation_),
       pid_(o.pid_),
-      acquired_(o.acquired_) {}
+      acquired_(o.acquired_),
+      fast_(o.fast_) {}
 
 Lease& Lease::operator=(Lease&& o) noexcept {
   if (this != &o) {
@@ -1646,6 +1848,7 @@ Lease& Lease::operator=(Lease&& o) noexcept {
     incarnation_ = o.incarnation_;
     pid_ = o.pid_;
     acquired_ = o.acquired_;
+    fast_ = o.fast_;
   }
   return *this;
 }
@@ -1655,7 +1858,7 @@ void Lease::release(LeaseOutcome outcome) noexcept {
   auto core = std::move(core_);
   core_.reset();
   try {
-    core->release(worker_, incarnation_, outcome, acquired_);
+    core->release(worker_, incarnation_, outcome, acquired_, fast_);
   } catch (...) {
     // Out of memory while posting: the worker stays leased until the pool stops.
   }

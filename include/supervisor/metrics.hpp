@@ -28,6 +28,8 @@ struct SUPERVISOR_API Histogram {
   static Histogram default_seconds();
   /// Records one value (seconds; negative values count as 0).
   void observe(double seconds);
+  /// Adds the observations of `other`, which must have the same bounds (else: ignored).
+  void merge(const Histogram& other);
   /// The smallest bucket bound at or above quantile `q` (0..1) of the observations; +inf past
   /// the last bound, 0 when empty. A coarse estimate, as Prometheus' histogram_quantile.
   [[nodiscard]] double quantile_bound(double q) const;

@@ -148,6 +148,14 @@ struct PoolOptions {
   std::size_t max_out_for_health = 0;
   /// The health score (off by default).
   HealthScoreOptions health_score;
+  /// Leases of idle workers are handed out and taken back by the calling thread itself (a
+  /// mutex, no round trip to the loop), which is what makes millions of lease cycles per second
+  /// possible. Such leases do not move the worker's state machine (it stays `ready`; snapshots
+  /// count and show it as leased) and emit no transition events; counters, histograms and the
+  /// lease breaker see them all. Off, or whenever `acquire` would have to wait, leases go through
+  /// the loop (FIFO waiters, a `leased` transition each). Not used with `recycle.max_leases` or
+  /// `health_score`, which need the loop to see every lease.
+  bool lease_fast_path = true;
   Containment containment = Containment::automatic;
   std::size_t history_size = 1024;  ///< Events kept for `history()`.
   /// Receives exceptions thrown by strategies and subscribers (loop thread). Must not throw.
@@ -332,6 +340,7 @@ class SUPERVISOR_API Lease {
   std::uint64_t incarnation_ = 0;
   int pid_ = 0;
   TimePoint acquired_{};
+  bool fast_ = false;  // taken from the pool's lease desk, without the loop
 };
 
 /// Keeps `size` workers of one spec healthy on a Loop. Thread-safe.

@@ -469,3 +469,64 @@ TEST_CASE("fake world: a subscriber may resize the pool from inside an event", "
   CHECK(pool.snapshot().size == 8);
   CHECK(pool.snapshot().ready == 8);
 }
+
+TEST_CASE("fake world: the lease desk hands out idle workers without the loop, FIFO intact",
+          "[unit][pool][desk]") {
+  sv::testing::FakeWorld world;
+  sv::Pool pool(world, options(1));
+  pool.start();
+  const auto transitions_before = events_of<sv::WorkerTransition>(pool).size();
+  sv::Lease a = pool.acquire(0s);  // from the desk: no transition, no event
+  REQUIRE(a.valid());
+  CHECK(events_of<sv::WorkerTransition>(pool).size() == transitions_before);
+  auto snap = pool.snapshot();
+  CHECK(snap.workers[0].state == WorkerState::leased);  // the snapshot knows
+  CHECK(snap.leased == 1);
+  CHECK(snap.ready == 0);
+  CHECK(snap.leases == 1);
+  // Nobody is free: a waiter queues in the loop, and the desk closes so that it is served first.
+  std::vector<std::string> log;
+  pool.acquire_async(10s, [&](sv::Lease l, std::error_code ec) {
+    log.push_back(ec ? "waiter: " + ec.message() : "waiter: got " + std::to_string(l.worker()));
+    l.release();
+  });
+  world.run_pending();
+  CHECK(log.empty());
+  a.release();  // the desk is closed: the worker goes back through the loop, to the waiter
+  world.run_pending();
+  REQUIRE(log.size() == 1);
+  CHECK(log[0] == "waiter: got 0");
+  // The waiter's lease went through the loop: a `leased` transition this time.
+  bool leased_event = false;
+  for (const auto& t : events_of<sv::WorkerTransition>(pool))
+    leased_event = leased_event || t.to == WorkerState::leased;
+  CHECK(leased_event);
+  // Nobody waits any more: the desk is open again.
+  sv::Lease b = pool.acquire(0s);
+  CHECK(b.valid());
+  CHECK(pool.snapshot().leases == 3);
+  b.release();
+  // drain() counts desk leases too.
+  sv::Lease c = pool.acquire(0s);
+  REQUIRE(c.valid());
+  CHECK_FALSE(pool.drain(0s));
+  c.release();
+  world.run_pending();
+  CHECK(pool.drain(0s));
+  pool.stop();
+}
+
+TEST_CASE("fake world: without the fast path every lease is a transition", "[unit][pool][desk]") {
+  sv::testing::FakeWorld world;
+  auto o = options(1);
+  o.lease_fast_path = false;
+  sv::Pool pool(world, o);
+  pool.start();
+  sv::Lease l = pool.acquire(0s);
+  REQUIRE(l.valid());
+  CHECK(events_of<sv::WorkerTransition>(pool).back().to == WorkerState::leased);
+  l.release();
+  world.run_pending();
+  CHECK(events_of<sv::WorkerTransition>(pool).back().to == WorkerState::ready);
+  pool.stop();
+}
