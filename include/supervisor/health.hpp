@@ -128,6 +128,33 @@ class SUPERVISOR_API ProcessAliveCheck : public HealthCheckStrategy {
   [[nodiscard]] std::string name() const override { return "process"; }
 };
 
+/// Compares the worker's main process with thresholds, from /proc: resident memory, and CPU use
+/// since the previous probe (in cores: 1.0 is one core busy all the time). Above a limit is
+/// unhealthy; above `degraded_fraction` of one is degraded (still a pass, but it shows, and it
+/// lowers the health score). A zero limit is not checked. For limits the kernel enforces, see
+/// the ResourceLimiter.
+class SUPERVISOR_API ResourceThresholdCheck : public HealthCheckStrategy {
+ public:
+  struct Limits {
+    std::uint64_t max_rss_bytes = 0;
+    double max_cpu_cores = 0;
+    double degraded_fraction = 0.8;
+  };
+  explicit ResourceThresholdCheck(Limits limits);
+  void probe(const ProbeTarget& target, ProbeCallback done) override;
+  [[nodiscard]] std::string name() const override { return "resources"; }
+
+ private:
+  struct Previous {
+    std::uint64_t incarnation = 0;
+    double cpu_seconds = 0;
+    TimePoint at{};
+  };
+  Limits limits_;
+  std::mutex mu_;
+  std::vector<std::pair<std::size_t, Previous>> previous_;  // (mu_) per worker
+};
+
 /// Runs a command (directly, no shell) with stdio on /dev/null but for stderr, which is kept for
 /// the detail; healthy when it exits 0. The command finds the worker's PID in
 /// `SUPERVISOR_WORKER_PID`. A probe that times out is killed with its whole tree. Needs a real

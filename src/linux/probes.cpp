@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <system_error>
 
 #include "linux/loop_core.hpp"
@@ -50,6 +51,47 @@ void ProcessAliveCheck::probe(const ProbeTarget& target, ProbeCallback done) {
   } else {
     done(ProbeResult::healthy(fmt::format("state {}", st->state)));
   }
+}
+
+// ------------------------------------------------------------------------------------------
+// ResourceThresholdCheck
+
+ResourceThresholdCheck::ResourceThresholdCheck(Limits limits) : limits_(limits) {}
+
+void ResourceThresholdCheck::probe(const ProbeTarget& target, ProbeCallback done) {
+  const auto sample = detail::sample_process(target.pid);
+  if (!sample) {
+    done(ProbeResult::unhealthy(fmt::format("pid {} is gone", target.pid)));
+    return;
+  }
+  const TimePoint t = default_clock().now();
+  std::optional<double> cores;  // since the previous probe of this incarnation
+  {
+    std::lock_guard lock(mu_);
+    auto it = std::find_if(previous_.begin(), previous_.end(),
+                           [&](const auto& p) { return p.first == target.worker; });
+    if (it == previous_.end()) it = previous_.insert(previous_.end(), {target.worker, Previous{}});
+    Previous& prev = it->second;
+    const double elapsed = std::chrono::duration<double>(t - prev.at).count();
+    if (prev.incarnation == target.incarnation && elapsed > 0)
+      cores = (sample->cpu_seconds - prev.cpu_seconds) / elapsed;
+    prev = Previous{target.incarnation, sample->cpu_seconds, t};
+  }
+  const double mib = static_cast<double>(sample->rss_bytes) / (1024.0 * 1024.0);
+  std::string detail = fmt::format("rss {:.1f} MiB", mib);
+  if (cores) detail += fmt::format(", cpu {:.2f} cores", *cores);
+  HealthStatus status = HealthStatus::healthy;
+  auto judge = [&](double value, double limit) {
+    if (limit <= 0) return;
+    if (value > limit) {
+      status = HealthStatus::unhealthy;
+    } else if (value > limit * limits_.degraded_fraction && status == HealthStatus::healthy) {
+      status = HealthStatus::degraded;
+    }
+  };
+  judge(static_cast<double>(sample->rss_bytes), static_cast<double>(limits_.max_rss_bytes));
+  if (cores) judge(*cores, limits_.max_cpu_cores);
+  done(ProbeResult{status, std::move(detail)});
 }
 
 // ------------------------------------------------------------------------------------------

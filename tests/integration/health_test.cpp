@@ -218,3 +218,48 @@ TEST_CASE("a SIGSTOPped worker fails the process check and is replaced", "[integ
   }
   REQUIRE_CLEAN(audit, tag);
 }
+
+TEST_CASE("resource thresholds: a worker over its memory or CPU limit fails its check",
+          "[integration][health]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("thresholds");
+  {
+    sv::Loop loop;
+    sv::ResourceThresholdCheck::Limits memory;
+    memory.max_rss_bytes = 32ull << 20;
+    auto hog = pool_for(tag, {"alloc", "64", "forever"});
+    hog.health_checks = {{std::make_shared<sv::ResourceThresholdCheck>(memory),
+                          sv::ProbeRole::liveness, fast(1, 2)}};
+    sv::Pool big(loop, hog);
+    big.start();
+    REQUIRE(st::wait_until([&] { return !events_of<sv::WorkerExited>(big).empty(); }, 10000ms));
+    CHECK(events_of<sv::WorkerExited>(big)[0].status.reason == sv::ExitReason::unhealthy);
+    CHECK(has_health(big, sv::HealthStatus::unhealthy, "rss 6"));  // 64-odd MiB
+    big.stop();
+
+    sv::ResourceThresholdCheck::Limits cpu;
+    cpu.max_cpu_cores = 0.2;
+    auto spinner = pool_for(tag, {"spin", "60000"});
+    spinner.health_checks = {
+        {std::make_shared<sv::ResourceThresholdCheck>(cpu), sv::ProbeRole::readiness, fast(1, 1)}};
+    sv::Pool busy(loop, spinner);
+    busy.start();
+    CHECK(st::wait_until([&] { return has_health(busy, sv::HealthStatus::unhealthy, "cores"); },
+                         10000ms));
+    busy.stop();
+
+    // Within limits: healthy, and the detail shows the readings.
+    sv::ResourceThresholdCheck::Limits roomy;
+    roomy.max_rss_bytes = 1ull << 30;
+    roomy.max_cpu_cores = 4;
+    auto calm = pool_for(tag, {"sleep", "forever"});
+    calm.health_checks = {{std::make_shared<sv::ResourceThresholdCheck>(roomy),
+                           sv::ProbeRole::readiness, fast(1, 1)}};
+    sv::Pool ok(loop, calm);
+    ok.start();
+    REQUIRE(ok.wait_ready(1, 10s));
+    CHECK(has_health(ok, sv::HealthStatus::healthy, "rss"));
+    ok.stop();
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
