@@ -314,6 +314,10 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     const DeskWorker w = it->second;
     desk_taken_.erase(it);
     desk_lease_duration_.observe(std::chrono::duration<double>(t - acquired).count());
+    const bool back_on_desk = desk_open_;
+    if (back_on_desk) desk_free_.push_back(w);
+    lock.unlock();
+    // Outside the desk's lock: the breaker's listener posts to the loop.
     if (options_.lease_breaker) {
       try {
         if (outcome == LeaseOutcome::failure) {
@@ -324,12 +328,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       } catch (...) {
       }
     }
-    if (desk_open_) {
-      desk_free_.push_back(w);
-      return true;
-    }
+    if (back_on_desk) return true;
     // The desk closed meanwhile (waiters queued, drain, stop): the loop takes the worker back.
-    lock.unlock();
     auto self = shared_from_this();
     host_->post([self, worker, incarnation] { self->desk_returned(worker, incarnation); });
     return true;
