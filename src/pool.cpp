@@ -1557,6 +1557,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       w.status = slot.status;
       w.time_up =
           slot.sm.time_in(WorkerState::ready, now()) + slot.sm.time_in(WorkerState::leased, now());
+      for (std::size_t k = 0; k < worker_state_count; ++k)
+        w.time_in_state[k] = slot.sm.time_in(static_cast<WorkerState>(k), now());
       w.serving = serving(slot);
       bool answered = false;
       for (const auto& c : slot.checks) {
@@ -1827,6 +1829,22 @@ std::string to_prometheus(const PoolSnapshot& s, std::string_view pool_name) {
                  s.start_to_ready, pool);
   prom_histogram(out, "supervisor_pool_worker_uptime_seconds", "Lifetime of ended workers.",
                  s.worker_uptime, pool);
+  prom_histogram(out, "supervisor_pool_probe_latency_seconds", "Time from probe to answer.",
+                 s.probe_latency, pool);
+  counter("supervisor_pool_probes_total", "Health probes run.", s.probes);
+  counter("supervisor_pool_probe_failures_total", "Health probes that failed.", s.probe_failures);
+  counter("supervisor_pool_health_stops_total", "Workers stopped by a failing check.",
+          s.health_stops);
+  out +=
+      "# HELP supervisor_pool_state_seconds_total Time workers spent in each state.\n"
+      "# TYPE supervisor_pool_state_seconds_total counter\n";
+  for (std::size_t k = 0; k < worker_state_count; ++k) {
+    double seconds = 0;
+    for (const auto& w : s.workers)
+      seconds += std::chrono::duration<double>(w.time_in_state[k]).count();
+    out += fmt::format("supervisor_pool_state_seconds_total{{pool=\"{}\",state=\"{}\"}} {}\n", pool,
+                       to_string(static_cast<WorkerState>(k)), prom_number(seconds));
+  }
   return out;
 }
 

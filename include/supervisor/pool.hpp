@@ -10,6 +10,7 @@
 /// the pool's `Loop` thread, which alone changes worker state; strategies, subscribers and the
 /// error handler run on that thread (never call a blocking Pool method from them).
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -272,6 +273,8 @@ struct WorkerSnapshot {
   std::optional<ExitStatus> last_exit;
   std::string status;  ///< The last `STATUS=` it sent (sd_notify).
   Duration time_up{};  ///< Total time spent ready or leased (for availability).
+  /// Total time spent in each state over all incarnations, indexed by `WorkerState`.
+  std::array<Duration, worker_state_count> time_in_state{};
   /// The worst last answer of its health checks (`unknown` with none, or none answered yet).
   HealthStatus health = HealthStatus::unknown;
   std::string health_detail;  ///< The last answer's detail of the check that set `health`.

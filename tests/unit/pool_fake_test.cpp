@@ -419,6 +419,17 @@ TEST_CASE("fake world: pool metrics and their Prometheus text", "[unit][metrics]
   CHECK(text.find("supervisor_pool_breaker_state{pool=\"exec\\\"pool\",breaker=\"lease\",state="
                   "\"closed\"} 1") != std::string::npos);
   CHECK(text.find("# TYPE supervisor_pool_worker_uptime_seconds histogram") != std::string::npos);
+  // Time per state: worker 0 was 2 s starting, then 3 s ready or leased (a lease from the desk
+  // leaves the state machine at `ready`); both workers' 2 s of starting add up in the text.
+  const auto& in = s.workers[0].time_in_state;
+  CHECK(in[static_cast<std::size_t>(WorkerState::starting)] == 2s);
+  CHECK(in[static_cast<std::size_t>(WorkerState::ready)] +
+            in[static_cast<std::size_t>(WorkerState::leased)] ==
+        3s);
+  CHECK(text.find(
+            "supervisor_pool_state_seconds_total{pool=\"exec\\\"pool\",state=\"starting\"} 4\n") !=
+        std::string::npos);
+  CHECK(text.find("supervisor_pool_probes_total{pool=\"exec\\\"pool\"} 0") != std::string::npos);
 }
 
 TEST_CASE("fake world: target-utilisation scaling grows at once and shrinks after its window",
