@@ -1785,16 +1785,26 @@ std::string to_prometheus(const PoolSnapshot& s, std::string_view pool_name) {
   for (const auto& w : s.workers) ++by_state[to_string(w.state)];
   for (const auto& [state, n] : by_state)
     out += fmt::format("supervisor_pool_workers{{pool=\"{}\",state=\"{}\"}} {}\n", pool, state, n);
-  auto counter = [&](std::string_view name, std::string_view help, std::uint64_t v) {
-    out += fmt::format("# HELP {} {}\n# TYPE {} counter\n{}{{pool=\"{}\"}} {}\n", name, help, name,
-                       name, pool, v);
+  struct Counter {
+    std::string_view name;
+    std::string_view help;
+    std::uint64_t value;
   };
-  counter("supervisor_pool_restarts_total", "Worker restarts.", s.restarts);
-  counter("supervisor_pool_spawn_failures_total", "Spawns that failed.", s.spawn_failures);
-  counter("supervisor_pool_leases_total", "Leases handed out.", s.leases);
-  counter("supervisor_pool_lease_timeouts_total", "Acquires that timed out.", s.lease_timeouts);
-  counter("supervisor_pool_strategy_errors_total", "Exceptions from strategies and subscribers.",
-          s.strategy_errors);
+  const Counter counters[] = {
+      {"supervisor_pool_restarts_total", "Worker restarts.", s.restarts},
+      {"supervisor_pool_spawn_failures_total", "Spawns that failed.", s.spawn_failures},
+      {"supervisor_pool_leases_total", "Leases handed out.", s.leases},
+      {"supervisor_pool_lease_timeouts_total", "Acquires that timed out.", s.lease_timeouts},
+      {"supervisor_pool_strategy_errors_total", "Exceptions from strategies and subscribers.",
+       s.strategy_errors},
+      {"supervisor_pool_probes_total", "Health probes run.", s.probes},
+      {"supervisor_pool_probe_failures_total", "Health probes that failed.", s.probe_failures},
+      {"supervisor_pool_health_stops_total", "Workers stopped by a failing check.", s.health_stops},
+  };
+  for (const Counter& c : counters) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} counter\n{}{{pool=\"{}\"}} {}\n", c.name, c.help,
+                       c.name, c.name, pool, c.value);
+  }
   out +=
       "# HELP supervisor_pool_exits_total Worker exits by reason.\n"
       "# TYPE supervisor_pool_exits_total counter\n";
@@ -1831,10 +1841,6 @@ std::string to_prometheus(const PoolSnapshot& s, std::string_view pool_name) {
                  s.worker_uptime, pool);
   prom_histogram(out, "supervisor_pool_probe_latency_seconds", "Time from probe to answer.",
                  s.probe_latency, pool);
-  counter("supervisor_pool_probes_total", "Health probes run.", s.probes);
-  counter("supervisor_pool_probe_failures_total", "Health probes that failed.", s.probe_failures);
-  counter("supervisor_pool_health_stops_total", "Workers stopped by a failing check.",
-          s.health_stops);
   out +=
       "# HELP supervisor_pool_state_seconds_total Time workers spent in each state.\n"
       "# TYPE supervisor_pool_state_seconds_total counter\n";
