@@ -464,6 +464,19 @@ void ChildState::release_tree() {
   loop->registry().remove(info.pid);
 }
 
+// Processes of the tree besides the main one: the cgroup's members, or the process group's.
+int ChildState::others_in_tree() {
+  std::vector<int> members;
+  if (group_) {
+    ErrorSink e;
+    members = group_->procs(e);
+  } else if (spec.new_session) {
+    members = group_members(loop->proc_table(), info.pgid);
+  }
+  return static_cast<int>(
+      std::count_if(members.begin(), members.end(), [&](int p) { return p != info.pid; }));
+}
+
 // SIGKILL was sent `kill_wait` ago and the main process still lives: it is in uninterruptible
 // sleep (a hung NFS or FUSE call, a cgroup v1 freezer). Waiting longer would make stop() unbounded,
 // so the stop ends here, reporting what is left; the pidfd stays watched and reaps it later.
@@ -472,16 +485,7 @@ void ChildState::leader_stuck() {
   abandoned_ = true;
   status_.unreaped = true;
   status_.uptime = default_clock().now() - started_at_;
-  ErrorSink e;
-  if (group_) {
-    const auto members = group_->procs(e);
-    status_.escaped_descendants = static_cast<int>(
-        std::count_if(members.begin(), members.end(), [&](int p) { return p != info.pid; }));
-  } else if (spec.new_session) {
-    const auto members = group_members(loop->proc_table(), info.pgid);
-    status_.escaped_descendants = static_cast<int>(
-        std::count_if(members.begin(), members.end(), [&](int p) { return p != info.pid; }));
-  }
+  status_.escaped_descendants = others_in_tree();
   finalize();
 }
 
@@ -534,18 +538,11 @@ void ChildState::final_kill() {
   if (stop_timer_) loop->cancel_timer(stop_timer_);
   stop_timer_ = 0;
   // Count what the kill hits besides the main process, before it lands.
+  status_.killed_descendants = others_in_tree();
   if (group_) {
     ErrorSink e;
-    const auto members = group_->procs(e);
-    status_.killed_descendants = static_cast<int>(
-        std::count_if(members.begin(), members.end(), [&](int p) { return p != info.pid; }));
     group_->kill(e);
   } else {
-    if (spec.new_session) {
-      const auto members = group_members(loop->proc_table(), info.pgid);
-      status_.killed_descendants = static_cast<int>(
-          std::count_if(members.begin(), members.end(), [&](int p) { return p != info.pid; }));
-    }
     status_.killed_descendants += static_cast<int>(escapees_.size());
     signal_tree(SIGKILL);
   }

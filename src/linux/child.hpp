@@ -90,6 +90,7 @@ struct ChildState : std::enable_shared_from_this<ChildState> {
   void finalize();
   void snapshot_escapees();
   void leader_stuck();
+  int others_in_tree();
   void release_tree();
 
   TimePoint started_at_{};

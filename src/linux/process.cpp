@@ -74,8 +74,7 @@ std::shared_ptr<ChildState> start_impl(const std::shared_ptr<detail::LoopCore>& 
     });
     return nullptr;
   }
-  // Opening files, resolving names and building argv/envp happen here, on the calling thread;
-  // only the spawn itself runs on the loop.
+  // Opening files, resolving names and building argv/envp happen here, on the calling thread.
   auto prepared = std::make_unique<detail::PreparedSpawn>();
   prepared->shared_null = core->null_fd();
   prepared->use_pidfd = li.pidfd_available;
@@ -83,52 +82,40 @@ std::shared_ptr<ChildState> start_impl(const std::shared_ptr<detail::LoopCore>& 
   if (err) return nullptr;
   auto state = std::make_shared<ChildState>(core, std::move(spec_ptr), std::move(options));
   const SpawnPath path = core->options().spawn_path.value_or(SpawnPath::clone3);
-  // Creates the child; on the loop thread for clone3 (PR_SET_PDEATHSIG follows the thread that
-  // creates the child, and the loop thread lives as long as the children).
-  struct Spawned {
-    detail::SpawnResult result;
+  auto start_child = [&]() -> std::shared_ptr<ChildState> {
     std::optional<detail::CgroupV2Group> group;
-  };
-  auto spawn = [&](Spawned& s) {
     if (containment == Containment::cgroup) {
-      s.group = detail::CgroupV2Group::create(li.cgroup_base, core->next_group_name(), err);
-      if (err) return;
+      group = detail::CgroupV2Group::create(li.cgroup_base, core->next_group_name(), err);
+      if (err) return nullptr;
     }
-    detail::spawn_prepared(*prepared, s.group ? s.group->dir_fd() : -1, path, s.result, err);
-    if (err && s.group) {
-      ErrorSink ignored;
-      s.group->remove(ignored);
+    detail::SpawnResult r;
+    detail::spawn_prepared(*prepared, group ? group->dir_fd() : -1, path, r, err);
+    if (err) {
+      if (group) {
+        ErrorSink ignored;
+        group->remove(ignored);
+      }
+      return nullptr;
     }
-    if (err) return;
-    state->info.pid = s.result.pid;
-    state->info.pgid = state->spec.new_session ? s.result.pid : ::getpgid(s.result.pid);
-    state->info.path = s.result.path;
-    state->info.pidfd = static_cast<bool>(s.result.pidfd);
+    state->info.pid = r.pid;
+    state->info.pgid = state->spec.new_session ? r.pid : ::getpgid(r.pid);
+    state->info.path = r.path;
+    state->info.pidfd = static_cast<bool>(r.pidfd);
     state->info.containment = containment;
-    state->info.cgroup = s.group ? s.group->path() : std::string();
+    state->info.cgroup = group ? group->path() : std::string();
     state->info.program = prepared->program;
     // The child has its copies; ours close now, so that EOF on the pipes means the tree is done.
     prepared->owned.clear();
+    // From any thread: the loop adopts the child without anyone waiting for it.
+    state->begin(std::move(r), std::move(group), std::move(prepared->out_read),
+                 std::move(prepared->err_read));
+    return state;
   };
-  const bool posix_spawn_path = path == SpawnPath::posix_spawn || !li.clone3_available;
-  if (posix_spawn_path && !core->in_loop()) {
-    // posix_spawn is safe on any thread and needs no PDEATHSIG: spawn here, and let the loop
-    // adopt the child without waiting for it. This spares the host a round trip per start.
-    Spawned spawned;
-    spawn(spawned);
-    if (err) return nullptr;
-    state->begin(std::move(spawned.result), std::move(spawned.group), std::move(prepared->out_read),
-                 std::move(prepared->err_read));
-    return state;
-  }
-  return core->run_sync([&]() -> std::shared_ptr<ChildState> {
-    Spawned spawned;
-    spawn(spawned);
-    if (err) return nullptr;
-    state->begin(std::move(spawned.result), std::move(spawned.group), std::move(prepared->out_read),
-                 std::move(prepared->err_read));
-    return state;
-  });
+  // posix_spawn is safe on any thread and needs no PDEATHSIG: it runs here, sparing the host a
+  // round trip. clone3 runs on the loop thread: PR_SET_PDEATHSIG follows the thread that creates
+  // the child, and the loop thread lives as long as the children.
+  if (path == SpawnPath::posix_spawn || !li.clone3_available) return start_child();
+  return core->run_sync(start_child);
 }
 
 }  // namespace

@@ -57,7 +57,9 @@ sv::ExitStatus status_for(sv::ExitReason reason, bool stop_requested = false,
     case sv::ExitReason::timeout:
     case sv::ExitReason::watchdog:
     case sv::ExitReason::oom_kill: s.signal = 9; break;  // the library's or the kernel's SIGKILL
-    case sv::ExitReason::unhealthy: s.signal = 15; break;  // the StopPlan's SIGTERM  // the library's or the kernel's SIGKILL
+    case sv::ExitReason::unhealthy:
+      s.signal = 15;
+      break;  // the StopPlan's SIGTERM  // the library's or the kernel's SIGKILL
     case sv::ExitReason::resource_limit: s.signal = 24; break;
     case sv::ExitReason::spawn_failed:
     case sv::ExitReason::unknown: break;
