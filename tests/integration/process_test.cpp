@@ -706,6 +706,24 @@ TEST_CASE("without pidfds, exits are polled by PID: codes, signals, the stop lad
 
         CHECK(sv::Process::start(loop, spec_for(tag, {"crash"}), opts).wait().signal == SIGSEGV);
 
+        // An exec failure is reaped without a pidfd too (the leak audit checks for a zombie).
+        char bad_elf[] = "/tmp/sv-bad-elf-XXXXXX";
+        const int fd = ::mkstemp(bad_elf);
+        REQUIRE(fd >= 0);
+        REQUIRE(::write(fd,
+                        "\x7f"
+                        "ELF garbage",
+                        12) == 12);
+        ::close(fd);
+        REQUIRE(::chmod(bad_elf, 0755) == 0);
+        sv::ProcessSpec bad;
+        bad.argv = {bad_elf, "--tag", tag};
+        std::error_code spawn_ec;
+        sv::Process none = sv::Process::start(loop, bad, opts, spawn_ec);
+        ::unlink(bad_elf);
+        CHECK(spawn_ec == std::errc::executable_format_error);
+        CHECK(none.pid() == 0);
+
         auto s = sv::Process::start(loop, spec_for(tag, {"sleep", "60000"}), opts);
         s.signal(sv::Signal::user1);
         const auto signalled = s.wait();
