@@ -92,9 +92,18 @@ void ChildState::begin(SpawnResult&& r, std::optional<CgroupV2Group> group, Uniq
     return;
   }
   // Posted without waiting for it: commands run in order, so whatever the host asks of this
-  // process next finds it adopted.
+  // process next finds it adopted. When every fd of the child is already in the epoll set, the
+  // loop need not even wake for it: the child's first event (or the host's next command) wakes it,
+  // and it runs this command before dispatching that event. Without a watched pidfd, install()
+  // arms the timer that polls for the exit, so the loop must wake now.
   auto self = shared_from_this();
-  loop->post([self, pid_id, out_id, err_id] { self->install(pid_id, out_id, err_id); });
+  auto adopt = [self, pid_id, out_id, err_id] { self->install(pid_id, out_id, err_id); };
+  const bool all_watched = pid_id != 0 && (!out.fd || out_id != 0) && (!err.fd || err_id != 0);
+  if (all_watched) {
+    loop->post_unwoken(std::move(adopt));
+  } else {
+    loop->post(std::move(adopt));
+  }
 }
 
 // Loop thread: the callbacks of the fds begin() added to the epoll set (0: not added, so
@@ -321,6 +330,7 @@ void ChildState::on_reaped(long r, const siginfo_t& si, const rusage& ru) {
 
 // The main process is gone; the rest of its tree goes with it, and is counted.
 void ChildState::after_leader_exit() {
+  bool group_gone = false;
   if (killing_) {
     // The tree kill is under way (counted when it was sent); only wait for it to finish.
   } else if (group_) {
@@ -330,19 +340,23 @@ void ChildState::after_leader_exit() {
       status_.killed_descendants = static_cast<int>(members.size());
       group_->kill(e);
     }
-  } else if (spec.new_session && ::kill(-info.pgid, 0) == 0) {
-    // Only when the group still has members: scanning /proc costs ~1 ms per hundred processes.
-    const auto members = group_members(loop->proc_table(), info.pgid);
-    if (!members.empty()) {
-      status_.killed_descendants = static_cast<int>(members.size());
-      ::kill(-info.pgid, SIGKILL);  // the group outlives its leader only while members remain
+  } else if (spec.new_session) {
+    if (::kill(-info.pgid, 0) != 0 && errno == ESRCH) {
+      group_gone = true;  // the usual case, known without a second look
+    } else {
+      // Only when the group still has members: scanning /proc costs ~1 ms per hundred processes.
+      const auto members = group_members(loop->proc_table(), info.pgid);
+      if (!members.empty()) {
+        status_.killed_descendants = static_cast<int>(members.size());
+        ::kill(-info.pgid, SIGKILL);  // the group outlives its leader only while members remain
+      }
     }
   }
   for (auto& fd : escapees_) {
     if (pidfd_signal(fd.get(), SIGKILL) == 0 && !killing_) ++status_.killed_descendants;
   }
   escapees_.clear();
-  if (tree_empty()) {
+  if (group_gone || tree_empty()) {
     finalize();
     return;
   }

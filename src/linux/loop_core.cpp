@@ -143,7 +143,11 @@ void LoopCore::start() {
   while (loop_id_.load(std::memory_order_acquire) == std::thread::id{}) std::this_thread::yield();
 }
 
-void LoopCore::post(std::function<void()> fn) {
+void LoopCore::post(std::function<void()> fn) { enqueue(std::move(fn), true); }
+
+void LoopCore::post_unwoken(std::function<void()> fn) { enqueue(std::move(fn), false); }
+
+void LoopCore::enqueue(std::function<void()> fn, bool wake_loop) {
   bool wake = false;
   {
     std::unique_lock lock(mu_);
@@ -153,10 +157,16 @@ void LoopCore::post(std::function<void()> fn) {
       fn();
       return;
     }
+    queue_.push_back(std::move(fn));
+    if (in_loop()) {
+      // From the loop itself: no wake-up needed, only no sleep before the queue is run.
+      commands_from_loop_ = true;
+      return;
+    }
+    if (!wake_loop) return;
     // Only the first command of a batch wakes the loop: it takes the whole queue at once.
     wake = !wake_pending_;
     wake_pending_ = true;
-    queue_.push_back(std::move(fn));
   }
   if (wake) {
     const std::uint64_t one = 1;
@@ -276,6 +286,7 @@ void LoopCore::run_commands() {
   {
     std::lock_guard lock(mu_);
     wake_pending_ = false;
+    commands_from_loop_ = false;
     if (queue_.empty()) return;
     batch.swap(queue_);
   }
@@ -286,7 +297,9 @@ void LoopCore::run() {
   epoll_event events[64];
   while (!quit_) {
     int timeout_ms = -1;
-    if (auto next = timers_.next_deadline()) {
+    if (commands_from_loop_) {
+      timeout_ms = 0;  // the loop posted to itself: look at the fds, then run those commands
+    } else if (auto next = timers_.next_deadline()) {
       const Duration left = *next - default_clock().now();
       timeout_ms =
           left <= Duration::zero()

@@ -53,6 +53,12 @@ class LoopCore : public std::enable_shared_from_this<LoopCore> {
   void start();
   void shutdown();  // stops every child (StopPlan), removes the base group, joins the thread
   void post(std::function<void()> fn);
+  // Queues `fn` without waking the loop (a wake-up costs a thread switch, and on a VM an
+  // inter-processor interrupt): it runs at the loop's next wake-up for any reason, before that
+  // wake-up's events are dispatched. Only for a command that nothing needs sooner, e.g. the
+  // installation of watches whose fds are already in the epoll set: their first event wakes the
+  // loop, which then installs them before dispatching it.
+  void post_unwoken(std::function<void()> fn);
   // Any thread: adds `fd` to the epoll set under a fresh id, whose callback the loop installs
   // with install_watch() (e.g. in a command posted right after). Until then the loop ignores
   // the fd's events; epoll is level-triggered, so none is lost. 0 on failure.
@@ -96,6 +102,7 @@ class LoopCore : public std::enable_shared_from_this<LoopCore> {
   void setup_cgroups();
   void run_timers();
   void run_commands();
+  void enqueue(std::function<void()> fn, bool wake_loop);
 
   LoopOptions options_;
   LoopInfo info_;
@@ -112,8 +119,9 @@ class LoopCore : public std::enable_shared_from_this<LoopCore> {
 
   std::mutex mu_;
   std::vector<std::function<void()>> queue_;
-  bool wake_pending_ = false;  // (mu_) the eventfd was written and the loop has not yet run
-  bool stopping_ = false;      // loop thread: shutdown requested; exit once no child is left
+  bool commands_from_loop_ = false;  // (loop) the loop posted to itself: it must not sleep
+  bool wake_pending_ = false;        // (mu_) the eventfd was written and the loop has not yet run
+  bool stopping_ = false;            // loop thread: shutdown requested; exit once no child is left
   bool quit_ = false;
   bool ended_ = false;  // (mu_) the thread has finished; post() runs inline
 
