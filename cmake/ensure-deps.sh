@@ -47,3 +47,5 @@ supervisor_ensure_deps() {
 # The packages the build needs, and those the tests add.
 SUPERVISOR_BUILD_PACKAGES=(cmake ninja-build g++ libfmt-dev)
 SUPERVISOR_TEST_PACKAGES=(catch2 clang pkgconf)
+# The VM stage (tests/vm): QEMU and a static busybox; the kernel is downloaded by the stage.
+SUPERVISOR_VM_PACKAGES=(qemu-system-x86 busybox-static)

@@ -525,6 +525,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
           });
     }
     emit(WorkerSpawned{slot.index, slot.sm.incarnation(), slot.worker->pid()});
+    if (!options_.spec.resources.empty()) report_unenforced(slot);
     guarded("restart_policy.on_started",
             [&] { options_.restart_policy->on_started(slot.index, now()); });
     if (slot.notify) {
@@ -1051,6 +1052,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     metrics_.worker_uptime.observe(std::chrono::duration<double>(st.uptime).count());
     move_to(slot, WorkerState::exited, "exited: " + st.describe());
     emit(WorkerExited{index, incarnation, st});
+    report_violations(index, incarnation, st);
     if (stopping_ || slot.retiring) {
       retire(slot, stopping_ ? "pool stopped" : "retired");
       return;
@@ -1061,6 +1063,43 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       return;
     }
     decide(slot, st);
+  }
+
+  // What the kernel did under the worker's limits, as events and counters.
+  void report_violations(std::size_t index, std::uint64_t incarnation, const ExitStatus& st) {
+    const ResourceLimits& r = options_.spec.resources;
+    auto violation = [&](LimitKind kind, std::uint64_t count, std::string detail) {
+      limit_violations_[std::string(to_string(kind))] += count;
+      emit(LimitViolation{index, incarnation, kind, count, std::move(detail)});
+    };
+    if (st.oom_kills > 0) {
+      violation(LimitKind::memory_max, st.oom_kills,
+                fmt::format("{} process{} OOM-killed at memory_max {} bytes", st.oom_kills,
+                            st.oom_kills == 1 ? "" : "es", r.memory_max.value_or(0)));
+    }
+    if (st.fork_refusals > 0) {
+      violation(LimitKind::max_processes, st.fork_refusals,
+                fmt::format("{} fork{} refused at max_processes {}", st.fork_refusals,
+                            st.fork_refusals == 1 ? "" : "s", r.max_processes.value_or(0)));
+    }
+    if (st.reason == ExitReason::resource_limit && r.cpu_time) {
+      violation(LimitKind::cpu_time, 1,
+                fmt::format("killed at cpu_time {} s",
+                            std::chrono::duration_cast<std::chrono::seconds>(*r.cpu_time).count()));
+    }
+  }
+
+  // Best-effort limits that this host cannot enforce: said once, and again when the set changes.
+  void report_unenforced(const Slot& slot) {
+    std::vector<LimitStatus> missing;
+    for (auto& l : slot.worker->limits()) {
+      if (l.backend == LimitBackend::none) missing.push_back(std::move(l));
+    }
+    std::string key;
+    for (const auto& l : missing) key += std::string(to_string(l.kind)) + ' ';
+    if (key == unenforced_key_) return;
+    unenforced_key_ = key;
+    if (!missing.empty()) emit(LimitsNotEnforced{slot.index, std::move(missing)});
   }
 
   void decide(Slot& slot, const ExitStatus& st) {
@@ -1580,6 +1619,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     s.strategy_errors = strategy_errors_;
     s.leases = leases_ + desk_leases;
     s.exits_by_reason = exits_by_reason_;
+    s.limit_violations = limit_violations_;
     s.lease_wait = metrics_.lease_wait;
     s.lease_wait.merge(desk_wait);
     s.lease_duration = metrics_.lease_duration;
@@ -1622,6 +1662,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   std::uint64_t leases_ = 0;
   std::uint64_t scaling_timer_ = 0;
   std::map<std::string, std::uint64_t> exits_by_reason_;
+  std::map<std::string, std::uint64_t> limit_violations_;
+  std::string unenforced_key_;  // the limits last reported as not enforced
   struct Metrics {
     Histogram lease_wait = Histogram::default_seconds();
     Histogram lease_duration = Histogram::default_seconds();
@@ -1811,6 +1853,14 @@ std::string to_prometheus(const PoolSnapshot& s, std::string_view pool_name) {
   for (const auto& [reason, n] : s.exits_by_reason)
     out += fmt::format("supervisor_pool_exits_total{{pool=\"{}\",reason=\"{}\"}} {}\n", pool,
                        prom_label(reason), n);
+  if (!s.limit_violations.empty()) {
+    out +=
+        "# HELP supervisor_pool_limit_violations_total Limit hits the kernel acted on, by limit.\n"
+        "# TYPE supervisor_pool_limit_violations_total counter\n";
+    for (const auto& [limit, n] : s.limit_violations)
+      out += fmt::format("supervisor_pool_limit_violations_total{{pool=\"{}\",limit=\"{}\"}} {}\n",
+                         pool, limit, n);
+  }
   out +=
       "# HELP supervisor_pool_waiting Acquire calls waiting for a worker.\n"
       "# TYPE supervisor_pool_waiting gauge\n";

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include <supervisor/clock.hpp>
 #include <supervisor/error.hpp>
@@ -31,6 +32,8 @@ class WorkerProcess {
   [[nodiscard]] virtual int pid() const = 0;
   virtual void request_stop() = 0;  // its StopPlan; the exit comes through on_exit
   virtual void request_kill() = 0;  // the whole tree, now
+  // How each limit of the spec's resources is enforced for this process.
+  [[nodiscard]] virtual std::vector<LimitStatus> limits() const { return {}; }
 };
 
 // An open notify channel; closing it (destruction) stops delivery.

@@ -66,6 +66,55 @@ void check_stdio(const StdioSpec& io, std::string_view field, bool is_input,
   }
 }
 
+constexpr std::uint64_t k_mib = 1024 * 1024;
+
+// Each limit of ProcessSpec.resources within its domain, and no rlimit set twice.
+bool check_resources(const ProcessSpec& spec, detail::ErrorSink& err) {
+  const ResourceLimits& r = spec.resources;
+  const auto bad = [&](std::string_view field, const std::string& value, std::string_view rule) {
+    err.fail(errc::invalid_spec,
+             [&] { return fmt::format("ProcessSpec.resources.{}: {} {}", field, value, rule); });
+    return false;
+  };
+  if (r.memory_max && *r.memory_max < k_mib)
+    return bad("memory_max", std::to_string(*r.memory_max), "bytes is below 1 MiB");
+  if (r.memory_high && *r.memory_high < k_mib)
+    return bad("memory_high", std::to_string(*r.memory_high), "bytes is below 1 MiB");
+  if (r.memory_high && r.memory_max && *r.memory_high > *r.memory_max) {
+    return bad("memory_high", std::to_string(*r.memory_high),
+               fmt::format("bytes is above memory_max ({} bytes)", *r.memory_max));
+  }
+  if (r.cpu_cores && !(*r.cpu_cores >= 0.001 && *r.cpu_cores <= 1e6))
+    return bad("cpu_cores", fmt::format("{}", *r.cpu_cores), "is not between 0.001 and 1e6");
+  if (r.cpu_weight && (*r.cpu_weight < 1 || *r.cpu_weight > 10000))
+    return bad("cpu_weight", std::to_string(*r.cpu_weight), "is not between 1 and 10000");
+  if (r.max_processes && *r.max_processes < 1)
+    return bad("max_processes", "0", "leaves no room for the worker itself");
+  if (r.max_open_files && *r.max_open_files < 3)
+    return bad("max_open_files", std::to_string(*r.max_open_files),
+               "is below 3 (stdin, stdout and stderr)");
+  if (r.cpu_time && *r.cpu_time < std::chrono::seconds(1)) {
+    return bad(
+        "cpu_time",
+        fmt::format("{} ms",
+                    std::chrono::duration_cast<std::chrono::milliseconds>(*r.cpu_time).count()),
+        "is below 1 s (RLIMIT_CPU counts whole seconds)");
+  }
+  for (std::size_t i = 0; i < spec.limits.size(); ++i) {
+    const auto kind = spec.limits[i].kind;
+    const char* twin = nullptr;
+    if (kind == ResourceLimit::Kind::open_files && r.max_open_files) twin = "max_open_files";
+    if (kind == ResourceLimit::Kind::cpu_seconds && r.cpu_time) twin = "cpu_time";
+    if (twin != nullptr) {
+      err.fail(errc::invalid_spec, [&] {
+        return fmt::format("ProcessSpec.limits[{}]: sets the same rlimit as resources.{}", i, twin);
+      });
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 void detail::validate_spec(const ProcessSpec& spec, detail::ErrorSink& err) {
@@ -163,6 +212,7 @@ void detail::validate_spec(const ProcessSpec& spec, detail::ErrorSink& err) {
       return;
     }
   }
+  if (!check_resources(spec, err)) return;
   if (spec.pass_fds.size() > 60) {
     err.fail(errc::invalid_spec, [&] {
       return fmt::format("ProcessSpec.pass_fds: {} fds (at most 60)", spec.pass_fds.size());

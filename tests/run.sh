@@ -3,10 +3,11 @@
 # SPDX-License-Identifier: MIT
 # The README's test command, and the only thing CI runs. Installs missing build and test
 # dependencies (Debian packages), then runs every stage:
-#   dev        g++, warnings as errors, every test (unit, integration, consumer, examples)
-#   dev-clang  clang++, warnings as errors, every test
-#   asan       ASan + UBSan, every test
-#   tsan       ThreadSanitizer, the unit and integration tests (the concurrency tests among them)
+#   dev        g++, warnings as errors, every test (unit, integration, limits, consumer,
+#              examples, and vm: the limits tests inside a QEMU guest with cgroup v2 controllers)
+#   dev-clang  clang++, warnings as errors, every test but the VM stage
+#   asan       ASan + UBSan, every test but the VM stage
+#   tsan       ThreadSanitizer, the unit, integration and limits tests (the concurrency tests among them)
 # Usage: tests/run.sh [STAGE...]   (default: all stages, in that order)
 # Every stage runs even if an earlier one failed; the exit status is non-zero if any failed.
 set -uo pipefail
@@ -22,7 +23,9 @@ jobs=${SUPERVISOR_JOBS:-$(nproc 2>/dev/null || echo 2)}
 stages=("$@")
 [ ${#stages[@]} -eq 0 ] && stages=(dev dev-clang asan tsan)
 
-declare -A label_filter=([dev]="" [dev-clang]="" [asan]="" [tsan]="unit|integration")
+declare -A label_filter=([dev]="" [dev-clang]="" [asan]="" [tsan]="unit|integration|limits")
+# The VM stage (label vm: QEMU under software emulation, minutes per boot) runs once, with dev.
+declare -A label_exclude=([dev-clang]="vm" [asan]="vm")
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
@@ -44,6 +47,7 @@ run_stage() {
   fi
   local args=(--test-dir "$root/build/$stage" --output-on-failure --no-tests=error -j "$jobs")
   [ -n "${label_filter[$stage]:-}" ] && args+=(-L "${label_filter[$stage]}")
+  [ -n "${label_exclude[$stage]:-}" ] && args+=(-LE "${label_exclude[$stage]}")
   mkdir -p "$root/build"
   ctest "${args[@]}" 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}

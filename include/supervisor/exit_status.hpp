@@ -63,6 +63,12 @@ struct ExitStatus {
   /// `unknown` and there is no exit code or signal.
   bool unreaped = false;
   Duration uptime{};
+  /// Processes of the tree the kernel's OOM killer killed under its `memory_max` (counted from the
+  /// worker's memory group; 0 without one). With a SIGKILLed main process, makes the reason
+  /// `oom_kill`.
+  std::uint64_t oom_kills = 0;
+  /// Forks the kernel refused because the tree was at `max_processes` (0 without a pids group).
+  std::uint64_t fork_refusals = 0;
   ResourceUsage usage;
   std::vector<std::string> stderr_tail;  ///< The last lines of stderr, when it was piped.
 

@@ -202,6 +202,22 @@ struct BreakerChanged {
   std::string breaker;  ///< "restart" or "lease".
   BreakerTransition transition;
 };
+/// The kernel acted on a limit of `ProcessSpec::resources`: the OOM killer under `memory_max`
+/// (`count` processes killed), forks refused at `max_processes` (`count` refusals), the CPU time
+/// rlimit (`count` 1). Also counted in `PoolSnapshot::limit_violations`.
+struct LimitViolation {
+  std::size_t worker = 0;
+  std::uint64_t incarnation = 0;
+  LimitKind kind = LimitKind::memory_max;
+  std::uint64_t count = 0;
+  std::string detail;  ///< e.g. `1 process OOM-killed at memory_max 67108864 bytes`.
+};
+/// Some limits of `ProcessSpec::resources` are not enforced on this host (best-effort mode); sent
+/// once per pool, with the first worker that started so, and again if the set changes.
+struct LimitsNotEnforced {
+  std::size_t worker = 0;
+  std::vector<LimitStatus> limits;  ///< The limits with backend `none`, each with its why.
+};
 /// A worker is being replaced as planned (`PoolOptions::recycle`).
 struct WorkerRecycled {
   std::size_t worker = 0;
@@ -253,7 +269,7 @@ using PoolEventData =
     std::variant<WorkerTransition, WorkerSpawned, WorkerExited, RestartScheduled, WorkerGaveUp,
                  SpawnFailed, BreakerChanged, LeaseTimedOut, WorkerStatusChanged, WorkerRecycled,
                  HealthChanged, ReplacementStarted, ReplacementFinished, ReplacementAborted,
-                 RolloutFinished>;
+                 RolloutFinished, LimitViolation, LimitsNotEnforced>;
 /// One event, numbered in the order it happened.
 struct PoolEvent {
   std::uint64_t sequence = 0;
@@ -298,6 +314,8 @@ struct PoolSnapshot {
   std::uint64_t leases = 0;           ///< Leases handed out.
   /// Worker exits by reason (systemd's names: "signal", "exit-code", "watchdog", ...).
   std::map<std::string, std::uint64_t> exits_by_reason;
+  /// Limit hits by limit (`memory_max`, `max_processes`, `cpu_time`), as in `LimitViolation`.
+  std::map<std::string, std::uint64_t> limit_violations;
   Histogram lease_wait = Histogram::default_seconds();      ///< acquire → lease handed out.
   Histogram lease_duration = Histogram::default_seconds();  ///< lease handed out → released.
   Histogram start_to_ready = Histogram::default_seconds();  ///< spawn → ready.

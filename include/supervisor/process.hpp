@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 #include <supervisor/clock.hpp>
 #include <supervisor/error.hpp>
@@ -58,6 +59,8 @@ struct LoopOptions {
   std::string cgroup_base;
   /// Disables cgroups entirely (tests of the process-group fallback; hosts that must not use them).
   bool disable_cgroups = false;
+  /// Does not use cgroup v1 hierarchies for limits (hybrid hosts), only cgroup v2 and rlimits.
+  bool disable_cgroup_v1 = false;
   /// Forces a spawn path; empty picks clone3 when the kernel has it.
   std::optional<SpawnPath> spawn_path;
   /// Watches exits without pidfds, as on kernels before 5.4 (which lack pidfd_open or
@@ -83,6 +86,10 @@ struct LoopInfo {
   bool cgroup_usable = false;
   std::string cgroup_base;     ///< The directory worker groups are created in, when usable.
   std::string cgroup_why_not;  ///< Why cgroups are not used, when they are not.
+  /// Controllers worker groups get on cgroup v2 (e.g. `cpu memory pids`; empty: none delegated).
+  std::string cgroup_v2_controllers;
+  /// cgroup v1 hierarchies usable for limits (e.g. `memory pids cpu` on a hybrid host).
+  std::string cgroup_v1_controllers;
   bool clone3_available = false;
   bool close_range_available = false;
   bool pidfd_available = false;    ///< Exits are watched through pidfds (else: polled by PID).
@@ -134,6 +141,8 @@ struct ProcessInfo {
   Containment containment = Containment::process_group;
   std::string cgroup;   ///< The worker's fresh cgroup directory, when contained by one.
   std::string program;  ///< The resolved executable path.
+  /// How each limit set in `ProcessSpec::resources` is enforced (or why it is not).
+  std::vector<LimitStatus> limits;
 };
 
 /// A point-in-time reading of a worker's resources: the main process from /proc, and the whole
@@ -147,8 +156,13 @@ struct ResourceSample {
   char state = '?';                        ///< Main process state letter (R, S, D, Z, T, ...).
   int tree_processes = 0;                  ///< Processes in the worker's cgroup (0 without one).
   std::optional<double> tree_cpu_seconds;  ///< cgroup cpu.stat usage.
-  std::optional<std::uint64_t> tree_memory_bytes;  ///< cgroup memory.current (memory controller).
-  std::optional<std::uint64_t> tree_pids;          ///< cgroup pids.current (pids controller).
+  std::optional<std::uint64_t> tree_memory_bytes;  ///< The tree's memory (memory controller).
+  std::optional<std::uint64_t> tree_pids;          ///< The tree's tasks (pids controller).
+  /// CPU quota periods in which the tree was throttled (cpu controller, with `cpu_cores`).
+  std::optional<std::uint64_t> cpu_throttled_periods;
+  std::optional<double> cpu_throttled_seconds;  ///< Time the tree spent throttled.
+  std::optional<std::uint64_t> oom_kills;       ///< Processes the OOM killer killed (memory_max).
+  std::optional<std::uint64_t> fork_refusals;   ///< Forks refused at max_processes.
 };
 
 /// Options for one Process.

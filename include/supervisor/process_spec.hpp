@@ -18,6 +18,7 @@
 
 #include <supervisor/clock.hpp>
 #include <supervisor/export.hpp>
+#include <supervisor/limits.hpp>
 
 namespace supervisor {
 
@@ -147,6 +148,10 @@ struct ProcessSpec {
   /// setsid(): the child leads a new session and process group (the fallback tree-kill unit).
   bool new_session = true;
   std::vector<ResourceLimit> limits;
+  /// Limits of the whole tree, enforced by the kernel where it can (cgroup v2 controllers,
+  /// cgroup v1 hierarchies on hybrid hosts, rlimits); `ProcessInfo::limits` says how each is.
+  /// An rlimit set here (max_open_files, cpu_time) must not also be in `limits`.
+  ResourceLimits resources;
   std::vector<PassFd> pass_fds;
   StopPlan stop;
   /// Arm PR_SET_PDEATHSIG(SIGKILL) in the child (Linux): it dies when the loop thread that started

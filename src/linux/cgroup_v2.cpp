@@ -2,6 +2,8 @@
 // SPDX-License-Identifier: MIT
 #include "linux/cgroup_v2.hpp"
 
+#include "linux/cgroupfs.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -19,145 +21,11 @@
 namespace supervisor::detail {
 namespace {
 
-std::error_code os_error(int e) { return {e, std::system_category()}; }
-
-std::string_view next_line(std::string_view& text) {
-  const auto end = text.find('\n');
-  const std::string_view line = text.substr(0, end);
-  text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
-  return line;
-}
-
-std::vector<std::string_view> split_spaces(std::string_view line) {
-  std::vector<std::string_view> fields;
-  while (!line.empty()) {
-    const auto end = line.find(' ');
-    if (end != 0) fields.push_back(line.substr(0, end));
-    line.remove_prefix(end == std::string_view::npos ? line.size() : end + 1);
-  }
-  return fields;
-}
-
-std::optional<std::uint64_t> parse_u64(std::string_view text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
-  std::uint64_t value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size() || text.empty()) return std::nullopt;
-  return value;
-}
-
-// The value of `key` in a flat keyed file ("key value" lines: cgroup.events, cpu.stat,
-// memory.events).
-std::optional<std::uint64_t> keyed_value(std::string_view text, std::string_view key) {
-  while (!text.empty()) {
-    const std::string_view line = next_line(text);
-    if (line.size() > key.size() && line.substr(0, key.size()) == key && line[key.size()] == ' ') {
-      return parse_u64(line.substr(key.size() + 1));
-    }
-  }
-  return std::nullopt;
-}
-
-// Reads a whole file into `out`; returns 0 or the errno. cgroupfs and procfs files are generated
-// on the first read, so a small file arrives at once, but cgroup.procs and mountinfo can span
-// many pages: read until EOF.
-int read_whole_file(int dir_fd, const char* name, std::string& out) {
-  out.clear();
-  const int fd = ::openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return errno;
-  char chunk[4096];
-  int result = 0;
-  for (;;) {
-    const ssize_t n = ::read(fd, chunk, sizeof chunk);
-    if (n > 0) {
-      out.append(chunk, static_cast<std::size_t>(n));
-    } else if (n == 0) {
-      break;
-    } else if (errno != EINTR) {
-      result = errno;
-      break;
-    }
-  }
-  ::close(fd);
-  return result;
-}
-
-// Joins two paths and collapses doubled slashes; keeps "." and ".." (cgroupfs has no links, and
-// the kernel never writes them in the paths we join).
-std::string join_normalised(std::string_view a, std::string_view b) {
-  std::string joined;
-  joined.reserve(a.size() + b.size() + 1);
-  for (const std::string_view part : {a, std::string_view("/"), b}) {
-    for (const char c : part) {
-      if (c == '/' && !joined.empty() && joined.back() == '/') continue;
-      joined.push_back(c);
-    }
-  }
-  if (joined.size() > 1 && joined.back() == '/') joined.pop_back();
-  return joined;
-}
-
-bool is_path_prefix(std::string_view dir, std::string_view path) {
-  if (dir == "/") return true;
-  return path.substr(0, dir.size()) == dir &&
-         (path.size() == dir.size() || path[dir.size()] == '/');
-}
-
-bool has_option(std::string_view options, std::string_view name) {
-  while (!options.empty()) {
-    const auto end = options.find(',');
-    if (options.substr(0, end) == name) return true;
-    options.remove_prefix(end == std::string_view::npos ? options.size() : end + 1);
-  }
-  return false;
-}
-
-struct MountLine {
-  std::string root;
-  std::string mount_point;
-  std::string_view fstype;
-  bool read_only = false;
-};
-
-// Fields: id parent major:minor root mount-point options [optional fields...] - fstype source
-// super-options. The optional fields vary in number, so the " - " separator is searched for.
-std::optional<MountLine> parse_mount_line(std::string_view line) {
-  const std::vector<std::string_view> fields = split_spaces(line);
-  std::size_t dash = 6;
-  while (dash < fields.size() && fields[dash] != "-") ++dash;
-  if (dash + 1 >= fields.size()) return std::nullopt;
-  MountLine mount;
-  mount.root = unescape_mountinfo(fields[3]);
-  mount.mount_point = unescape_mountinfo(fields[4]);
-  mount.fstype = fields[dash + 1];
-  mount.read_only = has_option(fields[5], "ro") ||
-                    (dash + 3 < fields.size() && has_option(fields[dash + 3], "ro"));
-  return mount;
-}
-
-std::string in_quotes(std::string_view s) { return fmt::format("\"{}\"", s); }
+using namespace cgroupfs;  // NOLINT(google-build-using-namespace): the shared cgroupfs helpers
 
 constexpr auto max_pid = static_cast<std::uint64_t>(std::numeric_limits<int>::max());
 
 }  // namespace
-
-std::string unescape_mountinfo(std::string_view field) {
-  std::string out;
-  out.reserve(field.size());
-  for (std::size_t i = 0; i < field.size(); ++i) {
-    const auto octal = [&](std::size_t at) { return field[at] >= '0' && field[at] <= '7'; };
-    if (field[i] == '\\' && i + 3 < field.size() && octal(i + 1) && octal(i + 2) && octal(i + 3)) {
-      const int value = (field[i + 1] - '0') * 64 + (field[i + 2] - '0') * 8 + (field[i + 3] - '0');
-      if (value <= 0377) {
-        out.push_back(static_cast<char>(value));
-        i += 3;
-        continue;
-      }
-    }
-    out.push_back(field[i]);
-  }
-  return out;
-}
 
 std::string CgroupV2Mount::self_dir() const { return join_normalised(mount_point, self_relative); }
 
@@ -169,13 +37,10 @@ std::optional<CgroupV2Mount> parse_cgroup_v2(std::string_view mountinfo,
     return std::nullopt;
   };
 
-  std::vector<MountLine> mounts;
+  const std::vector<MountLine> mounts = parse_mounts(mountinfo);
   std::vector<std::size_t> cgroup2;
-  for (std::string_view rest = mountinfo; !rest.empty();) {
-    auto mount = parse_mount_line(next_line(rest));
-    if (!mount) continue;
-    if (mount->fstype == "cgroup2") cgroup2.push_back(mounts.size());
-    mounts.push_back(std::move(*mount));
+  for (std::size_t i = 0; i < mounts.size(); ++i) {
+    if (mounts[i].fstype == "cgroup2") cgroup2.push_back(i);
   }
   if (cgroup2.empty()) return fail("no cgroup2 mount in /proc/self/mountinfo");
 
@@ -201,16 +66,9 @@ std::optional<CgroupV2Mount> parse_cgroup_v2(std::string_view mountinfo,
   std::vector<std::string> reasons;
   for (const std::size_t index : cgroup2) {
     const MountLine& mount = mounts[index];
-    // A later mount on the same directory or on one of its parents hides this one (e.g. a tmpfs
-    // mounted over /sys/fs/cgroup after cgroup2 was mounted there).
-    const MountLine* hidden_by = nullptr;
-    for (std::size_t later = index + 1; later < mounts.size(); ++later) {
-      if (is_path_prefix(mounts[later].mount_point, mount.mount_point)) hidden_by = &mounts[later];
-    }
-    if (hidden_by != nullptr) {
+    if (const MountLine* hider = hidden_by(mounts, index)) {
       reasons.push_back(fmt::format("cgroup2 at {} is hidden by a later mount at {}",
-                                    in_quotes(mount.mount_point),
-                                    in_quotes(hidden_by->mount_point)));
+                                    in_quotes(mount.mount_point), in_quotes(hider->mount_point)));
       continue;
     }
     if (!is_path_prefix(mount.root, *self)) {
@@ -224,14 +82,7 @@ std::optional<CgroupV2Mount> parse_cgroup_v2(std::string_view mountinfo,
           fmt::format("cgroup2 at {} is mounted read-only", in_quotes(mount.mount_point)));
       continue;
     }
-    // (Built with append rather than `= "/"`: GCC 12 at -O2 reports a false -Wrestrict there.)
-    std::string relative;
-    if (mount.root != "/")
-      relative.append(*self, mount.root.size());
-    else
-      relative.append(*self);
-    if (relative.empty()) relative.push_back('/');
-    return CgroupV2Mount{mount.mount_point, std::move(relative)};
+    return CgroupV2Mount{mount.mount_point, relative_to_mount(mount, *self)};
   }
   return fail(fmt::format("{}", fmt::join(reasons, "; ")));
 }
@@ -239,29 +90,9 @@ std::optional<CgroupV2Mount> parse_cgroup_v2(std::string_view mountinfo,
 std::optional<CgroupV2Mount> find_cgroup_v2(std::string* why_not) {
   std::string mountinfo;
   std::string self_cgroup;
-  const char* unread = nullptr;
-  int e = read_whole_file(AT_FDCWD, "/proc/self/mountinfo", mountinfo);
-  if (e != 0) {
-    unread = "/proc/self/mountinfo";
-  } else if ((e = read_whole_file(AT_FDCWD, "/proc/self/cgroup", self_cgroup)) != 0) {
-    unread = "/proc/self/cgroup";
-  }
-  if (unread != nullptr) {
-    if (why_not != nullptr) *why_not = fmt::format("read {}: {}", unread, os_error(e).message());
-    return std::nullopt;
-  }
+  if (!read_self_cgroup_files(mountinfo, self_cgroup, why_not)) return std::nullopt;
   auto mount = parse_cgroup_v2(mountinfo, self_cgroup, why_not);
-  if (!mount) return std::nullopt;
-  const std::string dir = mount->self_dir();
-  // AT_EACCESS: the effective uid is the one that will mkdir.
-  if (::faccessat(AT_FDCWD, dir.c_str(), W_OK, AT_EACCESS) != 0) {
-    const std::error_code ec = os_error(errno);
-    if (why_not != nullptr) {
-      *why_not = fmt::format("cgroup2 group {} is not writable by uid {}: {}", in_quotes(dir),
-                             ::geteuid(), ec.message());
-    }
-    return std::nullopt;
-  }
+  if (!mount || !writable_group(mount->self_dir(), "cgroup2 group", why_not)) return std::nullopt;
   return mount;
 }
 
@@ -524,6 +355,13 @@ bool CgroupV2Group::remove(ErrorSink& err) {
   }
   close_fds();
   return true;
+}
+
+std::optional<std::uint64_t> CgroupV2Group::keyed(const char* name, std::string_view key) {
+  std::string text;
+  ErrorSink ignored;
+  if (read_file(name, text, ignored, ENOENT) != 0) return std::nullopt;
+  return keyed_value(text, key);
 }
 
 CgroupStats CgroupV2Group::stats(ErrorSink& err) {

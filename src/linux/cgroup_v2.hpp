@@ -147,6 +147,14 @@ class CgroupV2Group {
   /// the descriptors (the object becomes empty; `path()` stays). An already missing directory
   /// counts as removed.
   bool remove(ErrorSink& err);
+  /// Writes a controller file of the group (e.g. `memory.max`); returns 0 or the errno, which is
+  /// also reported through `err`.
+  int set(const char* name, std::string_view text, ErrorSink& err) {
+    return write_file(name, text, err);
+  }
+  /// One key of a keyed file of the group (e.g. `max` in `pids.events`); nullopt when the file or
+  /// the key is missing.
+  [[nodiscard]] std::optional<std::uint64_t> keyed(const char* name, std::string_view key);
   /// Reads the group's counters (see `CgroupStats`).
   [[nodiscard]] CgroupStats stats(ErrorSink& err);
 

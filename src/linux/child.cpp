@@ -74,11 +74,12 @@ ChildState::~ChildState() = default;
 
 // Any thread: the thread that started the child (posix_spawn path) or the loop (clone3). The
 // child's fds join the epoll set here; the loop installs their callbacks and adopts the child.
-void ChildState::begin(SpawnResult&& r, std::optional<CgroupV2Group> group, UniqueFd out_fd,
-                       UniqueFd err_fd) {
+void ChildState::begin(SpawnResult&& r, std::optional<CgroupV2Group> group, TreeLimits limits,
+                       UniqueFd out_fd, UniqueFd err_fd) {
   started_at_ = default_clock().now();
   pidfd_ = std::move(r.pidfd);
   group_ = std::move(group);
+  limits_ = std::move(limits);
   // Without a cgroup, the sentinel kills this process group if the host dies.
   if (!group_ && spec.new_session) loop->sentinel().add_group(info.pgid);
   loop->registry().add(info.pid, info.cgroup);
@@ -430,6 +431,10 @@ void ChildState::finalize() {
   }
   if (leader_timer_) loop->cancel_timer(leader_timer_);
   leader_timer_ = 0;
+  // What the kernel did to the tree under its limits, read before its groups go.
+  const LimitCounters counters = read_limit_counters(limits_, group_ ? &*group_ : nullptr);
+  status_.oom_kills = counters.oom_kills.value_or(0);
+  status_.fork_refusals = counters.fork_refusals.value_or(0);
   // An abandoned leader keeps its group, sentinel entry and registry line until it is reaped.
   if (!abandoned_) release_tree();
   // The reason, in systemd's vocabulary.
@@ -437,6 +442,10 @@ void ChildState::finalize() {
     status_.reason = ExitReason::unknown;
   } else if (status_.signal == 0) {
     status_.reason = status_.exit_code == 0 ? ExitReason::success : ExitReason::exit_code;
+  } else if (status_.signal == SIGKILL && status_.oom_kills > 0 && !killing_) {
+    status_.reason = ExitReason::oom_kill;  // the kernel's OOM killer, under memory_max
+  } else if (!killing_ && hit_cpu_time_limit()) {
+    status_.reason = ExitReason::resource_limit;
   } else if (killing_ && stopping_) {
     status_.reason = ExitReason::timeout;
   } else if (stopping_ && std::find(step_signals_.begin(), step_signals_.end(), status_.signal) !=
@@ -466,6 +475,15 @@ void ChildState::finalize() {
   loop->forget(this);
 }
 
+// Whether the main process died of its cpu_time rlimit: SIGXCPU at the soft limit, or the
+// kernel's SIGKILL at the hard one (then its CPU time has reached the limit).
+bool ChildState::hit_cpu_time_limit() const {
+  if (!spec.resources.cpu_time) return false;
+  if (status_.signal == SIGXCPU) return true;
+  return status_.signal == SIGKILL &&
+         status_.usage.user_cpu + status_.usage.system_cpu >= *spec.resources.cpu_time;
+}
+
 // Removes what the tree kept on the host's side: its cgroup, its sentinel entry, its registry line.
 void ChildState::release_tree() {
   if (group_) {
@@ -475,6 +493,7 @@ void ChildState::release_tree() {
   } else if (spec.new_session) {
     loop->sentinel().remove_group(info.pgid);
   }
+  limits_.release();  // empty once the tree is gone; a leftover goes with the loop's base
   loop->registry().remove(info.pid);
 }
 
@@ -623,6 +642,13 @@ ResourceSample ChildState::sample() {
     r.tree_memory_bytes = cs.memory_current;
     r.tree_pids = cs.pids_current;
   }
+  const LimitCounters lc = read_limit_counters(limits_, group_ ? &*group_ : nullptr);
+  if (!r.tree_memory_bytes) r.tree_memory_bytes = lc.memory_bytes;
+  if (!r.tree_pids) r.tree_pids = lc.pids;
+  r.cpu_throttled_periods = lc.throttled_periods;
+  r.cpu_throttled_seconds = lc.throttled_seconds;
+  r.oom_kills = lc.oom_kills;
+  r.fork_refusals = lc.fork_refusals;
   return r;
 }
 

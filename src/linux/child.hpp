@@ -22,6 +22,7 @@
 #include <supervisor/process.hpp>
 
 #include "linux/cgroup_v2.hpp"
+#include "linux/limits.hpp"
 #include "linux/loop_core.hpp"
 #include "linux/spawn.hpp"
 #include "posix/unique_fd.hpp"
@@ -47,7 +48,8 @@ struct ChildState : std::enable_shared_from_this<ChildState> {
 
   // Loop thread.
   // Any thread (see child.cpp).
-  void begin(SpawnResult&& r, std::optional<CgroupV2Group> group, UniqueFd out, UniqueFd err);
+  void begin(SpawnResult&& r, std::optional<CgroupV2Group> group, TreeLimits limits, UniqueFd out,
+             UniqueFd err);
   void request_stop();
   void kill_now();
   void signal_leader(int sig, ErrorSink& err);
@@ -92,11 +94,13 @@ struct ChildState : std::enable_shared_from_this<ChildState> {
   void leader_stuck();
   int others_in_tree();
   void release_tree();
+  [[nodiscard]] bool hit_cpu_time_limit() const;
 
   TimePoint started_at_{};
   UniqueFd pidfd_;                      // (loop)
   std::uint64_t pidfd_watch_ = 0;       // (loop)
   std::optional<CgroupV2Group> group_;  // (loop)
+  TreeLimits limits_;                   // (loop) the v1 groups carrying its limits
   std::uint64_t events_watch_ = 0;      // (loop)
   std::uint64_t stop_timer_ = 0;        // (loop)
   std::uint64_t tree_timer_ = 0;        // (loop)

@@ -25,6 +25,10 @@
 
 namespace supervisor::detail {
 
+namespace {
+int remove_stale_bases(const std::string& dir);
+}  // namespace
+
 LoopCore::LoopCore(LoopOptions options) : options_(std::move(options)) {
   epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_) throw_error(std::error_code(errno, std::system_category()), "Loop: epoll_create1");
@@ -52,6 +56,11 @@ LoopCore::LoopCore(LoopOptions options) : options_(std::move(options)) {
     info_.stale_registry_entries = swept.stale_entries;
   }
   setup_cgroups();
+  limits_.detect(options_, info_.cgroup_usable ? info_.cgroup_base : std::string(), cgroup_parent_,
+                 info_.cgroup_why_not);
+  for (const auto& dir : limits_.v1_self_dirs()) info_.swept_groups += remove_stale_bases(dir);
+  info_.cgroup_v2_controllers = limits_.v2_summary();
+  info_.cgroup_v1_controllers = limits_.v1_summary();
   info_.sentinel_running = sentinel_.start(info_.cgroup_usable ? info_.cgroup_base : std::string());
 }
 
@@ -101,7 +110,11 @@ void LoopCore::setup_cgroups() {
     return;
   }
   std::string base = options_.cgroup_base;
-  if (base.empty()) {
+  if (!base.empty()) {
+    const auto slash = base.find_last_of('/');
+    cgroup_parent_ =
+        slash == std::string::npos || slash == 0 ? std::string("/") : base.substr(0, slash);
+  } else {
     std::string why;
     auto mount = find_cgroup_v2(&why);
     if (!mount) {
@@ -109,6 +122,7 @@ void LoopCore::setup_cgroups() {
       return;
     }
     info_.swept_groups += remove_stale_bases(mount->self_dir());
+    cgroup_parent_ = mount->self_dir();
     // Our own directory below the host's group, unique per Loop instance.
     static std::atomic<unsigned> instance{0};
     base = fmt::format("{}/supervisor-{}-{}", mount->self_dir(), ::getpid(), ++instance);
@@ -199,6 +213,7 @@ void LoopCore::shutdown() {
   sentinel_.stop();
   registry_.close();
   if (own_base_) ::rmdir(info_.cgroup_base.c_str());
+  limits_.remove_v1_bases();
 }
 
 std::uint64_t LoopCore::watch(int fd, std::uint32_t events, std::function<void(std::uint32_t)> cb) {

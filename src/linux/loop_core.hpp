@@ -25,6 +25,7 @@
 #include <supervisor/clock.hpp>
 #include <supervisor/process.hpp>
 
+#include "linux/limits.hpp"
 #include "linux/registry.hpp"
 #include "linux/sentinel.hpp"
 #include "posix/unique_fd.hpp"
@@ -89,6 +90,7 @@ class LoopCore : public std::enable_shared_from_this<LoopCore> {
   [[nodiscard]] int null_fd() const noexcept { return null_.get(); }
   Sentinel& sentinel() noexcept { return sentinel_; }
   Registry& registry() noexcept { return registry_; }
+  LimitSupport& limit_support() noexcept { return limits_; }
   // Loop thread: the /proc table, rescanned when older than a few milliseconds.
   const ProcTable& proc_table();
 
@@ -107,6 +109,8 @@ class LoopCore : public std::enable_shared_from_this<LoopCore> {
   LoopOptions options_;
   LoopInfo info_;
   bool own_base_ = false;
+  std::string cgroup_parent_;  // the host's own cgroup v2 group (the base's parent)
+  LimitSupport limits_;
   Sentinel sentinel_;
   Registry registry_;
   ProcTable proc_table_;

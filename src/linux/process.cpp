@@ -84,17 +84,29 @@ std::shared_ptr<ChildState> start_impl(const std::shared_ptr<detail::LoopCore>& 
   const SpawnPath path = core->options().spawn_path.value_or(SpawnPath::clone3);
   auto start_child = [&]() -> std::shared_ptr<ChildState> {
     std::optional<detail::CgroupV2Group> group;
+    const std::string group_name = core->next_group_name();
     if (containment == Containment::cgroup) {
-      group = detail::CgroupV2Group::create(li.cgroup_base, core->next_group_name(), err);
+      group = detail::CgroupV2Group::create(li.cgroup_base, group_name, err);
       if (err) return nullptr;
+    }
+    const auto drop_group = [&] {
+      if (!group) return;
+      ErrorSink ignored;
+      group->remove(ignored);
+    };
+    detail::TreeLimits limits;
+    detail::apply_limits(core->limit_support(), spec, group ? &*group : nullptr, group_name,
+                         *prepared, limits, err);
+    if (err) {
+      drop_group();
+      return nullptr;
     }
     detail::SpawnResult r;
     detail::spawn_prepared(*prepared, group ? group->dir_fd() : -1, path, r, err);
+    prepared->join_fds.clear();
     if (err) {
-      if (group) {
-        ErrorSink ignored;
-        group->remove(ignored);
-      }
+      limits.release();
+      drop_group();
       return nullptr;
     }
     state->info.pid = r.pid;
@@ -104,10 +116,11 @@ std::shared_ptr<ChildState> start_impl(const std::shared_ptr<detail::LoopCore>& 
     state->info.containment = containment;
     state->info.cgroup = group ? group->path() : std::string();
     state->info.program = prepared->program;
+    state->info.limits = limits.statuses;
     // The child has its copies; ours close now, so that EOF on the pipes means the tree is done.
     prepared->owned.clear();
     // From any thread: the loop adopts the child without anyone waiting for it.
-    state->begin(std::move(r), std::move(group), std::move(prepared->out_read),
+    state->begin(std::move(r), std::move(group), std::move(limits), std::move(prepared->out_read),
                  std::move(prepared->err_read));
     return state;
   };

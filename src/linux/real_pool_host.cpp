@@ -17,6 +17,7 @@ class RealWorker final : public WorkerProcess {
   [[nodiscard]] int pid() const override { return process_.pid(); }
   void request_stop() override { process_.request_stop(); }
   void request_kill() override { process_.request_kill(); }
+  [[nodiscard]] std::vector<LimitStatus> limits() const override { return process_.info().limits; }
 
  private:
   Process process_;

@@ -350,6 +350,7 @@ namespace {
 
 enum ChildStep : int {
   step_signals = 1,
+  step_join_cgroup,
   step_session,
   step_deathsig,
   step_parent_gone,
@@ -366,6 +367,7 @@ enum ChildStep : int {
 const char* step_name(int step) {
   switch (step) {
     case step_signals: return "reset signals";
+    case step_join_cgroup: return "join the cgroup v1 groups of its limits";
     case step_session: return "setsid";
     case step_deathsig: return "prctl(PR_SET_PDEATHSIG)";
     case step_parent_gone: return "host exited during spawn";
@@ -414,6 +416,10 @@ struct ChildSink {
   for (int sig = 1; sig <= 64; ++sig) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
     syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof(std::uint64_t));
+  }
+  // Into the groups that carry its limits, before anything of the worker's program runs.
+  for (const auto& fd : p.join_fds) {
+    if (syscall(SYS_write, fd.get(), "0", 1) != 1) child_fail(report_fd, step_join_cgroup, errno);
   }
   if (p.new_session && syscall(SYS_setsid) < 0) child_fail(report_fd, step_session, errno);
   if (p.die_with_host) {
@@ -694,13 +700,23 @@ void spawn_posix(PreparedSpawn& p, int cgroup_fd, SpawnResult& out, ErrorSink& e
       return;
     }
   }
-  if (cgroup_fd >= 0) {
-    move_to_cgroup(cgroup_fd, pid, err);
-    if (err) {
-      ::kill(pid, SIGKILL);  // ours and unreaped: the PID cannot have been reused
-      reap_failed(pid, pidfd.get());
-      return;
+  if (cgroup_fd >= 0) move_to_cgroup(cgroup_fd, pid, err);
+  // posix_spawn cannot join the limits' v1 groups before execve: they apply from here on.
+  const std::string pid_text = std::to_string(pid);
+  for (const auto& fd : p.join_fds) {
+    if (err) break;
+    if (::write(fd.get(), pid_text.data(), pid_text.size()) < 0) {
+      const int e = errno;
+      err.fail(std::error_code(e, std::system_category()), [&] {
+        return fmt::format("move pid {} into the cgroup v1 groups of its limits: {}", pid,
+                           sys_message(e));
+      });
     }
+  }
+  if (err) {
+    ::kill(pid, SIGKILL);  // ours and unreaped: the PID cannot have been reused
+    reap_failed(pid, pidfd.get());
+    return;
   }
   out.pid = pid;
   out.pidfd = std::move(pidfd);

@@ -49,7 +49,10 @@ struct PreparedSpawn {
   std::vector<NativeLimit> limits;
   std::vector<FdMapping> fds;   // exactly what the child holds: 0, 1, 2 and pass_fds
   std::vector<UniqueFd> owned;  // child ends we opened (null, files, pipe write ends)
-  UniqueFd out_read;            // pipe read ends, handed to the loop (non-blocking)
+  // cgroup.procs of cgroup v1 groups (limits) the child joins before execve: it writes "0" to
+  // each (clone3); after a posix_spawn the caller moves the child instead.
+  std::vector<UniqueFd> join_fds;
+  UniqueFd out_read;  // pipe read ends, handed to the loop (non-blocking)
   UniqueFd err_read;
   bool use_pidfd = true;  // input: false on kernels without pidfds (posix_spawn path only)
   int shared_null = -1;   // input: an O_RDWR /dev/null the caller keeps open (-1: open one)

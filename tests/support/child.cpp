@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -52,7 +53,8 @@ constexpr int exit_epipe = 3;
 constexpr std::string_view usage_text =
     "usage: child [--tag TAG]... MODE [ARGS...]; modes: exit N | sleep MS|forever | crash | abort"
     " | ignore-sigterm MS|forever | trap-sigterm CODE | fork-grandchild MS|forever"
-    " | setsid-escape MS|forever | fork-bomb-ish N | flood BYTES [stdout|stderr]"
+    " | setsid-escape MS|forever | fork-bomb-ish N | fork-until-refused N | rlimits | flood BYTES "
+    "[stdout|stderr]"
     " | print-env [NAME...] | list-fds | alloc MB [HOLD_MS|forever] | stderr-lines N"
     " | notify-ready [STATUS] | heartbeat MS [COUNT] | spin MS | threads N"
     " | http-server PORT STATUS\n";
@@ -369,6 +371,46 @@ void expect_args(const Args& args, std::size_t min, std::size_t max) {
   reap_then_sleep_forever();
 }
 
+// A fork bomb, contained: forks children that sleep until a fork is refused (or `limit` forks
+// succeeded), says how many it made, then sleeps with them (they die with the tree).
+[[noreturn]] void mode_fork_until_refused(const Args& args) {
+  expect_args(args, 1, 1);
+  const auto limit = number_or_usage(args[0], max_processes);
+  announce("fork-until-refused");
+  std::uint64_t made = 0;
+  int refusal = 0;
+  while (made < limit) {
+    const pid_t pid = ::fork();
+    if (pid == 0) sleep_forever();
+    if (pid < 0) {
+      refusal = errno;
+      break;
+    }
+    ++made;
+  }
+  say("forked " + std::to_string(made) +
+      (refusal != 0 ? std::string(" refused ") + std::strerror(refusal) : std::string()));
+  reap_then_sleep_forever();
+}
+
+// Prints its own RLIMIT_NOFILE and RLIMIT_CPU ("rlimit nofile SOFT HARD", "rlimit cpu SOFT HARD";
+// "inf" for unlimited).
+[[noreturn]] void mode_rlimits(const Args& args) {
+  expect_args(args, 0, 0);
+  announce("rlimits");
+  const auto show = [](const char* name, int resource) {
+    rlimit r{};
+    if (::getrlimit(resource, &r) != 0) die("getrlimit");
+    const auto text = [](rlim_t v) {
+      return v == RLIM_INFINITY ? std::string("inf") : std::to_string(v);
+    };
+    say(std::string("rlimit ") + name + " " + text(r.rlim_cur) + " " + text(r.rlim_max));
+  };
+  show("nofile", RLIMIT_NOFILE);
+  show("cpu", RLIMIT_CPU);
+  std::exit(0);
+}
+
 [[noreturn]] void mode_flood(const Args& args) {
   expect_args(args, 1, 2);
   const auto bytes = number_or_usage(args[0], SIZE_MAX);
@@ -612,6 +654,8 @@ constexpr Mode modes[] = {
     {"fork-grandchild", mode_fork_grandchild},
     {"setsid-escape", mode_setsid_escape},
     {"fork-bomb-ish", mode_fork_bomb_ish},
+    {"fork-until-refused", mode_fork_until_refused},
+    {"rlimits", mode_rlimits},
     {"flood", mode_flood},
     {"print-env", mode_print_env},
     {"list-fds", mode_list_fds},

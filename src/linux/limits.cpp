@@ -1,0 +1,376 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+#include "linux/limits.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include "linux/cgroupfs.hpp"
+
+namespace supervisor::detail {
+
+namespace {
+
+constexpr const char* k_controllers[] = {"memory", "pids", "cpu"};
+constexpr std::uint64_t k_cpu_period_us = 100'000;  // the kernel's default CFS period
+
+std::vector<std::string> split_words(std::string_view text) {
+  std::vector<std::string> words;
+  for (const auto w : cgroupfs::split_spaces(text)) {
+    std::string word(w);
+    while (!word.empty() && word.back() == '\n') word.pop_back();
+    if (!word.empty()) words.push_back(std::move(word));
+  }
+  return words;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------------------------
+// LimitSupport
+
+void LimitSupport::detect(const LoopOptions& options, const std::string& v2_base,
+                          const std::string& v2_parent, const std::string& v2_why_not) {
+  v2_base_ = v2_base;
+  v2_parent_ = v2_parent;
+  v2_why_not_ = v2_why_not;
+  if (!v2_base.empty()) {
+    // What the host's group hands down to our base; we hand it on to the worker groups.
+    const auto available = split_words(cgroup_v2_enabled_controllers(v2_base));
+    std::string enable;
+    for (const char* c : k_controllers) {
+      if (std::find(available.begin(), available.end(), c) != available.end())
+        enable += fmt::format("{}+{}", enable.empty() ? "" : " ", c);
+    }
+    if (!enable.empty()) {
+      const std::string file = v2_base + "/cgroup.subtree_control";
+      if (FILE* f = std::fopen(file.c_str(), "we")) {
+        std::fputs(enable.c_str(), f);
+        std::fclose(f);
+      }
+      std::string enabled;
+      if (cgroupfs::read_whole_file(AT_FDCWD, file.c_str(), enabled) == 0)
+        v2_ = split_words(enabled);
+    }
+  }
+  v1_disabled_ = options.disable_cgroups || options.disable_cgroup_v1;
+  for (const char* c : k_controllers) {
+    V1 entry;
+    if (options.disable_cgroups) {
+      entry.why_not = "cgroups are disabled by LoopOptions::disable_cgroups";
+    } else if (options.disable_cgroup_v1) {
+      entry.why_not = "cgroup v1 is disabled by LoopOptions::disable_cgroup_v1";
+    } else {
+      entry.hierarchy = find_cgroup_v1(c, &entry.why_not);
+    }
+    v1_.emplace(c, std::move(entry));
+  }
+}
+
+bool LimitSupport::has_v2(std::string_view controller) const {
+  return std::find(v2_.begin(), v2_.end(), controller) != v2_.end();
+}
+
+bool LimitSupport::has_v1(std::string_view controller) const {
+  const auto it = v1_.find(controller);
+  return it != v1_.end() && it->second.hierarchy.has_value();
+}
+
+std::string LimitSupport::v1_base(const std::string& controller, ErrorSink& err) {
+  std::lock_guard lock(mu_);
+  auto it = v1_.find(controller);
+  if (it == v1_.end() || !it->second.hierarchy) {
+    err.fail(errc::controller_unavailable,
+             [&] { return fmt::format("no cgroup v1 {} hierarchy", controller); });
+    return {};
+  }
+  V1& v = it->second;
+  if (v.base.empty()) {
+    static std::atomic<unsigned> instance{0};
+    std::string base =
+        fmt::format("{}/supervisor-{}-{}", v.hierarchy->self_dir(), ::getpid(), ++instance);
+    if (::mkdir(base.c_str(), 0755) != 0) {
+      const int e = errno;
+      err.fail(std::error_code(e, std::system_category()),
+               [&] { return fmt::format("mkdir \"{}\"", base); });
+      return {};
+    }
+    v.base = std::move(base);
+  }
+  return v.base;
+}
+
+void LimitSupport::remove_v1_bases() {
+  std::lock_guard lock(mu_);
+  for (auto& [name, v] : v1_) {
+    if (v.base.empty()) continue;
+    // Groups a worker's release could not remove then (still busy) are empty by now.
+    if (DIR* d = ::opendir(v.base.c_str())) {
+      while (dirent* e = ::readdir(d)) {
+        if (e->d_type == DT_DIR && e->d_name[0] != '.') ::rmdir((v.base + "/" + e->d_name).c_str());
+      }
+      ::closedir(d);
+    }
+    if (::rmdir(v.base.c_str()) == 0) v.base.clear();
+  }
+}
+
+std::string LimitSupport::why_not(std::string_view controller) const {
+  std::string v2;
+  if (v2_base_.empty()) {
+    v2 = fmt::format("cgroup v2 is not used ({})", v2_why_not_);
+  } else {
+    v2 = fmt::format(
+        "cgroup v2 does not delegate the {0} controller to \"{1}\": add +{0} to "
+        "\"{1}/cgroup.subtree_control\" (the kernel allows that only while \"{1}\" holds no "
+        "process, so the host must live in a leaf group), or run the host under systemd with "
+        "Delegate=yes",
+        controller, v2_parent_);
+  }
+  const auto it = v1_.find(controller);
+  const std::string v1 =
+      it == v1_.end() ? std::string("no cgroup v1 hierarchy is known for it") : it->second.why_not;
+  return fmt::format("no {} controller: {}; {}", controller, v2, v1);
+}
+
+std::vector<std::string> LimitSupport::v1_self_dirs() const {
+  std::vector<std::string> dirs;
+  for (const auto& [name, v] : v1_) {
+    if (v.hierarchy) dirs.push_back(v.hierarchy->self_dir());
+  }
+  return dirs;
+}
+
+std::string LimitSupport::v2_summary() const { return fmt::format("{}", fmt::join(v2_, " ")); }
+
+std::string LimitSupport::v1_summary() const {
+  std::vector<std::string> names;
+  for (const char* c : k_controllers) {
+    if (has_v1(c)) names.emplace_back(c);
+  }
+  return fmt::format("{}", fmt::join(names, " "));
+}
+
+// ------------------------------------------------------------------------------------------
+// TreeLimits
+
+const CgroupV1Group* TreeLimits::group(std::string_view controller) const {
+  for (const auto& g : v1) {
+    if (g.controller() == controller) return &g;
+  }
+  return nullptr;
+}
+
+bool TreeLimits::release() {
+  bool all = true;
+  for (auto& g : v1) {
+    ErrorSink ignored;
+    all = g.remove(ignored) && all;
+  }
+  return all;
+}
+
+// ------------------------------------------------------------------------------------------
+// apply_limits
+
+namespace {
+
+// One controller's part of the work: where a limit goes and what is written.
+class Applier {
+ public:
+  Applier(LimitSupport& support, const ProcessSpec& spec, CgroupV2Group* v2,
+          const std::string& name, TreeLimits& out, ErrorSink& err)
+      : support_(support), spec_(spec), v2_(v2), name_(name), out_(out), err_(err) {}
+
+  // Sets `kind` through a controller file: `v2_file` = `v2_value` in the v2 group, or else the
+  // v1 `writes` (in order) in this incarnation's v1 group of `controller`. `v1_note` non-empty:
+  // v1 cannot express this limit, and says why.
+  void controller_limit(LimitKind kind, const char* controller, const char* v2_file,
+                        const std::string& v2_value,
+                        const std::vector<std::pair<const char*, std::string>>& v1_writes,
+                        const std::string& v1_note = {}) {
+    if (err_) return;
+    LimitStatus st;
+    st.kind = kind;
+    if (v2_ != nullptr && support_.has_v2(controller)) {
+      if (v2_->set(v2_file, v2_value, err_) != 0) return;
+      st.backend = LimitBackend::cgroup_v2;
+      st.note = fmt::format("{}/{} = {}", v2_->path(), v2_file, v2_value);
+    } else if (v1_note.empty() && support_.has_v1(controller)) {
+      CgroupV1Group* g = v1_group(controller);
+      if (g == nullptr) return;
+      for (const auto& [file, value] : v1_writes) {
+        if (g->write(file, value, err_) != 0) return;
+      }
+      st.backend = LimitBackend::cgroup_v1;
+      st.note =
+          fmt::format("{}/{} = {}", g->path(), v1_writes.back().first, v1_writes.back().second);
+    } else {
+      st.note = v1_note.empty() ? support_.why_not(controller)
+                                : fmt::format("{}; {}", v1_note, support_.why_not(controller));
+    }
+    finish(std::move(st));
+  }
+
+  void rlimit_limit(LimitKind kind, int resource, std::uint64_t soft, std::uint64_t hard,
+                    PreparedSpawn& p) {
+    if (err_) return;
+    p.limits.push_back({resource, soft, hard});
+    LimitStatus st;
+    st.kind = kind;
+    st.backend = LimitBackend::rlimit;
+    st.note = fmt::format("soft {} hard {}, per process", soft, hard);
+    finish(std::move(st));
+  }
+
+ private:
+  CgroupV1Group* v1_group(const char* controller) {
+    for (auto& g : out_.v1) {
+      if (g.controller() == controller) return &g;
+    }
+    const std::string base = support_.v1_base(controller, err_);
+    if (err_) return nullptr;
+    auto g = CgroupV1Group::create(controller, base, name_, err_);
+    if (err_) return nullptr;
+    out_.v1.push_back(std::move(g));
+    return &out_.v1.back();
+  }
+
+  void finish(LimitStatus st) {
+    if (st.backend == LimitBackend::none &&
+        spec_.resources.enforcement == LimitEnforcement::required) {
+      err_.fail(errc::controller_unavailable, [&] {
+        return fmt::format("start \"{}\": ResourceLimits.{} is required but cannot be enforced: {}",
+                           spec_.display_name(), to_string(st.kind), st.note);
+      });
+      return;
+    }
+    out_.statuses.push_back(std::move(st));
+  }
+
+  LimitSupport& support_;
+  const ProcessSpec& spec_;
+  CgroupV2Group* v2_;
+  const std::string& name_;
+  TreeLimits& out_;
+  ErrorSink& err_;
+};
+
+}  // namespace
+
+void apply_limits(LimitSupport& support, const ProcessSpec& spec, CgroupV2Group* v2,
+                  const std::string& name, PreparedSpawn& p, TreeLimits& out, ErrorSink& err) {
+  const ResourceLimits& r = spec.resources;
+  if (r.empty()) return;
+  Applier a(support, spec, v2, name, out, err);
+  const auto text = [](std::uint64_t v) { return std::to_string(v); };
+  if (r.memory_max) {
+    a.controller_limit(LimitKind::memory_max, "memory", "memory.max", text(*r.memory_max),
+                       {{"memory.limit_in_bytes", text(*r.memory_max)}});
+  }
+  if (r.memory_high) {
+    a.controller_limit(LimitKind::memory_high, "memory", "memory.high", text(*r.memory_high), {},
+                       "cgroup v1 has no memory throttling limit (memory.high is cgroup v2 only)");
+  }
+  if (r.swap_max) {
+    // v1 limits memory and swap together (memsw), so swap alone is memory_max + swap_max.
+    std::string v1_note;
+    if (!r.memory_max) {
+      v1_note = "cgroup v1 limits swap only together with memory: set memory_max too";
+    } else {
+      struct stat st {};
+      const auto* mem = out.group("memory");
+      if (mem == nullptr ||
+          ::stat((mem->path() + "/memory.memsw.limit_in_bytes").c_str(), &st) != 0)
+        v1_note = "cgroup v1 swap accounting is off (boot with swapaccount=1)";
+    }
+    const std::uint64_t memsw = r.memory_max ? *r.memory_max + *r.swap_max : 0;
+    a.controller_limit(LimitKind::swap_max, "memory", "memory.swap.max", text(*r.swap_max),
+                       {{"memory.memsw.limit_in_bytes", text(memsw)}}, v1_note);
+  }
+  if (r.cpu_cores) {
+    const auto quota = std::max<std::uint64_t>(
+        1000, static_cast<std::uint64_t>(std::llround(*r.cpu_cores * k_cpu_period_us)));
+    a.controller_limit(
+        LimitKind::cpu_cores, "cpu", "cpu.max", fmt::format("{} {}", quota, k_cpu_period_us),
+        {{"cpu.cfs_period_us", text(k_cpu_period_us)}, {"cpu.cfs_quota_us", text(quota)}});
+  }
+  if (r.cpu_weight) {
+    // v2's weight 100 is v1's 1024 shares.
+    const auto shares = std::max<std::uint64_t>(2, std::uint64_t{*r.cpu_weight} * 1024 / 100);
+    a.controller_limit(LimitKind::cpu_weight, "cpu", "cpu.weight", text(*r.cpu_weight),
+                       {{"cpu.shares", text(shares)}});
+  }
+  if (r.max_processes) {
+    a.controller_limit(LimitKind::max_processes, "pids", "pids.max", text(*r.max_processes),
+                       {{"pids.max", text(*r.max_processes)}});
+  }
+  if (r.max_open_files)
+    a.rlimit_limit(LimitKind::max_open_files, RLIMIT_NOFILE, *r.max_open_files, *r.max_open_files,
+                   p);
+  if (r.cpu_time) {
+    const auto secs = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::seconds>(*r.cpu_time).count());
+    // SIGXCPU at the soft limit (a worker may catch it and wind down), SIGKILL a second later.
+    a.rlimit_limit(LimitKind::cpu_time, RLIMIT_CPU, secs, secs + 1, p);
+  }
+  if (err) {
+    out.release();
+    out.v1.clear();
+    return;
+  }
+  for (const auto& g : out.v1) {
+    p.join_fds.push_back(g.open_procs(err));
+    if (err) {
+      p.join_fds.clear();
+      out.release();
+      out.v1.clear();
+      return;
+    }
+  }
+}
+
+LimitCounters read_limit_counters(const TreeLimits& limits, CgroupV2Group* v2) {
+  LimitCounters c;
+  if (v2 != nullptr && v2->valid()) {
+    c.oom_kills = v2->keyed("memory.events", "oom_kill");
+    c.fork_refusals = v2->keyed("pids.events", "max");
+    c.throttled_periods = v2->keyed("cpu.stat", "nr_throttled");
+    if (auto us = v2->keyed("cpu.stat", "throttled_usec"))
+      c.throttled_seconds = static_cast<double>(*us) / 1e6;
+    ErrorSink ignored;
+    const CgroupStats s = v2->stats(ignored);
+    c.memory_bytes = s.memory_current;
+    c.pids = s.pids_current;
+  }
+  if (const auto* g = limits.group("memory")) {
+    if (!c.oom_kills) c.oom_kills = g->keyed("memory.oom_control", "oom_kill");
+    if (!c.memory_bytes) c.memory_bytes = g->number("memory.usage_in_bytes");
+  }
+  if (const auto* g = limits.group("pids")) {
+    if (!c.fork_refusals) c.fork_refusals = g->keyed("pids.events", "max");
+    if (!c.pids) c.pids = g->number("pids.current");
+  }
+  if (const auto* g = limits.group("cpu")) {
+    if (!c.throttled_periods) c.throttled_periods = g->keyed("cpu.stat", "nr_throttled");
+    if (!c.throttled_seconds) {
+      if (auto ns = g->keyed("cpu.stat", "throttled_time"))
+        c.throttled_seconds = static_cast<double>(*ns) / 1e9;
+    }
+  }
+  return c;
+}
+
+}  // namespace supervisor::detail

@@ -1,0 +1,93 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// Resource limits on Linux (private): which kernel mechanism enforces each limit of
+// `ResourceLimits` (cgroup v2 controller, cgroup v1 hierarchy, rlimit), and the per-worker groups
+// that carry them.
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <supervisor/limits.hpp>
+#include <supervisor/process.hpp>
+#include <supervisor/process_spec.hpp>
+
+#include "linux/cgroup_v1.hpp"
+#include "linux/cgroup_v2.hpp"
+#include "linux/spawn.hpp"
+
+namespace supervisor::detail {
+
+// What one loop can use, found once when it starts. Thread-safe.
+class LimitSupport {
+ public:
+  // `v2_base`: the loop's cgroup v2 base ("" when cgroups are not used: `v2_why_not` says why);
+  // `v2_parent`: the host's own v2 group, whose cgroup.subtree_control decides what the base gets.
+  void detect(const LoopOptions& options, const std::string& v2_base, const std::string& v2_parent,
+              const std::string& v2_why_not);
+  // At shutdown, once every worker is gone: removes this loop's v1 bases.
+  void remove_v1_bases();
+
+  [[nodiscard]] bool has_v2(std::string_view controller) const;
+  [[nodiscard]] bool has_v1(std::string_view controller) const;
+  // The loop's own group in the v1 hierarchy of `controller`, made on first use.
+  std::string v1_base(const std::string& controller, ErrorSink& err);
+  // Why `controller` cannot carry a limit here, and how to make it possible.
+  [[nodiscard]] std::string why_not(std::string_view controller) const;
+  // "cpu memory pids" (v2 controllers worker groups get) and "memory pids cpu" (usable v1
+  // hierarchies), for LoopInfo.
+  [[nodiscard]] std::string v2_summary() const;
+  [[nodiscard]] std::string v1_summary() const;
+  // The host's own groups in the usable v1 hierarchies (where dead hosts' bases are swept).
+  [[nodiscard]] std::vector<std::string> v1_self_dirs() const;
+
+ private:
+  struct V1 {
+    std::optional<CgroupV1Hierarchy> hierarchy;
+    std::string why_not;
+    std::string base;  // (mu_) made on first use
+  };
+  std::vector<std::string> v2_;  // controllers enabled in the base's cgroup.subtree_control
+  std::string v2_base_;
+  std::string v2_parent_;
+  std::string v2_why_not_;
+  std::map<std::string, V1, std::less<>> v1_;
+  bool v1_disabled_ = false;
+  mutable std::mutex mu_;
+};
+
+// The limits of one worker incarnation: how each is enforced, and its v1 groups.
+struct TreeLimits {
+  std::vector<LimitStatus> statuses;
+  std::vector<CgroupV1Group> v1;
+
+  [[nodiscard]] const CgroupV1Group* group(std::string_view controller) const;
+  // Removes the v1 groups; false while one still has a process.
+  bool release();
+};
+
+// On the spawning thread, before the spawn: decides how each limit of `spec.resources` is
+// enforced, creates this incarnation's v1 groups (named `name`) with their limits, writes the v2
+// controller files of `v2` (the incarnation's group, or null), adds rlimits to `p`, and the v1
+// groups' cgroup.procs to `p.join_fds`. In `required` mode a limit no mechanism can enforce fails
+// with errc::controller_unavailable; so does a write the kernel refuses, in either mode.
+void apply_limits(LimitSupport& support, const ProcessSpec& spec, CgroupV2Group* v2,
+                  const std::string& name, PreparedSpawn& p, TreeLimits& out, ErrorSink& err);
+
+// Counters of a tree's limits, from whichever groups carry them.
+struct LimitCounters {
+  std::optional<std::uint64_t> oom_kills;      // processes the OOM killer killed in the tree
+  std::optional<std::uint64_t> fork_refusals;  // forks refused at max_processes
+  std::optional<std::uint64_t> throttled_periods;
+  std::optional<double> throttled_seconds;
+  std::optional<std::uint64_t> memory_bytes;
+  std::optional<std::uint64_t> pids;
+};
+LimitCounters read_limit_counters(const TreeLimits& limits, CgroupV2Group* v2);
+
+}  // namespace supervisor::detail

@@ -1,0 +1,584 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+// Resource limits enforced by the kernel on real processes (label `limits`): memory, pids and CPU
+// through whichever cgroup hierarchy this host offers (cgroup v2 controllers, or the v1
+// hierarchies of a hybrid host), and rlimits. A mechanism the host lacks is a SKIP naming it.
+// Every test ends with a leak audit.
+#include <supervisor/pool.hpp>
+#include <supervisor/process.hpp>
+#include <supervisor/restart_policy.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <sstream>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "audited.hpp"
+#include "catch_compat.hpp"
+#include "leak_audit.hpp"
+#include "linux/cgroup_v1.hpp"
+#include "pool_events.hpp"
+
+namespace sv = supervisor;
+namespace st = supervisor::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::uint64_t k_mib = 1024 * 1024;
+
+sv::ProcessSpec spec_for(const std::string& tag, std::vector<std::string> args) {
+  sv::ProcessSpec spec;
+  spec.argv = {SUPERVISOR_TEST_CHILD, "--tag", tag};
+  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  spec.stop.steps = {sv::StopStep{sv::Signal::terminate, 2s, true}};
+  return spec;
+}
+
+// Whether this host can carry `controller` limits through some cgroup hierarchy; else the reason.
+std::string missing_controller(const sv::LoopInfo& li, const std::string& controller) {
+  const auto has = [&](const std::string& list) {
+    return (" " + list + " ").find(" " + controller + " ") != std::string::npos;
+  };
+  if (has(li.cgroup_v2_controllers) || has(li.cgroup_v1_controllers)) return {};
+  return "no cgroup hierarchy with the " + controller + " controller is usable here (v2: \"" +
+         li.cgroup_v2_controllers + "\", v1: \"" + li.cgroup_v1_controllers + "\")";
+}
+
+std::optional<sv::LimitStatus> status_of(const sv::Process& p, sv::LimitKind kind) {
+  for (const auto& s : p.info().limits) {
+    if (s.kind == kind) return s;
+  }
+  return std::nullopt;
+}
+
+bool exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+std::string dir_of(const std::string& file) { return file.substr(0, file.find_last_of('/')); }
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The value of `key` in a flat keyed cgroup file ("key value" lines); 0 when absent.
+std::uint64_t keyed(const std::string& text, const std::string& key) {
+  std::istringstream in(text);
+  std::string k;
+  std::uint64_t v = 0;
+  while (in >> k >> v) {
+    if (k == key) return v;
+  }
+  return 0;
+}
+
+sv::LoopOptions without_cgroups() {
+  sv::LoopOptions o;
+  o.disable_cgroups = true;
+  return o;
+}
+
+sv::PoolOptions pool_of(const std::string& tag, std::vector<std::string> args) {
+  sv::PoolOptions o;
+  o.spec = spec_for(tag, std::move(args));
+  o.spec.out = sv::StdioSpec::null();
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("a memory hog above memory_max is OOM-killed and classified oom-kill",
+          "[integration][limits]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("oom");
+  std::string group_dir;
+  {
+    sv::Loop loop;
+    if (const auto why = missing_controller(loop.info(), "memory"); !why.empty())
+      SUPERVISOR_SKIP(why);
+    auto spec = spec_for(tag, {"alloc", "256", "forever"});
+    spec.resources.memory_max = 64 * k_mib;
+    spec.resources.enforcement = sv::LimitEnforcement::required;
+    auto p = sv::Process::start(loop, spec);
+    const auto st = status_of(p, sv::LimitKind::memory_max);
+    REQUIRE(st.has_value());
+    CHECK(st->backend != sv::LimitBackend::none);
+    INFO(st->note);
+    group_dir = dir_of(st->note.substr(0, st->note.find(' ')));
+    CHECK(exists(group_dir));
+    const auto status = p.wait_for(30s);
+    REQUIRE(status.has_value());
+    INFO(status->describe());
+    CHECK(status->reason == sv::ExitReason::oom_kill);
+    CHECK(status->signal == SIGKILL);
+    CHECK(status->oom_kills >= 1);
+    CHECK(status->usage.max_rss_kib < 256 * 1024);  // it never got all it asked for
+  }
+  CHECK_FALSE(exists(group_dir));  // the incarnation's group is removed with it
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("below memory_max the same program runs to its end", "[integration][limits]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("mem-ok");
+  {
+    sv::Loop loop;
+    if (const auto why = missing_controller(loop.info(), "memory"); !why.empty())
+      SUPERVISOR_SKIP(why);
+    auto spec = spec_for(tag, {"alloc", "16", "0"});
+    spec.resources.memory_max = 128 * k_mib;
+    auto p = sv::Process::start(loop, spec);
+    const auto status = p.wait_for(30s);
+    REQUIRE(status.has_value());
+    INFO(status->describe());
+    CHECK(status->reason == sv::ExitReason::success);
+    CHECK(status->oom_kills == 0);
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("a fork bomb is contained by max_processes, and its whole tree dies at stop",
+          "[integration][limits]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("forkbomb");
+  {
+    sv::Loop loop;
+    if (const auto why = missing_controller(loop.info(), "pids"); !why.empty())
+      SUPERVISOR_SKIP(why);
+    std::string said;
+    std::mutex m;
+    auto spec = spec_for(tag, {"fork-until-refused", "500"});
+    spec.out = sv::StdioSpec::pipe([&](std::string_view line) {
+      std::lock_guard lock(m);
+      if (line.rfind("forked ", 0) == 0) said = std::string(line);
+    });
+    spec.resources.max_processes = 12;
+    auto p = sv::Process::start(loop, spec);
+    const auto st = status_of(p, sv::LimitKind::max_processes);
+    REQUIRE(st.has_value());
+    CHECK(st->backend != sv::LimitBackend::none);
+    REQUIRE(st::wait_until(
+        [&] {
+          std::lock_guard lock(m);
+          return !said.empty();
+        },
+        10000ms));
+    std::size_t forked = 0;
+    {
+      std::lock_guard lock(m);
+      INFO(said);
+      // pids.max counts tasks: the worker and its threads (a sanitizer runtime adds some) take
+      // part of the 12, its children the rest, and then the kernel refuses the fork.
+      CHECK(said.find(" refused Resource temporarily unavailable") != std::string::npos);
+      forked = std::stoul(said.substr(7));
+      CHECK(forked >= 1);
+      CHECK(forked <= 11);
+    }
+    CHECK(st::processes_with_tag(tag).size() == forked + 1);
+    const auto sample = p.sample();
+    REQUIRE(sample.fork_refusals.has_value());
+    CHECK(*sample.fork_refusals >= 1);
+    REQUIRE(sample.tree_pids.has_value());
+    CHECK(*sample.tree_pids >= forked + 1);
+    CHECK(*sample.tree_pids <= 12);
+    const auto status = p.stop();
+    INFO(status.describe());
+    CHECK(status.fork_refusals >= 1);
+    CHECK(status.escaped_descendants == 0);  // and the audit below finds none of the 12
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("a spinning worker is held to its cpu_cores quota", "[integration][limits]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("cpu");
+  {
+    sv::Loop loop;
+    if (const auto why = missing_controller(loop.info(), "cpu"); !why.empty()) SUPERVISOR_SKIP(why);
+    auto spec = spec_for(tag, {"spin", "1500"});
+    spec.resources.cpu_cores = 0.2;
+    auto p = sv::Process::start(loop, spec);
+    const auto st = status_of(p, sv::LimitKind::cpu_cores);
+    REQUIRE(st.has_value());
+    CHECK(st->backend != sv::LimitBackend::none);
+    std::this_thread::sleep_for(1000ms);
+    const auto sample = p.sample();
+    const auto status = p.wait_for(30s);
+    REQUIRE(status.has_value());
+    INFO(status->describe());
+    CHECK(status->reason == sv::ExitReason::success);
+    // The kernel's own counters: throttled in some of the ~10 periods seen so far.
+    REQUIRE(sample.cpu_throttled_periods.has_value());
+    CHECK(*sample.cpu_throttled_periods >= 1);
+    REQUIRE(sample.cpu_throttled_seconds.has_value());
+    CHECK(*sample.cpu_throttled_seconds > 0.0);
+    // 1.5 s of wall time at 0.2 cores: about 0.3 s of CPU. Load on the machine can only lower
+    // it; without the quota it would be about 1.5 s.
+    const double cpu =
+        std::chrono::duration<double>(status->usage.user_cpu + status->usage.system_cpu).count();
+    CHECK(cpu < 0.75);
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("max_open_files and cpu_time are rlimits of the child", "[integration][limits]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("rlimit");
+  {
+    sv::Loop loop;
+    auto spec = spec_for(tag, {"rlimits"});
+    spec.resources.max_open_files = 64;
+    spec.resources.cpu_time = 30s;
+    spec.resources.enforcement = sv::LimitEnforcement::required;
+    auto p = sv::Process::start(loop, spec);
+    const auto nofile = status_of(p, sv::LimitKind::max_open_files);
+    REQUIRE(nofile.has_value());
+    CHECK(nofile->backend == sv::LimitBackend::rlimit);
+    const auto status = p.wait_for(30s);
+    REQUIRE(status.has_value());
+    CHECK(status->ok());
+    const std::string out = p.output(sv::StdStream::out);
+    INFO(out);
+    CHECK(out.find("rlimit nofile 64 64\n") != std::string::npos);
+    CHECK(out.find("rlimit cpu 30 31\n") != std::string::npos);
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("a worker past its cpu_time ends with reason resource-limit", "[integration][limits]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("cputime");
+  {
+    sv::Loop loop;
+    auto spec = spec_for(tag, {"spin", "20000"});
+    spec.resources.cpu_time = 1s;
+    auto p = sv::Process::start(loop, spec);
+    const auto status = p.wait_for(30s);
+    REQUIRE(status.has_value());
+    INFO(status->describe());
+    CHECK(status->reason == sv::ExitReason::resource_limit);
+    CHECK(status->signal == SIGXCPU);
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("a limit no mechanism can enforce: required fails naming it, best_effort says why",
+          "[integration][limits]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("required");
+  {
+    sv::Loop loop(without_cgroups());
+    auto spec = spec_for(tag, {"exit", "0"});
+    spec.resources.memory_max = 64 * k_mib;
+    spec.resources.enforcement = sv::LimitEnforcement::required;
+    std::error_code ec;
+    auto refused = sv::Process::start(loop, spec, {}, ec);
+    CHECK(ec == sv::errc::controller_unavailable);
+    CHECK(refused.pid() == 0);
+    try {
+      sv::Process::start(loop, spec);
+      FAIL("start succeeded");
+    } catch (const sv::Error& e) {
+      const std::string what = e.what();
+      INFO(what);
+      CHECK(what.find("ResourceLimits.memory_max is required") != std::string::npos);
+      CHECK(what.find("LoopOptions::disable_cgroups") != std::string::npos);
+    }
+    spec.resources.enforcement = sv::LimitEnforcement::best_effort;
+    auto p = sv::Process::start(loop, spec);
+    const auto st = status_of(p, sv::LimitKind::memory_max);
+    REQUIRE(st.has_value());
+    CHECK(st->backend == sv::LimitBackend::none);
+    CHECK(st->note.find("memory") != std::string::npos);
+    CHECK(p.wait().ok());
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("memory_high in required mode: cgroup v2 only, else an error naming the v2 fix",
+          "[integration][limits]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("high");
+  {
+    sv::Loop loop;
+    const auto li = loop.info();
+    auto spec = spec_for(tag, {"exit", "0"});
+    spec.resources.memory_high = 64 * k_mib;
+    spec.resources.enforcement = sv::LimitEnforcement::required;
+    if ((" " + li.cgroup_v2_controllers + " ").find(" memory ") != std::string::npos) {
+      // Delegated (as in the VM stage): enforced through the worker's v2 group.
+      auto p = sv::Process::start(loop, spec);
+      const auto st = status_of(p, sv::LimitKind::memory_high);
+      REQUIRE(st.has_value());
+      CHECK(st->backend == sv::LimitBackend::cgroup_v2);
+      CHECK(p.wait().ok());
+    } else {
+      try {
+        sv::Process::start(loop, spec);
+        FAIL("start succeeded");
+      } catch (const sv::Error& e) {
+        const std::string what = e.what();
+        INFO(what);
+        CHECK(e.code() == sv::errc::controller_unavailable);
+        CHECK(what.find("ResourceLimits.memory_high") != std::string::npos);
+        if (li.cgroup_usable) {
+          CHECK(what.find("+memory") != std::string::npos);
+          CHECK(what.find("cgroup.subtree_control") != std::string::npos);
+          CHECK(what.find("Delegate=yes") != std::string::npos);
+        }
+      }
+    }
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("invalid limits are typed errors naming the field", "[integration][limits]") {
+  sv::Loop loop;
+  const auto refused = [&](const std::function<void(sv::ResourceLimits&)>& set,
+                           const std::string& field) {
+    auto spec = spec_for("invalid", {"exit", "0"});
+    set(spec.resources);
+    std::error_code ec;
+    auto p = sv::Process::start(loop, spec, {}, ec);
+    CHECK(ec == sv::errc::invalid_spec);
+    try {
+      sv::Process::start(loop, spec);
+      FAIL("start succeeded");
+    } catch (const sv::Error& e) {
+      CHECK(std::string(e.what()).find("ProcessSpec.resources." + field) != std::string::npos);
+    }
+  };
+  refused([](auto& r) { r.memory_max = 1000; }, "memory_max");
+  refused(
+      [](auto& r) {
+        r.memory_max = 64 * k_mib;
+        r.memory_high = 128 * k_mib;
+      },
+      "memory_high");
+  refused([](auto& r) { r.cpu_cores = 0.0; }, "cpu_cores");
+  refused([](auto& r) { r.cpu_weight = 0; }, "cpu_weight");
+  refused([](auto& r) { r.max_processes = 0; }, "max_processes");
+  refused([](auto& r) { r.max_open_files = 2; }, "max_open_files");
+  refused([](auto& r) { r.cpu_time = 10ms; }, "cpu_time");
+}
+
+// ------------------------------------------------------------------------------------------
+// A Pool with limits: the kernel's acts are events and counters, and unenforced limits are said.
+
+TEST_CASE("a pool reports an OOM kill as a limit violation, and the exit as oom-kill",
+          "[integration][limits][pool]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("pool-oom");
+  {
+    sv::Loop loop;
+    if (const auto why = missing_controller(loop.info(), "memory"); !why.empty())
+      SUPERVISOR_SKIP(why);
+    auto o = pool_of(tag, {"alloc", "256", "forever"});
+    o.spec.resources.memory_max = 64 * k_mib;
+    sv::StandardRestartOptions never;
+    never.mode = sv::RestartMode::never;
+    o.restart_policy = std::make_shared<sv::StandardRestartPolicy>(never);
+    sv::Pool pool(loop, o);
+    pool.start();
+    REQUIRE(
+        st::wait_until([&] { return !st::events_of<sv::WorkerExited>(pool).empty(); }, 30000ms));
+    const auto exited = st::events_of<sv::WorkerExited>(pool);
+    CHECK(exited.front().status.reason == sv::ExitReason::oom_kill);
+    const auto violations = st::events_of<sv::LimitViolation>(pool);
+    REQUIRE(violations.size() == 1);
+    CHECK(violations.front().kind == sv::LimitKind::memory_max);
+    CHECK(violations.front().count >= 1);
+    CHECK(violations.front().detail.find("memory_max 67108864") != std::string::npos);
+    const auto snap = pool.snapshot();
+    CHECK(snap.limit_violations.at("memory_max") >= 1);
+    CHECK(snap.exits_by_reason.at("oom-kill") == 1);
+    CHECK(sv::to_prometheus(snap, "p").find(
+              "supervisor_pool_limit_violations_total{pool=\"p\",limit=\"memory_max\"}") !=
+          std::string::npos);
+    CHECK(st::events_of<sv::LimitsNotEnforced>(pool).empty());
+    pool.stop();
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("a pool says once which best-effort limits this host cannot enforce",
+          "[integration][limits][pool]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("pool-degraded");
+  {
+    sv::Loop loop(without_cgroups());
+    auto o = pool_of(tag, {"sleep", "forever"});
+    o.spec.resources.memory_max = 64 * k_mib;
+    o.spec.resources.max_open_files = 100;
+    o.size = 2;
+    sv::Pool pool(loop, o);
+    pool.start();
+    REQUIRE(pool.wait_ready(2, 10s));
+    const auto said = st::events_of<sv::LimitsNotEnforced>(pool);
+    REQUIRE(said.size() == 1);  // not once per worker
+    REQUIRE(said.front().limits.size() == 1);
+    CHECK(said.front().limits.front().kind == sv::LimitKind::memory_max);
+    CHECK(said.front().limits.front().note.find("disable_cgroups") != std::string::npos);
+    pool.stop();
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("a pool in required mode fails to start when a limit cannot be enforced",
+          "[integration][limits][pool]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("pool-required");
+  {
+    sv::Loop loop(without_cgroups());
+    auto o = pool_of(tag, {"sleep", "forever"});
+    o.spec.resources.max_processes = 10;
+    o.spec.resources.enforcement = sv::LimitEnforcement::required;
+    sv::Pool pool(loop, o);
+    try {
+      pool.start();
+      FAIL("start succeeded");
+    } catch (const sv::Error& e) {
+      INFO(e.what());
+      CHECK(e.code() == sv::errc::controller_unavailable);
+      CHECK(std::string(e.what()).find("ResourceLimits.max_processes is required") !=
+            std::string::npos);
+    }
+    pool.stop();
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+// ------------------------------------------------------------------------------------------
+// Finding the v1 hierarchies (pure parsing of mountinfo and /proc/self/cgroup).
+
+namespace {
+
+constexpr const char* hybrid_mountinfo =
+    "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+    "32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,relatime shared:9 - cgroup cgroup rw,cpu,cpuacct\n"
+    "35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
+    "39 31 0:36 /outer /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids\n"
+    "40 31 0:37 / /sys/fs/cgroup/blkio ro,relatime - cgroup cgroup ro,blkio\n"
+    "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
+
+constexpr const char* hybrid_self =
+    "9:blkio:/\n"
+    "8:pids:/outer/inner\n"
+    "4:memory:/host/app\n"
+    "2:cpu,cpuacct:/\n"
+    "0::/\n";
+
+}  // namespace
+
+TEST_CASE("parse_cgroup_v1 finds each controller's hierarchy and our group in it",
+          "[limits][parse]") {
+  std::string why;
+  const auto mem = sv::detail::parse_cgroup_v1(hybrid_mountinfo, hybrid_self, "memory", &why);
+  REQUIRE(mem.has_value());
+  CHECK(mem->mount_point == "/sys/fs/cgroup/memory");
+  CHECK(mem->self_relative == "/host/app");
+  CHECK(mem->self_dir() == "/sys/fs/cgroup/memory/host/app");
+  // A hierarchy shared by two controllers, named by either.
+  const auto cpu = sv::detail::parse_cgroup_v1(hybrid_mountinfo, hybrid_self, "cpu", &why);
+  REQUIRE(cpu.has_value());
+  CHECK(cpu->self_dir() == "/sys/fs/cgroup/cpu,cpuacct");
+  // Mounted from a subdirectory: the mount's root is cut from our path.
+  const auto pids = sv::detail::parse_cgroup_v1(hybrid_mountinfo, hybrid_self, "pids", &why);
+  REQUIRE(pids.has_value());
+  CHECK(pids->self_dir() == "/sys/fs/cgroup/pids/inner");
+  // `cpu` must not match `cpuset`, nor a controller in the mount point's name.
+  CHECK_FALSE(sv::detail::parse_cgroup_v1(hybrid_mountinfo, hybrid_self, "cpuset", &why));
+  CHECK(why.find("cpuset") != std::string::npos);
+  CHECK_FALSE(sv::detail::parse_cgroup_v1(hybrid_mountinfo, hybrid_self, "blkio", &why));
+  CHECK(why.find("read-only") != std::string::npos);
+}
+
+TEST_CASE("parse_cgroup_v1 says why a hierarchy is unusable", "[limits][parse]") {
+  std::string why;
+  // Hidden by a later mount over it.
+  const std::string hidden =
+      std::string(hybrid_mountinfo) + "50 31 0:40 / /sys/fs/cgroup/memory rw - tmpfs tmpfs rw\n";
+  CHECK_FALSE(sv::detail::parse_cgroup_v1(hidden, hybrid_self, "memory", &why));
+  CHECK(why.find("hidden") != std::string::npos);
+  // Our group lies outside what the mount shows.
+  CHECK_FALSE(sv::detail::parse_cgroup_v1(hybrid_mountinfo, "8:pids:/elsewhere\n", "pids", &why));
+  CHECK(why.find("not reachable") != std::string::npos);
+  // No line for the controller in /proc/self/cgroup.
+  CHECK_FALSE(sv::detail::parse_cgroup_v1(hybrid_mountinfo, "0::/\n", "memory", &why));
+  CHECK(why.find("/proc/self/cgroup") != std::string::npos);
+  // A pure cgroup2 host.
+  CHECK_FALSE(sv::detail::parse_cgroup_v1("41 23 0:38 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n",
+                                          "0::/\n", "memory", &why));
+  CHECK(why == "no cgroup v1 hierarchy has the memory controller");
+}
+
+// ------------------------------------------------------------------------------------------
+// The VM stage (tests/vm/run-in-vm.sh): a pure cgroup v2 hierarchy with every controller
+// delegated. Hidden from ordinary runs ("[.vm]"); the VM runs them with the rest of this file.
+
+TEST_CASE("in the VM, every cgroup limit goes through cgroup v2 controllers", "[.vm]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("vm-v2");
+  {
+    sv::Loop loop;
+    const auto li = loop.info();
+    INFO(li.cgroup_why_not);
+    REQUIRE(li.cgroup_usable);
+    CHECK(li.cgroup_v2_controllers == "cpu memory pids");
+    auto spec = spec_for(tag, {"sleep", "forever"});
+    spec.resources.memory_max = 256 * k_mib;
+    spec.resources.memory_high = 128 * k_mib;
+    spec.resources.swap_max = 0;
+    spec.resources.cpu_cores = 0.5;
+    spec.resources.cpu_weight = 50;
+    spec.resources.max_processes = 20;
+    spec.resources.enforcement = sv::LimitEnforcement::required;
+    auto p = sv::Process::start(loop, spec);
+    const auto info = p.info();
+    REQUIRE(info.limits.size() == 6);
+    for (const auto& l : info.limits) {
+      INFO(std::string(sv::to_string(l.kind)) + ": " + l.note);
+      CHECK(l.backend == sv::LimitBackend::cgroup_v2);
+      CHECK(l.note.rfind(info.cgroup + "/", 0) == 0);  // in the incarnation's own group
+    }
+    CHECK(read_file(info.cgroup + "/memory.max") == "268435456\n");
+    CHECK(read_file(info.cgroup + "/memory.high") == "134217728\n");
+    CHECK(read_file(info.cgroup + "/cpu.max") == "50000 100000\n");
+    CHECK(read_file(info.cgroup + "/pids.max") == "20\n");
+    p.stop();
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("in the VM, a tree above memory_high is throttled, not killed", "[.vm]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("vm-high");
+  {
+    sv::Loop loop;
+    auto spec = spec_for(tag, {"alloc", "48", "forever"});
+    spec.resources.memory_high = 16 * k_mib;
+    spec.resources.enforcement = sv::LimitEnforcement::required;
+    auto p = sv::Process::start(loop, spec);
+    const std::string events = p.info().cgroup + "/memory.events";
+    // The kernel counts each time the tree went over memory.high and was pushed back.
+    CHECK(st::wait_until([&] { return keyed(read_file(events), "high") > 0; }, 60000ms));
+    CHECK(p.running());
+    const auto status = p.stop();
+    CHECK(status.oom_kills == 0);
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
