@@ -53,6 +53,8 @@ class FakeHost final : public PoolHost, public std::enable_shared_from_this<Fake
     bool stop_requested = false;
     bool killing = false;
     std::uint64_t stop_timer = 0;
+    std::uint64_t memory_bytes = 0;
+    double cpu_seconds = 0;
   };
   std::map<int, Proc> procs_;
   std::map<std::string, std::function<void(const NotifyNote&)>> channels_;  // by address

@@ -70,6 +70,9 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
         if (err) break;
       }
       if (!err && options_.scaling) schedule_scaling();
+      if (!err) {
+        for (std::size_t k = 0; k < options_.limiters.size(); ++k) schedule_limiter(k);
+      }
       if (!err) open_desk();
     });
     if (err) stop();  // a misconfigured pool leaves nothing running
@@ -1053,6 +1056,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     move_to(slot, WorkerState::exited, "exited: " + st.describe());
     emit(WorkerExited{index, incarnation, st});
     report_violations(index, incarnation, st);
+    for (const auto& l : options_.limiters)
+      guarded("resource_limiter.on_gone", [&] { l->on_gone(index, incarnation); });
     if (stopping_ || slot.retiring) {
       retire(slot, stopping_ ? "pool stopped" : "retired");
       return;
@@ -1195,6 +1200,45 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     cv_.notify_all();
   }
 
+  // ResourceLimiters: sample every running worker each period; a `recycle` answer replaces it
+  // gracefully (the replacement first; the old one finishes any lease, then stops).
+  void schedule_limiter(std::size_t k) {
+    auto self = shared_from_this();
+    const Duration period =
+        std::max<Duration>(options_.limiters[k]->period(), std::chrono::milliseconds(10));
+    limiter_timers_.resize(options_.limiters.size(), 0);
+    limiter_timers_[k] = host_->add_timer(period, [self, k] {
+      self->limiter_timers_[k] = 0;
+      if (self->stopping_) return;
+      self->run_limiter(k);
+      self->schedule_limiter(k);
+    });
+  }
+
+  void run_limiter(std::size_t k) {
+    ResourceLimiter& limiter = *options_.limiters[k];
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+      Slot& slot = slots_[i];
+      if (!slot.worker || !replaceable(slot) || slot.sm.state() == WorkerState::starting) continue;
+      const ResourceSample r = slot.worker->sample();
+      if (!r.alive) continue;
+      LimitSample s;
+      s.worker = slot.index;
+      s.incarnation = slot.sm.incarnation();
+      s.pid = slot.worker->pid();
+      s.at = now();
+      s.memory_bytes = r.tree_memory_bytes.value_or(r.rss_bytes);
+      s.cpu_seconds = r.tree_cpu_seconds.value_or(r.cpu_seconds);
+      s.leased = slot.sm.state() == WorkerState::leased || lent_on_desk(slot);
+      LimitDecision d;
+      guarded("resource_limiter.on_sample", [&] { d = limiter.on_sample(s); });
+      if (d.action != LimitAction::recycle || stopping_) continue;
+      ++soft_recycles_;
+      emit(WorkerRecycled{i, "soft limit: " + d.why});
+      start_replacement(i, options_.limit_recycle_ready_timeout, false, nullptr);
+    }
+  }
+
   void schedule_scaling() {
     auto self = shared_from_this();
     scaling_timer_ = host_->add_timer(options_.scaling_period, [self] {
@@ -1300,6 +1344,10 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     close_desk();
     if (scaling_timer_) host_->cancel_timer(scaling_timer_);
     scaling_timer_ = 0;
+    for (auto& t : limiter_timers_) {
+      if (t) host_->cancel_timer(t);
+      t = 0;
+    }
     for (auto& w : waiters_) {
       if (w.timer) host_->cancel_timer(w.timer);
       w.done(Lease(), errc::stopped, "Pool::acquire: the pool is stopping");
@@ -1620,6 +1668,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     s.leases = leases_ + desk_leases;
     s.exits_by_reason = exits_by_reason_;
     s.limit_violations = limit_violations_;
+    s.soft_recycles = soft_recycles_;
     s.lease_wait = metrics_.lease_wait;
     s.lease_wait.merge(desk_wait);
     s.lease_duration = metrics_.lease_duration;
@@ -1661,6 +1710,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   std::uint64_t ignored_notifications_ = 0;
   std::uint64_t leases_ = 0;
   std::uint64_t scaling_timer_ = 0;
+  std::vector<std::uint64_t> limiter_timers_;  // one per PoolOptions::limiters entry
+  std::uint64_t soft_recycles_ = 0;
   std::map<std::string, std::uint64_t> exits_by_reason_;
   std::map<std::string, std::uint64_t> limit_violations_;
   std::string unenforced_key_;  // the limits last reported as not enforced

@@ -34,6 +34,8 @@ class WorkerProcess {
   virtual void request_kill() = 0;  // the whole tree, now
   // How each limit of the spec's resources is enforced for this process.
   [[nodiscard]] virtual std::vector<LimitStatus> limits() const { return {}; }
+  // Its resources now (loop thread).
+  [[nodiscard]] virtual ResourceSample sample() const { return {}; }
 };
 
 // An open notify channel; closing it (destruction) stops delivery.

@@ -25,6 +25,17 @@ class FakeWorker final : public WorkerProcess {
   void request_kill() override {
     if (auto h = host_.lock()) h->on_kill_request(pid_);
   }
+  [[nodiscard]] ResourceSample sample() const override {
+    ResourceSample s;
+    const auto h = host_.lock();
+    if (!h) return s;
+    const auto it = h->procs_.find(pid_);
+    if (it == h->procs_.end() || !it->second.alive) return s;
+    s.alive = true;
+    s.tree_memory_bytes = it->second.memory_bytes;
+    s.tree_cpu_seconds = it->second.cpu_seconds;
+    return s;
+  }
 
  private:
   std::weak_ptr<FakeHost> host_;
@@ -230,6 +241,13 @@ void FakeWorld::notify(int pid, std::string_view datagram, int sender) {
   auto deliver = channel->second;  // the callback may close the channel
   deliver(detail::parse_notify(datagram, sender != 0 ? sender : pid));
   host_->pump();
+}
+
+void FakeWorld::set_usage(int pid, std::uint64_t memory_bytes, double cpu_seconds) {
+  auto it = host_->procs_.find(pid);
+  if (it == host_->procs_.end()) return;
+  it->second.memory_bytes = memory_bytes;
+  it->second.cpu_seconds = cpu_seconds;
 }
 
 }  // namespace testing

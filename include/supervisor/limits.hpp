@@ -7,6 +7,8 @@
 /// they are delegated, cgroup v1 hierarchies on hybrid hosts, rlimits in the child before exec.
 /// OS-neutral: no OS header is included.
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -81,6 +83,84 @@ struct LimitStatus {
   /// Where (e.g. `/sys/fs/cgroup/memory/.../w-3/memory.limit_in_bytes`), or, for `none`, why
   /// not and how to make it possible.
   std::string note;
+};
+
+/// A reading of a worker's resources, as a `ResourceLimiter` sees it. The tree's figures (from
+/// its cgroup) when the worker has one, else its main process's.
+struct LimitSample {
+  std::size_t worker = 0;
+  std::uint64_t incarnation = 0;
+  int pid = 0;
+  TimePoint at{};
+  std::uint64_t memory_bytes = 0;  ///< The tree's memory, or the main process's RSS.
+  double cpu_seconds = 0;          ///< CPU time used so far (tree, or main process).
+  bool leased = false;             ///< Held by a lease right now.
+};
+
+/// What a `ResourceLimiter` asks of the pool for one worker.
+enum class LimitAction {
+  none,
+  /// Replace it gracefully: a new worker first, the old one drained (its lease, if any, ends
+  /// normally) and stopped once the new one is ready. Never kills mid-lease.
+  recycle,
+};
+
+/// A limiter's answer: an action and why (for the `WorkerRecycled` event).
+struct LimitDecision {
+  LimitAction action = LimitAction::none;
+  std::string why;
+};
+
+/// The policy side of resource limits, run by the Pool on its loop thread: every `period()` it
+/// samples each running worker and asks `on_sample`. Kernel-enforced limits are
+/// `ProcessSpec::resources`; a limiter adds what only sampling can do (soft limits over a window,
+/// any OS). Subclass it for your own. Not called concurrently; exceptions are caught and counted.
+class SUPERVISOR_API ResourceLimiter {
+ public:
+  virtual ~ResourceLimiter();
+  /// How often the pool samples for this limiter (at least 10 ms).
+  [[nodiscard]] virtual Duration period() const = 0;
+  /// One worker's sample; the answer says what to do with it.
+  virtual LimitDecision on_sample(const LimitSample& sample) = 0;
+  /// The incarnation ended (or was replaced): forget what was kept about it.
+  virtual void on_gone(std::size_t worker, std::uint64_t incarnation);
+
+ protected:
+  ResourceLimiter() = default;
+  ResourceLimiter(const ResourceLimiter&) = default;
+  ResourceLimiter& operator=(const ResourceLimiter&) = default;
+};
+
+/// Soft limits for `SamplingLimiter`: a worker above `memory_bytes`, or using more than
+/// `cpu_cores` (averaged between two samples), for `window` without a break is recycled.
+struct SamplingLimiterOptions {
+  std::optional<std::uint64_t> memory_bytes;
+  std::optional<double> cpu_cores;
+  Duration window = std::chrono::seconds(60);
+  Duration period = std::chrono::seconds(5);
+};
+
+/// The built-in soft limiter: graceful recycling of workers that stay too big or too busy. Pair
+/// it with a kernel `memory_max` above `memory_bytes`: the soft tier replaces a leaking worker
+/// calmly long before the hard tier would OOM-kill it. Throws `Error(errc::invalid_argument)`
+/// for a zero period or window, or no threshold.
+class SUPERVISOR_API SamplingLimiter final : public ResourceLimiter {
+ public:
+  explicit SamplingLimiter(SamplingLimiterOptions options);
+  [[nodiscard]] Duration period() const override { return options_.period; }
+  LimitDecision on_sample(const LimitSample& sample) override;
+  void on_gone(std::size_t worker, std::uint64_t incarnation) override;
+
+ private:
+  struct Track {
+    std::uint64_t incarnation = 0;
+    std::optional<TimePoint> memory_over_since;
+    std::optional<TimePoint> cpu_over_since;
+    std::optional<TimePoint> last_at;
+    double last_cpu = 0;
+  };
+  SamplingLimiterOptions options_;
+  std::vector<Track> tracks_;  // by worker index
 };
 
 }  // namespace supervisor

@@ -132,6 +132,12 @@ struct PoolOptions {
   /// Planned replacement: the worker is stopped with its StopPlan and started again at once,
   /// without consulting the restart policy (it did nothing wrong).
   RecycleOptions recycle;
+  /// Policies that sample running workers and may have them replaced gracefully (soft limits;
+  /// e.g. `SamplingLimiter`). Kernel-enforced limits are `spec.resources`. Default none.
+  std::vector<std::shared_ptr<ResourceLimiter>> limiters;
+  /// How long a limiter's replacement may take to become ready before it is given up (and the
+  /// old worker kept).
+  Duration limit_recycle_ready_timeout = std::chrono::seconds(30);
   /// sd_notify watchdog: each worker gets `WATCHDOG_USEC` and must send `WATCHDOG=1` at least
   /// this often (from its start on); a worker that falls silent is killed and its exit reported
   /// with `ExitReason::watchdog`. Zero: off.
@@ -316,6 +322,8 @@ struct PoolSnapshot {
   std::map<std::string, std::uint64_t> exits_by_reason;
   /// Limit hits by limit (`memory_max`, `max_processes`, `cpu_time`), as in `LimitViolation`.
   std::map<std::string, std::uint64_t> limit_violations;
+  /// Workers a `ResourceLimiter` had replaced (soft limits).
+  std::uint64_t soft_recycles = 0;
   Histogram lease_wait = Histogram::default_seconds();      ///< acquire → lease handed out.
   Histogram lease_duration = Histogram::default_seconds();  ///< lease handed out → released.
   Histogram start_to_ready = Histogram::default_seconds();  ///< spawn → ready.

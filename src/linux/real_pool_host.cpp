@@ -18,6 +18,7 @@ class RealWorker final : public WorkerProcess {
   void request_stop() override { process_.request_stop(); }
   void request_kill() override { process_.request_kill(); }
   [[nodiscard]] std::vector<LimitStatus> limits() const override { return process_.info().limits; }
+  [[nodiscard]] ResourceSample sample() const override { return process_.sample(); }
 
  private:
   Process process_;

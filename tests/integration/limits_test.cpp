@@ -14,10 +14,10 @@
 #include <chrono>
 #include <csignal>
 #include <fstream>
-#include <sstream>
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -457,6 +457,52 @@ TEST_CASE("a pool in required mode fails to start when a limit cannot be enforce
       CHECK(std::string(e.what()).find("ResourceLimits.max_processes is required") !=
             std::string::npos);
     }
+    pool.stop();
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("a real worker above its soft memory limit is replaced after its lease, two tiers",
+          "[integration][limits][pool]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("pool-soft");
+  {
+    sv::Loop loop;
+    auto o = pool_of(tag, {"alloc", "64", "forever"});
+    sv::SamplingLimiterOptions lo;
+    lo.memory_bytes = 32 * k_mib;  // the soft tier, below ...
+    lo.window = 300ms;
+    lo.period = 100ms;
+    o.limiters = {std::make_shared<sv::SamplingLimiter>(lo)};
+    o.spec.resources.memory_max = 256 * k_mib;  // ... the hard tier, which never acts here
+    o.lease_fast_path = false;
+    sv::Pool pool(loop, o);
+    pool.start();
+    REQUIRE(pool.wait_ready(1, 10s));
+    sv::Lease lease = pool.acquire(5s);
+    const int old_pid = lease.pid();
+    REQUIRE(st::wait_until([&] { return !st::events_of<sv::ReplacementStarted>(pool).empty(); },
+                           20000ms));
+    const auto recycled = st::events_of<sv::WorkerRecycled>(pool);
+    REQUIRE_FALSE(recycled.empty());
+    CHECK(recycled.front().why.find("soft limit: memory") != std::string::npos);
+    // The replacement becomes ready; the leased worker keeps running until the lease ends.
+    REQUIRE(st::wait_until([&] { return pool.snapshot().ready >= 1; }, 20000ms));
+    std::this_thread::sleep_for(300ms);
+    CHECK(::kill(old_pid, 0) == 0);
+    CHECK(lease.pid() == old_pid);
+    lease.release(sv::LeaseOutcome::success);
+    REQUIRE(st::wait_until(
+        [&] {
+          for (const auto& e : st::events_of<sv::WorkerExited>(pool)) {
+            if (e.status.stop_requested && e.status.reason == sv::ExitReason::success) return true;
+          }
+          return false;
+        },
+        20000ms));
+    CHECK(st::events_of<sv::ReplacementFinished>(pool).size() >= 1);
+    CHECK(pool.snapshot().soft_recycles >= 1);
+    CHECK(st::events_of<sv::LimitViolation>(pool).empty());  // the kernel never had to act
     pool.stop();
   }
   REQUIRE_CLEAN(audit, tag);

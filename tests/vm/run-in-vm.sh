@@ -97,7 +97,9 @@ done
   echo '#!/bin/sh'
   echo 'export PATH=/usr/bin:/bin:/usr/sbin:/sbin HOME=/root TMPDIR=/tmp'
   echo 'mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs devtmpfs /dev'
-  echo 'mkdir -p /dev/shm /dev/pts; mount -t tmpfs tmpfs /dev/shm; mount -t tmpfs tmpfs /tmp; mount -t tmpfs tmpfs /run'
+  # /tmp and /run stay on the initramfs (already in memory): a payload staged below them (a
+  # checkout in /tmp) must not be hidden by a fresh mount.
+  echo 'mkdir -p /dev/shm /dev/pts /tmp /run; mount -t tmpfs tmpfs /dev/shm; chmod 1777 /tmp'
   echo 'ln -sf /proc/self/fd /dev/fd'
   echo 'ip link set lo up 2>/dev/null'
   echo 'mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup'
