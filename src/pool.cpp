@@ -113,6 +113,24 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     return cv_.wait_for(lock, timeout, idle);
   }
 
+  void set_resources(const ResourceLimits& limits, ErrorSink& err) {
+    ProcessSpec checked = options_.spec;
+    checked.resources = limits;
+    validate_spec(checked, err);
+    if (err) return;
+    auto self = shared_from_this();
+    host_->run_sync([&] {
+      options_.spec.resources = limits;
+      shared_spec_ = std::make_shared<const ProcessSpec>(options_.spec);
+      for (auto& slot : slots_) {
+        if (!slot.worker || slot.sm.state() == WorkerState::retired) continue;
+        ErrorSink one;
+        slot.worker->set_resources(limits, one);
+        if (one && !err) err = std::move(one);
+      }
+    });
+  }
+
   void resize(std::size_t size, ErrorSink& err) {
     if (size < options_.min_size || size > options_.max_size) {
       err.fail(errc::invalid_argument, [&] {
@@ -2075,6 +2093,18 @@ RolloutResult Pool::rolling_restart(const RollingRestart& options) {
 void Pool::rolling_restart_async(const RollingRestart& options,
                                  std::function<void(RolloutResult, std::error_code)> done) {
   core_->rolling_restart_async(options, std::move(done));
+}
+
+void Pool::set_resources(const ResourceLimits& limits) {
+  detail::or_throw([&](detail::ErrorSink& err) { core_->set_resources(limits, err); });
+}
+
+void Pool::set_resources(const ResourceLimits& limits, std::error_code& ec) noexcept {
+  try {
+    detail::into_code(ec, [&](detail::ErrorSink& err) { core_->set_resources(limits, err); });
+  } catch (...) {
+    ec = errc::internal;
+  }
 }
 
 void Pool::resize(std::size_t size) {

@@ -36,6 +36,8 @@ class WorkerProcess {
   [[nodiscard]] virtual std::vector<LimitStatus> limits() const { return {}; }
   // Its resources now (loop thread).
   [[nodiscard]] virtual ResourceSample sample() const { return {}; }
+  // New limits for the running tree (loop thread).
+  virtual void set_resources(const ResourceLimits& /*limits*/, ErrorSink& /*err*/) {}
 };
 
 // An open notify channel; closing it (destruction) stops delivery.

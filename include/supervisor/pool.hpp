@@ -423,6 +423,15 @@ class SUPERVISOR_API Pool {
   /// \overload
   void resize(std::size_t size, std::error_code& ec) noexcept;
 
+  /// Changes the workers' kernel-enforced limits (`spec.resources`) while they run, like
+  /// `systemctl set-property`: each running worker gets them where the kernel allows it now (see
+  /// `Process::set_resources`), and every later start gets them all. Errors: `errc::invalid_spec`
+  /// (a bad value; nothing changes), otherwise the first worker's failure (the others still
+  /// change).
+  void set_resources(const ResourceLimits& limits);
+  /// \overload
+  void set_resources(const ResourceLimits& limits, std::error_code& ec) noexcept;
+
   /// Replaces `worker` gracefully: starts a new worker (a new index), and once it is ready,
   /// drains the old one (a lease in progress finishes) and stops it. If the new one is not ready
   /// within `ready_timeout` (or dies first), it is stopped and the old one kept. Blocks until one

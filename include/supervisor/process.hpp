@@ -231,6 +231,16 @@ class SUPERVISOR_API Process {
   /// long). A finished process gives `alive == false`.
   [[nodiscard]] ResourceSample sample() const;
 
+  /// Changes the tree's limits while it runs, like `systemctl set-property`: cgroup limits are
+  /// rewritten in its groups (v2, or the v1 groups it was started with), rlimits set on its main
+  /// process; limits no longer set are lifted. `info().limits` then says how each applies (one
+  /// that can only apply from a next start says so: a v1 controller the worker has no group in,
+  /// or a raised hard rlimit without CAP_SYS_RESOURCE). Errors: `errc::invalid_spec` (a bad value),
+  /// `errc::controller_unavailable` (required mode, a limit that cannot apply now),
+  /// `errc::not_running`, or the kernel's refusal.
+  void set_resources(const ResourceLimits& limits);
+  void set_resources(const ResourceLimits& limits, std::error_code& ec) noexcept;
+
  private:
   explicit Process(std::shared_ptr<detail::ChildState> state) noexcept;
   friend Process detail::start_on(const std::shared_ptr<detail::LoopCore>&,

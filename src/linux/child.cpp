@@ -21,6 +21,7 @@
 #include <string>
 
 #include "linux/proc_stat.hpp"
+#include "validate.hpp"
 
 namespace supervisor::detail {
 namespace {
@@ -80,6 +81,7 @@ void ChildState::begin(SpawnResult&& r, std::optional<CgroupV2Group> group, Tree
   pidfd_ = std::move(r.pidfd);
   group_ = std::move(group);
   limits_ = std::move(limits);
+  current_limits_ = spec.resources;
   // Without a cgroup, the sentinel kills this process group if the host dies.
   if (!group_ && spec.new_session) loop->sentinel().add_group(info.pgid);
   loop->registry().add(info.pid, info.cgroup);
@@ -619,6 +621,25 @@ void ChildState::signal_leader(int sig, ErrorSink& e) {
                          std::system_category().message(en));
     });
   }
+}
+
+void ChildState::set_resources(const ResourceLimits& limits, ErrorSink& error) {
+  if (finalized_ || leader_exited_) {
+    error.fail(errc::not_running, [&] {
+      return fmt::format("set_resources \"{}\": the process has ended", spec.display_name());
+    });
+    return;
+  }
+  ProcessSpec checked = spec;
+  checked.resources = limits;
+  validate_spec(checked, error);
+  if (error) return;
+  change_limits(loop->limit_support(), spec, current_limits_, limits, group_ ? &*group_ : nullptr,
+                info.pid, limits_, error);
+  if (error) return;
+  current_limits_ = limits;
+  std::lock_guard lock(mu);
+  info.limits = limits_.statuses;
 }
 
 ResourceSample ChildState::sample() {

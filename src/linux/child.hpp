@@ -55,6 +55,7 @@ struct ChildState : std::enable_shared_from_this<ChildState> {
   void signal_leader(int sig, ErrorSink& err);
   void resume_output(StdStream s);
   ResourceSample sample();
+  void set_resources(const ResourceLimits& limits, ErrorSink& error);
 
   // Host side.
   std::optional<ExitStatus> wait_for(std::optional<Duration> timeout);
@@ -101,6 +102,7 @@ struct ChildState : std::enable_shared_from_this<ChildState> {
   std::uint64_t pidfd_watch_ = 0;       // (loop)
   std::optional<CgroupV2Group> group_;  // (loop)
   TreeLimits limits_;                   // (loop) the v1 groups carrying its limits
+  ResourceLimits current_limits_;       // (loop) as last set (at start, or set_resources)
   std::uint64_t events_watch_ = 0;      // (loop)
   std::uint64_t stop_timer_ = 0;        // (loop)
   std::uint64_t tree_timer_ = 0;        // (loop)

@@ -187,20 +187,25 @@ bool TreeLimits::release() {
 
 namespace {
 
-// One controller's part of the work: where a limit goes and what is written.
+// Where each limit goes and what is written: before a spawn (`p` set: v1 groups are created,
+// rlimits go to the child), or on a running tree (`live_pid` set: only its existing groups are
+// written, rlimits are set on its main process with prlimit).
 class Applier {
  public:
-  Applier(LimitSupport& support, const ProcessSpec& spec, CgroupV2Group* v2,
-          const std::string& name, TreeLimits& out, ErrorSink& err)
-      : support_(support), spec_(spec), v2_(v2), name_(name), out_(out), err_(err) {}
+  Applier(LimitSupport& support, const ProcessSpec& spec, const ResourceLimits& r,
+          CgroupV2Group* v2, const std::string& name, TreeLimits& out, ErrorSink& err)
+      : support_(support), spec_(spec), r_(r), v2_(v2), name_(name), out_(out), err_(err) {}
+
+  PreparedSpawn* spawn = nullptr;  // before a spawn
+  pid_t live_pid = 0;              // on a running tree
 
   // Sets `kind` through a controller file: `v2_file` = `v2_value` in the v2 group, or else the
   // v1 `writes` (in order) in this incarnation's v1 group of `controller`. `v1_note` non-empty:
-  // v1 cannot express this limit, and says why.
+  // v1 cannot express this limit, and says why. `report` false: an unset limit being lifted.
   void controller_limit(LimitKind kind, const char* controller, const char* v2_file,
                         const std::string& v2_value,
                         const std::vector<std::pair<const char*, std::string>>& v1_writes,
-                        const std::string& v1_note = {}) {
+                        const std::string& v1_note = {}, bool report = true) {
     if (err_) return;
     LimitStatus st;
     st.kind = kind;
@@ -208,7 +213,8 @@ class Applier {
       if (v2_->set(v2_file, v2_value, err_) != 0) return;
       st.backend = LimitBackend::cgroup_v2;
       st.note = fmt::format("{}/{} = {}", v2_->path(), v2_file, v2_value);
-    } else if (v1_note.empty() && support_.has_v1(controller)) {
+    } else if (v1_note.empty() && support_.has_v1(controller) &&
+               (spawn != nullptr || out_.group(controller) != nullptr)) {
       CgroupV1Group* g = v1_group(controller);
       if (g == nullptr) return;
       for (const auto& [file, value] : v1_writes) {
@@ -217,22 +223,52 @@ class Applier {
       st.backend = LimitBackend::cgroup_v1;
       st.note =
           fmt::format("{}/{} = {}", g->path(), v1_writes.back().first, v1_writes.back().second);
+    } else if (spawn == nullptr && v1_note.empty() && support_.has_v1(controller)) {
+      st.note = fmt::format(
+          "not applied to the running worker (it has no cgroup v1 {} group); applies from its "
+          "next start",
+          controller);
     } else {
       st.note = v1_note.empty() ? support_.why_not(controller)
                                 : fmt::format("{}; {}", v1_note, support_.why_not(controller));
     }
-    finish(std::move(st));
+    if (report) finish(std::move(st));
   }
 
   void rlimit_limit(LimitKind kind, int resource, std::uint64_t soft, std::uint64_t hard,
-                    PreparedSpawn& p) {
+                    bool report = true) {
     if (err_) return;
-    p.limits.push_back({resource, soft, hard});
     LimitStatus st;
     st.kind = kind;
     st.backend = LimitBackend::rlimit;
-    st.note = fmt::format("soft {} hard {}, per process", soft, hard);
-    finish(std::move(st));
+    if (spawn != nullptr) {
+      spawn->limits.push_back({resource, soft, hard});
+      st.note = fmt::format("soft {} hard {}, per process", soft, hard);
+    } else {
+      rlimit lim{soft, hard};
+      if (::prlimit(live_pid, static_cast<__rlimit_resource>(resource), &lim, nullptr) != 0) {
+        const int e = errno;
+        if (e != EPERM) {
+          err_.fail(std::error_code(e, std::system_category()), [&] {
+            return fmt::format("prlimit({}, {}): {}", live_pid, to_string(kind),
+                               std::system_category().message(e));
+          });
+          return;
+        }
+        // Raising a hard rlimit needs CAP_SYS_RESOURCE: the running process keeps its own.
+        st.backend = LimitBackend::none;
+        st.note = fmt::format(
+            "not applied to the running worker (raising its hard limit needs CAP_SYS_RESOURCE); "
+            "applies from its next start (soft {} hard {})",
+            soft, hard);
+      } else {
+        st.note = fmt::format(
+            "soft {} hard {}, set on the main process only (its children keep "
+            "theirs until their next start)",
+            soft, hard);
+      }
+    }
+    if (report) finish(std::move(st));
   }
 
  private:
@@ -249,11 +285,11 @@ class Applier {
   }
 
   void finish(LimitStatus st) {
-    if (st.backend == LimitBackend::none &&
-        spec_.resources.enforcement == LimitEnforcement::required) {
+    if (st.backend == LimitBackend::none && r_.enforcement == LimitEnforcement::required) {
       err_.fail(errc::controller_unavailable, [&] {
-        return fmt::format("start \"{}\": ResourceLimits.{} is required but cannot be enforced: {}",
-                           spec_.display_name(), to_string(st.kind), st.note);
+        return fmt::format("{} \"{}\": ResourceLimits.{} is required but cannot be enforced: {}",
+                           spawn != nullptr ? "start" : "change limits of", spec_.display_name(),
+                           to_string(st.kind), st.note);
       });
       return;
     }
@@ -262,27 +298,35 @@ class Applier {
 
   LimitSupport& support_;
   const ProcessSpec& spec_;
+  const ResourceLimits& r_;
   CgroupV2Group* v2_;
   const std::string& name_;
   TreeLimits& out_;
   ErrorSink& err_;
 };
 
-}  // namespace
-
-void apply_limits(LimitSupport& support, const ProcessSpec& spec, CgroupV2Group* v2,
-                  const std::string& name, PreparedSpawn& p, TreeLimits& out, ErrorSink& err) {
-  const ResourceLimits& r = spec.resources;
-  if (r.empty()) return;
-  Applier a(support, spec, v2, name, out, err);
+// Every limit of `r`; with `previous`, also lifts (back to the kernel's unlimited value) each
+// limit `previous` set and `r` does not.
+void walk_limits(Applier& a, const ResourceLimits& r, const ResourceLimits* previous,
+                 const TreeLimits& out) {
   const auto text = [](std::uint64_t v) { return std::to_string(v); };
+  const auto lifted = [&](auto field) {
+    return previous != nullptr && (previous->*field) && !(r.*field);
+  };
   if (r.memory_max) {
     a.controller_limit(LimitKind::memory_max, "memory", "memory.max", text(*r.memory_max),
                        {{"memory.limit_in_bytes", text(*r.memory_max)}});
+  } else if (lifted(&ResourceLimits::memory_max)) {
+    a.controller_limit(LimitKind::memory_max, "memory", "memory.max", "max",
+                       {{"memory.limit_in_bytes", "-1"}}, {}, false);
   }
+  const std::string no_high =
+      "cgroup v1 has no memory throttling limit (memory.high is cgroup v2 only)";
   if (r.memory_high) {
     a.controller_limit(LimitKind::memory_high, "memory", "memory.high", text(*r.memory_high), {},
-                       "cgroup v1 has no memory throttling limit (memory.high is cgroup v2 only)");
+                       no_high);
+  } else if (lifted(&ResourceLimits::memory_high)) {
+    a.controller_limit(LimitKind::memory_high, "memory", "memory.high", "max", {}, no_high, false);
   }
   if (r.swap_max) {
     // v1 limits memory and swap together (memsw), so swap alone is memory_max + swap_max.
@@ -299,6 +343,9 @@ void apply_limits(LimitSupport& support, const ProcessSpec& spec, CgroupV2Group*
     const std::uint64_t memsw = r.memory_max ? *r.memory_max + *r.swap_max : 0;
     a.controller_limit(LimitKind::swap_max, "memory", "memory.swap.max", text(*r.swap_max),
                        {{"memory.memsw.limit_in_bytes", text(memsw)}}, v1_note);
+  } else if (lifted(&ResourceLimits::swap_max)) {
+    a.controller_limit(LimitKind::swap_max, "memory", "memory.swap.max", "max",
+                       {{"memory.memsw.limit_in_bytes", "-1"}}, {}, false);
   }
   if (r.cpu_cores) {
     const auto quota = std::max<std::uint64_t>(
@@ -306,26 +353,53 @@ void apply_limits(LimitSupport& support, const ProcessSpec& spec, CgroupV2Group*
     a.controller_limit(
         LimitKind::cpu_cores, "cpu", "cpu.max", fmt::format("{} {}", quota, k_cpu_period_us),
         {{"cpu.cfs_period_us", text(k_cpu_period_us)}, {"cpu.cfs_quota_us", text(quota)}});
+  } else if (lifted(&ResourceLimits::cpu_cores)) {
+    a.controller_limit(LimitKind::cpu_cores, "cpu", "cpu.max",
+                       fmt::format("max {}", k_cpu_period_us), {{"cpu.cfs_quota_us", "-1"}}, {},
+                       false);
   }
   if (r.cpu_weight) {
     // v2's weight 100 is v1's 1024 shares.
     const auto shares = std::max<std::uint64_t>(2, std::uint64_t{*r.cpu_weight} * 1024 / 100);
     a.controller_limit(LimitKind::cpu_weight, "cpu", "cpu.weight", text(*r.cpu_weight),
                        {{"cpu.shares", text(shares)}});
+  } else if (lifted(&ResourceLimits::cpu_weight)) {
+    a.controller_limit(LimitKind::cpu_weight, "cpu", "cpu.weight", "100", {{"cpu.shares", "1024"}},
+                       {}, false);
   }
   if (r.max_processes) {
     a.controller_limit(LimitKind::max_processes, "pids", "pids.max", text(*r.max_processes),
                        {{"pids.max", text(*r.max_processes)}});
+  } else if (lifted(&ResourceLimits::max_processes)) {
+    a.controller_limit(LimitKind::max_processes, "pids", "pids.max", "max", {{"pids.max", "max"}},
+                       {}, false);
   }
-  if (r.max_open_files)
-    a.rlimit_limit(LimitKind::max_open_files, RLIMIT_NOFILE, *r.max_open_files, *r.max_open_files,
-                   p);
+  if (r.max_open_files) {
+    a.rlimit_limit(LimitKind::max_open_files, RLIMIT_NOFILE, *r.max_open_files, *r.max_open_files);
+  } else if (lifted(&ResourceLimits::max_open_files)) {
+    rlimit host{};  // the host's own, which the worker would have inherited
+    ::getrlimit(RLIMIT_NOFILE, &host);
+    a.rlimit_limit(LimitKind::max_open_files, RLIMIT_NOFILE, host.rlim_cur, host.rlim_max, false);
+  }
   if (r.cpu_time) {
     const auto secs = static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::seconds>(*r.cpu_time).count());
     // SIGXCPU at the soft limit (a worker may catch it and wind down), SIGKILL a second later.
-    a.rlimit_limit(LimitKind::cpu_time, RLIMIT_CPU, secs, secs + 1, p);
+    a.rlimit_limit(LimitKind::cpu_time, RLIMIT_CPU, secs, secs + 1);
+  } else if (lifted(&ResourceLimits::cpu_time)) {
+    a.rlimit_limit(LimitKind::cpu_time, RLIMIT_CPU, RLIM_INFINITY, RLIM_INFINITY, false);
   }
+}
+
+}  // namespace
+
+void apply_limits(LimitSupport& support, const ProcessSpec& spec, CgroupV2Group* v2,
+                  const std::string& name, PreparedSpawn& p, TreeLimits& out, ErrorSink& err) {
+  const ResourceLimits& r = spec.resources;
+  if (r.empty()) return;
+  Applier a(support, spec, r, v2, name, out, err);
+  a.spawn = &p;
+  walk_limits(a, r, nullptr, out);
   if (err) {
     out.release();
     out.v1.clear();
@@ -340,6 +414,16 @@ void apply_limits(LimitSupport& support, const ProcessSpec& spec, CgroupV2Group*
       return;
     }
   }
+}
+
+void change_limits(LimitSupport& support, const ProcessSpec& spec, const ResourceLimits& previous,
+                   const ResourceLimits& next, CgroupV2Group* v2, pid_t pid, TreeLimits& limits,
+                   ErrorSink& err) {
+  limits.statuses.clear();
+  const std::string no_name;
+  Applier a(support, spec, next, v2, no_name, limits, err);
+  a.live_pid = pid;
+  walk_limits(a, next, &previous, limits);
 }
 
 LimitCounters read_limit_counters(const TreeLimits& limits, CgroupV2Group* v2) {

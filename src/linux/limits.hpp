@@ -79,6 +79,14 @@ struct TreeLimits {
 void apply_limits(LimitSupport& support, const ProcessSpec& spec, CgroupV2Group* v2,
                   const std::string& name, PreparedSpawn& p, TreeLimits& out, ErrorSink& err);
 
+// On a running tree (main process `pid`), from the loop thread: sets `next` where the kernel
+// allows it now (the incarnation's v2 group, its existing v1 groups, prlimit on the main
+// process), lifts the limits `previous` set and `next` does not, and refills `limits.statuses`
+// (a limit that must wait for the next start says so). Required mode fails like a start.
+void change_limits(LimitSupport& support, const ProcessSpec& spec, const ResourceLimits& previous,
+                   const ResourceLimits& next, CgroupV2Group* v2, pid_t pid, TreeLimits& limits,
+                   ErrorSink& err);
+
 // Counters of a tree's limits, from whichever groups carry them.
 struct LimitCounters {
   std::optional<std::uint64_t> oom_kills;      // processes the OOM killer killed in the tree

@@ -199,7 +199,11 @@ Process Process::start(Loop& loop, ProcessSpec spec, ProcessOptions options,
 
 int Process::pid() const noexcept { return state_ ? state_->info.pid : 0; }
 
-ProcessInfo Process::info() const { return state_ ? state_->info : ProcessInfo{}; }
+ProcessInfo Process::info() const {
+  if (!state_) return {};
+  std::lock_guard lock(state_->mu);  // set_resources updates `limits`
+  return state_->info;
+}
 
 bool Process::running() const {
   if (!state_) return false;
@@ -299,6 +303,31 @@ OutputStats Process::output_stats(StdStream stream) const {
   if (!state_) return {};
   std::lock_guard lock(state_->mu);
   return stream == StdStream::err ? state_->err.stats : state_->out.stats;
+}
+
+namespace {
+
+void set_resources_impl(const std::shared_ptr<ChildState>& s, const ResourceLimits& limits,
+                        ErrorSink& err) {
+  if (!s) {
+    err.fail(errc::not_running, [] { return std::string("Process::set_resources: no process"); });
+    return;
+  }
+  s->loop->run_sync([&] { s->set_resources(limits, err); });
+}
+
+}  // namespace
+
+void Process::set_resources(const ResourceLimits& limits) {
+  detail::or_throw([&](ErrorSink& err) { set_resources_impl(state_, limits, err); });
+}
+
+void Process::set_resources(const ResourceLimits& limits, std::error_code& ec) noexcept {
+  try {
+    detail::into_code(ec, [&](ErrorSink& err) { set_resources_impl(state_, limits, err); });
+  } catch (...) {
+    ec = errc::internal;
+  }
 }
 
 ResourceSample Process::sample() const {

@@ -19,6 +19,13 @@ class RealWorker final : public WorkerProcess {
   void request_kill() override { process_.request_kill(); }
   [[nodiscard]] std::vector<LimitStatus> limits() const override { return process_.info().limits; }
   [[nodiscard]] ResourceSample sample() const override { return process_.sample(); }
+  void set_resources(const ResourceLimits& limits, ErrorSink& err) override {
+    try {
+      process_.set_resources(limits);
+    } catch (const std::system_error& e) {
+      err.fail(e.code(), [&] { return std::string(e.what()); });
+    }
+  }
 
  private:
   Process process_;

@@ -86,6 +86,16 @@ std::uint64_t keyed(const std::string& text, const std::string& key) {
   return 0;
 }
 
+// Whether this process may raise hard rlimits (CAP_SYS_RESOURCE in its effective set).
+bool has_cap_sys_resource() {
+  std::istringstream status(read_file("/proc/self/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("CapEff:", 0) == 0) return (std::stoull(line.substr(7), nullptr, 16) >> 24) & 1U;
+  }
+  return false;
+}
+
 sv::LoopOptions without_cgroups() {
   sv::LoopOptions o;
   o.disable_cgroups = true;
@@ -376,6 +386,72 @@ TEST_CASE("invalid limits are typed errors naming the field", "[integration][lim
   refused([](auto& r) { r.cpu_time = 10ms; }, "cpu_time");
 }
 
+TEST_CASE("limits change on a running worker, and lifted ones go back to unlimited",
+          "[integration][limits]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("live");
+  {
+    sv::Loop loop;
+    if (const auto why = missing_controller(loop.info(), "memory"); !why.empty())
+      SUPERVISOR_SKIP(why);
+    if (const auto why = missing_controller(loop.info(), "cpu"); !why.empty()) SUPERVISOR_SKIP(why);
+    auto spec = spec_for(tag, {"sleep", "forever"});
+    spec.resources.memory_max = 64 * k_mib;
+    spec.resources.cpu_cores = 0.5;
+    spec.resources.max_open_files = 64;
+    auto p = sv::Process::start(loop, spec);
+    const auto file_of = [&](sv::LimitKind kind) {
+      const auto st = status_of(p, kind);
+      REQUIRE(st.has_value());
+      return st->note.substr(0, st->note.find(' '));
+    };
+    const std::string memory_file = file_of(sv::LimitKind::memory_max);
+    const std::string cpu_file = file_of(sv::LimitKind::cpu_cores);
+    CHECK(read_file(memory_file) == "67108864\n");
+
+    sv::ResourceLimits next;
+    next.memory_max = 128 * k_mib;  // raised
+    next.max_open_files = 128;      // raised, on the running main process
+    next.max_processes = 50;        // new
+    p.set_resources(next);
+    CHECK(read_file(memory_file) == "134217728\n");
+    // cpu_cores was lifted: the quota is unlimited again (v1 -1, v2 "max").
+    const std::string cpu_now = read_file(cpu_file);
+    CHECK((cpu_now == "-1\n" || cpu_now.rfind("max", 0) == 0));
+    const std::string limits = read_file("/proc/" + std::to_string(p.pid()) + "/limits");
+    const auto nofile = status_of(p, sv::LimitKind::max_open_files);
+    REQUIRE(nofile.has_value());
+    if (has_cap_sys_resource()) {
+      CHECK(nofile->backend == sv::LimitBackend::rlimit);
+      CHECK(limits.find("Max open files            128                  128") != std::string::npos);
+    } else {
+      // Raising a hard rlimit needs CAP_SYS_RESOURCE: the running worker keeps 64, says why.
+      CHECK(nofile->backend == sv::LimitBackend::none);
+      CHECK(nofile->note.find("CAP_SYS_RESOURCE") != std::string::npos);
+      CHECK(limits.find("Max open files            64                   64") != std::string::npos);
+    }
+    const auto info = p.info();
+    CHECK(info.limits.size() == 3);  // memory_max, max_processes, max_open_files
+    const auto pids = status_of(p, sv::LimitKind::max_processes);
+    REQUIRE(pids.has_value());
+    if (pids->backend == sv::LimitBackend::none) {
+      // v1: the worker started without a pids group; only its next start gets one.
+      CHECK(pids->note.find("next start") != std::string::npos);
+    }
+    // A bad value changes nothing.
+    sv::ResourceLimits bad = next;
+    bad.cpu_weight = 0;
+    std::error_code ec;
+    p.set_resources(bad, ec);
+    CHECK(ec == sv::errc::invalid_spec);
+    CHECK(read_file(memory_file) == "134217728\n");
+    p.stop();
+    p.set_resources(next, ec);
+    CHECK(ec == sv::errc::not_running);
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
 // ------------------------------------------------------------------------------------------
 // A Pool with limits: the kernel's acts are events and counters, and unenforced limits are said.
 
@@ -508,6 +584,62 @@ TEST_CASE("a real worker above its soft memory limit is replaced after its lease
   REQUIRE_CLEAN(audit, tag);
 }
 
+TEST_CASE("a pool changes its workers' limits while they run, and starts new ones with them",
+          "[integration][limits][pool]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("pool-live");
+  {
+    sv::Loop loop;
+    if (const auto why = missing_controller(loop.info(), "memory"); !why.empty())
+      SUPERVISOR_SKIP(why);
+    auto o = pool_of(tag, {"sleep", "forever"});
+    o.spec.resources.memory_max = 64 * k_mib;
+    o.size = 2;
+    sv::Pool pool(loop, o);
+    pool.start();
+    REQUIRE(pool.wait_ready(2, 10s));
+    sv::ResourceLimits next;
+    next.memory_max = 96 * k_mib;
+    pool.set_resources(next);
+    // Each running worker's memory group says so.
+    const auto groups_at = [&](const std::string& value) {
+      int found = 0;
+      for (const auto& w : pool.snapshot().workers) {
+        if (w.pid <= 0) continue;
+        const std::string cg = read_file("/proc/" + std::to_string(w.pid) + "/cgroup");
+        std::istringstream lines(cg);
+        std::string line;
+        while (std::getline(lines, line)) {
+          const auto colon = line.find(':', line.find(':') + 1);
+          const std::string controllers =
+              line.substr(line.find(':') + 1, colon - line.find(':') - 1);
+          const std::string path = line.substr(colon + 1);
+          const std::string file =
+              controllers == "memory"
+                  ? "/sys/fs/cgroup/memory" + path + "/memory.limit_in_bytes"
+                  : (controllers.empty() ? "/sys/fs/cgroup" + path + "/memory.max" : std::string());
+          if (!file.empty() && read_file(file) == value + "\n") ++found;
+        }
+      }
+      return found;
+    };
+    CHECK(groups_at("100663296") == 2);
+    // A restarted worker starts with the new limits.
+    ::kill(pool.snapshot().workers[0].pid, SIGKILL);
+    REQUIRE(st::wait_until(
+        [&] { return pool.snapshot().workers[0].incarnation == 2 && pool.snapshot().ready == 2; },
+        10000ms));
+    CHECK(groups_at("100663296") == 2);
+    sv::ResourceLimits bad;
+    bad.memory_max = 10;
+    std::error_code ec;
+    pool.set_resources(bad, ec);
+    CHECK(ec == sv::errc::invalid_spec);
+    pool.stop();
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
 // ------------------------------------------------------------------------------------------
 // Finding the v1 hierarchies (pure parsing of mountinfo and /proc/self/cgroup).
 
@@ -605,6 +737,17 @@ TEST_CASE("in the VM, every cgroup limit goes through cgroup v2 controllers", "[
     CHECK(read_file(info.cgroup + "/memory.high") == "134217728\n");
     CHECK(read_file(info.cgroup + "/cpu.max") == "50000 100000\n");
     CHECK(read_file(info.cgroup + "/pids.max") == "20\n");
+    // Changed while it runs: each controller file of its v2 group, including ones it had none of.
+    sv::ResourceLimits next;
+    next.memory_max = 512 * k_mib;
+    next.max_processes = 40;
+    p.set_resources(next);
+    CHECK(read_file(info.cgroup + "/memory.max") == "536870912\n");
+    CHECK(read_file(info.cgroup + "/memory.high") == "max\n");  // lifted
+    CHECK(read_file(info.cgroup + "/cpu.max") == "max 100000\n");
+    CHECK(read_file(info.cgroup + "/cpu.weight") == "100\n");
+    CHECK(read_file(info.cgroup + "/pids.max") == "40\n");
+    for (const auto& l : p.info().limits) CHECK(l.backend == sv::LimitBackend::cgroup_v2);
     p.stop();
   }
   REQUIRE_CLEAN(audit, tag);
