@@ -61,6 +61,15 @@ struct LoopOptions {
   bool disable_cgroups = false;
   /// Does not use cgroup v1 hierarchies for limits (hybrid hosts), only cgroup v2 and rlimits.
   bool disable_cgroup_v1 = false;
+  /// cgroup v2 hands controllers (memory, pids, cpu) to child groups only from a group that holds
+  /// no process itself (the no-internal-process rule), so a host that lives in its group, as
+  /// most services do, cannot pass them to its workers. Set a name here to let the Loop move the
+  /// host process (all its threads) into a leaf group of that name below its own group, then
+  /// enable the controllers its group offers for the groups below it. Only done when needed (the
+  /// controllers are not delegated yet) and only for this process: if another process shares the
+  /// group, the move happens but the enabling fails, as `LoopInfo::host_leaf_note` says. The
+  /// host stays in the leaf afterwards. Empty (the default): never moved.
+  std::string host_leaf;
   /// Forces a spawn path; empty picks clone3 when the kernel has it.
   std::optional<SpawnPath> spawn_path;
   /// Watches exits without pidfds, as on kernels before 5.4 (which lack pidfd_open or
@@ -90,6 +99,9 @@ struct LoopInfo {
   std::string cgroup_v2_controllers;
   /// cgroup v1 hierarchies usable for limits (e.g. `memory pids cpu` on a hybrid host).
   std::string cgroup_v1_controllers;
+  /// Where `LoopOptions::host_leaf` moved the host (empty: not moved), and what came of it.
+  std::string host_leaf;
+  std::string host_leaf_note;
   bool clone3_available = false;
   bool close_range_available = false;
   bool pidfd_available = false;    ///< Exits are watched through pidfds (else: polled by PID).

@@ -163,6 +163,61 @@ std::string LimitSupport::v1_summary() const {
   return fmt::format("{}", fmt::join(names, " "));
 }
 
+std::string delegate_from_leaf(const std::string& self_dir, const std::string& leaf,
+                               std::string& note) {
+  const auto words = [](const std::string& file) {
+    std::string text;
+    cgroupfs::read_whole_file(AT_FDCWD, file.c_str(), text);
+    return split_words(text);
+  };
+  const auto offered = words(self_dir + "/cgroup.controllers");
+  const auto enabled = words(self_dir + "/cgroup.subtree_control");
+  std::string enable;
+  for (const char* c : k_controllers) {
+    const bool on = std::find(enabled.begin(), enabled.end(), c) != enabled.end();
+    const bool offer = std::find(offered.begin(), offered.end(), c) != offered.end();
+    if (offer && !on) enable += fmt::format("{}+{}", enable.empty() ? "" : " ", c);
+  }
+  if (enable.empty()) {
+    note = fmt::format(
+        "not moved: \"{}\" needs no change (offers none of memory, pids, cpu that "
+        "it does not already enable)",
+        self_dir);
+    return {};
+  }
+  const std::string dir = cgroupfs::join_normalised(self_dir, leaf);
+  if (leaf.empty() || leaf.find('/') != std::string::npos || leaf == "." || leaf == "..") {
+    note = fmt::format("not moved: LoopOptions::host_leaf \"{}\" must be one path component", leaf);
+    return {};
+  }
+  const auto write = [](const std::string& file, const std::string& text) -> int {
+    FILE* f = std::fopen(file.c_str(), "we");
+    if (f == nullptr) return errno;
+    const bool ok = std::fputs(text.c_str(), f) >= 0;
+    const bool closed = std::fclose(f) == 0;
+    return ok && closed ? 0 : (errno != 0 ? errno : EIO);
+  };
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    note = fmt::format("not moved: mkdir \"{}\": {}", dir, std::system_category().message(errno));
+    return {};
+  }
+  if (const int e = write(dir + "/cgroup.procs", std::to_string(::getpid())); e != 0) {
+    note =
+        fmt::format("not moved: \"{}/cgroup.procs\": {}", dir, std::system_category().message(e));
+    return {};
+  }
+  if (const int e = write(self_dir + "/cgroup.subtree_control", enable); e != 0) {
+    note = fmt::format(
+        "moved the host to \"{}\", but enabling \"{}\" in \"{}/cgroup.subtree_control\" failed: "
+        "{} (another process still in \"{}\"?)",
+        dir, enable, self_dir, std::system_category().message(e), self_dir);
+    return dir;
+  }
+  note = fmt::format("moved the host to \"{}\" and enabled \"{}\" for the groups below \"{}\"", dir,
+                     enable, self_dir);
+  return dir;
+}
+
 // ------------------------------------------------------------------------------------------
 // TreeLimits
 

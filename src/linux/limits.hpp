@@ -61,6 +61,12 @@ class LimitSupport {
   mutable std::mutex mu_;
 };
 
+// LoopOptions::host_leaf: when `self_dir` (the host's cgroup v2 group) does not yet enable
+// memory/pids/cpu for its children but offers them, moves this process into `self_dir/leaf` and
+// enables them. Returns the leaf's path when the host was moved; `note` says what happened.
+std::string delegate_from_leaf(const std::string& self_dir, const std::string& leaf,
+                               std::string& note);
+
 // The limits of one worker incarnation: how each is enforced, and its v1 groups.
 struct TreeLimits {
   std::vector<LimitStatus> statuses;

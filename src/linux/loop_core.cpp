@@ -123,6 +123,10 @@ void LoopCore::setup_cgroups() {
     }
     info_.swept_groups += remove_stale_bases(mount->self_dir());
     cgroup_parent_ = mount->self_dir();
+    if (!options_.host_leaf.empty()) {
+      info_.host_leaf =
+          delegate_from_leaf(mount->self_dir(), options_.host_leaf, info_.host_leaf_note);
+    }
     // Our own directory below the host's group, unique per Loop instance.
     static std::atomic<unsigned> instance{0};
     base = fmt::format("{}/supervisor-{}-{}", mount->self_dir(), ::getpid(), ++instance);

@@ -771,3 +771,55 @@ TEST_CASE("in the VM, a tree above memory_high is throttled, not killed", "[.vm]
   }
   REQUIRE_CLEAN(audit, tag);
 }
+
+TEST_CASE("in the VM, a host inside its group hands controllers down only from a leaf", "[.vm]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("vm-leaf");
+  // Like a service's host: in a group of its own, which offers the controllers but, holding a
+  // process, may not enable them for groups below it.
+  const std::string group = "/sys/fs/cgroup/svc-test";
+  REQUIRE(::mkdir(group.c_str(), 0755) == 0);
+  const auto move_self = [](const std::string& dir) {
+    std::ofstream procs(dir + "/cgroup.procs");
+    procs << ::getpid();
+  };
+  move_self(group);
+  REQUIRE(read_file("/proc/self/cgroup") == "0::/svc-test\n");
+  auto spec = spec_for(tag, {"sleep", "forever"});
+  spec.resources.memory_max = 64 * k_mib;
+  spec.resources.enforcement = sv::LimitEnforcement::required;
+  {
+    sv::Loop plain;
+    CHECK(plain.info().cgroup_v2_controllers.empty());
+    CHECK(plain.info().host_leaf.empty());
+    try {
+      sv::Process::start(plain, spec);
+      FAIL("start succeeded");
+    } catch (const sv::Error& e) {
+      const std::string what = e.what();
+      INFO(what);
+      CHECK(e.code() == sv::errc::controller_unavailable);
+      CHECK(what.find("+memory to \"/sys/fs/cgroup/svc-test/cgroup.subtree_control\"") !=
+            std::string::npos);
+    }
+  }
+  {
+    sv::LoopOptions o;
+    o.host_leaf = "host";
+    sv::Loop leaf(o);
+    INFO(leaf.info().host_leaf_note);
+    CHECK(leaf.info().host_leaf == group + "/host");
+    CHECK(read_file("/proc/self/cgroup") == "0::/svc-test/host\n");
+    CHECK(leaf.info().cgroup_v2_controllers == "cpu memory pids");
+    auto p = sv::Process::start(leaf, spec);
+    const auto st = status_of(p, sv::LimitKind::memory_max);
+    REQUIRE(st.has_value());
+    CHECK(st->backend == sv::LimitBackend::cgroup_v2);
+    p.stop();
+  }
+  // Back to the root group, for whatever runs after this.
+  move_self("/sys/fs/cgroup");
+  CHECK(::rmdir((group + "/host").c_str()) == 0);
+  CHECK(::rmdir(group.c_str()) == 0);
+  REQUIRE_CLEAN(audit, tag);
+}
