@@ -433,10 +433,13 @@ void ChildState::finalize() {
   }
   if (leader_timer_) loop->cancel_timer(leader_timer_);
   leader_timer_ = 0;
-  // What the kernel did to the tree under its limits, read before its groups go.
-  const LimitCounters counters = read_limit_counters(limits_, group_ ? &*group_ : nullptr);
-  status_.oom_kills = counters.oom_kills.value_or(0);
-  status_.fork_refusals = counters.fork_refusals.value_or(0);
+  // What the kernel did to the tree under its limits, read before its groups go (only with
+  // limits: a few files per exit that a tree without them does without).
+  if (!current_limits_.empty()) {
+    const LimitCounters counters = read_limit_counters(limits_, group_ ? &*group_ : nullptr);
+    status_.oom_kills = counters.oom_kills.value_or(0);
+    status_.fork_refusals = counters.fork_refusals.value_or(0);
+  }
   // An abandoned leader keeps its group, sentinel entry and registry line until it is reaped.
   if (!abandoned_) release_tree();
   // The reason, in systemd's vocabulary.
@@ -663,6 +666,7 @@ ResourceSample ChildState::sample() {
     r.tree_memory_bytes = cs.memory_current;
     r.tree_pids = cs.pids_current;
   }
+  if (current_limits_.empty()) return r;
   const LimitCounters lc = read_limit_counters(limits_, group_ ? &*group_ : nullptr);
   if (!r.tree_memory_bytes) r.tree_memory_bytes = lc.memory_bytes;
   if (!r.tree_pids) r.tree_pids = lc.pids;
