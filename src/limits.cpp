@@ -63,7 +63,7 @@ LimitDecision SamplingLimiter::on_sample(const LimitSample& s) {
   LimitDecision d;
   if (options_.memory_bytes) {
     const Duration over = over_for(t.memory_over_since, s.memory_bytes > *options_.memory_bytes);
-    if (t.memory_over_since && over >= options_.window) {
+    if (over >= options_.window) {
       d.action = LimitAction::recycle;
       d.why = fmt::format("memory {} bytes above the soft limit {} for {} ms", s.memory_bytes,
                           *options_.memory_bytes, ms(over));
@@ -73,7 +73,7 @@ LimitDecision SamplingLimiter::on_sample(const LimitSample& s) {
     const double cores =
         (s.cpu_seconds - t.last_cpu) / std::chrono::duration<double>(s.at - *t.last_at).count();
     const Duration over = over_for(t.cpu_over_since, cores > *options_.cpu_cores);
-    if (t.cpu_over_since && over >= options_.window && d.action == LimitAction::none) {
+    if (over >= options_.window && d.action == LimitAction::none) {
       d.action = LimitAction::recycle;
       d.why = fmt::format("{:.2f} cores above the soft limit {:.2f} for {} ms", cores,
                           *options_.cpu_cores, ms(over));

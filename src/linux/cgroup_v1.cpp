@@ -98,14 +98,7 @@ CgroupV1Group CgroupV1Group::create(std::string controller, const std::string& p
 
 int CgroupV1Group::write(const char* name, std::string_view text, ErrorSink& err) {
   const std::string file = join_normalised(path_, name);
-  const int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-  int e = 0;
-  if (fd < 0) {
-    e = errno;
-  } else {
-    if (::write(fd, text.data(), text.size()) < 0) e = errno;
-    ::close(fd);
-  }
+  const int e = write_file(file, text);
   if (e != 0) {
     err.fail(os_error(e), [&] { return fmt::format("write \"{}\" to {}", text, in_quotes(file)); });
   }
@@ -120,10 +113,13 @@ std::optional<std::uint64_t> CgroupV1Group::number(const char* name) const {
 }
 
 std::optional<std::uint64_t> CgroupV1Group::keyed(const char* name, std::string_view key) const {
-  std::string text;
-  if (read_whole_file(AT_FDCWD, join_normalised(path_, name).c_str(), text) != 0)
-    return std::nullopt;
-  return keyed_value(text, key);
+  return keyed_value(text(name), key);
+}
+
+std::string CgroupV1Group::text(const char* name) const {
+  std::string out;
+  if (read_whole_file(AT_FDCWD, join_normalised(path_, name).c_str(), out) != 0) out.clear();
+  return out;
 }
 
 UniqueFd CgroupV1Group::open_procs(ErrorSink& err) const {

@@ -58,6 +58,8 @@ class CgroupV1Group {
   [[nodiscard]] std::optional<std::uint64_t> number(const char* name) const;
   /// One key of a keyed file (e.g. `oom_kill` in `memory.oom_control`).
   [[nodiscard]] std::optional<std::uint64_t> keyed(const char* name, std::string_view key) const;
+  /// A whole file's text ("" when missing or unreadable), for several keys from one read.
+  [[nodiscard]] std::string text(const char* name) const;
   /// cgroup.procs opened for writing (`O_WRONLY|O_CLOEXEC`): the child writes "0" to it before
   /// execve to join the group.
   [[nodiscard]] UniqueFd open_procs(ErrorSink& err) const;

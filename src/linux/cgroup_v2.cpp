@@ -357,13 +357,6 @@ bool CgroupV2Group::remove(ErrorSink& err) {
   return true;
 }
 
-std::optional<std::uint64_t> CgroupV2Group::keyed(const char* name, std::string_view key) {
-  std::string text;
-  ErrorSink ignored;
-  if (read_file(name, text, ignored, ENOENT) != 0) return std::nullopt;
-  return keyed_value(text, key);
-}
-
 CgroupStats CgroupV2Group::stats(ErrorSink& err) {
   CgroupStats stats;
   std::string text;
@@ -373,10 +366,13 @@ CgroupStats CgroupV2Group::stats(ErrorSink& err) {
     stats.cpu_usage_usec = keyed_value(text, "usage_usec");
     stats.cpu_user_usec = keyed_value(text, "user_usec");
     stats.cpu_system_usec = keyed_value(text, "system_usec");
+    stats.cpu_nr_throttled = keyed_value(text, "nr_throttled");
+    stats.cpu_throttled_usec = keyed_value(text, "throttled_usec");
   }
   if (present("memory.current")) stats.memory_current = parse_u64(text);
   if (present("memory.peak")) stats.memory_peak = parse_u64(text);
   if (present("pids.current")) stats.pids_current = parse_u64(text);
+  if (present("pids.events")) stats.pids_max_events = keyed_value(text, "max");
   if (present("memory.events")) {
     stats.oom = keyed_value(text, "oom");
     stats.oom_kill = keyed_value(text, "oom_kill");

@@ -69,6 +69,9 @@ struct CgroupStats {
   std::optional<std::uint64_t> pids_current;     ///< pids.current.
   std::optional<std::uint64_t> oom_kill;  ///< memory.events oom_kill: processes the OOM killer hit.
   std::optional<std::uint64_t> oom;       ///< memory.events oom: times the limit was hit.
+  std::optional<std::uint64_t> cpu_nr_throttled;    ///< cpu.stat nr_throttled (cpu controller).
+  std::optional<std::uint64_t> cpu_throttled_usec;  ///< cpu.stat throttled_usec.
+  std::optional<std::uint64_t> pids_max_events;     ///< pids.events max: forks refused.
 };
 
 /// How `CgroupV2Group::kill` did its work.
@@ -152,9 +155,6 @@ class CgroupV2Group {
   int set(const char* name, std::string_view text, ErrorSink& err) {
     return write_file(name, text, err);
   }
-  /// One key of a keyed file of the group (e.g. `max` in `pids.events`); nullopt when the file or
-  /// the key is missing.
-  [[nodiscard]] std::optional<std::uint64_t> keyed(const char* name, std::string_view key);
   /// Reads the group's counters (see `CgroupStats`).
   [[nodiscard]] CgroupStats stats(ErrorSink& err);
 

@@ -146,6 +146,14 @@ std::optional<MountLine> parse_mount_line(std::string_view line) {
 
 std::string in_quotes(std::string_view s) { return fmt::format("\"{}\"", s); }
 
+int write_file(const std::string& path, std::string_view text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return errno;
+  const int e = ::write(fd, text.data(), text.size()) < 0 ? errno : 0;
+  ::close(fd);
+  return e;
+}
+
 std::vector<MountLine> parse_mounts(std::string_view mountinfo) {
   std::vector<MountLine> mounts;
   for (std::string_view rest = mountinfo; !rest.empty();) {

@@ -24,6 +24,8 @@ std::optional<std::uint64_t> parse_u64(std::string_view text);
 std::optional<std::uint64_t> keyed_value(std::string_view text, std::string_view key);
 // Reads a whole file into `out`; returns 0 or the errno.
 int read_whole_file(int dir_fd, const char* name, std::string& out);
+// Writes `text` to an existing (cgroupfs) file in one write(2); returns 0 or the errno.
+int write_file(const std::string& path, std::string_view text);
 // Joins two paths and collapses doubled slashes.
 std::string join_normalised(std::string_view a, std::string_view b);
 // Whether `path` is `dir` or below it.

@@ -436,7 +436,12 @@ void ChildState::finalize() {
   // What the kernel did to the tree under its limits, read before its groups go (only with
   // limits: a few files per exit that a tree without them does without).
   if (!current_limits_.empty()) {
-    const LimitCounters counters = read_limit_counters(limits_, group_ ? &*group_ : nullptr);
+    std::optional<CgroupStats> cs;
+    if (group_) {
+      ErrorSink ignored;
+      cs = group_->stats(ignored);
+    }
+    const LimitCounters counters = read_limit_counters(limits_, cs ? &*cs : nullptr);
     status_.oom_kills = counters.oom_kills.value_or(0);
     status_.fork_refusals = counters.fork_refusals.value_or(0);
   }
@@ -658,16 +663,17 @@ ResourceSample ChildState::sample() {
     r.open_fds = s->open_fds;
     r.state = s->state;
   }
+  std::optional<CgroupStats> cs;
   if (group_) {
     ErrorSink e;
     r.tree_processes = static_cast<int>(group_->procs(e).size());
-    const CgroupStats cs = group_->stats(e);
-    if (cs.cpu_usage_usec) r.tree_cpu_seconds = static_cast<double>(*cs.cpu_usage_usec) / 1e6;
-    r.tree_memory_bytes = cs.memory_current;
-    r.tree_pids = cs.pids_current;
+    cs = group_->stats(e);
+    if (cs->cpu_usage_usec) r.tree_cpu_seconds = static_cast<double>(*cs->cpu_usage_usec) / 1e6;
+    r.tree_memory_bytes = cs->memory_current;
+    r.tree_pids = cs->pids_current;
   }
   if (current_limits_.empty()) return r;
-  const LimitCounters lc = read_limit_counters(limits_, group_ ? &*group_ : nullptr);
+  const LimitCounters lc = read_limit_counters(limits_, cs ? &*cs : nullptr);
   if (!r.tree_memory_bytes) r.tree_memory_bytes = lc.memory_bytes;
   if (!r.tree_pids) r.tree_pids = lc.pids;
   r.cpu_throttled_periods = lc.throttled_periods;

@@ -12,7 +12,6 @@
 #include <atomic>
 #include <cerrno>
 #include <cmath>
-#include <cstdio>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -56,10 +55,7 @@ void LimitSupport::detect(const LoopOptions& options, const std::string& v2_base
     }
     if (!enable.empty()) {
       const std::string file = v2_base + "/cgroup.subtree_control";
-      if (FILE* f = std::fopen(file.c_str(), "we")) {
-        std::fputs(enable.c_str(), f);
-        std::fclose(f);
-      }
+      cgroupfs::write_file(file, enable);  // what it took shows in the file, read next
       std::string enabled;
       if (cgroupfs::read_whole_file(AT_FDCWD, file.c_str(), enabled) == 0)
         v2_ = split_words(enabled);
@@ -190,23 +186,17 @@ std::string delegate_from_leaf(const std::string& self_dir, const std::string& l
     note = fmt::format("not moved: LoopOptions::host_leaf \"{}\" must be one path component", leaf);
     return {};
   }
-  const auto write = [](const std::string& file, const std::string& text) -> int {
-    FILE* f = std::fopen(file.c_str(), "we");
-    if (f == nullptr) return errno;
-    const bool ok = std::fputs(text.c_str(), f) >= 0;
-    const bool closed = std::fclose(f) == 0;
-    return ok && closed ? 0 : (errno != 0 ? errno : EIO);
-  };
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
     note = fmt::format("not moved: mkdir \"{}\": {}", dir, std::system_category().message(errno));
     return {};
   }
-  if (const int e = write(dir + "/cgroup.procs", std::to_string(::getpid())); e != 0) {
+  if (const int e = cgroupfs::write_file(dir + "/cgroup.procs", std::to_string(::getpid()));
+      e != 0) {
     note =
         fmt::format("not moved: \"{}/cgroup.procs\": {}", dir, std::system_category().message(e));
     return {};
   }
-  if (const int e = write(self_dir + "/cgroup.subtree_control", enable); e != 0) {
+  if (const int e = cgroupfs::write_file(self_dir + "/cgroup.subtree_control", enable); e != 0) {
     note = fmt::format(
         "moved the host to \"{}\", but enabling \"{}\" in \"{}/cgroup.subtree_control\" failed: "
         "{} (another process still in \"{}\"?)",
@@ -481,18 +471,16 @@ void change_limits(LimitSupport& support, const ProcessSpec& spec, const Resourc
   walk_limits(a, next, &previous, limits);
 }
 
-LimitCounters read_limit_counters(const TreeLimits& limits, CgroupV2Group* v2) {
+LimitCounters read_limit_counters(const TreeLimits& limits, const CgroupStats* v2) {
   LimitCounters c;
-  if (v2 != nullptr && v2->valid()) {
-    c.oom_kills = v2->keyed("memory.events", "oom_kill");
-    c.fork_refusals = v2->keyed("pids.events", "max");
-    c.throttled_periods = v2->keyed("cpu.stat", "nr_throttled");
-    if (auto us = v2->keyed("cpu.stat", "throttled_usec"))
-      c.throttled_seconds = static_cast<double>(*us) / 1e6;
-    ErrorSink ignored;
-    const CgroupStats s = v2->stats(ignored);
-    c.memory_bytes = s.memory_current;
-    c.pids = s.pids_current;
+  if (v2 != nullptr) {
+    c.oom_kills = v2->oom_kill;
+    c.fork_refusals = v2->pids_max_events;
+    c.throttled_periods = v2->cpu_nr_throttled;
+    if (v2->cpu_throttled_usec)
+      c.throttled_seconds = static_cast<double>(*v2->cpu_throttled_usec) / 1e6;
+    c.memory_bytes = v2->memory_current;
+    c.pids = v2->pids_current;
   }
   if (const auto* g = limits.group("memory")) {
     if (!c.oom_kills) c.oom_kills = g->keyed("memory.oom_control", "oom_kill");
@@ -502,12 +490,11 @@ LimitCounters read_limit_counters(const TreeLimits& limits, CgroupV2Group* v2) {
     if (!c.fork_refusals) c.fork_refusals = g->keyed("pids.events", "max");
     if (!c.pids) c.pids = g->number("pids.current");
   }
-  if (const auto* g = limits.group("cpu")) {
-    if (!c.throttled_periods) c.throttled_periods = g->keyed("cpu.stat", "nr_throttled");
-    if (!c.throttled_seconds) {
-      if (auto ns = g->keyed("cpu.stat", "throttled_time"))
-        c.throttled_seconds = static_cast<double>(*ns) / 1e9;
-    }
+  if (const auto* g = limits.group("cpu"); g != nullptr && !c.throttled_periods) {
+    const std::string stat = g->text("cpu.stat");
+    c.throttled_periods = cgroupfs::keyed_value(stat, "nr_throttled");
+    if (auto ns = cgroupfs::keyed_value(stat, "throttled_time"))
+      c.throttled_seconds = static_cast<double>(*ns) / 1e9;
   }
   return c;
 }

@@ -102,6 +102,7 @@ struct LimitCounters {
   std::optional<std::uint64_t> memory_bytes;
   std::optional<std::uint64_t> pids;
 };
-LimitCounters read_limit_counters(const TreeLimits& limits, CgroupV2Group* v2);
+// `v2`: the incarnation's v2 group counters, already read (null without a group).
+LimitCounters read_limit_counters(const TreeLimits& limits, const CgroupStats* v2);
 
 }  // namespace supervisor::detail
