@@ -33,9 +33,10 @@ class FakeHost final : public PoolHost, public std::enable_shared_from_this<Fake
   std::uint64_t add_timer(Duration after, std::function<void()> fn) override;
   void cancel_timer(std::uint64_t id) override;
   std::unique_ptr<WorkerProcess> spawn(std::shared_ptr<const ProcessSpec> spec,
-                                       Containment containment,
+                                       Containment containment, WorkerGroup* group,
                                        std::function<void(const ExitStatus&)> on_exit,
                                        ErrorSink& err) override;
+  std::unique_ptr<WorkerGroup> make_group(const ResourceLimits& limits, ErrorSink& err) override;
   std::unique_ptr<NotifyChannel> open_notify(const std::string& name,
                                              std::function<void(const NotifyNote&)> on_note,
                                              ErrorSink& err) override;

@@ -64,6 +64,11 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
         });
         return;
       }
+      if (!options_.group_resources.empty()) {
+        group_ = host_->make_group(options_.group_resources, err);
+        if (err) return;
+        report_group_unenforced();
+      }
       running_ = true;
       for (auto& slot : slots_) {
         spawn(slot, &err);
@@ -129,6 +134,33 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
         if (one && !err) err = std::move(one);
       }
     });
+  }
+
+  void set_group_resources(const ResourceLimits& limits, ErrorSink& err) {
+    validate_group_limits(limits, "PoolOptions.group_resources", err);
+    if (err) return;
+    auto self = shared_from_this();
+    host_->run_sync([&] {
+      if (!group_) {
+        err.fail(running_ || stopped_ ? errc::invalid_argument : errc::not_running, [&] {
+          return std::string(running_ || stopped_
+                                 ? "Pool::set_group_resources: the pool was started without "
+                                   "PoolOptions.group_resources, so its workers are in no group"
+                                 : "Pool::set_group_resources: the pool is not started");
+        });
+        return;
+      }
+      group_->set_resources(limits, err);
+      if (err) return;
+      options_.group_resources = limits;
+      report_group_unenforced();
+    });
+  }
+
+  GroupSample group_sample() {
+    auto self = shared_from_this();
+    return host_->run_sync(
+        [self] { return self->group_ ? self->group_->sample() : GroupSample{}; });
   }
 
   void resize(std::size_t size, ErrorSink& err) {
@@ -510,10 +542,12 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
           spec->env.set["WATCHDOG_USEC"] = std::to_string(
               std::chrono::duration_cast<std::chrono::microseconds>(options_.watchdog).count());
         }
-        worker = host_->spawn(std::move(spec), options_.containment, std::move(on_exit), err);
+        worker = host_->spawn(std::move(spec), options_.containment, group_.get(),
+                              std::move(on_exit), err);
       }
     } else {
-      worker = host_->spawn(shared_spec_, options_.containment, std::move(on_exit), err);
+      worker =
+          host_->spawn(shared_spec_, options_.containment, group_.get(), std::move(on_exit), err);
     }
     if (err || !worker) {
       if (!err) err.fail(errc::internal, [] { return std::string("spawn returned no process"); });
@@ -1091,25 +1125,49 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   // What the kernel did under the worker's limits, as events and counters.
   void report_violations(std::size_t index, std::uint64_t incarnation, const ExitStatus& st) {
     const ResourceLimits& r = options_.spec.resources;
-    auto violation = [&](LimitKind kind, std::uint64_t count, std::string detail) {
-      limit_violations_[std::string(to_string(kind))] += count;
-      emit(LimitViolation{index, incarnation, kind, count, std::move(detail)});
+    const ResourceLimits& g = options_.group_resources;
+    auto violation = [&](LimitKind kind, std::uint64_t count, bool group, std::string detail) {
+      limit_violations_[fmt::format("{}{}", group ? "group." : "", to_string(kind))] += count;
+      emit(LimitViolation{index, incarnation, kind, count, group, std::move(detail)});
     };
     if (st.oom_kills > 0) {
-      violation(LimitKind::memory_max, st.oom_kills,
-                fmt::format("{} process{} OOM-killed at memory_max {} bytes", st.oom_kills,
-                            st.oom_kills == 1 ? "" : "es", r.memory_max.value_or(0)));
+      // The pool's limit when the worker has none of its own, or when the group's own limit
+      // was reached since the last look (its memory.events.local, or v1 memory.failcnt).
+      bool group = g.memory_max && !r.memory_max;
+      if (group_ && g.memory_max && r.memory_max) {
+        const GroupSample gs = group_->sample();
+        const std::uint64_t hits = gs.memory_oom_events.value_or(gs.memory_limit_hits.value_or(0));
+        group = hits > group_memory_hits_;
+        group_memory_hits_ = hits;
+      }
+      violation(LimitKind::memory_max, st.oom_kills, group,
+                fmt::format("{} process{} OOM-killed at {}memory_max {} bytes", st.oom_kills,
+                            st.oom_kills == 1 ? "" : "es", group ? "the pool's " : "",
+                            (group ? g : r).memory_max.value_or(0)));
     }
     if (st.fork_refusals > 0) {
-      violation(LimitKind::max_processes, st.fork_refusals,
-                fmt::format("{} fork{} refused at max_processes {}", st.fork_refusals,
-                            st.fork_refusals == 1 ? "" : "s", r.max_processes.value_or(0)));
+      const bool group = g.max_processes && !r.max_processes;
+      violation(LimitKind::max_processes, st.fork_refusals, group,
+                fmt::format("{} fork{} refused at {}max_processes {}", st.fork_refusals,
+                            st.fork_refusals == 1 ? "" : "s", group ? "the pool's " : "",
+                            (group ? g : r).max_processes.value_or(0)));
     }
     if (st.reason == ExitReason::resource_limit && r.cpu_time) {
-      violation(LimitKind::cpu_time, 1,
+      violation(LimitKind::cpu_time, 1, false,
                 fmt::format("killed at cpu_time {} s",
                             std::chrono::duration_cast<std::chrono::seconds>(*r.cpu_time).count()));
     }
+  }
+
+  // The pool-wide limits this host cannot enforce (best-effort), said at start and on changes.
+  void report_group_unenforced() {
+    std::vector<LimitStatus> all = group_->limits();
+    std::vector<LimitStatus> missing;
+    for (auto& l : all) {
+      if (l.backend == LimitBackend::none) missing.push_back(l);
+    }
+    group_limits_ = std::move(all);
+    if (!missing.empty()) emit(LimitsNotEnforced{0, std::move(missing), true});
   }
 
   // Best-effort limits that this host cannot enforce: said once, and again when the set changes.
@@ -1686,6 +1744,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     s.leases = leases_ + desk_leases;
     s.exits_by_reason = exits_by_reason_;
     s.limit_violations = limit_violations_;
+    s.group_limits = group_limits_;
     s.soft_recycles = soft_recycles_;
     s.lease_wait = metrics_.lease_wait;
     s.lease_wait.merge(desk_wait);
@@ -1732,7 +1791,10 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   std::uint64_t soft_recycles_ = 0;
   std::map<std::string, std::uint64_t> exits_by_reason_;
   std::map<std::string, std::uint64_t> limit_violations_;
-  std::string unenforced_key_;  // the limits last reported as not enforced
+  std::unique_ptr<WorkerGroup> group_;     // PoolOptions::group_resources (loop)
+  std::uint64_t group_memory_hits_ = 0;    // (loop) the group's own limit hits, last seen
+  std::vector<LimitStatus> group_limits_;  // (loop) as last set
+  std::string unenforced_key_;             // the limits last reported as not enforced
   struct Metrics {
     Histogram lease_wait = Histogram::default_seconds();
     Histogram lease_duration = Histogram::default_seconds();
@@ -1794,6 +1856,8 @@ void validate_pool(const PoolOptions& o, detail::ErrorSink& err) {
              [] { return std::string("PoolOptions.size: 0 (at least 1 worker)"); });
     return;
   }
+  detail::validate_group_limits(o.group_resources, "PoolOptions.group_resources", err);
+  if (err) return;
   if (o.size > 100000) {
     err.fail(errc::invalid_argument,
              [&] { return fmt::format("PoolOptions.size: {} (at most 100000)", o.size); });
@@ -2094,6 +2158,20 @@ void Pool::rolling_restart_async(const RollingRestart& options,
                                  std::function<void(RolloutResult, std::error_code)> done) {
   core_->rolling_restart_async(options, std::move(done));
 }
+
+void Pool::set_group_resources(const ResourceLimits& limits) {
+  detail::or_throw([&](detail::ErrorSink& err) { core_->set_group_resources(limits, err); });
+}
+
+void Pool::set_group_resources(const ResourceLimits& limits, std::error_code& ec) noexcept {
+  try {
+    detail::into_code(ec, [&](detail::ErrorSink& err) { core_->set_group_resources(limits, err); });
+  } catch (...) {
+    ec = errc::internal;
+  }
+}
+
+GroupSample Pool::group_sample() const { return core_->group_sample(); }
 
 void Pool::set_resources(const ResourceLimits& limits) {
   detail::or_throw([&](detail::ErrorSink& err) { core_->set_resources(limits, err); });

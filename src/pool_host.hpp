@@ -40,6 +40,15 @@ class WorkerProcess {
   virtual void set_resources(const ResourceLimits& /*limits*/, ErrorSink& /*err*/) {}
 };
 
+// The group all of a pool's workers share (`PoolOptions::group_resources`). Loop thread only.
+class WorkerGroup {
+ public:
+  virtual ~WorkerGroup() = default;
+  [[nodiscard]] virtual std::vector<LimitStatus> limits() const = 0;
+  [[nodiscard]] virtual GroupSample sample() = 0;
+  virtual void set_resources(const ResourceLimits& limits, ErrorSink& err) = 0;
+};
+
 // An open notify channel; closing it (destruction) stops delivery.
 class NotifyChannel {
  public:
@@ -57,11 +66,14 @@ class PoolHost {
   [[nodiscard]] virtual bool in_loop() const = 0;
   virtual std::uint64_t add_timer(Duration after, std::function<void()> fn) = 0;
   virtual void cancel_timer(std::uint64_t id) = 0;
-  // Starts a process; on success `on_exit` is called later (loop thread) exactly once.
+  // Starts a process (inside `group` when not null: one this host made); on success `on_exit`
+  // is called later (loop thread) exactly once.
   virtual std::unique_ptr<WorkerProcess> spawn(std::shared_ptr<const ProcessSpec> spec,
-                                               Containment containment,
+                                               Containment containment, WorkerGroup* group,
                                                std::function<void(const ExitStatus&)> on_exit,
                                                ErrorSink& err) = 0;
+  // A group for all of a pool's workers, with shared limits.
+  virtual std::unique_ptr<WorkerGroup> make_group(const ResourceLimits& limits, ErrorSink& err) = 0;
   virtual std::unique_ptr<NotifyChannel> open_notify(const std::string& name,
                                                      std::function<void(const NotifyNote&)> on_note,
                                                      ErrorSink& err) = 0;

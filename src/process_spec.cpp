@@ -69,11 +69,12 @@ void check_stdio(const StdioSpec& io, std::string_view field, bool is_input,
 constexpr std::uint64_t k_mib = 1024 * 1024;
 
 // Each limit of ProcessSpec.resources within its domain, and no rlimit set twice.
-bool check_resources(const ProcessSpec& spec, detail::ErrorSink& err) {
-  const ResourceLimits& r = spec.resources;
+// The values of `r`, each checked on its own; `where` names it in messages
+// ("ProcessSpec.resources").
+bool check_limit_values(const ResourceLimits& r, std::string_view where, errc code,
+                        detail::ErrorSink& err) {
   const auto bad = [&](std::string_view field, const std::string& value, std::string_view rule) {
-    err.fail(errc::invalid_spec,
-             [&] { return fmt::format("ProcessSpec.resources.{}: {} {}", field, value, rule); });
+    err.fail(code, [&] { return fmt::format("{}.{}: {} {}", where, field, value, rule); });
     return false;
   };
   if (r.memory_max && *r.memory_max < k_mib)
@@ -100,6 +101,12 @@ bool check_resources(const ProcessSpec& spec, detail::ErrorSink& err) {
                     std::chrono::duration_cast<std::chrono::milliseconds>(*r.cpu_time).count()),
         "is below 1 s (RLIMIT_CPU counts whole seconds)");
   }
+  return true;
+}
+
+bool check_resources(const ProcessSpec& spec, detail::ErrorSink& err) {
+  const ResourceLimits& r = spec.resources;
+  if (!check_limit_values(r, "ProcessSpec.resources", errc::invalid_spec, err)) return false;
   for (std::size_t i = 0; i < spec.limits.size(); ++i) {
     const auto kind = spec.limits[i].kind;
     const char* twin = nullptr;
@@ -116,6 +123,20 @@ bool check_resources(const ProcessSpec& spec, detail::ErrorSink& err) {
 }
 
 }  // namespace
+
+void detail::validate_group_limits(const ResourceLimits& r, std::string_view where,
+                                   detail::ErrorSink& err) {
+  if (!check_limit_values(r, where, errc::invalid_argument, err)) return;
+  const char* per_process = r.max_open_files ? "max_open_files" : r.cpu_time ? "cpu_time" : nullptr;
+  if (per_process != nullptr) {
+    err.fail(errc::invalid_argument, [&] {
+      return fmt::format(
+          "{}.{}: a per-process rlimit cannot limit a group of trees; set it in "
+          "ProcessSpec.resources",
+          where, per_process);
+    });
+  }
+}
 
 void detail::validate_spec(const ProcessSpec& spec, detail::ErrorSink& err) {
   if (spec.argv.empty()) {

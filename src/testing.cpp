@@ -105,7 +105,49 @@ void FakeHost::clear() noexcept {
   for (auto& [pid, p] : procs_) p.on_exit = nullptr;
 }
 
+namespace {
+
+// A fake world enforces no limit: every one says so, as a host without cgroups would.
+std::vector<LimitStatus> unenforced(const ResourceLimits& r) {
+  std::vector<LimitStatus> out;
+  const auto add = [&](bool set, LimitKind kind) {
+    if (set) out.push_back({kind, LimitBackend::none, "testing::FakeWorld enforces no limit"});
+  };
+  add(r.memory_max.has_value(), LimitKind::memory_max);
+  add(r.memory_high.has_value(), LimitKind::memory_high);
+  add(r.swap_max.has_value(), LimitKind::swap_max);
+  add(r.cpu_cores.has_value(), LimitKind::cpu_cores);
+  add(r.cpu_weight.has_value(), LimitKind::cpu_weight);
+  add(r.max_processes.has_value(), LimitKind::max_processes);
+  return out;
+}
+
+class FakeGroup final : public WorkerGroup {
+ public:
+  explicit FakeGroup(const ResourceLimits& r) : limits_(unenforced(r)) {}
+  [[nodiscard]] std::vector<LimitStatus> limits() const override { return limits_; }
+  [[nodiscard]] GroupSample sample() override { return {}; }
+  void set_resources(const ResourceLimits& r, ErrorSink&) override { limits_ = unenforced(r); }
+
+ private:
+  std::vector<LimitStatus> limits_;
+};
+
+}  // namespace
+
+std::unique_ptr<WorkerGroup> FakeHost::make_group(const ResourceLimits& limits, ErrorSink& err) {
+  if (limits.enforcement == LimitEnforcement::required && !limits.empty()) {
+    err.fail(errc::controller_unavailable, [] {
+      return std::string(
+          "PoolOptions.group_resources: required, but testing::FakeWorld enforces no limit");
+    });
+    return nullptr;
+  }
+  return std::make_unique<FakeGroup>(limits);
+}
+
 std::unique_ptr<WorkerProcess> FakeHost::spawn(std::shared_ptr<const ProcessSpec> spec, Containment,
+                                               WorkerGroup*,
                                                std::function<void(const ExitStatus&)> on_exit,
                                                ErrorSink& err) {
   if (fail_spawns_ > 0) {

@@ -135,6 +135,13 @@ struct PoolOptions {
   /// Policies that sample running workers and may have them replaced gracefully (soft limits;
   /// e.g. `SamplingLimiter`). Kernel-enforced limits are `spec.resources`. Default none.
   std::vector<std::shared_ptr<ResourceLimiter>> limiters;
+  /// Limits on all the pool's workers together (e.g. 2 GiB and 4 cores for the whole pool), on
+  /// top of each worker's own `spec.resources`: a `ResourceGroup` made at `start()` that every
+  /// worker's own group lives in. Tree-wide limits only (`errc::invalid_argument` for
+  /// `max_open_files` or `cpu_time`). Its `enforcement` works as for a spec: `required` fails
+  /// `start()` with `errc::controller_unavailable`, `best_effort` sends `LimitsNotEnforced` with
+  /// `group` set. Change it later with `set_group_resources`. Default: none.
+  ResourceLimits group_resources;
   /// How long a limiter's replacement may take to become ready before it is given up (and the
   /// old worker kept).
   Duration limit_recycle_ready_timeout = std::chrono::seconds(30);
@@ -216,6 +223,8 @@ struct LimitViolation {
   std::uint64_t incarnation = 0;
   LimitKind kind = LimitKind::memory_max;
   std::uint64_t count = 0;
+  /// The pool-wide limit (`PoolOptions::group_resources`) was the one hit, not the worker's own.
+  bool group = false;
   std::string detail;  ///< e.g. `1 process OOM-killed at memory_max 67108864 bytes`.
 };
 /// Some limits of `ProcessSpec::resources` are not enforced on this host (best-effort mode); sent
@@ -223,6 +232,8 @@ struct LimitViolation {
 struct LimitsNotEnforced {
   std::size_t worker = 0;
   std::vector<LimitStatus> limits;  ///< The limits with backend `none`, each with its why.
+  /// About `PoolOptions::group_resources` (sent at `start` and on changes; `worker` is 0).
+  bool group = false;
 };
 /// A worker is being replaced as planned (`PoolOptions::recycle`).
 struct WorkerRecycled {
@@ -320,8 +331,11 @@ struct PoolSnapshot {
   std::uint64_t leases = 0;           ///< Leases handed out.
   /// Worker exits by reason (systemd's names: "signal", "exit-code", "watchdog", ...).
   std::map<std::string, std::uint64_t> exits_by_reason;
-  /// Limit hits by limit (`memory_max`, `max_processes`, `cpu_time`), as in `LimitViolation`.
+  /// Limit hits by limit (`memory_max`, `max_processes`, `cpu_time`), as in `LimitViolation`;
+  /// hits of a pool-wide limit are keyed `group.memory_max`, `group.max_processes`.
   std::map<std::string, std::uint64_t> limit_violations;
+  /// How each limit of `PoolOptions::group_resources` is enforced (empty without them).
+  std::vector<LimitStatus> group_limits;
   /// Workers a `ResourceLimiter` had replaced (soft limits).
   std::uint64_t soft_recycles = 0;
   Histogram lease_wait = Histogram::default_seconds();      ///< acquire → lease handed out.
@@ -431,6 +445,16 @@ class SUPERVISOR_API Pool {
   void set_resources(const ResourceLimits& limits);
   /// \overload
   void set_resources(const ResourceLimits& limits, std::error_code& ec) noexcept;
+
+  /// Changes the pool-wide limits (`PoolOptions::group_resources`) while the workers run; limits
+  /// no longer set are lifted. Errors: `errc::invalid_argument` (a bad value, or a pool started
+  /// without group limits: its workers are in no group), `errc::controller_unavailable`
+  /// (required mode), `errc::not_running` before `start()`, or the kernel's refusal.
+  void set_group_resources(const ResourceLimits& limits);
+  /// \overload
+  void set_group_resources(const ResourceLimits& limits, std::error_code& ec) noexcept;
+  /// The pool-wide group's counters now (all fields empty without group limits).
+  [[nodiscard]] GroupSample group_sample() const;
 
   /// Replaces `worker` gracefully: starts a new worker (a new index), and once it is ready,
   /// drains the old one (a lease in progress finishes) and stops it. If the new one is not ready

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include <supervisor/clock.hpp>
@@ -30,6 +31,8 @@ struct ProcessOptions;
 namespace detail {
 class LoopCore;
 struct ChildState;
+struct GroupState;
+struct GroupAccess;
 // The library's own entry (Pool): start on a loop core, reporting the message too.
 Process start_on(const std::shared_ptr<LoopCore>& core, std::shared_ptr<const ProcessSpec> spec,
                  ProcessOptions options, std::error_code& ec, std::string& message);
@@ -134,6 +137,7 @@ class SUPERVISOR_API Loop {
  private:
   friend class Process;
   friend class Pool;
+  friend class ResourceGroup;
   std::shared_ptr<detail::LoopCore> core_;
 };
 
@@ -177,9 +181,82 @@ struct ResourceSample {
   std::optional<std::uint64_t> fork_refusals;   ///< Forks refused at max_processes.
 };
 
+/// A reading of a `ResourceGroup`'s counters: the sum over every tree in it. A field is nullopt
+/// when no controller of the group gives it.
+struct GroupSample {
+  std::optional<std::uint64_t> memory_bytes;  ///< Memory of all the trees.
+  std::optional<std::uint64_t> pids;          ///< Processes and threads of all the trees.
+  std::optional<double> cpu_seconds;          ///< CPU time of the group (cgroup v2 cpu.stat).
+  /// CPU quota periods in which the group was throttled at its `cpu_cores`.
+  std::optional<std::uint64_t> cpu_throttled_periods;
+  std::optional<double> cpu_throttled_seconds;  ///< Time the group spent throttled.
+  /// Times the group's own memory limit was reached (v2 `memory.events.local` `max`, v1
+  /// `memory.failcnt`): the group's limit, not one of a tree inside it.
+  std::optional<std::uint64_t> memory_limit_hits;
+  /// Times the OOM killer acted on the group's own memory limit (v2 `memory.events.local`
+  /// `oom`; v1 has no such counter).
+  std::optional<std::uint64_t> memory_oom_events;
+  std::optional<std::uint64_t> oom_kills;  ///< Processes the OOM killer killed in the group.
+  /// Forks refused at the group's `max_processes` (`pids.events` `max`; kernels before 6.13
+  /// count a refusal in the group of the forking task instead).
+  std::optional<std::uint64_t> fork_refusals;
+};
+
+/// Shared limits for several process trees, like a systemd slice: the pool-wide tier of
+/// `ResourceLimits` (`PoolOptions::group_resources` makes one per pool). Each process started with
+/// `ProcessOptions::group` still gets its own fresh group, created inside this one, so its own
+/// limits and counters stay its own while the kernel holds the sum of all of them to the group's
+/// limits. Tree-wide limits only (`max_open_files` and `cpu_time` are per process: rejected).
+/// Enforced like a spec's resources: a cgroup v2 group below the loop's base when the loop can
+/// delegate the controller, else a group in the cgroup v1 hierarchy; `required` mode fails
+/// `create` with `errc::controller_unavailable` when neither can. A copyable handle: the groups
+/// are removed once the last handle and the last process in it are gone. Thread-safe.
+///
+/// One difference between the hierarchies: on cgroup v2 a tree is cloned straight into its group,
+/// so a start into a group at its `max_processes` fails (EAGAIN); on cgroup v1 the tree joins by
+/// migration before exec, which the pids controller never refuses, so it gets in and only its
+/// forks are refused.
+class SUPERVISOR_API ResourceGroup {
+ public:
+  ResourceGroup() noexcept;  ///< An empty handle (`valid()` is false): no group.
+  /// Creates a group on `loop`. Errors: `errc::invalid_argument` (a bad value or a per-process
+  /// limit, naming the field), `errc::controller_unavailable` (required mode), or the kernel's
+  /// refusal to create or write a group.
+  static ResourceGroup create(Loop& loop, ResourceLimits limits);
+  /// \overload
+  static ResourceGroup create(Loop& loop, ResourceLimits limits, std::error_code& ec) noexcept;
+
+  [[nodiscard]] bool valid() const noexcept { return state_ != nullptr; }
+  /// The limits as last set.
+  [[nodiscard]] ResourceLimits resources() const;
+  /// Its cgroup v2 directory, in which each member's own group is made (empty when the loop
+  /// uses no cgroup v2).
+  [[nodiscard]] std::string cgroup() const;
+  /// How each set limit is enforced, with the file it is written to (or why it is not).
+  [[nodiscard]] std::vector<LimitStatus> limits() const;
+  /// The group's counters now.
+  [[nodiscard]] GroupSample sample() const;
+  /// Changes the limits while processes run in the group (limits no longer set are lifted). A
+  /// controller the group has no cgroup for yet (none was needed at creation) applies only to
+  /// processes started from now on, and `limits()` says so. Errors as for `create`.
+  void set_resources(const ResourceLimits& limits);
+  /// \overload
+  void set_resources(const ResourceLimits& limits, std::error_code& ec) noexcept;
+
+ private:
+  friend struct detail::GroupAccess;
+  explicit ResourceGroup(std::shared_ptr<detail::GroupState> state) noexcept
+      : state_(std::move(state)) {}
+  std::shared_ptr<detail::GroupState> state_;
+};
+
 /// Options for one Process.
 struct ProcessOptions {
   Containment containment = Containment::automatic;
+  /// A group whose shared limits the process tree is held to as well as to its own (empty: none).
+  /// It must belong to the same loop. A group with cgroup v2 limits needs cgroup containment
+  /// (`Containment::process_group` is refused with `errc::invalid_argument`).
+  ResourceGroup group;
   /// Called on the loop thread once the whole tree is gone and the status is final, before
   /// `wait()` returns to anyone. It must not wait for this process (that would deadlock).
   std::function<void(const ExitStatus&)> on_exit;

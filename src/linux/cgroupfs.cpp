@@ -4,11 +4,13 @@
 
 #include "linux/cgroup_v2.hpp"  // unescape_mountinfo
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -99,6 +101,22 @@ int read_whole_file(int dir_fd, const char* name, std::string& out) {
 
 // Joins two paths and collapses doubled slashes; keeps "." and ".." (cgroupfs has no links, and
 // the kernel never writes them in the paths we join).
+bool remove_empty_groups(const std::string& dir, int depth) {
+  if (depth > 0) {
+    if (DIR* d = ::opendir(dir.c_str())) {
+      std::vector<std::string> children;
+      while (const dirent* e = ::readdir(d)) {
+        if (e->d_type == DT_DIR && std::strcmp(e->d_name, ".") != 0 &&
+            std::strcmp(e->d_name, "..") != 0)
+          children.push_back(dir + "/" + e->d_name);
+      }
+      ::closedir(d);
+      for (const auto& c : children) remove_empty_groups(c, depth - 1);
+    }
+  }
+  return ::rmdir(dir.c_str()) == 0 || errno == ENOENT;
+}
+
 std::string join_normalised(std::string_view a, std::string_view b) {
   std::string joined;
   joined.reserve(a.size() + b.size() + 1);

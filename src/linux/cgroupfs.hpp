@@ -26,6 +26,10 @@ std::optional<std::uint64_t> keyed_value(std::string_view text, std::string_view
 int read_whole_file(int dir_fd, const char* name, std::string& out);
 // Writes `text` to an existing (cgroupfs) file in one write(2); returns 0 or the errno.
 int write_file(const std::string& path, std::string_view text);
+// Removes the (cgroupfs) directory `dir` and the groups below it, deepest first, at most
+// `depth` levels down; a group that still has a process stays (EBUSY), and so do its parents.
+// Never follows a symlink. Returns whether `dir` is gone (also when it was already missing).
+bool remove_empty_groups(const std::string& dir, int depth = 3);
 // Joins two paths and collapses doubled slashes.
 std::string join_normalised(std::string_view a, std::string_view b);
 // Whether `path` is `dir` or below it.

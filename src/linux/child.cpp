@@ -433,9 +433,9 @@ void ChildState::finalize() {
   }
   if (leader_timer_) loop->cancel_timer(leader_timer_);
   leader_timer_ = 0;
-  // What the kernel did to the tree under its limits, read before its groups go (only with
-  // limits: a few files per exit that a tree without them does without).
-  if (!current_limits_.empty()) {
+  // What the kernel did to the tree under its limits or its ResourceGroup's, read before its
+  // groups go (only then: a few files per exit that a tree without limits does without).
+  if (!current_limits_.empty() || options.group.valid()) {
     std::optional<CgroupStats> cs;
     if (group_) {
       ErrorSink ignored;
@@ -672,7 +672,7 @@ ResourceSample ChildState::sample() {
     r.tree_memory_bytes = cs->memory_current;
     r.tree_pids = cs->pids_current;
   }
-  if (current_limits_.empty()) return r;
+  if (current_limits_.empty() && !options.group.valid()) return r;
   const LimitCounters lc = read_limit_counters(limits_, cs ? &*cs : nullptr);
   if (!r.tree_memory_bytes) r.tree_memory_bytes = lc.memory_bytes;
   if (!r.tree_pids) r.tree_pids = lc.pids;

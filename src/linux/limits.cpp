@@ -112,14 +112,9 @@ void LimitSupport::remove_v1_bases() {
   std::lock_guard lock(mu_);
   for (auto& [name, v] : v1_) {
     if (v.base.empty()) continue;
-    // Groups a worker's release could not remove then (still busy) are empty by now.
-    if (DIR* d = ::opendir(v.base.c_str())) {
-      while (dirent* e = ::readdir(d)) {
-        if (e->d_type == DT_DIR && e->d_name[0] != '.') ::rmdir((v.base + "/" + e->d_name).c_str());
-      }
-      ::closedir(d);
-    }
-    if (::rmdir(v.base.c_str()) == 0) v.base.clear();
+    // Groups a worker's release could not remove then (still busy) are empty by now, and so
+    // are those of ResourceGroups whose handles outlive the loop.
+    if (cgroupfs::remove_empty_groups(v.base)) v.base.clear();
   }
 }
 
@@ -147,6 +142,12 @@ std::vector<std::string> LimitSupport::v1_self_dirs() const {
     if (v.hierarchy) dirs.push_back(v.hierarchy->self_dir());
   }
   return dirs;
+}
+
+std::string LimitSupport::v2_enable_text() const {
+  std::string text;
+  for (const auto& c : v2_) text += fmt::format("{}+{}", text.empty() ? "" : " ", c);
+  return text;
 }
 
 std::string LimitSupport::v2_summary() const { return fmt::format("{}", fmt::join(v2_, " ")); }
@@ -237,12 +238,24 @@ namespace {
 // written, rlimits are set on its main process with prlimit).
 class Applier {
  public:
-  Applier(LimitSupport& support, const ProcessSpec& spec, const ResourceLimits& r,
-          CgroupV2Group* v2, const std::string& name, TreeLimits& out, ErrorSink& err)
-      : support_(support), spec_(spec), r_(r), v2_(v2), name_(name), out_(out), err_(err) {}
+  // `what` names the subject in errors (`start "name"`, `ResourceGroup g2`).
+  Applier(LimitSupport& support, std::string what, const ResourceLimits& r, CgroupV2Group* v2,
+          const std::string& name, TreeLimits& out, ErrorSink& err)
+      : support_(support),
+        what_(std::move(what)),
+        r_(r),
+        v2_(v2),
+        name_(name),
+        out_(out),
+        err_(err) {}
 
   PreparedSpawn* spawn = nullptr;  // before a spawn
   pid_t live_pid = 0;              // on a running tree
+  bool create_v1 = false;          // missing v1 groups are made (a spawn, or a ResourceGroup)
+  // The v1 groups new ones are made in, by controller (a ResourceGroup's); else the loop's bases.
+  const V1Dirs* parent_v1 = nullptr;
+  // A ResourceGroup that made a v1 group while trees may run in it: the note says for whom.
+  bool note_new_v1 = false;
 
   // Sets `kind` through a controller file: `v2_file` = `v2_value` in the v2 group, or else the
   // v1 `writes` (in order) in this incarnation's v1 group of `controller`. `v1_note` non-empty:
@@ -259,7 +272,8 @@ class Applier {
       st.backend = LimitBackend::cgroup_v2;
       st.note = fmt::format("{}/{} = {}", v2_->path(), v2_file, v2_value);
     } else if (v1_note.empty() && support_.has_v1(controller) &&
-               (spawn != nullptr || out_.group(controller) != nullptr)) {
+               (create_v1 || out_.group(controller) != nullptr)) {
+      const bool existed = out_.group(controller) != nullptr;
       CgroupV1Group* g = v1_group(controller);
       if (g == nullptr) return;
       for (const auto& [file, value] : v1_writes) {
@@ -268,7 +282,8 @@ class Applier {
       st.backend = LimitBackend::cgroup_v1;
       st.note =
           fmt::format("{}/{} = {}", g->path(), v1_writes.back().first, v1_writes.back().second);
-    } else if (spawn == nullptr && v1_note.empty() && support_.has_v1(controller)) {
+      if (note_new_v1 && !existed) st.note += " (for trees started from now on)";
+    } else if (!create_v1 && v1_note.empty() && support_.has_v1(controller)) {
       st.note = fmt::format(
           "not applied to the running worker (it has no cgroup v1 {} group); applies from its "
           "next start",
@@ -279,6 +294,9 @@ class Applier {
     }
     if (report) finish(std::move(st));
   }
+
+  // This tree's v1 group of `controller`, made when missing (below `parent_v1`).
+  void ensure_v1(const std::string& controller) { v1_group(controller.c_str()); }
 
   void rlimit_limit(LimitKind kind, int resource, std::uint64_t soft, std::uint64_t hard,
                     bool report = true) {
@@ -321,7 +339,13 @@ class Applier {
     for (auto& g : out_.v1) {
       if (g.controller() == controller) return &g;
     }
-    const std::string base = support_.v1_base(controller, err_);
+    std::string base;
+    if (parent_v1 != nullptr) {
+      for (const auto& [c, dir] : *parent_v1) {
+        if (c == controller) base = dir;
+      }
+    }
+    if (base.empty()) base = support_.v1_base(controller, err_);
     if (err_) return nullptr;
     auto g = CgroupV1Group::create(controller, base, name_, err_);
     if (err_) return nullptr;
@@ -332,8 +356,7 @@ class Applier {
   void finish(LimitStatus st) {
     if (st.backend == LimitBackend::none && r_.enforcement == LimitEnforcement::required) {
       err_.fail(errc::controller_unavailable, [&] {
-        return fmt::format("{} \"{}\": ResourceLimits.{} is required but cannot be enforced: {}",
-                           spawn != nullptr ? "start" : "change limits of", spec_.display_name(),
+        return fmt::format("{}: ResourceLimits.{} is required but cannot be enforced: {}", what_,
                            to_string(st.kind), st.note);
       });
       return;
@@ -342,7 +365,7 @@ class Applier {
   }
 
   LimitSupport& support_;
-  const ProcessSpec& spec_;
+  std::string what_;
   const ResourceLimits& r_;
   CgroupV2Group* v2_;
   const std::string& name_;
@@ -439,12 +462,20 @@ void walk_limits(Applier& a, const ResourceLimits& r, const ResourceLimits* prev
 }  // namespace
 
 void apply_limits(LimitSupport& support, const ProcessSpec& spec, CgroupV2Group* v2,
-                  const std::string& name, PreparedSpawn& p, TreeLimits& out, ErrorSink& err) {
+                  const std::string& name, const V1Dirs& parent_v1, PreparedSpawn& p,
+                  TreeLimits& out, ErrorSink& err) {
   const ResourceLimits& r = spec.resources;
-  if (r.empty()) return;
-  Applier a(support, spec, r, v2, name, out, err);
+  if (r.empty() && parent_v1.empty()) return;
+  Applier a(support, fmt::format("start \"{}\"", spec.display_name()), r, v2, name, out, err);
   a.spawn = &p;
+  a.create_v1 = true;
+  a.parent_v1 = &parent_v1;
   walk_limits(a, r, nullptr, out);
+  // A group's v1 limits hold only the trees inside its v1 groups: each controller it uses gets
+  // a group for this tree too, even without a limit of its own there.
+  for (const auto& [controller, dir] : parent_v1) {
+    if (!err && out.group(controller) == nullptr) a.ensure_v1(controller);
+  }
   if (err) {
     out.release();
     out.v1.clear();
@@ -466,9 +497,87 @@ void change_limits(LimitSupport& support, const ProcessSpec& spec, const Resourc
                    ErrorSink& err) {
   limits.statuses.clear();
   const std::string no_name;
-  Applier a(support, spec, next, v2, no_name, limits, err);
+  Applier a(support, fmt::format("change limits of \"{}\"", spec.display_name()), next, v2, no_name,
+            limits, err);
   a.live_pid = pid;
   walk_limits(a, next, &previous, limits);
+}
+
+// ------------------------------------------------------------------------------------------
+// GroupState
+
+GroupState::~GroupState() {
+  // Every tree in it is gone (each holds a handle): what is left is empty.
+  ErrorSink ignored;
+  limits.release();
+  if (v2) v2->remove(ignored);
+}
+
+V1Dirs GroupState::v1_dirs() const {
+  std::lock_guard lock(mu);
+  V1Dirs dirs;
+  for (const auto& g : limits.v1) dirs.emplace_back(g.controller(), g.path());
+  return dirs;
+}
+
+void GroupState::set(const ResourceLimits& next, bool creating, ErrorSink& err) {
+  std::lock_guard lock(mu);
+  TreeLimits changed;
+  changed.v1 = std::move(limits.v1);
+  Applier a(support, fmt::format("ResourceGroup {}", name), next, v2 ? &*v2 : nullptr, name,
+            changed, err);
+  a.create_v1 = true;
+  a.note_new_v1 = !creating;
+  walk_limits(a, next, creating ? nullptr : &current, changed);
+  limits.v1 = std::move(changed.v1);
+  if (err) return;
+  limits.statuses = std::move(changed.statuses);
+  current = next;
+}
+
+std::shared_ptr<GroupState> make_group(LimitSupport& support, const std::string& v2_base,
+                                       const std::string& name, const ResourceLimits& r,
+                                       ErrorSink& err) {
+  auto g = std::make_shared<GroupState>(support);
+  g->name = name;
+  if (!v2_base.empty()) {
+    g->v2 = CgroupV2Group::create(v2_base, name, err);
+    if (err) return nullptr;
+    // The trees' own groups below it get what the loop's base hands down.
+    if (const std::string enable = support.v2_enable_text(); !enable.empty())
+      g->v2->set("cgroup.subtree_control", enable, err);
+  }
+  if (!err) g->set(r, true, err);
+  if (err) return nullptr;  // the destructor removes what was made
+  return g;
+}
+
+GroupSample GroupState::sample() {
+  std::lock_guard lock(mu);
+  GroupSample s;
+  std::optional<CgroupStats> cs;
+  if (v2) {
+    ErrorSink ignored;
+    cs = v2->stats(ignored);
+    if (cs->cpu_usage_usec) s.cpu_seconds = static_cast<double>(*cs->cpu_usage_usec) / 1e6;
+    if (support.has_v2("memory")) {
+      std::string local;
+      cgroupfs::read_whole_file(AT_FDCWD, (v2->path() + "/memory.events.local").c_str(), local);
+      s.memory_limit_hits = cgroupfs::keyed_value(local, "max");
+      s.memory_oom_events = cgroupfs::keyed_value(local, "oom");
+    }
+  }
+  const LimitCounters c = read_limit_counters(limits, cs ? &*cs : nullptr);
+  s.memory_bytes = c.memory_bytes;
+  s.pids = c.pids;
+  s.cpu_throttled_periods = c.throttled_periods;
+  s.cpu_throttled_seconds = c.throttled_seconds;
+  s.oom_kills = c.oom_kills;
+  s.fork_refusals = c.fork_refusals;
+  if (!s.memory_limit_hits) {
+    if (const auto* m = limits.group("memory")) s.memory_limit_hits = m->number("memory.failcnt");
+  }
+  return s;
 }
 
 LimitCounters read_limit_counters(const TreeLimits& limits, const CgroupStats* v2) {

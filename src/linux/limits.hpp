@@ -7,10 +7,12 @@
 // that carry them.
 
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <supervisor/limits.hpp>
@@ -22,6 +24,8 @@
 #include "linux/spawn.hpp"
 
 namespace supervisor::detail {
+
+class LoopCore;
 
 // What one loop can use, found once when it starts. Thread-safe.
 class LimitSupport {
@@ -42,6 +46,8 @@ class LimitSupport {
   // "cpu memory pids" (v2 controllers worker groups get) and "memory pids cpu" (usable v1
   // hierarchies), for LoopInfo.
   [[nodiscard]] std::string v2_summary() const;
+  // "+cpu +memory": what a group between the base and the trees' groups hands down.
+  [[nodiscard]] std::string v2_enable_text() const;
   [[nodiscard]] std::string v1_summary() const;
   // The host's own groups in the usable v1 hierarchies (where dead hosts' bases are swept).
   [[nodiscard]] std::vector<std::string> v1_self_dirs() const;
@@ -77,13 +83,19 @@ struct TreeLimits {
   bool release();
 };
 
+// v1 group directories by controller, e.g. {"memory", "/sys/fs/cgroup/memory/.../g1"}.
+using V1Dirs = std::vector<std::pair<std::string, std::string>>;
+
 // On the spawning thread, before the spawn: decides how each limit of `spec.resources` is
-// enforced, creates this incarnation's v1 groups (named `name`) with their limits, writes the v2
-// controller files of `v2` (the incarnation's group, or null), adds rlimits to `p`, and the v1
-// groups' cgroup.procs to `p.join_fds`. In `required` mode a limit no mechanism can enforce fails
-// with errc::controller_unavailable; so does a write the kernel refuses, in either mode.
+// enforced, creates this incarnation's v1 groups (named `name`, inside `parent_v1`'s group of
+// their controller when it has one, plus one in each group of `parent_v1` even without a limit)
+// with their limits, writes the v2 controller files of `v2` (the incarnation's group, or null),
+// adds rlimits to `p`, and the v1 groups' cgroup.procs to `p.join_fds`. In `required` mode a
+// limit no mechanism can enforce fails with errc::controller_unavailable; so does a write the
+// kernel refuses, in either mode.
 void apply_limits(LimitSupport& support, const ProcessSpec& spec, CgroupV2Group* v2,
-                  const std::string& name, PreparedSpawn& p, TreeLimits& out, ErrorSink& err);
+                  const std::string& name, const V1Dirs& parent_v1, PreparedSpawn& p,
+                  TreeLimits& out, ErrorSink& err);
 
 // On a running tree (main process `pid`), from the loop thread: sets `next` where the kernel
 // allows it now (the incarnation's v2 group, its existing v1 groups, prlimit on the main
@@ -104,5 +116,44 @@ struct LimitCounters {
 };
 // `v2`: the incarnation's v2 group counters, already read (null without a group).
 LimitCounters read_limit_counters(const TreeLimits& limits, const CgroupStats* v2);
+
+// One ResourceGroup: a v2 group below the loop's base (when cgroups are used) in which the
+// trees' own groups are made, and v1 groups for the limits v2 cannot carry. Thread-safe.
+struct GroupState {
+  explicit GroupState(LimitSupport& s) : support(s) {}
+  ~GroupState();
+  GroupState(const GroupState&) = delete;
+  GroupState& operator=(const GroupState&) = delete;
+
+  // Applies `next` (`creating`: the first time; else unset limits are lifted). On error the
+  // previous limits stay recorded.
+  void set(const ResourceLimits& next, bool creating, ErrorSink& err);
+  [[nodiscard]] V1Dirs v1_dirs() const;
+  [[nodiscard]] GroupSample sample();
+  [[nodiscard]] std::string v2_dir() const { return v2 ? v2->path() : std::string(); }
+
+  LimitSupport& support;
+  std::shared_ptr<LoopCore> core;  // keeps `support` alive; set by the creator
+  std::string name;
+  std::optional<CgroupV2Group> v2;  // fixed once made
+  mutable std::mutex mu;
+  TreeLimits limits;       // (mu)
+  ResourceLimits current;  // (mu)
+};
+
+// Makes a group named `name` below `v2_base` ("" without cgroup v2) with the limits `r`.
+std::shared_ptr<GroupState> make_group(LimitSupport& support, const std::string& v2_base,
+                                       const std::string& name, const ResourceLimits& r,
+                                       ErrorSink& err);
+
+// ResourceGroup::create on a loop core (the Pool's way in, which has no Loop object).
+ResourceGroup create_resource_group(const std::shared_ptr<LoopCore>& core,
+                                    const ResourceLimits& limits, ErrorSink& err);
+
+// The library's way into a public ResourceGroup.
+struct GroupAccess {
+  static const std::shared_ptr<GroupState>& state(const ResourceGroup& g) { return g.state_; }
+  static ResourceGroup make(std::shared_ptr<GroupState> s) { return ResourceGroup(std::move(s)); }
+};
 
 }  // namespace supervisor::detail

@@ -19,6 +19,7 @@
 #include <system_error>
 
 #include "linux/cgroup_v2.hpp"
+#include "linux/cgroupfs.hpp"
 #include "linux/child.hpp"
 #include "linux/proc_stat.hpp"
 #include "linux/spawn.hpp"
@@ -85,23 +86,17 @@ int remove_stale_bases(const std::string& dir) {
   }
   ::closedir(d);
   for (const auto& base : bases) {
-    if (DIR* b = ::opendir(base.c_str())) {
-      while (dirent* e = ::readdir(b)) {
-        if (e->d_type == DT_DIR && e->d_name[0] != '.')
-          ::rmdir((base + "/" + e->d_name).c_str());  // EBUSY while populated: left alone
-      }
-      ::closedir(b);
-    }
-    if (::rmdir(base.c_str()) == 0) ++removed;
+    // A group still populated stays (EBUSY): killing is the registry's job.
+    if (cgroupfs::remove_empty_groups(base)) ++removed;
   }
   return removed;
 }
 
 }  // namespace
 
-std::string LoopCore::next_group_name() {
+std::string LoopCore::next_group_name(char prefix) {
   // Never reused within this host process: a killed group must not be entered again.
-  return fmt::format("w{}", ++group_counter_);
+  return fmt::format("{}{}", prefix, ++group_counter_);
 }
 
 void LoopCore::setup_cgroups() {
@@ -216,7 +211,8 @@ void LoopCore::shutdown() {
   thread_.join();
   sentinel_.stop();
   registry_.close();
-  if (own_base_) ::rmdir(info_.cgroup_base.c_str());
+  // Groups a ResourceGroup handle still names are empty now: they go with the base.
+  if (own_base_) cgroupfs::remove_empty_groups(info_.cgroup_base);
   limits_.remove_v1_bases();
 }
 

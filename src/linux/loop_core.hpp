@@ -85,7 +85,7 @@ class LoopCore : public std::enable_shared_from_this<LoopCore> {
 
   [[nodiscard]] const LoopInfo& info() const noexcept { return info_; }
   [[nodiscard]] const LoopOptions& options() const noexcept { return options_; }
-  std::string next_group_name();
+  std::string next_group_name(char prefix = 'w');
   // An O_RDWR /dev/null for children's null streams (-1 if it could not be opened).
   [[nodiscard]] int null_fd() const noexcept { return null_.get(); }
   Sentinel& sentinel() noexcept { return sentinel_; }

@@ -9,6 +9,7 @@
 
 #include "linux/cgroup_v2.hpp"
 #include "linux/child.hpp"
+#include "linux/limits.hpp"
 #include "linux/loop_core.hpp"
 #include "linux/spawn.hpp"
 #include "validate.hpp"
@@ -67,6 +68,24 @@ std::shared_ptr<ChildState> start_impl(const std::shared_ptr<detail::LoopCore>& 
   Containment containment = options.containment;
   if (containment == Containment::automatic)
     containment = li.cgroup_usable ? Containment::cgroup : Containment::process_group;
+  // A copy: `options` moves into the child state before the spawn.
+  const std::shared_ptr<detail::GroupState> group_state = detail::GroupAccess::state(options.group);
+  if (group_state && group_state->core != core) {
+    err.fail(errc::invalid_argument, [&] {
+      return fmt::format("start \"{}\": ProcessOptions::group belongs to another Loop",
+                         spec.display_name());
+    });
+    return nullptr;
+  }
+  if (group_state && group_state->v2 && containment == Containment::process_group) {
+    err.fail(errc::invalid_argument, [&] {
+      return fmt::format(
+          "start \"{}\": ProcessOptions::group is a cgroup v2 group ({}), which process-group "
+          "containment cannot place the tree in",
+          spec.display_name(), group_state->v2_dir());
+    });
+    return nullptr;
+  }
   if (containment == Containment::cgroup && !li.cgroup_usable) {
     err.fail(errc::cgroup_unavailable, [&] {
       return fmt::format("start \"{}\": cgroup containment requested, but {}", spec.display_name(),
@@ -86,7 +105,8 @@ std::shared_ptr<ChildState> start_impl(const std::shared_ptr<detail::LoopCore>& 
     std::optional<detail::CgroupV2Group> group;
     const std::string group_name = core->next_group_name();
     if (containment == Containment::cgroup) {
-      group = detail::CgroupV2Group::create(li.cgroup_base, group_name, err);
+      group = detail::CgroupV2Group::create(
+          group_state && group_state->v2 ? group_state->v2_dir() : li.cgroup_base, group_name, err);
       if (err) return nullptr;
     }
     const auto drop_group = [&] {
@@ -96,7 +116,8 @@ std::shared_ptr<ChildState> start_impl(const std::shared_ptr<detail::LoopCore>& 
     };
     detail::TreeLimits limits;
     detail::apply_limits(core->limit_support(), spec, group ? &*group : nullptr, group_name,
-                         *prepared, limits, err);
+                         group_state ? group_state->v1_dirs() : detail::V1Dirs{}, *prepared, limits,
+                         err);
     if (err) {
       drop_group();
       return nullptr;
@@ -334,6 +355,86 @@ ResourceSample Process::sample() const {
   if (!state_) return {};
   auto s = state_;
   return s->loop->run_sync([&] { return s->sample(); });
+}
+
+// ------------------------------------------------------------------------------------------
+// ResourceGroup
+
+ResourceGroup detail::create_resource_group(const std::shared_ptr<detail::LoopCore>& core,
+                                            const ResourceLimits& limits, ErrorSink& err) {
+  detail::validate_group_limits(limits, "ResourceGroup", err);
+  if (err) return {};
+  const LoopInfo& li = core->info();
+  auto state =
+      detail::make_group(core->limit_support(), li.cgroup_usable ? li.cgroup_base : std::string(),
+                         core->next_group_name('g'), limits, err);
+  if (err) return {};
+  state->core = core;
+  return detail::GroupAccess::make(std::move(state));
+}
+
+ResourceGroup::ResourceGroup() noexcept = default;
+
+ResourceGroup ResourceGroup::create(Loop& loop, ResourceLimits limits) {
+  return detail::or_throw(
+      [&](ErrorSink& err) { return detail::create_resource_group(loop.core_, limits, err); });
+}
+
+ResourceGroup ResourceGroup::create(Loop& loop, ResourceLimits limits,
+                                    std::error_code& ec) noexcept {
+  try {
+    return detail::into_code(
+        ec, [&](ErrorSink& err) { return detail::create_resource_group(loop.core_, limits, err); });
+  } catch (...) {
+    ec = errc::internal;
+    return {};
+  }
+}
+
+ResourceLimits ResourceGroup::resources() const {
+  if (!state_) return {};
+  std::lock_guard lock(state_->mu);
+  return state_->current;
+}
+
+std::string ResourceGroup::cgroup() const { return state_ ? state_->v2_dir() : std::string(); }
+
+std::vector<LimitStatus> ResourceGroup::limits() const {
+  if (!state_) return {};
+  std::lock_guard lock(state_->mu);
+  return state_->limits.statuses;
+}
+
+GroupSample ResourceGroup::sample() const {
+  if (!state_) return {};
+  return state_->sample();
+}
+
+namespace {
+
+void set_group_impl(const std::shared_ptr<detail::GroupState>& s, const ResourceLimits& limits,
+                    ErrorSink& err) {
+  if (!s) {
+    err.fail(errc::invalid_argument,
+             [] { return std::string("ResourceGroup::set_resources: an empty handle"); });
+    return;
+  }
+  detail::validate_group_limits(limits, "ResourceGroup", err);
+  if (!err) s->set(limits, false, err);
+}
+
+}  // namespace
+
+void ResourceGroup::set_resources(const ResourceLimits& limits) {
+  detail::or_throw([&](ErrorSink& err) { set_group_impl(state_, limits, err); });
+}
+
+void ResourceGroup::set_resources(const ResourceLimits& limits, std::error_code& ec) noexcept {
+  try {
+    detail::into_code(ec, [&](ErrorSink& err) { set_group_impl(state_, limits, err); });
+  } catch (...) {
+    ec = errc::internal;
+  }
 }
 
 }  // namespace supervisor

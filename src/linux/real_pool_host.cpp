@@ -4,9 +4,11 @@
 
 #include <fmt/format.h>
 
+#include "linux/limits.hpp"
 #include "linux/loop_core.hpp"
 #include "linux/notify_socket.hpp"
 #include "pool_host.hpp"
+#include "validate.hpp"
 
 namespace supervisor::detail {
 namespace {
@@ -29,6 +31,18 @@ class RealWorker final : public WorkerProcess {
 
  private:
   Process process_;
+};
+
+class RealGroup final : public WorkerGroup {
+ public:
+  explicit RealGroup(ResourceGroup g) : group(std::move(g)) {}
+  [[nodiscard]] std::vector<LimitStatus> limits() const override { return group.limits(); }
+  [[nodiscard]] GroupSample sample() override { return group.sample(); }
+  void set_resources(const ResourceLimits& limits, ErrorSink& err) override {
+    validate_group_limits(limits, "PoolOptions.group_resources", err);
+    if (!err) GroupAccess::state(group)->set(limits, false, err);
+  }
+  ResourceGroup group;
 };
 
 class RealNotify final : public NotifyChannel {
@@ -72,11 +86,12 @@ class RealHost final : public PoolHost {
   [[nodiscard]] std::shared_ptr<LoopCore> loop_core() const override { return core_; }
 
   std::unique_ptr<WorkerProcess> spawn(std::shared_ptr<const ProcessSpec> spec,
-                                       Containment containment,
+                                       Containment containment, WorkerGroup* group,
                                        std::function<void(const ExitStatus&)> on_exit,
                                        ErrorSink& err) override {
     ProcessOptions po;
     po.containment = containment;
+    if (group != nullptr) po.group = static_cast<RealGroup*>(group)->group;
     po.on_exit = std::move(on_exit);
     std::error_code ec;
     std::string message;
@@ -86,6 +101,12 @@ class RealHost final : public PoolHost {
       return nullptr;
     }
     return std::make_unique<RealWorker>(std::move(p));
+  }
+
+  std::unique_ptr<WorkerGroup> make_group(const ResourceLimits& limits, ErrorSink& err) override {
+    ResourceGroup g = create_resource_group(core_, limits, err);
+    if (err) return nullptr;
+    return std::make_unique<RealGroup>(std::move(g));
   }
 
   std::unique_ptr<NotifyChannel> open_notify(const std::string& name,

@@ -54,11 +54,16 @@ std::string missing_controller(const sv::LoopInfo& li, const std::string& contro
          li.cgroup_v2_controllers + "\", v1: \"" + li.cgroup_v1_controllers + "\")";
 }
 
-std::optional<sv::LimitStatus> status_of(const sv::Process& p, sv::LimitKind kind) {
-  for (const auto& s : p.info().limits) {
+std::optional<sv::LimitStatus> status_in(const std::vector<sv::LimitStatus>& all,
+                                         sv::LimitKind kind) {
+  for (const auto& s : all) {
     if (s.kind == kind) return s;
   }
   return std::nullopt;
+}
+
+std::optional<sv::LimitStatus> status_of(const sv::Process& p, sv::LimitKind kind) {
+  return status_in(p.info().limits, kind);
 }
 
 bool exists(const std::string& path) {
@@ -821,5 +826,291 @@ TEST_CASE("in the VM, a host inside its group hands controllers down only from a
   move_self("/sys/fs/cgroup");
   CHECK(::rmdir((group + "/host").c_str()) == 0);
   CHECK(::rmdir(group.c_str()) == 0);
+  REQUIRE_CLEAN(audit, tag);
+}
+
+// ------------------------------------------------------------------------------------------
+// ResourceGroup: limits shared by several trees (the pool-wide tier)
+
+namespace {
+
+// The directory a limit's file is in, from its note ("<dir>/<file> = <value>").
+std::string group_dir_of(const sv::LimitStatus& s) {
+  return dir_of(s.note.substr(0, s.note.find(' ')));
+}
+
+// A piped stdout whose text can be waited on.
+struct Said {
+  std::mutex m;
+  std::string text;
+  sv::StdioSpec spec() {
+    return sv::StdioSpec::pipe([this](std::string_view line) {
+      std::lock_guard lock(m);
+      text.append(line).push_back('\n');
+    });
+  }
+  bool has(const std::string& what) {
+    std::lock_guard lock(m);
+    return text.find(what) != std::string::npos;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a ResourceGroup holds several trees to one memory_max", "[integration][limits]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("group-oom");
+  std::string group_dir;
+  {
+    sv::Loop loop;
+    if (const auto why = missing_controller(loop.info(), "memory"); !why.empty())
+      SUPERVISOR_SKIP(why);
+    sv::ResourceLimits shared;
+    shared.memory_max = 96 * k_mib;
+    shared.enforcement = sv::LimitEnforcement::required;
+    auto group = sv::ResourceGroup::create(loop, shared);
+    const auto mem = status_in(group.limits(), sv::LimitKind::memory_max);
+    REQUIRE(mem.has_value());
+    INFO(mem->note);
+    CHECK(mem->backend != sv::LimitBackend::none);
+    group_dir = group_dir_of(*mem);
+    CHECK(exists(group_dir));
+    // Two trees of 40 MiB each fit; a third does not. None has a limit of its own.
+    sv::ProcessOptions in_group;
+    in_group.group = group;
+    std::vector<sv::Process> procs;
+    std::vector<std::unique_ptr<Said>> said;
+    for (int k = 0; k < 2; ++k) {
+      said.push_back(std::make_unique<Said>());
+      auto spec = spec_for(tag, {"alloc", "40", "forever"});
+      spec.out = said.back()->spec();
+      procs.push_back(sv::Process::start(loop, spec, in_group));
+      REQUIRE(st::wait_until([&] { return said.back()->has("allocated 40"); }, 20000ms));
+      CHECK(procs.back().info().limits.empty());
+      if (!group.cgroup().empty())
+        CHECK(procs.back().info().cgroup.rfind(group.cgroup() + "/", 0) == 0);
+    }
+    CHECK(procs[0].running());
+    CHECK(procs[1].running());
+    auto third = sv::Process::start(loop, spec_for(tag, {"alloc", "40", "forever"}), in_group);
+    procs.push_back(std::move(third));
+    // The kernel's OOM killer picks a victim among all three trees.
+    std::optional<sv::ExitStatus> killed;
+    REQUIRE(st::wait_until(
+        [&] {
+          for (auto& p : procs) {
+            if (auto s = p.exit_status()) killed = s;
+          }
+          return killed.has_value();
+        },
+        30000ms));
+    INFO(killed->describe());
+    CHECK(killed->reason == sv::ExitReason::oom_kill);
+    CHECK(killed->oom_kills >= 1);
+    const auto gs = group.sample();
+    REQUIRE(gs.memory_limit_hits.has_value());
+    CHECK(*gs.memory_limit_hits >= 1);  // the group's own limit, not a tree's
+    REQUIRE(gs.memory_bytes.has_value());
+    CHECK(*gs.memory_bytes <= 96 * k_mib);
+    for (auto& p : procs) p.stop();
+  }
+  CHECK_FALSE(exists(group_dir));  // gone with the last handle and the last tree
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("a ResourceGroup's max_processes counts the tasks of all its trees",
+          "[integration][limits]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("group-pids");
+  {
+    sv::Loop loop;
+    if (const auto why = missing_controller(loop.info(), "pids"); !why.empty())
+      SUPERVISOR_SKIP(why);
+    sv::ResourceLimits shared;
+    shared.max_processes = 16;
+    auto group = sv::ResourceGroup::create(loop, shared);
+    REQUIRE(status_in(group.limits(), sv::LimitKind::max_processes).has_value());
+    sv::ProcessOptions in_group;
+    in_group.group = group;
+    // A takes 7 tasks and stops; B forks until the group is full. (A tree joins its groups
+    // when it starts: on cgroup v1 that is a migration, which pids.max does not refuse, so the
+    // test lets B start while the group still has room.)
+    Said a;
+    Said b;
+    auto spec = spec_for(tag, {"fork-until-refused", "6"});
+    spec.out = a.spec();
+    auto pa = sv::Process::start(loop, spec, in_group);
+    REQUIRE(st::wait_until([&] { return a.has("forked "); }, 10000ms));
+    spec = spec_for(tag, {"fork-until-refused", "500"});
+    spec.out = b.spec();
+    auto pb = sv::Process::start(loop, spec, in_group);
+    REQUIRE(st::wait_until([&] { return b.has("forked "); }, 10000ms));
+    INFO(a.text << b.text);
+    CHECK(a.has("forked 6\n"));
+    CHECK(b.has("refused Resource temporarily unavailable"));
+    // Both trees together, workers included, within the group's 16 tasks (B alone would have
+    // forked up to 500).
+    const auto tagged = st::processes_with_tag(tag).size();
+    CHECK(tagged >= 9);
+    CHECK(tagged <= 16);
+    const auto gs = group.sample();
+    REQUIRE(gs.pids.has_value());
+    CHECK(*gs.pids <= 16);
+    CHECK(*gs.pids >= tagged);
+    pa.stop();
+    pb.stop();
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("a ResourceGroup changes its limits live and rejects what it cannot be",
+          "[integration][limits]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("group-live");
+  {
+    sv::Loop loop;
+    if (const auto why = missing_controller(loop.info(), "memory"); !why.empty())
+      SUPERVISOR_SKIP(why);
+    sv::ResourceLimits shared;
+    shared.memory_max = 256 * k_mib;
+    auto group = sv::ResourceGroup::create(loop, shared);
+    sv::ProcessOptions in_group;
+    in_group.group = group;
+    auto p = sv::Process::start(loop, spec_for(tag, {"sleep", "forever"}), in_group);
+    const auto before = status_in(group.limits(), sv::LimitKind::memory_max);
+    REQUIRE(before.has_value());
+    const std::string file = before->note.substr(0, before->note.find(' '));
+    CHECK(std::stoull(read_file(file)) == 256 * k_mib);
+    shared.memory_max = 128 * k_mib;
+    group.set_resources(shared);
+    CHECK(std::stoull(read_file(file)) == 128 * k_mib);
+    CHECK(*group.resources().memory_max == 128 * k_mib);
+    group.set_resources(sv::ResourceLimits{});  // lifted: back to the kernel's unlimited
+    const std::string lifted = read_file(file);
+    CHECK((lifted == "max\n" || std::stoull(lifted) > 1024 * 1024 * k_mib));
+    CHECK(group.limits().empty());
+    CHECK(p.running());
+
+    // Per-process limits, bad values, foreign loops, and process-group containment.
+    sv::ResourceLimits per_process;
+    per_process.max_open_files = 64;
+    std::error_code ec;
+    CHECK_FALSE(sv::ResourceGroup::create(loop, per_process, ec).valid());
+    CHECK(ec == sv::errc::invalid_argument);
+    try {
+      group.set_resources(per_process);
+      FAIL("accepted");
+    } catch (const sv::Error& e) {
+      CHECK(std::string(e.what()).find("max_open_files") != std::string::npos);
+    }
+    sv::ResourceLimits tiny;
+    tiny.memory_max = 1000;
+    CHECK_FALSE(sv::ResourceGroup::create(loop, tiny, ec).valid());
+    CHECK(ec == sv::errc::invalid_argument);
+    sv::Loop other;
+    auto foreign = sv::Process::start(other, spec_for(tag, {"exit", "0"}), in_group, ec);
+    CHECK(ec == sv::errc::invalid_argument);
+    CHECK_FALSE(foreign.valid());
+    if (!group.cgroup().empty()) {
+      sv::ProcessOptions pg = in_group;
+      pg.containment = sv::Containment::process_group;
+      auto refused = sv::Process::start(loop, spec_for(tag, {"exit", "0"}), pg, ec);
+      CHECK(ec == sv::errc::invalid_argument);
+    }
+    p.stop();
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("a ResourceGroup in required mode fails to be made where no mechanism exists",
+          "[integration][limits]") {
+  sv::Loop loop(without_cgroups());
+  sv::ResourceLimits shared;
+  shared.cpu_cores = 1;
+  shared.enforcement = sv::LimitEnforcement::required;
+  std::error_code ec;
+  CHECK_FALSE(sv::ResourceGroup::create(loop, shared, ec).valid());
+  CHECK(ec == sv::errc::controller_unavailable);
+  try {
+    sv::ResourceGroup::create(loop, shared);
+    FAIL("made");
+  } catch (const sv::Error& e) {
+    const std::string what = e.what();
+    INFO(what);
+    CHECK(what.find("ResourceLimits.cpu_cores is required") != std::string::npos);
+  }
+  shared.enforcement = sv::LimitEnforcement::best_effort;
+  auto group = sv::ResourceGroup::create(loop, shared);
+  const auto cpu = status_in(group.limits(), sv::LimitKind::cpu_cores);
+  REQUIRE(cpu.has_value());
+  CHECK(cpu->backend == sv::LimitBackend::none);
+}
+
+TEST_CASE("a pool's group_resources hold all its workers to one cpu quota",
+          "[integration][limits][pool]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("pool-group-cpu");
+  {
+    sv::Loop loop;
+    if (const auto why = missing_controller(loop.info(), "cpu"); !why.empty()) SUPERVISOR_SKIP(why);
+    auto o = pool_of(tag, {"spin", "100000"});
+    o.size = 2;
+    o.group_resources.cpu_cores = 0.2;
+    o.group_resources.enforcement = sv::LimitEnforcement::required;
+    sv::Pool pool(loop, o);
+    const auto t0 = std::chrono::steady_clock::now();
+    pool.start();
+    REQUIRE(pool.wait_ready(2, 10s));
+    std::this_thread::sleep_for(1500ms);
+    const auto gs = pool.group_sample();
+    const auto snap = pool.snapshot();
+    pool.stop();
+    const double wall =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    REQUIRE(snap.group_limits.size() == 1);
+    CHECK(snap.group_limits.front().backend != sv::LimitBackend::none);
+    REQUIRE(gs.cpu_throttled_periods.has_value());
+    CHECK(*gs.cpu_throttled_periods >= 1);
+    double cpu = 0;
+    for (const auto& e : st::events_of<sv::WorkerExited>(pool))
+      cpu += std::chrono::duration<double>(e.status.usage.user_cpu + e.status.usage.system_cpu)
+                 .count();
+    INFO("cpu " << cpu << " s in " << wall << " s");
+    // Two spinners on two cores would take ~2 s per wall second; the pool's 0.2 cores hold
+    // both together to about 0.2 (load on the machine can only lower it).
+    CHECK(cpu < 0.5 * wall);
+    CHECK(st::events_of<sv::LimitsNotEnforced>(pool).empty());
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("a pool's group memory_max is a pool-wide violation when it OOM-kills a worker",
+          "[integration][limits][pool]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("pool-group-oom");
+  {
+    sv::Loop loop;
+    if (const auto why = missing_controller(loop.info(), "memory"); !why.empty())
+      SUPERVISOR_SKIP(why);
+    auto o = pool_of(tag, {"alloc", "40", "forever"});
+    o.size = 3;
+    o.group_resources.memory_max = 96 * k_mib;
+    sv::StandardRestartOptions never;
+    never.mode = sv::RestartMode::never;
+    o.restart_policy = std::make_shared<sv::StandardRestartPolicy>(never);
+    sv::Pool pool(loop, o);
+    pool.start();
+    REQUIRE(
+        st::wait_until([&] { return !st::events_of<sv::LimitViolation>(pool).empty(); }, 30000ms));
+    const auto v = st::events_of<sv::LimitViolation>(pool).front();
+    INFO(v.detail);
+    CHECK(v.group);
+    CHECK(v.kind == sv::LimitKind::memory_max);
+    CHECK(v.detail.find("the pool's memory_max 100663296") != std::string::npos);
+    const auto snap = pool.snapshot();
+    CHECK(snap.limit_violations.at("group.memory_max") >= 1);
+    CHECK(snap.exits_by_reason.at("oom-kill") >= 1);
+    pool.stop();
+  }
   REQUIRE_CLEAN(audit, tag);
 }

@@ -148,3 +148,63 @@ TEST_CASE("pool: a limiter that throws is counted, and the worker left alone",
   CHECK(world.spawn_count() == 1);
   pool.stop();
 }
+
+TEST_CASE("group_resources: validated, reported when not enforced, changed only when set",
+          "[unit][limits]") {
+  sv::testing::FakeWorld world;
+  sv::PoolOptions o;
+  o.spec.argv = {"/usr/bin/worker"};
+  o.size = 2;
+
+  SECTION("a per-process limit is refused, naming the field") {
+    o.group_resources.cpu_time = 10s;
+    try {
+      sv::Pool pool(world, o);
+      FAIL("accepted");
+    } catch (const sv::Error& e) {
+      CHECK(e.code() == sv::errc::invalid_argument);
+      CHECK(std::string(e.what()).find("PoolOptions.group_resources.cpu_time") !=
+            std::string::npos);
+    }
+  }
+  SECTION("best effort: one LimitsNotEnforced for the group, and a snapshot of each limit") {
+    o.group_resources.memory_max = 512 * k_mib;
+    o.group_resources.cpu_cores = 1.5;
+    sv::Pool pool(world, o);
+    pool.start();
+    const auto said = events_of<sv::LimitsNotEnforced>(pool);
+    REQUIRE(said.size() == 1);
+    CHECK(said.front().group);
+    CHECK(said.front().limits.size() == 2);
+    CHECK(pool.snapshot().group_limits.size() == 2);
+    sv::ResourceLimits less;
+    less.memory_max = 256 * k_mib;
+    pool.set_group_resources(less);
+    CHECK(pool.snapshot().group_limits.size() == 1);
+    less.max_open_files = 10;
+    std::error_code ec;
+    pool.set_group_resources(less, ec);
+    CHECK(ec == sv::errc::invalid_argument);
+    pool.stop();
+  }
+  SECTION("required: start fails and nothing runs") {
+    o.group_resources.memory_max = 512 * k_mib;
+    o.group_resources.enforcement = sv::LimitEnforcement::required;
+    sv::Pool pool(world, o);
+    std::error_code ec;
+    pool.start(ec);
+    CHECK(ec == sv::errc::controller_unavailable);
+    CHECK(world.spawn_count() == 0);
+  }
+  SECTION("without group_resources there is no group to change") {
+    sv::Pool pool(world, o);
+    std::error_code ec;
+    pool.set_group_resources(sv::ResourceLimits{}, ec);
+    CHECK(ec == sv::errc::not_running);
+    pool.start();
+    pool.set_group_resources(sv::ResourceLimits{}, ec);
+    CHECK(ec == sv::errc::invalid_argument);
+    CHECK(pool.group_sample().memory_bytes == std::nullopt);
+    pool.stop();
+  }
+}
