@@ -52,7 +52,12 @@ std::string ExitStatus::describe() const {
   }
   const double secs = std::chrono::duration<double>(uptime).count();
   out += fmt::format(" after {:.3f}s", secs);
-  if (stop_requested) out += ", stop requested";
+  if (wall_time_exceeded) {
+    out += ", stopped at its wall_time";
+  } else if (stop_requested) {
+    out += ", stop requested";
+  }
+  if (oom_kills > 0) out += fmt::format(", {} OOM-killed", oom_kills);
   if (killed_descendants > 0) out += fmt::format(", {} descendants killed", killed_descendants);
   if (escaped_descendants > 0) out += fmt::format(", {} descendants escaped", escaped_descendants);
   if (unreaped) out += ", main process still alive after SIGKILL (left unreaped)";

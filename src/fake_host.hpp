@@ -54,6 +54,8 @@ class FakeHost final : public PoolHost, public std::enable_shared_from_this<Fake
     bool stop_requested = false;
     bool killing = false;
     std::uint64_t stop_timer = 0;
+    std::uint64_t wall_timer = 0;  // ResourceLimits::wall_time, as the real loop keeps it
+    bool wall_time_hit = false;
     std::uint64_t memory_bytes = 0;
     double cpu_seconds = 0;
   };

@@ -17,6 +17,7 @@ std::string_view to_string(LimitKind k) noexcept {
     case LimitKind::max_processes: return "max_processes";
     case LimitKind::max_open_files: return "max_open_files";
     case LimitKind::cpu_time: return "cpu_time";
+    case LimitKind::wall_time: return "wall_time";
   }
   return "?";
 }
@@ -27,6 +28,7 @@ std::string_view to_string(LimitBackend b) noexcept {
     case LimitBackend::cgroup_v2: return "cgroup-v2";
     case LimitBackend::cgroup_v1: return "cgroup-v1";
     case LimitBackend::rlimit: return "rlimit";
+    case LimitBackend::loop_timer: return "loop-timer";
   }
   return "?";
 }

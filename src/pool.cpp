@@ -1152,7 +1152,13 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
                             st.fork_refusals == 1 ? "" : "s", group ? "the pool's " : "",
                             (group ? g : r).max_processes.value_or(0)));
     }
-    if (st.reason == ExitReason::resource_limit && r.cpu_time) {
+    if (st.wall_time_exceeded) {
+      violation(LimitKind::wall_time, 1, false,
+                fmt::format("stopped at wall_time {} ms",
+                            std::chrono::duration_cast<std::chrono::milliseconds>(
+                                r.wall_time.value_or(Duration::zero()))
+                                .count()));
+    } else if (st.reason == ExitReason::resource_limit && r.cpu_time) {
       violation(LimitKind::cpu_time, 1, false,
                 fmt::format("killed at cpu_time {} s",
                             std::chrono::duration_cast<std::chrono::seconds>(*r.cpu_time).count()));
@@ -1190,7 +1196,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       return;
     }
     const TimePoint t = now();
-    const bool our_verdict = st.reason == ExitReason::unhealthy;  // a failure, though we stopped it
+    // A failure, though we stopped it: a failing check, or running past wall_time.
+    const bool our_verdict = st.reason == ExitReason::unhealthy || st.wall_time_exceeded;
     if (options_.restart_breaker && !st.ok() && (!st.stop_requested || our_verdict)) {
       guarded("restart_breaker", [&] { options_.restart_breaker->on_failure(st.uptime, t); });
     }

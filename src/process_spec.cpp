@@ -101,6 +101,13 @@ bool check_limit_values(const ResourceLimits& r, std::string_view where, errc co
                     std::chrono::duration_cast<std::chrono::milliseconds>(*r.cpu_time).count()),
         "is below 1 s (RLIMIT_CPU counts whole seconds)");
   }
+  if (r.wall_time && *r.wall_time < std::chrono::milliseconds(1)) {
+    return bad(
+        "wall_time",
+        fmt::format("{} us",
+                    std::chrono::duration_cast<std::chrono::microseconds>(*r.wall_time).count()),
+        "is below 1 ms");
+  }
   return true;
 }
 
@@ -127,13 +134,16 @@ bool check_resources(const ProcessSpec& spec, detail::ErrorSink& err) {
 void detail::validate_group_limits(const ResourceLimits& r, std::string_view where,
                                    detail::ErrorSink& err) {
   if (!check_limit_values(r, where, errc::invalid_argument, err)) return;
-  const char* per_process = r.max_open_files ? "max_open_files" : r.cpu_time ? "cpu_time" : nullptr;
-  if (per_process != nullptr) {
+  const char* per_tree = r.max_open_files ? "max_open_files"
+                         : r.cpu_time     ? "cpu_time"
+                         : r.wall_time    ? "wall_time"
+                                          : nullptr;
+  if (per_tree != nullptr) {
     err.fail(errc::invalid_argument, [&] {
       return fmt::format(
-          "{}.{}: a per-process rlimit cannot limit a group of trees; set it in "
+          "{}.{}: limits each process or tree on its own, not a group of trees; set it in "
           "ProcessSpec.resources",
-          where, per_process);
+          where, per_tree);
     });
   }
 }

@@ -158,7 +158,18 @@ std::unique_ptr<WorkerProcess> FakeHost::spawn(std::shared_ptr<const ProcessSpec
     return nullptr;
   }
   const int pid = next_pid_++;
-  procs_.emplace(pid, Proc{std::move(spec), std::move(on_exit), clock_.now()});
+  const auto wall_time = spec->resources.wall_time;
+  Proc& proc =
+      procs_.emplace(pid, Proc{std::move(spec), std::move(on_exit), clock_.now()}).first->second;
+  if (wall_time) {
+    proc.wall_timer = add_timer(*wall_time, [this, pid] {
+      auto it = procs_.find(pid);
+      if (it == procs_.end() || !it->second.alive) return;
+      it->second.wall_timer = 0;
+      it->second.wall_time_hit = true;
+      on_stop_request(pid);
+    });
+  }
   ++spawned_;
   return std::make_unique<FakeWorker>(weak_from_this(), pid);
 }
@@ -177,6 +188,11 @@ void FakeHost::end(int pid, ExitStatus status) {
   Proc& p = it->second;
   p.alive = false;
   if (p.stop_timer) cancel_timer(p.stop_timer);
+  if (p.wall_timer) cancel_timer(p.wall_timer);
+  if (p.wall_time_hit) {
+    status.reason = ExitReason::resource_limit;
+    status.wall_time_exceeded = true;
+  }
   status.uptime = clock_.now() - p.started;
   status.stop_requested = status.stop_requested || p.stop_requested;
   // As on the real loop: the exit is reported in a later turn, once the tree is gone.

@@ -69,6 +69,8 @@ struct ExitStatus {
   std::uint64_t oom_kills = 0;
   /// Forks the kernel refused because the tree was at `max_processes` (0 without a pids group).
   std::uint64_t fork_refusals = 0;
+  /// It was stopped for running past `ResourceLimits::wall_time` (reason `resource_limit`).
+  bool wall_time_exceeded = false;
   ResourceUsage usage;
   std::vector<std::string> stderr_tail;  ///< The last lines of stderr, when it was piped.
 

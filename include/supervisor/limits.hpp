@@ -30,6 +30,7 @@ enum class LimitKind {
   max_processes,   ///< Processes and threads in the tree (fork refused above it).
   max_open_files,  ///< Open fds per process (RLIMIT_NOFILE).
   cpu_time,        ///< CPU time per process (RLIMIT_CPU: SIGXCPU, then SIGKILL).
+  wall_time,       ///< Wall-clock run time of the tree (its StopPlan runs when it is up).
 };
 
 /// `memory_max`, `cpu_cores`, ...: the field name in `ResourceLimits`.
@@ -56,12 +57,17 @@ struct ResourceLimits {
   std::optional<std::uint64_t> max_processes;   ///< At least 1.
   std::optional<std::uint64_t> max_open_files;  ///< At least 3 (stdin, stdout, stderr).
   std::optional<Duration> cpu_time;             ///< At least 1 s (whole seconds).
+  /// Run time from the start, like systemd's `RuntimeMaxSec=`: then the StopPlan runs and the
+  /// exit's reason is `resource_limit` (`ExitStatus::wall_time_exceeded`). At least 1 ms. A Pool
+  /// restarts the worker as its restart policy says; for a calm planned replacement instead, use
+  /// `PoolOptions::recycle.max_runtime`.
+  std::optional<Duration> wall_time;
   LimitEnforcement enforcement = LimitEnforcement::best_effort;
 
   /// Whether no limit is set.
   [[nodiscard]] bool empty() const noexcept {
     return !memory_max && !memory_high && !swap_max && !cpu_cores && !cpu_weight &&
-           !max_processes && !max_open_files && !cpu_time;
+           !max_processes && !max_open_files && !cpu_time && !wall_time;
   }
 };
 
@@ -71,9 +77,11 @@ enum class LimitBackend {
   cgroup_v2,  ///< A controller file in the worker's own cgroup v2 group.
   cgroup_v1,  ///< A controller file in the worker's own group of a cgroup v1 hierarchy.
   rlimit,     ///< A setrlimit in the child before exec (per process, not per tree).
+  /// The supervision loop's timer (for `wall_time`, which no kernel mechanism limits).
+  loop_timer,
 };
 
-/// `none`, `cgroup-v2`, `cgroup-v1`, `rlimit`.
+/// `none`, `cgroup-v2`, `cgroup-v1`, `rlimit`, `loop-timer`.
 [[nodiscard]] SUPERVISOR_API std::string_view to_string(LimitBackend b) noexcept;
 
 /// How one set limit is enforced for a started process.

@@ -136,6 +136,7 @@ void ChildState::install(std::uint64_t pid_id, std::uint64_t out_id, std::uint64
   attach(out, out_id);
   attach(err, err_id);
   loop->adopt(self);
+  arm_wall_time();
 }
 
 // ------------------------------------------------------------------------------------------
@@ -420,6 +421,8 @@ void ChildState::finalize() {
   if (finalized_) return;
   finalized_ = true;
   if (stop_timer_) loop->cancel_timer(stop_timer_);
+  if (wall_timer_) loop->cancel_timer(wall_timer_);
+  wall_timer_ = 0;
   if (tree_timer_) loop->cancel_timer(tree_timer_);
   stop_timer_ = tree_timer_ = 0;
   if (events_watch_) loop->unwatch(events_watch_, group_->events_fd());
@@ -456,6 +459,9 @@ void ChildState::finalize() {
     status_.reason = ExitReason::oom_kill;  // the kernel's OOM killer, under memory_max
   } else if (!killing_ && hit_cpu_time_limit()) {
     status_.reason = ExitReason::resource_limit;
+  } else if (wall_time_hit_) {
+    status_.reason = ExitReason::resource_limit;
+    status_.wall_time_exceeded = true;
   } else if (killing_ && stopping_) {
     status_.reason = ExitReason::timeout;
   } else if (stopping_ && std::find(step_signals_.begin(), step_signals_.end(), status_.signal) !=
@@ -492,6 +498,22 @@ bool ChildState::hit_cpu_time_limit() const {
   if (status_.signal == SIGXCPU) return true;
   return status_.signal == SIGKILL &&
          status_.usage.user_cpu + status_.usage.system_cpu >= *spec.resources.cpu_time;
+}
+
+// (Re)arms the wall_time timer, from the start of the process (one already past stops it now).
+void ChildState::arm_wall_time() {
+  if (wall_timer_) loop->cancel_timer(wall_timer_);
+  wall_timer_ = 0;
+  if (!current_limits_.wall_time || finalized_ || leader_exited_ || stopping_) return;
+  const Duration left = started_at_ + *current_limits_.wall_time - default_clock().now();
+  wall_timer_ = loop->add_timer(std::max(left, Duration::zero()), [weak = weak_from_this()] {
+    auto self = weak.lock();
+    if (!self) return;
+    self->wall_timer_ = 0;
+    if (self->finalized_ || self->stopping_) return;
+    self->wall_time_hit_ = true;
+    self->request_stop();
+  });
 }
 
 // Removes what the tree kept on the host's side: its cgroup, its sentinel entry, its registry line.
@@ -646,6 +668,7 @@ void ChildState::set_resources(const ResourceLimits& limits, ErrorSink& error) {
                 info.pid, limits_, error);
   if (error) return;
   current_limits_ = limits;
+  arm_wall_time();  // measured from the start, as before
   std::lock_guard lock(mu);
   info.limits = limits_.statuses;
 }

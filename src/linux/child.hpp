@@ -96,6 +96,7 @@ struct ChildState : std::enable_shared_from_this<ChildState> {
   int others_in_tree();
   void release_tree();
   [[nodiscard]] bool hit_cpu_time_limit() const;
+  void arm_wall_time();
 
   TimePoint started_at_{};
   UniqueFd pidfd_;                      // (loop)
@@ -105,6 +106,8 @@ struct ChildState : std::enable_shared_from_this<ChildState> {
   ResourceLimits current_limits_;       // (loop) as last set (at start, or set_resources)
   std::uint64_t events_watch_ = 0;      // (loop)
   std::uint64_t stop_timer_ = 0;        // (loop)
+  std::uint64_t wall_timer_ = 0;        // (loop) ResourceLimits::wall_time
+  bool wall_time_hit_ = false;          // (loop)
   std::uint64_t tree_timer_ = 0;        // (loop)
   std::uint64_t exit_poll_timer_ = 0;   // (loop) no pidfd: the next waitid(P_PID, WNOHANG)
   Duration exit_poll_{std::chrono::milliseconds(1)};

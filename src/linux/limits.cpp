@@ -295,6 +295,12 @@ class Applier {
     if (report) finish(std::move(st));
   }
 
+  // A limit the loop enforces itself (wall_time: the ChildState's timer).
+  void loop_limit(LimitKind kind, std::string note) {
+    if (err_) return;
+    finish(LimitStatus{kind, LimitBackend::loop_timer, std::move(note)});
+  }
+
   // This tree's v1 group of `controller`, made when missing (below `parent_v1`).
   void ensure_v1(const std::string& controller) { v1_group(controller.c_str()); }
 
@@ -456,6 +462,12 @@ void walk_limits(Applier& a, const ResourceLimits& r, const ResourceLimits* prev
     a.rlimit_limit(LimitKind::cpu_time, RLIMIT_CPU, secs, secs + 1);
   } else if (lifted(&ResourceLimits::cpu_time)) {
     a.rlimit_limit(LimitKind::cpu_time, RLIMIT_CPU, RLIM_INFINITY, RLIM_INFINITY, false);
+  }
+  if (r.wall_time) {
+    a.loop_limit(
+        LimitKind::wall_time,
+        fmt::format("the StopPlan runs {} ms after the start",
+                    std::chrono::duration_cast<std::chrono::milliseconds>(*r.wall_time).count()));
   }
 }
 

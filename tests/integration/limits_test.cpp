@@ -1114,3 +1114,89 @@ TEST_CASE("a pool's group memory_max is a pool-wide violation when it OOM-kills 
   }
   REQUIRE_CLEAN(audit, tag);
 }
+
+// ------------------------------------------------------------------------------------------
+// wall_time: the loop's own limit
+
+TEST_CASE("a tree past its wall_time is stopped with its StopPlan, reason resource-limit",
+          "[integration][limits]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("walltime");
+  {
+    sv::Loop loop;
+    auto spec = spec_for(tag, {"fork-grandchild", "forever"});
+    spec.resources.wall_time = 300ms;
+    spec.resources.enforcement = sv::LimitEnforcement::required;
+    auto p = sv::Process::start(loop, spec);
+    const auto wt = status_of(p, sv::LimitKind::wall_time);
+    REQUIRE(wt.has_value());
+    CHECK(wt->backend == sv::LimitBackend::loop_timer);
+    const auto status = p.wait_for(20s);
+    REQUIRE(status.has_value());
+    INFO(status->describe());
+    CHECK(status->reason == sv::ExitReason::resource_limit);
+    CHECK(status->wall_time_exceeded);
+    CHECK(status->uptime >= 300ms);
+    CHECK(status->describe().find("wall_time") != std::string::npos);
+  }
+  REQUIRE_CLEAN(audit, tag);  // the grandchild went with the tree
+}
+
+TEST_CASE("wall_time changes on a running tree count from its start; lifted, it runs on",
+          "[integration][limits]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("walltime-live");
+  {
+    sv::Loop loop;
+    auto spec = spec_for(tag, {"sleep", "forever"});
+    spec.resources.wall_time = 200ms;
+    auto lifted = sv::Process::start(loop, spec);
+    spec.resources.wall_time = 60s;
+    auto shortened = sv::Process::start(loop, spec);
+    lifted.set_resources(sv::ResourceLimits{});
+    sv::ResourceLimits shorter;
+    shorter.wall_time = 100ms;
+    std::this_thread::sleep_for(150ms);
+    shortened.set_resources(shorter);  // already past 100 ms since its start: stops now
+    const auto status = shortened.wait_for(20s);
+    REQUIRE(status.has_value());
+    CHECK(status->wall_time_exceeded);
+    std::this_thread::sleep_for(400ms);  // well past the 200 ms it started with
+    CHECK(lifted.running());
+    CHECK(lifted.stop().reason == sv::ExitReason::success);
+    sv::ResourceLimits zero;
+    zero.wall_time = 0ms;
+    std::error_code ec;
+    spec.resources = zero;
+    sv::Process::start(loop, spec, {}, ec);
+    CHECK(ec == sv::errc::invalid_spec);
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("a pool counts a wall_time stop as a limit violation the restart policy sees",
+          "[integration][limits][pool]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("pool-walltime");
+  {
+    sv::Loop loop;
+    auto o = pool_of(tag, {"sleep", "forever"});
+    o.spec.resources.wall_time = 200ms;
+    sv::StandardRestartOptions on_failure;
+    on_failure.mode = sv::RestartMode::on_failure;
+    on_failure.backoff.initial = 0ms;
+    o.restart_policy = std::make_shared<sv::StandardRestartPolicy>(on_failure);
+    sv::Pool pool(loop, o);
+    pool.start();
+    REQUIRE(st::wait_until([&] { return pool.snapshot().restarts >= 1; }, 20000ms));
+    const auto v = st::events_of<sv::LimitViolation>(pool);
+    REQUIRE_FALSE(v.empty());
+    CHECK(v.front().kind == sv::LimitKind::wall_time);
+    CHECK(v.front().detail == "stopped at wall_time 200 ms");
+    const auto snap = pool.snapshot();
+    CHECK(snap.limit_violations.at("wall_time") >= 1);
+    CHECK(snap.exits_by_reason.at("resource-limit") >= 1);
+    pool.stop();
+  }
+  REQUIRE_CLEAN(audit, tag);
+}

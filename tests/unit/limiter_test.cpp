@@ -208,3 +208,27 @@ TEST_CASE("group_resources: validated, reported when not enforced, changed only 
     pool.stop();
   }
 }
+
+TEST_CASE("wall_time on the fake world: the worker is stopped on time and restarted by policy",
+          "[unit][limits]") {
+  sv::testing::FakeWorld world;
+  sv::PoolOptions o;
+  o.spec.argv = {"/usr/bin/worker"};
+  o.spec.resources.wall_time = 10s;
+  sv::Pool pool(world, o);
+  pool.start();
+  world.advance(9s);
+  CHECK(events_of<sv::LimitViolation>(pool).empty());
+  world.advance(1s);
+  const auto v = events_of<sv::LimitViolation>(pool);
+  REQUIRE(v.size() == 1);
+  CHECK(v.front().kind == sv::LimitKind::wall_time);
+  const auto exited = events_of<sv::WorkerExited>(pool);
+  REQUIRE(exited.size() == 1);
+  CHECK(exited.front().status.reason == sv::ExitReason::resource_limit);
+  CHECK(exited.front().status.wall_time_exceeded);
+  CHECK(exited.front().status.uptime == 10s);
+  world.advance(1s);  // the default policy restarts after its first delay
+  CHECK(world.spawn_count() == 2);
+  pool.stop();
+}
