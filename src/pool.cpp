@@ -75,6 +75,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
         if (err) break;
       }
       if (!err && options_.scaling) schedule_scaling();
+      if (!err) ensure_limit_watch();
       if (!err) {
         for (std::size_t k = 0; k < options_.limiters.size(); ++k) schedule_limiter(k);
       }
@@ -133,6 +134,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
         slot.worker->set_resources(limits, one);
         if (one && !err) err = std::move(one);
       }
+      ensure_limit_watch();
     });
   }
 
@@ -154,6 +156,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       if (err) return;
       options_.group_resources = limits;
       report_group_unenforced();
+      ensure_limit_watch();
     });
   }
 
@@ -1285,6 +1288,70 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
 
   // ResourceLimiters: sample every running worker each period; a `recycle` answer replaces it
   // gracefully (the replacement first; the old one finishes any lease, then stops).
+  // Whether some worker or group limit throttles (and so is watched every limit_watch_period).
+  [[nodiscard]] bool throttling_limits() const {
+    const auto throttles = [](const ResourceLimits& r) { return r.cpu_cores || r.memory_high; };
+    return throttles(options_.spec.resources) || (group_ && throttles(options_.group_resources));
+  }
+
+  // Starts the throttling watch when a limit that throttles is set (at start, or by a change).
+  void ensure_limit_watch() {
+    if (limit_watch_timer_ != 0 || stopping_ || !running_ ||
+        options_.limit_watch_period <= Duration::zero() || !throttling_limits())
+      return;
+    auto self = shared_from_this();
+    limit_watch_timer_ = host_->add_timer(options_.limit_watch_period, [self] {
+      self->limit_watch_timer_ = 0;
+      if (self->stopping_) return;
+      self->watch_throttling();
+      self->ensure_limit_watch();
+    });
+  }
+
+  // New throttling since the last look, as violations: each worker's own limits, and the group's.
+  void watch_throttling() {
+    const ResourceLimits& r = options_.spec.resources;
+    const ResourceLimits& g = options_.group_resources;
+    throttle_seen_.resize(slots_.size());
+    const auto report = [&](std::size_t index, std::uint64_t incarnation, bool group,
+                            const ResourceLimits& limits, ThrottleSeen& seen,
+                            std::optional<std::uint64_t> periods,
+                            std::optional<std::uint64_t> high) {
+      if (seen.incarnation != incarnation) seen = ThrottleSeen{incarnation, 0, 0};
+      const char* whose = group ? "the pool's " : "";
+      if (limits.cpu_cores && periods && *periods > seen.cpu_periods) {
+        const std::uint64_t n = *periods - seen.cpu_periods;
+        limit_violations_[fmt::format("{}cpu_cores", group ? "group." : "")] += n;
+        emit(LimitViolation{index, incarnation, LimitKind::cpu_cores, n, group,
+                            fmt::format("throttled in {} CPU period{} at {}cpu_cores {}", n,
+                                        n == 1 ? "" : "s", whose, *limits.cpu_cores)});
+      }
+      if (limits.memory_high && high && *high > seen.memory_high) {
+        const std::uint64_t n = *high - seen.memory_high;
+        limit_violations_[fmt::format("{}memory_high", group ? "group." : "")] += n;
+        emit(LimitViolation{index, incarnation, LimitKind::memory_high, n, group,
+                            fmt::format("throttled {} time{} at {}memory_high {} bytes", n,
+                                        n == 1 ? "" : "s", whose, *limits.memory_high)});
+      }
+      if (periods) seen.cpu_periods = std::max(seen.cpu_periods, *periods);
+      if (high) seen.memory_high = std::max(seen.memory_high, *high);
+    };
+    if (r.cpu_cores || r.memory_high) {
+      for (std::size_t i = 0; i < slots_.size(); ++i) {
+        Slot& slot = slots_[i];
+        if (!slot.worker || slot.sm.state() == WorkerState::retired) continue;
+        const ResourceSample s = slot.worker->sample();
+        if (!s.alive) continue;
+        report(i, slot.sm.incarnation(), false, r, throttle_seen_[i], s.cpu_throttled_periods,
+               s.memory_high_events);
+      }
+    }
+    if (group_ && (g.cpu_cores || g.memory_high)) {
+      const GroupSample s = group_->sample();
+      report(0, 0, true, g, group_throttle_seen_, s.cpu_throttled_periods, s.memory_high_events);
+    }
+  }
+
   void schedule_limiter(std::size_t k) {
     auto self = shared_from_this();
     const Duration period =
@@ -1431,6 +1498,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       if (t) host_->cancel_timer(t);
       t = 0;
     }
+    if (limit_watch_timer_) host_->cancel_timer(limit_watch_timer_);
+    limit_watch_timer_ = 0;
     for (auto& w : waiters_) {
       if (w.timer) host_->cancel_timer(w.timer);
       w.done(Lease(), errc::stopped, "Pool::acquire: the pool is stopping");
@@ -1795,6 +1864,15 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   std::uint64_t leases_ = 0;
   std::uint64_t scaling_timer_ = 0;
   std::vector<std::uint64_t> limiter_timers_;  // one per PoolOptions::limiters entry
+  std::uint64_t limit_watch_timer_ = 0;        // PoolOptions::limit_watch_period
+  // Throttling counters last seen, by worker index (incarnation they belong to), and the group's.
+  struct ThrottleSeen {
+    std::uint64_t incarnation = 0;
+    std::uint64_t cpu_periods = 0;
+    std::uint64_t memory_high = 0;
+  };
+  std::vector<ThrottleSeen> throttle_seen_;
+  ThrottleSeen group_throttle_seen_;
   std::uint64_t soft_recycles_ = 0;
   std::map<std::string, std::uint64_t> exits_by_reason_;
   std::map<std::string, std::uint64_t> limit_violations_;
@@ -1889,6 +1967,13 @@ void validate_pool(const PoolOptions& o, detail::ErrorSink& err) {
     err.fail(errc::invalid_argument, [&] {
       return fmt::format("PoolOptions.recycle.max_runtime: negative ({}ns)",
                          o.recycle.max_runtime.count());
+    });
+    return;
+  }
+  if (o.limit_watch_period < Duration::zero()) {
+    err.fail(errc::invalid_argument, [&] {
+      return fmt::format("PoolOptions.limit_watch_period: negative ({}ns)",
+                         o.limit_watch_period.count());
     });
     return;
   }

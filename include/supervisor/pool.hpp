@@ -142,6 +142,11 @@ struct PoolOptions {
   /// `start()` with `errc::controller_unavailable`, `best_effort` sends `LimitsNotEnforced` with
   /// `group` set. Change it later with `set_group_resources`. Default: none.
   ResourceLimits group_resources;
+  /// How often the pool reads the throttling counters of workers (and of its group) whose
+  /// `cpu_cores` or `memory_high` is set, and reports new throttling as a `LimitViolation`
+  /// (`count`: CPU periods throttled, or memory.high events, since the last look). Zero: never.
+  /// Reads a few files per worker; unused without those limits.
+  Duration limit_watch_period = std::chrono::seconds(10);
   /// How long a limiter's replacement may take to become ready before it is given up (and the
   /// old worker kept).
   Duration limit_recycle_ready_timeout = std::chrono::seconds(30);
@@ -215,9 +220,11 @@ struct BreakerChanged {
   std::string breaker;  ///< "restart" or "lease".
   BreakerTransition transition;
 };
-/// The kernel acted on a limit of `ProcessSpec::resources`: the OOM killer under `memory_max`
-/// (`count` processes killed), forks refused at `max_processes` (`count` refusals), the CPU time
-/// rlimit (`count` 1). Also counted in `PoolSnapshot::limit_violations`.
+/// The kernel acted on a limit of `ProcessSpec::resources` (or `PoolOptions::group_resources`):
+/// the OOM killer under `memory_max` (`count` processes killed), forks refused at
+/// `max_processes` (`count` refusals), the CPU time rlimit or `wall_time` (`count` 1), throttling
+/// at `cpu_cores` (`count` CPU periods) or `memory_high` (`count` events), seen every
+/// `limit_watch_period`. Also counted in `PoolSnapshot::limit_violations`.
 struct LimitViolation {
   std::size_t worker = 0;
   std::uint64_t incarnation = 0;

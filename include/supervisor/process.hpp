@@ -179,6 +179,8 @@ struct ResourceSample {
   std::optional<double> cpu_throttled_seconds;  ///< Time the tree spent throttled.
   std::optional<std::uint64_t> oom_kills;       ///< Processes the OOM killer killed (memory_max).
   std::optional<std::uint64_t> fork_refusals;   ///< Forks refused at max_processes.
+  /// Times the tree was throttled at `memory_high` (cgroup v2 `memory.events` `high`).
+  std::optional<std::uint64_t> memory_high_events;
 };
 
 /// A reading of a `ResourceGroup`'s counters: the sum over every tree in it. A field is nullopt
@@ -200,6 +202,8 @@ struct GroupSample {
   /// Forks refused at the group's `max_processes` (`pids.events` `max`; kernels before 6.13
   /// count a refusal in the group of the forking task instead).
   std::optional<std::uint64_t> fork_refusals;
+  /// Times the group was throttled at its `memory_high` (cgroup v2 `memory.events` `high`).
+  std::optional<std::uint64_t> memory_high_events;
 };
 
 /// Shared limits for several process trees, like a systemd slice: the pool-wide tier of
@@ -238,7 +242,8 @@ class SUPERVISOR_API ResourceGroup {
   [[nodiscard]] GroupSample sample() const;
   /// Changes the limits while processes run in the group (limits no longer set are lifted). A
   /// controller the group has no cgroup for yet (none was needed at creation) applies only to
-  /// processes started from now on, and `limits()` says so. Errors as for `create`.
+  /// processes started from now on, and `limits()` says so. Errors as for `create`; on cgroup v1
+  /// the kernel also refuses (EINVAL) a `cpu_cores` below a member's own.
   void set_resources(const ResourceLimits& limits);
   /// \overload
   void set_resources(const ResourceLimits& limits, std::error_code& ec) noexcept;

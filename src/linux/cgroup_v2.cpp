@@ -376,6 +376,7 @@ CgroupStats CgroupV2Group::stats(ErrorSink& err) {
   if (present("memory.events")) {
     stats.oom = keyed_value(text, "oom");
     stats.oom_kill = keyed_value(text, "oom_kill");
+    stats.memory_high = keyed_value(text, "high");
   }
   return stats;
 }

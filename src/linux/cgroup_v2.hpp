@@ -69,7 +69,8 @@ struct CgroupStats {
   std::optional<std::uint64_t> pids_current;     ///< pids.current.
   std::optional<std::uint64_t> oom_kill;  ///< memory.events oom_kill: processes the OOM killer hit.
   std::optional<std::uint64_t> oom;       ///< memory.events oom: times the limit was hit.
-  std::optional<std::uint64_t> cpu_nr_throttled;    ///< cpu.stat nr_throttled (cpu controller).
+  std::optional<std::uint64_t> memory_high;       ///< memory.events high: throttled at memory.high.
+  std::optional<std::uint64_t> cpu_nr_throttled;  ///< cpu.stat nr_throttled (cpu controller).
   std::optional<std::uint64_t> cpu_throttled_usec;  ///< cpu.stat throttled_usec.
   std::optional<std::uint64_t> pids_max_events;     ///< pids.events max: forks refused.
 };

@@ -703,6 +703,7 @@ ResourceSample ChildState::sample() {
   r.cpu_throttled_seconds = lc.throttled_seconds;
   r.oom_kills = lc.oom_kills;
   r.fork_refusals = lc.fork_refusals;
+  r.memory_high_events = lc.memory_high_events;
   return r;
 }
 

@@ -256,6 +256,22 @@ class Applier {
   const V1Dirs* parent_v1 = nullptr;
   // A ResourceGroup that made a v1 group while trees may run in it: the note says for whom.
   bool note_new_v1 = false;
+  // Added to the note of the next limit set through cgroup v1 (then cleared).
+  std::string v1_suffix;
+
+  // A number file of the parent's v1 group of `controller` (a ResourceGroup's), if any.
+  [[nodiscard]] std::optional<std::uint64_t> parent_v1_number(const char* controller,
+                                                              const char* file) const {
+    if (parent_v1 == nullptr) return std::nullopt;
+    for (const auto& [c, dir] : *parent_v1) {
+      if (c != controller) continue;
+      std::string text;
+      if (cgroupfs::read_whole_file(AT_FDCWD, (dir + "/" + file).c_str(), text) != 0)
+        return std::nullopt;
+      return cgroupfs::parse_u64(text);
+    }
+    return std::nullopt;
+  }
 
   // Sets `kind` through a controller file: `v2_file` = `v2_value` in the v2 group, or else the
   // v1 `writes` (in order) in this incarnation's v1 group of `controller`. `v1_note` non-empty:
@@ -283,6 +299,7 @@ class Applier {
       st.note =
           fmt::format("{}/{} = {}", g->path(), v1_writes.back().first, v1_writes.back().second);
       if (note_new_v1 && !existed) st.note += " (for trees started from now on)";
+      st.note += v1_suffix;
     } else if (!create_v1 && v1_note.empty() && support_.has_v1(controller)) {
       st.note = fmt::format(
           "not applied to the running worker (it has no cgroup v1 {} group); applies from its "
@@ -292,6 +309,7 @@ class Applier {
       st.note = v1_note.empty() ? support_.why_not(controller)
                                 : fmt::format("{}; {}", v1_note, support_.why_not(controller));
     }
+    v1_suffix.clear();
     if (report) finish(std::move(st));
   }
 
@@ -424,9 +442,16 @@ void walk_limits(Applier& a, const ResourceLimits& r, const ResourceLimits* prev
   if (r.cpu_cores) {
     const auto quota = std::max<std::uint64_t>(
         1000, static_cast<std::uint64_t>(std::llround(*r.cpu_cores * k_cpu_period_us)));
+    // cgroup v1 refuses a quota above the parent's (a ResourceGroup's): the parent's binds anyway.
+    std::uint64_t v1_quota = quota;
+    if (const auto parent = a.parent_v1_number("cpu", "cpu.cfs_quota_us");
+        parent && *parent < quota) {
+      v1_quota = *parent;
+      a.v1_suffix = " (held to its ResourceGroup's quota: cgroup v1 refuses one above the parent's)";
+    }
     a.controller_limit(
         LimitKind::cpu_cores, "cpu", "cpu.max", fmt::format("{} {}", quota, k_cpu_period_us),
-        {{"cpu.cfs_period_us", text(k_cpu_period_us)}, {"cpu.cfs_quota_us", text(quota)}});
+        {{"cpu.cfs_period_us", text(k_cpu_period_us)}, {"cpu.cfs_quota_us", text(v1_quota)}});
   } else if (lifted(&ResourceLimits::cpu_cores)) {
     a.controller_limit(LimitKind::cpu_cores, "cpu", "cpu.max",
                        fmt::format("max {}", k_cpu_period_us), {{"cpu.cfs_quota_us", "-1"}}, {},
@@ -586,6 +611,7 @@ GroupSample GroupState::sample() {
   s.cpu_throttled_seconds = c.throttled_seconds;
   s.oom_kills = c.oom_kills;
   s.fork_refusals = c.fork_refusals;
+  s.memory_high_events = c.memory_high_events;
   if (!s.memory_limit_hits) {
     if (const auto* m = limits.group("memory")) s.memory_limit_hits = m->number("memory.failcnt");
   }
@@ -602,6 +628,7 @@ LimitCounters read_limit_counters(const TreeLimits& limits, const CgroupStats* v
       c.throttled_seconds = static_cast<double>(*v2->cpu_throttled_usec) / 1e6;
     c.memory_bytes = v2->memory_current;
     c.pids = v2->pids_current;
+    c.memory_high_events = v2->memory_high;
   }
   if (const auto* g = limits.group("memory")) {
     if (!c.oom_kills) c.oom_kills = g->keyed("memory.oom_control", "oom_kill");

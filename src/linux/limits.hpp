@@ -113,6 +113,7 @@ struct LimitCounters {
   std::optional<double> throttled_seconds;
   std::optional<std::uint64_t> memory_bytes;
   std::optional<std::uint64_t> pids;
+  std::optional<std::uint64_t> memory_high_events;  // times throttled at memory_high (v2 only)
 };
 // `v2`: the incarnation's v2 group counters, already read (null without a group).
 LimitCounters read_limit_counters(const TreeLimits& limits, const CgroupStats* v2);

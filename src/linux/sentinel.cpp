@@ -59,23 +59,38 @@ SV_NO_SANITIZE void close_all_but(const SentinelPlan& p) {
   syscall(SYS_close_range, next, ~0U, 0);
 }
 
+// Removes the groups inside the directory `dir_fd` (and, `depth` levels further down, theirs
+// first: a ResourceGroup's members sit one level below it).
+SV_NO_SANITIZE void remove_subgroups(int dir_fd, int depth) {
+  alignas(8) char buf[2048];
+  syscall(SYS_lseek, dir_fd, 0, 0 /* SEEK_SET */);
+  for (;;) {
+    const long n = syscall(SYS_getdents64, dir_fd, buf, sizeof buf);
+    if (n <= 0) break;
+    for (long off = 0; off < n;) {
+      const auto* d = reinterpret_cast<const LinuxDirent64*>(buf + off);
+      if (d->d_type == 4 /* DT_DIR */ && d->d_name[0] != '.') {
+        if (depth > 0) {
+          const long sub =
+              syscall(SYS_openat, dir_fd, d->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+          if (sub >= 0) {
+            remove_subgroups(static_cast<int>(sub), depth - 1);
+            syscall(SYS_close, sub);
+          }
+        }
+        syscall(SYS_unlinkat, dir_fd, d->d_name, 0x200 /* AT_REMOVEDIR */);
+      }
+      off += d->d_reclen;
+    }
+  }
+}
+
 // After the kill: the worker groups empty within milliseconds; remove them and the base, so
 // that a dead host leaves no directory behind. Bounded to about two seconds.
 SV_NO_SANITIZE void remove_groups(const SentinelPlan& p) {
   if (p.base_fd < 0 || p.parent_fd < 0) return;
-  alignas(8) char buf[4096];
   for (int attempt = 0; attempt < 400; ++attempt) {
-    syscall(SYS_lseek, p.base_fd, 0, 0 /* SEEK_SET */);
-    for (;;) {
-      const long n = syscall(SYS_getdents64, p.base_fd, buf, sizeof buf);
-      if (n <= 0) break;
-      for (long off = 0; off < n;) {
-        const auto* d = reinterpret_cast<const LinuxDirent64*>(buf + off);
-        if (d->d_type == 4 /* DT_DIR */ && d->d_name[0] != '.')
-          syscall(SYS_unlinkat, p.base_fd, d->d_name, 0x200 /* AT_REMOVEDIR */);
-        off += d->d_reclen;
-      }
-    }
+    remove_subgroups(p.base_fd, 1);
     if (syscall(SYS_unlinkat, p.parent_fd, p.base_name, 0x200) == 0 || errno == ENOENT) return;
     const struct { long sec, nsec; } pause{0, 5'000'000};
     syscall(SYS_nanosleep, &pause, nullptr);

@@ -2,12 +2,13 @@
 // SPDX-License-Identifier: MIT
 // A host program for the host-death test: it supervises tagged workers that have descendants,
 // says "ready", and waits to be SIGKILLed. Nothing of what it started may survive it.
-//   host CHILD TAG cgroup|process-group
+//   host CHILD TAG cgroup|group|process-group   (group: the workers in a ResourceGroup)
 #include <supervisor/process.hpp>
 
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -18,18 +19,28 @@ int main(int argc, char** argv) {
   namespace sv = supervisor;
   using namespace std::chrono_literals;
   if (argc != 4) {
-    std::fprintf(stderr, "usage: host CHILD TAG cgroup|process-group\n");
+    std::fprintf(stderr, "usage: host CHILD TAG cgroup|group|process-group\n");
     return 64;
   }
   const std::string child = argv[1];
   const std::string tag = argv[2];
-  const bool cgroup = std::string(argv[3]) == "cgroup";
+  const std::string mode = argv[3];
+  const bool in_group = mode == "group";
+  const bool cgroup = mode == "cgroup" || in_group;
   sv::LoopOptions lo;
   lo.disable_cgroups = !cgroup;
   sv::Loop loop(lo);
   if (cgroup && !loop.info().cgroup_usable) {
     std::printf("no-cgroup %s\n", loop.info().cgroup_why_not.c_str());
     return 3;
+  }
+  sv::ProcessOptions options;
+  if (in_group) {
+    // A group with limits where this host can have them: nested v2 groups, and v1 groups.
+    sv::ResourceLimits shared;
+    shared.memory_max = std::uint64_t{1} << 30;
+    shared.max_processes = 1000;
+    options.group = sv::ResourceGroup::create(loop, shared);
   }
   std::vector<sv::Process> workers;
   std::vector<std::vector<std::string>> modes{{"fork-grandchild", "forever"}};
@@ -40,7 +51,7 @@ int main(int argc, char** argv) {
     sv::ProcessSpec spec;
     spec.argv = {child, "--tag", tag};
     spec.argv.insert(spec.argv.end(), m.begin(), m.end());
-    workers.push_back(sv::Process::start(loop, spec));
+    workers.push_back(sv::Process::start(loop, spec, options));
     expected += 2;
   }
   if (!supervisor::testing::wait_until(
