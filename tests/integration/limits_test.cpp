@@ -1255,3 +1255,31 @@ TEST_CASE("in the VM, memory_high throttling is reported as violations", "[.vm]"
   }
   REQUIRE_CLEAN(audit, tag);
 }
+
+TEST_CASE("through posix_spawn, a tree joins its groups right after the spawn",
+          "[integration][limits]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("posix-limits");
+  {
+    sv::LoopOptions lo;
+    lo.spawn_path = sv::SpawnPath::posix_spawn;
+    sv::Loop loop(lo);
+    if (const auto why = missing_controller(loop.info(), "memory"); !why.empty())
+      SUPERVISOR_SKIP(why);
+    sv::ResourceLimits shared;
+    shared.memory_max = 64 * k_mib;
+    shared.enforcement = sv::LimitEnforcement::required;
+    sv::ProcessOptions in_group;
+    in_group.group = sv::ResourceGroup::create(loop, shared);
+    auto spec = spec_for(tag, {"alloc", "256", "forever"});
+    spec.resources.max_processes = 50;  // its own limit too, in a group of its own below
+    auto p = sv::Process::start(loop, spec, in_group);
+    CHECK(p.info().path == sv::SpawnPath::posix_spawn);
+    const auto status = p.wait_for(30s);
+    REQUIRE(status.has_value());
+    INFO(status->describe());
+    CHECK(status->reason == sv::ExitReason::oom_kill);
+    CHECK(status->oom_kills >= 1);
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
