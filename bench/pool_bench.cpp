@@ -194,7 +194,8 @@ char sleep_path[] = "/bin/sleep";
 char sleep_arg[] = "1000";
 char* const sleep_argv[] = {sleep_path, sleep_arg, nullptr};
 
-// posix_spawn with stdin/stdout/stderr on one /dev/null, then pidfd_open.
+// posix_spawn with stdin/stdout/stderr on one /dev/null, then pidfd_open, starting the same child
+// as the pool does (matched_attr).
 class RawSpawner {
  public:
   RawSpawner() {
@@ -206,13 +207,9 @@ class RawSpawner {
     posix_spawn_file_actions_init(&actions_);
     for (int target = 0; target <= 2; ++target)
       posix_spawn_file_actions_adddup2(&actions_, null_fd_, target);
-    // The bench blocks its termination signals (InterruptWatch); the children must not inherit
-    // that.
-    sigset_t none;
-    sigemptyset(&none);
-    posix_spawnattr_init(&attr_);
-    posix_spawnattr_setsigmask(&attr_, &none);
-    posix_spawnattr_setflags(&attr_, POSIX_SPAWN_SETSIGMASK);
+    // The library's child setup (own session, default signals, an empty mask: the bench blocks
+    // its termination signals in InterruptWatch, which the children must not inherit).
+    supervisor::bench::matched_attr(attr_);
   }
   ~RawSpawner() {
     posix_spawn_file_actions_destroy(&actions_);

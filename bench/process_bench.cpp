@@ -4,9 +4,11 @@
 // measured side by side, interleaved, in one run:
 //   1. spawn+reap throughput of /bin/true (stdio on /dev/null);
 //   2. latency from an outside SIGKILL of a running child to its replacement having started.
-// The ratios compare the posix_spawn Loop (cgroups off) with the raw floor, which does the same
-// kind of spawn; the default Loop (clone3, a cgroup per child when usable) is shown for
-// information. Linux only, like the process backend itself.
+// The ratios compare the posix_spawn Loop (cgroups off) with the raw floor, which starts the same
+// child (its own session, default signal dispositions, an empty mask: `matched_attr`); a bare raw
+// floor (posix_spawn with no attributes at all) is measured too, with its own ratios. The default
+// Loop (clone3, a cgroup per child when usable) is shown for information. Linux only, like the
+// process backend itself.
 #include <supervisor/exit_status.hpp>
 #include <supervisor/process.hpp>
 #include <supervisor/process_spec.hpp>
@@ -73,10 +75,12 @@ double micros_between(BenchClock::time_point t0, BenchClock::time_point t1) {
 // ------------------------------------------------------------------------------------------
 // The raw floor: what a hand-written supervisor on Linux does at the least.
 
-// posix_spawn with stdin/stdout/stderr on /dev/null (opened once), then pidfd_open.
+// posix_spawn with stdin/stdout/stderr on /dev/null (opened once), then pidfd_open. `matched`:
+// the library's child setup (matched_attr); else posix_spawn's defaults (the bare floor).
 class RawSpawner {
  public:
-  RawSpawner() {
+  explicit RawSpawner(bool matched) : matched_(matched) {
+    if (matched_) supervisor::bench::matched_attr(attr_);
     const int fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     if (fd < 0) fail_errno("raw: open /dev/null", errno);
     // Above 2, so that the dup2 actions below never hit their own source.
@@ -89,18 +93,21 @@ class RawSpawner {
   }
   ~RawSpawner() {
     posix_spawn_file_actions_destroy(&actions_);
+    if (matched_) posix_spawnattr_destroy(&attr_);
     ::close(null_fd_);
   }
   RawSpawner(const RawSpawner&) = delete;
   RawSpawner& operator=(const RawSpawner&) = delete;
 
   RawChild spawn(char* const argv[]) {
-    return supervisor::bench::spawn_raw(argv[0], &actions_, nullptr, argv);
+    return supervisor::bench::spawn_raw(argv[0], &actions_, matched_ ? &attr_ : nullptr, argv);
   }
 
  private:
+  bool matched_;
   int null_fd_ = -1;
   posix_spawn_file_actions_t actions_{};
+  posix_spawnattr_t attr_{};
 };
 
 char true_path[] = "/bin/true";
@@ -206,7 +213,8 @@ int run() {
   posix_options.spawn_path = sv::SpawnPath::posix_spawn;
   sv::Loop posix_loop(std::move(posix_options));
   sv::Loop default_loop;
-  RawSpawner spawner;
+  RawSpawner spawner(true);
+  RawSpawner bare(false);
   const sv::ProcessSpec true_spec = null_stdio_spec({"/bin/true"});
   const sv::ProcessSpec sleep_spec = null_stdio_spec({"/bin/sleep", "1000"});
 
@@ -217,31 +225,35 @@ int run() {
   ours_spawn_rate(posix_loop, true_spec, 20);
   ours_spawn_rate(default_loop, true_spec, 20);
   raw_spawn_rate(spawner, 20);
+  raw_spawn_rate(bare, 20);
 
-  // Interleaved rounds; the order rotates so that none of the three always goes first.
-  std::vector<double> spawn_ours, spawn_raw, spawn_clone3;
+  // Interleaved rounds; the order rotates so that none of the four always goes first.
+  std::vector<double> spawn_ours, spawn_raw, spawn_bare, spawn_clone3;
   for (int r = 0; r < spawn_rounds; ++r) {
-    for (int k = 0; k < 3; ++k) {
-      switch ((r + k) % 3) {
+    for (int k = 0; k < 4; ++k) {
+      switch ((r + k) % 4) {
         case 0:
           spawn_ours.push_back(ours_spawn_rate(posix_loop, true_spec, spawns_per_round));
           break;
         case 1: spawn_raw.push_back(raw_spawn_rate(spawner, spawns_per_round)); break;
+        case 2: spawn_bare.push_back(raw_spawn_rate(bare, spawns_per_round)); break;
         default:
           spawn_clone3.push_back(ours_spawn_rate(default_loop, true_spec, spawns_per_round));
           break;
       }
     }
   }
-  std::vector<double> restart_ours, restart_raw, restart_clone3, restart_inline;
+  std::vector<double> restart_ours, restart_raw, restart_bare, restart_clone3, restart_inline;
   {
     RawWatcher watcher([&spawner] { return spawner.spawn(sleep_argv); });
+    RawWatcher bare_watcher([&bare] { return bare.spawn(sleep_argv); });
     for (int i = 0; i < kill_samples; ++i) {
-      for (int k = 0; k < 4; ++k) {
-        switch ((i + k) % 4) {
+      for (int k = 0; k < 5; ++k) {
+        switch ((i + k) % 5) {
           case 0: restart_ours.push_back(ours_restart_us(posix_loop, sleep_spec)); break;
           case 1: restart_raw.push_back(raw_restart_us(watcher)); break;
           case 2: restart_inline.push_back(inline_restart_us(spawner)); break;
+          case 3: restart_bare.push_back(raw_restart_us(bare_watcher)); break;
           default: restart_clone3.push_back(ours_restart_us(default_loop, sleep_spec)); break;
         }
       }
@@ -254,9 +266,16 @@ int run() {
   // The ratio is the median of the rounds' own ratios: each round measures both side by side, so
   // a slow spell of the machine (a VM neighbour, a timer storm) weighs on both sides of its ratio
   // instead of on whichever variant happened to run during it.
-  std::vector<double> spawn_ratios;
-  for (std::size_t r = 0; r < spawn_ours.size() && r < spawn_raw.size(); ++r)
-    if (spawn_raw[r] > 0) spawn_ratios.push_back(spawn_ours[r] / spawn_raw[r]);
+  const auto paired_ratios = [&](const std::vector<double>& floor) {
+    std::vector<double> ratios;
+    for (std::size_t r = 0; r < spawn_ours.size() && r < floor.size(); ++r)
+      if (floor[r] > 0) ratios.push_back(spawn_ours[r] / floor[r]);
+    return ratios;
+  };
+  const std::vector<double> spawn_ratios = paired_ratios(spawn_raw);
+  const std::vector<double> bare_ratios = paired_ratios(spawn_bare);
+  const double rate_bare = median(spawn_bare);
+  const double lat_bare = median(restart_bare);
   const double rate_clone3 = median(spawn_clone3);
   const double lat_ours = median(restart_ours);
   const double lat_raw = median(restart_raw);
@@ -275,13 +294,15 @@ int run() {
   };
   row("supervisor::Process, posix_spawn loop", spawn_ours, restart_ours);
   row("raw posix_spawn+pidfd_open+poll+waitid", spawn_raw, restart_raw);
+  row("raw, bare posix_spawn (no attributes)", spawn_bare, restart_bare);
   std::printf("%-40s %7s %13s   %7.0f (%8.0f..%8.0f)\n", "raw, killer reaps inline (no watcher)",
               "", "", median(restart_inline), quantile(restart_inline, 0.1),
               quantile(restart_inline, 0.9));
   row("supervisor::Process, default loop", spawn_clone3, restart_clone3);
   std::printf(
       "(%d rounds x %d spawns, %d kills per variant, interleaved; ratios: posix_spawn loop / "
-      "raw; the spawn ratio is the median of the rounds' ratios)\n",
+      "raw, which starts the same child (own session, default signals, empty mask); the spawn "
+      "ratio is the median of the rounds' ratios)\n",
       spawn_rounds, spawns_per_round, kill_samples);
 
   sv::bench::metric("process.spawn_throughput", rate_ours, "per_s");
@@ -289,11 +310,16 @@ int run() {
   sv::bench::metric("process.spawn_throughput_ratio", median(spawn_ratios), "ratio");
   sv::bench::metric("process.spawn_throughput_ratio_of_medians",
                     rate_raw > 0 ? rate_ours / rate_raw : 0.0, "ratio");
+  sv::bench::metric("process.raw_bare_spawn_throughput", rate_bare, "per_s");
+  sv::bench::metric("process.spawn_throughput_ratio_vs_bare", median(bare_ratios), "ratio");
   sv::bench::metric("process.spawn_throughput_clone3", rate_clone3, "per_s");
   sv::bench::metric("process.restart_latency_us", lat_ours, "us");
   sv::bench::metric("process.raw_restart_latency_us", lat_raw, "us");
   sv::bench::metric("process.restart_latency_ratio", lat_raw > 0 ? lat_ours / lat_raw : 0.0,
                     "ratio");
+  sv::bench::metric("process.raw_bare_restart_latency_us", lat_bare, "us");
+  sv::bench::metric("process.restart_latency_ratio_vs_bare",
+                    lat_bare > 0 ? lat_ours / lat_bare : 0.0, "ratio");
   sv::bench::metric("process.restart_latency_clone3_us", lat_clone3, "us");
   sv::bench::metric("process.raw_restart_latency_inline_us", median(restart_inline), "us");
   return 0;

@@ -88,6 +88,22 @@ class RawChild {
   int pidfd_ = -1;
 };
 
+// The child setup the library gives every worker on its posix_spawn path, for a raw floor that
+// starts the same child: a session of its own (POSIX_SPAWN_SETSID: the tree can be killed as a
+// process group, and a terminal's signals to the host's group miss it), every signal back to its
+// default disposition (an ignored SIGPIPE would survive execve) and an empty signal mask.
+inline void matched_attr(posix_spawnattr_t& attr) {
+  sigset_t all;
+  sigset_t none;
+  sigfillset(&all);
+  sigemptyset(&none);
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+}
+
 // posix_spawn + pidfd_open: the raw floor's way to start a child.
 inline RawChild spawn_raw(const char* path, const posix_spawn_file_actions_t* actions,
                           const posix_spawnattr_t* attr, char* const argv[]) {
