@@ -140,9 +140,12 @@ void resolve_identity(const ProcessSpec& spec, PreparedSpawn& p, ErrorSink& err)
 void build_env(const ProcessSpec& spec, PreparedSpawn& p, std::string& path_var) {
   path_var = "/usr/local/bin:/usr/bin:/bin";
   if (spec.env.inherit && spec.env.set.empty() && spec.env.unset.empty()) {
-    // The common case, kept cheap: the host's environment as it is (spawn is a hot path).
+    // The common case, kept cheap (spawn is a hot path): the host's environment as it is, its
+    // strings not even copied. glibc never frees a string setenv() made, and a string the host
+    // put there itself it must keep while it is in the environment, as posix_spawn(environ)
+    // requires too.
     for (char** e = environ; e && *e; ++e) {
-      p.env_storage.emplace_back(*e);
+      p.envp.push_back(*e);
       if (std::strncmp(*e, "PATH=", 5) == 0) path_var = *e + 5;
     }
     return;

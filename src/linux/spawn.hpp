@@ -38,7 +38,7 @@ struct PreparedSpawn {
   std::vector<std::string> argv_storage;
   std::vector<std::string> env_storage;
   std::vector<char*> argv;  // NULL-terminated, into argv_storage
-  std::vector<char*> envp;  // NULL-terminated, into env_storage
+  std::vector<char*> envp;  // NULL-terminated, into env_storage or the host's environ strings
   bool new_session = true;
   bool die_with_host = true;
   int umask = -1;
