@@ -960,6 +960,61 @@ TEST_CASE("the registry sweeps verified leftovers of a previous run, and nothing
   REQUIRE_CLEAN(audit, tag);
 }
 
+TEST_CASE("the registry sweeps a leftover inside a ResourceGroup's directory, and the group",
+          "[integration][process][registry]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("registry-group");
+  std::string self_dir;
+  {
+    sv::Loop probe;
+    if (!probe.info().cgroup_usable)
+      SUPERVISOR_SKIP("cgroup v2 containment unavailable: " + probe.info().cgroup_why_not);
+    const std::string base = probe.info().cgroup_base;
+    self_dir = base.substr(0, base.rfind('/'));
+  }
+  // A dead host's layout: <its base>/g1 (a ResourceGroup) / w1 (a worker), still populated.
+  const std::string base = self_dir + "/supervisor-999997-1";
+  const std::string group = base + "/g1";
+  const std::string worker = group + "/w1";
+  for (const auto& d : {base, group, worker}) REQUIRE(::mkdir(d.c_str(), 0755) == 0);
+  const pid_t leftover = spawn_raw(child(tag, {"sleep", "forever"}));
+  struct Cleanup {
+    pid_t pid;
+    std::vector<std::string> dirs;
+    ~Cleanup() {
+      if (pid > 0 && ::kill(pid, SIGKILL) == 0) ::waitpid(pid, nullptr, 0);
+      for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) ::rmdir(it->c_str());
+    }
+  } cleanup{leftover, {base, group, worker}};
+  REQUIRE(leftover > 0);
+  std::ofstream(worker + "/cgroup.procs") << leftover << "\n";
+  REQUIRE(read_all(worker + "/cgroup.procs").find(std::to_string(leftover)) != std::string::npos);
+  const auto start = supervisor::detail::process_start_time(leftover);
+  REQUIRE(start);
+  char dir_template[] = "/tmp/sv-registry-XXXXXX";
+  REQUIRE(::mkdtemp(dir_template) != nullptr);
+  const std::string path = std::string(dir_template) + "/workers";
+  std::ofstream(path) << "supervisor-registry 1\nhost 999997 12345\n"
+                      << "worker " << leftover << " " << *start << " " << worker << "\n";
+  {
+    sv::LoopOptions lo;
+    lo.registry_path = path;
+    sv::Loop loop(lo);
+    CHECK(loop.info().swept_processes == 1);
+    CHECK(loop.info().swept_groups >= 1);
+    int ws = 0;
+    REQUIRE(::waitpid(leftover, &ws, 0) == leftover);
+    cleanup.pid = -1;
+    CHECK((WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL));
+    struct stat st {};
+    CHECK(::stat(worker.c_str(), &st) != 0);
+    CHECK(::stat(group.c_str(), &st) != 0);  // the ResourceGroup's directory went too
+    CHECK(::stat(base.c_str(), &st) != 0);
+  }
+  ::rmdir(dir_template);
+  REQUIRE_CLEAN(audit, tag);
+}
+
 TEST_CASE("identity and resource limits are applied in the child before exec",
           "[integration][process]") {
   st::LeakAudit audit;
