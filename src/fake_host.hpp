@@ -36,7 +36,9 @@ class FakeHost final : public PoolHost, public std::enable_shared_from_this<Fake
                                        Containment containment, WorkerGroup* group,
                                        std::function<void(const ExitStatus&)> on_exit,
                                        ErrorSink& err) override;
-  std::unique_ptr<WorkerGroup> make_group(const ResourceLimits& limits, ErrorSink& err) override;
+  std::unique_ptr<WorkerGroup> make_group(const ResourceLimits& limits, const ResourceGroup& parent,
+                                          ErrorSink& err) override;
+  std::unique_ptr<WorkerGroup> adopt_group(const ResourceGroup& group, ErrorSink& err) override;
   std::unique_ptr<NotifyChannel> open_notify(const std::string& name,
                                              std::function<void(const NotifyNote&)> on_note,
                                              ErrorSink& err) override;

@@ -65,9 +65,13 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
         return;
       }
       if (!options_.group_resources.empty()) {
-        group_ = host_->make_group(options_.group_resources, err);
+        group_ = host_->make_group(options_.group_resources, options_.group, err);
         if (err) return;
+        group_owned_ = true;
         report_group_unenforced();
+      } else if (options_.group.valid()) {
+        group_ = host_->adopt_group(options_.group, err);  // the host's: its limits are its own
+        if (err) return;
       }
       running_ = true;
       for (auto& slot : slots_) {
@@ -143,12 +147,14 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     if (err) return;
     auto self = shared_from_this();
     host_->run_sync([&] {
-      if (!group_) {
+      if (!group_owned_) {
         err.fail(running_ || stopped_ ? errc::invalid_argument : errc::not_running, [&] {
-          return std::string(running_ || stopped_
-                                 ? "Pool::set_group_resources: the pool was started without "
-                                   "PoolOptions.group_resources, so its workers are in no group"
-                                 : "Pool::set_group_resources: the pool is not started");
+          return std::string(
+              running_ || stopped_
+                  ? "Pool::set_group_resources: the pool was started without "
+                    "PoolOptions.group_resources, so it has no group of its own (a shared "
+                    "PoolOptions.group changes through its ResourceGroup)"
+                  : "Pool::set_group_resources: the pool is not started");
         });
         return;
       }
@@ -1137,16 +1143,20 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       // The pool's limit when the worker has none of its own, or when the group's own limit
       // was reached since the last look (its memory.events.local, or v1 memory.failcnt).
       bool group = g.memory_max && !r.memory_max;
-      if (group_ && g.memory_max && r.memory_max) {
+      if (group_owned_ && g.memory_max && r.memory_max) {
         const GroupSample gs = group_->sample();
         const std::uint64_t hits = gs.memory_oom_events.value_or(gs.memory_limit_hits.value_or(0));
         group = hits > group_memory_hits_;
         group_memory_hits_ = hits;
       }
+      const auto& limit = (group ? g : r).memory_max;
       violation(LimitKind::memory_max, st.oom_kills, group,
-                fmt::format("{} process{} OOM-killed at {}memory_max {} bytes", st.oom_kills,
-                            st.oom_kills == 1 ? "" : "es", group ? "the pool's " : "",
-                            (group ? g : r).memory_max.value_or(0)));
+                limit
+                    ? fmt::format("{} process{} OOM-killed at {}memory_max {} bytes", st.oom_kills,
+                                  st.oom_kills == 1 ? "" : "es", group ? "the pool's " : "", *limit)
+                    : fmt::format("{} process{} OOM-killed at the memory_max of an enclosing "
+                                  "group",
+                                  st.oom_kills, st.oom_kills == 1 ? "" : "es"));
     }
     if (st.fork_refusals > 0) {
       const bool group = g.max_processes && !r.max_processes;
@@ -1291,7 +1301,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   // Whether some worker or group limit throttles (and so is watched every limit_watch_period).
   [[nodiscard]] bool throttling_limits() const {
     const auto throttles = [](const ResourceLimits& r) { return r.cpu_cores || r.memory_high; };
-    return throttles(options_.spec.resources) || (group_ && throttles(options_.group_resources));
+    return throttles(options_.spec.resources) ||
+           (group_owned_ && throttles(options_.group_resources));
   }
 
   // Starts the throttling watch when a limit that throttles is set (at start, or by a change).
@@ -1346,7 +1357,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
                s.memory_high_events);
       }
     }
-    if (group_ && (g.cpu_cores || g.memory_high)) {
+    if (group_owned_ && (g.cpu_cores || g.memory_high)) {
       const GroupSample s = group_->sample();
       report(0, 0, true, g, group_throttle_seen_, s.cpu_throttled_periods, s.memory_high_events);
     }
@@ -1876,7 +1887,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   std::uint64_t soft_recycles_ = 0;
   std::map<std::string, std::uint64_t> exits_by_reason_;
   std::map<std::string, std::uint64_t> limit_violations_;
-  std::unique_ptr<WorkerGroup> group_;     // PoolOptions::group_resources (loop)
+  std::unique_ptr<WorkerGroup> group_;     // the workers' group, if any (loop)
+  bool group_owned_ = false;               // made for PoolOptions::group_resources
   std::uint64_t group_memory_hits_ = 0;    // (loop) the group's own limit hits, last seen
   std::vector<LimitStatus> group_limits_;  // (loop) as last set
   std::string unenforced_key_;             // the limits last reported as not enforced

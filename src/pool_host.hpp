@@ -72,8 +72,11 @@ class PoolHost {
                                                Containment containment, WorkerGroup* group,
                                                std::function<void(const ExitStatus&)> on_exit,
                                                ErrorSink& err) = 0;
-  // A group for all of a pool's workers, with shared limits.
-  virtual std::unique_ptr<WorkerGroup> make_group(const ResourceLimits& limits, ErrorSink& err) = 0;
+  // A group for all of a pool's workers, with shared limits (inside `parent` when it is valid).
+  virtual std::unique_ptr<WorkerGroup> make_group(const ResourceLimits& limits,
+                                                  const ResourceGroup& parent, ErrorSink& err) = 0;
+  // The host's own group (`PoolOptions::group`), for a pool's workers to live in.
+  virtual std::unique_ptr<WorkerGroup> adopt_group(const ResourceGroup& group, ErrorSink& err) = 0;
   virtual std::unique_ptr<NotifyChannel> open_notify(const std::string& name,
                                                      std::function<void(const NotifyNote&)> on_note,
                                                      ErrorSink& err) = 0;

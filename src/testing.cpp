@@ -135,7 +135,17 @@ class FakeGroup final : public WorkerGroup {
 
 }  // namespace
 
-std::unique_ptr<WorkerGroup> FakeHost::make_group(const ResourceLimits& limits, ErrorSink& err) {
+std::unique_ptr<WorkerGroup> FakeHost::adopt_group(const ResourceGroup&, ErrorSink& err) {
+  err.fail(errc::invalid_argument, [] {
+    return std::string(
+        "PoolOptions.group: a ResourceGroup belongs to a real Loop, not to a testing::FakeWorld");
+  });
+  return nullptr;
+}
+
+std::unique_ptr<WorkerGroup> FakeHost::make_group(const ResourceLimits& limits,
+                                                  const ResourceGroup& parent, ErrorSink& err) {
+  if (parent.valid()) return adopt_group(parent, err);
   if (limits.enforcement == LimitEnforcement::required && !limits.empty()) {
     err.fail(errc::controller_unavailable, [] {
       return std::string(

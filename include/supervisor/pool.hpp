@@ -142,6 +142,11 @@ struct PoolOptions {
   /// `start()` with `errc::controller_unavailable`, `best_effort` sends `LimitsNotEnforced` with
   /// `group` set. Change it later with `set_group_resources`. Default: none.
   ResourceLimits group_resources;
+  /// A `ResourceGroup` of the pool's loop to live in: the pool's own group (`group_resources`)
+  /// is made inside it, or, without one, the workers' groups are. Several pools in one group
+  /// share its limits (one memory budget for a fleet). Its limits are the host's to change.
+  /// Default: none.
+  ResourceGroup group;
   /// How often the pool reads the throttling counters of workers (and of its group) whose
   /// `cpu_cores` or `memory_high` is set, and reports new throttling as a `LimitViolation`
   /// (`count`: CPU periods throttled, or memory.high events, since the last look). Zero: never.

@@ -229,6 +229,13 @@ class SUPERVISOR_API ResourceGroup {
   static ResourceGroup create(Loop& loop, ResourceLimits limits);
   /// \overload
   static ResourceGroup create(Loop& loop, ResourceLimits limits, std::error_code& ec) noexcept;
+  /// A group inside this one, on the same loop: its trees are held to its own limits and to
+  /// this group's (e.g. one budget for several pools, each with its own share of it). Errors as
+  /// for `create`, and `errc::invalid_argument` for an empty handle.
+  [[nodiscard]] ResourceGroup create_child(ResourceLimits limits) const;
+  /// \overload
+  [[nodiscard]] ResourceGroup create_child(ResourceLimits limits,
+                                           std::error_code& ec) const noexcept;
 
   [[nodiscard]] bool valid() const noexcept { return state_ != nullptr; }
   /// The limits as last set.

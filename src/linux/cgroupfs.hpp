@@ -29,7 +29,7 @@ int write_file(const std::string& path, std::string_view text);
 // Removes the (cgroupfs) directory `dir` and the groups below it, deepest first, at most
 // `depth` levels down; a group that still has a process stays (EBUSY), and so do its parents.
 // Never follows a symlink. Returns whether `dir` is gone (also when it was already missing).
-bool remove_empty_groups(const std::string& dir, int depth = 3);
+bool remove_empty_groups(const std::string& dir, int depth = 6);
 // Joins two paths and collapses doubled slashes.
 std::string join_normalised(std::string_view a, std::string_view b);
 // Whether `path` is `dir` or below it.

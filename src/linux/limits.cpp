@@ -447,7 +447,8 @@ void walk_limits(Applier& a, const ResourceLimits& r, const ResourceLimits* prev
     if (const auto parent = a.parent_v1_number("cpu", "cpu.cfs_quota_us");
         parent && *parent < quota) {
       v1_quota = *parent;
-      a.v1_suffix = " (held to its ResourceGroup's quota: cgroup v1 refuses one above the parent's)";
+      a.v1_suffix =
+          " (held to its ResourceGroup's quota: cgroup v1 refuses one above the parent's)";
     }
     a.controller_limit(
         LimitKind::cpu_cores, "cpu", "cpu.max", fmt::format("{} {}", quota, k_cpu_period_us),
@@ -558,6 +559,7 @@ V1Dirs GroupState::v1_dirs() const {
 }
 
 void GroupState::set(const ResourceLimits& next, bool creating, ErrorSink& err) {
+  const V1Dirs parent_v1 = parent ? parent->v1_dirs() : V1Dirs{};
   std::lock_guard lock(mu);
   TreeLimits changed;
   changed.v1 = std::move(limits.v1);
@@ -565,7 +567,12 @@ void GroupState::set(const ResourceLimits& next, bool creating, ErrorSink& err) 
             changed, err);
   a.create_v1 = true;
   a.note_new_v1 = !creating;
+  a.parent_v1 = &parent_v1;
   walk_limits(a, next, creating ? nullptr : &current, changed);
+  // Inside a parent group: in each v1 hierarchy the parent uses, so are its members.
+  for (const auto& [controller, dir] : parent_v1) {
+    if (!err && changed.group(controller) == nullptr) a.ensure_v1(controller);
+  }
   limits.v1 = std::move(changed.v1);
   if (err) return;
   limits.statuses = std::move(changed.statuses);
@@ -574,11 +581,13 @@ void GroupState::set(const ResourceLimits& next, bool creating, ErrorSink& err) 
 
 std::shared_ptr<GroupState> make_group(LimitSupport& support, const std::string& v2_base,
                                        const std::string& name, const ResourceLimits& r,
-                                       ErrorSink& err) {
+                                       std::shared_ptr<GroupState> parent, ErrorSink& err) {
   auto g = std::make_shared<GroupState>(support);
   g->name = name;
-  if (!v2_base.empty()) {
-    g->v2 = CgroupV2Group::create(v2_base, name, err);
+  g->parent = std::move(parent);
+  const std::string v2_parent = g->parent ? g->parent->v2_dir() : v2_base;
+  if (!v2_parent.empty()) {
+    g->v2 = CgroupV2Group::create(v2_parent, name, err);
     if (err) return nullptr;
     // The trees' own groups below it get what the loop's base hands down.
     if (const std::string enable = support.v2_enable_text(); !enable.empty())

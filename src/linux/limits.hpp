@@ -134,7 +134,8 @@ struct GroupState {
   [[nodiscard]] std::string v2_dir() const { return v2 ? v2->path() : std::string(); }
 
   LimitSupport& support;
-  std::shared_ptr<LoopCore> core;  // keeps `support` alive; set by the creator
+  std::shared_ptr<LoopCore> core;      // keeps `support` alive; set by the creator
+  std::shared_ptr<GroupState> parent;  // the group this one is inside, if any (kept alive)
   std::string name;
   std::optional<CgroupV2Group> v2;  // fixed once made
   mutable std::mutex mu;
@@ -142,14 +143,17 @@ struct GroupState {
   ResourceLimits current;  // (mu)
 };
 
-// Makes a group named `name` below `v2_base` ("" without cgroup v2) with the limits `r`.
+// Makes a group named `name` with the limits `r`: inside `parent` when not null, else below
+// `v2_base` ("" without cgroup v2) and the loop's v1 bases.
 std::shared_ptr<GroupState> make_group(LimitSupport& support, const std::string& v2_base,
                                        const std::string& name, const ResourceLimits& r,
-                                       ErrorSink& err);
+                                       std::shared_ptr<GroupState> parent, ErrorSink& err);
 
 // ResourceGroup::create on a loop core (the Pool's way in, which has no Loop object).
+// `parent`: the group it is made inside (empty: none); it must be on the same loop.
 ResourceGroup create_resource_group(const std::shared_ptr<LoopCore>& core,
-                                    const ResourceLimits& limits, ErrorSink& err);
+                                    const ResourceLimits& limits, const ResourceGroup& parent,
+                                    ErrorSink& err);
 
 // The library's way into a public ResourceGroup.
 struct GroupAccess {

@@ -361,13 +361,20 @@ ResourceSample Process::sample() const {
 // ResourceGroup
 
 ResourceGroup detail::create_resource_group(const std::shared_ptr<detail::LoopCore>& core,
-                                            const ResourceLimits& limits, ErrorSink& err) {
+                                            const ResourceLimits& limits,
+                                            const ResourceGroup& parent, ErrorSink& err) {
   detail::validate_group_limits(limits, "ResourceGroup", err);
   if (err) return {};
+  const auto& parent_state = detail::GroupAccess::state(parent);
+  if (parent_state && parent_state->core != core) {
+    err.fail(errc::invalid_argument,
+             [] { return std::string("ResourceGroup: the parent group belongs to another Loop"); });
+    return {};
+  }
   const LoopInfo& li = core->info();
   auto state =
       detail::make_group(core->limit_support(), li.cgroup_usable ? li.cgroup_base : std::string(),
-                         core->next_group_name('g'), limits, err);
+                         core->next_group_name('g'), limits, parent_state, err);
   if (err) return {};
   state->core = core;
   return detail::GroupAccess::make(std::move(state));
@@ -377,14 +384,45 @@ ResourceGroup::ResourceGroup() noexcept = default;
 
 ResourceGroup ResourceGroup::create(Loop& loop, ResourceLimits limits) {
   return detail::or_throw(
-      [&](ErrorSink& err) { return detail::create_resource_group(loop.core_, limits, err); });
+      [&](ErrorSink& err) { return detail::create_resource_group(loop.core_, limits, {}, err); });
 }
 
 ResourceGroup ResourceGroup::create(Loop& loop, ResourceLimits limits,
                                     std::error_code& ec) noexcept {
   try {
-    return detail::into_code(
-        ec, [&](ErrorSink& err) { return detail::create_resource_group(loop.core_, limits, err); });
+    return detail::into_code(ec, [&](ErrorSink& err) {
+      return detail::create_resource_group(loop.core_, limits, {}, err);
+    });
+  } catch (...) {
+    ec = errc::internal;
+    return {};
+  }
+}
+
+namespace {
+
+ResourceGroup child_of(const ResourceGroup& parent,
+                       const std::shared_ptr<detail::GroupState>& state,
+                       const ResourceLimits& limits, ErrorSink& err) {
+  if (!state) {
+    err.fail(errc::invalid_argument,
+             [] { return std::string("ResourceGroup::create_child: an empty handle"); });
+    return {};
+  }
+  return detail::create_resource_group(state->core, limits, parent, err);
+}
+
+}  // namespace
+
+ResourceGroup ResourceGroup::create_child(ResourceLimits limits) const {
+  return detail::or_throw([&](ErrorSink& err) { return child_of(*this, state_, limits, err); });
+}
+
+ResourceGroup ResourceGroup::create_child(ResourceLimits limits,
+                                          std::error_code& ec) const noexcept {
+  try {
+    return detail::into_code(ec,
+                             [&](ErrorSink& err) { return child_of(*this, state_, limits, err); });
   } catch (...) {
     ec = errc::internal;
     return {};

@@ -103,8 +103,20 @@ class RealHost final : public PoolHost {
     return std::make_unique<RealWorker>(std::move(p));
   }
 
-  std::unique_ptr<WorkerGroup> make_group(const ResourceLimits& limits, ErrorSink& err) override {
-    ResourceGroup g = create_resource_group(core_, limits, err);
+  std::unique_ptr<WorkerGroup> adopt_group(const ResourceGroup& group, ErrorSink& err) override {
+    const auto& state = GroupAccess::state(group);
+    if (state && state->core != core_) {
+      err.fail(errc::invalid_argument, [] {
+        return std::string("PoolOptions.group: the ResourceGroup belongs to another Loop");
+      });
+      return nullptr;
+    }
+    return std::make_unique<RealGroup>(group);
+  }
+
+  std::unique_ptr<WorkerGroup> make_group(const ResourceLimits& limits, const ResourceGroup& parent,
+                                          ErrorSink& err) override {
+    ResourceGroup g = create_resource_group(core_, limits, parent, err);
     if (err) return nullptr;
     return std::make_unique<RealGroup>(std::move(g));
   }

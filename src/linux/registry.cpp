@@ -56,25 +56,25 @@ bool kill_verified(pid_t pid, std::uint64_t start) {
 }
 
 // Kills and removes a leftover worker group, but only one that looks like ours: a directory
-// inside a "supervisor-*" base, directly or inside a ResourceGroup's "g<N>" there, holding
-// cgroup.kill.
+// inside a "supervisor-*" base, directly or inside ResourceGroups' "g<N>" there (nested up to
+// four deep), holding cgroup.kill.
 bool sweep_group(const std::string& dir) {
   const auto parent_of = [](const std::string& path) {
     const auto slash = path.rfind('/');
     return slash == std::string::npos || slash == 0 ? std::string() : path.substr(0, slash);
   };
   const auto name_of = [](const std::string& path) { return path.substr(path.rfind('/') + 1); };
-  std::string middle;  // the ResourceGroup's directory, if any
+  std::vector<std::string> middle;  // the ResourceGroups' directories, innermost first
   std::string base = parent_of(dir);
-  if (base.empty()) return false;
-  if (name_of(base).rfind("supervisor-", 0) != 0) {
+  while (!base.empty() && name_of(base).rfind("supervisor-", 0) != 0) {
     const std::string n = name_of(base);
-    if (n.size() < 2 || n[0] != 'g' || n.find_first_not_of("0123456789", 1) != std::string::npos)
+    if (middle.size() == 4 || n.size() < 2 || n[0] != 'g' ||
+        n.find_first_not_of("0123456789", 1) != std::string::npos)
       return false;
-    middle = base;
+    middle.push_back(base);
     base = parent_of(base);
-    if (base.empty() || name_of(base).rfind("supervisor-", 0) != 0) return false;
   }
+  if (base.empty()) return false;
   UniqueFd kill_fd(::open((dir + "/cgroup.kill").c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!kill_fd) return false;
   [[maybe_unused]] const ssize_t n = ::write(kill_fd.get(), "1", 1);
@@ -82,7 +82,7 @@ bool sweep_group(const std::string& dir) {
   for (int i = 0; i < 200; ++i) {
     if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) {
       // The ResourceGroup and base too, once their last group is gone (EBUSY otherwise).
-      if (!middle.empty()) ::rmdir(middle.c_str());
+      for (const auto& m : middle) ::rmdir(m.c_str());
       ::rmdir(base.c_str());
       return true;
     }

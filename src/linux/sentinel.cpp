@@ -60,7 +60,7 @@ SV_NO_SANITIZE void close_all_but(const SentinelPlan& p) {
 }
 
 // Removes the groups inside the directory `dir_fd` (and, `depth` levels further down, theirs
-// first: a ResourceGroup's members sit one level below it).
+// first: a ResourceGroup's members sit one level below it, and groups may nest).
 SV_NO_SANITIZE void remove_subgroups(int dir_fd, int depth) {
   alignas(8) char buf[2048];
   syscall(SYS_lseek, dir_fd, 0, 0 /* SEEK_SET */);
@@ -90,7 +90,7 @@ SV_NO_SANITIZE void remove_subgroups(int dir_fd, int depth) {
 SV_NO_SANITIZE void remove_groups(const SentinelPlan& p) {
   if (p.base_fd < 0 || p.parent_fd < 0) return;
   for (int attempt = 0; attempt < 400; ++attempt) {
-    remove_subgroups(p.base_fd, 1);
+    remove_subgroups(p.base_fd, 4);  // ResourceGroups nest (a few levels in practice)
     if (syscall(SYS_unlinkat, p.parent_fd, p.base_name, 0x200) == 0 || errno == ENOENT) return;
     const struct { long sec, nsec; } pause{0, 5'000'000};
     syscall(SYS_nanosleep, &pause, nullptr);

@@ -855,6 +855,20 @@ struct Said {
   }
 };
 
+// The status of the first of `procs` to end within `bound`.
+std::optional<sv::ExitStatus> first_exit(std::vector<sv::Process>& procs, sv::Duration bound) {
+  std::optional<sv::ExitStatus> ended;
+  st::wait_until(
+      [&] {
+        for (auto& p : procs) {
+          if (auto s = p.exit_status()) ended = s;
+        }
+        return ended.has_value();
+      },
+      std::chrono::duration_cast<std::chrono::milliseconds>(bound));
+  return ended;
+}
+
 }  // namespace
 
 TEST_CASE("a ResourceGroup holds several trees to one memory_max", "[integration][limits]") {
@@ -888,15 +902,8 @@ TEST_CASE("a ResourceGroup holds several trees to one memory_max", "[integration
         CHECK(procs.back().info().cgroup.rfind(group.cgroup() + "/", 0) == 0);
     }
     // The kernel's OOM killer picks a victim among all three trees.
-    std::optional<sv::ExitStatus> killed;
-    REQUIRE(st::wait_until(
-        [&] {
-          for (auto& p : procs) {
-            if (auto s = p.exit_status()) killed = s;
-          }
-          return killed.has_value();
-        },
-        30000ms));
+    const std::optional<sv::ExitStatus> killed = first_exit(procs, 30s);
+    REQUIRE(killed.has_value());
     INFO(killed->describe());
     CHECK(killed->reason == sv::ExitReason::oom_kill);
     CHECK(killed->oom_kills >= 1);
@@ -1280,6 +1287,104 @@ TEST_CASE("through posix_spawn, a tree joins its groups right after the spawn",
     INFO(status->describe());
     CHECK(status->reason == sv::ExitReason::oom_kill);
     CHECK(status->oom_kills >= 1);
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("ResourceGroups nest: a child's trees are held to its limits and its parent's",
+          "[integration][limits]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("group-nest");
+  std::string parent_dir;
+  {
+    sv::Loop loop;
+    if (const auto why = missing_controller(loop.info(), "memory"); !why.empty())
+      SUPERVISOR_SKIP(why);
+    sv::ResourceLimits budget;
+    budget.memory_max = 96 * k_mib;
+    budget.enforcement = sv::LimitEnforcement::required;
+    auto parent = sv::ResourceGroup::create(loop, budget);
+    parent_dir = group_dir_of(*status_in(parent.limits(), sv::LimitKind::memory_max));
+    sv::ResourceLimits share;
+    share.memory_max = 48 * k_mib;
+    share.enforcement = sv::LimitEnforcement::required;
+    auto small = parent.create_child(share);
+    auto open = parent.create_child(sv::ResourceLimits{});
+    const auto small_mem = status_in(small.limits(), sv::LimitKind::memory_max);
+    REQUIRE(small_mem.has_value());
+    INFO(small_mem->note);
+    CHECK(small_mem->note.rfind(parent_dir + "/", 0) == 0);  // made inside the parent's group
+    if (!parent.cgroup().empty()) CHECK(open.cgroup().rfind(parent.cgroup() + "/", 0) == 0);
+
+    // The child's own limit: 64 MiB does not fit in its 48 MiB (the parent's 96 would allow it).
+    sv::ProcessOptions in_small;
+    in_small.group = small;
+    auto hog = sv::Process::start(loop, spec_for(tag, {"alloc", "64", "forever"}), in_small);
+    const auto hog_status = hog.wait_for(30s);
+    REQUIRE(hog_status.has_value());
+    INFO(hog_status->describe());
+    CHECK(hog_status->reason == sv::ExitReason::oom_kill);
+
+    // The parent's limit: three trees of 40 MiB in the child without limits do not fit in 96.
+    sv::ProcessOptions in_open;
+    in_open.group = open;
+    std::vector<sv::Process> procs;
+    for (int k = 0; k < 3; ++k)
+      procs.push_back(sv::Process::start(loop, spec_for(tag, {"alloc", "40", "forever"}), in_open));
+    const std::optional<sv::ExitStatus> killed = first_exit(procs, 30s);
+    REQUIRE(killed.has_value());
+    CHECK(killed->reason == sv::ExitReason::oom_kill);
+    for (auto& p : procs) p.stop();
+    std::error_code ec;
+    CHECK_FALSE(sv::ResourceGroup().create_child(share, ec).valid());
+    CHECK(ec == sv::errc::invalid_argument);
+  }
+  CHECK_FALSE(exists(parent_dir));  // children first, then the parent, once all handles are gone
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("pools in one shared ResourceGroup share its limits", "[integration][limits][pool]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("pool-shared");
+  {
+    sv::Loop loop;
+    if (const auto why = missing_controller(loop.info(), "memory"); !why.empty())
+      SUPERVISOR_SKIP(why);
+    sv::ResourceLimits budget;
+    budget.memory_max = 96 * k_mib;
+    auto fleet = sv::ResourceGroup::create(loop, budget);
+    sv::StandardRestartOptions never;
+    never.mode = sv::RestartMode::never;
+    auto a = pool_of(tag, {"alloc", "40", "forever"});
+    a.size = 2;
+    a.group = fleet;
+    a.restart_policy = std::make_shared<sv::StandardRestartPolicy>(never);
+    auto b = a;
+    b.size = 1;
+    b.group_resources.max_processes = 100;  // b's own group, inside the fleet's
+    b.restart_policy = std::make_shared<sv::StandardRestartPolicy>(never);
+    sv::Pool pool_a(loop, a);
+    sv::Pool pool_b(loop, b);
+    pool_a.start();
+    pool_b.start();
+    // Three workers of 40 MiB in a 96 MiB budget: the kernel OOM-kills one, in either pool.
+    const auto violations = [&] {
+      auto v = st::events_of<sv::LimitViolation>(pool_a);
+      for (auto& e : st::events_of<sv::LimitViolation>(pool_b)) v.push_back(e);
+      return v;
+    };
+    REQUIRE(st::wait_until([&] { return !violations().empty(); }, 30000ms));
+    const auto v = violations().front();
+    INFO(v.detail);
+    CHECK(v.kind == sv::LimitKind::memory_max);
+    CHECK(v.detail.find("enclosing group") != std::string::npos);
+    std::error_code ec;
+    pool_a.set_group_resources(budget, ec);  // the fleet's limits are the host's to change
+    CHECK(ec == sv::errc::invalid_argument);
+    CHECK(pool_a.snapshot().group_limits.empty());
+    CHECK(pool_b.snapshot().group_limits.size() == 1);
+    pool_a.stop();
+    pool_b.stop();
   }
   REQUIRE_CLEAN(audit, tag);
 }

@@ -40,7 +40,8 @@ int main(int argc, char** argv) {
     sv::ResourceLimits shared;
     shared.memory_max = std::uint64_t{1} << 30;
     shared.max_processes = 1000;
-    options.group = sv::ResourceGroup::create(loop, shared);
+    // Nested: the workers' groups sit two levels below the loop's base.
+    options.group = sv::ResourceGroup::create(loop, shared).create_child(sv::ResourceLimits{});
   }
   std::vector<sv::Process> workers;
   std::vector<std::vector<std::string>> modes{{"fork-grandchild", "forever"}};
