@@ -1131,13 +1131,18 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     decide(slot, st);
   }
 
+  // One limit hit: its counter (a pool-wide limit's keyed `group.<limit>`) and its event.
+  void count_violation(LimitViolation v) {
+    limit_violations_[fmt::format("{}{}", v.group ? "group." : "", to_string(v.kind))] += v.count;
+    emit(std::move(v));
+  }
+
   // What the kernel did under the worker's limits, as events and counters.
   void report_violations(std::size_t index, std::uint64_t incarnation, const ExitStatus& st) {
     const ResourceLimits& r = options_.spec.resources;
     const ResourceLimits& g = options_.group_resources;
     auto violation = [&](LimitKind kind, std::uint64_t count, bool group, std::string detail) {
-      limit_violations_[fmt::format("{}{}", group ? "group." : "", to_string(kind))] += count;
-      emit(LimitViolation{index, incarnation, kind, count, group, std::move(detail)});
+      count_violation(LimitViolation{index, incarnation, kind, count, group, std::move(detail)});
     };
     if (st.oom_kills > 0) {
       // The pool's limit when the worker has none of its own, or when the group's own limit
@@ -1296,8 +1301,6 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     cv_.notify_all();
   }
 
-  // ResourceLimiters: sample every running worker each period; a `recycle` answer replaces it
-  // gracefully (the replacement first; the old one finishes any lease, then stops).
   // Whether some worker or group limit throttles (and so is watched every limit_watch_period).
   [[nodiscard]] bool throttling_limits() const {
     const auto throttles = [](const ResourceLimits& r) { return r.cpu_cores || r.memory_high; };
@@ -1332,17 +1335,17 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       const char* whose = group ? "the pool's " : "";
       if (limits.cpu_cores && periods && *periods > seen.cpu_periods) {
         const std::uint64_t n = *periods - seen.cpu_periods;
-        limit_violations_[fmt::format("{}cpu_cores", group ? "group." : "")] += n;
-        emit(LimitViolation{index, incarnation, LimitKind::cpu_cores, n, group,
-                            fmt::format("throttled in {} CPU period{} at {}cpu_cores {}", n,
-                                        n == 1 ? "" : "s", whose, *limits.cpu_cores)});
+        count_violation(
+            LimitViolation{index, incarnation, LimitKind::cpu_cores, n, group,
+                           fmt::format("throttled in {} CPU period{} at {}cpu_cores {}", n,
+                                       n == 1 ? "" : "s", whose, *limits.cpu_cores)});
       }
       if (limits.memory_high && high && *high > seen.memory_high) {
         const std::uint64_t n = *high - seen.memory_high;
-        limit_violations_[fmt::format("{}memory_high", group ? "group." : "")] += n;
-        emit(LimitViolation{index, incarnation, LimitKind::memory_high, n, group,
-                            fmt::format("throttled {} time{} at {}memory_high {} bytes", n,
-                                        n == 1 ? "" : "s", whose, *limits.memory_high)});
+        count_violation(
+            LimitViolation{index, incarnation, LimitKind::memory_high, n, group,
+                           fmt::format("throttled {} time{} at {}memory_high {} bytes", n,
+                                       n == 1 ? "" : "s", whose, *limits.memory_high)});
       }
       if (periods) seen.cpu_periods = std::max(seen.cpu_periods, *periods);
       if (high) seen.memory_high = std::max(seen.memory_high, *high);
@@ -1363,6 +1366,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     }
   }
 
+  // ResourceLimiters: sample every running worker each period; a `recycle` answer replaces it
+  // gracefully (the replacement first; the old one finishes any lease, then stops).
   void schedule_limiter(std::size_t k) {
     auto self = shared_from_this();
     const Duration period =

@@ -40,7 +40,8 @@ class WorkerProcess {
   virtual void set_resources(const ResourceLimits& /*limits*/, ErrorSink& /*err*/) {}
 };
 
-// The group all of a pool's workers share (`PoolOptions::group_resources`). Loop thread only.
+// The group all of a pool's workers share: its own (`PoolOptions::group_resources`), or the
+// host's (`PoolOptions::group`). Loop thread only.
 class WorkerGroup {
  public:
   virtual ~WorkerGroup() = default;

@@ -138,9 +138,10 @@ struct PoolOptions {
   /// Limits on all the pool's workers together (e.g. 2 GiB and 4 cores for the whole pool), on
   /// top of each worker's own `spec.resources`: a `ResourceGroup` made at `start()` that every
   /// worker's own group lives in. Tree-wide limits only (`errc::invalid_argument` for
-  /// `max_open_files` or `cpu_time`). Its `enforcement` works as for a spec: `required` fails
-  /// `start()` with `errc::controller_unavailable`, `best_effort` sends `LimitsNotEnforced` with
-  /// `group` set. Change it later with `set_group_resources`. Default: none.
+  /// `max_open_files`, `cpu_time` or `wall_time`). Its `enforcement` works as for a spec:
+  /// `required` fails `start()` with `errc::controller_unavailable`, `best_effort` sends
+  /// `LimitsNotEnforced` with `group` set. Change it later with `set_group_resources`. Default:
+  /// none.
   ResourceLimits group_resources;
   /// A `ResourceGroup` of the pool's loop to live in: the pool's own group (`group_resources`)
   /// is made inside it, or, without one, the workers' groups are. Several pools in one group

@@ -99,8 +99,6 @@ int read_whole_file(int dir_fd, const char* name, std::string& out) {
   return result;
 }
 
-// Joins two paths and collapses doubled slashes; keeps "." and ".." (cgroupfs has no links, and
-// the kernel never writes them in the paths we join).
 bool remove_empty_groups(const std::string& dir, int depth) {
   if (depth > 0) {
     if (DIR* d = ::opendir(dir.c_str())) {
@@ -117,6 +115,8 @@ bool remove_empty_groups(const std::string& dir, int depth) {
   return ::rmdir(dir.c_str()) == 0 || errno == ENOENT;
 }
 
+// Joins two paths and collapses doubled slashes; keeps "." and ".." (cgroupfs has no links, and
+// the kernel never writes them in the paths we join).
 std::string join_normalised(std::string_view a, std::string_view b) {
   std::string joined;
   joined.reserve(a.size() + b.size() + 1);

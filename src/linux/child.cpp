@@ -438,7 +438,7 @@ void ChildState::finalize() {
   leader_timer_ = 0;
   // What the kernel did to the tree under its limits or its ResourceGroup's, read before its
   // groups go (only then: a few files per exit that a tree without limits does without).
-  if (!current_limits_.empty() || options.group.valid()) {
+  if (reads_limit_counters()) {
     std::optional<CgroupStats> cs;
     if (group_) {
       ErrorSink ignored;
@@ -695,7 +695,7 @@ ResourceSample ChildState::sample() {
     r.tree_memory_bytes = cs->memory_current;
     r.tree_pids = cs->pids_current;
   }
-  if (current_limits_.empty() && !options.group.valid()) return r;
+  if (!reads_limit_counters()) return r;
   const LimitCounters lc = read_limit_counters(limits_, cs ? &*cs : nullptr);
   if (!r.tree_memory_bytes) r.tree_memory_bytes = lc.memory_bytes;
   if (!r.tree_pids) r.tree_pids = lc.pids;

@@ -97,6 +97,11 @@ struct ChildState : std::enable_shared_from_this<ChildState> {
   void release_tree();
   [[nodiscard]] bool hit_cpu_time_limit() const;
   void arm_wall_time();
+  // Whether limits hold the tree (its own, or its ResourceGroup's), so that their counters tell
+  // something: without any, the files are not read.
+  [[nodiscard]] bool reads_limit_counters() const {
+    return !current_limits_.empty() || options.group.valid();
+  }
 
   TimePoint started_at_{};
   UniqueFd pidfd_;                      // (loop)

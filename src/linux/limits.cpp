@@ -262,15 +262,11 @@ class Applier {
   // A number file of the parent's v1 group of `controller` (a ResourceGroup's), if any.
   [[nodiscard]] std::optional<std::uint64_t> parent_v1_number(const char* controller,
                                                               const char* file) const {
-    if (parent_v1 == nullptr) return std::nullopt;
-    for (const auto& [c, dir] : *parent_v1) {
-      if (c != controller) continue;
-      std::string text;
-      if (cgroupfs::read_whole_file(AT_FDCWD, (dir + "/" + file).c_str(), text) != 0)
-        return std::nullopt;
-      return cgroupfs::parse_u64(text);
-    }
-    return std::nullopt;
+    const std::string dir = parent_dir(controller);
+    std::string text;
+    if (dir.empty() || cgroupfs::read_whole_file(AT_FDCWD, (dir + "/" + file).c_str(), text) != 0)
+      return std::nullopt;
+    return cgroupfs::parse_u64(text);
   }
 
   // Sets `kind` through a controller file: `v2_file` = `v2_value` in the v2 group, or else the
@@ -319,8 +315,14 @@ class Applier {
     finish(LimitStatus{kind, LimitBackend::loop_timer, std::move(note)});
   }
 
-  // This tree's v1 group of `controller`, made when missing (below `parent_v1`).
-  void ensure_v1(const std::string& controller) { v1_group(controller.c_str()); }
+  // A group's v1 limits hold only the trees inside its v1 groups: in each hierarchy the parent
+  // uses, this tree gets a group too, even without a limit of its own there.
+  void join_parent_hierarchies() {
+    if (parent_v1 == nullptr) return;
+    for (const auto& [controller, dir] : *parent_v1) {
+      if (!err_ && out_.group(controller) == nullptr) v1_group(controller.c_str());
+    }
+  }
 
   void rlimit_limit(LimitKind kind, int resource, std::uint64_t soft, std::uint64_t hard,
                     bool report = true) {
@@ -363,18 +365,23 @@ class Applier {
     for (auto& g : out_.v1) {
       if (g.controller() == controller) return &g;
     }
-    std::string base;
-    if (parent_v1 != nullptr) {
-      for (const auto& [c, dir] : *parent_v1) {
-        if (c == controller) base = dir;
-      }
-    }
+    std::string base = parent_dir(controller);
     if (base.empty()) base = support_.v1_base(controller, err_);
     if (err_) return nullptr;
     auto g = CgroupV1Group::create(controller, base, name_, err_);
     if (err_) return nullptr;
     out_.v1.push_back(std::move(g));
     return &out_.v1.back();
+  }
+
+  // The parent's v1 group of `controller` ("" without one).
+  [[nodiscard]] std::string parent_dir(std::string_view controller) const {
+    if (parent_v1 != nullptr) {
+      for (const auto& [c, dir] : *parent_v1) {
+        if (c == controller) return dir;
+      }
+    }
+    return {};
   }
 
   void finish(LimitStatus st) {
@@ -509,11 +516,7 @@ void apply_limits(LimitSupport& support, const ProcessSpec& spec, CgroupV2Group*
   a.create_v1 = true;
   a.parent_v1 = &parent_v1;
   walk_limits(a, r, nullptr, out);
-  // A group's v1 limits hold only the trees inside its v1 groups: each controller it uses gets
-  // a group for this tree too, even without a limit of its own there.
-  for (const auto& [controller, dir] : parent_v1) {
-    if (!err && out.group(controller) == nullptr) a.ensure_v1(controller);
-  }
+  a.join_parent_hierarchies();
   if (err) {
     out.release();
     out.v1.clear();
@@ -569,10 +572,7 @@ void GroupState::set(const ResourceLimits& next, bool creating, ErrorSink& err) 
   a.note_new_v1 = !creating;
   a.parent_v1 = &parent_v1;
   walk_limits(a, next, creating ? nullptr : &current, changed);
-  // Inside a parent group: in each v1 hierarchy the parent uses, so are its members.
-  for (const auto& [controller, dir] : parent_v1) {
-    if (!err && changed.group(controller) == nullptr) a.ensure_v1(controller);
-  }
+  a.join_parent_hierarchies();
   limits.v1 = std::move(changed.v1);
   if (err) return;
   limits.statuses = std::move(changed.statuses);

@@ -8,7 +8,6 @@
 #include "linux/loop_core.hpp"
 #include "linux/notify_socket.hpp"
 #include "pool_host.hpp"
-#include "validate.hpp"
 
 namespace supervisor::detail {
 namespace {
@@ -38,9 +37,9 @@ class RealGroup final : public WorkerGroup {
   explicit RealGroup(ResourceGroup g) : group(std::move(g)) {}
   [[nodiscard]] std::vector<LimitStatus> limits() const override { return group.limits(); }
   [[nodiscard]] GroupSample sample() override { return group.sample(); }
+  // Validated by the pool already.
   void set_resources(const ResourceLimits& limits, ErrorSink& err) override {
-    validate_group_limits(limits, "PoolOptions.group_resources", err);
-    if (!err) GroupAccess::state(group)->set(limits, false, err);
+    GroupAccess::state(group)->set(limits, false, err);
   }
   ResourceGroup group;
 };

@@ -7,6 +7,7 @@
 #include <supervisor/pool.hpp>
 #include <supervisor/process.hpp>
 #include <supervisor/restart_policy.hpp>
+#include <supervisor/testing.hpp>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -1385,6 +1386,15 @@ TEST_CASE("pools in one shared ResourceGroup share its limits", "[integration][l
     CHECK(pool_b.snapshot().group_limits.size() == 1);
     pool_a.stop();
     pool_b.stop();
+    // A real Loop's group means nothing to a fake world: a typed error at start, nothing runs.
+    st::FakeWorld world;
+    sv::PoolOptions fake;
+    fake.spec.argv = {"/usr/bin/worker"};
+    fake.group = fleet;
+    sv::Pool fake_pool(world, fake);
+    fake_pool.start(ec);
+    CHECK(ec == sv::errc::invalid_argument);
+    CHECK(world.spawn_count() == 0);
   }
   REQUIRE_CLEAN(audit, tag);
 }

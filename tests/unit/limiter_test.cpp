@@ -196,6 +196,16 @@ TEST_CASE("group_resources: validated, reported when not enforced, changed only 
     CHECK(ec == sv::errc::controller_unavailable);
     CHECK(world.spawn_count() == 0);
   }
+  SECTION("a negative limit_watch_period is refused, naming the field") {
+    o.limit_watch_period = -1s;
+    try {
+      sv::Pool pool(world, o);
+      FAIL("accepted");
+    } catch (const sv::Error& e) {
+      CHECK(e.code() == sv::errc::invalid_argument);
+      CHECK(std::string(e.what()).find("PoolOptions.limit_watch_period") != std::string::npos);
+    }
+  }
   SECTION("without group_resources there is no group to change") {
     sv::Pool pool(world, o);
     std::error_code ec;
