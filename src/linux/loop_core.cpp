@@ -144,10 +144,16 @@ void LoopCore::setup_cgroups() {
 
 void LoopCore::start() {
   thread_ = std::thread([this] {
-    // Block every signal on our own thread (never the host's threads): host handlers then never
-    // run here, and children start with a known mask that they reset before execve.
+    // Block every signal but SIGCHLD on our own thread (never the host's threads): the host's
+    // handlers of other signals never run here. SIGCHLD stays open because the kernel sends a
+    // child's SIGCHLD to the thread that started it, and drops it at once only if that thread
+    // does not block it and its disposition is the default: were it blocked here, every exit of
+    // a worker would interrupt one of the host's threads (which then discards the signal), or
+    // wake a host's signalfd. A host that installs a SIGCHLD handler sees it run here for our
+    // children, where the signal is addressed. The clone3 path blocks it around the clone.
     sigset_t all;
     sigfillset(&all);
+    sigdelset(&all, SIGCHLD);
     pthread_sigmask(SIG_BLOCK, &all, nullptr);
     pthread_setname_np(pthread_self(), "sv-loop");
     loop_id_.store(std::this_thread::get_id(), std::memory_order_release);

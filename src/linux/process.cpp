@@ -97,6 +97,7 @@ std::shared_ptr<ChildState> start_impl(const std::shared_ptr<detail::LoopCore>& 
   auto prepared = std::make_unique<detail::PreparedSpawn>();
   prepared->shared_null = core->null_fd();
   prepared->use_pidfd = li.pidfd_available;
+  prepared->has_close_range = li.close_range_available;
   detail::prepare_spawn(spec, *prepared, err);
   if (err) return nullptr;
   auto state = std::make_shared<ChildState>(core, std::move(spec_ptr), std::move(options));

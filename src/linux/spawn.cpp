@@ -166,33 +166,35 @@ void build_env(const ProcessSpec& spec, PreparedSpawn& p, std::string& path_var)
   for (const auto& kv : vars) p.env_storage.push_back(kv.first + "=" + kv.second);
 }
 
-// Picks what execve will run, and turns the common failures into precise errors before anything
-// is started (the child's own execve errno stays authoritative for what this cannot see).
+// Whether execve could run `candidate`: 0, or the errno that tells why not (EISDIR for a
+// directory, which execve itself reports as EACCES).
+int check_program(const std::string& candidate) {
+  struct stat st {};
+  if (::stat(candidate.c_str(), &st) != 0) return errno;
+  if (S_ISDIR(st.st_mode)) return EISDIR;
+  if (!S_ISREG(st.st_mode)) return EACCES;
+  if (::access(candidate.c_str(), X_OK) != 0) return errno;
+  return 0;
+}
+
+void fail_program(const std::string& name, const std::string& cwd, int e, std::string_view what,
+                  ErrorSink& err) {
+  err.fail(std::error_code(e, std::system_category()), [&] {
+    return fmt::format("spawn \"{}\": {} (cwd \"{}\")", name, what, shown_cwd(cwd));
+  });
+}
+
+// Picks what execve will run. A name with a slash is taken as it is, unchecked: spawning is a hot
+// path, and a failed execve is explained afterwards (explain_exec_failure). A bare name is looked
+// up in PATH, each candidate checked as execvp would try it.
 void resolve_program(const std::string& name, const std::string& path_var, const std::string& cwd,
                      PreparedSpawn& p, ErrorSink& err) {
-  auto fail = [&](int e, std::string_view what) {
-    err.fail(std::error_code(e, std::system_category()), [&] {
-      return fmt::format("spawn \"{}\": {} (cwd \"{}\")", name, what, shown_cwd(cwd));
-    });
-  };
-  auto check = [&](const std::string& candidate) -> int {
-    struct stat st {};
-    if (::stat(candidate.c_str(), &st) != 0) return errno;
-    if (S_ISDIR(st.st_mode)) return EISDIR;
-    if (!S_ISREG(st.st_mode)) return EACCES;
-    if (::access(candidate.c_str(), X_OK) != 0) return errno;
-    return 0;
-  };
   if (name.find('/') != std::string::npos) {
-    // A relative path is taken relative to the child's cwd, as execve will see it.
-    std::string full = (name.front() != '/' && !cwd.empty()) ? cwd + "/" + name : name;
-    if (int e = check(full); e != 0) {
-      fail(e, e == EISDIR ? "is a directory" : sys_message(e));
-      return;
-    }
-    p.program = name;
+    p.program = name;  // a relative one is relative to the child's cwd, as execve will see it
     return;
   }
+  const auto check = check_program;
+  const auto fail = [&](int e, std::string_view what) { fail_program(name, cwd, e, what, err); };
   int first_error = ENOENT;
   std::size_t start = 0;
   while (start <= path_var.size()) {
@@ -292,16 +294,7 @@ void prepare_spawn(const ProcessSpec& spec, PreparedSpawn& p, ErrorSink& err) {
   p.new_session = spec.new_session;
   p.die_with_host = spec.die_with_host;
   p.parent_pid = ::getpid();
-  if (!spec.cwd.empty()) {
-    struct stat st {};
-    int e = ::stat(spec.cwd.c_str(), &st) != 0 ? errno : (S_ISDIR(st.st_mode) ? 0 : ENOTDIR);
-    if (e != 0) {
-      err.fail(std::error_code(e, std::system_category()), [&] {
-        return fmt::format("spawn \"{}\": cwd \"{}\": {}", p.display, spec.cwd, sys_message(e));
-      });
-      return;
-    }
-  }
+  // A missing cwd is found when the child's chdir fails, and explained then.
   std::string path_var;
   build_env(spec, p, path_var);
   resolve_program(spec.argv[0], path_var, spec.cwd, p, err);
@@ -338,7 +331,9 @@ void prepare_spawn(const ProcessSpec& spec, PreparedSpawn& p, ErrorSink& err) {
   }
   for (const auto& m : p.fds) p.max_target = std::max(p.max_target, m.target);
   rlimit nofile{};
-  if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY) {
+  if (p.has_close_range) {
+    // The close loop is never needed.
+  } else if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY) {
     p.close_limit = static_cast<int>(std::min<rlim_t>(nofile.rlim_cur, 1 << 20));
   } else {
     p.close_limit = 1 << 16;
@@ -414,7 +409,7 @@ struct ChildSink {
 [[noreturn]] SV_NO_SANITIZE void child_main(const PreparedSpawn& p, ChildSink report_fd) {
   long r = 0;
   // 1. Dispositions back to default (an ignored SIGPIPE would survive execve), before any signal
-  //    is unblocked: the loop thread blocks them all, and the child inherited that mask.
+  //    is unblocked: spawn_clone3 blocks them all for the clone, and the child inherited that.
   KernelSigaction dfl{nullptr, 0, nullptr, 0};
   for (int sig = 1; sig <= 64; ++sig) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
@@ -562,6 +557,33 @@ std::string failure_message(const PreparedSpawn& p, int step, int e) {
   return fmt::format("spawn \"{}\": {}: {} (cwd \"{}\")", p.program, step_name(step), what, cwd);
 }
 
+// Why the child's chdir or execve failed, found after the fact (the checks cost a spawn time
+// that a successful one need not pay): a missing or non-directory cwd, a missing, non-executable
+// or directory program; else the child's own errno, with what it means for execve.
+// `step` 0: either of the two (posix_spawn does not say which).
+void explain_failure(const PreparedSpawn& p, int step, int e, ErrorSink& err) {
+  if (!p.cwd.empty() && step != step_exec) {
+    struct stat st {};
+    const int ce = ::stat(p.cwd.c_str(), &st) != 0 ? errno : (S_ISDIR(st.st_mode) ? 0 : ENOTDIR);
+    if (ce != 0) {
+      err.fail(std::error_code(ce, std::system_category()), [&] {
+        return fmt::format("spawn \"{}\": cwd \"{}\": {}", p.display, p.cwd, sys_message(ce));
+      });
+      return;
+    }
+  }
+  if (step != step_chdir && p.program.find('/') != std::string::npos) {
+    const std::string& name = p.program;
+    const std::string full = (name.front() != '/' && !p.cwd.empty()) ? p.cwd + "/" + name : name;
+    if (const int pe = check_program(full); pe != 0) {
+      fail_program(name, p.cwd, pe, pe == EISDIR ? "is a directory" : sys_message(pe), err);
+      return;
+    }
+  }
+  err.fail(std::error_code(e, std::system_category()),
+           [&] { return failure_message(p, step == 0 ? step_exec : step, e); });
+}
+
 // The child's stack in the vfork-style clone: a buffer in the parent's frame, which the parent
 // cannot touch while it waits for the child's execve. child_main needs well under 4 KiB.
 #if SV_VFORK_CLONE3
@@ -585,6 +607,16 @@ void spawn_clone3(PreparedSpawn& p, int cgroup_fd, SpawnResult& out, ErrorSink& 
   args.cgroup = cgroup_fd >= 0 ? static_cast<std::uint64_t>(cgroup_fd) : 0;
   ChildReport rep{0, 0};
   long r;
+  // The child starts with every signal blocked, until its step 1 has reset the host's handlers
+  // (the loop thread leaves SIGCHLD open, LoopCore::start says why).
+  sigset_t all;
+  sigset_t before;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &before);
+  struct MaskRestore {
+    const sigset_t* mask;
+    ~MaskRestore() { pthread_sigmask(SIG_SETMASK, mask, nullptr); }
+  } restore{&before};
 #if SV_VFORK_CLONE3
   {
     // Returns once the child has called execve successfully or exited; its report, if any, is
@@ -616,8 +648,12 @@ void spawn_clone3(PreparedSpawn& p, int cgroup_fd, SpawnResult& out, ErrorSink& 
   UniqueFd pidfd_owner(pidfd);
   if (rep.step != 0) {
     reap_failed(static_cast<pid_t>(r), pidfd_owner.get());
-    err.fail(std::error_code(rep.error, std::system_category()),
-             [&] { return failure_message(p, rep.step, rep.error); });
+    if (rep.step == step_exec || rep.step == step_chdir) {
+      explain_failure(p, rep.step, rep.error, err);
+    } else {
+      err.fail(std::error_code(rep.error, std::system_category()),
+               [&] { return failure_message(p, rep.step, rep.error); });
+    }
     return;
   }
   out.pid = static_cast<pid_t>(r);
@@ -684,9 +720,9 @@ void spawn_posix(PreparedSpawn& p, int cgroup_fd, SpawnResult& out, ErrorSink& e
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) {
-    // glibc reaps a child whose exec failed before returning the error.
-    err.fail(std::error_code(rc, std::system_category()),
-             [&] { return failure_message(p, step_exec, rc); });
+    // glibc reaps a child whose exec failed before returning the error, which may also be its
+    // chdir's.
+    explain_failure(p, 0, rc, err);
     return;
   }
   UniqueFd pidfd;

@@ -54,7 +54,8 @@ struct PreparedSpawn {
   std::vector<UniqueFd> join_fds;
   UniqueFd out_read;  // pipe read ends, handed to the loop (non-blocking)
   UniqueFd err_read;
-  bool use_pidfd = true;  // input: false on kernels without pidfds (posix_spawn path only)
+  bool use_pidfd = true;         // input: false on kernels without pidfds (posix_spawn path only)
+  bool has_close_range = false;  // input: close_range(2) works, so close_limit is not needed
   int shared_null = -1;   // input: an O_RDWR /dev/null the caller keeps open (-1: open one)
   int null_out = -1;      // the /dev/null opened for output streams, shared by both
   int max_target = 2;

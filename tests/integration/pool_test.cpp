@@ -4,10 +4,13 @@
 #include <supervisor/pool.hpp>
 
 #include <signal.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <mutex>
 #include <random>
 #include <set>
@@ -497,6 +500,59 @@ TEST_CASE("resize and drain with real workers", "[integration][pool]") {
     std::error_code ec;
     (void)pool.acquire(0s, ec);
     CHECK(ec == sv::errc::stopped);
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+namespace {
+// Where the host's SIGCHLD handler ran: the thread of each call (async-signal-safe recording).
+std::atomic<int> g_sigchld_calls{0};
+std::atomic<int> g_sigchld_tids[64];
+void record_sigchld(int) {
+  const int n = g_sigchld_calls.fetch_add(1);
+  if (n < 64) g_sigchld_tids[n].store(::gettid());
+}
+}  // namespace
+
+TEST_CASE("a worker's exit never interrupts a host thread: its SIGCHLD goes to the loop thread",
+          "[integration][pool]") {
+  // The kernel addresses a child's SIGCHLD to the thread that started it. The loop thread must
+  // take it (and, with the default disposition, let the kernel drop it unseen) instead of
+  // blocking it, which would hand it to one of the host's threads.
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("pool-sigchld");
+  for (const auto path : {sv::SpawnPath::clone3, sv::SpawnPath::posix_spawn}) {
+    SECTION(std::string(sv::to_string(path))) {
+      sv::LoopOptions lo;
+      lo.spawn_path = path;
+      sv::Loop loop(lo);
+      struct sigaction old {};
+      struct sigaction sa {};
+      sa.sa_handler = record_sigchld;
+      sa.sa_flags = SA_RESTART;
+      sigemptyset(&sa.sa_mask);
+      g_sigchld_calls = 0;
+      ::sigaction(SIGCHLD, &sa, &old);
+      {
+        sv::Pool pool(loop, pool_for(tag, {"sleep", "forever"}, 3));
+        pool.start();
+        REQUIRE(pool.wait_ready(3, 10s));
+        pool.stop();
+      }
+      ::sigaction(SIGCHLD, &old, nullptr);
+      const int calls = std::min(g_sigchld_calls.load(), 64);
+      CHECK(calls >= 3);  // one per worker at least
+      const int host_tid = ::gettid();
+      for (int i = 0; i < calls; ++i) {
+        const int tid = g_sigchld_tids[i].load();
+        INFO("SIGCHLD handler call " << i << " ran on thread " << tid);
+        CHECK(tid != host_tid);
+        std::ifstream comm("/proc/self/task/" + std::to_string(tid) + "/comm");
+        std::string name;
+        std::getline(comm, name);
+        CHECK(name == "sv-loop");
+      }
+    }
   }
   REQUIRE_CLEAN(audit, tag);
 }

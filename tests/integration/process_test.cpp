@@ -374,8 +374,12 @@ TEST_CASE("spawn errors are typed, synchronous and leave nothing behind",
                                     << "ELF garbage that is not a program";
     ::chmod((dir + "/bad-elf").c_str(), 0755);
   }
-  {
-    sv::Loop loop;
+  // Both paths: each finds what went wrong only once the child's chdir or execve failed.
+  for (const auto path : {sv::SpawnPath::clone3, sv::SpawnPath::posix_spawn}) {
+    INFO("spawn path " << sv::to_string(path));
+    sv::LoopOptions lo;
+    lo.spawn_path = path;
+    sv::Loop loop(lo);
     auto expect = [&](std::vector<std::string> argv, int err, const std::string& needle,
                       std::string cwd = {}) {
       sv::ProcessSpec spec;
@@ -402,6 +406,10 @@ TEST_CASE("spawn errors are typed, synchronous and leave nothing behind",
     expect({dir}, EISDIR, "is a directory");
     expect({dir + "/bad-elf"}, ENOEXEC, "not a valid executable");
     expect({SUPERVISOR_TEST_CHILD, "exit", "0"}, ENOENT, "/nonexistent-dir", "/nonexistent-dir");
+    expect({SUPERVISOR_TEST_CHILD, "exit", "0"}, ENOTDIR, "not-exec\": Not a directory",
+           dir + "/not-exec");
+    expect({"./not-exec"}, EACCES, "Permission denied", dir);  // relative to the cwd
+    expect({"./missing"}, ENOENT, "No such file", dir);
     expect({SUPERVISOR_TEST_CHILD, std::string(200 * 1024, 'x')}, E2BIG, "too large");
 
     sv::ProcessSpec user;
