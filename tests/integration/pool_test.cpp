@@ -541,7 +541,7 @@ TEST_CASE("a worker's exit never interrupts a host thread: its SIGCHLD goes to t
       }
       ::sigaction(SIGCHLD, &old, nullptr);
       const int calls = std::min(g_sigchld_calls.load(), 64);
-      CHECK(calls >= 3);  // one per worker at least
+      CHECK(calls >= 1);  // pending SIGCHLDs merge: maybe fewer calls than exits
       const int host_tid = ::gettid();
       for (int i = 0; i < calls; ++i) {
         const int tid = g_sigchld_tids[i].load();
