@@ -4,8 +4,10 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
 #include <chrono>
 #include <string>
+#include <string_view>
 
 namespace supervisor {
 
@@ -44,22 +46,58 @@ std::string signal_name(int sig) {
 
 }  // namespace
 
+namespace {
+
+void append_int(std::string& out, long long v) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+}  // namespace
+
+// Built by appending: a pool describes every exit on its restart path, so no format parsing and
+// no floating-point formatting here.
 std::string ExitStatus::describe() const {
-  std::string out(to_string(reason));
-  if (exit_code >= 0) out += fmt::format(" (code {})", exit_code);
-  if (signal > 0) {
-    out += fmt::format(" ({}{})", signal_name(signal), core_dumped ? ", core dumped" : "");
+  std::string out;
+  out.reserve(64);
+  out += to_string(reason);
+  if (exit_code >= 0) {
+    out += " (code ";
+    append_int(out, exit_code);
+    out += ')';
   }
-  const double secs = std::chrono::duration<double>(uptime).count();
-  out += fmt::format(" after {:.3f}s", secs);
+  if (signal > 0) {
+    out += " (";
+    out += signal_name(signal);
+    if (core_dumped) out += ", core dumped";
+    out += ')';
+  }
+  // Uptime in seconds with three decimals, rounded to the nearest millisecond.
+  const auto ms = std::chrono::round<std::chrono::milliseconds>(uptime).count();
+  const long long abs_ms = ms < 0 ? -ms : ms;
+  out += ms < 0 ? " after -" : " after ";
+  append_int(out, abs_ms / 1000);
+  out += '.';
+  const long long frac = abs_ms % 1000;
+  out += static_cast<char>('0' + frac / 100);
+  out += static_cast<char>('0' + frac / 10 % 10);
+  out += static_cast<char>('0' + frac % 10);
+  out += 's';
   if (wall_time_exceeded) {
     out += ", stopped at its wall_time";
   } else if (stop_requested) {
     out += ", stop requested";
   }
-  if (oom_kills > 0) out += fmt::format(", {} OOM-killed", oom_kills);
-  if (killed_descendants > 0) out += fmt::format(", {} descendants killed", killed_descendants);
-  if (escaped_descendants > 0) out += fmt::format(", {} descendants escaped", escaped_descendants);
+  const auto count = [&](long long n, std::string_view what) {
+    if (n <= 0) return;
+    out += ", ";
+    append_int(out, n);
+    out += what;
+  };
+  count(static_cast<long long>(oom_kills), " OOM-killed");
+  count(killed_descendants, " descendants killed");
+  count(escaped_descendants, " descendants escaped");
   if (unreaped) out += ", main process still alive after SIGKILL (left unreaped)";
   return out;
 }

@@ -528,10 +528,9 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     const std::size_t index = slot.index;
     const std::uint64_t incarnation = slot.sm.incarnation();
     auto on_exit = [weak, index, incarnation](const ExitStatus& st) {
-      // Handled in a later turn of the loop: the process object is final by then.
-      if (auto self = weak.lock())
-        self->host_->post(
-            [self, index, incarnation, st] { self->on_exit(index, incarnation, st); });
+      // The host calls this in a turn of the loop of its own (never from inside a call into the
+      // host), so it is handled at once: on the restart path, a turn of the loop is a cost.
+      if (auto self = weak.lock()) self->on_exit(index, incarnation, st);
     };
     ErrorSink err;
     std::unique_ptr<WorkerProcess> worker;

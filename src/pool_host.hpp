@@ -68,7 +68,8 @@ class PoolHost {
   virtual std::uint64_t add_timer(Duration after, std::function<void()> fn) = 0;
   virtual void cancel_timer(std::uint64_t id) = 0;
   // Starts a process (inside `group` when not null: one this host made); on success `on_exit`
-  // is called later (loop thread) exactly once.
+  // is called later (loop thread) exactly once, from a turn of the loop of its own: never from
+  // inside a call into this host, so the pool may act on it at once (restart, spawn).
   virtual std::unique_ptr<WorkerProcess> spawn(std::shared_ptr<const ProcessSpec> spec,
                                                Containment containment, WorkerGroup* group,
                                                std::function<void(const ExitStatus&)> on_exit,

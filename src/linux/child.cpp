@@ -19,6 +19,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "linux/proc_stat.hpp"
 #include "validate.hpp"
@@ -236,9 +237,12 @@ void ChildState::on_pidfd() {
     // __WALL: clone3 children have exit_signal 0 and are invisible to waitid without it.
     r = syscall(SYS_waitid, P_PIDFD, pidfd_.get(), &si, WEXITED | __WALL, &ru);
   } while (r < 0 && errno == EINTR);
-  loop->unwatch(pidfd_watch_, pidfd_.get());
-  pidfd_watch_ = 0;
+  // Unwatched and closed once the exit is handled (before the loop waits again): the host's
+  // callback, and so a pool's restart, need not wait for two system calls.
+  const std::uint64_t watch = std::exchange(pidfd_watch_, 0);
+  const UniqueFd fd = std::move(pidfd_);
   on_reaped(r, si, ru);
+  loop->unwatch(watch, fd.get());
 }
 
 // Without pidfds (kernels before 5.4, or LoopOptions::disable_pidfd): nothing wakes the loop

@@ -661,6 +661,47 @@ void spawn_clone3(PreparedSpawn& p, int cgroup_fd, SpawnResult& out, ErrorSink& 
   out.path = SpawnPath::clone3;
 }
 
+// The file actions of this thread's last posix_spawn, reused while the next spawn's are the same
+// (they are plain fd numbers and a path): building them costs a getrlimit per action, glibc
+// checking each fd against RLIMIT_NOFILE, and a pool starts the same layout again and again.
+class FileActionsCache {
+ public:
+  FileActionsCache() = default;
+  ~FileActionsCache() {
+    if (valid_) posix_spawn_file_actions_destroy(&actions_);
+  }
+  FileActionsCache(const FileActionsCache&) = delete;
+  FileActionsCache& operator=(const FileActionsCache&) = delete;
+
+  // `layout` and `cwd` determine what `build` adds to an empty set of actions; it returns 0 or
+  // the error of the first action glibc refused (then `error` is set and nothing is kept).
+  template <class Build>
+  const posix_spawn_file_actions_t* get(std::vector<int> layout, const std::string& cwd,
+                                        Build&& build, int& error) {
+    if (valid_ && layout == layout_ && cwd == cwd_) return &actions_;
+    if (valid_) posix_spawn_file_actions_destroy(&actions_);
+    posix_spawn_file_actions_init(&actions_);
+    valid_ = true;
+    error = build(&actions_);
+    if (error != 0) {
+      posix_spawn_file_actions_destroy(&actions_);
+      valid_ = false;
+      return nullptr;
+    }
+    layout_ = std::move(layout);
+    cwd_ = cwd;
+    return &actions_;
+  }
+
+ private:
+  bool valid_ = false;
+  std::vector<int> layout_;
+  std::string cwd_;
+  posix_spawn_file_actions_t actions_{};
+};
+
+thread_local FileActionsCache t_file_actions;
+
 void spawn_posix(PreparedSpawn& p, int cgroup_fd, SpawnResult& out, ErrorSink& err) {
   auto unsupported = [&](std::string_view what) {
     err.fail(errc::unsupported, [&] {
@@ -690,19 +731,36 @@ void spawn_posix(PreparedSpawn& p, int cgroup_fd, SpawnResult& out, ErrorSink& e
     }
     sources.push_back(source);
   }
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawnattr_init(&attr);
-  for (std::size_t i = 0; i < p.fds.size(); ++i)
-    posix_spawn_file_actions_adddup2(&fa, sources[i], p.fds[i].target);
-  for (int fd = 0; fd <= p.max_target; ++fd) {
-    bool wanted = false;
-    for (const auto& m : p.fds) wanted = wanted || m.target == fd;
-    if (!wanted) posix_spawn_file_actions_addclose(&fa, fd);
+  std::vector<int> layout{p.max_target};
+  for (std::size_t i = 0; i < p.fds.size(); ++i) {
+    layout.push_back(sources[i]);
+    layout.push_back(p.fds[i].target);
   }
-  posix_spawn_file_actions_addclosefrom_np(&fa, p.max_target + 1);
-  if (!p.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, p.cwd.c_str());
+  const auto build = [&](posix_spawn_file_actions_t* a) {
+    int e = 0;
+    for (std::size_t i = 0; i < p.fds.size() && e == 0; ++i)
+      e = posix_spawn_file_actions_adddup2(a, sources[i], p.fds[i].target);
+    for (int fd = 0; fd <= p.max_target && e == 0; ++fd) {
+      bool wanted = false;
+      for (const auto& m : p.fds) wanted = wanted || m.target == fd;
+      if (!wanted) e = posix_spawn_file_actions_addclose(a, fd);
+    }
+    if (e == 0) e = posix_spawn_file_actions_addclosefrom_np(a, p.max_target + 1);
+    if (e == 0 && !p.cwd.empty()) e = posix_spawn_file_actions_addchdir_np(a, p.cwd.c_str());
+    return e;
+  };
+  int actions_error = 0;
+  const posix_spawn_file_actions_t* fa =
+      t_file_actions.get(std::move(layout), p.cwd, build, actions_error);
+  if (fa == nullptr) {
+    err.fail(std::error_code(actions_error, std::system_category()), [&] {
+      return fmt::format("spawn \"{}\": posix_spawn file actions: {}", p.program,
+                         sys_message(actions_error));
+    });
+    return;
+  }
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
   // Every disposition back to default. glibc's child walks all signals anyway (it must clear
   // the host's handlers); naming them all here spares the parent one sigaction query per signal.
   // glibc's sigfillset leaves out its internal signals.
@@ -716,8 +774,7 @@ void spawn_posix(PreparedSpawn& p, int cgroup_fd, SpawnResult& out, ErrorSink& e
   if (p.new_session) flags = static_cast<short>(flags | POSIX_SPAWN_SETSID);
   posix_spawnattr_setflags(&attr, flags);
   pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, p.program.c_str(), &fa, &attr, p.argv.data(), p.envp.data());
-  posix_spawn_file_actions_destroy(&fa);
+  const int rc = ::posix_spawn(&pid, p.program.c_str(), fa, &attr, p.argv.data(), p.envp.data());
   posix_spawnattr_destroy(&attr);
   if (rc != 0) {
     // glibc reaps a child whose exec failed before returning the error, which may also be its

@@ -1,7 +1,9 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
 #include <supervisor/error.hpp>
+#include <supervisor/exit_status.hpp>
 
+#include <chrono>
 #include <string>
 #include <system_error>
 
@@ -100,4 +102,38 @@ TEST_CASE("the noexcept path never formats a message", "[unit][error]") {
   });
   CHECK(ec == sv::errc::timeout);
   CHECK_FALSE(formatted);
+}
+
+TEST_CASE("ExitStatus::describe names the reason, code or signal, uptime and counts",
+          "[unit][error]") {
+  using namespace std::chrono_literals;
+  sv::ExitStatus s;
+  s.reason = sv::ExitReason::exit_code;
+  s.exit_code = 3;
+  s.uptime = 2100ms;
+  CHECK(s.describe() == "exit-code (code 3) after 2.100s");
+  s.uptime = 1999600us;  // rounds to the nearest millisecond
+  CHECK(s.describe() == "exit-code (code 3) after 2.000s");
+  s.uptime = 7ms;
+  s.stop_requested = true;
+  CHECK(s.describe() == "exit-code (code 3) after 0.007s, stop requested");
+
+  sv::ExitStatus k;
+  k.reason = sv::ExitReason::oom_kill;
+  k.signal = 9;
+  k.core_dumped = true;
+  k.uptime = 61s + 50ms;
+  k.oom_kills = 2;
+  k.killed_descendants = 4;
+  k.escaped_descendants = 1;
+  k.unreaped = true;
+  CHECK(k.describe() ==
+        "oom-kill (SIGKILL, core dumped) after 61.050s, 2 OOM-killed, 4 descendants killed, 1 "
+        "descendants escaped, main process still alive after SIGKILL (left unreaped)");
+  k = sv::ExitStatus{};
+  k.reason = sv::ExitReason::resource_limit;
+  k.signal = 40;
+  k.wall_time_exceeded = true;
+  k.stop_requested = true;
+  CHECK(k.describe() == "resource-limit (signal 40) after 0.000s, stopped at its wall_time");
 }
