@@ -3,7 +3,9 @@
 // The process layer next to a raw floor written here (posix_spawn + pidfd_open + poll + waitid),
 // measured side by side, interleaved, in one run:
 //   1. spawn+reap throughput of /bin/true (stdio on /dev/null);
-//   2. latency from an outside SIGKILL of a running child to its replacement having started.
+//   2. latency from an outside SIGKILL of a running child to its replacement having started:
+//      on each side a watcher (the raw one's thread, the library's loop) that started the child
+//      itself, and starts the replacement as soon as it has reaped it.
 // The ratios compare the posix_spawn Loop (cgroups off) with the raw floor, which starts the same
 // child (its own session, default signal dispositions, an empty mask: `matched_attr`); a bare raw
 // floor (posix_spawn with no attributes at all) is measured too, with its own ratios. The default
@@ -24,10 +26,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <cstdio>
 #include <exception>
-#include <future>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -47,7 +51,7 @@ using BenchClock = std::chrono::steady_clock;
 
 constexpr int spawn_rounds = 21;       // throughput rounds per variant, interleaved
 constexpr int spawns_per_round = 200;  // spawns of /bin/true per round
-constexpr int kill_samples = 80;       // SIGKILL -> replacement samples per variant, interleaved
+constexpr int kill_samples = 150;      // SIGKILL -> replacement samples per variant, interleaved
 // How long a child runs before it is killed: long enough to be past its dynamic loader and asleep
 // in nanosleep, like a long-lived worker, rather than interrupted half-loaded.
 constexpr auto settle = std::chrono::milliseconds(5);
@@ -144,7 +148,7 @@ double inline_restart_us(RawSpawner& spawner) {
 }
 
 // ------------------------------------------------------------------------------------------
-// Ours: Process::start + wait, and an on_exit callback that starts the replacement.
+// Ours: Process::start + wait, and an on_exit callback that starts the replacement (OursWatcher).
 
 sv::ProcessSpec null_stdio_spec(std::vector<std::string> argv) {
   sv::ProcessSpec spec;
@@ -165,35 +169,75 @@ double ours_spawn_rate(sv::Loop& loop, const sv::ProcessSpec& spec, int n) {
   return n / seconds_since(t0);
 }
 
-// What the on_exit callback hands back to the bench thread.
-struct Replacement {
-  sv::Process process;
-  std::error_code ec;
-  BenchClock::time_point started;
-};
+// The library's counterpart of RawWatcher: a Process whose on_exit callback (on the loop thread,
+// once the killed child is reaped) starts its replacement with the same callback, so that, as on
+// the raw side, the child killed is always one the watcher itself started.
+class OursWatcher {
+ public:
+  OursWatcher(sv::Loop& loop, const sv::ProcessSpec& spec) : shared_(std::make_shared<Shared>()) {
+    shared_->loop = &loop;
+    shared_->spec = spec;
+    std::lock_guard lock(shared_->mu);
+    shared_->current = start(shared_, shared_->ec);
+    if (shared_->ec) throw std::system_error(shared_->ec, "ours: start");
+  }
+  ~OursWatcher() {
+    sv::Process last;
+    {
+      std::lock_guard lock(shared_->mu);
+      shared_->stopping = true;
+      last = std::move(shared_->current);
+    }
+    if (last.valid()) last.kill();
+  }
+  OursWatcher(const OursWatcher&) = delete;
+  OursWatcher& operator=(const OursWatcher&) = delete;
 
-double ours_restart_us(sv::Loop& loop, const sv::ProcessSpec& spec) {
-  auto handoff = std::make_shared<std::promise<Replacement>>();
-  std::future<Replacement> replaced = handoff->get_future();
-  sv::ProcessOptions options;
-  // Runs on the loop thread once the killed child is reaped; Process::start runs inline there.
-  options.on_exit = [&loop, &spec, handoff](const sv::ExitStatus&) {
-    Replacement r;
-    r.process = sv::Process::start(loop, spec, {}, r.ec);
-    r.started = BenchClock::now();
-    handoff->set_value(std::move(r));
+  // SIGKILLs the current child from this thread; returns the microseconds until the loop had
+  // started its replacement.
+  double kill_and_wait_replaced() {
+    std::this_thread::sleep_for(settle);
+    std::unique_lock lock(shared_->mu);
+    const std::uint64_t gen = shared_->generation;
+    const auto t0 = BenchClock::now();
+    if (::kill(shared_->current.pid(), SIGKILL) != 0) fail_errno("ours: kill", errno);
+    shared_->cv.wait(lock, [&] { return shared_->generation != gen || shared_->ec; });
+    if (shared_->ec) throw std::system_error(shared_->ec, "ours: start of the replacement");
+    return micros_between(t0, shared_->replaced_at);
+  }
+
+ private:
+  struct Shared {
+    sv::Loop* loop = nullptr;
+    sv::ProcessSpec spec;
+    std::mutex mu;
+    std::condition_variable cv;
+    sv::Process current;  // (mu)
+    std::uint64_t generation = 0;
+    BenchClock::time_point replaced_at{};
+    std::error_code ec;
+    bool stopping = false;
   };
-  sv::Process first = sv::Process::start(loop, spec, std::move(options));
-  std::this_thread::sleep_for(settle);
-  const auto t0 = BenchClock::now();
-  if (::kill(first.pid(), SIGKILL) != 0) fail_errno("ours: kill", errno);
-  Replacement r = replaced.get();
-  if (r.ec) throw std::system_error(r.ec, "ours: start of the replacement");
-  const double us = micros_between(t0, r.started);
-  r.process.kill();
-  first.wait();
-  return us;
-}
+
+  static sv::Process start(const std::shared_ptr<Shared>& shared, std::error_code& ec) {
+    sv::ProcessOptions options;
+    // Runs on the loop thread; Process::start runs inline there.
+    options.on_exit = [weak = std::weak_ptr<Shared>(shared)](const sv::ExitStatus&) {
+      const auto s = weak.lock();
+      if (!s) return;
+      std::lock_guard lock(s->mu);
+      if (s->stopping) return;
+      sv::Process next = start(s, s->ec);
+      s->replaced_at = BenchClock::now();
+      s->current = std::move(next);  // the old handle goes: its process is final already
+      ++s->generation;
+      s->cv.notify_all();
+    };
+    return sv::Process::start(*shared->loop, shared->spec, std::move(options), ec);
+  }
+
+  std::shared_ptr<Shared> shared_;
+};
 
 std::string describe_loop(sv::Loop& loop, const sv::ProcessSpec& spec) {
   sv::Process p = sv::Process::start(loop, spec);
@@ -247,14 +291,16 @@ int run() {
   {
     RawWatcher watcher([&spawner] { return spawner.spawn(sleep_argv); });
     RawWatcher bare_watcher([&bare] { return bare.spawn(sleep_argv); });
+    OursWatcher ours(posix_loop, sleep_spec);
+    OursWatcher ours_clone3(default_loop, sleep_spec);
     for (int i = 0; i < kill_samples; ++i) {
       for (int k = 0; k < 5; ++k) {
         switch ((i + k) % 5) {
-          case 0: restart_ours.push_back(ours_restart_us(posix_loop, sleep_spec)); break;
+          case 0: restart_ours.push_back(ours.kill_and_wait_replaced()); break;
           case 1: restart_raw.push_back(raw_restart_us(watcher)); break;
           case 2: restart_inline.push_back(inline_restart_us(spawner)); break;
           case 3: restart_bare.push_back(raw_restart_us(bare_watcher)); break;
-          default: restart_clone3.push_back(ours_restart_us(default_loop, sleep_spec)); break;
+          default: restart_clone3.push_back(ours_clone3.kill_and_wait_replaced()); break;
         }
       }
     }
