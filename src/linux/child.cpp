@@ -63,6 +63,24 @@ std::vector<pid_t> escaped_descendants(const ProcTable& table, pid_t root, pid_t
 
 }  // namespace
 
+void OutputChannel::keep_line(const std::string& line, std::size_t keep) {
+  if (keep == 0) return;
+  if (tail_.size() < keep) {
+    tail_.push_back(line);
+    return;
+  }
+  tail_[tail_next_] = line;
+  tail_next_ = (tail_next_ + 1) % tail_.size();
+}
+
+std::vector<std::string> OutputChannel::kept_lines() const {
+  std::vector<std::string> out;
+  out.reserve(tail_.size());
+  for (std::size_t i = 0; i < tail_.size(); ++i)
+    out.push_back(tail_[(tail_next_ + i) % tail_.size()]);
+  return out;
+}
+
 ChildState::ChildState(std::shared_ptr<LoopCore> loop_core, std::shared_ptr<const ProcessSpec> s,
                        ProcessOptions o)
     : loop(std::move(loop_core)), spec_ptr(std::move(s)), spec(*spec_ptr), options(std::move(o)) {
@@ -187,10 +205,7 @@ bool ChildState::read_output(OutputChannel& ch, bool draining) {
         }
         if (complete) {
           ++ch.stats.lines;
-          if (ch.stream == StdStream::err && spec.output.exit_tail_lines > 0) {
-            ch.tail.push_back(ch.partial);
-            if (ch.tail.size() > spec.output.exit_tail_lines) ch.tail.pop_front();
-          }
+          if (ch.stream == StdStream::err) ch.keep_line(ch.partial, spec.output.exit_tail_lines);
           if (ch.on_line) lines.push_back(std::move(ch.partial));
           ch.partial.clear();
         }
@@ -213,10 +228,8 @@ void ChildState::close_output(OutputChannel& ch) {
   loop->unwatch(ch.watch_id, ch.fd.get());
   ch.fd.reset();
   std::lock_guard lock(mu);
-  if (!ch.partial.empty() && ch.stream == StdStream::err && spec.output.exit_tail_lines > 0) {
-    ch.tail.push_back(ch.partial);
-    if (ch.tail.size() > spec.output.exit_tail_lines) ch.tail.pop_front();
-  }
+  if (!ch.partial.empty() && ch.stream == StdStream::err)
+    ch.keep_line(ch.partial, spec.output.exit_tail_lines);
 }
 
 void ChildState::resume_output(StdStream s) {
@@ -477,7 +490,7 @@ void ChildState::finalize() {
   status_.stop_requested = stopping_;
   {
     std::lock_guard lock(mu);
-    status_.stderr_tail.assign(err.tail.begin(), err.tail.end());
+    status_.stderr_tail = err.kept_lines();
   }
   // The host's callback runs before waiters wake, so that wait() sees its effects.
   if (options.on_exit) {

@@ -11,7 +11,6 @@
 
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -36,9 +35,19 @@ struct OutputChannel {
   bool paused = false;         // (loop) backpressure: not reading
   std::string partial;         // (loop) an unfinished line
   std::function<void(std::string_view)> on_line;
-  std::string ring;              // (mu) recent output
-  std::deque<std::string> tail;  // (mu) last lines (stderr, for ExitStatus)
-  OutputStats stats;             // (mu)
+  std::string ring;   // (mu) recent output
+  OutputStats stats;  // (mu)
+
+  // (mu) Keeps `line` among the last `keep` lines (stderr's, for ExitStatus::stderr_tail).
+  void keep_line(const std::string& line, std::size_t keep);
+  // (mu) Those lines, oldest first.
+  [[nodiscard]] std::vector<std::string> kept_lines() const;
+
+ private:
+  // A ring, allocated with the first line: a std::deque would allocate its first block with
+  // every channel of every worker, output or not.
+  std::vector<std::string> tail_;
+  std::size_t tail_next_ = 0;  // the oldest once full
 };
 
 struct ChildState : std::enable_shared_from_this<ChildState> {

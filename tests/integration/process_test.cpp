@@ -186,10 +186,17 @@ TEST_CASE("exit code, output and rusage of a real child", "[integration][process
     CHECK(status.usage.max_rss_kib > 0);
     REQUIRE(status.stderr_tail.size() == 5);
     CHECK(status.stderr_tail.back() == "err line 5");
-    std::lock_guard lock(m);
-    CHECK(lines.size() == 5);
+    {
+      std::lock_guard lock(m);
+      CHECK(lines.size() == 5);
+    }
     CHECK(p.output_stats(sv::StdStream::err).lines == 5);
     CHECK_FALSE(p.running());
+
+    // Only the last exit_tail_lines are kept, oldest first.
+    spec.output.exit_tail_lines = 3;
+    const auto short_tail = sv::Process::start(loop, spec).wait().stderr_tail;
+    CHECK(short_tail == std::vector<std::string>{"err line 3", "err line 4", "err line 5"});
   }
   REQUIRE_CLEAN(audit, tag);
 }
