@@ -1232,10 +1232,11 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       return;
     }
     const Duration delay = std::max(d.delay, Duration::zero());
-    move_to(
-        slot, WorkerState::backoff,
-        fmt::format("restart in {}ms: {}",
-                    std::chrono::duration_cast<std::chrono::milliseconds>(delay).count(), d.why));
+    std::string cause = "restart in ";  // appended, not formatted: on every restart's path
+    cause += std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(delay).count());
+    cause += "ms: ";
+    cause += d.why;
+    move_to(slot, WorkerState::backoff, std::move(cause));
     emit(RestartScheduled{slot.index, delay, d.why});
     if (delay == Duration::zero() && !options_.restart_breaker && emitting_ == 0) {
       spawn(slot, nullptr);  // no wait asked for: not even a turn of the loop

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <limits>
 #include <new>
@@ -98,13 +99,14 @@ namespace {
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-// Durations in messages: exact, in the largest unit that divides them ("90s", "1500ms").
+// Durations in messages: exact, in the largest unit that divides them ("90s", "1500ms"). Built
+// without format parsing: every restart decision's message has a few of these.
 std::string format_duration(Duration d) {
   if (d == Duration::max()) return "max";
   if (d == Duration::min()) return "min";
-  std::string sign;
+  std::string out;
   if (d < Duration::zero()) {
-    sign = "-";
+    out += '-';
     d = -d;
   }
   const auto n = d.count();
@@ -113,11 +115,18 @@ std::string format_duration(Duration d) {
   constexpr Duration::rep s = 1'000'000'000;
   constexpr Duration::rep min = 60 * s;
   if (n == 0) return "0s";
-  if (n % min == 0) return fmt::format("{}{}min", sign, n / min);
-  if (n % s == 0) return fmt::format("{}{}s", sign, n / s);
-  if (n % ms == 0) return fmt::format("{}{}ms", sign, n / ms);
-  if (n % us == 0) return fmt::format("{}{}us", sign, n / us);
-  return fmt::format("{}{}ns", sign, n);
+  const auto append = [&](Duration::rep v, std::string_view unit) {
+    char buf[24];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, r.ptr);
+    out += unit;
+    return out;
+  };
+  if (n % min == 0) return append(n / min, "min");
+  if (n % s == 0) return append(n / s, "s");
+  if (n % ms == 0) return append(n / ms, "ms");
+  if (n % us == 0) return append(n / us, "us");
+  return append(n, "ns");
 }
 
 // now - window without signed overflow for huge windows or early time points. window >= 0.
@@ -495,7 +504,8 @@ RestartDecision StandardRestartPolicy::on_exit(const RestartContext& ctx) {
   } else if (by_signal && contains(options_.force_restart_signals, s.signal)) {
     verdict = fmt::format("forced: signal {} is in force_restart_signals", s.signal);
   } else if (restart_wanted(options_.mode, s)) {
-    verdict = fmt::format("mode {}", to_string(options_.mode));
+    verdict = "mode ";
+    verdict += to_string(options_.mode);
   } else {
     const char* kind = is_clean_exit(s)      ? "a clean exit"
                        : is_abnormal_exit(s) ? "an abnormal end"
@@ -538,14 +548,26 @@ RestartDecision StandardRestartPolicy::on_exit(const RestartContext& ctx) {
   const Duration delay = backoff_.delay(step);
   if (failed_start && w.step < std::numeric_limits<std::uint32_t>::max()) ++w.step;
 
-  const std::string run = failed_start ? fmt::format("failed start: ran less than min_uptime {}",
-                                                     format_duration(options_.min_uptime))
-                          : stable     ? fmt::format("stable run: backoff reset after {}",
-                                                     format_duration(options_.backoff.reset_after))
-                                       : std::string("started successfully");
-  return RestartDecision::after(
-      delay, fmt::format("{}: restart after {} ({}; {}; backoff step {})", s.describe(),
-                         format_duration(delay), verdict, run, step));
+  // Appended, not formatted: this is on every restart's path.
+  std::string why = s.describe();
+  why += ": restart after ";
+  why += format_duration(delay);
+  why += " (";
+  why += verdict;
+  if (failed_start) {
+    why += "; failed start: ran less than min_uptime ";
+    why += format_duration(options_.min_uptime);
+  } else if (stable) {
+    why += "; stable run: backoff reset after ";
+    why += format_duration(options_.backoff.reset_after);
+  } else {
+    why += "; started successfully";
+  }
+  why += "; backoff step ";
+  char buf[16];
+  why.append(buf, std::to_chars(buf, buf + sizeof buf, step).ptr);
+  why += ')';
+  return RestartDecision::after(delay, std::move(why));
 }
 
 void StandardRestartPolicy::forget(std::size_t worker) { workers_.erase(worker); }
