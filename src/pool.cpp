@@ -520,46 +520,65 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     emit(std::move(t));
   }
 
-  void spawn(Slot& slot, ErrorSink* first_start_err) {
-    slot.timer = 0;
-    move_to(slot, WorkerState::starting, slot.sm.incarnation() == 0 ? "start" : "restart");
-    if (slot.sm.incarnation() > 1) ++slot.restarts, ++restarts_;
+  // What launch() started: the process, and its notify channel when the pool uses one.
+  struct Launch {
+    std::unique_ptr<WorkerProcess> worker;
+    std::unique_ptr<NotifyChannel> notify;
+    ErrorSink err;
+  };
+
+  // Starts the process of incarnation `incarnation` of worker `index` (the slot records it in
+  // spawn()). Its exit and its notes are matched to that incarnation.
+  Launch launch(std::size_t index, std::uint64_t incarnation) {
+    Launch l;
     std::weak_ptr<PoolCore> weak = weak_from_this();
-    const std::size_t index = slot.index;
-    const std::uint64_t incarnation = slot.sm.incarnation();
     auto on_exit = [weak, index, incarnation](const ExitStatus& st) {
       // The host calls this in a turn of the loop of its own (never from inside a call into the
       // host), so it is handled at once: on the restart path, a turn of the loop is a cost.
       if (auto self = weak.lock()) self->on_exit(index, incarnation, st);
     };
-    ErrorSink err;
-    std::unique_ptr<WorkerProcess> worker;
     if (uses_notify()) {
       // The channel exists before the worker does: it may say READY=1 at once.
-      slot.notify = host_->open_notify(
+      l.notify = host_->open_notify(
           fmt::format("supervisor/{}/{}/{}/{}", ::getpid(), reinterpret_cast<std::uintptr_t>(this),
                       index, incarnation),
           [weak, index, incarnation](const NotifyNote& note) {
             if (auto self = weak.lock()) self->on_note(index, incarnation, note);
           },
-          err);
-      if (!err) {
+          l.err);
+      if (!l.err) {
         auto spec = std::make_shared<ProcessSpec>(options_.spec);  // this incarnation's socket
-        spec->env.set["NOTIFY_SOCKET"] = slot.notify->address();
+        spec->env.set["NOTIFY_SOCKET"] = l.notify->address();
         if (options_.watchdog > Duration::zero()) {
           spec->env.set["WATCHDOG_USEC"] = std::to_string(
               std::chrono::duration_cast<std::chrono::microseconds>(options_.watchdog).count());
         }
-        worker = host_->spawn(std::move(spec), options_.containment, group_.get(),
-                              std::move(on_exit), err);
+        l.worker = host_->spawn(std::move(spec), options_.containment, group_.get(),
+                                std::move(on_exit), l.err);
       }
     } else {
-      worker =
-          host_->spawn(shared_spec_, options_.containment, group_.get(), std::move(on_exit), err);
+      l.worker =
+          host_->spawn(shared_spec_, options_.containment, group_.get(), std::move(on_exit), l.err);
     }
-    if (err || !worker) {
-      if (!err) err.fail(errc::internal, [] { return std::string("spawn returned no process"); });
-      slot.notify.reset();
+    if (!l.err && !l.worker)
+      l.err.fail(errc::internal, [] { return std::string("spawn returned no process"); });
+    if (l.err) l.notify.reset();
+    return l;
+  }
+
+  // Moves `slot` to its next incarnation and starts it, or takes `launched`: that incarnation's
+  // process, started ahead by on_exit's fast path.
+  void spawn(Slot& slot, ErrorSink* first_start_err, std::optional<Launch> launched = {}) {
+    slot.timer = 0;
+    move_to(slot, WorkerState::starting, slot.sm.incarnation() == 0 ? "start" : "restart");
+    if (slot.sm.incarnation() > 1) ++slot.restarts, ++restarts_;
+    const std::size_t index = slot.index;
+    const std::uint64_t incarnation = slot.sm.incarnation();
+    Launch l = launched ? std::move(*launched) : launch(index, incarnation);
+    slot.notify = std::move(l.notify);
+    ErrorSink& err = l.err;
+    std::unique_ptr<WorkerProcess> worker = std::move(l.worker);
+    if (err) {
       ++spawn_failures_;
       emit(SpawnFailed{slot.index, err.code, err.context});
       if (first_start_err) {
@@ -1098,7 +1117,10 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
 
   void on_exit(std::size_t index, std::uint64_t incarnation, ExitStatus st) {
     Slot& slot = slots_[index];
-    if (slot.sm.incarnation() != incarnation) return;
+    if (slot.sm.incarnation() != incarnation) {
+      forget_discarded(index, incarnation);
+      return;
+    }
     if (slot.timer) host_->cancel_timer(slot.timer);
     slot.timer = 0;
     teardown_incarnation(slot);
@@ -1110,6 +1132,18 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       st.reason = ExitReason::unhealthy;  // we stopped it because a check kept failing
       slot.health_stopping = false;
     }
+    // Fast path of an immediate restart: the policy decides first, and the replacement starts
+    // before the bookkeeping of this exit (events, counters, limiters), which then runs as
+    // always; the process is already on its way meanwhile. Only where nothing else decides
+    // (no breaker, no stop, retirement, recycling or replacement under way).
+    std::optional<RestartDecision> early;
+    std::optional<Launch> launched;
+    if (!stopping_ && !slot.retiring && !slot.recycling && !slot.replaces &&
+        !options_.restart_breaker && emitting_ == 0) {
+      early = ask_restart_policy(slot, st);
+      if (early->restart && early->delay <= Duration::zero())
+        launched = launch(index, slot.sm.incarnation() + 1);
+    }
     slot.last_exit = st;
     ++exits_by_reason_[std::string(to_string(st.reason))];
     metrics_.worker_uptime.observe(std::chrono::duration<double>(st.uptime).count());
@@ -1119,15 +1153,17 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     for (const auto& l : options_.limiters)
       guarded("resource_limiter.on_gone", [&] { l->on_gone(index, incarnation); });
     if (stopping_ || slot.retiring) {
+      // A subscriber stopped the pool meanwhile: the process started ahead is not wanted.
+      if (launched) discard_launch(index, slot.sm.incarnation() + 1, std::move(*launched));
       retire(slot, stopping_ ? "pool stopped" : "retired");
       return;
     }
     if (slot.recycling) {
       slot.recycling = false;
-      spawn(slot, nullptr);  // planned: no policy, no delay
+      spawn(slot, nullptr, std::move(launched));  // planned: no policy, no delay
       return;
     }
-    decide(slot, st);
+    decide(slot, st, std::move(early), std::move(launched));
   }
 
   // One limit hit: its counter (a pool-wide limit's keyed `group.<limit>`) and its event.
@@ -1206,26 +1242,48 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     if (!missing.empty()) emit(LimitsNotEnforced{slot.index, std::move(missing)});
   }
 
-  void decide(Slot& slot, const ExitStatus& st) {
+  // A process started ahead for an incarnation its slot will never reach (the slot retires, and a
+  // retired slot is never reused): killed now, and waited for like a worker before the pool
+  // counts as stopped. It was never announced, so its exit is not either.
+  void discard_launch(std::size_t index, std::uint64_t incarnation, Launch l) {
+    if (!l.worker) return;
+    l.worker->request_kill();
+    discarded_.push_back(Discarded{index, incarnation, std::move(l.worker)});
+  }
+
+  void forget_discarded(std::size_t index, std::uint64_t incarnation) {
+    const auto it = std::find_if(discarded_.begin(), discarded_.end(), [&](const Discarded& d) {
+      return d.index == index && d.incarnation == incarnation;
+    });
+    if (it == discarded_.end()) return;
+    discarded_.erase(it);
+    check_all_retired();
+  }
+
+  RestartDecision ask_restart_policy(const Slot& slot, const ExitStatus& st) {
+    try {
+      return options_.restart_policy->on_exit(RestartContext{slot.index, st, now()});
+    } catch (...) {
+      report_error("restart_policy.on_exit");
+      return RestartDecision::after(policy_error_restart_delay,
+                                    "the restart policy threw; restarting after the default delay");
+    }
+  }
+
+  // `early`: the policy's decision, already asked for (and `launched`, the process it started).
+  void decide(Slot& slot, const ExitStatus& st, std::optional<RestartDecision> early = {},
+              std::optional<Launch> launched = {}) {
     if (slot.replaces) {
       // A replacement that died before it was ready: the old worker stays.
       abort_replacement(slot, "it exited before it was ready: " + st.describe());
       return;
     }
-    const TimePoint t = now();
     // A failure, though we stopped it: a failing check, or running past wall_time.
     const bool our_verdict = st.reason == ExitReason::unhealthy || st.wall_time_exceeded;
     if (options_.restart_breaker && !st.ok() && (!st.stop_requested || our_verdict)) {
-      guarded("restart_breaker", [&] { options_.restart_breaker->on_failure(st.uptime, t); });
+      guarded("restart_breaker", [&] { options_.restart_breaker->on_failure(st.uptime, now()); });
     }
-    RestartDecision d;
-    try {
-      d = options_.restart_policy->on_exit(RestartContext{slot.index, st, t});
-    } catch (...) {
-      report_error("restart_policy.on_exit");
-      d = RestartDecision::after(policy_error_restart_delay,
-                                 "the restart policy threw; restarting after the default delay");
-    }
+    const RestartDecision d = early ? std::move(*early) : ask_restart_policy(slot, st);
     if (!d.restart) {
       move_to(slot, WorkerState::failed, "gave up: " + d.why);
       emit(WorkerGaveUp{slot.index, d.why});
@@ -1238,8 +1296,10 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     cause += d.why;
     move_to(slot, WorkerState::backoff, std::move(cause));
     emit(RestartScheduled{slot.index, delay, d.why});
-    if (delay == Duration::zero() && !options_.restart_breaker && emitting_ == 0) {
-      spawn(slot, nullptr);  // no wait asked for: not even a turn of the loop
+    // Started ahead on on_exit's fast path (zero delay, no breaker), or no wait asked for: not
+    // even a turn of the loop.
+    if (launched || (delay == Duration::zero() && !options_.restart_breaker && emitting_ == 0)) {
+      spawn(slot, nullptr, std::move(launched));
       return;
     }
     schedule_restart(slot, delay);
@@ -1291,7 +1351,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   }
 
   void check_all_retired() {
-    if (!stopping_) return;
+    if (!stopping_ || !discarded_.empty()) return;
     for (auto& s : slots_) {
       if (s.sm.state() != WorkerState::retired) return;
     }
@@ -1863,7 +1923,13 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   std::shared_ptr<const ProcessSpec> shared_spec_;  // one spec for every worker
   // A deque: growing never moves a slot, so a `Slot&` held up the stack stays valid.
   std::deque<Slot> slots_;
-  int emitting_ = 0;  // > 0 while subscribers run: structural changes are deferred
+  struct Discarded {
+    std::size_t index = 0;
+    std::uint64_t incarnation = 0;
+    std::unique_ptr<WorkerProcess> worker;
+  };
+  std::vector<Discarded> discarded_;  // (loop) see discard_launch
+  int emitting_ = 0;                  // > 0 while subscribers run: structural changes are deferred
   std::deque<Waiter> waiters_;
   std::deque<PoolEvent> history_;
   using Subscribers = std::map<std::uint64_t, std::function<void(const PoolEvent&)>>;

@@ -16,6 +16,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "audited.hpp"
@@ -500,6 +501,43 @@ TEST_CASE("resize and drain with real workers", "[integration][pool]") {
     std::error_code ec;
     (void)pool.acquire(0s, ec);
     CHECK(ec == sv::errc::stopped);
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("a subscriber that stops the pool on an exit leaves no replacement running",
+          "[integration][pool]") {
+  // With a zero restart delay, the replacement is started before the exit's events; stopped from
+  // inside one of them, the pool must not keep it, nor report itself stopped before it is gone.
+  // (The fake-world test of the same case checks the order exactly; this one, that real processes
+  // leave nothing behind.)
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("pool-stop-in-exit");
+  {
+    sv::Loop loop;
+    // It ignores SIGTERM: a replacement that were only asked to stop would outlive stop().
+    auto o = pool_for(tag, {"ignore-sigterm", "forever"}, 1);
+    o.spec.stop.steps = {sv::StopStep{sv::Signal::terminate, 5s, false}};
+    sv::StandardRestartOptions r;
+    r.backoff = sv::BackoffOptions::fixed(sv::Duration::zero());
+    r.min_uptime = sv::Duration::zero();
+    o.restart_policy = std::make_shared<sv::StandardRestartPolicy>(r);
+    sv::Pool pool(loop, o);
+    std::atomic<int> exits{0};
+    pool.subscribe([&](const sv::PoolEvent& e) {
+      if (!std::holds_alternative<sv::WorkerExited>(e.data)) return;
+      if (exits++ == 0) pool.stop();  // on the loop thread: starts the stop, cannot wait
+    });
+    pool.start();
+    REQUIRE(pool.wait_ready(1, 10s));
+    REQUIRE(st::wait_until([&] { return st::processes_with_tag(tag).size() == 1; }, 5000ms));
+    ::kill(pool.snapshot().workers[0].pid, SIGKILL);
+    REQUIRE(st::wait_until([&] { return exits.load() == 1; }, 5000ms));
+    pool.stop();  // from this thread: waits until everything is gone
+    CHECK(exits.load() == 1);
+    CHECK(pool.snapshot().workers[0].state == sv::WorkerState::retired);
+    CHECK(events_of<sv::WorkerSpawned>(pool.history()).size() == 1);
+    CHECK(st::processes_with_tag(tag).empty());
   }
   REQUIRE_CLEAN(audit, tag);
 }

@@ -481,6 +481,55 @@ TEST_CASE("fake world: a subscriber may resize the pool from inside an event", "
   CHECK(pool.snapshot().ready == 8);
 }
 
+TEST_CASE("fake world: an immediate restart starts the replacement before the exit's events",
+          "[unit][pool]") {
+  sv::testing::FakeWorld world;
+  auto o = options(1);
+  sv::StandardRestartOptions r;
+  r.backoff = sv::BackoffOptions::fixed(sv::Duration::zero());
+  r.min_uptime = sv::Duration::zero();
+  o.restart_policy = std::make_shared<sv::StandardRestartPolicy>(r);
+  sv::Pool pool(world, o);
+  std::size_t spawned_when_exited = 0;
+  bool stop_on_exit = false;
+  pool.subscribe([&](const sv::PoolEvent& e) {
+    if (!std::holds_alternative<sv::WorkerExited>(e.data)) return;
+    spawned_when_exited = world.spawn_count();
+    if (stop_on_exit) pool.stop();  // from inside the exit's own event
+  });
+  pool.start();
+  const int first = pid(pool, 0);
+  world.kill(first);
+  // The process was started ahead; the events still come in their order, and the policy's delay
+  // and the incarnations are what they would be without the fast path.
+  CHECK(spawned_when_exited == 2);
+  CHECK(state(pool, 0) == WorkerState::ready);
+  CHECK(pool.snapshot().workers[0].incarnation == 2);
+  CHECK(world.live_pids().size() == 1);
+  const auto transitions = events_of<sv::WorkerTransition>(pool);
+  REQUIRE(transitions.size() >= 4);
+  const auto n = transitions.size();
+  CHECK(transitions[n - 4].to == WorkerState::exited);
+  CHECK(transitions[n - 3].to == WorkerState::backoff);
+  CHECK(transitions[n - 2].to == WorkerState::starting);
+  CHECK(transitions[n - 1].to == WorkerState::ready);
+  const auto spawns = events_of<sv::WorkerSpawned>(pool);
+  REQUIRE(spawns.size() == 2);
+  CHECK(spawns[1].incarnation == 2);
+  CHECK(spawns[1].pid == pid(pool, 0));
+
+  // A subscriber that stops the pool on the exit: the process started ahead is not kept, and the
+  // stop still leaves nothing running.
+  stop_on_exit = true;
+  world.kill(pid(pool, 0));
+  CHECK(spawned_when_exited == 3);  // started ahead, then not wanted
+  world.run_pending();
+  CHECK(world.live_pids().empty());
+  CHECK(state(pool, 0) == WorkerState::retired);
+  CHECK_FALSE(pool.snapshot().running);
+  CHECK(events_of<sv::WorkerSpawned>(pool).size() == 2);  // the discarded one was never announced
+}
+
 TEST_CASE("fake world: the lease desk hands out idle workers without the loop, FIFO intact",
           "[unit][pool][desk]") {
   sv::testing::FakeWorld world;
