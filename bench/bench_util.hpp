@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <numeric>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,27 @@ inline void metric(const std::string& name, double value, const std::string& uni
   std::printf("metric %s %.6g %s\n", name.c_str(), value, unit.c_str());
   std::fflush(stdout);
 }
+
+/// The order in which `variants` measurements run in each round, shuffled afresh every round
+/// (fixed seed: the same sequence every run). A rotation (i + k) % n would have each variant
+/// follow the same neighbour in most rounds, so that what a variant leaves for the kernel to
+/// finish (a cgroup torn down, a process exiting) would always land on the same other one;
+/// shuffled, each follows each other about equally often.
+class Interleave {
+ public:
+  explicit Interleave(int variants, unsigned seed = 20261122)
+      : order_(static_cast<std::size_t>(variants)), rng_(seed) {
+    std::iota(order_.begin(), order_.end(), 0);
+  }
+  const std::vector<int>& next_round() {
+    std::shuffle(order_.begin(), order_.end(), rng_);
+    return order_;
+  }
+
+ private:
+  std::vector<int> order_;
+  std::mt19937 rng_;
+};
 
 /// Runs `body` (which performs `iterations` operations) `rounds` times; returns the median
 /// nanoseconds per operation.

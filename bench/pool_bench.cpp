@@ -68,7 +68,7 @@ namespace sv = supervisor;
 using BenchClock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-constexpr int restart_samples = 80;  // kills per variant, interleaved
+constexpr int restart_samples = 150;  // kills per variant, interleaved
 // How long a worker sits in nanosleep before it is killed: past its dynamic loader, like a
 // long-lived worker, rather than interrupted half-loaded.
 constexpr auto settle = 5ms;
@@ -545,10 +545,11 @@ int run() {
       raw.restart_us();
       deflt.restart_us();
     }
+    sv::bench::Interleave order(3);  // shuffled every round
     for (int i = 0; i < restart_samples; ++i) {
       check_interrupted();
-      for (int k = 0; k < 3; ++k) {
-        switch ((i + k) % 3) {
+      for (const int v : order.next_round()) {
+        switch (v) {
           case 0: sample(lat_ours, cpu_ours, ours); break;
           case 1: sample(lat_raw, cpu_raw, raw); break;
           default: sample(lat_default, cpu_default, deflt); break;

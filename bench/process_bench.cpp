@@ -271,11 +271,12 @@ int run() {
   raw_spawn_rate(spawner, 20);
   raw_spawn_rate(bare, 20);
 
-  // Interleaved rounds; the order rotates so that none of the four always goes first.
+  // Interleaved rounds, in an order shuffled every round (sv::bench::Interleave).
   std::vector<double> spawn_ours, spawn_raw, spawn_bare, spawn_clone3;
+  sv::bench::Interleave spawn_order(4);
   for (int r = 0; r < spawn_rounds; ++r) {
-    for (int k = 0; k < 4; ++k) {
-      switch ((r + k) % 4) {
+    for (const int v : spawn_order.next_round()) {
+      switch (v) {
         case 0:
           spawn_ours.push_back(ours_spawn_rate(posix_loop, true_spec, spawns_per_round));
           break;
@@ -293,9 +294,10 @@ int run() {
     RawWatcher bare_watcher([&bare] { return bare.spawn(sleep_argv); });
     OursWatcher ours(posix_loop, sleep_spec);
     OursWatcher ours_clone3(default_loop, sleep_spec);
+    sv::bench::Interleave kill_order(5);
     for (int i = 0; i < kill_samples; ++i) {
-      for (int k = 0; k < 5; ++k) {
-        switch ((i + k) % 5) {
+      for (const int v : kill_order.next_round()) {
+        switch (v) {
           case 0: restart_ours.push_back(ours.kill_and_wait_replaced()); break;
           case 1: restart_raw.push_back(raw_restart_us(watcher)); break;
           case 2: restart_inline.push_back(inline_restart_us(spawner)); break;

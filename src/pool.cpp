@@ -301,8 +301,12 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
 
   std::vector<PoolEvent> history() {
     auto self = shared_from_this();
-    return host_->run_sync(
-        [self] { return std::vector<PoolEvent>(self->history_.begin(), self->history_.end()); });
+    return host_->run_sync([self] {
+      std::vector<PoolEvent> out;
+      out.reserve(self->history_.size());
+      for (const auto& ev : self->history_) out.push_back(*ev);
+      return out;
+    });
   }
 
   std::uint64_t subscribe(std::function<void(const PoolEvent&)> fn) {
@@ -465,8 +469,12 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   }
 
   void emit(PoolEventData data) {
-    PoolEvent ev{++sequence_, now(), host_->wall_now(), std::move(data)};
-    history_.push_back(ev);
+    // Shared with the history, not copied into it (an event holds strings): the history may drop
+    // it while a subscriber still looks at it (a subscriber's action emitting more).
+    const auto shared = std::make_shared<const PoolEvent>(
+        PoolEvent{++sequence_, now(), host_->wall_now(), std::move(data)});
+    const PoolEvent& ev = *shared;
+    history_.push_back(shared);
     while (history_.size() > options_.history_size) history_.pop_front();
     // Copy-on-write: a subscriber may (un)subscribe while this walks the current set.
     const std::shared_ptr<const Subscribers> subscribers = subscribers_;
@@ -1145,7 +1153,12 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
         launched = launch(index, slot.sm.incarnation() + 1);
     }
     slot.last_exit = st;
-    ++exits_by_reason_[std::string(to_string(st.reason))];
+    const std::string_view reason = to_string(st.reason);
+    if (auto it = exits_by_reason_.find(reason); it != exits_by_reason_.end()) {
+      ++it->second;
+    } else {
+      exits_by_reason_.emplace(std::string(reason), 1);
+    }
     metrics_.worker_uptime.observe(std::chrono::duration<double>(st.uptime).count());
     move_to(slot, WorkerState::exited, "exited: " + st.describe());
     emit(WorkerExited{index, incarnation, st});
@@ -1894,7 +1907,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     s.lease_timeouts = lease_timeouts_;
     s.strategy_errors = strategy_errors_;
     s.leases = leases_ + desk_leases;
-    s.exits_by_reason = exits_by_reason_;
+    s.exits_by_reason.insert(exits_by_reason_.begin(), exits_by_reason_.end());
     s.limit_violations = limit_violations_;
     s.group_limits = group_limits_;
     s.soft_recycles = soft_recycles_;
@@ -1931,7 +1944,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   std::vector<Discarded> discarded_;  // (loop) see discard_launch
   int emitting_ = 0;                  // > 0 while subscribers run: structural changes are deferred
   std::deque<Waiter> waiters_;
-  std::deque<PoolEvent> history_;
+  std::deque<std::shared_ptr<const PoolEvent>> history_;
   using Subscribers = std::map<std::uint64_t, std::function<void(const PoolEvent&)>>;
   std::shared_ptr<const Subscribers> subscribers_ = std::make_shared<const Subscribers>();
   std::uint64_t next_subscriber_ = 0;
@@ -1956,7 +1969,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   std::vector<ThrottleSeen> throttle_seen_;
   ThrottleSeen group_throttle_seen_;
   std::uint64_t soft_recycles_ = 0;
-  std::map<std::string, std::uint64_t> exits_by_reason_;
+  std::map<std::string, std::uint64_t, std::less<>> exits_by_reason_;  // found by string_view
   std::map<std::string, std::uint64_t> limit_violations_;
   std::unique_ptr<WorkerGroup> group_;     // the workers' group, if any (loop)
   bool group_owned_ = false;               // made for PoolOptions::group_resources
