@@ -118,10 +118,11 @@ struct LoopInfo {
 /// The supervision loop: exactly one thread (named "sv-loop"), created by the constructor and
 /// joined by the destructor, which stops every process still running on it. It owns every pidfd,
 /// pipe and cgroup of its processes; strategy hooks and callbacks run on it. Thread-safe.
-/// The thread blocks every signal except SIGCHLD: the kernel addresses a child's SIGCHLD to the
-/// thread that started it, so the exits of children started on the loop never interrupt one of
-/// the host's threads (with SIGCHLD's default disposition the kernel drops them unseen; a host
-/// that installs a SIGCHLD handler sees it run on this thread for them).
+/// The thread blocks every signal except SIGCHLD, whatever the mask of the thread that made the
+/// Loop: the kernel addresses a child's SIGCHLD to the thread that started it, and with SIGCHLD's
+/// default disposition drops it there unseen, so the exits of children started on the loop never
+/// interrupt or reach the host's threads (nor a signalfd of the host's). A host that installs a
+/// SIGCHLD handler sees it run for them, mostly on this thread.
 class SUPERVISOR_API Loop {
  public:
   Loop();

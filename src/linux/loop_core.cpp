@@ -151,10 +151,12 @@ void LoopCore::start() {
     // a worker would interrupt one of the host's threads (which then discards the signal), or
     // wake a host's signalfd. A host that installs a SIGCHLD handler sees it run here for our
     // children, where the signal is addressed. The clone3 path blocks it around the clone.
+    // SIG_SETMASK, not SIG_BLOCK: a thread inherits its creator's mask, and a host that blocks
+    // SIGCHLD in its threads (to read it from a signalfd) must not have it blocked here too.
     sigset_t all;
     sigfillset(&all);
     sigdelset(&all, SIGCHLD);
-    pthread_sigmask(SIG_BLOCK, &all, nullptr);
+    pthread_sigmask(SIG_SETMASK, &all, nullptr);
     pthread_setname_np(pthread_self(), "sv-loop");
     loop_id_.store(std::this_thread::get_id(), std::memory_order_release);
     run();
