@@ -1499,6 +1499,9 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       if (s.sm.state() == WorkerState::ready && !lent) ++in.ready;
     }
     in.waiting = waiters_.size();
+    in.queue_wait = longest_wait_;
+    if (!waiters_.empty()) in.queue_wait = std::max(in.queue_wait, in.now - waiters_.front().since);
+    longest_wait_ = Duration::zero();
     std::size_t want = in.size;
     try {
       want = options_.scaling->desired_size(in);
@@ -1743,6 +1746,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     if (options_.lease_breaker)
       guarded("lease_breaker", [&] { options_.lease_breaker->release(now()); });
     const Duration waited = now() - w.since;
+    longest_wait_ = std::max(longest_wait_, waited);
     emit(LeaseTimedOut{waited});
     w.done(Lease(), errc::lease_timeout,
            fmt::format("Pool::acquire: no worker became ready within {}ms",
@@ -1766,7 +1770,9 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     ++slot.leases;
     ++slot.incarnation_leases;
     ++leases_;
-    metrics_.lease_wait.observe(std::chrono::duration<double>(now() - w.since).count());
+    const Duration waited = now() - w.since;
+    longest_wait_ = std::max(longest_wait_, waited);
+    metrics_.lease_wait.observe(std::chrono::duration<double>(waited).count());
     Lease lease;
     lease.core_ = shared_from_this();
     lease.worker_ = slot.index;
@@ -1944,6 +1950,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   std::vector<Discarded> discarded_;  // (loop) see discard_launch
   int emitting_ = 0;                  // > 0 while subscribers run: structural changes are deferred
   std::deque<Waiter> waiters_;
+  Duration longest_wait_{};  // (loop) of acquires served or timed out since the last scaling look
   std::deque<std::shared_ptr<const PoolEvent>> history_;
   using Subscribers = std::map<std::uint64_t, std::function<void(const PoolEvent&)>>;
   std::shared_ptr<const Subscribers> subscribers_ = std::make_shared<const Subscribers>();

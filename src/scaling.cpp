@@ -23,11 +23,18 @@ TargetUtilization::TargetUtilization(TargetUtilizationOptions options) : options
     throw_error(errc::invalid_argument,
                 "TargetUtilizationOptions: a stabilisation window is negative");
   }
+  if (options_.queue_wait_target < Duration::zero()) {
+    throw_error(errc::invalid_argument,
+                fmt::format("TargetUtilizationOptions.queue_wait_target: {}ns is negative",
+                            options_.queue_wait_target.count()));
+  }
 }
 
 std::size_t TargetUtilization::desired_size(const ScalingInput& in) {
   const double demand = static_cast<double>(in.leased + in.waiting);
-  const auto raw = static_cast<std::size_t>(std::ceil(demand / options_.target));
+  auto raw = static_cast<std::size_t>(std::ceil(demand / options_.target));
+  if (options_.queue_wait_target > Duration::zero() && in.queue_wait > options_.queue_wait_target)
+    raw = std::max(raw, in.size + std::max<std::size_t>(1, in.waiting));
   history_.emplace_back(in.now, raw);
   const Duration keep = std::max(options_.scale_down_window, options_.scale_up_window);
   while (!history_.empty() && in.now - history_.front().first > keep) history_.pop_front();

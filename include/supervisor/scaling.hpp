@@ -22,6 +22,9 @@ struct ScalingInput {
   std::size_t leased = 0;   ///< Of them, leased.
   std::size_t ready = 0;    ///< Of them, ready and idle.
   std::size_t waiting = 0;  ///< Acquire calls waiting for a worker.
+  /// The longest an acquire waited for a worker since the previous evaluation: those served or
+  /// timed out meanwhile, and the oldest still waiting. Zero when none had to wait.
+  Duration queue_wait{};
 };
 
 /// Decides the pool size. Called on the pool's loop thread only, every
@@ -47,9 +50,15 @@ struct TargetUtilizationOptions {
   Duration scale_down_window = std::chrono::minutes(5);
   /// Scale-up stabilisation: the smallest wanted during this window (HPA's default 0: at once).
   Duration scale_up_window{};
+  /// Queue-latency target (zero: off). When `ScalingInput::queue_wait` exceeds it, the pool is
+  /// too small whatever its utilisation says (short leases keep utilisation low while acquires
+  /// still queue): the recommendation is then at least one worker more than now, and one more per
+  /// waiting acquire. The signal queue-driven autoscalers use; HPA has no queue to look at.
+  Duration queue_wait_target{};
 };
 
-/// desired = ceil((leased + waiting) / target), stabilised. Loop thread only.
+/// desired = ceil((leased + waiting) / target), raised to size + max(1, waiting) while the queue
+/// wait exceeds `queue_wait_target`; stabilised. Loop thread only.
 class SUPERVISOR_API TargetUtilization final : public ScalingPolicy {
  public:
   /// Throws `errc::invalid_argument` naming the field for a bad option.

@@ -464,6 +464,62 @@ TEST_CASE("fake world: target-utilisation scaling grows at once and shrinks afte
   CHECK(ec == sv::errc::invalid_argument);
 }
 
+TEST_CASE("fake world: scaling on queue wait grows a pool whose short leases still queue",
+          "[unit][pool][scaling]") {
+  sv::testing::FakeWorld world;
+  auto o = options(1);
+  o.min_size = 1;
+  o.max_size = 3;
+  sv::TargetUtilizationOptions t;
+  t.target = 1.0;
+  t.scale_down_window = sv::Duration::zero();
+  t.queue_wait_target = 100ms;
+  o.scaling = std::make_shared<sv::TargetUtilization>(t);
+  o.scaling_period = 1s;
+  sv::Pool pool(world, o);
+  pool.start();
+  sv::Lease a = pool.acquire(0s);
+  REQUIRE(a.valid());
+  bool served = false;
+  pool.acquire_async(5s, [&](sv::Lease l, std::error_code ec) {
+    served = !ec && l.valid();  // released at once: a short lease
+  });
+  world.advance(500ms);
+  a.release();  // the waiter gets the worker after 500 ms in the queue
+  world.run_pending();
+  CHECK(served);
+  world.advance(500ms);  // evaluation: nothing leased, nobody waiting, but an acquire waited 500 ms
+  CHECK(pool.snapshot().size == 2);
+  world.advance(1s);  // no wait since: utilisation decides again
+  CHECK(pool.snapshot().size == 1);
+
+  // Without a queue-wait target, the same story leaves the size alone.
+  sv::TargetUtilizationOptions plain = t;
+  plain.queue_wait_target = sv::Duration::zero();
+  sv::TargetUtilization util(plain);
+  sv::ScalingInput in;
+  in.size = 1;
+  in.queue_wait = 500ms;
+  CHECK(util.desired_size(in) == 0);
+  // With it: one more than now, and one more per waiting acquire.
+  sv::TargetUtilization queue(t);
+  in.now += 1s;
+  CHECK(queue.desired_size(in) == 2);
+  in.now += 1s;
+  in.size = 2;
+  in.leased = 2;
+  in.waiting = 3;
+  CHECK(queue.desired_size(in) == 5);  // 2 + 3, as much as the utilisation asks (5 / 1.0)
+  in.now += 1s;
+  in.waiting = 0;
+  in.queue_wait = 100ms;  // at the target, not over it
+  CHECK(queue.desired_size(in) == 2);
+  sv::TargetUtilizationOptions bad = t;
+  bad.queue_wait_target = -1ms;
+  CHECK_THROWS_WITH(sv::TargetUtilization(bad),
+                    Catch::Matchers::Contains("TargetUtilizationOptions.queue_wait_target"));
+}
+
 TEST_CASE("fake world: a subscriber may resize the pool from inside an event", "[unit][pool]") {
   sv::testing::FakeWorld world;
   sv::Pool pool(world, options(1));
