@@ -68,7 +68,7 @@ namespace sv = supervisor;
 using BenchClock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-constexpr int restart_samples = 150;  // kills per variant, interleaved
+constexpr int restart_samples = 400;  // kills per variant, interleaved
 // How long a worker sits in nanosleep before it is killed: past its dynamic loader, like a
 // long-lived worker, rather than interrupted half-loaded.
 constexpr auto settle = 5ms;

@@ -51,7 +51,7 @@ using BenchClock = std::chrono::steady_clock;
 
 constexpr int spawn_rounds = 21;       // throughput rounds per variant, interleaved
 constexpr int spawns_per_round = 200;  // spawns of /bin/true per round
-constexpr int kill_samples = 150;      // SIGKILL -> replacement samples per variant, interleaved
+constexpr int kill_samples = 400;      // SIGKILL -> replacement samples per variant, interleaved
 // How long a child runs before it is killed: long enough to be past its dynamic loader and asleep
 // in nanosleep, like a long-lived worker, rather than interrupted half-loaded.
 constexpr auto settle = std::chrono::milliseconds(5);
