@@ -33,9 +33,12 @@ class LoopCore;
 struct ChildState;
 struct GroupState;
 struct GroupAccess;
-// The library's own entry (Pool): start on a loop core, reporting the message too.
+// The library's own entry (Pool, probes): start on a loop core, reporting the message too.
+// `spec_validated`: the caller validated this spec already (a pool, when it started), so a
+// restart need not do it again.
 Process start_on(const std::shared_ptr<LoopCore>& core, std::shared_ptr<const ProcessSpec> spec,
-                 ProcessOptions options, std::error_code& ec, std::string& message);
+                 ProcessOptions options, bool spec_validated, std::error_code& ec,
+                 std::string& message);
 }  // namespace detail
 
 /// How a worker's process tree is contained.
@@ -350,7 +353,7 @@ class SUPERVISOR_API Process {
  private:
   explicit Process(std::shared_ptr<detail::ChildState> state) noexcept;
   friend Process detail::start_on(const std::shared_ptr<detail::LoopCore>&,
-                                  std::shared_ptr<const ProcessSpec>, ProcessOptions,
+                                  std::shared_ptr<const ProcessSpec>, ProcessOptions, bool,
                                   std::error_code&, std::string&);
   void reset() noexcept;
   std::shared_ptr<detail::ChildState> state_;

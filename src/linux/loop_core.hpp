@@ -6,6 +6,7 @@
 // timers on the steady clock. Everything registered here is touched only by the loop thread.
 
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -64,6 +65,9 @@ class LoopCore : public std::enable_shared_from_this<LoopCore> {
   // with install_watch() (e.g. in a command posted right after). Until then the loop ignores
   // the fd's events; epoll is level-triggered, so none is lost. 0 on failure.
   std::uint64_t reserve_watch(int fd, std::uint32_t events);
+  // This process's PID, read once: a spawn needs it (the child checks that its parent is still
+  // the host), and a Loop does not survive a fork (its thread stays behind).
+  [[nodiscard]] pid_t host_pid() const noexcept { return host_pid_; }
   [[nodiscard]] bool in_loop() const noexcept {
     return std::this_thread::get_id() == loop_id_.load(std::memory_order_acquire);
   }
@@ -120,6 +124,7 @@ class LoopCore : public std::enable_shared_from_this<LoopCore> {
   UniqueFd null_;  // O_RDWR /dev/null, shared by every child's null streams
   std::thread thread_;
   std::atomic<std::thread::id> loop_id_{};
+  const pid_t host_pid_ = ::getpid();
 
   std::mutex mu_;
   std::vector<std::function<void()>> queue_;

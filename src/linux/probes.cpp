@@ -142,7 +142,8 @@ void ExecCheck::probe(const ProbeTarget& target, ProbeCallback done) {
   };
   std::error_code ec;
   std::string message;
-  Process p = detail::start_on(target.loop, std::move(spec), std::move(options), ec, message);
+  Process p =
+      detail::start_on(target.loop, std::move(spec), std::move(options), false, ec, message);
   if (ec) {
     done(ProbeResult::unknown("exec: " + message));
     return;

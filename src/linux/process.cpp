@@ -60,9 +60,10 @@ using detail::ErrorSink;
 
 std::shared_ptr<ChildState> start_impl(const std::shared_ptr<detail::LoopCore>& core,
                                        std::shared_ptr<const ProcessSpec> spec_ptr,
-                                       ProcessOptions&& options, ErrorSink& err) {
+                                       ProcessOptions&& options, bool spec_validated,
+                                       ErrorSink& err) {
   const ProcessSpec& spec = *spec_ptr;
-  detail::validate_spec(spec, err);
+  if (!spec_validated) detail::validate_spec(spec, err);
   if (err) return nullptr;
   const LoopInfo& li = core->info();
   Containment containment = options.containment;
@@ -98,13 +99,18 @@ std::shared_ptr<ChildState> start_impl(const std::shared_ptr<detail::LoopCore>& 
   prepared->shared_null = core->null_fd();
   prepared->use_pidfd = li.pidfd_available;
   prepared->has_close_range = li.close_range_available;
+  prepared->parent_pid = core->host_pid();
   detail::prepare_spawn(spec, *prepared, err);
   if (err) return nullptr;
   auto state = std::make_shared<ChildState>(core, std::move(spec_ptr), std::move(options));
   const SpawnPath path = core->options().spawn_path.value_or(SpawnPath::clone3);
   auto start_child = [&]() -> std::shared_ptr<ChildState> {
     std::optional<detail::CgroupV2Group> group;
-    const std::string group_name = core->next_group_name();
+    // Named only when a group is made: the name costs a format on every start.
+    const detail::V1Dirs parent_v1 = group_state ? group_state->v1_dirs() : detail::V1Dirs{};
+    const bool needs_group =
+        containment == Containment::cgroup || !spec.resources.empty() || !parent_v1.empty();
+    const std::string group_name = needs_group ? core->next_group_name() : std::string();
     if (containment == Containment::cgroup) {
       group = detail::CgroupV2Group::create(
           group_state && group_state->v2 ? group_state->v2_dir() : li.cgroup_base, group_name, err);
@@ -117,8 +123,7 @@ std::shared_ptr<ChildState> start_impl(const std::shared_ptr<detail::LoopCore>& 
     };
     detail::TreeLimits limits;
     detail::apply_limits(core->limit_support(), spec, group ? &*group : nullptr, group_name,
-                         group_state ? group_state->v1_dirs() : detail::V1Dirs{}, *prepared, limits,
-                         err);
+                         parent_v1, *prepared, limits, err);
     if (err) {
       drop_group();
       return nullptr;
@@ -157,9 +162,9 @@ std::shared_ptr<ChildState> start_impl(const std::shared_ptr<detail::LoopCore>& 
 
 Process detail::start_on(const std::shared_ptr<detail::LoopCore>& core,
                          std::shared_ptr<const ProcessSpec> spec, ProcessOptions options,
-                         std::error_code& ec, std::string& message) {
+                         bool spec_validated, std::error_code& ec, std::string& message) {
   ErrorSink err;
-  auto state = start_impl(core, std::move(spec), std::move(options), err);
+  auto state = start_impl(core, std::move(spec), std::move(options), spec_validated, err);
   ec = err.code;
   message = err.context;
   return Process(std::move(state));
@@ -198,7 +203,7 @@ Process::~Process() { reset(); }
 Process Process::start(Loop& loop, ProcessSpec spec, ProcessOptions options) {
   return detail::or_throw([&](ErrorSink& err) {
     return Process(start_impl(loop.core_, std::make_shared<const ProcessSpec>(std::move(spec)),
-                              std::move(options), err));
+                              std::move(options), false, err));
   });
 }
 
@@ -207,7 +212,7 @@ Process Process::start(Loop& loop, ProcessSpec spec, ProcessOptions options,
   try {
     return detail::into_code(ec, [&](ErrorSink& err) {
       return Process(start_impl(loop.core_, std::make_shared<const ProcessSpec>(std::move(spec)),
-                                std::move(options), err));
+                                std::move(options), false, err));
     });
   } catch (const std::bad_alloc&) {
     ec = std::make_error_code(std::errc::not_enough_memory);

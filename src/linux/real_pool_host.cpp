@@ -94,7 +94,8 @@ class RealHost final : public PoolHost {
     po.on_exit = std::move(on_exit);
     std::error_code ec;
     std::string message;
-    Process p = start_on(core_, std::move(spec), std::move(po), ec, message);
+    // Validated by the pool when it started (a notify socket added since changes nothing there).
+    Process p = start_on(core_, std::move(spec), std::move(po), true, ec, message);
     if (ec) {
       err.fail(ec, [&] { return message; });
       return nullptr;
