@@ -44,6 +44,8 @@ CircuitBreaker::~CircuitBreaker() = default;
 
 void CircuitBreaker::release(TimePoint /*now*/) {}
 
+void CircuitBreaker::on_slow(Duration elapsed, TimePoint now) { on_success(elapsed, now); }
+
 std::optional<TimePoint> CircuitBreaker::next_transition_at(TimePoint /*now*/) {
   return std::nullopt;
 }
@@ -425,9 +427,10 @@ struct SlidingWindowBreaker::Impl {
     return fmt::format("{} call(s) in the last {}s", c.calls, options.window_size);
   }
 
-  void record(bool failed, Duration elapsed, TimePoint now) {
+  // `slow_anyway`: the caller says so (on_slow), whatever the time.
+  void record(bool failed, Duration elapsed, TimePoint now, bool slow_anyway = false) {
     advance(now, automatic());
-    const bool slow = elapsed > options.slow_call_duration;
+    const bool slow = slow_anyway || elapsed > options.slow_call_duration;
     switch (state) {
       case BreakerState::closed: {
         window.record(failed, slow, now);
@@ -510,6 +513,14 @@ void SlidingWindowBreaker::on_success(Duration elapsed, TimePoint now) {
   {
     const std::lock_guard<std::mutex> lock(impl_->mutex);
     impl_->record(false, elapsed, now);
+  }
+  deliver_transitions();
+}
+
+void SlidingWindowBreaker::on_slow(Duration elapsed, TimePoint now) {
+  {
+    const std::lock_guard<std::mutex> lock(impl_->mutex);
+    impl_->record(false, elapsed, now, true);
   }
   deliver_transitions();
 }

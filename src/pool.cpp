@@ -338,6 +338,15 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     });
   }
 
+  // A lease's outcome, as its breaker hears it (any thread).
+  static void report_lease(CircuitBreaker& b, LeaseOutcome outcome, Duration elapsed, TimePoint t) {
+    switch (outcome) {
+      case LeaseOutcome::failure: b.on_failure(elapsed, t); return;
+      case LeaseOutcome::slow: b.on_slow(elapsed, t); return;
+      case LeaseOutcome::success: b.on_success(elapsed, t); return;
+    }
+  }
+
   // ---- the lease desk (any thread) ----------------------------------------------------------
   // Idle workers the loop has put on the desk: host threads take and return leases on them
   // under `desk_mu_` alone. The loop takes a worker back (withdraw) before it changes its state.
@@ -386,11 +395,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     // Outside the desk's lock: the breaker's listener posts to the loop.
     if (options_.lease_breaker) {
       try {
-        if (outcome == LeaseOutcome::failure) {
-          options_.lease_breaker->on_failure(t - acquired, t);
-        } else {
-          options_.lease_breaker->on_success(t - acquired, t);
-        }
+        report_lease(*options_.lease_breaker, outcome, t - acquired, t);
       } catch (...) {
       }
     }
@@ -1798,13 +1803,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     const TimePoint t = now();
     metrics_.lease_duration.observe(std::chrono::duration<double>(t - acquired).count());
     if (options_.lease_breaker) {
-      guarded("lease_breaker", [&] {
-        if (outcome == LeaseOutcome::failure) {
-          options_.lease_breaker->on_failure(t - acquired, t);
-        } else {
-          options_.lease_breaker->on_success(t - acquired, t);
-        }
-      });
+      guarded("lease_breaker",
+              [&] { report_lease(*options_.lease_breaker, outcome, t - acquired, t); });
     }
     if (worker >= slots_.size()) return;
     Slot& slot = slots_[worker];

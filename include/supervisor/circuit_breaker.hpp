@@ -88,6 +88,12 @@ class SUPERVISOR_API CircuitBreaker {
   /// be thread-safe.
   virtual void on_failure(Duration elapsed, TimePoint now) = 0;
 
+  /// Reports that a permitted call succeeded but was slow by the caller's own judgement (a
+  /// lease released with `LeaseOutcome::slow`), whatever `elapsed` was. The default reports it
+  /// as `on_success(elapsed, now)`, for breakers that judge slowness by time alone. Any thread;
+  /// must be thread-safe.
+  virtual void on_slow(Duration elapsed, TimePoint now);
+
   /// Returns the permit of a call that was permitted but not made (cancelled, timed out before
   /// it started): it counts as neither success nor failure. The default does nothing, which is
   /// right for a breaker without limited permits. Any thread; must be thread-safe.
@@ -245,6 +251,9 @@ class SUPERVISOR_API SlidingWindowBreaker final : public CircuitBreaker {
   void on_success(Duration elapsed, TimePoint now) override;
   /// Records a failure (also slow if `elapsed > slow_call_duration`); may trip the breaker.
   void on_failure(Duration elapsed, TimePoint now) override;
+  /// Records a success that counts as slow, whatever `elapsed` was; may trip the breaker (slow
+  /// call rate) or close it.
+  void on_slow(Duration elapsed, TimePoint now) override;
   /// In half-open, returns an outstanding trial permit; otherwise nothing to do.
   void release(TimePoint now) override;
   /// The state at `now`, after the time-driven transitions that are due.

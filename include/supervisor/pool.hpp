@@ -62,7 +62,8 @@ struct Readiness {
   static Readiness notify(Duration timeout = Duration::zero()) { return {Mode::notify, timeout}; }
 };
 
-/// How a lease ended; feeds the lease circuit breaker.
+/// How a lease ended; feeds the lease circuit breaker (`on_success`, `on_failure`, `on_slow`:
+/// a `slow` lease counts as a slow call whatever its duration) and the health score.
 enum class LeaseOutcome { success, failure, slow };
 
 /// Planned replacement of workers that have done enough (soft limits; a worker is never stopped

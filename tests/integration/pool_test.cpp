@@ -378,7 +378,7 @@ TEST_CASE("8 host threads hammer every call, stop included; no deadlock, no doub
     sv::Loop loop;
     auto o = pool_for(tag, {"sleep", "forever"}, 4);
     sv::StandardRestartOptions r;
-    r.backoff = sv::BackoffOptions::fixed(1ms);
+    r.backoff = sv::BackoffOptions::fixed(sv::Duration::zero());  // the immediate-restart path
     r.min_uptime = sv::Duration::zero();
     o.restart_policy = std::make_shared<sv::StandardRestartPolicy>(r);
     sv::Pool pool(loop, o);

@@ -646,3 +646,82 @@ TEST_CASE("fake world: without the fast path every lease is a transition", "[uni
   CHECK(events_of<sv::WorkerTransition>(pool).back().to == WorkerState::ready);
   pool.stop();
 }
+
+TEST_CASE("fake world: the lease breaker trips on failed leases, refuses, and one trial decides",
+          "[unit][pool][lease][breaker]") {
+  sv::testing::FakeWorld world;
+  auto o = options(2);
+  sv::BreakerOptions b;
+  b.window_size = 4;
+  b.minimum_calls = 4;
+  b.failure_rate_threshold = 50.0;
+  b.wait_in_open = 10s;
+  b.permitted_calls_in_half_open = 1;
+  o.lease_breaker = sv::SlidingWindowBreaker::create(b);
+  sv::Pool pool(world, o);
+  pool.start();
+  // Two failures out of four leases: 50% trips it at the fourth.
+  for (const auto outcome : {sv::LeaseOutcome::success, sv::LeaseOutcome::failure,
+                             sv::LeaseOutcome::success, sv::LeaseOutcome::failure}) {
+    sv::Lease l = pool.acquire(0s);
+    REQUIRE(l.valid());
+    l.release(outcome);
+    world.run_pending();
+  }
+  CHECK(pool.snapshot().lease_breaker == sv::BreakerState::open);
+  std::error_code ec;
+  (void)pool.acquire(0s, ec);
+  CHECK(ec == sv::errc::circuit_open);
+  // Ready workers are not leased while it is open; the wait ends, and one trial call decides.
+  CHECK(pool.snapshot().ready == 2);
+  world.advance(10s);
+  sv::Lease trial = pool.acquire(0s, ec);
+  REQUIRE(trial.valid());
+  (void)pool.acquire(0s, ec);  // the only trial permit is taken
+  CHECK(ec == sv::errc::circuit_open);
+  trial.release(sv::LeaseOutcome::success);
+  world.run_pending();
+  CHECK(pool.snapshot().lease_breaker == sv::BreakerState::closed);
+  sv::Lease after = pool.acquire(0s, ec);
+  CHECK(after.valid());
+  // Each change of state is an event naming the lease breaker.
+  std::vector<sv::BreakerState> seen;
+  for (const auto& e : events_of<sv::BreakerChanged>(pool)) {
+    CHECK(e.breaker == "lease");
+    seen.push_back(e.transition.to);
+  }
+  CHECK(seen == std::vector<sv::BreakerState>{sv::BreakerState::open, sv::BreakerState::half_open,
+                                              sv::BreakerState::closed});
+}
+
+TEST_CASE("fake world: a lease released `slow` is a slow call for the breaker, however short",
+          "[unit][pool][lease][breaker]") {
+  sv::testing::FakeWorld world;
+  auto o = options(1);
+  sv::BreakerOptions b;
+  b.window_size = 4;
+  b.minimum_calls = 4;
+  b.failure_rate_threshold = 100.0;
+  b.slow_call_rate_threshold = 50.0;
+  b.slow_call_duration = 60s;  // no lease here lasts anywhere near that
+  auto breaker = std::shared_ptr<sv::SlidingWindowBreaker>(sv::SlidingWindowBreaker::create(b));
+  o.lease_breaker = breaker;
+  sv::Pool pool(world, o);
+  pool.start();
+  for (const auto outcome :
+       {sv::LeaseOutcome::success, sv::LeaseOutcome::slow, sv::LeaseOutcome::success}) {
+    sv::Lease l = pool.acquire(0s);
+    REQUIRE(l.valid());
+    world.advance(1ms);
+    l.release(outcome);
+    world.run_pending();
+  }
+  const auto m = breaker->metrics(world.clock().now());
+  CHECK(m.slow_calls == 1);
+  CHECK(m.failed_calls == 0);
+  CHECK(pool.snapshot().lease_breaker == sv::BreakerState::closed);
+  sv::Lease l = pool.acquire(0s);
+  l.release(sv::LeaseOutcome::slow);  // 2 of 4 slow: 50%
+  world.run_pending();
+  CHECK(pool.snapshot().lease_breaker == sv::BreakerState::open);
+}
