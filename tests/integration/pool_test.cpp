@@ -145,6 +145,78 @@ TEST_CASE("a crash-looping worker exhausts its restart budget and is given up on
   REQUIRE_CLEAN(audit, tag);
 }
 
+// The restart policy's rules against real exits, several pools on one loop: each mode, an
+// exit-code rule, and a pool-wide budget that two crash-looping workers share.
+TEST_CASE("restart modes, exit-code rules and a pool-wide budget decide real exits",
+          "[integration][pool][restart]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("pool-modes");
+  {
+    sv::Loop loop;
+    const auto policy = [](sv::RestartMode mode) {
+      sv::StandardRestartOptions r;
+      r.mode = mode;
+      r.backoff = sv::BackoffOptions::fixed(5ms);
+      r.budget = {2, 60s};  // per worker: a third quick restart is refused
+      return r;
+    };
+    const auto make = [&](std::vector<std::string> args, sv::StandardRestartOptions r,
+                          std::size_t size = 1) {
+      auto o = pool_for(tag, std::move(args), size);
+      o.restart_policy = std::make_shared<sv::StandardRestartPolicy>(std::move(r));
+      return std::make_unique<sv::Pool>(loop, o);
+    };
+    auto clean_on_failure = make({"exit", "0"}, policy(sv::RestartMode::on_failure));
+    auto failing_on_failure = make({"exit", "3"}, policy(sv::RestartMode::on_failure));
+    auto killed_never = make({"sleep", "forever"}, policy(sv::RestartMode::never));
+    auto r78 = policy(sv::RestartMode::always);
+    r78.prevent_restart_exit_codes = {78};  // EX_CONFIG: restarting cannot help
+    auto config_error = make({"exit", "78"}, r78);
+    auto shared = policy(sv::RestartMode::always);
+    shared.budget = {100, 60s};
+    shared.pool_budget = std::make_shared<sv::RestartBudget>(sv::RestartBudgetOptions{3, 60s});
+    auto budgeted = make({"exit", "1"}, shared, 2);
+    for (auto* p : {clean_on_failure.get(), failing_on_failure.get(), killed_never.get(),
+                    config_error.get(), budgeted.get()})
+      p->start();
+    REQUIRE(killed_never->wait_ready(1, 10s));
+    ::kill(killed_never->snapshot().workers[0].pid, SIGKILL);
+
+    const auto all_failed = [](const sv::Pool& p) {
+      for (const auto& w : p.snapshot().workers)
+        if (w.state != sv::WorkerState::failed) return false;
+      return true;
+    };
+    for (auto* p : {clean_on_failure.get(), failing_on_failure.get(), killed_never.get(),
+                    config_error.get(), budgeted.get()})
+      REQUIRE(st::wait_until([&] { return all_failed(*p); }, 10000ms));
+    const auto gave_up_why = [](const sv::Pool& p) {
+      const auto g = events_of<sv::WorkerGaveUp>(p.history());
+      return g.empty() ? std::string() : g.front().why;
+    };
+    // on-failure: a clean exit is not restarted; a failing one is, until its own budget says no.
+    CHECK(clean_on_failure->snapshot().restarts == 0);
+    CHECK(gave_up_why(*clean_on_failure).find("does not restart a clean exit") !=
+          std::string::npos);
+    CHECK(failing_on_failure->snapshot().restarts == 2);
+    CHECK(gave_up_why(*failing_on_failure).find("restart budget of worker 0") != std::string::npos);
+    // never: not even a SIGKILL.
+    CHECK(killed_never->snapshot().restarts == 0);
+    CHECK(gave_up_why(*killed_never).find("mode never") != std::string::npos);
+    // An exit code in prevent_restart_exit_codes ends it, whatever the mode.
+    CHECK(config_error->snapshot().restarts == 0);
+    CHECK(gave_up_why(*config_error).find("exit code 78 is in prevent_restart_exit_codes") !=
+          std::string::npos);
+    // Two workers share a pool budget of 3: 3 restarts in all, then both are given up on.
+    CHECK(budgeted->snapshot().restarts == 3);
+    const auto budget_gave_up = events_of<sv::WorkerGaveUp>(budgeted->history());
+    REQUIRE(budget_gave_up.size() == 2);
+    for (const auto& g : budget_gave_up)
+      CHECK(g.why.find("pool-wide restart budget exhausted") != std::string::npos);
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
 TEST_CASE("a first-start spawn error is returned by start() and nothing keeps running",
           "[integration][pool]") {
   st::LeakAudit audit;
@@ -744,6 +816,43 @@ TEST_CASE("recycling replaces a real worker after its lease", "[integration][poo
     CHECK(pool.snapshot().workers[0].last_exit->stop_requested);
     CHECK(st::wait_until([&] { return st::processes_with_tag(tag).size() == 1; }, 5000ms));
   }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("a replacement that is not ready in time is stopped, and the old worker stays",
+          "[integration][pool][rollout]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("replace-abort");
+  const std::string flag = "/tmp/" + tag + ".ready-once";
+  {
+    sv::Loop loop;
+    // Only the first process says READY=1: the replacement starts, and never becomes ready.
+    auto o = pool_for(tag, {"notify-ready-once", flag}, 1);
+    o.readiness = sv::Readiness::notify(10s);
+    sv::Pool pool(loop, o);
+    pool.start();
+    REQUIRE(pool.wait_ready(1, 10s));
+    const auto before = pool.snapshot().workers[0];
+    CHECK_FALSE(pool.replace(0, 400ms));
+    const auto snap = pool.snapshot();
+    REQUIRE(snap.workers.size() == 2);
+    // The old worker is untouched: the same process, still ready and leasable.
+    CHECK(snap.workers[0].pid == before.pid);
+    CHECK(snap.workers[0].incarnation == before.incarnation);
+    CHECK(snap.workers[0].state == sv::WorkerState::ready);
+    CHECK(pool.acquire(1s).valid());
+    // The replacement was stopped and its slot retired; only the old process runs.
+    CHECK(st::wait_until(
+        [&] { return pool.snapshot().workers[1].state == sv::WorkerState::retired; }, 5000ms));
+    CHECK(st::wait_until([&] { return st::processes_with_tag(tag).size() == 1; }, 5000ms));
+    const auto aborted = events_of<sv::ReplacementAborted>(pool.history());
+    REQUIRE(aborted.size() == 1);
+    CHECK(aborted[0].worker == 0);
+    CHECK(aborted[0].replacement == 1);
+    CHECK_FALSE(aborted[0].why.empty());
+    pool.stop();
+  }
+  ::unlink(flag.c_str());
   REQUIRE_CLEAN(audit, tag);
 }
 

@@ -15,6 +15,7 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/mman.h>
@@ -56,7 +57,8 @@ constexpr std::string_view usage_text =
     " | setsid-escape MS|forever | fork-bomb-ish N | fork-until-refused N | rlimits | flood BYTES "
     "[stdout|stderr]"
     " | print-env [NAME...] | list-fds | alloc MB [HOLD_MS|forever] | stderr-lines N"
-    " | notify-ready [STATUS] | heartbeat MS [COUNT] | spin MS | threads N"
+    " | notify-ready [STATUS] | notify-ready-once PATH | heartbeat MS [COUNT] | spin MS"
+    " | threads N"
     " | http-server PORT STATUS\n";
 
 // Upper bounds that keep a typo from turning a test into a real fork bomb or a 30-year sleep.
@@ -548,6 +550,23 @@ void expect_args(const Args& args, std::size_t min, std::size_t max) {
   sleep_forever();
 }
 
+// READY=1 only from the first incarnation to run: the one that creates PATH (O_EXCL). Later
+// ones (a restart, a replacement) start and never become ready.
+[[noreturn]] void mode_notify_ready_once(const Args& args) {
+  expect_args(args, 1, 1);
+  announce("notify-ready-once");
+  const std::string path(args[0]);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ::close(fd);
+    if (!notify("READY=1")) die("notify-ready-once: send to $NOTIFY_SOCKET");
+    say("notified");
+  } else if (errno != EEXIST) {
+    die("notify-ready-once: create " + path);
+  }
+  sleep_forever();
+}
+
 [[noreturn]] void mode_heartbeat(const Args& args) {
   expect_args(args, 1, 2);
   const auto interval = number_or_usage(args[0], max_ms);
@@ -662,6 +681,7 @@ constexpr Mode modes[] = {
     {"alloc", mode_alloc},
     {"stderr-lines", mode_stderr_lines},
     {"notify-ready", mode_notify_ready},
+    {"notify-ready-once", mode_notify_ready_once},
     {"heartbeat", mode_heartbeat},
     {"spin", mode_spin},
     {"threads", mode_threads},
