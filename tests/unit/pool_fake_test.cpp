@@ -5,8 +5,12 @@
 #include <supervisor/pool.hpp>
 #include <supervisor/testing.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <exception>
 #include <limits>
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -260,10 +264,15 @@ TEST_CASE("fake world: the restart breaker holds a crash loop in backoff until a
   world.advance(1s + 10ms);
   CHECK(world.spawn_count() == spawned + 1);  // the trial start
   CHECK(state(pool, 0) == WorkerState::ready);
-  bool opened = false;
-  for (const auto& e : events_of<sv::BreakerChanged>(pool))
-    opened = opened || e.transition.to == sv::BreakerState::open;
-  CHECK(opened);
+  // The trial decided: its start reached ready, which closes the breaker.
+  CHECK(pool.snapshot().restart_breaker == sv::BreakerState::closed);
+  std::vector<sv::BreakerState> seen;
+  for (const auto& e : events_of<sv::BreakerChanged>(pool)) {
+    CHECK(e.breaker == "restart");
+    seen.push_back(e.transition.to);
+  }
+  CHECK(seen == std::vector<sv::BreakerState>{sv::BreakerState::open, sv::BreakerState::half_open,
+                                              sv::BreakerState::closed});
 }
 
 TEST_CASE("fake world: resize grows at once and shrinks idle workers first", "[unit][pool]") {
@@ -724,4 +733,123 @@ TEST_CASE("fake world: a lease released `slow` is a slow call for the breaker, h
   l.release(sv::LeaseOutcome::slow);  // 2 of 4 slow: 50%
   world.run_pending();
   CHECK(pool.snapshot().lease_breaker == sv::BreakerState::open);
+}
+
+namespace {
+
+// A user's restart policy that records what the Pool tells it.
+class RecordingPolicy final : public sv::RestartPolicy {
+ public:
+  std::vector<std::string> log;
+  sv::RestartDecision on_exit(const sv::RestartContext& ctx) override {
+    log.push_back("exit " + std::to_string(ctx.worker));
+    return sv::RestartDecision::after(10ms, "recorded");
+  }
+  void on_started(std::size_t worker, sv::TimePoint /*now*/) override {
+    log.push_back("started " + std::to_string(worker));
+  }
+  void on_ready(std::size_t worker, sv::TimePoint /*now*/) override {
+    log.push_back("ready " + std::to_string(worker));
+  }
+  void forget(std::size_t worker) override { log.push_back("forget " + std::to_string(worker)); }
+};
+
+// A user's scaling policy: the size it is told to answer, or an exception.
+class ScriptedScaling final : public sv::ScalingPolicy {
+ public:
+  std::size_t answer = 0;
+  bool fail = false;
+  std::vector<sv::ScalingInput> inputs;
+  std::size_t desired_size(const sv::ScalingInput& in) override {
+    inputs.push_back(in);
+    if (fail) throw std::runtime_error("scaling policy failed on purpose");
+    return answer;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("fake world: the Pool calls a user policy's hooks as documented", "[unit][pool]") {
+  sv::testing::FakeWorld world;
+  auto o = options(2);
+  auto policy = std::make_shared<RecordingPolicy>();
+  o.restart_policy = policy;
+  sv::Pool pool(world, o);
+  pool.start();
+  CHECK(policy->log == std::vector<std::string>{"started 0", "ready 0", "started 1", "ready 1"});
+  policy->log.clear();
+  world.kill(pid(pool, 0));
+  CHECK(policy->log == std::vector<std::string>{"exit 0"});
+  world.advance(10ms);  // the decision's delay
+  CHECK(policy->log == std::vector<std::string>{"exit 0", "started 0", "ready 0"});
+  policy->log.clear();
+  pool.resize(1);  // worker 1 retires: the policy may drop what it kept about it
+  world.run_pending();
+  CHECK(std::count(policy->log.begin(), policy->log.end(), "forget 1") == 1);
+  CHECK(std::count(policy->log.begin(), policy->log.end(), "exit 1") == 0);  // a planned stop
+}
+
+TEST_CASE("fake world: history keeps the last history_size events; unsubscribe stops delivery",
+          "[unit][pool]") {
+  sv::testing::FakeWorld world;
+  auto o = options(1);
+  o.history_size = 5;
+  sv::Pool pool(world, o);
+  int delivered = 0;
+  const auto id = pool.subscribe([&](const sv::PoolEvent&) { ++delivered; });
+  pool.start();
+  for (int i = 0; i < 4; ++i) {
+    world.kill(pid(pool, 0));
+    world.advance(1s);
+  }
+  const auto h = pool.history();
+  REQUIRE(h.size() == 5);
+  for (std::size_t i = 1; i < h.size(); ++i) CHECK(h[i].sequence == h[i - 1].sequence + 1);
+  CHECK(h.back().sequence == static_cast<std::uint64_t>(delivered));  // the newest, in order
+  pool.unsubscribe(id);
+  const int before = delivered;
+  world.kill(pid(pool, 0));
+  world.advance(1s);
+  CHECK(delivered == before);
+  CHECK(pool.history().back().sequence > h.back().sequence);  // events go on, unseen by it
+}
+
+TEST_CASE("fake world: a user scaling policy sizes the pool within bounds; a throw changes nothing",
+          "[unit][pool][scaling]") {
+  sv::testing::FakeWorld world;
+  auto o = options(2);
+  o.min_size = 1;
+  o.max_size = 4;
+  auto scaling = std::make_shared<ScriptedScaling>();
+  o.scaling = scaling;
+  o.scaling_period = 1s;
+  std::vector<std::string> errors;
+  o.error_handler = [&](std::exception_ptr e, std::string_view where) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      errors.push_back(std::string(where) + ": " + x.what());
+    }
+  };
+  sv::Pool pool(world, o);
+  pool.start();
+  scaling->answer = 3;
+  world.advance(1s);
+  CHECK(pool.snapshot().size == 3);
+  REQUIRE(!scaling->inputs.empty());
+  CHECK(scaling->inputs.back().size == 2);  // what it was told: the size before its answer
+  CHECK(scaling->inputs.back().ready == 2);
+  scaling->answer = 100;  // clamped to max_size
+  world.advance(1s);
+  CHECK(pool.snapshot().size == 4);
+  scaling->answer = 0;  // clamped to min_size
+  world.advance(1s);
+  CHECK(pool.snapshot().size == 1);
+  scaling->fail = true;
+  scaling->answer = 4;
+  world.advance(1s);
+  CHECK(pool.snapshot().size == 1);  // left as it was
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0] == "scaling_policy: scaling policy failed on purpose");  // where, and what
+  CHECK(pool.snapshot().strategy_errors == 1);
 }
