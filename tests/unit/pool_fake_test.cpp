@@ -35,6 +35,18 @@ using sv::testing::events_of;
 WorkerState state(const sv::Pool& pool, std::size_t i) { return pool.snapshot().workers[i].state; }
 int pid(const sv::Pool& pool, std::size_t i) { return pool.snapshot().workers[i].pid; }
 
+// The states a pool's breaker went through, from its events (each of which must name it).
+std::vector<sv::BreakerState> breaker_path(const sv::Pool& pool, const std::string& breaker) {
+  std::vector<sv::BreakerState> seen;
+  for (const auto& e : events_of<sv::BreakerChanged>(pool)) {
+    CHECK(e.breaker == breaker);
+    seen.push_back(e.transition.to);
+  }
+  return seen;
+}
+const std::vector<sv::BreakerState> open_then_closed{
+    sv::BreakerState::open, sv::BreakerState::half_open, sv::BreakerState::closed};
+
 }  // namespace
 
 TEST_CASE("fake world: start, ready at once, stop retires everything", "[unit][pool]") {
@@ -266,13 +278,7 @@ TEST_CASE("fake world: the restart breaker holds a crash loop in backoff until a
   CHECK(state(pool, 0) == WorkerState::ready);
   // The trial decided: its start reached ready, which closes the breaker.
   CHECK(pool.snapshot().restart_breaker == sv::BreakerState::closed);
-  std::vector<sv::BreakerState> seen;
-  for (const auto& e : events_of<sv::BreakerChanged>(pool)) {
-    CHECK(e.breaker == "restart");
-    seen.push_back(e.transition.to);
-  }
-  CHECK(seen == std::vector<sv::BreakerState>{sv::BreakerState::open, sv::BreakerState::half_open,
-                                              sv::BreakerState::closed});
+  CHECK(breaker_path(pool, "restart") == open_then_closed);
 }
 
 TEST_CASE("fake world: resize grows at once and shrinks idle workers first", "[unit][pool]") {
@@ -694,13 +700,7 @@ TEST_CASE("fake world: the lease breaker trips on failed leases, refuses, and on
   sv::Lease after = pool.acquire(0s, ec);
   CHECK(after.valid());
   // Each change of state is an event naming the lease breaker.
-  std::vector<sv::BreakerState> seen;
-  for (const auto& e : events_of<sv::BreakerChanged>(pool)) {
-    CHECK(e.breaker == "lease");
-    seen.push_back(e.transition.to);
-  }
-  CHECK(seen == std::vector<sv::BreakerState>{sv::BreakerState::open, sv::BreakerState::half_open,
-                                              sv::BreakerState::closed});
+  CHECK(breaker_path(pool, "lease") == open_then_closed);
 }
 
 TEST_CASE("fake world: a lease released `slow` is a slow call for the breaker, however short",
