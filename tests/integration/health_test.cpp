@@ -56,8 +56,8 @@ sv::ProbeTiming fast(int successes, int failures, sv::Duration timeout = 2s) {
   return t;
 }
 
-// A loopback port nobody listens on right now (bound, then closed).
-std::uint16_t free_port() {
+// A TCP socket bound to a free loopback port; `port` receives the port.
+int bound_loopback(std::uint16_t& port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   REQUIRE(fd >= 0);
   sockaddr_in addr{};
@@ -66,8 +66,15 @@ std::uint16_t free_port() {
   REQUIRE(::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
   socklen_t len = sizeof addr;
   REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  ::close(fd);
-  return ntohs(addr.sin_port);
+  port = ntohs(addr.sin_port);
+  return fd;
+}
+
+// A loopback port nobody listens on right now (bound, then closed).
+std::uint16_t free_port() {
+  std::uint16_t port = 0;
+  ::close(bound_loopback(port));
+  return port;
 }
 
 bool has_health(const sv::Pool& pool, sv::HealthStatus status, const std::string& detail) {
@@ -134,6 +141,65 @@ TEST_CASE("HTTP and TCP checks against a real endpoint gate readiness by status"
                          5000ms));
     nobody.stop();
   }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+// An endpoint that accepts connections (the kernel completes them into the backlog) and never
+// answers: the HTTP check times out at its own timeout, its socket is closed, and meanwhile the
+// loop it shares with another pool goes on serving that pool (its restarts are not held up).
+TEST_CASE("an HTTP check on an endpoint that never answers times out without blocking the loop",
+          "[integration][health]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("http-hang");
+  std::uint16_t port = 0;
+  const int listener = bound_loopback(port);
+  REQUIRE(::listen(listener, 16) == 0);  // never accepted
+  {
+    sv::Loop loop;
+    auto silent = pool_for(tag, {"sleep", "forever"});
+    silent.health_checks = {{std::make_shared<sv::HttpCheck>("127.0.0.1", port, "/healthz"),
+                             sv::ProbeRole::readiness, fast(1, 1, 1500ms)}};
+    sv::Pool hanging(loop, silent);
+    auto other_opts = pool_for(tag, {"sleep", "forever"});
+    sv::StandardRestartOptions r;
+    r.backoff = sv::BackoffOptions::fixed(10ms);
+    r.min_uptime = sv::Duration::zero();  // kills, not a crash loop: no budget to run out of
+    other_opts.restart_policy = std::make_shared<sv::StandardRestartPolicy>(r);
+    sv::Pool other(loop, other_opts);
+    other.start();
+    REQUIRE(other.wait_ready(1, 10s));
+    const auto t0 = std::chrono::steady_clock::now();
+    hanging.start();
+    // While the first probe waits for an answer, the shared loop restarts the other pool's
+    // worker: 20 kills, each followed by its replacement becoming ready.
+    std::uint64_t incarnation = other.snapshot().workers[0].incarnation;
+    for (int i = 0; i < 20; ++i) {
+      ::kill(other.snapshot().workers[0].pid, SIGKILL);
+      REQUIRE(st::wait_until(
+          [&] {
+            const auto w = other.snapshot().workers[0];
+            return w.incarnation > incarnation && w.state == sv::WorkerState::ready;
+          },
+          5000ms));
+      incarnation = other.snapshot().workers[0].incarnation;
+    }
+    const auto restarts_done = std::chrono::steady_clock::now() - t0;
+    CHECK(st::wait_until(
+        [&] {
+          return hanging.snapshot().workers[0].health_detail.find("timed out") != std::string::npos;
+        },
+        10000ms));
+    const auto timed_out = std::chrono::steady_clock::now() - t0;
+    // The restarts did not wait for the probe: all 20 were done before it timed out.
+    CHECK(restarts_done < timed_out);
+    CHECK(timed_out >= 1500ms);
+    const auto w = hanging.snapshot().workers[0];
+    CHECK(w.state == sv::WorkerState::starting);
+    CHECK_FALSE(w.serving);
+    hanging.stop();
+    other.stop();
+  }
+  ::close(listener);
   REQUIRE_CLEAN(audit, tag);
 }
 
