@@ -289,3 +289,55 @@ TEST_CASE("a sinking health score replaces the worker gracefully, with hysteresi
   CHECK(snap.workers.back().health_score == 100);  // a new worker starts afresh
   pool.stop();
 }
+
+namespace {
+
+// A user's check that answers every probe at once with whatever the test set last.
+class Scripted final : public sv::HealthCheckStrategy {
+ public:
+  sv::ProbeResult answer = sv::ProbeResult::healthy("fine");
+  int probes = 0;
+  void probe(const sv::ProbeTarget& /*target*/, sv::ProbeCallback done) override {
+    ++probes;
+    done(answer);
+  }
+  [[nodiscard]] std::string name() const override { return "scripted"; }
+};
+
+}  // namespace
+
+TEST_CASE("probe answers move the health score; degraded answers alone lead to a replacement",
+          "[unit][pool][health]") {
+  sv::testing::FakeWorld world;
+  auto o = options(1, sv::Readiness::immediate());
+  o.health_score.enabled = true;  // healthy +5, degraded -10, failed -25; below 30, above 60
+  auto check = std::make_shared<Scripted>();
+  sv::ProbeTiming t;
+  t.period = 1s;
+  t.failure_threshold = 1000;  // never stopped by the check itself: only the score acts
+  o.health_checks = {{check, sv::ProbeRole::liveness, t}};
+  sv::Pool pool(world, o);
+  pool.start();
+  world.advance(1s);
+  CHECK(pool.snapshot().workers[0].health_score == 100);  // capped
+  check->answer = sv::ProbeResult::degraded("slow answers");
+  world.advance(3s);
+  CHECK(pool.snapshot().workers[0].health_score == 70);
+  check->answer = sv::ProbeResult::healthy("fine again");
+  world.advance(2s);
+  CHECK(pool.snapshot().workers[0].health_score == 80);
+  check->answer = sv::ProbeResult::unhealthy("refused");
+  world.advance(1s);
+  CHECK(pool.snapshot().workers[0].health_score == 55);
+  CHECK(events_of<sv::ReplacementStarted>(pool).empty());
+  check->answer = sv::ProbeResult::degraded("slow answers");
+  world.advance(3s);  // 45, 35, 25 <= 30: replaced gracefully
+  REQUIRE(events_of<sv::ReplacementStarted>(pool).size() == 1);
+  CHECK(events_of<sv::WorkerRecycled>(pool).back().why == "health score 25 <= 30");
+  world.run_pending();
+  const auto snap = pool.snapshot();
+  CHECK(snap.workers[0].state == WorkerState::retired);
+  CHECK(snap.workers.back().state == WorkerState::ready);
+  CHECK(check->probes >= 10);
+  pool.stop();
+}
