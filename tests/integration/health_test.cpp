@@ -15,6 +15,7 @@
 #include <chrono>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "audited.hpp"
@@ -147,6 +148,37 @@ TEST_CASE("HTTP and TCP checks against a real endpoint gate readiness by status"
 // An endpoint that accepts connections (the kernel completes them into the backlog) and never
 // answers: the HTTP check times out at its own timeout, its socket is closed, and meanwhile the
 // loop it shares with another pool goes on serving that pool (its restarts are not held up).
+// Kubernetes' rule: any status from 200 to 399 passes, 400 and above fail.
+TEST_CASE("HTTP checks pass on 200-399 and fail from 400, at the edges", "[integration][health]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("http-edges");
+  {
+    sv::Loop loop;
+    for (const auto& [status, passes] : std::vector<std::pair<int, bool>>{
+             {200, true}, {301, true}, {399, true}, {400, false}, {500, false}}) {
+      INFO("status " << status);
+      const std::uint16_t port = free_port();
+      auto o = pool_for(tag, {"http-server", std::to_string(port), std::to_string(status)});
+      o.health_checks = {{std::make_shared<sv::HttpCheck>("127.0.0.1", port, "/"),
+                          sv::ProbeRole::readiness, fast(1, 1)}};
+      sv::Pool pool(loop, o);
+      pool.start();
+      // The first probes may find nobody listening yet: wait for one that saw the status.
+      REQUIRE(st::wait_until(
+          [&] {
+            return pool.snapshot().workers[0].health_detail.rfind(
+                       "HTTP/1.1 " + std::to_string(status) + " ", 0) == 0;
+          },
+          5000ms));
+      const auto w = pool.snapshot().workers[0];
+      CHECK(w.serving == passes);
+      CHECK(w.state == (passes ? sv::WorkerState::ready : sv::WorkerState::starting));
+      pool.stop();
+    }
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
 TEST_CASE("an HTTP check on an endpoint that never answers times out without blocking the loop",
           "[integration][health]") {
   st::LeakAudit audit;
