@@ -372,3 +372,52 @@ TEST_CASE("resource thresholds: a worker over its memory or CPU limit fails its 
   }
   REQUIRE_CLEAN(audit, tag);
 }
+
+TEST_CASE("a composite check in a pool: a degraded part still passes, the worst part decides",
+          "[integration][health]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("composite");
+  {
+    sv::Loop loop;
+    // 64 MiB resident against a 1 GiB limit whose degraded mark is 1% of it: degraded, not
+    // unhealthy (with room for a sanitizer's own memory).
+    sv::ResourceThresholdCheck::Limits heavy;
+    heavy.max_rss_bytes = 1ull << 30;
+    heavy.degraded_fraction = 0.01;
+    auto hog = pool_for(tag, {"alloc", "64", "forever"});
+    hog.health_checks = {
+        {std::make_shared<sv::CompositeCheck>(std::vector<std::shared_ptr<sv::HealthCheckStrategy>>{
+             std::make_shared<sv::ProcessAliveCheck>(),
+             std::make_shared<sv::ResourceThresholdCheck>(heavy)}),
+         sv::ProbeRole::readiness, fast(1, 1)}};
+    sv::Pool degraded(loop, hog);
+    degraded.start();
+    CHECK(st::wait_until([&] { return has_health(degraded, sv::HealthStatus::degraded, "rss"); },
+                         10000ms));
+    REQUIRE(degraded.wait_ready(1, 10s));  // degraded is a pass
+    CHECK(degraded.snapshot().workers[0].serving);
+    degraded.stop();
+
+    // One part answers 503: the composite fails, and says why.
+    const std::uint16_t port = free_port();
+    auto server = pool_for(tag, {"http-server", std::to_string(port), "503"});
+    server.health_checks = {
+        {std::make_shared<sv::CompositeCheck>(std::vector<std::shared_ptr<sv::HealthCheckStrategy>>{
+             std::make_shared<sv::ProcessAliveCheck>(),
+             std::make_shared<sv::HttpCheck>("127.0.0.1", port, "/")}),
+         sv::ProbeRole::readiness, fast(1, 1)}};
+    sv::Pool failing(loop, server);
+    failing.start();
+    CHECK(st::wait_until(
+        [&] {
+          return failing.snapshot().workers[0].health_detail.find("HTTP/1.1 503") !=
+                 std::string::npos;
+        },
+        5000ms));
+    const auto w = failing.snapshot().workers[0];
+    CHECK_FALSE(w.serving);
+    CHECK(w.state == sv::WorkerState::starting);
+    failing.stop();
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
