@@ -1912,6 +1912,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     s.spawn_failures = spawn_failures_;
     s.lease_timeouts = lease_timeouts_;
     s.strategy_errors = strategy_errors_;
+    s.invalid_transitions = invalid_transitions_;
     s.leases = leases_ + desk_leases;
     s.exits_by_reason.insert(exits_by_reason_.begin(), exits_by_reason_.end());
     s.limit_violations = limit_violations_;
@@ -2167,6 +2168,9 @@ std::string to_prometheus(const PoolSnapshot& s, std::string_view pool_name) {
       {"supervisor_pool_lease_timeouts_total", "Acquires that timed out.", s.lease_timeouts},
       {"supervisor_pool_strategy_errors_total", "Exceptions from strategies and subscribers.",
        s.strategy_errors},
+      {"supervisor_pool_invalid_transitions_total",
+       "Worker state transitions refused by the state machine (a library bug).",
+       s.invalid_transitions},
       {"supervisor_pool_probes_total", "Health probes run.", s.probes},
       {"supervisor_pool_probe_failures_total", "Health probes that failed.", s.probe_failures},
       {"supervisor_pool_health_stops_total", "Workers stopped by a failing check.", s.health_stops},

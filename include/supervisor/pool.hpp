@@ -342,7 +342,10 @@ struct PoolSnapshot {
   std::uint64_t spawn_failures = 0;
   std::uint64_t lease_timeouts = 0;
   std::uint64_t strategy_errors = 0;  ///< Exceptions caught from strategies and subscribers.
-  std::uint64_t leases = 0;           ///< Leases handed out.
+  /// Transitions the pool tried that the state machine refused (never applied; each also goes to
+  /// the error handler). Always 0 unless the library has a bug: worth an alert.
+  std::uint64_t invalid_transitions = 0;
+  std::uint64_t leases = 0;  ///< Leases handed out.
   /// Worker exits by reason (systemd's names: "signal", "exit-code", "watchdog", ...).
   std::map<std::string, std::uint64_t> exits_by_reason;
   /// Limit hits by limit (`memory_max`, `max_processes`, `cpu_time`), as in `LimitViolation`;

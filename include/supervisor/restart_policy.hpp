@@ -135,6 +135,7 @@ class SUPERVISOR_API RestartPolicy {
 /// | core_dump      | no    | yes      | -     | yes    | -          | yes        | yes         |
 /// | timeout        | no    | yes      | -     | yes    | -          | yes        | yes         |
 /// | watchdog       | no    | yes      | -     | yes    | -          | yes        | yes         |
+/// | unhealthy      | no    | yes      | -     | yes    | -          | yes        | yes         |
 /// | oom_kill       | no    | yes      | -     | yes    | -          | yes        | yes         |
 /// | resource_limit | no    | yes      | -     | yes    | -          | yes        | yes         |
 /// | spawn_failed   | no    | no (2)   | -     | yes    | -          | yes        | -           |

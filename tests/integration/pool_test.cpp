@@ -425,6 +425,7 @@ TEST_CASE("8 host threads hammer acquire, release and kills; no deadlock, no dou
     std::set<int> pids;
     for (const auto& w : snap.workers) pids.insert(w.pid);
     CHECK(pids.size() == 4);
+    CHECK(snap.invalid_transitions == 0);
     CHECK(st::wait_until([&] { return st::processes_with_tag(tag).size() == 4; }, 5000ms));
     pool.stop();
   }
@@ -546,6 +547,7 @@ TEST_CASE("8 host threads hammer every call, stop included; no deadlock, no doub
     CHECK(ec == sv::errc::stopped);
     CHECK(st::processes_with_tag(tag).empty());
     CHECK(pool.snapshot().ready == 0);
+    CHECK(pool.snapshot().invalid_transitions == 0);
   }
   {
     std::lock_guard lock(mu);
@@ -661,6 +663,7 @@ TEST_CASE("chaos: 1000 random SIGKILLs on a pool of 16; every kill is one restar
     CHECK(killed == static_cast<std::size_t>(kills));
     CHECK(snap.restarts == static_cast<std::uint64_t>(kills));
     CHECK(events_of<sv::WorkerGaveUp>(h).empty());
+    CHECK(snap.invalid_transitions == 0);
     sv::Duration up{};
     for (const auto& w : snap.workers) up += w.time_up;
     const double availability = std::chrono::duration<double>(up).count() /

@@ -445,6 +445,8 @@ TEST_CASE("fake world: pool metrics and their Prometheus text", "[unit][metrics]
             "supervisor_pool_state_seconds_total{pool=\"exec\\\"pool\",state=\"starting\"} 4\n") !=
         std::string::npos);
   CHECK(text.find("supervisor_pool_probes_total{pool=\"exec\\\"pool\"} 0") != std::string::npos);
+  CHECK(text.find("supervisor_pool_invalid_transitions_total{pool=\"exec\\\"pool\"} 0") !=
+        std::string::npos);
 }
 
 TEST_CASE("fake world: target-utilisation scaling grows at once and shrinks after its window",
