@@ -202,8 +202,25 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     return all_retired_;
   }
 
+  // A host's completion callback, as the loop calls it: what it throws is caught and reported
+  // like a strategy's exception, never thrown through the pool's own bookkeeping. Called only by
+  // this PoolCore, on the loop, so `this` is alive.
+  template <class... Args>
+  std::function<void(Args...)> guarded_callback(std::function<void(Args...)> fn,
+                                                std::string_view where) {
+    if (!fn) return fn;
+    return [this, fn = std::move(fn), where](Args... args) {
+      try {
+        fn(std::forward<Args>(args)...);
+      } catch (...) {
+        report_error(where);
+      }
+    };
+  }
+
   void acquire_async(Duration timeout, std::function<void(Lease, std::error_code)> done) {
     auto self = shared_from_this();
+    done = guarded_callback(std::move(done), "acquire_async callback");
     host_->post([self, timeout, done = std::move(done)]() mutable {
       self->enqueue(timeout, [done = std::move(done)](Lease l, std::error_code ec, std::string) {
         done(std::move(l), ec);
@@ -214,6 +231,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   void replace_async(std::size_t worker, Duration timeout,
                      std::function<void(bool, std::error_code)> done) {
     auto self = shared_from_this();
+    done = guarded_callback(std::move(done), "replace_async callback");
     host_->post([self, worker, timeout, done = std::move(done)]() mutable {
       self->start_replacement(worker, timeout, false, std::move(done));
     });
@@ -222,6 +240,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   void rolling_restart_async(const RollingRestart& o,
                              std::function<void(RolloutResult, std::error_code)> done) {
     auto self = shared_from_this();
+    done = guarded_callback(std::move(done), "rolling_restart_async callback");
     host_->post(
         [self, o, done = std::move(done)]() mutable { self->start_rollout(o, std::move(done)); });
   }

@@ -855,3 +855,36 @@ TEST_CASE("fake world: a user scaling policy sizes the pool within bounds; a thr
   CHECK(errors[0] == "scaling_policy: scaling policy failed on purpose");  // where, and what
   CHECK(pool.snapshot().strategy_errors == 1);
 }
+
+TEST_CASE("fake world: a throwing completion callback is reported, and the pool goes on",
+          "[unit][pool]") {
+  sv::testing::FakeWorld world;
+  auto o = options(2);
+  std::vector<std::string> wheres;
+  o.error_handler = [&](std::exception_ptr, std::string_view where) { wheres.emplace_back(where); };
+  sv::Pool pool(world, o);
+  pool.start();
+  pool.acquire_async(
+      1s, [](sv::Lease, std::error_code) { throw std::runtime_error("acquire callback failed"); });
+  world.run_pending();
+  // The lease it was handed went back with the exception: both workers can be leased again.
+  sv::Lease a = pool.acquire(0s);
+  sv::Lease b = pool.acquire(0s);
+  CHECK(a.valid());
+  CHECK(b.valid());
+  a.release();
+  b.release();
+  world.run_pending();
+  pool.replace_async(
+      0, 5s, [](bool, std::error_code) { throw std::runtime_error("replace callback failed"); });
+  world.run_pending();
+  pool.rolling_restart_async({}, [](sv::RolloutResult, std::error_code) {
+    throw std::runtime_error("rollout callback failed");
+  });
+  world.run_pending();
+  CHECK(wheres == std::vector<std::string>{"acquire_async callback", "replace_async callback",
+                                           "rolling_restart_async callback"});
+  CHECK(pool.snapshot().strategy_errors == 3);
+  CHECK(pool.snapshot().ready == 2);  // worker 0 replaced, then a rollout of both: all ready
+  pool.stop();
+}
