@@ -959,6 +959,62 @@ TEST_CASE("a replacement that is not ready in time is stopped, and the old worke
   REQUIRE_CLEAN(audit, tag);
 }
 
+// max_surge 0, max_unavailable 1: workers restart in place one at a time, and the pool never
+// has fewer than size - 1 ready (counted from the transitions, on the loop, so no dip is missed).
+TEST_CASE("a rolling restart in place never has more than max_unavailable workers down",
+          "[integration][pool][rollout]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("rollout-in-place");
+  {
+    sv::Loop loop;
+    auto o = pool_for(tag, {"sleep", "forever"}, 3);
+    o.readiness = sv::Readiness::after(100ms);
+    sv::Pool pool(loop, o);
+    std::mutex mu;
+    int up = 0;
+    int fewest = 3;
+    bool counting = false;
+    const auto is_up = [](sv::WorkerState s) {
+      return s == sv::WorkerState::ready || s == sv::WorkerState::leased;
+    };
+    pool.subscribe([&](const sv::PoolEvent& ev) {
+      const auto* t = std::get_if<sv::WorkerTransition>(&ev.data);
+      if (t == nullptr || is_up(t->from) == is_up(t->to)) return;
+      std::lock_guard lock(mu);
+      up += is_up(t->to) ? 1 : -1;
+      if (counting) fewest = std::min(fewest, up);
+    });
+    pool.start();
+    REQUIRE(pool.wait_ready(3, 10s));
+    std::set<int> before;
+    for (const auto& w : pool.snapshot().workers) before.insert(w.pid);
+    {
+      std::lock_guard lock(mu);
+      REQUIRE(up == 3);
+      counting = true;
+    }
+    sv::RollingRestart rr;
+    rr.max_surge = 0;
+    rr.max_unavailable = 1;
+    const sv::RolloutResult r = pool.rolling_restart(rr);
+    INFO(r.why);
+    CHECK(r.completed);
+    CHECK(r.replaced == 3);
+    {
+      std::lock_guard lock(mu);
+      CHECK(fewest == 2);  // one down at a time, and one was
+    }
+    const auto snap = pool.snapshot();
+    CHECK(snap.workers.size() == 3);  // in place: no new slots
+    for (const auto& w : snap.workers) {
+      CHECK(w.state == sv::WorkerState::ready);
+      CHECK(before.count(w.pid) == 0);
+    }
+    pool.stop();
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
 TEST_CASE("rolling restart and graceful replacement with real workers",
           "[integration][pool][rollout]") {
   st::LeakAudit audit;
