@@ -433,9 +433,10 @@ TEST_CASE("8 host threads hammer acquire, release and kills; no deadlock, no dou
 }
 
 // Every host call at once, stop included: acquire/release, kills, resize, replace, rolling
-// restarts, drain-free stop from one thread while the others keep calling. Nothing deadlocks, a
-// call either works or fails with one of its documented errors, and no worker ever has two live
-// incarnations: the subscriber sees incarnation N+1 of a worker spawned only after N exited.
+// restarts, (un)subscribe, then drain and stop from one thread while the others keep calling.
+// Nothing deadlocks, a call either works or fails with one of its documented errors, and no worker
+// ever has two live incarnations: the subscriber sees incarnation N+1 of a worker spawned only
+// after N exited.
 TEST_CASE("8 host threads hammer every call, stop included; no deadlock, no double incarnation",
           "[integration][pool][concurrency]") {
   st::LeakAudit audit;
@@ -520,9 +521,12 @@ TEST_CASE("8 host threads hammer every call, stop included; no deadlock, no doub
               const auto snap = pool.snapshot();
               const auto& w = snap.workers[rng() % snap.workers.size()];
               if (w.pid > 0 && w.state == sv::WorkerState::ready) ::kill(w.pid, SIGKILL);
+            } else if (op < 95) {
+              const auto id = pool.subscribe([](const sv::PoolEvent&) {});
+              (void)pool.history();
+              pool.unsubscribe(id);
             } else {
               (void)pool.wait_ready(1, 5ms);
-              (void)pool.history();
             }
           } catch (const sv::Error& e) {
             if (!expected(e.code())) problem(std::string("threw: ") + e.what());
@@ -533,7 +537,13 @@ TEST_CASE("8 host threads hammer every call, stop included; no deadlock, no doub
       });
     }
     std::this_thread::sleep_for(2000ms);
-    pool.stop();  // while every thread is still calling
+    // Drain, then stop, while every thread is still calling: from here on acquires are refused.
+    (void)pool.drain(1s);
+    std::error_code drained;
+    (void)pool.acquire(0ms, drained);
+    CHECK(drained == sv::errc::stopped);
+    std::this_thread::sleep_for(100ms);
+    pool.stop();
     std::this_thread::sleep_for(300ms);
     done = true;
     for (auto& th : threads) th.join();

@@ -888,3 +888,58 @@ TEST_CASE("fake world: a throwing completion callback is reported, and the pool 
   CHECK(pool.snapshot().ready == 2);  // worker 0 replaced, then a rollout of both: all ready
   pool.stop();
 }
+
+TEST_CASE(
+    "target utilisation: scale_up_window holds a growth back until it has been wanted so long",
+    "[unit][scaling]") {
+  sv::TargetUtilizationOptions t;
+  t.target = 0.5;
+  t.scale_up_window = 30s;
+  t.scale_down_window = sv::Duration::zero();
+  sv::TargetUtilization util(t);
+  sv::ScalingInput in;
+  in.size = 2;
+  in.leased = 1;  // 1 of 2 at 50%: 2 wanted
+  CHECK(util.desired_size(in) == 2);
+  in.now += 10s;
+  in.leased = 2;  // 4 wanted now, but 2 was wanted 10 s ago: the smallest within 30 s wins
+  CHECK(util.desired_size(in) == 2);
+  in.now += 25s;  // the wish for 2 left the window; 4 has been wanted throughout since
+  CHECK(util.desired_size(in) == 4);
+}
+
+namespace {
+
+// A user's lease breaker that fails on every outcome it is told: the pool must survive it.
+class ThrowingBreaker final : public sv::CircuitBreaker {
+ public:
+  bool try_acquire(sv::TimePoint /*now*/) override { return true; }
+  void on_success(sv::Duration /*elapsed*/, sv::TimePoint /*now*/) override {
+    throw std::runtime_error("breaker failed on purpose");
+  }
+  void on_failure(sv::Duration elapsed, sv::TimePoint now) override { on_success(elapsed, now); }
+  sv::BreakerState state(sv::TimePoint /*now*/) override { return sv::BreakerState::closed; }
+};
+
+}  // namespace
+
+TEST_CASE("fake world: a throwing lease breaker is reported; the lease still goes back",
+          "[unit][pool][breaker]") {
+  sv::testing::FakeWorld world;
+  auto o = options(1);
+  o.lease_fast_path = false;  // through the loop, where it is reported with its where
+  o.lease_breaker = std::make_shared<ThrowingBreaker>();
+  std::vector<std::string> wheres;
+  o.error_handler = [&](std::exception_ptr, std::string_view where) { wheres.emplace_back(where); };
+  sv::Pool pool(world, o);
+  pool.start();
+  for (int i = 0; i < 3; ++i) {
+    sv::Lease l = pool.acquire(0s);
+    REQUIRE(l.valid());
+    l.release(sv::LeaseOutcome::failure);
+    world.run_pending();
+  }
+  CHECK(wheres == std::vector<std::string>(3, "lease_breaker"));
+  CHECK(pool.snapshot().strategy_errors == 3);
+  CHECK(pool.snapshot().ready == 1);
+}

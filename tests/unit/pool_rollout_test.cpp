@@ -339,5 +339,8 @@ TEST_CASE("probe answers move the health score; degraded answers alone lead to a
   CHECK(snap.workers[0].state == WorkerState::retired);
   CHECK(snap.workers.back().state == WorkerState::ready);
   CHECK(check->probes >= 10);
+  // Each answer came at once: every probe is in the latency histogram, at zero on this clock.
+  CHECK(snap.probe_latency.count == static_cast<std::uint64_t>(check->probes));
+  CHECK(snap.probe_latency.sum == 0.0);
   pool.stop();
 }
