@@ -11,6 +11,9 @@
 
 namespace supervisor {
 
+static_assert(static_cast<std::size_t>(ExitReason::unknown) + 1 == exit_reason_count,
+              "exit_reason_count must follow ExitReason");
+
 std::string_view to_string(ExitReason r) noexcept {
   switch (r) {
     case ExitReason::success: return "success";

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <condition_variable>
 #include <deque>
@@ -444,6 +445,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     std::unique_ptr<WorkerProcess> worker{};
     std::uint64_t restarts = 0;
     std::uint64_t leases = 0;
+    std::array<std::uint64_t, exit_reason_count> exits{};  // by ExitReason
     std::uint64_t timer = 0;
     bool retiring = false;
     std::optional<ExitStatus> last_exit{};
@@ -1177,6 +1179,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
         launched = launch(index, slot.sm.incarnation() + 1);
     }
     slot.last_exit = st;
+    if (const auto r = static_cast<std::size_t>(st.reason); r < exit_reason_count) ++slot.exits[r];
     const std::string_view reason = to_string(st.reason);
     if (auto it = exits_by_reason_.find(reason); it != exits_by_reason_.end()) {
       ++it->second;
@@ -1907,6 +1910,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
         w.state = WorkerState::leased;  // a host thread holds it through the desk
       }
       w.last_exit = slot.last_exit;
+      w.exits_by_reason = slot.exits;
       w.status = slot.status;
       w.time_up =
           slot.sm.time_in(WorkerState::ready, now()) + slot.sm.time_in(WorkerState::leased, now());

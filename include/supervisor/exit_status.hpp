@@ -5,6 +5,7 @@
 /// \file
 /// How a process ended, in systemd's `Result=` vocabulary.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -29,6 +30,9 @@ enum class ExitReason {
   spawn_failed,    ///< Never ran its program.
   unknown,         ///< The exit could not be observed (e.g. the host reaped our child).
 };
+
+/// How many `ExitReason` values there are (for arrays indexed by reason).
+inline constexpr std::size_t exit_reason_count = 11;
 
 /// The reason's name, e.g. "exit-code" (systemd spelling).
 [[nodiscard]] SUPERVISOR_API std::string_view to_string(ExitReason r) noexcept;

@@ -317,6 +317,9 @@ struct WorkerSnapshot {
   int pid = 0;                 ///< 0 when no process runs.
   std::uint64_t restarts = 0;  ///< Spawns after the first.
   std::uint64_t leases = 0;    ///< Leases handed out.
+  /// Its processes' ends, counted by reason (indexed by `ExitReason`); the pool-wide total is
+  /// `PoolSnapshot::exits_by_reason`.
+  std::array<std::uint64_t, exit_reason_count> exits_by_reason{};
   std::optional<ExitStatus> last_exit;
   std::string status;  ///< The last `STATUS=` it sent (sd_notify).
   Duration time_up{};  ///< Total time spent ready or leased (for availability).

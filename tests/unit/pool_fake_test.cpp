@@ -10,6 +10,7 @@
 #include <exception>
 #include <limits>
 #include <memory>
+#include <numeric>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -84,6 +85,16 @@ TEST_CASE("fake world: a crash restarts after exactly the policy's delay", "[uni
   // The second quick death waits twice as long.
   world.kill(pid(pool, 0));
   CHECK(events_of<sv::RestartScheduled>(pool).back().delay == 200ms);
+  world.advance(200ms);
+  world.exit_code(pid(pool, 0), 3);
+  // Counted by reason, for this worker and for the pool.
+  const auto snap = pool.snapshot();
+  const auto& by_reason = snap.workers[0].exits_by_reason;
+  CHECK(by_reason[static_cast<std::size_t>(sv::ExitReason::signal)] == 2);
+  CHECK(by_reason[static_cast<std::size_t>(sv::ExitReason::exit_code)] == 1);
+  CHECK(std::accumulate(by_reason.begin(), by_reason.end(), std::uint64_t{0}) == 3);
+  CHECK(snap.exits_by_reason.at("signal") == 2);
+  CHECK(snap.exits_by_reason.at("exit-code") == 1);
 }
 
 TEST_CASE("fake world: the restart budget gives up at the 6th quick death", "[unit][pool]") {
