@@ -421,3 +421,38 @@ TEST_CASE("a composite check in a pool: a degraded part still passes, the worst 
   }
   REQUIRE_CLEAN(audit, tag);
 }
+
+// The health score with real probes: every failed exec probe takes 25 points; at 25 <= 30 the
+// worker is replaced gracefully (the new one first), and its replacement starts afresh at 100.
+TEST_CASE("failing probes sink a real worker's health score into a graceful replacement",
+          "[integration][health]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("score");
+  const auto probe_tag = st::unique_tag("score-probe");
+  {
+    sv::Loop loop;
+    auto o = pool_for(tag, {"sleep", "forever"});
+    o.health_score.enabled = true;
+    // Failing, but never often enough in a row to stop the worker: only the score acts.
+    o.health_checks = {{std::make_shared<sv::ExecCheck>(child(probe_tag, {"exit", "1"})),
+                        sv::ProbeRole::liveness, fast(1, 1000)}};
+    sv::Pool pool(loop, o);
+    pool.start();
+    REQUIRE(pool.wait_ready(1, 10s));
+    const int first = pool.snapshot().workers[0].pid;
+    REQUIRE(st::wait_until(
+        [&] { return !events_of<sv::ReplacementFinished>(pool.history()).empty(); }, 10000ms));
+    const auto recycled = events_of<sv::WorkerRecycled>(pool.history());
+    REQUIRE(!recycled.empty());
+    CHECK(recycled[0].worker == 0);
+    CHECK(recycled[0].why == "health score 25 <= 30");
+    CHECK(st::wait_until(
+        [&] { return pool.snapshot().workers[0].state == sv::WorkerState::retired; }, 5000ms));
+    CHECK(::kill(first, 0) != 0);  // the old process is gone
+    CHECK(pool.snapshot().health_stops == 0);
+    CHECK(events_of<sv::WorkerExited>(pool.history())[0].status.stop_requested);
+    pool.stop();
+  }
+  REQUIRE_CLEAN(audit, tag);
+  REQUIRE_CLEAN(audit, probe_tag);
+}
