@@ -456,3 +456,36 @@ TEST_CASE("failing probes sink a real worker's health score into a graceful repl
   REQUIRE_CLEAN(audit, tag);
   REQUIRE_CLEAN(audit, probe_tag);
 }
+
+// A check every worker fails (a shared dependency is down): max_out_for_health 1 lets it stop
+// one worker at a time, the others keep serving; counted from the transitions on the loop.
+TEST_CASE("max_out_for_health keeps real workers serving while a failing check stops one",
+          "[integration][health]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("out-for-health");
+  const auto probe_tag = st::unique_tag("out-probe");
+  {
+    sv::Loop loop;
+    auto o = pool_for(tag, {"sleep", "forever"});
+    o.size = 3;
+    o.max_out_for_health = 1;
+    o.health_checks = {{std::make_shared<sv::ExecCheck>(child(probe_tag, {"exit", "1"})),
+                        sv::ProbeRole::liveness, fast(1, 1)}};
+    sv::StandardRestartOptions r;
+    r.backoff = sv::BackoffOptions::fixed(300ms);  // the stopped one stays out a while
+    r.min_uptime = sv::Duration::zero();
+    o.restart_policy = std::make_shared<sv::StandardRestartPolicy>(r);
+    sv::Pool pool(loop, o);
+    st::UpCounter up(pool);
+    pool.start();
+    REQUIRE(pool.wait_ready(3, 10s));
+    REQUIRE(up.watch() == 3);
+    REQUIRE(st::wait_until([&] { return pool.snapshot().health_stops >= 3; }, 15000ms));
+    const auto snap = pool.snapshot();
+    CHECK(snap.health_stops_deferred >= 1);  // the cap held a stop back
+    CHECK(up.fewest() == 2);                 // never two out at once
+    pool.stop();
+  }
+  REQUIRE_CLEAN(audit, tag);
+  REQUIRE_CLEAN(audit, probe_tag);
+}

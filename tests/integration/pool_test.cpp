@@ -980,29 +980,12 @@ TEST_CASE("a rolling restart in place never has more than max_unavailable worker
     auto o = pool_for(tag, {"sleep", "forever"}, 3);
     o.readiness = sv::Readiness::after(100ms);
     sv::Pool pool(loop, o);
-    std::mutex mu;
-    int up = 0;
-    int fewest = 3;
-    bool counting = false;
-    const auto is_up = [](sv::WorkerState s) {
-      return s == sv::WorkerState::ready || s == sv::WorkerState::leased;
-    };
-    pool.subscribe([&](const sv::PoolEvent& ev) {
-      const auto* t = std::get_if<sv::WorkerTransition>(&ev.data);
-      if (t == nullptr || is_up(t->from) == is_up(t->to)) return;
-      std::lock_guard lock(mu);
-      up += is_up(t->to) ? 1 : -1;
-      if (counting) fewest = std::min(fewest, up);
-    });
+    st::UpCounter up(pool);
     pool.start();
     REQUIRE(pool.wait_ready(3, 10s));
     std::set<int> before;
     for (const auto& w : pool.snapshot().workers) before.insert(w.pid);
-    {
-      std::lock_guard lock(mu);
-      REQUIRE(up == 3);
-      counting = true;
-    }
+    REQUIRE(up.watch() == 3);
     sv::RollingRestart rr;
     rr.max_surge = 0;
     rr.max_unavailable = 1;
@@ -1010,10 +993,7 @@ TEST_CASE("a rolling restart in place never has more than max_unavailable worker
     INFO(r.why);
     CHECK(r.completed);
     CHECK(r.replaced == 3);
-    {
-      std::lock_guard lock(mu);
-      CHECK(fewest == 2);  // one down at a time, and one was
-    }
+    CHECK(up.fewest() == 2);  // one down at a time, and one was
     const auto snap = pool.snapshot();
     CHECK(snap.workers.size() == 3);  // in place: no new slots
     for (const auto& w : snap.workers) {
