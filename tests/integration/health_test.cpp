@@ -154,8 +154,10 @@ TEST_CASE("HTTP checks pass on 200-399 and fail from 400, at the edges", "[integ
   const auto tag = st::unique_tag("http-edges");
   {
     sv::Loop loop;
-    for (const auto& [status, passes] : std::vector<std::pair<int, bool>>{
+    for (const auto& edge : std::vector<std::pair<int, bool>>{
              {200, true}, {301, true}, {399, true}, {400, false}, {500, false}}) {
+      const int status = edge.first;  // (clang 14 cannot capture a structured binding)
+      const bool passes = edge.second;
       INFO("status " << status);
       const std::uint16_t port = free_port();
       auto o = pool_for(tag, {"http-server", std::to_string(port), std::to_string(status)});
