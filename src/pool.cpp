@@ -211,11 +211,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
                                                 std::string_view where) {
     if (!fn) return fn;
     return [this, fn = std::move(fn), where](Args... args) {
-      try {
-        fn(std::forward<Args>(args)...);
-      } catch (...) {
-        report_error(where);
-      }
+      guarded(where, [&] { fn(std::forward<Args>(args)...); });
     };
   }
 
@@ -1179,13 +1175,10 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
         launched = launch(index, slot.sm.incarnation() + 1);
     }
     slot.last_exit = st;
-    if (const auto r = static_cast<std::size_t>(st.reason); r < exit_reason_count) ++slot.exits[r];
-    const std::string_view reason = to_string(st.reason);
-    if (auto it = exits_by_reason_.find(reason); it != exits_by_reason_.end()) {
-      ++it->second;
-    } else {
-      exits_by_reason_.emplace(std::string(reason), 1);
-    }
+    // By reason, per worker; the pool's totals are their sums (slots are never removed). A value
+    // outside the enum counts as `unknown`, the name to_string gives it.
+    ++slot.exits[std::min(static_cast<std::size_t>(st.reason),
+                          static_cast<std::size_t>(ExitReason::unknown))];
     metrics_.worker_uptime.observe(std::chrono::duration<double>(st.uptime).count());
     move_to(slot, WorkerState::exited, "exited: " + st.describe());
     emit(WorkerExited{index, incarnation, st});
@@ -1911,6 +1904,10 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       }
       w.last_exit = slot.last_exit;
       w.exits_by_reason = slot.exits;
+      for (std::size_t r = 0; r < exit_reason_count; ++r) {
+        if (slot.exits[r] > 0)
+          s.exits_by_reason[std::string(to_string(static_cast<ExitReason>(r)))] += slot.exits[r];
+      }
       w.status = slot.status;
       w.time_up =
           slot.sm.time_in(WorkerState::ready, now()) + slot.sm.time_in(WorkerState::leased, now());
@@ -1937,7 +1934,6 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     s.strategy_errors = strategy_errors_;
     s.invalid_transitions = invalid_transitions_;
     s.leases = leases_ + desk_leases;
-    s.exits_by_reason.insert(exits_by_reason_.begin(), exits_by_reason_.end());
     s.limit_violations = limit_violations_;
     s.group_limits = group_limits_;
     s.soft_recycles = soft_recycles_;
@@ -2000,7 +1996,6 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   std::vector<ThrottleSeen> throttle_seen_;
   ThrottleSeen group_throttle_seen_;
   std::uint64_t soft_recycles_ = 0;
-  std::map<std::string, std::uint64_t, std::less<>> exits_by_reason_;  // found by string_view
   std::map<std::string, std::uint64_t> limit_violations_;
   std::unique_ptr<WorkerGroup> group_;     // the workers' group, if any (loop)
   bool group_owned_ = false;               // made for PoolOptions::group_resources

@@ -293,7 +293,6 @@ void prepare_spawn(const ProcessSpec& spec, PreparedSpawn& p, ErrorSink& err) {
   p.cwd = spec.cwd;
   p.new_session = spec.new_session;
   p.die_with_host = spec.die_with_host;
-  if (p.parent_pid == 0) p.parent_pid = ::getpid();  // the caller may know it already
   // A missing cwd is found when the child's chdir fails, and explained then.
   std::string path_var;
   build_env(spec, p, path_var);

@@ -56,11 +56,11 @@ struct PreparedSpawn {
   UniqueFd err_read;
   bool use_pidfd = true;         // input: false on kernels without pidfds (posix_spawn path only)
   bool has_close_range = false;  // input: close_range(2) works, so close_limit is not needed
-  int shared_null = -1;   // input: an O_RDWR /dev/null the caller keeps open (-1: open one)
-  int null_out = -1;      // the /dev/null opened for output streams, shared by both
+  int shared_null = -1;          // input: an O_RDWR /dev/null the caller keeps open (-1: open one)
+  int null_out = -1;             // the /dev/null opened for output streams, shared by both
   int max_target = 2;
   int close_limit = 1024;  // where the close loop stops if close_range(2) is missing
-  pid_t parent_pid = 0;
+  pid_t parent_pid = 0;    // input: the host's pid (a clone3 child checks it is still its parent)
 };
 
 // Resolves and opens everything the child needs. Errors name the field or the program.
