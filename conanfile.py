@@ -48,8 +48,8 @@ class SupervisorConan(ConanFile):
         cmake_layout(self)
 
     def requirements(self):
-        # Public: our headers are used together with fmt's.
-        self.requires("fmt/[>=8 <12]", transitive_headers=True)
+        # Private: no public header includes fmt, but a static library's users link it.
+        self.requires("fmt/[>=8 <12]")
 
     def validate(self):
         check_min_cppstd(self, 20)

@@ -113,17 +113,31 @@ decltype(auto) or_throw(F&& f) {
   }
 }
 
-/// Runs `f(ErrorSink&)` for a `noexcept` overload: stores the code in `ec`, formats nothing.
+/// The error code of the exception being handled, for a `noexcept` overload that must not let
+/// it escape: out of memory, the code a `std::system_error` carries, else `errc::internal`.
+/// Call only inside a `catch` block.
+[[nodiscard]] SUPERVISOR_API std::error_code current_exception_code() noexcept;
+
+/// The one body of every `noexcept` overload: runs `f(ErrorSink&)` with a sink that formats no
+/// message, stores its code in `ec` (cleared on success), and returns what `f` returned. An
+/// exception `f` lets through (out of memory, a broken invariant) never escapes: it becomes the
+/// code `current_exception_code()` gives, and a value-initialised result.
 template <class F>
 decltype(auto) into_code(std::error_code& ec, F&& f) noexcept {
+  using R = std::invoke_result_t<F, ErrorSink&>;
   ErrorSink sink{{}, {}, false};
-  if constexpr (std::is_void_v<std::invoke_result_t<F, ErrorSink&>>) {
-    std::forward<F>(f)(sink);
-    ec = sink.code;
-  } else {
-    auto result = std::forward<F>(f)(sink);
-    ec = sink.code;
-    return result;
+  try {
+    if constexpr (std::is_void_v<R>) {
+      std::forward<F>(f)(sink);
+      ec = sink.code;
+    } else {
+      R result = std::forward<F>(f)(sink);
+      ec = sink.code;
+      return result;
+    }
+  } catch (...) {
+    ec = current_exception_code();
+    if constexpr (!std::is_void_v<R>) return R{};
   }
 }
 

@@ -44,10 +44,6 @@ struct CgroupV2Mount {
 /// `cgroup2 group "/sys/fs/cgroup" is not writable by uid 1000: Permission denied`.
 [[nodiscard]] std::optional<CgroupV2Mount> find_cgroup_v2(std::string* why_not);
 
-/// Decodes the octal escapes (`\040` space, `\011` tab, `\012` newline, `\134` backslash) that
-/// the kernel writes in /proc/self/mountinfo paths. Other text is copied unchanged.
-[[nodiscard]] std::string unescape_mountinfo(std::string_view field);
-
 /// The controllers available in the group at `dir` (its cgroup.controllers: names separated by
 /// spaces, e.g. `cpu memory pids`), without the trailing newline. Empty when there are none, and
 /// also when the file cannot be read.

@@ -2,8 +2,6 @@
 // SPDX-License-Identifier: MIT
 #include "linux/cgroupfs.hpp"
 
-#include "linux/cgroup_v2.hpp"  // unescape_mountinfo
-
 #include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -15,6 +13,10 @@
 #include <fmt/format.h>
 
 namespace supervisor::detail {
+
+namespace cgroupfs {
+
+std::error_code os_error(int e) { return {e, std::system_category()}; }
 
 std::string unescape_mountinfo(std::string_view field) {
   std::string out;
@@ -33,10 +35,6 @@ std::string unescape_mountinfo(std::string_view field) {
   }
   return out;
 }
-
-namespace cgroupfs {
-
-std::error_code os_error(int e) { return {e, std::system_category()}; }
 
 std::string_view next_line(std::string_view& text) {
   const auto end = text.find('\n');

@@ -38,6 +38,9 @@ bool is_path_prefix(std::string_view dir, std::string_view path);
 bool has_option(std::string_view options, std::string_view name);
 std::string in_quotes(std::string_view s);
 
+// Decodes the octal escapes (`\040` space, `\011` tab, `\012` newline, `\134` backslash) that
+// the kernel writes in /proc/self/mountinfo paths. Other text is copied unchanged.
+std::string unescape_mountinfo(std::string_view field);
 // One line of /proc/self/mountinfo; the views point into the line's text.
 struct MountLine {
   std::string root;

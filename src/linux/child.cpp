@@ -21,8 +21,8 @@
 #include <string>
 #include <utility>
 
+#include "core/validate.hpp"
 #include "linux/proc_stat.hpp"
-#include "validate.hpp"
 
 namespace supervisor::detail {
 namespace {

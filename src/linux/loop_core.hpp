@@ -26,13 +26,13 @@
 #include <supervisor/clock.hpp>
 #include <supervisor/process.hpp>
 
+#include "core/timer_queue.hpp"
 #include "linux/limits.hpp"
 #include "linux/registry.hpp"
 #include "linux/sentinel.hpp"
 #include "posix/unique_fd.hpp"
-#include "timer_queue.hpp"
 
-#include "run_sync.hpp"
+#include "core/run_sync.hpp"
 
 namespace supervisor::detail {
 

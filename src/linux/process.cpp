@@ -7,12 +7,12 @@
 
 #include <fmt/format.h>
 
+#include "core/validate.hpp"
 #include "linux/cgroup_v2.hpp"
 #include "linux/child.hpp"
 #include "linux/limits.hpp"
 #include "linux/loop_core.hpp"
 #include "linux/spawn.hpp"
-#include "validate.hpp"
 
 namespace supervisor {
 
@@ -209,19 +209,10 @@ Process Process::start(Loop& loop, ProcessSpec spec, ProcessOptions options) {
 
 Process Process::start(Loop& loop, ProcessSpec spec, ProcessOptions options,
                        std::error_code& ec) noexcept {
-  try {
-    return detail::into_code(ec, [&](ErrorSink& err) {
-      return Process(start_impl(loop.core_, std::make_shared<const ProcessSpec>(std::move(spec)),
-                                std::move(options), false, err));
-    });
-  } catch (const std::bad_alloc&) {
-    ec = std::make_error_code(std::errc::not_enough_memory);
-  } catch (const std::system_error& e) {
-    ec = e.code();
-  } catch (...) {
-    ec = errc::internal;
-  }
-  return Process();
+  return detail::into_code(ec, [&](ErrorSink& err) {
+    return Process(start_impl(loop.core_, std::make_shared<const ProcessSpec>(std::move(spec)),
+                              std::move(options), false, err));
+  });
 }
 
 int Process::pid() const noexcept { return state_ ? state_->info.pid : 0; }
@@ -280,31 +271,24 @@ ExitStatus Process::kill() {
   return wait();
 }
 
+namespace {
+
+void signal_impl(const std::shared_ptr<ChildState>& s, Signal sig, ErrorSink& err) {
+  if (!s) {
+    err.fail(errc::not_running, [] { return std::string("Process::signal: no process"); });
+    return;
+  }
+  s->loop->run_sync([&] { s->signal_leader(detail::native_signal(sig), err); });
+}
+
+}  // namespace
+
 void Process::signal(Signal sig) {
-  detail::or_throw([&](ErrorSink& err) {
-    if (!state_) {
-      err.fail(errc::not_running, [] { return std::string("Process::signal: no process"); });
-      return;
-    }
-    auto s = state_;
-    s->loop->run_sync([&] { s->signal_leader(detail::native_signal(sig), err); });
-  });
+  detail::or_throw([&](ErrorSink& err) { signal_impl(state_, sig, err); });
 }
 
 void Process::signal(Signal sig, std::error_code& ec) noexcept {
-  ec.clear();
-  if (!state_) {
-    ec = errc::not_running;
-    return;
-  }
-  try {
-    auto s = state_;
-    ErrorSink err{{}, {}, false};
-    s->loop->run_sync([&] { s->signal_leader(detail::native_signal(sig), err); });
-    ec = err.code;
-  } catch (...) {
-    ec = errc::internal;
-  }
+  detail::into_code(ec, [&](ErrorSink& err) { signal_impl(state_, sig, err); });
 }
 
 std::string Process::output(StdStream stream) const {
@@ -350,11 +334,7 @@ void Process::set_resources(const ResourceLimits& limits) {
 }
 
 void Process::set_resources(const ResourceLimits& limits, std::error_code& ec) noexcept {
-  try {
-    detail::into_code(ec, [&](ErrorSink& err) { set_resources_impl(state_, limits, err); });
-  } catch (...) {
-    ec = errc::internal;
-  }
+  detail::into_code(ec, [&](ErrorSink& err) { set_resources_impl(state_, limits, err); });
 }
 
 ResourceSample Process::sample() const {
@@ -395,14 +375,9 @@ ResourceGroup ResourceGroup::create(Loop& loop, ResourceLimits limits) {
 
 ResourceGroup ResourceGroup::create(Loop& loop, ResourceLimits limits,
                                     std::error_code& ec) noexcept {
-  try {
-    return detail::into_code(ec, [&](ErrorSink& err) {
-      return detail::create_resource_group(loop.core_, limits, {}, err);
-    });
-  } catch (...) {
-    ec = errc::internal;
-    return {};
-  }
+  return detail::into_code(ec, [&](ErrorSink& err) {
+    return detail::create_resource_group(loop.core_, limits, {}, err);
+  });
 }
 
 namespace {
@@ -426,13 +401,8 @@ ResourceGroup ResourceGroup::create_child(ResourceLimits limits) const {
 
 ResourceGroup ResourceGroup::create_child(ResourceLimits limits,
                                           std::error_code& ec) const noexcept {
-  try {
-    return detail::into_code(ec,
-                             [&](ErrorSink& err) { return child_of(*this, state_, limits, err); });
-  } catch (...) {
-    ec = errc::internal;
-    return {};
-  }
+  return detail::into_code(ec,
+                           [&](ErrorSink& err) { return child_of(*this, state_, limits, err); });
 }
 
 ResourceLimits ResourceGroup::resources() const {
@@ -474,11 +444,7 @@ void ResourceGroup::set_resources(const ResourceLimits& limits) {
 }
 
 void ResourceGroup::set_resources(const ResourceLimits& limits, std::error_code& ec) noexcept {
-  try {
-    detail::into_code(ec, [&](ErrorSink& err) { set_group_impl(state_, limits, err); });
-  } catch (...) {
-    ec = errc::internal;
-  }
+  detail::into_code(ec, [&](ErrorSink& err) { set_group_impl(state_, limits, err); });
 }
 
 }  // namespace supervisor

@@ -7,7 +7,7 @@
 #include "linux/limits.hpp"
 #include "linux/loop_core.hpp"
 #include "linux/notify_socket.hpp"
-#include "pool_host.hpp"
+#include "pool/pool_host.hpp"
 
 namespace supervisor::detail {
 namespace {

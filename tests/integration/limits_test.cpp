@@ -1193,7 +1193,7 @@ TEST_CASE("a pool counts a wall_time stop as a limit violation the restart polic
     const auto v = st::events_of<sv::LimitViolation>(pool);
     REQUIRE_FALSE(v.empty());
     CHECK(v.front().kind == sv::LimitKind::wall_time);
-    CHECK(v.front().detail == "stopped at wall_time 200 ms");
+    CHECK(v.front().detail == "stopped at wall_time 200ms");
     const auto snap = pool.snapshot();
     CHECK(snap.limit_violations.at("wall_time") >= 1);
     CHECK(snap.exits_by_reason.at("resource-limit") >= 1);

@@ -144,7 +144,7 @@ TEST_CASE("invalid options name the field and the value", "[unit][breaker]") {
        }},
       {"BreakerOptions.slow_call_rate_threshold: 100.5 is outside (0, 100] percent",
        [](sv::BreakerOptions& o) { o.slow_call_rate_threshold = 100.5; }},
-      {"BreakerOptions.slow_call_duration: 0ns is not positive",
+      {"BreakerOptions.slow_call_duration: 0s is not positive",
        [](sv::BreakerOptions& o) { o.slow_call_duration = 0s; }},
       {"BreakerOptions.wait_in_open: -5s is not positive",
        [](sv::BreakerOptions& o) { o.wait_in_open = -5s; }},

@@ -4,6 +4,7 @@
 #include <supervisor/exit_status.hpp>
 
 #include <chrono>
+#include <new>
 #include <string>
 #include <system_error>
 
@@ -102,6 +103,24 @@ TEST_CASE("the noexcept path never formats a message", "[unit][error]") {
   });
   CHECK(ec == sv::errc::timeout);
   CHECK_FALSE(formatted);
+}
+
+TEST_CASE("an exception never escapes a noexcept overload: it becomes its code", "[unit][error]") {
+  std::error_code ec;
+  const int r =
+      sv::detail::into_code(ec, [](sv::detail::ErrorSink&) -> int { throw std::bad_alloc(); });
+  CHECK(r == 0);  // the value-initialised result
+  CHECK(ec == std::errc::not_enough_memory);
+  sv::detail::into_code(ec, [](sv::detail::ErrorSink&) {
+    throw std::system_error(std::make_error_code(std::errc::permission_denied), "x");
+  });
+  CHECK(ec == std::errc::permission_denied);
+  const std::string text =
+      sv::detail::into_code(ec, [](sv::detail::ErrorSink&) -> std::string { throw 42; });
+  CHECK(text.empty());
+  CHECK(ec == sv::errc::internal);
+  sv::detail::into_code(ec, [](sv::detail::ErrorSink&) {});
+  CHECK(!ec);  // cleared on success
 }
 
 TEST_CASE("ExitStatus::describe names the reason, code or signal, uptime and counts",

@@ -96,7 +96,7 @@ TEST_CASE("replace: a replacement that is not ready in time is stopped; the old 
   CHECK_FALSE(*replaced);
   const auto aborted = events_of<sv::ReplacementAborted>(pool);
   REQUIRE(aborted.size() == 1);
-  CHECK(aborted[0].why == "not ready within 3000ms");
+  CHECK(aborted[0].why == "not ready within 3s");
   CHECK(pool.snapshot().workers[0].pid == pid);
   CHECK(pool.snapshot().workers[0].state == WorkerState::ready);
   CHECK(pool.snapshot().workers[1].state == WorkerState::retired);
@@ -209,7 +209,7 @@ TEST_CASE("a rollout stops at a replacement that never becomes ready", "[unit][p
   REQUIRE(result.has_value());
   CHECK_FALSE(result->completed);
   CHECK(result->replaced == 0);
-  CHECK(result->why.find("not ready within 2000ms") != std::string::npos);
+  CHECK(result->why.find("not ready within 2s") != std::string::npos);
   CHECK(live_worker_pids(pool) == before);  // every old worker kept
   CHECK(pool.snapshot().ready == 3);
   pool.stop();

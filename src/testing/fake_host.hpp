@@ -15,8 +15,8 @@
 
 #include <supervisor/testing.hpp>
 
-#include "pool_host.hpp"
-#include "timer_queue.hpp"
+#include "core/timer_queue.hpp"
+#include "pool/pool_host.hpp"
 
 namespace supervisor::detail {
 

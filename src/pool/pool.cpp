@@ -17,10 +17,11 @@
 
 #include <unistd.h>
 
-#include "fake_host.hpp"
+#include "core/duration.hpp"
+#include "core/validate.hpp"
 #include "linux/loop_core.hpp"
-#include "pool_host.hpp"
-#include "validate.hpp"
+#include "pool/pool_host.hpp"
+#include "testing/fake_host.hpp"
 
 namespace supervisor {
 namespace detail {
@@ -811,10 +812,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       Slot& s = self->slots_[i];
       s.replace_timer = 0;
       if (s.replaces)
-        self->abort_replacement(
-            s, fmt::format(
-                   "not ready within {}ms",
-                   std::chrono::duration_cast<std::chrono::milliseconds>(ready_timeout).count()));
+        self->abort_replacement(s, "not ready within " + format_duration(ready_timeout));
     });
     spawn(fresh, nullptr);
   }
@@ -1240,14 +1238,10 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     }
     if (st.wall_time_exceeded) {
       violation(LimitKind::wall_time, 1, false,
-                fmt::format("stopped at wall_time {} ms",
-                            std::chrono::duration_cast<std::chrono::milliseconds>(
-                                r.wall_time.value_or(Duration::zero()))
-                                .count()));
+                "stopped at wall_time " + format_duration(r.wall_time.value_or(Duration::zero())));
     } else if (st.reason == ExitReason::resource_limit && r.cpu_time) {
       violation(LimitKind::cpu_time, 1, false,
-                fmt::format("killed at cpu_time {} s",
-                            std::chrono::duration_cast<std::chrono::seconds>(*r.cpu_time).count()));
+                "killed at cpu_time " + format_duration(*r.cpu_time));
     }
   }
 
@@ -1324,8 +1318,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     }
     const Duration delay = std::max(d.delay, Duration::zero());
     std::string cause = "restart in ";  // appended, not formatted: on every restart's path
-    cause += std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(delay).count());
-    cause += "ms: ";
+    append_duration(cause, std::chrono::duration_cast<std::chrono::milliseconds>(delay));
+    cause += ": ";
     cause += d.why;
     move_to(slot, WorkerState::backoff, std::move(cause));
     emit(RestartScheduled{slot.index, delay, d.why});
@@ -1769,8 +1763,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     longest_wait_ = std::max(longest_wait_, waited);
     emit(LeaseTimedOut{waited});
     w.done(Lease(), errc::lease_timeout,
-           fmt::format("Pool::acquire: no worker became ready within {}ms",
-                       std::chrono::duration_cast<std::chrono::milliseconds>(waited).count()));
+           "Pool::acquire: no worker became ready within " +
+               format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(waited)));
   }
 
   // The worker that has been ready longest: spreads work across the pool.
@@ -2325,11 +2319,7 @@ void Pool::start() {
 }
 
 void Pool::start(std::error_code& ec) noexcept {
-  try {
-    detail::into_code(ec, [&](detail::ErrorSink& err) { core_->start(err); });
-  } catch (...) {
-    ec = errc::internal;
-  }
+  detail::into_code(ec, [&](detail::ErrorSink& err) { core_->start(err); });
 }
 
 void Pool::stop() { core_->stop(); }
@@ -2339,13 +2329,8 @@ Lease Pool::acquire(Duration timeout) {
 }
 
 Lease Pool::acquire(Duration timeout, std::error_code& ec) noexcept {
-  try {
-    return detail::into_code(ec,
-                             [&](detail::ErrorSink& err) { return core_->acquire(timeout, err); });
-  } catch (...) {
-    ec = errc::internal;
-    return Lease();
-  }
+  return detail::into_code(ec,
+                           [&](detail::ErrorSink& err) { return core_->acquire(timeout, err); });
 }
 
 bool Pool::drain(Duration timeout) { return core_->drain(timeout); }
@@ -2381,11 +2366,7 @@ void Pool::set_group_resources(const ResourceLimits& limits) {
 }
 
 void Pool::set_group_resources(const ResourceLimits& limits, std::error_code& ec) noexcept {
-  try {
-    detail::into_code(ec, [&](detail::ErrorSink& err) { core_->set_group_resources(limits, err); });
-  } catch (...) {
-    ec = errc::internal;
-  }
+  detail::into_code(ec, [&](detail::ErrorSink& err) { core_->set_group_resources(limits, err); });
 }
 
 GroupSample Pool::group_sample() const { return core_->group_sample(); }
@@ -2395,11 +2376,7 @@ void Pool::set_resources(const ResourceLimits& limits) {
 }
 
 void Pool::set_resources(const ResourceLimits& limits, std::error_code& ec) noexcept {
-  try {
-    detail::into_code(ec, [&](detail::ErrorSink& err) { core_->set_resources(limits, err); });
-  } catch (...) {
-    ec = errc::internal;
-  }
+  detail::into_code(ec, [&](detail::ErrorSink& err) { core_->set_resources(limits, err); });
 }
 
 void Pool::resize(std::size_t size) {
@@ -2407,11 +2384,7 @@ void Pool::resize(std::size_t size) {
 }
 
 void Pool::resize(std::size_t size, std::error_code& ec) noexcept {
-  try {
-    detail::into_code(ec, [&](detail::ErrorSink& err) { core_->resize(size, err); });
-  } catch (...) {
-    ec = errc::internal;
-  }
+  detail::into_code(ec, [&](detail::ErrorSink& err) { core_->resize(size, err); });
 }
 
 bool Pool::wait_ready(std::size_t count, Duration timeout) {

@@ -15,7 +15,11 @@
 
 #include <supervisor/error.hpp>
 
+#include "core/duration.hpp"
+
 namespace supervisor {
+
+using detail::format_duration;
 
 std::string_view to_string(BreakerState s) noexcept {
   switch (s) {
@@ -98,14 +102,6 @@ void CircuitBreaker::notify(BreakerTransition transition) {
 // Options
 
 namespace {
-
-std::string format_duration(Duration d) {
-  const std::int64_t ns = d.count();
-  if (ns != 0 && ns % 1'000'000'000 == 0) return fmt::format("{}s", ns / 1'000'000'000);
-  if (ns != 0 && ns % 1'000'000 == 0) return fmt::format("{}ms", ns / 1'000'000);
-  if (ns != 0 && ns % 1'000 == 0) return fmt::format("{}us", ns / 1'000);
-  return fmt::format("{}ns", ns);
-}
 
 bool valid_percent(double p) { return p > 0.0 && p <= 100.0; }  // false for NaN too
 
@@ -473,15 +469,14 @@ std::unique_ptr<SlidingWindowBreaker> SlidingWindowBreaker::create(BreakerOption
 
 std::unique_ptr<SlidingWindowBreaker> SlidingWindowBreaker::create(BreakerOptions options,
                                                                    std::error_code& ec) noexcept {
-  validate(options, ec);
-  if (ec) return nullptr;
-  try {
-    return std::unique_ptr<SlidingWindowBreaker>(new SlidingWindowBreaker(options));
-  } catch (const std::bad_alloc&) {
-    // The window is allocated up front (at most a few MB by the validated limits).
-    ec = std::make_error_code(std::errc::not_enough_memory);
-    return nullptr;
-  }
+  // The window is allocated up front (at most a few MB by the validated limits): running out of
+  // memory is reported as std::errc::not_enough_memory.
+  return detail::into_code(
+      ec, [&](detail::ErrorSink& err) -> std::unique_ptr<SlidingWindowBreaker> {
+        validate_options(options, err);
+        if (err) return nullptr;
+        return std::unique_ptr<SlidingWindowBreaker>(new SlidingWindowBreaker(options));
+      });
 }
 
 bool SlidingWindowBreaker::try_acquire(TimePoint now) {

@@ -8,7 +8,7 @@
 #include <set>
 #include <string>
 
-#include "validate.hpp"
+#include "core/validate.hpp"
 
 namespace supervisor {
 

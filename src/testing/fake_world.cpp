@@ -7,7 +7,7 @@
 #include <chrono>
 #include <string_view>
 
-#include "fake_host.hpp"
+#include "testing/fake_host.hpp"
 
 namespace supervisor {
 namespace detail {

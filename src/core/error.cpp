@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 #include <supervisor/error.hpp>
 
+#include <new>
 #include <string>
 #include <system_error>
 
@@ -63,6 +64,18 @@ Error::Error(const std::error_code& ec, const std::string& message)
     : std::system_error(ec, message), message_(message) {}
 
 const char* Error::what() const noexcept { return message_.what(); }
+
+std::error_code detail::current_exception_code() noexcept {
+  try {
+    throw;
+  } catch (const std::bad_alloc&) {
+    return std::make_error_code(std::errc::not_enough_memory);
+  } catch (const std::system_error& e) {
+    return e.code() ? e.code() : make_error_code(errc::internal);
+  } catch (...) {
+    return make_error_code(errc::internal);
+  }
+}
 
 void throw_error(const std::error_code& ec, std::string_view context) {
   const std::string text = ec.message();

@@ -13,7 +13,11 @@
 #include <string>
 #include <utility>
 
+#include "core/duration.hpp"
+
 namespace supervisor {
+
+using detail::format_duration;
 
 // ---------------------------------------------------------------------------------------------
 // RestartPolicy
@@ -98,36 +102,6 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-// Durations in messages: exact, in the largest unit that divides them ("90s", "1500ms"). Built
-// without format parsing: every restart decision's message has a few of these.
-std::string format_duration(Duration d) {
-  if (d == Duration::max()) return "max";
-  if (d == Duration::min()) return "min";
-  std::string out;
-  if (d < Duration::zero()) {
-    out += '-';
-    d = -d;
-  }
-  const auto n = d.count();
-  constexpr Duration::rep us = 1'000;
-  constexpr Duration::rep ms = 1'000'000;
-  constexpr Duration::rep s = 1'000'000'000;
-  constexpr Duration::rep min = 60 * s;
-  if (n == 0) return "0s";
-  const auto append = [&](Duration::rep v, std::string_view unit) {
-    char buf[24];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out.append(buf, r.ptr);
-    out += unit;
-    return out;
-  };
-  if (n % min == 0) return append(n / min, "min");
-  if (n % s == 0) return append(n / s, "s");
-  if (n % ms == 0) return append(n / ms, "ms");
-  if (n % us == 0) return append(n / us, "us");
-  return append(n, "ns");
-}
 
 // now - window without signed overflow for huge windows or early time points. window >= 0.
 TimePoint window_start(TimePoint now, Duration window) noexcept {
@@ -310,21 +284,6 @@ const RestartBudgetOptions& validated(const RestartBudgetOptions& o) {
   return o;
 }
 
-// The noexcept factories: bad options are reported through the sink; running out of memory as
-// std::errc::not_enough_memory, the only other thing that can go wrong while building.
-template <class T, class Make>
-T build_noexcept(detail::ErrorSink& err, Make&& make) noexcept {
-  try {
-    return std::forward<Make>(make)();
-  } catch (const std::bad_alloc&) {
-    err.fail(std::make_error_code(std::errc::not_enough_memory),
-             [] { return std::string("out of memory"); });
-  } catch (...) {
-    err.fail(errc::internal, [] { return std::string("unexpected exception"); });
-  }
-  return T{};
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -426,8 +385,7 @@ std::shared_ptr<RestartBudget> make_restart_budget(const RestartBudgetOptions& o
   return detail::into_code(ec, [&](detail::ErrorSink& err) -> std::shared_ptr<RestartBudget> {
     check_budget(options, "RestartBudgetOptions", err);
     if (err) return nullptr;
-    return build_noexcept<std::shared_ptr<RestartBudget>>(
-        err, [&] { return std::make_shared<RestartBudget>(options); });
+    return std::make_shared<RestartBudget>(options);
   });
 }
 
@@ -593,8 +551,7 @@ std::unique_ptr<RestartPolicy> make_restart_policy(StandardRestartOptions option
   return detail::into_code(ec, [&](detail::ErrorSink& err) -> std::unique_ptr<RestartPolicy> {
     check_standard(options, err);
     if (err) return nullptr;
-    return build_noexcept<std::unique_ptr<RestartPolicy>>(
-        err, [&] { return std::make_unique<StandardRestartPolicy>(std::move(options)); });
+    return std::make_unique<StandardRestartPolicy>(std::move(options));
   });
 }
 
