@@ -486,8 +486,8 @@ int run() {
   const auto bench_start = BenchClock::now();
 
   sv::LoopOptions posix_options;
-  posix_options.disable_cgroups = true;
-  posix_options.spawn_path = sv::SpawnPath::posix_spawn;
+  posix_options.on_linux.disable_cgroups = true;
+  posix_options.on_linux.spawn_path = sv::SpawnPath::posix_spawn;
   sv::Loop posix_loop(std::move(posix_options));
   sv::Loop default_loop;
   RawSpawner spawner;

@@ -253,8 +253,8 @@ std::string describe_loop(sv::Loop& loop, const sv::ProcessSpec& spec) {
 
 int run() {
   sv::LoopOptions posix_options;
-  posix_options.disable_cgroups = true;
-  posix_options.spawn_path = sv::SpawnPath::posix_spawn;
+  posix_options.on_linux.disable_cgroups = true;
+  posix_options.on_linux.spawn_path = sv::SpawnPath::posix_spawn;
   sv::Loop posix_loop(std::move(posix_options));
   sv::Loop default_loop;
   RawSpawner spawner(true);

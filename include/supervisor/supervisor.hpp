@@ -11,10 +11,14 @@
 #include <supervisor/exit_status.hpp>
 #include <supervisor/export.hpp>
 #include <supervisor/health.hpp>
+#include <supervisor/limits.hpp>
+#include <supervisor/loop.hpp>
 #include <supervisor/metrics.hpp>
 #include <supervisor/pool.hpp>
 #include <supervisor/process.hpp>
+#include <supervisor/process_info.hpp>
 #include <supervisor/process_spec.hpp>
+#include <supervisor/resource_group.hpp>
 #include <supervisor/restart_policy.hpp>
 #include <supervisor/scaling.hpp>
 #include <supervisor/version.hpp>

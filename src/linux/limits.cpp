@@ -40,7 +40,7 @@ std::vector<std::string> split_words(std::string_view text) {
 // ------------------------------------------------------------------------------------------
 // LimitSupport
 
-void LimitSupport::detect(const LoopOptions& options, const std::string& v2_base,
+void LimitSupport::detect(const LinuxLoopOptions& options, const std::string& v2_base,
                           const std::string& v2_parent, const std::string& v2_why_not) {
   v2_base_ = v2_base;
   v2_parent_ = v2_parent;
@@ -65,9 +65,9 @@ void LimitSupport::detect(const LoopOptions& options, const std::string& v2_base
   for (const char* c : k_controllers) {
     V1 entry;
     if (options.disable_cgroups) {
-      entry.why_not = "cgroups are disabled by LoopOptions::disable_cgroups";
+      entry.why_not = "cgroups are disabled by LoopOptions::on_linux.disable_cgroups";
     } else if (options.disable_cgroup_v1) {
-      entry.why_not = "cgroup v1 is disabled by LoopOptions::disable_cgroup_v1";
+      entry.why_not = "cgroup v1 is disabled by LoopOptions::on_linux.disable_cgroup_v1";
     } else {
       entry.hierarchy = find_cgroup_v1(c, &entry.why_not);
     }
@@ -545,27 +545,37 @@ void change_limits(LimitSupport& support, const ProcessSpec& spec, const Resourc
 }
 
 // ------------------------------------------------------------------------------------------
-// GroupState
+// LinuxGroup
 
-GroupState::~GroupState() {
+LinuxGroup::~LinuxGroup() {
   // Every tree in it is gone (each holds a handle): what is left is empty.
   ErrorSink ignored;
-  limits.release();
+  tree_limits.release();
   if (v2) v2->remove(ignored);
 }
 
-V1Dirs GroupState::v1_dirs() const {
+ResourceLimits LinuxGroup::resources() const {
+  std::lock_guard lock(mu);
+  return current;
+}
+
+std::vector<LimitStatus> LinuxGroup::limits() const {
+  std::lock_guard lock(mu);
+  return tree_limits.statuses;
+}
+
+V1Dirs LinuxGroup::v1_dirs() const {
   std::lock_guard lock(mu);
   V1Dirs dirs;
-  for (const auto& g : limits.v1) dirs.emplace_back(g.controller(), g.path());
+  for (const auto& g : tree_limits.v1) dirs.emplace_back(g.controller(), g.path());
   return dirs;
 }
 
-void GroupState::set(const ResourceLimits& next, bool creating, ErrorSink& err) {
+void LinuxGroup::apply(const ResourceLimits& next, bool creating, ErrorSink& err) {
   const V1Dirs parent_v1 = parent ? parent->v1_dirs() : V1Dirs{};
   std::lock_guard lock(mu);
   TreeLimits changed;
-  changed.v1 = std::move(limits.v1);
+  changed.v1 = std::move(tree_limits.v1);
   Applier a(support, fmt::format("ResourceGroup {}", name), next, v2 ? &*v2 : nullptr, name,
             changed, err);
   a.create_v1 = true;
@@ -573,16 +583,16 @@ void GroupState::set(const ResourceLimits& next, bool creating, ErrorSink& err) 
   a.parent_v1 = &parent_v1;
   walk_limits(a, next, creating ? nullptr : &current, changed);
   a.join_parent_hierarchies();
-  limits.v1 = std::move(changed.v1);
+  tree_limits.v1 = std::move(changed.v1);
   if (err) return;
-  limits.statuses = std::move(changed.statuses);
+  tree_limits.statuses = std::move(changed.statuses);
   current = next;
 }
 
-std::shared_ptr<GroupState> make_group(LimitSupport& support, const std::string& v2_base,
+std::shared_ptr<LinuxGroup> make_group(LimitSupport& support, const std::string& v2_base,
                                        const std::string& name, const ResourceLimits& r,
-                                       std::shared_ptr<GroupState> parent, ErrorSink& err) {
-  auto g = std::make_shared<GroupState>(support);
+                                       std::shared_ptr<LinuxGroup> parent, ErrorSink& err) {
+  auto g = std::make_shared<LinuxGroup>(support);
   g->name = name;
   g->parent = std::move(parent);
   const std::string v2_parent = g->parent ? g->parent->v2_dir() : v2_base;
@@ -593,12 +603,12 @@ std::shared_ptr<GroupState> make_group(LimitSupport& support, const std::string&
     if (const std::string enable = support.v2_enable_text(); !enable.empty())
       g->v2->set("cgroup.subtree_control", enable, err);
   }
-  if (!err) g->set(r, true, err);
+  if (!err) g->apply(r, true, err);
   if (err) return nullptr;  // the destructor removes what was made
   return g;
 }
 
-GroupSample GroupState::sample() {
+GroupSample LinuxGroup::sample() {
   std::lock_guard lock(mu);
   GroupSample s;
   std::optional<CgroupStats> cs;
@@ -613,7 +623,7 @@ GroupSample GroupState::sample() {
       s.memory_oom_events = cgroupfs::keyed_value(local, "oom");
     }
   }
-  const LimitCounters c = read_limit_counters(limits, cs ? &*cs : nullptr);
+  const LimitCounters c = read_limit_counters(tree_limits, cs ? &*cs : nullptr);
   s.memory_bytes = c.memory_bytes;
   s.pids = c.pids;
   s.cpu_throttled_periods = c.throttled_periods;
@@ -622,7 +632,8 @@ GroupSample GroupState::sample() {
   s.fork_refusals = c.fork_refusals;
   s.memory_high_events = c.memory_high_events;
   if (!s.memory_limit_hits) {
-    if (const auto* m = limits.group("memory")) s.memory_limit_hits = m->number("memory.failcnt");
+    if (const auto* m = tree_limits.group("memory"))
+      s.memory_limit_hits = m->number("memory.failcnt");
   }
   return s;
 }

@@ -16,24 +16,24 @@
 #include <vector>
 
 #include <supervisor/limits.hpp>
-#include <supervisor/process.hpp>
+#include <supervisor/loop.hpp>
+#include <supervisor/process_info.hpp>
 #include <supervisor/process_spec.hpp>
 
 #include "linux/cgroup_v1.hpp"
 #include "linux/cgroup_v2.hpp"
-#include "linux/spawn.hpp"
+#include "posix/spawn_prepare.hpp"
+#include "process/backend.hpp"
 
 namespace supervisor::detail {
-
-class LoopCore;
 
 // What one loop can use, found once when it starts. Thread-safe.
 class LimitSupport {
  public:
   // `v2_base`: the loop's cgroup v2 base ("" when cgroups are not used: `v2_why_not` says why);
   // `v2_parent`: the host's own v2 group, whose cgroup.subtree_control decides what the base gets.
-  void detect(const LoopOptions& options, const std::string& v2_base, const std::string& v2_parent,
-              const std::string& v2_why_not);
+  void detect(const LinuxLoopOptions& options, const std::string& v2_base,
+              const std::string& v2_parent, const std::string& v2_why_not);
   // At shutdown, once every worker is gone: removes this loop's v1 bases.
   void remove_v1_bases();
 
@@ -67,7 +67,7 @@ class LimitSupport {
   mutable std::mutex mu_;
 };
 
-// LoopOptions::host_leaf: when `self_dir` (the host's cgroup v2 group) does not yet enable
+// LinuxLoopOptions::host_leaf: when `self_dir` (the host's cgroup v2 group) does not yet enable
 // memory/pids/cpu for its children but offers them, moves this process into `self_dir/leaf` and
 // enables them. Returns the leaf's path when the host was moved; `note` says what happened.
 std::string delegate_from_leaf(const std::string& self_dir, const std::string& leaf,
@@ -118,47 +118,41 @@ struct LimitCounters {
 // `v2`: the incarnation's v2 group counters, already read (null without a group).
 LimitCounters read_limit_counters(const TreeLimits& limits, const CgroupStats* v2);
 
-// One ResourceGroup: a v2 group below the loop's base (when cgroups are used) in which the
-// trees' own groups are made, and v1 groups for the limits v2 cannot carry. Thread-safe.
-struct GroupState {
-  explicit GroupState(LimitSupport& s) : support(s) {}
-  ~GroupState();
-  GroupState(const GroupState&) = delete;
-  GroupState& operator=(const GroupState&) = delete;
+// One ResourceGroup's OS half: a v2 group below the loop's base (when cgroups are used) in which
+// the trees' own groups are made, and v1 groups for the limits v2 cannot carry. Thread-safe.
+class LinuxGroup final : public GroupOs {
+ public:
+  explicit LinuxGroup(LimitSupport& s) : support(s) {}
+  ~LinuxGroup() override;
+  LinuxGroup(const LinuxGroup&) = delete;
+  LinuxGroup& operator=(const LinuxGroup&) = delete;
+
+  // GroupOs
+  [[nodiscard]] ResourceLimits resources() const override;
+  [[nodiscard]] std::vector<LimitStatus> limits() const override;
+  [[nodiscard]] std::string cgroup() const override { return v2_dir(); }
+  [[nodiscard]] GroupSample sample() override;
+  void set(const ResourceLimits& next, ErrorSink& err) override { apply(next, false, err); }
 
   // Applies `next` (`creating`: the first time; else unset limits are lifted). On error the
   // previous limits stay recorded.
-  void set(const ResourceLimits& next, bool creating, ErrorSink& err);
+  void apply(const ResourceLimits& next, bool creating, ErrorSink& err);
   [[nodiscard]] V1Dirs v1_dirs() const;
-  [[nodiscard]] GroupSample sample();
   [[nodiscard]] std::string v2_dir() const { return v2 ? v2->path() : std::string(); }
 
-  LimitSupport& support;
-  std::shared_ptr<LoopCore> core;      // keeps `support` alive; set by the creator
-  std::shared_ptr<GroupState> parent;  // the group this one is inside, if any (kept alive)
+  LimitSupport& support;               // the loop's (kept alive by `core`)
+  std::shared_ptr<LinuxGroup> parent;  // the group this one is inside, if any (kept alive)
   std::string name;
   std::optional<CgroupV2Group> v2;  // fixed once made
   mutable std::mutex mu;
-  TreeLimits limits;       // (mu)
+  TreeLimits tree_limits;  // (mu)
   ResourceLimits current;  // (mu)
 };
 
 // Makes a group named `name` with the limits `r`: inside `parent` when not null, else below
 // `v2_base` ("" without cgroup v2) and the loop's v1 bases.
-std::shared_ptr<GroupState> make_group(LimitSupport& support, const std::string& v2_base,
+std::shared_ptr<LinuxGroup> make_group(LimitSupport& support, const std::string& v2_base,
                                        const std::string& name, const ResourceLimits& r,
-                                       std::shared_ptr<GroupState> parent, ErrorSink& err);
-
-// ResourceGroup::create on a loop core (the Pool's way in, which has no Loop object).
-// `parent`: the group it is made inside (empty: none); it must be on the same loop.
-ResourceGroup create_resource_group(const std::shared_ptr<LoopCore>& core,
-                                    const ResourceLimits& limits, const ResourceGroup& parent,
-                                    ErrorSink& err);
-
-// The library's way into a public ResourceGroup.
-struct GroupAccess {
-  static const std::shared_ptr<GroupState>& state(const ResourceGroup& g) { return g.state_; }
-  static ResourceGroup make(std::shared_ptr<GroupState> s) { return ResourceGroup(std::move(s)); }
-};
+                                       std::shared_ptr<LinuxGroup> parent, ErrorSink& err);
 
 }  // namespace supervisor::detail

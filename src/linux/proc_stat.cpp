@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "process/backend.hpp"
+
 namespace supervisor::detail {
 namespace {
 
@@ -71,12 +73,12 @@ std::optional<ProcStat> read_proc_stat(int pid) {
   return parse_proc_stat(std::string_view(buf, static_cast<std::size_t>(n)));
 }
 
-std::optional<ProcSample> sample_process(int pid) {
+std::optional<ProcessSample> sample_process(int pid) {
   const auto stat = read_proc_stat(pid);
   if (!stat) return std::nullopt;
   static const long page_size = ::sysconf(_SC_PAGESIZE);
   static const long ticks_per_second = ::sysconf(_SC_CLK_TCK);
-  ProcSample sample;
+  ProcessSample sample;
   sample.rss_bytes = stat->rss_pages * static_cast<std::uint64_t>(page_size > 0 ? page_size : 4096);
   sample.cpu_seconds = static_cast<double>(stat->utime_ticks + stat->stime_ticks) /
                        static_cast<double>(ticks_per_second > 0 ? ticks_per_second : 100);

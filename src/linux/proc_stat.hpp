@@ -36,18 +36,7 @@ struct ProcStat {
 /// or the file cannot be read. A zombie still has one (state 'Z').
 [[nodiscard]] std::optional<ProcStat> read_proc_stat(int pid);
 
-/// One resource sample of a process.
-struct ProcSample {
-  std::uint64_t rss_bytes = 0;  ///< Resident set size (the kernel's per-thread counters are
-                                ///< batched, so it may lag by a few pages).
-  double cpu_seconds = 0;       ///< User plus system CPU time.
-  long threads = 0;             ///< Number of threads.
-  int open_fds = -1;            ///< Entries of /proc/PID/fd; -1 when that is not readable.
-  char state = '?';             ///< As `ProcStat::state`.
-};
-
-/// Samples process `pid`; nullopt when it does not exist.
-[[nodiscard]] std::optional<ProcSample> sample_process(int pid);
+// sample_process(pid), declared in process/backend.hpp, is defined with these (proc_stat.cpp).
 
 /// Field 22 of /proc/`pid`/stat: when the process started, in clock ticks after boot. (pid, start
 /// time) names one process even after the PID is reused. nullopt when it does not exist.

@@ -19,8 +19,8 @@
 
 #include "core/duration.hpp"
 #include "core/validate.hpp"
-#include "linux/loop_core.hpp"
 #include "pool/pool_host.hpp"
+#include "process/access.hpp"
 #include "testing/fake_host.hpp"
 
 namespace supervisor {
@@ -2284,16 +2284,16 @@ void Lease::release(LeaseOutcome outcome) noexcept {
 
 Pool::Pool(Loop& loop, PoolOptions options) {
   validate(options);
-  core_ = std::make_shared<detail::PoolCore>(detail::make_real_pool_host(loop.core_),
-                                             std::move(options));
+  core_ = std::make_shared<detail::PoolCore>(
+      detail::make_real_pool_host(detail::LoopAccess::core(loop)), std::move(options));
   core_->attach_breakers();
 }
 
 Pool::Pool(PoolOptions options) {
   validate(options);
   own_loop_ = std::make_unique<Loop>();
-  core_ = std::make_shared<detail::PoolCore>(detail::make_real_pool_host(own_loop_->core_),
-                                             std::move(options));
+  core_ = std::make_shared<detail::PoolCore>(
+      detail::make_real_pool_host(detail::LoopAccess::core(*own_loop_)), std::move(options));
   core_->attach_breakers();
 }
 

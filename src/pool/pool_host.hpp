@@ -50,13 +50,6 @@ class WorkerGroup {
   virtual void set_resources(const ResourceLimits& limits, ErrorSink& err) = 0;
 };
 
-// An open notify channel; closing it (destruction) stops delivery.
-class NotifyChannel {
- public:
-  virtual ~NotifyChannel() = default;
-  [[nodiscard]] virtual const std::string& address() const = 0;  // for NOTIFY_SOCKET
-};
-
 class PoolHost {
  public:
   virtual ~PoolHost() = default;

@@ -20,4 +20,13 @@ struct NotifyNote {
 // Parses one datagram's "KEY=VALUE\n..." text (the real socket's and the fake world's parser).
 NotifyNote parse_notify(std::string_view text, int sender);
 
+// An open sd_notify channel of one worker incarnation (a backend's socket, or the fake world's);
+// closing it (destruction, loop thread) stops delivery.
+class NotifyChannel {
+ public:
+  virtual ~NotifyChannel() = default;
+  // What the worker finds in NOTIFY_SOCKET.
+  [[nodiscard]] virtual const std::string& address() const = 0;
+};
+
 }  // namespace supervisor::detail

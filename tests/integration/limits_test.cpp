@@ -104,7 +104,7 @@ bool has_cap_sys_resource() {
 
 sv::LoopOptions without_cgroups() {
   sv::LoopOptions o;
-  o.disable_cgroups = true;
+  o.on_linux.disable_cgroups = true;
   return o;
 }
 
@@ -312,7 +312,7 @@ TEST_CASE("a limit no mechanism can enforce: required fails naming it, best_effo
       const std::string what = e.what();
       INFO(what);
       CHECK(what.find("ResourceLimits.memory_max is required") != std::string::npos);
-      CHECK(what.find("LoopOptions::disable_cgroups") != std::string::npos);
+      CHECK(what.find("LoopOptions::on_linux.disable_cgroups") != std::string::npos);
     }
     spec.resources.enforcement = sv::LimitEnforcement::best_effort;
     auto p = sv::Process::start(loop, spec);
@@ -811,7 +811,7 @@ TEST_CASE("in the VM, a host inside its group hands controllers down only from a
   }
   {
     sv::LoopOptions o;
-    o.host_leaf = "host";
+    o.on_linux.host_leaf = "host";
     sv::Loop leaf(o);
     INFO(leaf.info().host_leaf_note);
     CHECK(leaf.info().host_leaf == group + "/host");
@@ -1270,7 +1270,7 @@ TEST_CASE("through posix_spawn, a tree joins its groups right after the spawn",
   const auto tag = st::unique_tag("posix-limits");
   {
     sv::LoopOptions lo;
-    lo.spawn_path = sv::SpawnPath::posix_spawn;
+    lo.on_linux.spawn_path = sv::SpawnPath::posix_spawn;
     sv::Loop loop(lo);
     if (const auto why = missing_controller(loop.info(), "memory"); !why.empty())
       SUPERVISOR_SKIP(why);

@@ -872,7 +872,7 @@ TEST_CASE("a worker's exit leaves the host no SIGCHLD: the kernel drops it at th
   for (const auto path : {sv::SpawnPath::clone3, sv::SpawnPath::posix_spawn}) {
     INFO("spawn path " << sv::to_string(path));
     sv::LoopOptions lo;
-    lo.spawn_path = path;
+    lo.on_linux.spawn_path = path;
     sv::Loop loop(lo);
     {
       sv::Pool pool(loop, pool_for(tag, {"sleep", "forever"}, 3));

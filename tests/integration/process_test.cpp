@@ -57,7 +57,7 @@ struct Mode {
 std::vector<Mode> modes() {
   std::vector<Mode> out;
   sv::LoopOptions no_cgroups;
-  no_cgroups.disable_cgroups = true;
+  no_cgroups.on_linux.disable_cgroups = true;
   out.push_back({"process-group", no_cgroups, sv::Containment::process_group});
   {
     sv::Loop probe;
@@ -385,7 +385,7 @@ TEST_CASE("spawn errors are typed, synchronous and leave nothing behind",
   for (const auto path : {sv::SpawnPath::clone3, sv::SpawnPath::posix_spawn}) {
     INFO("spawn path " << sv::to_string(path));
     sv::LoopOptions lo;
-    lo.spawn_path = path;
+    lo.on_linux.spawn_path = path;
     sv::Loop loop(lo);
     auto expect = [&](std::vector<std::string> argv, int err, const std::string& needle,
                       std::string cwd = {}) {
@@ -683,7 +683,7 @@ TEST_CASE("the posix_spawn path works and reports itself", "[integration][proces
   const auto tag = st::unique_tag("posix");
   {
     sv::LoopOptions lo;
-    lo.spawn_path = sv::SpawnPath::posix_spawn;
+    lo.on_linux.spawn_path = sv::SpawnPath::posix_spawn;
     sv::Loop loop(lo);
     auto p = sv::Process::start(loop, spec_for(tag, {"list-fds"}));
     CHECK(p.info().path == sv::SpawnPath::posix_spawn);
@@ -705,7 +705,7 @@ TEST_CASE("without pidfds, exits are polled by PID: codes, signals, the stop lad
       st::LeakAudit audit;
       const auto tag = st::unique_tag("nopidfd");
       {
-        mode.loop.disable_pidfd = true;
+        mode.loop.on_linux.disable_pidfd = true;
         sv::Loop loop(mode.loop);
         CHECK_FALSE(loop.info().pidfd_available);
         CHECK(loop.info().pidfd_why_not.find("disable_pidfd") != std::string::npos);

@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
   const bool in_group = mode == "group";
   const bool cgroup = mode == "cgroup" || in_group;
   sv::LoopOptions lo;
-  lo.disable_cgroups = !cgroup;
+  lo.on_linux.disable_cgroups = !cgroup;
   sv::Loop loop(lo);
   if (cgroup && !loop.info().cgroup_usable) {
     std::printf("no-cgroup %s\n", loop.info().cgroup_why_not.c_str());

@@ -1,13 +1,12 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-#include <sys/epoll.h>
-
-#include <fmt/format.h>
-
-#include "linux/limits.hpp"
-#include "linux/loop_core.hpp"
-#include "linux/notify_socket.hpp"
+// The real world a Pool runs in: a Loop, real processes, the backend's groups and sd_notify
+// channels. Portable: everything OS-specific is behind process/backend.hpp.
 #include "pool/pool_host.hpp"
+#include "process/access.hpp"
+#include "process/child.hpp"
+#include "process/loop_core.hpp"
+#include "process/resource_group.hpp"
 
 namespace supervisor::detail {
 namespace {
@@ -39,35 +38,9 @@ class RealGroup final : public WorkerGroup {
   [[nodiscard]] GroupSample sample() override { return group.sample(); }
   // Validated by the pool already.
   void set_resources(const ResourceLimits& limits, ErrorSink& err) override {
-    GroupAccess::state(group)->set(limits, false, err);
+    GroupAccess::state(group)->set(limits, err);
   }
   ResourceGroup group;
-};
-
-class RealNotify final : public NotifyChannel {
- public:
-  RealNotify(std::shared_ptr<LoopCore> core, std::function<void(const NotifyNote&)> on_note)
-      : core_(std::move(core)), on_note_(std::move(on_note)) {}
-  ~RealNotify() override {
-    if (watch_) core_->unwatch(watch_, socket_.fd());
-  }
-  RealNotify(const RealNotify&) = delete;
-  RealNotify& operator=(const RealNotify&) = delete;
-
-  void open(const std::string& name, ErrorSink& err) {
-    socket_.open(name, err);
-    if (err) return;
-    watch_ = core_->watch(socket_.fd(), EPOLLIN, [this](std::uint32_t) {
-      for (const NotifyNote& note : socket_.receive()) on_note_(note);
-    });
-  }
-  [[nodiscard]] const std::string& address() const override { return socket_.address(); }
-
- private:
-  std::shared_ptr<LoopCore> core_;
-  std::function<void(const NotifyNote&)> on_note_;
-  NotifySocket socket_;
-  std::uint64_t watch_ = 0;
 };
 
 class RealHost final : public PoolHost {
@@ -92,14 +65,9 @@ class RealHost final : public PoolHost {
     po.containment = containment;
     if (group != nullptr) po.group = static_cast<RealGroup*>(group)->group;
     po.on_exit = std::move(on_exit);
-    std::error_code ec;
-    std::string message;
     // Validated by the pool when it started (a notify socket added since changes nothing there).
-    Process p = start_on(core_, std::move(spec), std::move(po), true, ec, message);
-    if (ec) {
-      err.fail(ec, [&] { return message; });
-      return nullptr;
-    }
+    Process p = start_process(core_, std::move(spec), std::move(po), true, err);
+    if (err) return nullptr;
     return std::make_unique<RealWorker>(std::move(p));
   }
 
@@ -124,10 +92,7 @@ class RealHost final : public PoolHost {
   std::unique_ptr<NotifyChannel> open_notify(const std::string& name,
                                              std::function<void(const NotifyNote&)> on_note,
                                              ErrorSink& err) override {
-    auto channel = std::make_unique<RealNotify>(core_, std::move(on_note));
-    channel->open(name, err);
-    if (err) return nullptr;
-    return channel;
+    return core_->backend().open_notify(name, std::move(on_note), err);
   }
 
  private:

@@ -1,14 +1,10 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-// The built-in health checks that need the OS: /proc, processes, sockets. Each runs on the
-// pool's loop thread and never blocks it: sockets are non-blocking and watched by the loop,
-// probe processes are ordinary supervised children.
+// The network checks' I/O on Linux: a non-blocking socket watched by the pool's loop.
 #include <supervisor/health.hpp>
-#include <supervisor/process.hpp>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -17,12 +13,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <optional>
 #include <system_error>
 
-#include "linux/loop_core.hpp"
-#include "linux/proc_stat.hpp"
 #include "posix/unique_fd.hpp"
+#include "process/loop_core.hpp"
 
 namespace supervisor {
 
@@ -35,142 +29,6 @@ bool same_worker(const ProbeTarget& a, const ProbeTarget& b) {
 }
 
 }  // namespace
-
-// ------------------------------------------------------------------------------------------
-// ProcessAliveCheck
-
-void ProcessAliveCheck::probe(const ProbeTarget& target, ProbeCallback done) {
-  const auto st = detail::read_proc_stat(target.pid);
-  if (!st) {
-    done(ProbeResult::unhealthy(fmt::format("pid {} is gone", target.pid)));
-  } else if (st->state == 'Z' || st->state == 'X') {
-    done(ProbeResult::unhealthy(fmt::format("pid {} has exited", target.pid)));
-  } else if (st->state == 'T' || st->state == 't') {
-    done(
-        ProbeResult::unhealthy(fmt::format("pid {} is stopped (state {})", target.pid, st->state)));
-  } else {
-    done(ProbeResult::healthy(fmt::format("state {}", st->state)));
-  }
-}
-
-// ------------------------------------------------------------------------------------------
-// ResourceThresholdCheck
-
-ResourceThresholdCheck::ResourceThresholdCheck(Limits limits) : limits_(limits) {}
-
-void ResourceThresholdCheck::probe(const ProbeTarget& target, ProbeCallback done) {
-  const auto sample = detail::sample_process(target.pid);
-  if (!sample) {
-    done(ProbeResult::unhealthy(fmt::format("pid {} is gone", target.pid)));
-    return;
-  }
-  const TimePoint t = default_clock().now();
-  std::optional<double> cores;  // since the previous probe of this incarnation
-  {
-    std::lock_guard lock(mu_);
-    auto it = std::find_if(previous_.begin(), previous_.end(),
-                           [&](const auto& p) { return p.first == target.worker; });
-    if (it == previous_.end()) it = previous_.insert(previous_.end(), {target.worker, Previous{}});
-    Previous& prev = it->second;
-    const double elapsed = std::chrono::duration<double>(t - prev.at).count();
-    if (prev.incarnation == target.incarnation && elapsed > 0)
-      cores = (sample->cpu_seconds - prev.cpu_seconds) / elapsed;
-    prev = Previous{target.incarnation, sample->cpu_seconds, t};
-  }
-  const double mib = static_cast<double>(sample->rss_bytes) / (1024.0 * 1024.0);
-  std::string detail = fmt::format("rss {:.1f} MiB", mib);
-  if (cores) detail += fmt::format(", cpu {:.2f} cores", *cores);
-  HealthStatus status = HealthStatus::healthy;
-  auto judge = [&](double value, double limit) {
-    if (limit <= 0) return;
-    if (value > limit) {
-      status = HealthStatus::unhealthy;
-    } else if (value > limit * limits_.degraded_fraction && status == HealthStatus::healthy) {
-      status = HealthStatus::degraded;
-    }
-  };
-  judge(static_cast<double>(sample->rss_bytes), static_cast<double>(limits_.max_rss_bytes));
-  if (cores) judge(*cores, limits_.max_cpu_cores);
-  done(ProbeResult{status, std::move(detail)});
-}
-
-// ------------------------------------------------------------------------------------------
-// ExecCheck
-
-struct ExecCheck::Running {
-  ProbeTarget target;
-  Process process;
-};
-
-ExecCheck::ExecCheck(std::vector<std::string> argv) : argv_(std::move(argv)) {}
-
-ExecCheck::~ExecCheck() {
-  std::vector<std::shared_ptr<Running>> left;
-  {
-    std::lock_guard lock(mu_);
-    left.swap(running_);
-  }
-  for (auto& r : left) r->process.request_kill();  // each is reaped by its loop
-}
-
-void ExecCheck::probe(const ProbeTarget& target, ProbeCallback done) {
-  if (!target.loop) {
-    done(ProbeResult::unknown("exec checks need a real Loop"));
-    return;
-  }
-  if (argv_.empty()) {
-    done(ProbeResult::unknown("exec check without a command"));
-    return;
-  }
-  auto spec = std::make_shared<ProcessSpec>();
-  spec->argv = argv_;
-  spec->in = StdioSpec::null();
-  spec->out = StdioSpec::null();
-  spec->err = StdioSpec::pipe();
-  spec->output.exit_tail_lines = 3;
-  spec->env.set["SUPERVISOR_WORKER_PID"] = std::to_string(target.pid);
-  spec->stop.steps.clear();  // a cancelled probe is killed at once, tree and all
-  ProcessOptions options;
-  options.on_exit = [done](const ExitStatus& st) {
-    if (st.ok()) {
-      done(ProbeResult::healthy("exit 0"));
-      return;
-    }
-    std::string why = st.describe();
-    if (!st.stderr_tail.empty()) why += ": " + st.stderr_tail.back();
-    done(ProbeResult::unhealthy(std::move(why)));
-  };
-  std::error_code ec;
-  std::string message;
-  Process p =
-      detail::start_on(target.loop, std::move(spec), std::move(options), false, ec, message);
-  if (ec) {
-    done(ProbeResult::unknown("exec: " + message));
-    return;
-  }
-  auto running = std::make_shared<Running>(Running{target, std::move(p)});
-  std::vector<std::shared_ptr<Running>> finished;
-  {
-    std::lock_guard lock(mu_);
-    auto over = [](const std::shared_ptr<Running>& r) { return !r->process.running(); };
-    for (auto& r : running_) {
-      if (over(r)) finished.push_back(r);
-    }
-    running_.erase(std::remove_if(running_.begin(), running_.end(), over), running_.end());
-    running_.push_back(std::move(running));
-  }
-  // `finished` goes out of scope here, outside the lock: those processes are over already.
-}
-
-void ExecCheck::cancel(const ProbeTarget& target) {
-  std::lock_guard lock(mu_);
-  for (auto& r : running_) {
-    if (same_worker(r->target, target) && r->process.running()) r->process.request_kill();
-  }
-}
-
-// ------------------------------------------------------------------------------------------
-// TcpCheck and HttpCheck
 
 // One connection attempt, owned by the loop's watch of its socket (loop thread only).
 struct TcpCheck::Attempt : std::enable_shared_from_this<Attempt> {
@@ -205,7 +63,7 @@ struct TcpCheck::Attempt : std::enable_shared_from_this<Attempt> {
         finish(ProbeResult::unhealthy(fmt::format("connect {}: {}", endpoint, errno_text(error))));
         return;
       }
-      if ((events & (EPOLLERR | EPOLLHUP)) != 0 && request.empty()) {
+      if ((events & (detail::io::error | detail::io::hangup)) != 0 && request.empty()) {
         finish(ProbeResult::unhealthy(fmt::format("connect {}: connection failed", endpoint)));
         return;
       }
@@ -234,7 +92,7 @@ struct TcpCheck::Attempt : std::enable_shared_from_this<Attempt> {
           ::send(fd.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && errno == EAGAIN) {
-        loop->rewatch(watch, fd.get(), EPOLLOUT);
+        loop->rewatch(watch, fd.get(), detail::io::writable);
         return;
       }
       if (n < 0) {
@@ -243,7 +101,7 @@ struct TcpCheck::Attempt : std::enable_shared_from_this<Attempt> {
       }
       sent += static_cast<std::size_t>(n);
     }
-    loop->rewatch(watch, fd.get(), EPOLLIN | EPOLLRDHUP);
+    loop->rewatch(watch, fd.get(), detail::io::readable | detail::io::peer_closed);
   }
 
   void read_response() {
@@ -291,12 +149,6 @@ struct TcpCheck::Attempt : std::enable_shared_from_this<Attempt> {
   bool connected_ = false;
 };
 
-TcpCheck::TcpCheck(std::string address, std::uint16_t port)
-    : address_(std::move(address)), port_(port) {}
-
-TcpCheck::TcpCheck(std::string address, std::uint16_t port, std::string request)
-    : address_(std::move(address)), port_(port), request_(std::move(request)) {}
-
 TcpCheck::~TcpCheck() = default;
 
 void TcpCheck::probe(const ProbeTarget& target, ProbeCallback done) {
@@ -343,7 +195,7 @@ void TcpCheck::probe(const ProbeTarget& target, ProbeCallback done) {
         ProbeResult::unhealthy(fmt::format("connect {}: {}", a->endpoint, errno_text(errno))));
     return;
   }
-  a->watch = a->loop->watch(a->fd.get(), EPOLLOUT, [a](std::uint32_t ev) { a->on_event(ev); });
+  a->watch = a->loop->watch(a->fd.get(), detail::io::writable, [a](std::uint32_t ev) { a->on_event(ev); });
   if (a->watch == 0) {
     a->finish(ProbeResult::unknown("cannot watch the socket"));
     return;
@@ -366,11 +218,5 @@ void TcpCheck::cancel(const ProbeTarget& target) {
   // Loop thread (the pool cancels there): closing the socket ends the attempt.
   for (auto& a : mine) a->finish(ProbeResult::unhealthy("timed out"));
 }
-
-HttpCheck::HttpCheck(std::string address, std::uint16_t port, std::string path)
-    : TcpCheck(address, port,
-               fmt::format("GET {} HTTP/1.1\r\nHost: {}:{}\r\nUser-Agent: supervisor-probe\r\n"
-                           "Accept: */*\r\nConnection: close\r\n\r\n",
-                           path.empty() ? "/" : path, address, port)) {}
 
 }  // namespace supervisor

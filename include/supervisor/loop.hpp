@@ -1,0 +1,123 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+#pragma once
+
+/// \file
+/// `Loop`: the supervision thread that owns every child's OS handles, and its options.
+
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <supervisor/export.hpp>
+#include <supervisor/process_info.hpp>
+
+namespace supervisor {
+
+namespace detail {
+class LoopCore;
+struct LoopAccess;
+}  // namespace detail
+
+/// Options of a Loop that only the Linux backend reads (other backends ignore them).
+struct LinuxLoopOptions {
+  /// Where worker cgroups are created: a cgroup v2 directory the host may write. Empty: the
+  /// library's own group below the host's cgroup, found from /proc/self/mountinfo and
+  /// /proc/self/cgroup.
+  std::string cgroup_base;
+  /// Disables cgroups entirely (tests of the process-group fallback; hosts that must not use them).
+  bool disable_cgroups = false;
+  /// Does not use cgroup v1 hierarchies for limits (hybrid hosts), only cgroup v2 and rlimits.
+  bool disable_cgroup_v1 = false;
+  /// cgroup v2 hands controllers (memory, pids, cpu) to child groups only from a group that holds
+  /// no process itself (the no-internal-process rule), so a host that lives in its group, as
+  /// most services do, cannot pass them to its workers. Set a name here to let the Loop move the
+  /// host process (all its threads) into a leaf group of that name below its own group, then
+  /// enable the controllers its group offers for the groups below it. Only done when needed (the
+  /// controllers are not delegated yet) and only for this process: if another process shares the
+  /// group, the move happens but the enabling fails, as `LoopInfo::host_leaf_note` says. The
+  /// host stays in the leaf afterwards. Empty (the default): never moved.
+  std::string host_leaf;
+  /// Forces a spawn path; empty picks clone3 when the kernel has it.
+  std::optional<SpawnPath> spawn_path;
+  /// Watches exits without pidfds, as on kernels before 5.4 (which lack pidfd_open or
+  /// waitid(P_PIDFD)); detected at start, this forces it (tests; seccomp policies that refuse
+  /// pidfd calls). Then the loop polls waitid(P_PID, WNOHANG)
+  /// for each (1 ms, backing off to 20 ms; reset whenever a signal is sent), signals go by PID
+  /// (safe: the PID of an unreaped child cannot be reused) and descendants outside the process
+  /// group or cgroup are counted as escaped rather than signalled.
+  bool disable_pidfd = false;
+};
+
+/// Options of a Loop.
+struct LoopOptions {
+  /// A file where the loop records the host and every live worker (pid + start time + cgroup),
+  /// mode 0600, never followed through a symlink. Empty: none. On start, leftovers a previous
+  /// run of the host recorded are killed (each identity verified first) and their groups
+  /// removed; a registry whose host is still running is an error (`errc::already_running`).
+  std::string registry_path;
+  /// Receives exceptions thrown by host callbacks (`on_exit`, `on_line`), on the loop thread,
+  /// with a note saying where. They never take the loop down; each is also counted in
+  /// `Loop::callback_errors()`. Must not throw.
+  std::function<void(std::exception_ptr, std::string_view where)> error_handler;
+  /// What only the Linux backend reads: cgroups, the spawn path, pidfds.
+  LinuxLoopOptions on_linux;
+};
+
+/// What the loop found about this machine, for logs and tests.
+struct LoopInfo {
+  bool cgroup_usable = false;
+  std::string cgroup_base;     ///< The directory worker groups are created in, when usable.
+  std::string cgroup_why_not;  ///< Why cgroups are not used, when they are not.
+  /// Controllers worker groups get on cgroup v2 (e.g. `cpu memory pids`; empty: none delegated).
+  std::string cgroup_v2_controllers;
+  /// cgroup v1 hierarchies usable for limits (e.g. `memory pids cpu` on a hybrid host).
+  std::string cgroup_v1_controllers;
+  /// Where `LinuxLoopOptions::host_leaf` moved the host (empty: not moved), and what came of it.
+  std::string host_leaf;
+  std::string host_leaf_note;
+  bool clone3_available = false;
+  bool close_range_available = false;
+  bool pidfd_available = false;    ///< Exits are watched through pidfds (else: polled by PID).
+  std::string pidfd_why_not;       ///< Why not, when they are not.
+  bool sentinel_running = false;   ///< The host-death sentinel process is up.
+  int swept_processes = 0;         ///< Leftovers of a previous run killed from the registry.
+  int swept_groups = 0;            ///< Leftover cgroups removed from the registry.
+  int stale_registry_entries = 0;  ///< Registry entries that no longer named our process.
+};
+
+/// The supervision loop: exactly one thread (named "sv-loop"), created by the constructor and
+/// joined by the destructor, which stops every process still running on it. It owns every pidfd,
+/// pipe and cgroup of its processes; strategy hooks and callbacks run on it. Thread-safe.
+/// The thread blocks every signal except SIGCHLD, whatever the mask of the thread that made the
+/// Loop: the kernel addresses a child's SIGCHLD to the thread that started it, and with SIGCHLD's
+/// default disposition drops it there unseen, so the exits of children started on the loop never
+/// interrupt or reach the host's threads (nor a signalfd of the host's). A host that installs a
+/// SIGCHLD handler sees it run for them, mostly on this thread.
+class SUPERVISOR_API Loop {
+ public:
+  Loop();
+  /// Starts the loop thread and the sentinel; sweeps the registry when one is set. Throws
+  /// `std::system_error` when the OS refuses (epoll, eventfd) or the registry is unusable, and
+  /// `errc::unsupported` on a platform without a process backend.
+  explicit Loop(LoopOptions options);
+  ~Loop();
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
+
+  [[nodiscard]] LoopInfo info() const;
+  /// How often a child was reaped by someone else (SIGCHLD ignored, or a `waitpid(-1)`).
+  [[nodiscard]] std::uint64_t stolen_reaps() const noexcept;
+  /// How many exceptions host callbacks threw (see `LoopOptions::error_handler`).
+  [[nodiscard]] std::uint64_t callback_errors() const noexcept;
+
+ private:
+  friend struct detail::LoopAccess;
+  std::shared_ptr<detail::LoopCore> core_;
+};
+
+}  // namespace supervisor

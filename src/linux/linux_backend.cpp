@@ -1,0 +1,330 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+#include "linux/linux_backend.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <optional>
+#include <system_error>
+
+#include "linux/cgroup_v2.hpp"
+#include "linux/cgroupfs.hpp"
+#include "linux/clone3_spawn.hpp"
+#include "linux/linux_child.hpp"
+#include "linux/notify_socket.hpp"
+#include "linux/proc_stat.hpp"
+#include "linux/spawn.hpp"
+#include "process/loop_core.hpp"
+
+namespace supervisor::detail {
+
+std::unique_ptr<Backend> make_backend(LoopCore& loop, const LoopOptions& options, LoopInfo& info) {
+  return std::make_unique<LinuxBackend>(loop, options, info);
+}
+
+namespace {
+
+// Empty "supervisor-<pid>-<n>" bases left by hosts that died before cleaning up (e.g. killed
+// while their sentinel was gone too). Only empty groups of dead PIDs are removed; nothing is
+// signalled here (a populated leftover is the registry's job, which verifies identities).
+int remove_stale_bases(const std::string& dir) {
+  int removed = 0;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return 0;
+  std::vector<std::string> bases;
+  while (dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.rfind("supervisor-", 0) != 0) continue;
+    const long pid = std::strtol(name.c_str() + 11, nullptr, 10);
+    if (pid <= 0 || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH))
+      bases.push_back(dir + "/" + name);
+  }
+  ::closedir(d);
+  for (const auto& base : bases) {
+    // A group still populated stays (EBUSY): killing is the registry's job.
+    if (cgroupfs::remove_empty_groups(base)) ++removed;
+  }
+  return removed;
+}
+
+// What prepare() hands to spawn().
+class LinuxPlan final : public SpawnPlan {
+ public:
+  [[nodiscard]] bool on_loop_thread() const override { return on_loop; }
+
+  std::shared_ptr<const ProcessSpec> spec;
+  Containment containment = Containment::process_group;
+  std::shared_ptr<LinuxGroup> group;
+  PreparedSpawn prepared;
+  SpawnPath path = SpawnPath::clone3;
+  bool on_loop = true;
+};
+
+// An sd_notify socket, watched by the loop.
+class LinuxNotify final : public NotifyChannel {
+ public:
+  LinuxNotify(LoopCore& loop, std::function<void(const NotifyNote&)> on_note)
+      : loop_(loop), on_note_(std::move(on_note)) {}
+  ~LinuxNotify() override {
+    if (watch_) loop_.unwatch(watch_, socket_.fd());
+  }
+  LinuxNotify(const LinuxNotify&) = delete;
+  LinuxNotify& operator=(const LinuxNotify&) = delete;
+
+  void open(const std::string& name, ErrorSink& err) {
+    socket_.open(name, err);
+    if (err) return;
+    watch_ = loop_.watch(socket_.fd(), io::readable, [this](std::uint32_t) {
+      for (const NotifyNote& note : socket_.receive()) on_note_(note);
+    });
+  }
+  [[nodiscard]] const std::string& address() const override { return socket_.address(); }
+
+ private:
+  LoopCore& loop_;
+  std::function<void(const NotifyNote&)> on_note_;
+  NotifySocket socket_;
+  std::uint64_t watch_ = 0;
+};
+
+}  // namespace
+
+LinuxBackend::LinuxBackend(LoopCore& loop, const LoopOptions& options, LoopInfo& info)
+    : loop_(loop), info_(info), options_(options.on_linux), host_pid_(::getpid()) {
+  null_.reset(::open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY));
+  info_.clone3_available = clone3_available();
+  if (options_.disable_pidfd) {
+    info_.pidfd_why_not = "disabled by LoopOptions::on_linux.disable_pidfd";
+  } else {
+    info_.pidfd_available = pidfd_available(info_.pidfd_why_not);
+  }
+  info_.close_range_available = close_range_available();
+  if (!options.registry_path.empty()) {
+    // Before anything of ours exists: sweep what a previous run of the host left behind.
+    SweepResult swept;
+    or_throw([&](ErrorSink& err) { registry_.open(options.registry_path, swept, err); });
+    info_.swept_processes = swept.processes_killed;
+    info_.swept_groups = swept.groups_removed;
+    info_.stale_registry_entries = swept.stale_entries;
+  }
+  setup_cgroups();
+  limits_.detect(options_, info_.cgroup_usable ? info_.cgroup_base : std::string(), cgroup_parent_,
+                 info_.cgroup_why_not);
+  for (const auto& dir : limits_.v1_self_dirs()) info_.swept_groups += remove_stale_bases(dir);
+  info_.cgroup_v2_controllers = limits_.v2_summary();
+  info_.cgroup_v1_controllers = limits_.v1_summary();
+  info_.sentinel_running = sentinel_.start(info_.cgroup_usable ? info_.cgroup_base : std::string());
+}
+
+LinuxBackend::~LinuxBackend() = default;
+
+std::string LinuxBackend::next_group_name(char prefix) {
+  return fmt::format("{}{}", prefix, ++group_counter_);
+}
+
+void LinuxBackend::setup_cgroups() {
+  if (options_.disable_cgroups) {
+    info_.cgroup_why_not = "disabled by LoopOptions::on_linux.disable_cgroups";
+    return;
+  }
+  std::string base = options_.cgroup_base;
+  if (!base.empty()) {
+    const auto slash = base.find_last_of('/');
+    cgroup_parent_ =
+        slash == std::string::npos || slash == 0 ? std::string("/") : base.substr(0, slash);
+  } else {
+    std::string why;
+    auto mount = find_cgroup_v2(&why);
+    if (!mount) {
+      info_.cgroup_why_not = why;
+      return;
+    }
+    info_.swept_groups += remove_stale_bases(mount->self_dir());
+    cgroup_parent_ = mount->self_dir();
+    if (!options_.host_leaf.empty()) {
+      info_.host_leaf =
+          delegate_from_leaf(mount->self_dir(), options_.host_leaf, info_.host_leaf_note);
+    }
+    // Our own directory below the host's group, unique per Loop instance.
+    static std::atomic<unsigned> instance{0};
+    base = fmt::format("{}/supervisor-{}-{}", mount->self_dir(), host_pid_, ++instance);
+    if (::mkdir(base.c_str(), 0755) != 0) {
+      info_.cgroup_why_not =
+          fmt::format("mkdir \"{}\": {}", base, std::system_category().message(errno));
+      return;
+    }
+    own_base_ = true;
+  }
+  if (!cgroup_v2_has_kill(base) && ::access((base + "/cgroup.procs").c_str(), W_OK) != 0) {
+    info_.cgroup_why_not = fmt::format("\"{}\" is not a writable cgroup v2 group", base);
+    if (own_base_) ::rmdir(base.c_str());
+    own_base_ = false;
+    return;
+  }
+  info_.cgroup_usable = true;
+  info_.cgroup_base = base;
+}
+
+void LinuxBackend::enter_loop_thread() {
+  // Block every signal but SIGCHLD on our own thread (never the host's threads): the host's
+  // handlers of other signals never run here. SIGCHLD stays open because the kernel sends a
+  // child's SIGCHLD to the thread that started it, and drops it at once only if that thread
+  // does not block it and its disposition is the default: were it blocked here, every exit of
+  // a worker would interrupt one of the host's threads (which then discards the signal), or
+  // wake a host's signalfd. A host that installs a SIGCHLD handler sees it run here for our
+  // children, where the signal is addressed. The clone3 path blocks it around the clone.
+  // SIG_SETMASK, not SIG_BLOCK: a thread inherits its creator's mask, and a host that blocks
+  // SIGCHLD in its threads (to read it from a signalfd) must not have it blocked here too.
+  sigset_t all;
+  sigfillset(&all);
+  sigdelset(&all, SIGCHLD);
+  pthread_sigmask(SIG_SETMASK, &all, nullptr);
+  pthread_setname_np(pthread_self(), "sv-loop");
+}
+
+void LinuxBackend::after_loop() {
+  sentinel_.stop();
+  registry_.close();
+  // Groups a ResourceGroup handle still names are empty now: they go with the base.
+  if (own_base_) cgroupfs::remove_empty_groups(info_.cgroup_base);
+  limits_.remove_v1_bases();
+}
+
+const ProcTable& LinuxBackend::proc_table() {
+  const TimePoint now = default_clock().now();
+  if (proc_table_valid_ && now - proc_table_.taken < std::chrono::milliseconds(5))
+    return proc_table_;
+  proc_table_.by_parent.clear();
+  proc_table_.taken = now;
+  proc_table_valid_ = true;
+  DIR* d = ::opendir("/proc");
+  if (!d) return proc_table_;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    const int pid = std::atoi(e->d_name);
+    if (auto st = read_proc_stat(pid); st && st->state != 'Z')
+      proc_table_.by_parent.emplace(st->ppid, std::make_pair(pid, st->pgrp));
+  }
+  ::closedir(d);
+  return proc_table_;
+}
+
+std::unique_ptr<SpawnPlan> LinuxBackend::prepare(std::shared_ptr<const ProcessSpec> spec_ptr,
+                                                 const ChildRequest& request, ErrorSink& err) {
+  const ProcessSpec& spec = *spec_ptr;
+  auto plan = std::make_unique<LinuxPlan>();
+  plan->containment = request.containment;
+  if (plan->containment == Containment::automatic)
+    plan->containment = info_.cgroup_usable ? Containment::cgroup : Containment::process_group;
+  // The loop made it (start_process checked that the group is this loop's).
+  plan->group = std::static_pointer_cast<LinuxGroup>(request.group);
+  if (plan->group && plan->group->v2 && plan->containment == Containment::process_group) {
+    err.fail(errc::invalid_argument, [&] {
+      return fmt::format(
+          "start \"{}\": ProcessOptions::group is a cgroup v2 group ({}), which process-group "
+          "containment cannot place the tree in",
+          spec.display_name(), plan->group->v2_dir());
+    });
+    return nullptr;
+  }
+  if (plan->containment == Containment::cgroup && !info_.cgroup_usable) {
+    err.fail(errc::cgroup_unavailable, [&] {
+      return fmt::format("start \"{}\": cgroup containment requested, but {}", spec.display_name(),
+                         info_.cgroup_why_not);
+    });
+    return nullptr;
+  }
+  PreparedSpawn& p = plan->prepared;
+  p.shared_null = null_.get();
+  p.use_pidfd = info_.pidfd_available;
+  p.has_close_range = info_.close_range_available;
+  p.parent_pid = host_pid_;
+  prepare_spawn(spec, p, err);
+  if (err) return nullptr;
+  plan->spec = std::move(spec_ptr);
+  plan->path = options_.spawn_path.value_or(SpawnPath::clone3);
+  // posix_spawn is safe on any thread and needs no PDEATHSIG: it runs on the caller's thread,
+  // sparing the host a round trip. clone3 runs on the loop thread: PR_SET_PDEATHSIG follows the
+  // thread that creates the child, and the loop thread lives as long as the children.
+  plan->on_loop = plan->path == SpawnPath::clone3 && info_.clone3_available;
+  return plan;
+}
+
+std::unique_ptr<ChildOs> LinuxBackend::spawn(SpawnPlan& plan_base, ProcessInfo& info,
+                                             ErrorSink& err) {
+  auto& plan = static_cast<LinuxPlan&>(plan_base);
+  const ProcessSpec& spec = *plan.spec;
+  PreparedSpawn& prepared = plan.prepared;
+  std::optional<CgroupV2Group> group;
+  // Named only when a group is made: the name costs a format on every start.
+  const V1Dirs parent_v1 = plan.group ? plan.group->v1_dirs() : V1Dirs{};
+  const bool needs_group =
+      plan.containment == Containment::cgroup || !spec.resources.empty() || !parent_v1.empty();
+  const std::string group_name = needs_group ? next_group_name() : std::string();
+  if (plan.containment == Containment::cgroup) {
+    group = CgroupV2Group::create(
+        plan.group && plan.group->v2 ? plan.group->v2_dir() : info_.cgroup_base, group_name, err);
+    if (err) return nullptr;
+  }
+  const auto drop_group = [&] {
+    if (!group) return;
+    ErrorSink ignored;
+    group->remove(ignored);
+  };
+  TreeLimits limits;
+  apply_limits(limits_, spec, group ? &*group : nullptr, group_name, parent_v1, prepared, limits,
+               err);
+  if (err) {
+    drop_group();
+    return nullptr;
+  }
+  SpawnResult r;
+  spawn_prepared(prepared, group ? group->dir_fd() : -1, plan.path, r, err);
+  prepared.join_fds.clear();
+  if (err) {
+    limits.release();
+    drop_group();
+    return nullptr;
+  }
+  info.pid = r.pid;
+  info.pgid = spec.new_session ? r.pid : ::getpgid(r.pid);
+  info.path = r.path;
+  info.pidfd = static_cast<bool>(r.pidfd);
+  info.containment = plan.containment;
+  info.cgroup = group ? group->path() : std::string();
+  info.program = prepared.program;
+  info.limits = limits.statuses;
+  // The child has its copies; ours close now, so that EOF on the pipes means the tree is done.
+  prepared.owned.clear();
+  return std::make_unique<LinuxChild>(*this, plan.spec, info, std::move(r), std::move(group),
+                                      std::move(limits), std::move(prepared.out_read),
+                                      std::move(prepared.err_read));
+}
+
+std::shared_ptr<GroupOs> LinuxBackend::make_group(const ResourceLimits& limits,
+                                                  const std::shared_ptr<GroupOs>& parent,
+                                                  ErrorSink& err) {
+  return detail::make_group(limits_, info_.cgroup_usable ? info_.cgroup_base : std::string(),
+                            next_group_name('g'), limits,
+                            std::static_pointer_cast<LinuxGroup>(parent), err);
+}
+
+std::unique_ptr<NotifyChannel> LinuxBackend::open_notify(
+    const std::string& name, std::function<void(const NotifyNote&)> on_note, ErrorSink& err) {
+  auto channel = std::make_unique<LinuxNotify>(loop_, std::move(on_note));
+  channel->open(name, err);
+  if (err) return nullptr;
+  return channel;
+}
+
+}  // namespace supervisor::detail

@@ -1,0 +1,341 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+#include "posix/spawn_prepare.hpp"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <optional>
+
+#include "process/spawn_plan.hpp"
+
+extern char** environ;  // NOLINT: POSIX
+
+namespace supervisor::detail {
+
+std::string sys_message(int e) { return std::system_category().message(e); }
+
+// The cwd a message names: the spec's, or the host's own when the spec keeps it.
+std::string shown_cwd(const std::string& cwd) {
+  if (!cwd.empty()) return cwd;
+  char buf[4096];
+  return ::getcwd(buf, sizeof buf) ? std::string(buf) : std::string(".");
+}
+
+namespace {
+
+std::optional<long long> parse_number(std::string_view s) {
+  long long v = 0;
+  const auto* end = s.data() + s.size();
+  auto [p, ec] = std::from_chars(s.data(), end, v);
+  if (ec != std::errc() || p != end || v < 0) return std::nullopt;
+  return v;
+}
+
+bool lookup_user(const std::string& name, uid_t& uid, gid_t& gid, std::string& canonical) {
+  std::vector<char> buf(16384);
+  passwd pw{};
+  passwd* found = nullptr;
+  if (auto n = parse_number(name)) {
+    uid = static_cast<uid_t>(*n);
+    if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found) {
+      gid = pw.pw_gid;
+      canonical = pw.pw_name;
+    } else {
+      gid = static_cast<gid_t>(*n);  // a bare uid without a passwd entry: its own group number
+    }
+    return true;
+  }
+  if (getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || !found) return false;
+  uid = pw.pw_uid;
+  gid = pw.pw_gid;
+  canonical = pw.pw_name;
+  return true;
+}
+
+bool lookup_group(const std::string& name, gid_t& gid) {
+  if (auto n = parse_number(name)) {
+    gid = static_cast<gid_t>(*n);
+    return true;
+  }
+  std::vector<char> buf(16384);
+  group gr{};
+  group* found = nullptr;
+  if (getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &found) != 0 || !found) return false;
+  gid = gr.gr_gid;
+  return true;
+}
+
+void resolve_identity(const ProcessSpec& spec, PreparedSpawn& p, ErrorSink& err) {
+  const Identity& id = spec.identity;
+  if (id.umask) p.umask = static_cast<int>(*id.umask);
+  if (!id.user && !id.group && id.supplementary.empty()) return;
+  p.set_identity = true;
+  p.uid = geteuid();
+  p.gid = getegid();
+  std::string user_name;
+  if (id.user && !lookup_user(*id.user, p.uid, p.gid, user_name)) {
+    err.fail(errc::invalid_spec, [&] {
+      return fmt::format("ProcessSpec.identity.user: unknown user \"{}\"", *id.user);
+    });
+    return;
+  }
+  if (id.group && !lookup_group(*id.group, p.gid)) {
+    err.fail(errc::invalid_spec, [&] {
+      return fmt::format("ProcessSpec.identity.group: unknown group \"{}\"", *id.group);
+    });
+    return;
+  }
+  for (const auto& g : id.supplementary) {
+    gid_t gid = 0;
+    if (!lookup_group(g, gid)) {
+      err.fail(errc::invalid_spec, [&] {
+        return fmt::format("ProcessSpec.identity.supplementary: unknown group \"{}\"", g);
+      });
+      return;
+    }
+    p.groups.push_back(gid);
+  }
+  if (id.supplementary.empty() && !user_name.empty()) {
+    int n = 64;
+    std::vector<gid_t> groups(static_cast<std::size_t>(n));
+    while (getgrouplist(user_name.c_str(), p.gid, groups.data(), &n) < 0) {
+      groups.resize(static_cast<std::size_t>(n) * 2);
+      n = static_cast<int>(groups.size());
+    }
+    groups.resize(static_cast<std::size_t>(n));
+    p.groups = std::move(groups);
+  } else if (id.supplementary.empty()) {
+    p.groups = {p.gid};
+  }
+}
+
+}  // namespace
+
+// Whether execve could run `candidate`: 0, or the errno that tells why not (EISDIR for a
+// directory, which execve itself reports as EACCES).
+int check_program(const std::string& candidate) {
+  struct stat st {};
+  if (::stat(candidate.c_str(), &st) != 0) return errno;
+  if (S_ISDIR(st.st_mode)) return EISDIR;
+  if (!S_ISREG(st.st_mode)) return EACCES;
+  if (::access(candidate.c_str(), X_OK) != 0) return errno;
+  return 0;
+}
+
+namespace {
+
+void fail_program(const std::string& name, const std::string& cwd, int e, std::string_view what,
+                  ErrorSink& err) {
+  err.fail(std::error_code(e, std::system_category()), [&] {
+    return fmt::format("spawn \"{}\": {} (cwd \"{}\")", name, what, shown_cwd(cwd));
+  });
+}
+
+// Picks what execve will run. A name with a slash is taken as it is, unchecked: spawning is a hot
+// path, and a failed execve is explained afterwards (explain_exec_failure). A bare name is looked
+
+// Picks what execve will run. A name with a slash is taken as it is, unchecked: spawning is a hot
+// path, and a failed execve is explained afterwards (explain_exec_failure). A bare name is looked
+// up in PATH, each candidate checked as execvp would try it.
+void resolve_program(const std::string& name, const std::string& path_var, const std::string& cwd,
+                     PreparedSpawn& p, ErrorSink& err) {
+  if (name.find('/') != std::string::npos) {
+    p.program = name;  // a relative one is relative to the child's cwd, as execve will see it
+    return;
+  }
+  const PathSearch found = search_path(name, path_var, [](const std::string& candidate) {
+    const int e = check_program(candidate);
+    return e == 0 ? std::error_code() : std::error_code(e, std::system_category());
+  });
+  if (!found.program.empty()) {
+    p.program = found.program;
+    return;
+  }
+  const int e = found.error.value();
+  fail_program(name, cwd, e,
+               e == ENOENT
+                   ? fmt::format("not found in PATH \"{}\"", path_var)
+                   : fmt::format("{} (first match in PATH \"{}\")", sys_message(e), path_var),
+               err);
+}
+
+int native_limit(ResourceLimit::Kind k) {
+  switch (k) {
+    case ResourceLimit::Kind::address_space: return RLIMIT_AS;
+    case ResourceLimit::Kind::core_size: return RLIMIT_CORE;
+    case ResourceLimit::Kind::cpu_seconds: return RLIMIT_CPU;
+    case ResourceLimit::Kind::data: return RLIMIT_DATA;
+    case ResourceLimit::Kind::file_size: return RLIMIT_FSIZE;
+    case ResourceLimit::Kind::open_files: return RLIMIT_NOFILE;
+    case ResourceLimit::Kind::processes: return RLIMIT_NPROC;
+    case ResourceLimit::Kind::stack: return RLIMIT_STACK;
+  }
+  return RLIMIT_NOFILE;
+}
+
+void open_stdio(const StdioSpec& io, int target, PreparedSpawn& p, UniqueFd* read_end,
+                std::string_view field, ErrorSink& err) {
+  using Mode = StdioSpec::Mode;
+  switch (io.mode) {
+    case Mode::inherit: p.fds.push_back({target, target}); return;
+    case Mode::null:
+      if (p.shared_null >= 0) {
+        p.fds.push_back({p.shared_null, target});
+        return;
+      }
+      if (target != 0 && p.null_out >= 0) {  // one /dev/null serves every output stream
+        p.fds.push_back({p.null_out, target});
+        return;
+      }
+      [[fallthrough]];
+    case Mode::file: {
+      const bool input = target == 0;
+      int flags = O_CLOEXEC | O_NOCTTY | (input ? O_RDONLY : O_WRONLY);
+      const std::string path = io.mode == Mode::null ? "/dev/null" : io.path;
+      if (!input && io.mode == Mode::file) flags |= O_CREAT | (io.append ? O_APPEND : O_TRUNC);
+      UniqueFd fd(::open(path.c_str(), flags, 0640));
+      if (!fd) {
+        const int e = errno;
+        err.fail(std::error_code(e, std::system_category()), [&] {
+          return fmt::format("ProcessSpec.{}: open \"{}\": {}", field, path, sys_message(e));
+        });
+        return;
+      }
+      p.fds.push_back({fd.get(), target});
+      if (io.mode == Mode::null && target != 0) p.null_out = fd.get();
+      p.owned.push_back(std::move(fd));
+      return;
+    }
+    case Mode::pipe: {
+      int ends[2];
+      if (::pipe2(ends, O_CLOEXEC) != 0) {
+        const int e = errno;
+        err.fail(std::error_code(e, std::system_category()),
+                 [&] { return fmt::format("ProcessSpec.{}: pipe: {}", field, sys_message(e)); });
+        return;
+      }
+      UniqueFd r(ends[0]);
+      UniqueFd w(ends[1]);
+      // Only our end is non-blocking: the worker writes to an ordinary blocking pipe.
+      ::fcntl(r.get(), F_SETFL, ::fcntl(r.get(), F_GETFL) | O_NONBLOCK);
+      p.fds.push_back({w.get(), target});
+      p.owned.push_back(std::move(w));
+      if (read_end) *read_end = std::move(r);
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+void prepare_spawn(const ProcessSpec& spec, PreparedSpawn& p, ErrorSink& err) {
+  p.display = spec.display_name();
+  p.cwd = spec.cwd;
+  p.new_session = spec.new_session;
+  p.die_with_host = spec.die_with_host;
+  // A missing cwd is found when the child's chdir fails, and explained then.
+  EnvPlan env = plan_environment(spec.env, environ, "/usr/local/bin:/usr/bin:/bin");
+  if (env.host_as_is) {
+    // The common case, kept cheap (spawn is a hot path): the host's environment as it is, its
+    // strings not even copied. glibc never frees a string setenv() made, and a string the host
+    // put there itself it must keep while it is in the environment, as posix_spawn(environ)
+    // requires too.
+    for (char** e = environ; e && *e; ++e) p.envp.push_back(*e);
+  } else {
+    p.env_storage = std::move(env.vars);
+  }
+  resolve_program(spec.argv[0], env.path, spec.cwd, p, err);
+  if (err) return;
+  resolve_identity(spec, p, err);
+  if (err) return;
+  for (const auto& l : spec.limits) {
+    p.limits.push_back({native_limit(l.kind),
+                        l.soft == ResourceLimit::unlimited ? RLIM_INFINITY : l.soft,
+                        l.hard == ResourceLimit::unlimited ? RLIM_INFINITY : l.hard});
+  }
+  p.argv_storage = spec.argv;
+  for (auto& a : p.argv_storage) p.argv.push_back(a.data());
+  p.argv.push_back(nullptr);
+  for (auto& e : p.env_storage) p.envp.push_back(e.data());
+  p.envp.push_back(nullptr);
+
+  open_stdio(spec.in, 0, p, nullptr, "in", err);
+  if (err) return;
+  open_stdio(spec.out, 1, p, &p.out_read, "out", err);
+  if (err) return;
+  open_stdio(spec.err, 2, p, &p.err_read, "err", err);
+  if (err) return;
+  for (const auto& pf : spec.pass_fds) {
+    if (::fcntl(pf.host_fd, F_GETFD) < 0) {
+      const int e = errno;
+      err.fail(std::error_code(e, std::system_category()), [&] {
+        return fmt::format("ProcessSpec.pass_fds: host fd {} is not open: {}", pf.host_fd,
+                           sys_message(e));
+      });
+      return;
+    }
+    p.fds.push_back({pf.host_fd, pf.child_fd});
+  }
+  for (const auto& m : p.fds) p.max_target = std::max(p.max_target, m.target);
+  rlimit nofile{};
+  if (p.has_close_range) {
+    // The close loop is never needed.
+  } else if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY) {
+    p.close_limit = static_cast<int>(std::min<rlim_t>(nofile.rlim_cur, 1 << 20));
+  } else {
+    p.close_limit = 1 << 16;
+  }
+}
+
+namespace {
+
+std::string exec_failure_message(const PreparedSpawn& p, ExecStage stage, int e) {
+  std::string what = sys_message(e);
+  if (stage == ExecStage::chdir) {
+    return fmt::format("spawn \"{}\": chdir \"{}\": {}", p.program, p.cwd, what);
+  }
+  if (e == ENOEXEC) what += " (not a valid executable for this machine)";
+  if (e == E2BIG) what += " (argv + environment too large)";
+  return fmt::format("spawn \"{}\": {} (cwd \"{}\")", p.program, what, shown_cwd(p.cwd));
+}
+
+}  // namespace
+
+// Found after the fact: the checks cost a spawn time that a successful one need not pay.
+void explain_exec_failure(const PreparedSpawn& p, ExecStage stage, int e, ErrorSink& err) {
+  if (!p.cwd.empty() && stage != ExecStage::exec) {
+    struct stat st {};
+    const int ce = ::stat(p.cwd.c_str(), &st) != 0 ? errno : (S_ISDIR(st.st_mode) ? 0 : ENOTDIR);
+    if (ce != 0) {
+      err.fail(std::error_code(ce, std::system_category()), [&] {
+        return fmt::format("spawn \"{}\": cwd \"{}\": {}", p.display, p.cwd, sys_message(ce));
+      });
+      return;
+    }
+  }
+  if (stage != ExecStage::chdir && p.program.find('/') != std::string::npos) {
+    const std::string& name = p.program;
+    const std::string full = (name.front() != '/' && !p.cwd.empty()) ? p.cwd + "/" + name : name;
+    if (const int pe = check_program(full); pe != 0) {
+      fail_program(name, p.cwd, pe, pe == EISDIR ? "is a directory" : sys_message(pe), err);
+      return;
+    }
+  }
+  err.fail(std::error_code(e, std::system_category()), [&] {
+    return exec_failure_message(p, stage == ExecStage::chdir ? ExecStage::chdir : ExecStage::exec,
+                                e);
+  });
+}
+
+}  // namespace supervisor::detail

@@ -1,0 +1,87 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// Preparing a child on POSIX (any thread): `prepare_spawn` turns a validated ProcessSpec into
+// plain data (resolved program, argv/envp arrays, uid/gid, rlimits, open stdio fds), which a
+// spawner (src/posix/posix_spawn.cpp, src/linux/clone3_spawn.cpp) starts. Private.
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <supervisor/error.hpp>
+#include <supervisor/process_spec.hpp>
+
+#include "posix/unique_fd.hpp"
+
+namespace supervisor::detail {
+
+struct FdMapping {
+  int source = -1;  // fd in the parent (owned by PreparedSpawn or by the host for pass_fds)
+  int target = -1;  // fd number in the child
+};
+
+struct NativeLimit {
+  int resource = 0;
+  std::uint64_t soft = 0;
+  std::uint64_t hard = 0;
+};
+
+struct PreparedSpawn {
+  std::string program;  // what execve gets
+  std::string display;  // the name used in messages
+  std::string cwd;
+  std::vector<std::string> argv_storage;
+  std::vector<std::string> env_storage;
+  std::vector<char*> argv;  // NULL-terminated, into argv_storage
+  std::vector<char*> envp;  // NULL-terminated, into env_storage or the host's environ strings
+  bool new_session = true;
+  bool die_with_host = true;
+  int umask = -1;
+  bool set_identity = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
+  std::vector<NativeLimit> limits;
+  std::vector<FdMapping> fds;   // exactly what the child holds: 0, 1, 2 and pass_fds
+  std::vector<UniqueFd> owned;  // child ends we opened (null, files, pipe write ends)
+  // Linux: cgroup.procs of cgroup v1 groups (limits) the child joins before execve: it writes
+  // "0" to each (clone3); after a posix_spawn the caller moves the child instead.
+  std::vector<UniqueFd> join_fds;
+  UniqueFd out_read;  // pipe read ends, handed to the loop (non-blocking)
+  UniqueFd err_read;
+  bool use_pidfd = true;         // input (Linux): false on kernels without pidfds
+  bool has_close_range = false;  // input: close_range(2) works, so close_limit is not needed
+  int shared_null = -1;          // input: an O_RDWR /dev/null the caller keeps open (-1: open one)
+  int null_out = -1;             // the /dev/null opened for output streams, shared by both
+  int max_target = 2;
+  int close_limit = 1024;  // where the close loop stops if close_range(2) is missing
+  pid_t parent_pid = 0;    // input: the host's pid (a clone3 child checks it is still its parent)
+};
+
+// Resolves and opens everything the child needs. Errors name the field or the program.
+void prepare_spawn(const ProcessSpec& spec, PreparedSpawn& out, ErrorSink& err);
+
+// Whether execve could run `candidate`: 0, or the errno that tells why not (EISDIR for a
+// directory, which execve itself reports as EACCES).
+int check_program(const std::string& candidate);
+
+// Which step of a child failed, as far as the spawner knows.
+enum class ExecStage {
+  chdir_or_exec,  // one of the two (posix_spawn does not say which)
+  chdir,
+  exec,
+};
+// Why the child's chdir or execve failed with errno `e`, reported through `err`: a missing or
+// non-directory cwd, a missing, non-executable or directory program; else the child's own errno,
+// with what it means for execve.
+void explain_exec_failure(const PreparedSpawn& p, ExecStage stage, int e, ErrorSink& err);
+
+// The errno's text, and the cwd a message names (the spec's, or the host's own).
+std::string sys_message(int e);
+std::string shown_cwd(const std::string& cwd);
+
+}  // namespace supervisor::detail

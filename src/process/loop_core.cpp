@@ -1,0 +1,188 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+#include "process/loop_core.hpp"
+
+#include <chrono>
+
+#include "process/child.hpp"
+
+namespace supervisor::detail {
+
+LoopCore::LoopCore(LoopOptions options) : options_(std::move(options)) {
+  backend_ = make_backend(*this, options_, info_);
+  poller_ = &backend_->poller();
+}
+
+LoopCore::~LoopCore() = default;
+
+void LoopCore::start() {
+  thread_ = std::thread([this] {
+    backend_->enter_loop_thread();
+    loop_id_.store(std::this_thread::get_id(), std::memory_order_release);
+    run();
+  });
+  while (loop_id_.load(std::memory_order_acquire) == std::thread::id{}) std::this_thread::yield();
+}
+
+void LoopCore::post(std::function<void()> fn) { enqueue(std::move(fn), true); }
+
+void LoopCore::post_unwoken(std::function<void()> fn) { enqueue(std::move(fn), false); }
+
+void LoopCore::enqueue(std::function<void()> fn, bool wake_loop) {
+  bool wake = false;
+  {
+    std::unique_lock lock(mu_);
+    if (ended_) {
+      // The thread is gone and every child with it: nothing can race with this call.
+      lock.unlock();
+      fn();
+      return;
+    }
+    queue_.push_back(std::move(fn));
+    if (in_loop()) {
+      // From the loop itself: no wake-up needed, only no sleep before the queue is run.
+      commands_from_loop_ = true;
+      return;
+    }
+    if (!wake_loop) return;
+    // Only the first command of a batch wakes the loop: it takes the whole queue at once.
+    wake = !wake_pending_;
+    wake_pending_ = true;
+  }
+  if (wake) poller_->wake();
+}
+
+std::uint64_t LoopCore::reserve_watch(NativeHandle h, std::uint32_t events) {
+  const std::uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
+  return poller_->add(h, events, id) ? id : 0;
+}
+
+void LoopCore::install_watch(std::uint64_t id, std::function<void(std::uint32_t)> cb) {
+  if (id != 0) watchers_.emplace(id, std::move(cb));
+}
+
+void LoopCore::shutdown() {
+  if (!thread_.joinable()) return;
+  post([this] {
+    stopping_ = true;
+    auto children = children_;  // request_stop may finish and forget a child at once
+    for (const auto& c : children) c->request_stop();
+    if (children_.empty()) quit_ = true;
+  });
+  thread_.join();
+  backend_->after_loop();
+}
+
+std::uint64_t LoopCore::watch(NativeHandle h, std::uint32_t events,
+                              std::function<void(std::uint32_t)> cb) {
+  const std::uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
+  if (!poller_->add(h, events, id)) return 0;
+  watchers_.emplace(id, std::move(cb));
+  return id;
+}
+
+void LoopCore::rewatch(std::uint64_t id, NativeHandle h, std::uint32_t events) {
+  poller_->modify(h, events, id);
+}
+
+void LoopCore::unwatch(std::uint64_t id, NativeHandle h) {
+  if (id == 0) return;
+  poller_->remove(h);
+  auto it = watchers_.find(id);
+  if (it == watchers_.end()) return;
+  // The callback may be the one running right now: destroy it after the dispatch round.
+  graveyard_.push_back(std::move(it->second));
+  watchers_.erase(it);
+}
+
+std::uint64_t LoopCore::add_timer(Duration after, std::function<void()> cb) {
+  return timers_.add(default_clock().now() + after, std::move(cb));
+}
+
+void LoopCore::cancel_timer(std::uint64_t id) { timers_.cancel(id); }
+
+void LoopCore::report_callback_error(std::string_view where) noexcept {
+  callback_errors.fetch_add(1, std::memory_order_relaxed);
+  if (!options_.error_handler) return;
+  try {
+    options_.error_handler(std::current_exception(), where);
+  } catch (...) {
+    // The handler must not throw; if it does anyway, the loop still goes on.
+  }
+}
+
+void LoopCore::adopt(std::shared_ptr<ChildCore> child) { children_.insert(std::move(child)); }
+
+void LoopCore::forget(const ChildCore* child) {
+  for (auto it = children_.begin(); it != children_.end(); ++it) {
+    if (it->get() == child) {
+      graveyard_children_.push_back(*it);  // may be the last owner; it is running right now
+      children_.erase(it);
+      break;
+    }
+  }
+  if (stopping_ && children_.empty()) quit_ = true;
+}
+
+void LoopCore::run_timers() {
+  const TimePoint now = default_clock().now();
+  while (auto fn = timers_.pop_due(now)) (*fn)();
+}
+
+void LoopCore::run_commands() {
+  std::vector<std::function<void()>> batch;
+  {
+    std::lock_guard lock(mu_);
+    wake_pending_ = false;
+    commands_from_loop_ = false;
+    if (queue_.empty()) return;
+    batch.swap(queue_);
+  }
+  for (auto& fn : batch) fn();
+}
+
+void LoopCore::run() {
+  while (!quit_) {
+    int timeout_ms = -1;
+    if (commands_from_loop_) {
+      timeout_ms = 0;  // the loop posted to itself: look at the handles, then run those commands
+    } else if (auto next = timers_.next_deadline()) {
+      const Duration left = *next - default_clock().now();
+      timeout_ms =
+          left <= Duration::zero()
+              ? 0
+              : static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(left).count());
+    }
+    ready_.clear();
+    // Consumes a wake-up before the queue is taken: a post() after this wakes the poller again.
+    poller_->wait(timeout_ms, ready_);
+    // Commands first: a watch reserved by another thread gets its callback before its events.
+    run_commands();
+    for (const ReadyEvent& ev : ready_) {
+      auto it = watchers_.find(ev.id);
+      if (it != watchers_.end()) it->second(ev.events);
+    }
+    run_timers();
+    graveyard_.clear();
+    graveyard_children_.clear();
+  }
+  // Commands posted before the end still run, so that their waiters wake; later ones run inline.
+  for (;;) {
+    std::vector<std::function<void()>> rest;
+    {
+      std::lock_guard lock(mu_);
+      if (queue_.empty()) {
+        ended_ = true;
+        break;
+      }
+      rest.swap(queue_);
+    }
+    for (auto& fn : rest) fn();
+  }
+  graveyard_.clear();
+  graveyard_children_.clear();
+  watchers_.clear();
+  timers_.clear();
+}
+
+}  // namespace supervisor::detail

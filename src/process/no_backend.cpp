@@ -1,0 +1,49 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+// The backend of a platform that has none yet (process/backend.hpp): everything portable builds
+// and runs (the pool on a testing::FakeWorld, the strategies), but a Loop cannot be made: real
+// processes need a backend. Each entry point says so with errc::unsupported.
+#include <supervisor/health.hpp>
+
+#include "process/backend.hpp"
+
+namespace supervisor::detail {
+
+std::unique_ptr<Backend> make_backend(LoopCore&, const LoopOptions&, LoopInfo&) {
+  throw_error(errc::unsupported,
+              "Loop: this platform has no process backend yet (the pool runs on a "
+              "testing::FakeWorld only)");
+}
+
+// POSIX's numbers, so that messages and tests read the same everywhere.
+int native_signal(Signal s) noexcept {
+  switch (s) {
+    case Signal::hangup: return 1;
+    case Signal::interrupt: return 2;
+    case Signal::quit: return 3;
+    case Signal::kill: return 9;
+    case Signal::user1: return 10;
+    case Signal::user2: return 12;
+    case Signal::terminate: return 15;
+    case Signal::cont: return 18;
+  }
+  return 15;
+}
+
+std::optional<ProcessSample> sample_process(int) { return std::nullopt; }
+
+}  // namespace supervisor::detail
+
+namespace supervisor {
+
+struct TcpCheck::Attempt {};
+
+TcpCheck::~TcpCheck() = default;
+
+void TcpCheck::probe(const ProbeTarget&, ProbeCallback done) {
+  done(ProbeResult::unknown(name() + " checks need a process backend, which this platform lacks"));
+}
+
+void TcpCheck::cancel(const ProbeTarget&) {}
+
+}  // namespace supervisor

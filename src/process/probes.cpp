@@ -1,0 +1,174 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+// The built-in health checks, but for the network ones' I/O (the backend's): the process's state
+// and resources come from the backend's sampling, exec probes are ordinary supervised children.
+// Each runs on the pool's loop thread and never blocks it.
+#include <supervisor/health.hpp>
+#include <supervisor/process.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <optional>
+#include <system_error>
+
+#include "process/backend.hpp"
+#include "process/child.hpp"
+
+namespace supervisor {
+
+namespace {
+
+bool same_worker(const ProbeTarget& a, const ProbeTarget& b) {
+  return a.worker == b.worker && a.incarnation == b.incarnation;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------------------------
+// ProcessAliveCheck
+
+void ProcessAliveCheck::probe(const ProbeTarget& target, ProbeCallback done) {
+  const auto st = detail::sample_process(target.pid);
+  if (!st) {
+    done(ProbeResult::unhealthy(fmt::format("pid {} is gone", target.pid)));
+  } else if (st->state == 'Z' || st->state == 'X') {
+    done(ProbeResult::unhealthy(fmt::format("pid {} has exited", target.pid)));
+  } else if (st->state == 'T' || st->state == 't') {
+    done(
+        ProbeResult::unhealthy(fmt::format("pid {} is stopped (state {})", target.pid, st->state)));
+  } else {
+    done(ProbeResult::healthy(fmt::format("state {}", st->state)));
+  }
+}
+
+// ------------------------------------------------------------------------------------------
+// ResourceThresholdCheck
+
+ResourceThresholdCheck::ResourceThresholdCheck(Limits limits) : limits_(limits) {}
+
+void ResourceThresholdCheck::probe(const ProbeTarget& target, ProbeCallback done) {
+  const auto sample = detail::sample_process(target.pid);
+  if (!sample) {
+    done(ProbeResult::unhealthy(fmt::format("pid {} is gone", target.pid)));
+    return;
+  }
+  const TimePoint t = default_clock().now();
+  std::optional<double> cores;  // since the previous probe of this incarnation
+  {
+    std::lock_guard lock(mu_);
+    auto it = std::find_if(previous_.begin(), previous_.end(),
+                           [&](const auto& p) { return p.first == target.worker; });
+    if (it == previous_.end()) it = previous_.insert(previous_.end(), {target.worker, Previous{}});
+    Previous& prev = it->second;
+    const double elapsed = std::chrono::duration<double>(t - prev.at).count();
+    if (prev.incarnation == target.incarnation && elapsed > 0)
+      cores = (sample->cpu_seconds - prev.cpu_seconds) / elapsed;
+    prev = Previous{target.incarnation, sample->cpu_seconds, t};
+  }
+  const double mib = static_cast<double>(sample->rss_bytes) / (1024.0 * 1024.0);
+  std::string detail = fmt::format("rss {:.1f} MiB", mib);
+  if (cores) detail += fmt::format(", cpu {:.2f} cores", *cores);
+  HealthStatus status = HealthStatus::healthy;
+  auto judge = [&](double value, double limit) {
+    if (limit <= 0) return;
+    if (value > limit) {
+      status = HealthStatus::unhealthy;
+    } else if (value > limit * limits_.degraded_fraction && status == HealthStatus::healthy) {
+      status = HealthStatus::degraded;
+    }
+  };
+  judge(static_cast<double>(sample->rss_bytes), static_cast<double>(limits_.max_rss_bytes));
+  if (cores) judge(*cores, limits_.max_cpu_cores);
+  done(ProbeResult{status, std::move(detail)});
+}
+
+// ------------------------------------------------------------------------------------------
+// ExecCheck
+
+struct ExecCheck::Running {
+  ProbeTarget target;
+  Process process;
+};
+
+ExecCheck::ExecCheck(std::vector<std::string> argv) : argv_(std::move(argv)) {}
+
+ExecCheck::~ExecCheck() {
+  std::vector<std::shared_ptr<Running>> left;
+  {
+    std::lock_guard lock(mu_);
+    left.swap(running_);
+  }
+  for (auto& r : left) r->process.request_kill();  // each is reaped by its loop
+}
+
+void ExecCheck::probe(const ProbeTarget& target, ProbeCallback done) {
+  if (!target.loop) {
+    done(ProbeResult::unknown("exec checks need a real Loop"));
+    return;
+  }
+  if (argv_.empty()) {
+    done(ProbeResult::unknown("exec check without a command"));
+    return;
+  }
+  auto spec = std::make_shared<ProcessSpec>();
+  spec->argv = argv_;
+  spec->in = StdioSpec::null();
+  spec->out = StdioSpec::null();
+  spec->err = StdioSpec::pipe();
+  spec->output.exit_tail_lines = 3;
+  spec->env.set["SUPERVISOR_WORKER_PID"] = std::to_string(target.pid);
+  spec->stop.steps.clear();  // a cancelled probe is killed at once, tree and all
+  ProcessOptions options;
+  options.on_exit = [done](const ExitStatus& st) {
+    if (st.ok()) {
+      done(ProbeResult::healthy("exit 0"));
+      return;
+    }
+    std::string why = st.describe();
+    if (!st.stderr_tail.empty()) why += ": " + st.stderr_tail.back();
+    done(ProbeResult::unhealthy(std::move(why)));
+  };
+  detail::ErrorSink err;
+  Process p = detail::start_process(target.loop, std::move(spec), std::move(options), false, err);
+  if (err) {
+    done(ProbeResult::unknown("exec: " + err.context));
+    return;
+  }
+  auto running = std::make_shared<Running>(Running{target, std::move(p)});
+  std::vector<std::shared_ptr<Running>> finished;
+  {
+    std::lock_guard lock(mu_);
+    auto over = [](const std::shared_ptr<Running>& r) { return !r->process.running(); };
+    for (auto& r : running_) {
+      if (over(r)) finished.push_back(r);
+    }
+    running_.erase(std::remove_if(running_.begin(), running_.end(), over), running_.end());
+    running_.push_back(std::move(running));
+  }
+  // `finished` goes out of scope here, outside the lock: those processes are over already.
+}
+
+void ExecCheck::cancel(const ProbeTarget& target) {
+  std::lock_guard lock(mu_);
+  for (auto& r : running_) {
+    if (same_worker(r->target, target) && r->process.running()) r->process.request_kill();
+  }
+}
+
+// ------------------------------------------------------------------------------------------
+// TcpCheck and HttpCheck: their I/O is the backend's (e.g. src/linux/tcp_check.cpp).
+
+TcpCheck::TcpCheck(std::string address, std::uint16_t port)
+    : address_(std::move(address)), port_(port) {}
+
+TcpCheck::TcpCheck(std::string address, std::uint16_t port, std::string request)
+    : address_(std::move(address)), port_(port), request_(std::move(request)) {}
+
+HttpCheck::HttpCheck(std::string address, std::uint16_t port, std::string path)
+    : TcpCheck(address, port,
+               fmt::format("GET {} HTTP/1.1\r\nHost: {}:{}\r\nUser-Agent: supervisor-probe\r\n"
+                           "Accept: */*\r\nConnection: close\r\n\r\n",
+                           path.empty() ? "/" : path, address, port)) {}
+
+}  // namespace supervisor

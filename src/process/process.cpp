@@ -1,0 +1,232 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+// The public Process: a handle on a ChildCore, whose calls become commands for the loop.
+#include <supervisor/process.hpp>
+
+#include <fmt/format.h>
+
+#include "core/validate.hpp"
+#include "process/access.hpp"
+#include "process/child.hpp"
+#include "process/loop_core.hpp"
+
+namespace supervisor {
+
+using detail::ChildCore;
+using detail::ErrorSink;
+
+Process detail::start_process(const std::shared_ptr<LoopCore>& core,
+                              std::shared_ptr<const ProcessSpec> spec_ptr, ProcessOptions options,
+                              bool spec_validated, ErrorSink& err) {
+  const ProcessSpec& spec = *spec_ptr;
+  if (!spec_validated) validate_spec(spec, err);
+  if (err) return {};
+  ChildRequest request;
+  request.containment = options.containment;
+  request.group = GroupAccess::state(options.group);
+  if (request.group && request.group->core != core) {
+    err.fail(errc::invalid_argument, [&] {
+      return fmt::format("start \"{}\": ProcessOptions::group belongs to another Loop",
+                         spec.display_name());
+    });
+    return {};
+  }
+  // Resolving names, opening files and building argv and the environment happen here, on the
+  // calling thread.
+  std::unique_ptr<SpawnPlan> plan = core->backend().prepare(spec_ptr, request, err);
+  if (err) return {};
+  auto state = std::make_shared<ChildCore>(core, std::move(spec_ptr), std::move(options));
+  auto start_child = [&] {
+    std::unique_ptr<ChildOs> os = core->backend().spawn(*plan, state->info, err);
+    if (!err) state->begin(std::move(os));
+  };
+  // The backend says where the spawn must run; when any thread will do, it runs here, sparing
+  // the host a round trip to the loop.
+  if (plan->on_loop_thread()) {
+    core->run_sync(start_child);
+  } else {
+    start_child();
+  }
+  if (err) return {};
+  return ProcessAccess::make(std::move(state));
+}
+
+Process::Process() noexcept = default;
+Process::Process(std::shared_ptr<ChildCore> state) noexcept : state_(std::move(state)) {}
+Process::Process(Process&&) noexcept = default;
+
+// Lets go of the current process: stops it (waiting, within its StopPlan) from a host thread;
+// from the loop thread, where waiting would deadlock, only starts the stop.
+void Process::reset() noexcept {
+  if (!state_) return;
+  try {
+    if (state_->loop->in_loop()) {
+      state_->request_stop();
+    } else {
+      stop();
+    }
+  } catch (...) {
+    // Never throws: a destructor and a move assignment call this.
+  }
+  state_.reset();
+}
+
+Process& Process::operator=(Process&& other) noexcept {
+  if (this != &other) {
+    reset();
+    state_ = std::move(other.state_);
+  }
+  return *this;
+}
+
+Process::~Process() { reset(); }
+
+namespace {
+
+Process start_impl(Loop& loop, ProcessSpec&& spec, ProcessOptions&& options, ErrorSink& err) {
+  return detail::start_process(detail::LoopAccess::core(loop),
+                               std::make_shared<const ProcessSpec>(std::move(spec)),
+                               std::move(options), false, err);
+}
+
+}  // namespace
+
+Process Process::start(Loop& loop, ProcessSpec spec, ProcessOptions options) {
+  return detail::or_throw(
+      [&](ErrorSink& err) { return start_impl(loop, std::move(spec), std::move(options), err); });
+}
+
+Process Process::start(Loop& loop, ProcessSpec spec, ProcessOptions options,
+                       std::error_code& ec) noexcept {
+  return detail::into_code(ec, [&](ErrorSink& err) {
+    return start_impl(loop, std::move(spec), std::move(options), err);
+  });
+}
+
+int Process::pid() const noexcept { return state_ ? state_->info.pid : 0; }
+
+ProcessInfo Process::info() const {
+  if (!state_) return {};
+  std::lock_guard lock(state_->mu);  // set_resources updates `limits`
+  return state_->info;
+}
+
+bool Process::running() const {
+  if (!state_) return false;
+  std::lock_guard lock(state_->mu);
+  return !state_->final_status.has_value();
+}
+
+std::optional<ExitStatus> Process::exit_status() const {
+  if (!state_) return std::nullopt;
+  std::lock_guard lock(state_->mu);
+  return state_->final_status;
+}
+
+ExitStatus Process::wait() {
+  if (!state_) throw_error(errc::not_running, "Process::wait: no process");
+  return *state_->wait_for(std::nullopt);
+}
+
+std::optional<ExitStatus> Process::wait_for(Duration timeout) {
+  if (!state_) throw_error(errc::not_running, "Process::wait_for: no process");
+  return state_->wait_for(timeout);
+}
+
+void Process::request_stop() {
+  if (!state_) return;
+  auto s = state_;
+  s->loop->post([s] { s->request_stop(); });
+}
+
+ExitStatus Process::stop() {
+  if (!state_) throw_error(errc::not_running, "Process::stop: no process");
+  if (auto done = exit_status()) return *done;  // already over: no round trip to the loop
+  request_stop();
+  return wait();
+}
+
+void Process::request_kill() {
+  if (!state_) return;
+  auto s = state_;
+  s->loop->post([s] { s->kill_now(); });
+}
+
+ExitStatus Process::kill() {
+  if (!state_) throw_error(errc::not_running, "Process::kill: no process");
+  request_kill();
+  return wait();
+}
+
+namespace {
+
+void signal_impl(const std::shared_ptr<ChildCore>& s, Signal sig, ErrorSink& err) {
+  if (!s) {
+    err.fail(errc::not_running, [] { return std::string("Process::signal: no process"); });
+    return;
+  }
+  s->loop->run_sync([&] { s->signal_leader(sig, err); });
+}
+
+}  // namespace
+
+void Process::signal(Signal sig) {
+  detail::or_throw([&](ErrorSink& err) { signal_impl(state_, sig, err); });
+}
+
+void Process::signal(Signal sig, std::error_code& ec) noexcept {
+  detail::into_code(ec, [&](ErrorSink& err) { signal_impl(state_, sig, err); });
+}
+
+std::string Process::output(StdStream stream) const {
+  if (!state_) return {};
+  std::lock_guard lock(state_->mu);
+  return state_->buffer(stream).ring();
+}
+
+std::string Process::take_output(StdStream stream) {
+  if (!state_) return {};
+  std::string taken;
+  {
+    std::lock_guard lock(state_->mu);
+    taken = state_->buffer(stream).take_ring();
+  }
+  auto s = state_;
+  s->loop->post([s, stream] { s->resume_output(stream); });
+  return taken;
+}
+
+OutputStats Process::output_stats(StdStream stream) const {
+  if (!state_) return {};
+  std::lock_guard lock(state_->mu);
+  return state_->buffer(stream).stats();
+}
+
+namespace {
+
+void set_resources_impl(const std::shared_ptr<ChildCore>& s, const ResourceLimits& limits,
+                        ErrorSink& err) {
+  if (!s) {
+    err.fail(errc::not_running, [] { return std::string("Process::set_resources: no process"); });
+    return;
+  }
+  s->loop->run_sync([&] { s->set_resources(limits, err); });
+}
+
+}  // namespace
+
+void Process::set_resources(const ResourceLimits& limits) {
+  detail::or_throw([&](ErrorSink& err) { set_resources_impl(state_, limits, err); });
+}
+
+void Process::set_resources(const ResourceLimits& limits, std::error_code& ec) noexcept {
+  detail::into_code(ec, [&](ErrorSink& err) { set_resources_impl(state_, limits, err); });
+}
+
+ResourceSample Process::sample() const {
+  if (!state_) return {};
+  auto s = state_;
+  return s->loop->run_sync([&] { return s->sample(); });
+}
+
+}  // namespace supervisor

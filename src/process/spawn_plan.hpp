@@ -1,0 +1,48 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// The OS-neutral part of preparing a spawn: the child's environment from the host's and the
+// spec's rules, and the search of a bare program name along PATH, as execvp does it. Pure
+// functions, so that their cases are unit-tested without a process (the backend's preparation,
+// e.g. src/posix/spawn_prepare.cpp, calls them).
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include <supervisor/process_spec.hpp>
+
+namespace supervisor::detail {
+
+struct EnvPlan {
+  // The host's environment as it is (inherit, nothing set or unset): `vars` is empty, and the
+  // backend passes the host's own strings on, uncopied (a spawn is a hot path).
+  bool host_as_is = false;
+  // Otherwise the child's variables, "NAME=value", sorted by name.
+  std::vector<std::string> vars;
+  // The PATH a bare program name is searched in: the child's own, else `default_path`.
+  std::string path;
+};
+
+// `host`: the host's "NAME=value" strings, null-terminated (environ); entries without '=' or
+// with an empty name are skipped. The rules apply in order: inherit, unset, set.
+[[nodiscard]] EnvPlan plan_environment(const Environment& env, const char* const* host,
+                                       std::string_view default_path);
+
+struct PathSearch {
+  std::string program;    // the first candidate that passed the check, or empty
+  std::error_code error;  // when none did: the first error other than "not found", else ENOENT
+};
+
+// Tries `dir/name` for each entry of the colon-separated `path` in order (an empty entry is the
+// current directory, "."), as execvp would, until `check` accepts one (returns no error).
+// "No such file" and "not a directory" answers move on silently; the first other one (e.g.
+// permission denied) is what a failed search reports.
+[[nodiscard]] PathSearch search_path(
+    std::string_view name, std::string_view path,
+    const std::function<std::error_code(const std::string&)>& check);
+
+}  // namespace supervisor::detail
