@@ -66,11 +66,15 @@ class SUPERVISOR_API FakeWorld {
   /// Whether the pool asked `pid` to stop (its StopPlan started).
   [[nodiscard]] bool stop_requested(int pid) const;
 
-  /// Ends `pid` with `status` (its uptime is filled in from the clock). Unknown or dead: ignored.
+  /// Ends `pid` with exactly `status`, its reason too (its uptime is filled in from the clock).
+  /// Unknown or dead: ignored.
   void exit(int pid, ExitStatus status);
-  /// Ends `pid` with an exit code (`success` for 0, else `exit-code`).
+  /// Ends `pid` with an exit code; the reason is the real process layer's for it (`success` for
+  /// 0, else `exit-code`).
   void exit_code(int pid, int code);
-  /// Ends `pid` as if killed by signal number `signal` (SIGKILL = 9 by default).
+  /// Ends `pid` as if killed from outside by signal number `signal` (SIGKILL = 9 by default); the
+  /// reason is the real process layer's for it (`signal`, or `resource-limit` once its
+  /// `wall_time` has stopped it).
   void kill(int pid, int signal = 9);
   /// How processes react to a stop request from now on.
   void set_stop_behavior(StopBehavior behavior) noexcept;

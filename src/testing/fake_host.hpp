@@ -17,6 +17,7 @@
 
 #include "core/timer_queue.hpp"
 #include "pool/pool_host.hpp"
+#include "process/exit_classify.hpp"
 
 namespace supervisor::detail {
 
@@ -69,7 +70,10 @@ class FakeHost final : public PoolHost, public std::enable_shared_from_this<Fake
   std::size_t spawned_ = 0;
   int next_pid_ = 1000;
 
+  // Ends `pid` with exactly `status` (its uptime and stop request filled in).
   void end(int pid, ExitStatus status);
+  // Ends `pid` as the process layer would report these facts (the exit table decides).
+  void end_with(int pid, ExitFacts facts);
   void on_stop_request(int pid);
   void on_kill_request(int pid);
 

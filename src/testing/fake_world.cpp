@@ -7,13 +7,13 @@
 #include <chrono>
 #include <string_view>
 
+#include "process/backend.hpp"
+#include "process/exit_classify.hpp"
 #include "testing/fake_host.hpp"
 
 namespace supervisor {
 namespace detail {
 namespace {
-
-constexpr int k_sigkill = 9;
 
 class FakeWorker final : public WorkerProcess {
  public:
@@ -192,6 +192,22 @@ std::unique_ptr<NotifyChannel> FakeHost::open_notify(const std::string& name,
   return std::make_unique<FakeNotify>(weak_from_this(), address);
 }
 
+void FakeHost::end_with(int pid, ExitFacts facts) {
+  auto it = procs_.find(pid);
+  if (it == procs_.end() || !it->second.alive) return;
+  const Proc& p = it->second;
+  facts.stop_requested = facts.stop_requested || p.stop_requested;
+  facts.wall_time_hit = p.wall_time_hit;
+  // Classified as the real process layer classifies: by the one table.
+  const ExitRule rule = exit_rule_for(facts);
+  ExitStatus status;
+  status.reason = reason_of(rule);
+  status.exit_code = facts.exit_code;
+  status.signal = facts.signal;
+  status.wall_time_exceeded = rule == ExitRule::wall_time;
+  end(pid, status);
+}
+
 void FakeHost::end(int pid, ExitStatus status) {
   auto it = procs_.find(pid);
   if (it == procs_.end() || !it->second.alive) return;
@@ -199,10 +215,6 @@ void FakeHost::end(int pid, ExitStatus status) {
   p.alive = false;
   if (p.stop_timer) cancel_timer(p.stop_timer);
   if (p.wall_timer) cancel_timer(p.wall_timer);
-  if (p.wall_time_hit) {
-    status.reason = ExitReason::resource_limit;
-    status.wall_time_exceeded = true;
-  }
   status.uptime = clock_.now() - p.started;
   status.stop_requested = status.stop_requested || p.stop_requested;
   // As on the real loop: the exit is reported in a later turn, once the tree is gone.
@@ -217,10 +229,12 @@ void FakeHost::on_stop_request(int pid) {
   Proc& p = it->second;
   p.stop_requested = true;
   if (stop_behavior_ == testing::StopBehavior::exit_on_term && !p.spec->stop.steps.empty()) {
-    ExitStatus st;
-    st.signal = 15;  // the first rung's signal, as the real stop of a plain worker ends
-    st.reason = ExitReason::success;
-    end(pid, st);
+    // It dies of the first rung's signal, as the real stop of a plain worker ends.
+    ExitFacts f;
+    f.signal = native_signal(p.spec->stop.steps.front().signal);
+    f.kill_signal = f.signal == native_signal(Signal::kill);
+    f.died_of_stop_signal = true;
+    end_with(pid, f);
     return;
   }
   // Ignores the signals: the plan's final kill comes after every rung's wait.
@@ -233,10 +247,11 @@ void FakeHost::on_kill_request(int pid) {
   auto it = procs_.find(pid);
   if (it == procs_.end() || !it->second.alive) return;
   it->second.stop_requested = true;
-  ExitStatus st;
-  st.signal = k_sigkill;
-  st.reason = ExitReason::timeout;  // what the real loop reports for a kill it had to make
-  end(pid, st);
+  ExitFacts f;  // the final kill of its stop plan, as the real loop makes it
+  f.signal = native_signal(Signal::kill);
+  f.kill_signal = true;
+  f.final_kill = true;
+  end_with(pid, f);
 }
 
 }  // namespace detail
@@ -277,17 +292,18 @@ void FakeWorld::exit(int pid, ExitStatus status) {
 }
 
 void FakeWorld::exit_code(int pid, int code) {
-  ExitStatus st;
-  st.exit_code = code;
-  st.reason = code == 0 ? ExitReason::success : ExitReason::exit_code;
-  exit(pid, st);
+  detail::ExitFacts f;
+  f.exit_code = code;
+  host_->end_with(pid, f);
+  host_->pump();
 }
 
 void FakeWorld::kill(int pid, int signal) {
-  ExitStatus st;
-  st.signal = signal;
-  st.reason = ExitReason::signal;
-  exit(pid, st);
+  detail::ExitFacts f;  // a signal from outside: not one the stop plan sent
+  f.signal = signal;
+  f.kill_signal = signal == detail::native_signal(Signal::kill);
+  host_->end_with(pid, f);
+  host_->pump();
 }
 
 void FakeWorld::set_stop_behavior(StopBehavior behavior) noexcept {
