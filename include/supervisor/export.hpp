@@ -6,8 +6,15 @@
 /// `SUPERVISOR_API` marks the symbols the compiled library exports. The library is built with
 /// hidden visibility; CMake defines `SUPERVISOR_SHARED` for the library and its users when it is a
 /// shared library, and `SUPERVISOR_BUILDING` while compiling the library itself.
+///
+/// `SUPERVISOR_HEADER_ONLY` (the `supervisor::header_only` target defines it) makes the library
+/// header-only, the way `FMT_HEADER_ONLY` does for fmt: every public header then brings the
+/// implementation along (`supervisor/detail/header_only.hpp`), compiled inline into the program,
+/// and no library is linked.
 
-#if defined(SUPERVISOR_SHARED)
+#if defined(SUPERVISOR_HEADER_ONLY)
+#  define SUPERVISOR_API
+#elif defined(SUPERVISOR_SHARED)
 #  if defined(_WIN32)
 #    if defined(SUPERVISOR_BUILDING)
 #      define SUPERVISOR_API __declspec(dllexport)
@@ -20,3 +27,17 @@
 #else
 #  define SUPERVISOR_API
 #endif
+
+// For the implementation files (src/): every definition outside a class is SUPERVISOR_INLINE,
+// and a file's own helpers sit between SUPERVISOR_LOCAL_BEGIN and SUPERVISOR_LOCAL_END. Compiled
+// into the library they are plain definitions in an anonymous namespace; header-only, where every
+// translation unit that includes the library compiles them, they are inline, and the helpers sit
+// in an inline namespace, so that each definition is one and the same entity in all of them.
+#if defined(SUPERVISOR_HEADER_ONLY)
+#  define SUPERVISOR_INLINE inline
+#  define SUPERVISOR_LOCAL_BEGIN inline namespace local {
+#else
+#  define SUPERVISOR_INLINE
+#  define SUPERVISOR_LOCAL_BEGIN namespace {
+#endif
+#define SUPERVISOR_LOCAL_END }

@@ -15,6 +15,7 @@
 
 #include "linux/clone3.hpp"
 #include "linux/spawn.hpp"
+#include "posix/errno_text.hpp"
 
 // vfork-style clone3 needs a few instructions of assembly per architecture: x86-64 has them.
 // SUPERVISOR_FORK_CLONE3 forces the portable fork-style clone3 (to build and test that path).

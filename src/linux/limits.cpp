@@ -1,5 +1,6 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
+#include "posix/errno_text.hpp"
 #include "linux/limits.hpp"
 
 #include <dirent.h>
@@ -188,20 +189,20 @@ std::string delegate_from_leaf(const std::string& self_dir, const std::string& l
     return {};
   }
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    note = fmt::format("not moved: mkdir \"{}\": {}", dir, std::system_category().message(errno));
+    note = fmt::format("not moved: mkdir \"{}\": {}", dir, sys_message(errno));
     return {};
   }
   if (const int e = cgroupfs::write_file(dir + "/cgroup.procs", std::to_string(::getpid()));
       e != 0) {
     note =
-        fmt::format("not moved: \"{}/cgroup.procs\": {}", dir, std::system_category().message(e));
+        fmt::format("not moved: \"{}/cgroup.procs\": {}", dir, sys_message(e));
     return {};
   }
   if (const int e = cgroupfs::write_file(self_dir + "/cgroup.subtree_control", enable); e != 0) {
     note = fmt::format(
         "moved the host to \"{}\", but enabling \"{}\" in \"{}/cgroup.subtree_control\" failed: "
         "{} (another process still in \"{}\"?)",
-        dir, enable, self_dir, std::system_category().message(e), self_dir);
+        dir, enable, self_dir, sys_message(e), self_dir);
     return dir;
   }
   note = fmt::format("moved the host to \"{}\" and enabled \"{}\" for the groups below \"{}\"", dir,
@@ -340,7 +341,7 @@ class Applier {
         if (e != EPERM) {
           err_.fail(std::error_code(e, std::system_category()), [&] {
             return fmt::format("prlimit({}, {}): {}", live_pid, to_string(kind),
-                               std::system_category().message(e));
+                               sys_message(e));
           });
           return;
         }

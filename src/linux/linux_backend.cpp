@@ -1,5 +1,6 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
+#include "posix/errno_text.hpp"
 #include "linux/linux_backend.hpp"
 
 #include <dirent.h>
@@ -160,7 +161,7 @@ void LinuxBackend::setup_cgroups() {
     base = fmt::format("{}/supervisor-{}-{}", mount->self_dir(), host_pid_, ++instance);
     if (::mkdir(base.c_str(), 0755) != 0) {
       info_.cgroup_why_not =
-          fmt::format("mkdir \"{}\": {}", base, std::system_category().message(errno));
+          fmt::format("mkdir \"{}\": {}", base, sys_message(errno));
       return;
     }
     own_base_ = true;

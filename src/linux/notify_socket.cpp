@@ -1,5 +1,6 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
+#include "posix/errno_text.hpp"
 #include "linux/notify_socket.hpp"
 
 #include <sys/socket.h>
@@ -19,7 +20,7 @@ void NotifySocket::open(const std::string& abstract_name, ErrorSink& err) {
     const int e = errno;
     err.fail(std::error_code(e, std::system_category()), [&] {
       return fmt::format("notify socket \"@{}\": {}: {}", abstract_name, what,
-                         std::system_category().message(e));
+                         sys_message(e));
     });
   };
   if (!fd) return fail("socket");

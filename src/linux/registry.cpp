@@ -17,12 +17,12 @@
 #include <vector>
 
 #include "linux/proc_stat.hpp"
+#include "posix/errno_text.hpp"
 #include "posix/unique_fd.hpp"
 
 namespace supervisor::detail {
 namespace {
 
-std::string sys_message(int e) { return std::system_category().message(e); }
 
 bool read_text(int fd, std::string& out) {
   char buf[4096];

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "linux/clone3_spawn.hpp"
+#include "posix/errno_text.hpp"
 #include "posix/posix_spawn.hpp"
 
 namespace supervisor::detail {

@@ -15,18 +15,14 @@
 #include <cstring>
 #include <system_error>
 
+#include "posix/errno_text.hpp"
 #include "posix/unique_fd.hpp"
 #include "process/loop_core.hpp"
+#include "process/probes.hpp"
 
 namespace supervisor {
 
 namespace {
-
-std::string errno_text(int e) { return std::system_category().message(e); }
-
-bool same_worker(const ProbeTarget& a, const ProbeTarget& b) {
-  return a.worker == b.worker && a.incarnation == b.incarnation;
-}
 
 }  // namespace
 
@@ -60,7 +56,7 @@ struct TcpCheck::Attempt : std::enable_shared_from_this<Attempt> {
       socklen_t len = sizeof error;
       if (::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &len) != 0) error = errno;
       if (error != 0) {
-        finish(ProbeResult::unhealthy(fmt::format("connect {}: {}", endpoint, errno_text(error))));
+        finish(ProbeResult::unhealthy(fmt::format("connect {}: {}", endpoint, detail::sys_message(error))));
         return;
       }
       if ((events & (detail::io::error | detail::io::hangup)) != 0 && request.empty()) {
@@ -96,7 +92,7 @@ struct TcpCheck::Attempt : std::enable_shared_from_this<Attempt> {
         return;
       }
       if (n < 0) {
-        finish(ProbeResult::unhealthy(fmt::format("send to {}: {}", endpoint, errno_text(errno))));
+        finish(ProbeResult::unhealthy(fmt::format("send to {}: {}", endpoint, detail::sys_message(errno))));
         return;
       }
       sent += static_cast<std::size_t>(n);
@@ -112,7 +108,7 @@ struct TcpCheck::Attempt : std::enable_shared_from_this<Attempt> {
       if (n < 0 && errno == EAGAIN) break;
       if (n < 0) {
         finish(
-            ProbeResult::unhealthy(fmt::format("read from {}: {}", endpoint, errno_text(errno))));
+            ProbeResult::unhealthy(fmt::format("read from {}: {}", endpoint, detail::sys_message(errno))));
         return;
       }
       if (n == 0) break;
@@ -183,7 +179,7 @@ void TcpCheck::probe(const ProbeTarget& target, ProbeCallback done) {
                                            : fmt::format("{}:{}", host, port_);
   a->fd.reset(::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!a->fd) {
-    a->finish(ProbeResult::unknown(fmt::format("socket: {}", errno_text(errno))));
+    a->finish(ProbeResult::unknown(fmt::format("socket: {}", detail::sys_message(errno))));
     return;
   }
   int r;
@@ -192,7 +188,7 @@ void TcpCheck::probe(const ProbeTarget& target, ProbeCallback done) {
   } while (r != 0 && errno == EINTR);
   if (r != 0 && errno != EINPROGRESS) {
     a->finish(
-        ProbeResult::unhealthy(fmt::format("connect {}: {}", a->endpoint, errno_text(errno))));
+        ProbeResult::unhealthy(fmt::format("connect {}: {}", a->endpoint, detail::sys_message(errno))));
     return;
   }
   a->watch = a->loop->watch(a->fd.get(), detail::io::writable, [a](std::uint32_t ev) { a->on_event(ev); });
@@ -212,7 +208,7 @@ void TcpCheck::cancel(const ProbeTarget& target) {
   {
     std::lock_guard lock(mu_);
     for (auto& a : attempts_) {
-      if (same_worker(a->target, target)) mine.push_back(a);
+      if (detail::same_worker(a->target, target)) mine.push_back(a);
     }
   }
   // Loop thread (the pool cancels there): closing the socket ends the attempt.

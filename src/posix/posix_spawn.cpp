@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "posix/errno_text.hpp"
+
 namespace supervisor::detail {
 namespace {
 

@@ -17,13 +17,12 @@
 #include <cstring>
 #include <optional>
 
+#include "posix/errno_text.hpp"
 #include "process/spawn_plan.hpp"
 
 extern char** environ;  // NOLINT: POSIX
 
 namespace supervisor::detail {
-
-std::string sys_message(int e) { return std::system_category().message(e); }
 
 // The cwd a message names: the spec's, or the host's own when the spec keeps it.
 std::string shown_cwd(const std::string& cwd) {

@@ -80,8 +80,7 @@ enum class ExecStage {
 // with what it means for execve.
 void explain_exec_failure(const PreparedSpawn& p, ExecStage stage, int e, ErrorSink& err);
 
-// The errno's text, and the cwd a message names (the spec's, or the host's own).
-std::string sys_message(int e);
+// The cwd a message names: the spec's, or the host's own.
 std::string shown_cwd(const std::string& cwd);
 
 }  // namespace supervisor::detail

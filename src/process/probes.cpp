@@ -14,16 +14,13 @@
 
 #include "process/backend.hpp"
 #include "process/child.hpp"
+#include "process/probes.hpp"
 
 namespace supervisor {
 
-namespace {
-
-bool same_worker(const ProbeTarget& a, const ProbeTarget& b) {
+bool detail::same_worker(const ProbeTarget& a, const ProbeTarget& b) {
   return a.worker == b.worker && a.incarnation == b.incarnation;
 }
-
-}  // namespace
 
 // ------------------------------------------------------------------------------------------
 // ProcessAliveCheck
@@ -152,7 +149,7 @@ void ExecCheck::probe(const ProbeTarget& target, ProbeCallback done) {
 void ExecCheck::cancel(const ProbeTarget& target) {
   std::lock_guard lock(mu_);
   for (auto& r : running_) {
-    if (same_worker(r->target, target) && r->process.running()) r->process.request_kill();
+    if (detail::same_worker(r->target, target) && r->process.running()) r->process.request_kill();
   }
 }
 
