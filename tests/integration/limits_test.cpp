@@ -1143,7 +1143,7 @@ TEST_CASE("a tree past its wall_time is stopped with its StopPlan, reason resour
   REQUIRE_CLEAN(audit, tag);  // the grandchild went with the tree
 }
 
-TEST_CASE("wall_time changes on a running tree count from its start; lifted, it runs on",
+TEST_CASE("wall_time changes on a running tree count from its start, lifted, it runs on",
           "[integration][limits]") {
   st::LeakAudit audit;
   const auto tag = st::unique_tag("walltime-live");

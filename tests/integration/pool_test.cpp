@@ -384,7 +384,7 @@ TEST_CASE("a throwing strategy or subscriber never takes the pool down", "[integ
   REQUIRE_CLEAN(audit, tag);
 }
 
-TEST_CASE("8 host threads hammer acquire, release and kills; no deadlock, no double incarnation",
+TEST_CASE("8 host threads hammer acquire, release and kills, no deadlock, no double incarnation",
           "[integration][pool][concurrency]") {
   st::LeakAudit audit;
   const auto tag = st::unique_tag("pool-hammer");
@@ -437,7 +437,7 @@ TEST_CASE("8 host threads hammer acquire, release and kills; no deadlock, no dou
 // Nothing deadlocks, a call either works or fails with one of its documented errors, and no worker
 // ever has two live incarnations: the subscriber sees incarnation N+1 of a worker spawned only
 // after N exited.
-TEST_CASE("8 host threads hammer every call, stop included; no deadlock, no double incarnation",
+TEST_CASE("8 host threads hammer every call, stop included, no deadlock, no double incarnation",
           "[integration][pool][concurrency]") {
   st::LeakAudit audit;
   const auto tag = st::unique_tag("pool-hammer-all");
@@ -628,7 +628,7 @@ TEST_CASE("sd_notify watchdog: a worker that stops sending WATCHDOG=1 is killed 
   REQUIRE_CLEAN(audit, tag);
 }
 
-TEST_CASE("chaos: 1000 random SIGKILLs on a pool of 16; every kill is one restart",
+TEST_CASE("chaos: 1000 random SIGKILLs on a pool of 16, every kill is one restart",
           "[integration][pool][chaos]") {
   st::LeakAudit audit;
   const auto tag = st::unique_tag("pool-chaos");

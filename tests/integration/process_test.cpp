@@ -609,7 +609,7 @@ TEST_CASE("backpressure mode blocks the writer until the host takes output",
   REQUIRE_CLEAN(audit, tag);
 }
 
-TEST_CASE("signals reach the process by pidfd; an exited one is never signalled",
+TEST_CASE("signals reach the process by pidfd, an exited one is never signalled",
           "[integration][process]") {
   st::LeakAudit audit;
   const auto tag = st::unique_tag("signal");

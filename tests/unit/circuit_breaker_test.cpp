@@ -216,7 +216,7 @@ TEST_CASE("closed trips on the failure rate only once minimum_calls are recorded
   CHECK(m.failure_rate == 100.0);
 }
 
-TEST_CASE("a rate below the threshold keeps the breaker closed; reaching it trips",
+TEST_CASE("a rate below the threshold keeps the breaker closed, reaching it trips",
           "[unit][breaker]") {
   auto b = sv::SlidingWindowBreaker::create(small_options());
   // 1 failure in 4 = 25%, then 2 in 5 = 40%, then 3 in 6 = 50% (>= threshold trips).
@@ -345,7 +345,7 @@ TEST_CASE("automatic_open_to_half_open moves on in state(now) without a call", "
   CHECK_FALSE(b->try_acquire(t0 + 31s));
 }
 
-TEST_CASE("half-open permits exactly N trial calls; release returns a permit", "[unit][breaker]") {
+TEST_CASE("half-open permits exactly N trial calls, release returns a permit", "[unit][breaker]") {
   sv::BreakerOptions o = small_options();
   o.permitted_calls_in_half_open = 3;
   auto b = sv::SlidingWindowBreaker::create(o);

@@ -175,7 +175,7 @@ TEST_CASE("health: readiness gates leases without touching the process", "[unit]
   pool.stop();
 }
 
-TEST_CASE("health: a startup check holds back the others; failing it stops the worker",
+TEST_CASE("health: a startup check holds back the others, failing it stops the worker",
           "[unit][health]") {
   sv::testing::FakeWorld world;
   auto startup = std::make_shared<ScriptedCheck>();
@@ -213,7 +213,7 @@ TEST_CASE("health: a startup check holds back the others; failing it stops the w
   pool.stop();
 }
 
-TEST_CASE("health: a late answer after the timeout is ignored; a throwing check fails",
+TEST_CASE("health: a late answer after the timeout is ignored, a throwing check fails",
           "[unit][health]") {
   sv::testing::FakeWorld world;
   auto check = std::make_shared<ScriptedCheck>();

@@ -117,7 +117,7 @@ TEST_CASE("fake world: the restart budget gives up at the 6th quick death", "[un
   CHECK(world.live_pids().empty());
 }
 
-TEST_CASE("fake world: readiness after a delay; a death before it is never ready", "[unit][pool]") {
+TEST_CASE("fake world: readiness after a delay, a death before it is never ready", "[unit][pool]") {
   sv::testing::FakeWorld world;
   auto o = options(1);
   o.readiness = sv::Readiness::after(2s);
@@ -802,7 +802,7 @@ TEST_CASE("fake world: the Pool calls a user policy's hooks as documented", "[un
   CHECK(std::count(policy->log.begin(), policy->log.end(), "exit 1") == 0);  // a planned stop
 }
 
-TEST_CASE("fake world: history keeps the last history_size events; unsubscribe stops delivery",
+TEST_CASE("fake world: history keeps the last history_size events, unsubscribe stops delivery",
           "[unit][pool]") {
   sv::testing::FakeWorld world;
   auto o = options(1);
@@ -827,7 +827,7 @@ TEST_CASE("fake world: history keeps the last history_size events; unsubscribe s
   CHECK(pool.history().back().sequence > h.back().sequence);  // events go on, unseen by it
 }
 
-TEST_CASE("fake world: a user scaling policy sizes the pool within bounds; a throw changes nothing",
+TEST_CASE("fake world: a user scaling policy sizes the pool within bounds, a throw changes nothing",
           "[unit][pool][scaling]") {
   sv::testing::FakeWorld world;
   auto o = options(2);
@@ -934,7 +934,7 @@ class ThrowingBreaker final : public sv::CircuitBreaker {
 
 }  // namespace
 
-TEST_CASE("fake world: a throwing lease breaker is reported; the lease still goes back",
+TEST_CASE("fake world: a throwing lease breaker is reported, the lease still goes back",
           "[unit][pool][breaker]") {
   sv::testing::FakeWorld world;
   auto o = options(1);

@@ -78,7 +78,7 @@ TEST_CASE("replace: the new worker starts first, the old one stops once it is re
   pool.stop();
 }
 
-TEST_CASE("replace: a replacement that is not ready in time is stopped; the old one stays",
+TEST_CASE("replace: a replacement that is not ready in time is stopped, the old one stays",
           "[unit][pool][replace]") {
   sv::testing::FakeWorld world;
   // READY=1 never comes: every new worker stays `starting`.
@@ -306,7 +306,7 @@ class Scripted final : public sv::HealthCheckStrategy {
 
 }  // namespace
 
-TEST_CASE("probe answers move the health score; degraded answers alone lead to a replacement",
+TEST_CASE("probe answers move the health score, degraded answers alone lead to a replacement",
           "[unit][pool][health]") {
   sv::testing::FakeWorld world;
   auto o = options(1, sv::Readiness::immediate());
