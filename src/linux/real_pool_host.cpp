@@ -125,7 +125,8 @@ class RealHost final : public PoolHost {
                                              std::function<void(const NotifyNote&)> on_note,
                                              ErrorSink& err) override {
     auto channel = std::make_unique<RealNotify>(core_, std::move(on_note));
-    channel->open(name, err);
+    channel->open(
+        std::string(name).insert(name.find('/') + 1, fmt::format("{}/", core_->host_pid())), err);
     if (err) return nullptr;
     return channel;
   }

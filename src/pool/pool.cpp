@@ -15,11 +15,8 @@
 #include <mutex>
 #include <unordered_map>
 
-#include <unistd.h>
-
 #include "core/duration.hpp"
 #include "core/validate.hpp"
-#include "linux/loop_core.hpp"
 #include "pool/pool_host.hpp"
 #include "testing/fake_host.hpp"
 
@@ -569,10 +566,11 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       if (auto self = weak.lock()) self->on_exit(index, incarnation, st);
     };
     if (uses_notify()) {
-      // The channel exists before the worker does: it may say READY=1 at once.
+      // The channel exists before the worker does: it may say READY=1 at once. Its name is unique
+      // in this process; the host makes it unique on the machine.
       l.notify = host_->open_notify(
-          fmt::format("supervisor/{}/{}/{}/{}", ::getpid(), reinterpret_cast<std::uintptr_t>(this),
-                      index, incarnation),
+          fmt::format("supervisor/{}/{}/{}", reinterpret_cast<std::uintptr_t>(this), index,
+                      incarnation),
           [weak, index, incarnation](const NotifyNote& note) {
             if (auto self = weak.lock()) self->on_note(index, incarnation, note);
           },
