@@ -15,6 +15,7 @@
 
 #include "core/duration.hpp"
 #include "core/validate.hpp"
+#include "pool/lease_desk.hpp"
 #include "pool/pool_host.hpp"
 #include "testing/fake_host.hpp"
 
@@ -26,14 +27,15 @@ namespace detail {
 class PoolCore : public std::enable_shared_from_this<PoolCore> {
  public:
   PoolCore(std::shared_ptr<PoolHost> host, PoolOptions options)
-      : host_(std::move(host)), options_(std::move(options)) {
+      : host_(std::move(host)),
+        options_(std::move(options)),
+        desk_(options_.lease_fast_path && options_.recycle.max_leases == 0 &&
+                  !options_.health_score.enabled,
+              options_.lease_breaker.get()) {
     if (!options_.restart_policy)
       options_.restart_policy = std::make_shared<StandardRestartPolicy>();
     shared_spec_ = std::make_shared<const ProcessSpec>(options_.spec);
-    fast_path_ = options_.lease_fast_path && options_.recycle.max_leases == 0 &&
-                 !options_.health_score.enabled;
-    for (std::size_t i = 0; i < options_.size; ++i)
-      slots_.push_back(Slot{i, WorkerStateMachine(i, WorkerState::backoff, now())});
+    for (std::size_t i = 0; i < options_.size; ++i) add_slot();
   }
 
   // ---- host side -------------------------------------------------------------------------
@@ -102,10 +104,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   bool drain(Duration timeout) {
     auto self = shared_from_this();
     host_->run_sync([self] { self->begin_drain(); });
-    auto idle = [&] {  // under mu_; desk_mu_ nests inside it
-      std::lock_guard desk(desk_mu_);
-      return leased_ == 0 && desk_taken_.empty();
-    };
+    auto idle = [&] { return leased_ == 0 && desk_.none_lent(); };  // under mu_
     if (host_->in_loop()) {
       std::unique_lock lock(mu_);
       while (!idle()) {
@@ -350,39 +349,12 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     });
   }
 
-  // A lease's outcome, as its breaker hears it (any thread).
-  static void report_lease(CircuitBreaker& b, LeaseOutcome outcome, Duration elapsed, TimePoint t) {
-    switch (outcome) {
-      case LeaseOutcome::failure: b.on_failure(elapsed, t); return;
-      case LeaseOutcome::slow: b.on_slow(elapsed, t); return;
-      case LeaseOutcome::success: b.on_success(elapsed, t); return;
-    }
-  }
-
   // ---- the lease desk (any thread) ----------------------------------------------------------
-  // Idle workers the loop has put on the desk: host threads take and return leases on them
-  // under `desk_mu_` alone. The loop takes a worker back (withdraw) before it changes its state.
   bool desk_acquire(Lease& out) {
-    if (!fast_path_) return false;
+    if (!desk_.enabled()) return false;
     const TimePoint t = now();
-    std::unique_lock lock(desk_mu_);
-    if (!desk_open_ || desk_free_.empty()) return false;
-    if (options_.lease_breaker) {
-      bool permitted = true;
-      try {
-        permitted = options_.lease_breaker->try_acquire(t);
-      } catch (...) {
-        permitted = true;  // counted as an error on the loop's next use of the breaker
-      }
-      if (!permitted) return false;  // the loop answers circuit_open
-    }
-    const DeskWorker w = desk_free_.front();
-    desk_free_.pop_front();
-    desk_taken_.emplace(w.index, w);
-    ++desk_leases_;
-    ++desk_leases_by_worker_[w.index];
-    desk_lease_wait_.observe(0.0);
-    lock.unlock();
+    LeaseDesk::Worker w;
+    if (!desk_.take(t, w)) return false;
     out.core_ = shared_from_this();
     out.worker_ = w.index;
     out.incarnation_ = w.incarnation;
@@ -394,25 +366,11 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
 
   bool desk_release(std::size_t worker, std::uint64_t incarnation, LeaseOutcome outcome,
                     TimePoint acquired) {
-    const TimePoint t = now();
-    std::unique_lock lock(desk_mu_);
-    auto it = desk_taken_.find(worker);
-    if (it == desk_taken_.end() || it->second.incarnation != incarnation) return false;
-    const DeskWorker w = it->second;
-    desk_taken_.erase(it);
-    desk_lease_duration_.observe(std::chrono::duration<double>(t - acquired).count());
-    const bool back_on_desk = desk_open_;
-    if (back_on_desk) desk_free_.push_back(w);
-    lock.unlock();
-    // Outside the desk's lock: the breaker's listener posts to the loop.
-    if (options_.lease_breaker) {
-      try {
-        report_lease(*options_.lease_breaker, outcome, t - acquired, t);
-      } catch (...) {
-      }
+    switch (desk_.give_back(worker, incarnation, outcome, acquired, now())) {
+      case LeaseDesk::Return::not_lent: return false;
+      case LeaseDesk::Return::on_desk: return true;
+      case LeaseDesk::Return::closed: break;
     }
-    if (back_on_desk) return true;
-    // The desk closed meanwhile (waiters queued, drain, stop): the loop takes the worker back.
     auto self = shared_from_this();
     host_->post([self, worker, incarnation] { self->desk_returned(worker, incarnation); });
     return true;
@@ -455,7 +413,6 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     bool health_stopping = false;  // a failing check stopped it: its exit is `unhealthy`
     bool ready_pending = false;    // readiness mode satisfied; waiting for readiness checks
     bool out_for_health = false;   // stopped by a check, and not ready again yet
-    bool on_desk = false;          // on the lease desk (free, or leased by a host thread)
     int score = 100;               // HealthScoreOptions, per incarnation
     bool score_armed = true;       // may ask for a replacement when the score sinks
     // Graceful replacement: a new slot (`replaces` set) starts while the old (`replaced_by`)
@@ -475,6 +432,14 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   };
 
   TimePoint now() const { return host_->now(); }
+
+  // A new slot at the end, not started; its index. Every part learns of it.
+  std::size_t add_slot() {
+    const std::size_t i = slots_.size();
+    slots_.push_back(Slot{i, WorkerStateMachine(i, WorkerState::backoff, now())});
+    desk_.add_slot();
+    return i;
+  }
 
   // ---- loop thread -------------------------------------------------------------------------
   void report_error(std::string_view where) noexcept {
@@ -508,7 +473,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   }
 
   void move_to(Slot& slot, WorkerState to, std::string cause) {
-    if (slot.on_desk) withdraw(slot);  // the desk lets go of it first
+    withdraw(slot);  // the desk lets go of it first
     const WorkerState from = slot.sm.state();
     std::error_code ec;
     WorkerTransition t = slot.sm.transition(to, std::move(cause), now(), ec);
@@ -794,8 +759,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       if (done) done(false, errc::invalid_argument);
       return;
     }
-    const std::size_t i = slots_.size();
-    slots_.push_back(Slot{i, WorkerStateMachine(i, WorkerState::backoff, now())});
+    const std::size_t i = add_slot();
     Slot& fresh = slots_.back();
     Slot& old = slots_[old_index];
     fresh.replaces = old_index;
@@ -1525,7 +1489,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
 
   void begin_drain() {
     draining_ = true;
-    close_desk();
+    desk_.close();
     for (auto& w : waiters_) {
       if (w.timer) host_->cancel_timer(w.timer);
       w.done(Lease(), errc::stopped, "Pool::acquire: the pool is draining");
@@ -1546,8 +1510,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     // Grow: new slots at the end. A retired slot is never reused, so that a late callback of
     // its last incarnation can never be mistaken for a new worker's.
     while (live < size) {
-      const std::size_t i = slots_.size();
-      slots_.push_back(Slot{i, WorkerStateMachine(i, WorkerState::backoff, now())});
+      add_slot();
       ++live;
       if (running_) spawn(slots_.back(), nullptr);
     }
@@ -1593,7 +1556,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     }
     stopping_ = true;
     stopped_ = true;
-    close_desk();
+    desk_.close();
     if (scaling_timer_) host_->cancel_timer(scaling_timer_);
     scaling_timer_ = 0;
     for (auto& t : limiter_timers_) {
@@ -1629,56 +1592,23 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   // Lease desk, loop side -------------------------------------------------------------------
   // Puts an idle, serving worker on the desk, if the desk is open and nobody waits in the loop.
   void put_on_desk(Slot& slot) {
-    if (!fast_path_ || slot.on_desk || slot.sm.state() != WorkerState::ready || !serving(slot) ||
-        !waiters_.empty() || slot.retiring)
+    if (!desk_.enabled() || desk_.holds(slot.index) || slot.sm.state() != WorkerState::ready ||
+        !serving(slot) || !waiters_.empty() || slot.retiring)
       return;
-    std::lock_guard lock(desk_mu_);
-    if (!desk_open_) return;
-    desk_free_.push_back(DeskWorker{slot.index, slot.sm.incarnation(), pid_of(slot)});
-    slot.on_desk = true;
+    desk_.put(LeaseDesk::Worker{slot.index, slot.sm.incarnation(), pid_of(slot)});
   }
 
   // Takes a worker back from the desk before the loop changes its state. One that a host thread
   // holds a lease on becomes an ordinary `leased` worker (its release then comes to the loop).
   void withdraw(Slot& slot) {
-    if (!slot.on_desk) return;
-    slot.on_desk = false;
-    bool lent = false;
-    {
-      std::lock_guard lock(desk_mu_);
-      auto it = std::find_if(desk_free_.begin(), desk_free_.end(),
-                             [&](const DeskWorker& w) { return w.index == slot.index; });
-      if (it != desk_free_.end()) {
-        desk_free_.erase(it);
-      } else if (desk_taken_.erase(slot.index) > 0) {
-        lent = true;
-      }
-    }
-    if (lent && slot.sm.state() == WorkerState::ready) {
+    if (desk_.withdraw(slot.index) && slot.sm.state() == WorkerState::ready)
       move_to(slot, WorkerState::leased, "leased (fast path), taken back by the loop");
-    }
-  }
-
-  // Closes the desk (waiters in the loop, drain, stop): its idle workers return to the loop.
-  void close_desk() {
-    if (!fast_path_) return;
-    std::vector<std::size_t> idle;
-    {
-      std::lock_guard lock(desk_mu_);
-      desk_open_ = false;
-      for (const auto& w : desk_free_) idle.push_back(w.index);
-      desk_free_.clear();
-    }
-    for (std::size_t i : idle) slots_[i].on_desk = false;
   }
 
   // Opens the desk when nothing waits in the loop, and puts every idle worker on it.
   void open_desk() {
-    if (!fast_path_ || !waiters_.empty() || !running_ || stopping_ || draining_) return;
-    {
-      std::lock_guard lock(desk_mu_);
-      desk_open_ = true;
-    }
+    if (!desk_.enabled() || !waiters_.empty() || !running_ || stopping_ || draining_) return;
+    desk_.open();
     for (auto& s : slots_) put_on_desk(s);
   }
 
@@ -1689,17 +1619,12 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       std::lock_guard lock(mu_);
       cv_.notify_all();  // drain() may be waiting for it
     }
-    if (slot.sm.incarnation() != incarnation || !slot.on_desk) return;
-    slot.on_desk = false;
+    if (slot.sm.incarnation() != incarnation || !desk_.holds(index)) return;
+    desk_.returned(index);
     serve_waiters();
   }
 
-  bool lent_on_desk(const Slot& slot) {
-    if (!slot.on_desk) return false;
-    std::lock_guard lock(desk_mu_);
-    auto it = desk_taken_.find(slot.index);
-    return it != desk_taken_.end() && it->second.incarnation == slot.sm.incarnation();
-  }
+  bool lent_on_desk(const Slot& slot) { return desk_.lent(slot.index, slot.sm.incarnation()); }
 
   // Leases ---------------------------------------------------------------------------------
   void enqueue(Duration timeout, std::function<void(Lease, std::error_code, std::string)> done) {
@@ -1726,7 +1651,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       }
     }
     Waiter w{++next_waiter_, now(), std::move(done)};
-    close_desk();  // its idle workers are the loop's again, for this and any queued waiter
+    desk_.close();  // its idle workers are the loop's again, for this and any queued waiter
     if (Slot* s = pick_ready(); s && waiters_.empty()) {
       hand_out(*s, w);
       open_desk();
@@ -1767,7 +1692,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   Slot* pick_ready() {
     Slot* best = nullptr;
     for (auto& s : slots_) {
-      if (s.sm.state() == WorkerState::ready && serving(s) && !s.on_desk &&
+      if (s.sm.state() == WorkerState::ready && serving(s) && !desk_.holds(s.index) &&
           (!best || s.sm.since() < best->sm.since()))
         best = &s;
     }
@@ -1861,19 +1786,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     s.draining = draining_;
     s.size = live_slots();
     // What the desk knows: leases host threads hold right now, and the counts.
-    std::unordered_map<std::size_t, std::uint64_t> lent;
-    std::unordered_map<std::size_t, std::uint64_t> desk_counts;
-    std::uint64_t desk_leases = 0;
-    Histogram desk_wait;
-    Histogram desk_duration;
-    {
-      std::lock_guard lock(desk_mu_);
-      for (const auto& [index, w] : desk_taken_) lent.emplace(index, w.incarnation);
-      desk_counts = desk_leases_by_worker_;
-      desk_leases = desk_leases_;
-      desk_wait = desk_lease_wait_;
-      desk_duration = desk_lease_duration_;
-    }
+    const LeaseDesk::Figures desk = desk_.figures();
     for (auto& slot : slots_) {
       WorkerSnapshot w;
       w.index = slot.index;
@@ -1886,10 +1799,11 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       w.restarts = slot.restarts;
       w.health_score = slot.score;
       w.leases = slot.leases;
-      if (auto c = desk_counts.find(slot.index); c != desk_counts.end()) w.leases += c->second;
-      if (auto l = lent.find(slot.index); l != lent.end() && slot.on_desk &&
-                                          l->second == slot.sm.incarnation() &&
-                                          w.state == WorkerState::ready) {
+      if (auto c = desk.leases_by_worker.find(slot.index); c != desk.leases_by_worker.end())
+        w.leases += c->second;
+      if (auto l = desk.lent.find(slot.index); l != desk.lent.end() && desk_.holds(slot.index) &&
+                                               l->second == slot.sm.incarnation() &&
+                                               w.state == WorkerState::ready) {
         w.state = WorkerState::leased;  // a host thread holds it through the desk
       }
       w.last_exit = slot.last_exit;
@@ -1923,14 +1837,14 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     s.lease_timeouts = lease_timeouts_;
     s.strategy_errors = strategy_errors_;
     s.invalid_transitions = invalid_transitions_;
-    s.leases = leases_ + desk_leases;
+    s.leases = leases_ + desk.leases;
     s.limit_violations = limit_violations_;
     s.group_limits = group_limits_;
     s.soft_recycles = soft_recycles_;
     s.lease_wait = metrics_.lease_wait;
-    s.lease_wait.merge(desk_wait);
+    s.lease_wait.merge(desk.wait);
     s.lease_duration = metrics_.lease_duration;
-    s.lease_duration.merge(desk_duration);
+    s.lease_duration.merge(desk.duration);
     s.start_to_ready = metrics_.start_to_ready;
     s.worker_uptime = metrics_.worker_uptime;
     s.probe_latency = metrics_.probe_latency;
@@ -1949,6 +1863,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
 
   std::shared_ptr<PoolHost> host_;
   PoolOptions options_;
+  LeaseDesk desk_;                                  // see lease_desk.hpp
   std::shared_ptr<const ProcessSpec> shared_spec_;  // one spec for every worker
   // A deque: growing never moves a slot, so a `Slot&` held up the stack stays valid.
   std::deque<Slot> slots_;
@@ -2003,21 +1918,6 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   std::uint64_t probe_failures_ = 0;
   std::uint64_t health_stops_ = 0;
   std::uint64_t health_stops_deferred_ = 0;
-  // The lease desk: see desk_acquire(). `desk_mu_` is taken after `mu_`, never before.
-  struct DeskWorker {
-    std::size_t index;
-    std::uint64_t incarnation;
-    int pid;
-  };
-  bool fast_path_ = false;  // fixed at construction
-  std::mutex desk_mu_;
-  bool desk_open_ = false;            // (desk_mu_)
-  std::deque<DeskWorker> desk_free_;  // (desk_mu_) idle longest first: spreads the work
-  std::unordered_map<std::size_t, DeskWorker> desk_taken_;  // (desk_mu_) leased from the desk
-  std::uint64_t desk_leases_ = 0;                           // (desk_mu_)
-  std::unordered_map<std::size_t, std::uint64_t> desk_leases_by_worker_;  // (desk_mu_)
-  Histogram desk_lease_wait_ = Histogram::default_seconds();              // (desk_mu_)
-  Histogram desk_lease_duration_ = Histogram::default_seconds();          // (desk_mu_)
   struct Rollout {
     RollingRestart options;
     std::deque<std::size_t> todo;
