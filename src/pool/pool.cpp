@@ -15,6 +15,7 @@
 
 #include "core/duration.hpp"
 #include "core/validate.hpp"
+#include "pool/health_runner.hpp"
 #include "pool/lease_desk.hpp"
 #include "pool/pool_host.hpp"
 #include "testing/fake_host.hpp"
@@ -24,14 +25,15 @@ namespace detail {
 
 // The pool's state and logic. Everything below `// loop thread` is touched only on the loop
 // thread; `mu_` guards the few fields host threads wait on.
-class PoolCore : public std::enable_shared_from_this<PoolCore> {
+class PoolCore final : public std::enable_shared_from_this<PoolCore>, public HealthRunner::Core {
  public:
   PoolCore(std::shared_ptr<PoolHost> host, PoolOptions options)
       : host_(std::move(host)),
         options_(std::move(options)),
         desk_(options_.lease_fast_path && options_.recycle.max_leases == 0 &&
                   !options_.health_score.enabled,
-              options_.lease_breaker.get()) {
+              options_.lease_breaker.get()),
+        health_(*this, *this, *host_, options_) {
     if (!options_.restart_policy)
       options_.restart_policy = std::make_shared<StandardRestartPolicy>();
     shared_spec_ = std::make_shared<const ProcessSpec>(options_.spec);
@@ -377,18 +379,6 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   }
 
  private:
-  struct CheckRun {
-    int successes = 0;  // in a row
-    int failures = 0;   // in a row
-    bool passing = false;
-    bool in_flight = false;
-    std::uint64_t seq = 0;
-    std::uint64_t timer = 0;          // the next probe
-    std::uint64_t timeout_timer = 0;  // the one in flight
-    TimePoint started{};
-    HealthStatus last = HealthStatus::unknown;
-    std::string detail;  // of the last answer
-  };
   struct Slot {
     std::size_t index;
     WorkerStateMachine sm;
@@ -407,14 +397,6 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     bool recycling = false;                // stopping as planned: start again at once
     std::uint64_t incarnation_leases = 0;  // leases of the current process
     std::uint64_t recycle_timer = 0;
-    // Health checks, per incarnation (one entry per PoolOptions::health_checks).
-    std::vector<CheckRun> checks{};
-    bool startup_passed = true;    // no startup check, or it passed
-    bool health_stopping = false;  // a failing check stopped it: its exit is `unhealthy`
-    bool ready_pending = false;    // readiness mode satisfied; waiting for readiness checks
-    bool out_for_health = false;   // stopped by a check, and not ready again yet
-    int score = 100;               // HealthScoreOptions, per incarnation
-    bool score_armed = true;       // may ask for a replacement when the score sinks
     // Graceful replacement: a new slot (`replaces` set) starts while the old (`replaced_by`)
     // serves.
     std::optional<std::size_t> replaces{};
@@ -438,11 +420,40 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     const std::size_t i = slots_.size();
     slots_.push_back(Slot{i, WorkerStateMachine(i, WorkerState::backoff, now())});
     desk_.add_slot();
+    health_.add_slot();
     return i;
   }
 
+  // ---- the parts' view of the core (loop thread): see HealthRunner::Core --------------------
+  [[nodiscard]] bool stopping() const override { return stopping_; }
+  [[nodiscard]] std::uint64_t incarnation(std::size_t worker) const override {
+    return slots_[worker].sm.incarnation();
+  }
+  [[nodiscard]] WorkerState state(std::size_t worker) const override {
+    return slots_[worker].sm.state();
+  }
+  void withdraw(std::size_t worker) override { withdraw(slots_[worker]); }
+  void stop_unhealthy(std::size_t worker, std::string cause) override {
+    Slot& slot = slots_[worker];
+    move_to(slot, WorkerState::stopping, std::move(cause));
+    if (slot.worker) slot.worker->request_stop();
+  }
+  void become_ready(std::size_t worker, std::string cause) override {
+    become_ready(slots_[worker], std::move(cause));
+  }
+  void offer(std::size_t worker) override {
+    serve_waiters();
+    put_on_desk(slots_[worker]);
+  }
+  [[nodiscard]] bool replaceable(std::size_t worker) const override {
+    return replaceable(slots_[worker]);
+  }
+  void replace(std::size_t worker, Duration ready_timeout) override {
+    start_replacement(worker, ready_timeout, false, nullptr);
+  }
+
   // ---- loop thread -------------------------------------------------------------------------
-  void report_error(std::string_view where) noexcept {
+  void report_error(std::string_view where) noexcept override {
     ++strategy_errors_;
     if (!options_.error_handler) return;
     try {
@@ -451,7 +462,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     }
   }
 
-  void emit(PoolEventData data) {
+  void emit(PoolEventData data) override {
     // Shared with the history, not copied into it (an event holds strings): the history may drop
     // it while a subscriber still looks at it (a subscriber's action emitting more).
     const auto shared = std::make_shared<const PoolEvent>(
@@ -585,8 +596,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       return;
     }
     slot.worker = std::move(worker);
-    slot.score = 100;
-    slot.score_armed = true;
+    health_.renew_score(index);
     slot.incarnation_leases = 0;
     slot.recycling = false;
     if (options_.recycle.max_runtime > Duration::zero()) {
@@ -606,7 +616,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       slot.watchdog_fired = false;
       arm_watchdog(slot);
     }
-    start_checks(slot);
+    health_.start(index, incarnation, pid_of(slot));
     if (options_.readiness.mode == Readiness::Mode::immediate) {
       become_ready(slot, "ready: started");
     } else if (options_.readiness.mode == Readiness::Mode::notify) {
@@ -676,7 +686,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
 
   // The incarnation is over: its notify socket and watchdog go with it.
   void teardown_incarnation(Slot& slot) {
-    stop_checks(slot);
+    health_.stop(slot.index);
     slot.notify.reset();
     if (slot.watchdog_timer) host_->cancel_timer(slot.watchdog_timer);
     slot.watchdog_timer = 0;
@@ -707,20 +717,11 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
 
   template <class F>
   void guarded(std::string_view where, F&& f) {
-    try {
-      f();
-    } catch (...) {
-      report_error(where);
-    }
+    detail::guarded(static_cast<HealthRunner::Core&>(*this), where, std::forward<F>(f));
   }
 
   void become_ready(Slot& slot, std::string cause) {
-    if (!serving(slot)) {
-      // Started as the readiness mode wants; the readiness checks have the last word.
-      slot.ready_pending = true;
-      return;
-    }
-    slot.ready_pending = false;
+    if (!health_.clear_to_serve(slot.index)) return;
     metrics_.start_to_ready.observe(std::chrono::duration<double>(now() - slot.sm.since()).count());
     move_to(slot, WorkerState::ready, std::move(cause));
     guarded("restart_policy.on_ready",
@@ -730,7 +731,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
         options_.restart_breaker->on_success(slot.sm.time_in(WorkerState::starting, now()), now());
       });
     }
-    slot.out_for_health = false;
+    health_.clear_out_for_health(slot.index);
     if (slot.replaces) finish_replacement(slot);
     if (slot.restarting_in_place) {
       slot.restarting_in_place = false;
@@ -897,212 +898,6 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     recycle(slot, "rolling restart");
   }
 
-  // Health checks ---------------------------------------------------------------------------
-  const std::vector<HealthCheck>& checks() const { return options_.health_checks; }
-
-  bool has_role(ProbeRole role) const {
-    return std::any_of(checks().begin(), checks().end(),
-                       [&](const HealthCheck& c) { return c.role == role; });
-  }
-
-  // Leases may go to it: startup passed and every readiness check passing.
-  bool serving(const Slot& slot) const {
-    if (!slot.startup_passed) return false;
-    for (std::size_t k = 0; k < slot.checks.size(); ++k) {
-      if (checks()[k].role == ProbeRole::readiness && !slot.checks[k].passing) return false;
-    }
-    return true;
-  }
-
-  void start_checks(Slot& slot) {
-    if (checks().empty()) return;
-    slot.checks.assign(checks().size(), CheckRun{});
-    slot.startup_passed = !has_role(ProbeRole::startup);
-    slot.health_stopping = false;
-    slot.ready_pending = false;
-    for (std::size_t k = 0; k < checks().size(); ++k) {
-      // Kubernetes: liveness passes until it fails; readiness fails until it passes.
-      slot.checks[k].passing = checks()[k].role == ProbeRole::liveness;
-      if (checks()[k].role == ProbeRole::startup || slot.startup_passed)
-        schedule_probe(slot, k, checks()[k].timing.initial_delay);
-    }
-  }
-
-  void stop_checks(Slot& slot) {
-    for (std::size_t k = 0; k < slot.checks.size(); ++k) {
-      CheckRun& c = slot.checks[k];
-      if (c.timer) host_->cancel_timer(c.timer);
-      if (c.timeout_timer) host_->cancel_timer(c.timeout_timer);
-      c.timer = c.timeout_timer = 0;
-      if (c.in_flight) cancel_probe(slot, k);
-      c.in_flight = false;
-      ++c.seq;  // a late answer is ignored
-    }
-  }
-
-  ProbeTarget target_of(const Slot& slot) const {
-    ProbeTarget t;
-    t.worker = slot.index;
-    t.incarnation = slot.sm.incarnation();
-    t.pid = pid_of(slot);
-    t.loop = host_->loop_core();
-    return t;
-  }
-
-  void cancel_probe(const Slot& slot, std::size_t k) {
-    const auto& strategy = checks()[k].strategy;
-    if (strategy) guarded("health_check.cancel", [&] { strategy->cancel(target_of(slot)); });
-  }
-
-  void schedule_probe(Slot& slot, std::size_t k, Duration delay) {
-    auto self = shared_from_this();
-    const std::size_t index = slot.index;
-    const std::uint64_t incarnation = slot.sm.incarnation();
-    slot.checks[k].timer = host_->add_timer(delay, [self, index, incarnation, k] {
-      Slot& s = self->slots_[index];
-      if (s.sm.incarnation() != incarnation || k >= s.checks.size()) return;
-      s.checks[k].timer = 0;
-      self->run_probe(s, k);
-    });
-  }
-
-  static bool process_alive(WorkerState st) {
-    return st == WorkerState::starting || st == WorkerState::ready || st == WorkerState::leased ||
-           st == WorkerState::draining;
-  }
-
-  void run_probe(Slot& slot, std::size_t k) {
-    if (!process_alive(slot.sm.state()) || slot.health_stopping) return;
-    CheckRun& c = slot.checks[k];
-    const HealthCheck& check = checks()[k];
-    c.in_flight = true;
-    c.started = now();
-    const std::uint64_t seq = ++c.seq;
-    ++probes_;
-    auto self = shared_from_this();
-    const std::size_t index = slot.index;
-    const std::uint64_t incarnation = slot.sm.incarnation();
-    c.timeout_timer = host_->add_timer(check.timing.timeout, [self, index, incarnation, k, seq] {
-      Slot& s = self->slots_[index];
-      if (s.sm.incarnation() != incarnation || k >= s.checks.size()) return;
-      s.checks[k].timeout_timer = 0;
-      if (!s.checks[k].in_flight || s.checks[k].seq != seq) return;
-      self->cancel_probe(s, k);
-      self->on_probe_result(index, incarnation, k, seq, ProbeResult::unhealthy("timed out"));
-    });
-    std::weak_ptr<PoolCore> weak = weak_from_this();
-    auto done = [weak, index, incarnation, k, seq](ProbeResult r) {
-      if (auto me = weak.lock()) {
-        me->host_->post([me, index, incarnation, k, seq, r = std::move(r)]() mutable {
-          me->on_probe_result(index, incarnation, k, seq, std::move(r));
-        });
-      }
-    };
-    if (!check.strategy) {
-      done(ProbeResult::unknown("no strategy"));
-      return;
-    }
-    try {
-      check.strategy->probe(target_of(slot), done);
-    } catch (...) {
-      report_error("health_check.probe");
-      done(ProbeResult::unhealthy("the check threw"));
-    }
-  }
-
-  void on_probe_result(std::size_t index, std::uint64_t incarnation, std::size_t k,
-                       std::uint64_t seq, ProbeResult r) {
-    Slot& slot = slots_[index];
-    if (slot.sm.incarnation() != incarnation || k >= slot.checks.size()) return;
-    CheckRun& c = slot.checks[k];
-    if (!c.in_flight || c.seq != seq) return;  // timed out already, or the worker is gone
-    c.in_flight = false;
-    if (c.timeout_timer) host_->cancel_timer(c.timeout_timer);
-    c.timeout_timer = 0;
-    metrics_.probe_latency.observe(std::chrono::duration<double>(now() - c.started).count());
-    const HealthCheck& check = checks()[k];
-    const bool ok = r.status == HealthStatus::healthy || r.status == HealthStatus::degraded;
-    if (ok) {
-      ++c.successes;
-      c.failures = 0;
-    } else {
-      ++probe_failures_;
-      ++c.failures;
-      c.successes = 0;
-    }
-    const bool was_passing = c.passing;
-    const bool was_serving = serving(slot);
-    if (ok && c.successes >= check.timing.success_threshold) c.passing = true;
-    if (!ok && c.failures >= check.timing.failure_threshold) c.passing = false;
-    const HealthStatus before = c.last;
-    c.last = r.status;
-    c.detail = r.detail;
-    const HealthScoreOptions& hs = options_.health_score;
-    adjust_score(slot, r.status == HealthStatus::healthy    ? hs.healthy_probe
-                       : r.status == HealthStatus::degraded ? hs.degraded_probe
-                                                            : hs.failed_probe);
-    if (slot.sm.incarnation() != incarnation) return;
-    if (before != r.status || was_passing != c.passing) {
-      emit(HealthChanged{index, incarnation, check.strategy ? check.strategy->name() : "null",
-                         check.role, r.status, c.passing, r.detail});
-      if (slot.sm.incarnation() != incarnation) return;  // a subscriber changed the pool
-    }
-    const std::string name = check.strategy ? check.strategy->name() : "null";
-    if (check.role != ProbeRole::readiness && !ok && c.failures >= check.timing.failure_threshold) {
-      health_stop(slot, fmt::format("{} check \"{}\" failed {} times in a row: {}",
-                                    to_string(check.role), name, c.failures, r.detail));
-      return;
-    }
-    if (check.role == ProbeRole::startup && c.passing) {
-      // Passed: the startup check is done, and the others begin.
-      slot.startup_passed = true;
-      for (std::size_t j = 0; j < checks().size(); ++j) {
-        if (checks()[j].role != ProbeRole::startup)
-          schedule_probe(slot, j, checks()[j].timing.initial_delay);
-      }
-    } else {
-      schedule_probe(slot, k, check.timing.period);
-    }
-    if (was_serving && !serving(slot)) withdraw(slot);
-    if (!was_serving && serving(slot)) {
-      if (slot.ready_pending && slot.sm.state() == WorkerState::starting) {
-        become_ready(slot,
-                     fmt::format("ready: {} check \"{}\" passed", to_string(check.role), name));
-      } else {
-        serve_waiters();
-        put_on_desk(slot);
-      }
-    }
-  }
-
-  // A startup or liveness check failed too often: stop the worker with its StopPlan (as
-  // Kubernetes restarts a container); the restart policy sees an `unhealthy` exit.
-  void health_stop(Slot& slot, std::string why) {
-    if (stopping_ || slot.health_stopping) return;
-    withdraw(slot);
-    if (options_.max_out_for_health > 0) {
-      const auto out = static_cast<std::size_t>(std::count_if(
-          slots_.begin(), slots_.end(), [](const Slot& x) { return x.out_for_health; }));
-      if (out >= options_.max_out_for_health) {
-        ++health_stops_deferred_;  // the check fails again next period and asks again
-        return;
-      }
-    }
-    switch (slot.sm.state()) {
-      case WorkerState::starting:
-      case WorkerState::ready:
-      case WorkerState::leased:
-      case WorkerState::draining:
-        slot.health_stopping = true;
-        slot.out_for_health = true;
-        ++health_stops_;
-        move_to(slot, WorkerState::stopping, "unhealthy: " + why);
-        if (slot.worker) slot.worker->request_stop();
-        break;
-      default: break;
-    }
-  }
-
   void on_exit(std::size_t index, std::uint64_t incarnation, ExitStatus st) {
     Slot& slot = slots_[index];
     if (slot.sm.incarnation() != incarnation) {
@@ -1116,10 +911,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       st.reason = ExitReason::watchdog;  // we killed it because its heartbeat stopped
       slot.watchdog_fired = false;
     }
-    if (slot.health_stopping) {
+    if (health_.take_stop_verdict(index))
       st.reason = ExitReason::unhealthy;  // we stopped it because a check kept failing
-      slot.health_stopping = false;
-    }
     // Fast path of an immediate restart: the policy decides first, and the replacement starts
     // before the bookkeeping of this exit (events, counters, limiters), which then runs as
     // always; the process is already on its way meanwhile. Only where nothing else decides
@@ -1329,7 +1122,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     slot.timer = 0;
     if (slot.replace_timer) host_->cancel_timer(slot.replace_timer);
     slot.replace_timer = 0;
-    slot.out_for_health = false;
+    health_.clear_out_for_health(slot.index);
     if (slot.replaces) abort_replacement(slot, std::move(cause));
     if (slot.sm.state() != WorkerState::retired)
       move_to(slot, WorkerState::retired, std::move(cause));
@@ -1593,7 +1386,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   // Puts an idle, serving worker on the desk, if the desk is open and nobody waits in the loop.
   void put_on_desk(Slot& slot) {
     if (!desk_.enabled() || desk_.holds(slot.index) || slot.sm.state() != WorkerState::ready ||
-        !serving(slot) || !waiters_.empty() || slot.retiring)
+        !health_.serving(slot.index) || !waiters_.empty() || slot.retiring)
       return;
     desk_.put(LeaseDesk::Worker{slot.index, slot.sm.incarnation(), pid_of(slot)});
   }
@@ -1692,7 +1485,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   Slot* pick_ready() {
     Slot* best = nullptr;
     for (auto& s : slots_) {
-      if (s.sm.state() == WorkerState::ready && serving(s) && !desk_.holds(s.index) &&
+      if (s.sm.state() == WorkerState::ready && health_.serving(s.index) && !desk_.holds(s.index) &&
           (!best || s.sm.since() < best->sm.since()))
         best = &s;
     }
@@ -1747,10 +1540,6 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       return;
     }
     if (slot.sm.incarnation() != incarnation || slot.sm.state() != WorkerState::leased) return;
-    const HealthScoreOptions& hs = options_.health_score;
-    const int delta = outcome == LeaseOutcome::success   ? hs.lease_success
-                      : outcome == LeaseOutcome::failure ? hs.lease_failure
-                                                         : hs.lease_slow;
     if (options_.recycle.max_leases > 0 && slot.incarnation_leases >= options_.recycle.max_leases) {
       move_to(slot, WorkerState::ready, "released");
       recycle(slot, fmt::format("served {} leases", slot.incarnation_leases));
@@ -1761,23 +1550,9 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
             fmt::format("released ({})", outcome == LeaseOutcome::success   ? "success"
                                          : outcome == LeaseOutcome::failure ? "failure"
                                                                             : "slow"));
-    adjust_score(slot, delta);
+    health_.score_lease(slot.index, outcome);
     serve_waiters();
     put_on_desk(slot);
-  }
-
-  // HealthScoreOptions: moves the score; low enough, and armed, it asks for a replacement.
-  void adjust_score(Slot& slot, int delta) {
-    const HealthScoreOptions& hs = options_.health_score;
-    if (!hs.enabled) return;
-    slot.score = std::clamp(slot.score + delta, 0, 100);
-    if (slot.score > hs.recover_above) slot.score_armed = true;
-    if (!slot.score_armed || slot.score > hs.replace_below || !replaceable(slot) || stopping_)
-      return;
-    slot.score_armed = false;
-    emit(WorkerRecycled{slot.index,
-                        fmt::format("health score {} <= {}", slot.score, hs.replace_below)});
-    start_replacement(slot.index, hs.ready_timeout, false, nullptr);
   }
 
   PoolSnapshot build_snapshot() {
@@ -1797,7 +1572,6 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
                          w.state == WorkerState::stopping;
       w.pid = alive ? pid_of(slot) : 0;
       w.restarts = slot.restarts;
-      w.health_score = slot.score;
       w.leases = slot.leases;
       if (auto c = desk.leases_by_worker.find(slot.index); c != desk.leases_by_worker.end())
         w.leases += c->second;
@@ -1817,16 +1591,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
           slot.sm.time_in(WorkerState::ready, now()) + slot.sm.time_in(WorkerState::leased, now());
       for (std::size_t k = 0; k < worker_state_count; ++k)
         w.time_in_state[k] = slot.sm.time_in(static_cast<WorkerState>(k), now());
-      w.serving = serving(slot);
-      bool answered = false;
-      for (const auto& c : slot.checks) {
-        if (c.last == HealthStatus::unknown && c.detail.empty()) continue;  // not answered yet
-        if (!answered || c.last > w.health) {
-          w.health = c.last;
-          w.health_detail = c.detail;
-        }
-        answered = true;
-      }
+      health_.describe(slot.index, w);
       if (w.state == WorkerState::ready && w.serving) ++s.ready;
       if (w.state == WorkerState::leased) ++s.leased;
       s.workers.push_back(std::move(w));
@@ -1847,11 +1612,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     s.lease_duration.merge(desk.duration);
     s.start_to_ready = metrics_.start_to_ready;
     s.worker_uptime = metrics_.worker_uptime;
-    s.probe_latency = metrics_.probe_latency;
-    s.probes = probes_;
-    s.probe_failures = probe_failures_;
-    s.health_stops = health_stops_;
-    s.health_stops_deferred = health_stops_deferred_;
+    health_.fill(s);
     guarded("restart_breaker", [&] {
       if (options_.restart_breaker) s.restart_breaker = options_.restart_breaker->state(now());
     });
@@ -1864,6 +1625,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   std::shared_ptr<PoolHost> host_;
   PoolOptions options_;
   LeaseDesk desk_;                                  // see lease_desk.hpp
+  HealthRunner health_;                             // see health_runner.hpp
   std::shared_ptr<const ProcessSpec> shared_spec_;  // one spec for every worker
   // A deque: growing never moves a slot, so a `Slot&` held up the stack stays valid.
   std::deque<Slot> slots_;
@@ -1912,12 +1674,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     Histogram lease_duration = Histogram::default_seconds();
     Histogram start_to_ready = Histogram::default_seconds();
     Histogram worker_uptime = Histogram::default_seconds();
-    Histogram probe_latency = Histogram::default_seconds();
   } metrics_;
-  std::uint64_t probes_ = 0;
-  std::uint64_t probe_failures_ = 0;
-  std::uint64_t health_stops_ = 0;
-  std::uint64_t health_stops_deferred_ = 0;
   struct Rollout {
     RollingRestart options;
     std::deque<std::size_t> todo;
