@@ -18,6 +18,7 @@
 #include "pool/health_runner.hpp"
 #include "pool/lease_desk.hpp"
 #include "pool/pool_host.hpp"
+#include "pool/rollouts.hpp"
 #include "testing/fake_host.hpp"
 
 namespace supervisor {
@@ -25,7 +26,9 @@ namespace detail {
 
 // The pool's state and logic. Everything below `// loop thread` is touched only on the loop
 // thread; `mu_` guards the few fields host threads wait on.
-class PoolCore final : public std::enable_shared_from_this<PoolCore>, public HealthRunner::Core {
+class PoolCore final : public std::enable_shared_from_this<PoolCore>,
+                       public HealthRunner::Core,
+                       public Rollouts::Core {
  public:
   PoolCore(std::shared_ptr<PoolHost> host, PoolOptions options)
       : host_(std::move(host)),
@@ -33,7 +36,8 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>, public Hea
         desk_(options_.lease_fast_path && options_.recycle.max_leases == 0 &&
                   !options_.health_score.enabled,
               options_.lease_breaker.get()),
-        health_(*this, *this, *host_, options_) {
+        health_(*this, *this, *host_, options_),
+        rollouts_(*this, *this, *host_) {
     if (!options_.restart_policy)
       options_.restart_policy = std::make_shared<StandardRestartPolicy>();
     shared_spec_ = std::make_shared<const ProcessSpec>(options_.spec);
@@ -227,7 +231,7 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>, public Hea
     auto self = shared_from_this();
     done = guarded_callback(std::move(done), "replace_async callback");
     host_->post([self, worker, timeout, done = std::move(done)]() mutable {
-      self->start_replacement(worker, timeout, false, std::move(done));
+      self->rollouts_.start_replacement(worker, timeout, false, std::move(done));
     });
   }
 
@@ -235,8 +239,9 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>, public Hea
                              std::function<void(RolloutResult, std::error_code)> done) {
     auto self = shared_from_this();
     done = guarded_callback(std::move(done), "rolling_restart_async callback");
-    host_->post(
-        [self, o, done = std::move(done)]() mutable { self->start_rollout(o, std::move(done)); });
+    host_->post([self, o, done = std::move(done)]() mutable {
+      self->rollouts_.start_rollout(o, std::move(done));
+    });
   }
 
   // Blocking forms, host threads only: the loop thread would wait for itself.
@@ -397,14 +402,6 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>, public Hea
     bool recycling = false;                // stopping as planned: start again at once
     std::uint64_t incarnation_leases = 0;  // leases of the current process
     std::uint64_t recycle_timer = 0;
-    // Graceful replacement: a new slot (`replaces` set) starts while the old (`replaced_by`)
-    // serves.
-    std::optional<std::size_t> replaces{};
-    std::optional<std::size_t> replaced_by{};
-    std::uint64_t replace_timer = 0;                            // the new one's ready deadline
-    std::function<void(bool, std::error_code)> replace_done{};  // on the new slot
-    bool rollout_member = false;  // its replacement (or in-place restart) is part of the rollout
-    bool restarting_in_place = false;  // rollout: stopped to start again; done once ready
   };
   struct Waiter {
     std::uint64_t id;
@@ -416,11 +413,12 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>, public Hea
   TimePoint now() const { return host_->now(); }
 
   // A new slot at the end, not started; its index. Every part learns of it.
-  std::size_t add_slot() {
+  std::size_t add_slot() override {
     const std::size_t i = slots_.size();
     slots_.push_back(Slot{i, WorkerStateMachine(i, WorkerState::backoff, now())});
     desk_.add_slot();
     health_.add_slot();
+    rollouts_.add_slot();
     return i;
   }
 
@@ -449,7 +447,18 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>, public Hea
     return replaceable(slots_[worker]);
   }
   void replace(std::size_t worker, Duration ready_timeout) override {
-    start_replacement(worker, ready_timeout, false, nullptr);
+    rollouts_.start_replacement(worker, ready_timeout, false, nullptr);
+  }
+  // ... and Rollouts::Core
+  [[nodiscard]] bool running() const override { return running_; }
+  [[nodiscard]] std::size_t slot_count() const override { return slots_.size(); }
+  void spawn(std::size_t worker) override { spawn(slots_[worker], nullptr); }
+  void retire_worker(std::size_t worker) override {
+    Slot& s = slots_[worker];
+    if (!s.retiring && s.sm.state() != WorkerState::retired) retire_slot(s);
+  }
+  void recycle(std::size_t worker, std::string why) override {
+    recycle(slots_[worker], std::move(why));
   }
 
   // ---- loop thread -------------------------------------------------------------------------
@@ -732,170 +741,16 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>, public Hea
       });
     }
     health_.clear_out_for_health(slot.index);
-    if (slot.replaces) finish_replacement(slot);
-    if (slot.restarting_in_place) {
-      slot.restarting_in_place = false;
-      if (slot.replace_timer) host_->cancel_timer(slot.replace_timer);
-      slot.replace_timer = 0;
-      rollout_step(false, true, {});
-    }
+    rollouts_.on_ready(slot.index);
     serve_waiters();
     put_on_desk(slot);
   }
 
-  // Replacement and rollouts -------------------------------------------------------------
-  static bool replaceable(const Slot& s) {
-    return !s.retiring && !s.replaced_by && !s.replaces &&
+  // Replacement and rollouts: see rollouts.hpp.
+  bool replaceable(const Slot& s) const {
+    return !s.retiring && !rollouts_.involved(s.index) &&
            (s.sm.state() == WorkerState::starting || s.sm.state() == WorkerState::ready ||
             s.sm.state() == WorkerState::leased);
-  }
-
-  void start_replacement(std::size_t old_index, Duration ready_timeout, bool rollout_member,
-                         std::function<void(bool, std::error_code)> done) {
-    if (stopping_) {
-      if (done) done(false, errc::stopped);
-      return;
-    }
-    if (old_index >= slots_.size() || !replaceable(slots_[old_index])) {
-      if (done) done(false, errc::invalid_argument);
-      return;
-    }
-    const std::size_t i = add_slot();
-    Slot& fresh = slots_.back();
-    Slot& old = slots_[old_index];
-    fresh.replaces = old_index;
-    fresh.rollout_member = rollout_member;
-    fresh.replace_done = std::move(done);
-    old.replaced_by = i;
-    emit(ReplacementStarted{old_index, i});
-    auto self = shared_from_this();
-    fresh.replace_timer = host_->add_timer(ready_timeout, [self, i, ready_timeout] {
-      Slot& s = self->slots_[i];
-      s.replace_timer = 0;
-      if (s.replaces)
-        self->abort_replacement(s, "not ready within " + format_duration(ready_timeout));
-    });
-    spawn(fresh, nullptr);
-  }
-
-  void finish_replacement(Slot& fresh) {
-    const std::size_t old_index = *fresh.replaces;
-    fresh.replaces.reset();
-    if (fresh.replace_timer) host_->cancel_timer(fresh.replace_timer);
-    fresh.replace_timer = 0;
-    Slot& old = slots_[old_index];
-    old.replaced_by.reset();
-    emit(ReplacementFinished{old_index, fresh.index});
-    if (!old.retiring && old.sm.state() != WorkerState::retired) retire_slot(old);
-    auto done = std::move(fresh.replace_done);
-    fresh.replace_done = nullptr;
-    if (done) done(true, {});
-    if (fresh.rollout_member) {
-      fresh.rollout_member = false;
-      rollout_step(true, true, {});
-    }
-  }
-
-  void abort_replacement(Slot& fresh, std::string why) {
-    if (!fresh.replaces) return;
-    const std::size_t old_index = *fresh.replaces;
-    fresh.replaces.reset();
-    if (fresh.replace_timer) host_->cancel_timer(fresh.replace_timer);
-    fresh.replace_timer = 0;
-    slots_[old_index].replaced_by.reset();
-    emit(ReplacementAborted{old_index, fresh.index, why});
-    if (!fresh.retiring && fresh.sm.state() != WorkerState::retired) retire_slot(fresh);
-    auto done = std::move(fresh.replace_done);
-    fresh.replace_done = nullptr;
-    if (done) done(false, {});
-    if (fresh.rollout_member) {
-      fresh.rollout_member = false;
-      rollout_step(true, false, fmt::format("replacing worker {} failed: {}", old_index, why));
-    }
-  }
-
-  void start_rollout(const RollingRestart& o,
-                     std::function<void(RolloutResult, std::error_code)> done) {
-    if (stopping_ || !running_) {
-      done({}, stopping_ ? errc::stopped : errc::not_running);
-      return;
-    }
-    if (o.max_surge == 0 && o.max_unavailable == 0) {
-      done({}, errc::invalid_argument);
-      return;
-    }
-    if (rollout_) {
-      done({}, errc::already_running);
-      return;
-    }
-    Rollout r;
-    r.options = o;
-    r.done = std::move(done);
-    for (const auto& s : slots_) {
-      if (replaceable(s)) r.todo.push_back(s.index);
-    }
-    r.result.total = r.todo.size();
-    rollout_ = std::move(r);
-    rollout_pump();
-  }
-
-  void rollout_pump() {
-    if (!rollout_) return;
-    Rollout& r = *rollout_;
-    while (r.result.why.empty() && !r.todo.empty() &&
-           r.surging + r.restarting < r.options.max_surge + r.options.max_unavailable) {
-      const std::size_t index = r.todo.front();
-      r.todo.pop_front();
-      Slot& slot = slots_[index];
-      if (!replaceable(slot)) {
-        ++r.result.replaced;  // gone or replaced meanwhile: nothing left to do for it
-        continue;
-      }
-      if (r.surging < r.options.max_surge) {
-        ++r.surging;
-        start_replacement(index, r.options.ready_timeout, true, nullptr);
-      } else {
-        ++r.restarting;
-        restart_in_place(slot, r.options.ready_timeout);
-      }
-    }
-    if (r.surging + r.restarting == 0 && (r.todo.empty() || !r.result.why.empty())) {
-      RolloutResult result = r.result;
-      result.completed = result.why.empty() && result.replaced == result.total;
-      auto done = std::move(r.done);
-      rollout_.reset();
-      emit(RolloutFinished{result});
-      if (done) done(result, {});
-    }
-  }
-
-  // A replacement of the rollout ended: count it, and start the next.
-  void rollout_step(bool surge, bool ok, std::string why) {
-    if (!rollout_) return;
-    Rollout& r = *rollout_;
-    std::size_t& in_flight = surge ? r.surging : r.restarting;
-    if (in_flight > 0) --in_flight;
-    if (ok) {
-      ++r.result.replaced;
-    } else if (r.result.why.empty()) {
-      r.result.why = std::move(why);
-    }
-    rollout_pump();
-  }
-
-  // max_unavailable: stop the worker and start it again at once (no restart policy).
-  void restart_in_place(Slot& slot, Duration ready_timeout) {
-    slot.restarting_in_place = true;
-    auto self = shared_from_this();
-    const std::size_t index = slot.index;
-    slot.replace_timer = host_->add_timer(ready_timeout, [self, index] {
-      Slot& s = self->slots_[index];
-      s.replace_timer = 0;
-      if (!s.restarting_in_place) return;
-      s.restarting_in_place = false;
-      self->rollout_step(false, false, fmt::format("worker {} was not ready again in time", index));
-    });
-    recycle(slot, "rolling restart");
   }
 
   void on_exit(std::size_t index, std::uint64_t incarnation, ExitStatus st) {
@@ -919,7 +774,7 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>, public Hea
     // (no breaker, no stop, retirement, recycling or replacement under way).
     std::optional<RestartDecision> early;
     std::optional<Launch> launched;
-    if (!stopping_ && !slot.retiring && !slot.recycling && !slot.replaces &&
+    if (!stopping_ && !slot.retiring && !slot.recycling && !rollouts_.replacing(index) &&
         !options_.restart_breaker && emitting_ == 0) {
       early = ask_restart_policy(slot, st);
       if (early->restart && early->delay <= Duration::zero())
@@ -1053,9 +908,9 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>, public Hea
   // `early`: the policy's decision, already asked for (and `launched`, the process it started).
   void decide(Slot& slot, const ExitStatus& st, std::optional<RestartDecision> early = {},
               std::optional<Launch> launched = {}) {
-    if (slot.replaces) {
+    if (rollouts_.replacing(slot.index)) {
       // A replacement that died before it was ready: the old worker stays.
-      abort_replacement(slot, "it exited before it was ready: " + st.describe());
+      rollouts_.abort(slot.index, "it exited before it was ready: " + st.describe());
       return;
     }
     // A failure, though we stopped it: a failing check, or running past wall_time.
@@ -1120,10 +975,9 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>, public Hea
   void retire(Slot& slot, std::string cause) {
     if (slot.timer) host_->cancel_timer(slot.timer);
     slot.timer = 0;
-    if (slot.replace_timer) host_->cancel_timer(slot.replace_timer);
-    slot.replace_timer = 0;
+    rollouts_.cancel_deadline(slot.index);
     health_.clear_out_for_health(slot.index);
-    if (slot.replaces) abort_replacement(slot, std::move(cause));
+    if (rollouts_.replacing(slot.index)) rollouts_.abort(slot.index, std::move(cause));
     if (slot.sm.state() != WorkerState::retired)
       move_to(slot, WorkerState::retired, std::move(cause));
     guarded("restart_policy.forget", [&] { options_.restart_policy->forget(slot.index); });
@@ -1241,7 +1095,7 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>, public Hea
       if (d.action != LimitAction::recycle || stopping_) continue;
       ++soft_recycles_;
       emit(WorkerRecycled{i, "soft limit: " + d.why});
-      start_replacement(i, options_.limit_recycle_ready_timeout, false, nullptr);
+      rollouts_.start_replacement(i, options_.limit_recycle_ready_timeout, false, nullptr);
     }
   }
 
@@ -1626,6 +1480,7 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>, public Hea
   PoolOptions options_;
   LeaseDesk desk_;                                  // see lease_desk.hpp
   HealthRunner health_;                             // see health_runner.hpp
+  Rollouts rollouts_;                               // see rollouts.hpp
   std::shared_ptr<const ProcessSpec> shared_spec_;  // one spec for every worker
   // A deque: growing never moves a slot, so a `Slot&` held up the stack stays valid.
   std::deque<Slot> slots_;
@@ -1675,15 +1530,6 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>, public Hea
     Histogram start_to_ready = Histogram::default_seconds();
     Histogram worker_uptime = Histogram::default_seconds();
   } metrics_;
-  struct Rollout {
-    RollingRestart options;
-    std::deque<std::size_t> todo;
-    std::size_t surging = 0;     // graceful replacements in flight
-    std::size_t restarting = 0;  // in-place restarts in flight
-    RolloutResult result;
-    std::function<void(RolloutResult, std::error_code)> done;
-  };
-  std::optional<Rollout> rollout_;
   bool running_ = false;
   bool stopping_ = false;
   bool stopped_ = false;
