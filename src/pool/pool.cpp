@@ -17,6 +17,7 @@
 #include "core/validate.hpp"
 #include "pool/health_runner.hpp"
 #include "pool/lease_desk.hpp"
+#include "pool/limit_watch.hpp"
 #include "pool/pool_host.hpp"
 #include "pool/rollouts.hpp"
 #include "testing/fake_host.hpp"
@@ -28,7 +29,8 @@ namespace detail {
 // thread; `mu_` guards the few fields host threads wait on.
 class PoolCore final : public std::enable_shared_from_this<PoolCore>,
                        public HealthRunner::Core,
-                       public Rollouts::Core {
+                       public Rollouts::Core,
+                       public LimitWatch::Core {
  public:
   PoolCore(std::shared_ptr<PoolHost> host, PoolOptions options)
       : host_(std::move(host)),
@@ -37,7 +39,8 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
                   !options_.health_score.enabled,
               options_.lease_breaker.get()),
         health_(*this, *this, *host_, options_),
-        rollouts_(*this, *this, *host_) {
+        rollouts_(*this, *this, *host_),
+        limits_(*this, *this, *host_, options_) {
     if (!options_.restart_policy)
       options_.restart_policy = std::make_shared<StandardRestartPolicy>();
     shared_spec_ = std::make_shared<const ProcessSpec>(options_.spec);
@@ -73,7 +76,8 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
         group_ = host_->make_group(options_.group_resources, options_.group, err);
         if (err) return;
         group_owned_ = true;
-        report_group_unenforced();
+        limits_.own_group(group_.get());
+        limits_.report_group_unenforced();
       } else if (options_.group.valid()) {
         group_ = host_->adopt_group(options_.group, err);  // the host's: its limits are its own
         if (err) return;
@@ -84,10 +88,8 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
         if (err) break;
       }
       if (!err && options_.scaling) schedule_scaling();
-      if (!err) ensure_limit_watch();
-      if (!err) {
-        for (std::size_t k = 0; k < options_.limiters.size(); ++k) schedule_limiter(k);
-      }
+      if (!err) limits_.ensure_watch();
+      if (!err) limits_.start_limiters();
       if (!err) open_desk();
     });
     if (err) stop();  // a misconfigured pool leaves nothing running
@@ -140,7 +142,7 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
         slot.worker->set_resources(limits, one);
         if (one && !err) err = std::move(one);
       }
-      ensure_limit_watch();
+      limits_.ensure_watch();
     });
   }
 
@@ -163,8 +165,8 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
       group_->set_resources(limits, err);
       if (err) return;
       options_.group_resources = limits;
-      report_group_unenforced();
-      ensure_limit_watch();
+      limits_.report_group_unenforced();
+      limits_.ensure_watch();
     });
   }
 
@@ -460,6 +462,13 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
   void recycle(std::size_t worker, std::string why) override {
     recycle(slots_[worker], std::move(why));
   }
+  // ... and LimitWatch::Core
+  [[nodiscard]] WorkerProcess* process(std::size_t worker) const override {
+    return slots_[worker].worker.get();
+  }
+  [[nodiscard]] bool leased(std::size_t worker) override {
+    return slots_[worker].sm.state() == WorkerState::leased || lent_on_desk(slots_[worker]);
+  }
 
   // ---- loop thread -------------------------------------------------------------------------
   void report_error(std::string_view where) noexcept override {
@@ -618,7 +627,7 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
           });
     }
     emit(WorkerSpawned{slot.index, slot.sm.incarnation(), slot.worker->pid()});
-    if (!options_.spec.resources.empty()) report_unenforced(slot);
+    if (!options_.spec.resources.empty()) limits_.report_unenforced(index, *slot.worker);
     guarded("restart_policy.on_started",
             [&] { options_.restart_policy->on_started(slot.index, now()); });
     if (slot.notify) {
@@ -788,9 +797,7 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
     metrics_.worker_uptime.observe(std::chrono::duration<double>(st.uptime).count());
     move_to(slot, WorkerState::exited, "exited: " + st.describe());
     emit(WorkerExited{index, incarnation, st});
-    report_violations(index, incarnation, st);
-    for (const auto& l : options_.limiters)
-      guarded("resource_limiter.on_gone", [&] { l->on_gone(index, incarnation); });
+    limits_.on_exit(index, incarnation, st);
     if (stopping_ || slot.retiring) {
       // A subscriber stopped the pool meanwhile: the process started ahead is not wanted.
       if (launched) discard_launch(index, slot.sm.incarnation() + 1, std::move(*launched));
@@ -803,78 +810,6 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
       return;
     }
     decide(slot, st, std::move(early), std::move(launched));
-  }
-
-  // One limit hit: its counter (a pool-wide limit's keyed `group.<limit>`) and its event.
-  void count_violation(LimitViolation v) {
-    limit_violations_[fmt::format("{}{}", v.group ? "group." : "", to_string(v.kind))] += v.count;
-    emit(std::move(v));
-  }
-
-  // What the kernel did under the worker's limits, as events and counters.
-  void report_violations(std::size_t index, std::uint64_t incarnation, const ExitStatus& st) {
-    const ResourceLimits& r = options_.spec.resources;
-    const ResourceLimits& g = options_.group_resources;
-    auto violation = [&](LimitKind kind, std::uint64_t count, bool group, std::string detail) {
-      count_violation(LimitViolation{index, incarnation, kind, count, group, std::move(detail)});
-    };
-    if (st.oom_kills > 0) {
-      // The pool's limit when the worker has none of its own, or when the group's own limit
-      // was reached since the last look (its memory.events.local, or v1 memory.failcnt).
-      bool group = g.memory_max && !r.memory_max;
-      if (group_owned_ && g.memory_max && r.memory_max) {
-        const GroupSample gs = group_->sample();
-        const std::uint64_t hits = gs.memory_oom_events.value_or(gs.memory_limit_hits.value_or(0));
-        group = hits > group_memory_hits_;
-        group_memory_hits_ = hits;
-      }
-      const auto& limit = (group ? g : r).memory_max;
-      violation(LimitKind::memory_max, st.oom_kills, group,
-                limit
-                    ? fmt::format("{} process{} OOM-killed at {}memory_max {} bytes", st.oom_kills,
-                                  st.oom_kills == 1 ? "" : "es", group ? "the pool's " : "", *limit)
-                    : fmt::format("{} process{} OOM-killed at the memory_max of an enclosing "
-                                  "group",
-                                  st.oom_kills, st.oom_kills == 1 ? "" : "es"));
-    }
-    if (st.fork_refusals > 0) {
-      const bool group = g.max_processes && !r.max_processes;
-      violation(LimitKind::max_processes, st.fork_refusals, group,
-                fmt::format("{} fork{} refused at {}max_processes {}", st.fork_refusals,
-                            st.fork_refusals == 1 ? "" : "s", group ? "the pool's " : "",
-                            (group ? g : r).max_processes.value_or(0)));
-    }
-    if (st.wall_time_exceeded) {
-      violation(LimitKind::wall_time, 1, false,
-                "stopped at wall_time " + format_duration(r.wall_time.value_or(Duration::zero())));
-    } else if (st.reason == ExitReason::resource_limit && r.cpu_time) {
-      violation(LimitKind::cpu_time, 1, false,
-                "killed at cpu_time " + format_duration(*r.cpu_time));
-    }
-  }
-
-  // The pool-wide limits this host cannot enforce (best-effort), said at start and on changes.
-  void report_group_unenforced() {
-    std::vector<LimitStatus> all = group_->limits();
-    std::vector<LimitStatus> missing;
-    for (auto& l : all) {
-      if (l.backend == LimitBackend::none) missing.push_back(l);
-    }
-    group_limits_ = std::move(all);
-    if (!missing.empty()) emit(LimitsNotEnforced{0, std::move(missing), true});
-  }
-
-  // Best-effort limits that this host cannot enforce: said once, and again when the set changes.
-  void report_unenforced(const Slot& slot) {
-    std::vector<LimitStatus> missing;
-    for (auto& l : slot.worker->limits()) {
-      if (l.backend == LimitBackend::none) missing.push_back(std::move(l));
-    }
-    std::string key;
-    for (const auto& l : missing) key += std::string(to_string(l.kind)) + ' ';
-    if (key == unenforced_key_) return;
-    unenforced_key_ = key;
-    if (!missing.empty()) emit(LimitsNotEnforced{slot.index, std::move(missing)});
   }
 
   // A process started ahead for an incarnation its slot will never reach (the slot retires, and a
@@ -995,110 +930,6 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
     cv_.notify_all();
   }
 
-  // Whether some worker or group limit throttles (and so is watched every limit_watch_period).
-  [[nodiscard]] bool throttling_limits() const {
-    const auto throttles = [](const ResourceLimits& r) { return r.cpu_cores || r.memory_high; };
-    return throttles(options_.spec.resources) ||
-           (group_owned_ && throttles(options_.group_resources));
-  }
-
-  // Starts the throttling watch when a limit that throttles is set (at start, or by a change).
-  void ensure_limit_watch() {
-    if (limit_watch_timer_ != 0 || stopping_ || !running_ ||
-        options_.limit_watch_period <= Duration::zero() || !throttling_limits())
-      return;
-    auto self = shared_from_this();
-    limit_watch_timer_ = host_->add_timer(options_.limit_watch_period, [self] {
-      self->limit_watch_timer_ = 0;
-      if (self->stopping_) return;
-      self->watch_throttling();
-      self->ensure_limit_watch();
-    });
-  }
-
-  // New throttling since the last look, as violations: each worker's own limits, and the group's.
-  void watch_throttling() {
-    const ResourceLimits& r = options_.spec.resources;
-    const ResourceLimits& g = options_.group_resources;
-    throttle_seen_.resize(slots_.size());
-    const auto report = [&](std::size_t index, std::uint64_t incarnation, bool group,
-                            const ResourceLimits& limits, ThrottleSeen& seen,
-                            std::optional<std::uint64_t> periods,
-                            std::optional<std::uint64_t> high) {
-      if (seen.incarnation != incarnation) seen = ThrottleSeen{incarnation, 0, 0};
-      const char* whose = group ? "the pool's " : "";
-      if (limits.cpu_cores && periods && *periods > seen.cpu_periods) {
-        const std::uint64_t n = *periods - seen.cpu_periods;
-        count_violation(
-            LimitViolation{index, incarnation, LimitKind::cpu_cores, n, group,
-                           fmt::format("throttled in {} CPU period{} at {}cpu_cores {}", n,
-                                       n == 1 ? "" : "s", whose, *limits.cpu_cores)});
-      }
-      if (limits.memory_high && high && *high > seen.memory_high) {
-        const std::uint64_t n = *high - seen.memory_high;
-        count_violation(
-            LimitViolation{index, incarnation, LimitKind::memory_high, n, group,
-                           fmt::format("throttled {} time{} at {}memory_high {} bytes", n,
-                                       n == 1 ? "" : "s", whose, *limits.memory_high)});
-      }
-      if (periods) seen.cpu_periods = std::max(seen.cpu_periods, *periods);
-      if (high) seen.memory_high = std::max(seen.memory_high, *high);
-    };
-    if (r.cpu_cores || r.memory_high) {
-      for (std::size_t i = 0; i < slots_.size(); ++i) {
-        Slot& slot = slots_[i];
-        if (!slot.worker || slot.sm.state() == WorkerState::retired) continue;
-        const ResourceSample s = slot.worker->sample();
-        if (!s.alive) continue;
-        report(i, slot.sm.incarnation(), false, r, throttle_seen_[i], s.cpu_throttled_periods,
-               s.memory_high_events);
-      }
-    }
-    if (group_owned_ && (g.cpu_cores || g.memory_high)) {
-      const GroupSample s = group_->sample();
-      report(0, 0, true, g, group_throttle_seen_, s.cpu_throttled_periods, s.memory_high_events);
-    }
-  }
-
-  // ResourceLimiters: sample every running worker each period; a `recycle` answer replaces it
-  // gracefully (the replacement first; the old one finishes any lease, then stops).
-  void schedule_limiter(std::size_t k) {
-    auto self = shared_from_this();
-    const Duration period =
-        std::max<Duration>(options_.limiters[k]->period(), std::chrono::milliseconds(10));
-    limiter_timers_.resize(options_.limiters.size(), 0);
-    limiter_timers_[k] = host_->add_timer(period, [self, k] {
-      self->limiter_timers_[k] = 0;
-      if (self->stopping_) return;
-      self->run_limiter(k);
-      self->schedule_limiter(k);
-    });
-  }
-
-  void run_limiter(std::size_t k) {
-    ResourceLimiter& limiter = *options_.limiters[k];
-    for (std::size_t i = 0; i < slots_.size(); ++i) {
-      Slot& slot = slots_[i];
-      if (!slot.worker || !replaceable(slot) || slot.sm.state() == WorkerState::starting) continue;
-      const ResourceSample r = slot.worker->sample();
-      if (!r.alive) continue;
-      LimitSample s;
-      s.worker = slot.index;
-      s.incarnation = slot.sm.incarnation();
-      s.pid = slot.worker->pid();
-      s.at = now();
-      s.memory_bytes = r.tree_memory_bytes.value_or(r.rss_bytes);
-      s.cpu_seconds = r.tree_cpu_seconds.value_or(r.cpu_seconds);
-      s.leased = slot.sm.state() == WorkerState::leased || lent_on_desk(slot);
-      LimitDecision d;
-      guarded("resource_limiter.on_sample", [&] { d = limiter.on_sample(s); });
-      if (d.action != LimitAction::recycle || stopping_) continue;
-      ++soft_recycles_;
-      emit(WorkerRecycled{i, "soft limit: " + d.why});
-      rollouts_.start_replacement(i, options_.limit_recycle_ready_timeout, false, nullptr);
-    }
-  }
-
   void schedule_scaling() {
     auto self = shared_from_this();
     scaling_timer_ = host_->add_timer(options_.scaling_period, [self] {
@@ -1206,12 +1037,7 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
     desk_.close();
     if (scaling_timer_) host_->cancel_timer(scaling_timer_);
     scaling_timer_ = 0;
-    for (auto& t : limiter_timers_) {
-      if (t) host_->cancel_timer(t);
-      t = 0;
-    }
-    if (limit_watch_timer_) host_->cancel_timer(limit_watch_timer_);
-    limit_watch_timer_ = 0;
+    limits_.stop();
     for (auto& w : waiters_) {
       if (w.timer) host_->cancel_timer(w.timer);
       w.done(Lease(), errc::stopped, "Pool::acquire: the pool is stopping");
@@ -1457,9 +1283,7 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
     s.strategy_errors = strategy_errors_;
     s.invalid_transitions = invalid_transitions_;
     s.leases = leases_ + desk.leases;
-    s.limit_violations = limit_violations_;
-    s.group_limits = group_limits_;
-    s.soft_recycles = soft_recycles_;
+    limits_.fill(s);
     s.lease_wait = metrics_.lease_wait;
     s.lease_wait.merge(desk.wait);
     s.lease_duration = metrics_.lease_duration;
@@ -1481,6 +1305,7 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
   LeaseDesk desk_;                                  // see lease_desk.hpp
   HealthRunner health_;                             // see health_runner.hpp
   Rollouts rollouts_;                               // see rollouts.hpp
+  LimitWatch limits_;                               // see limit_watch.hpp
   std::shared_ptr<const ProcessSpec> shared_spec_;  // one spec for every worker
   // A deque: growing never moves a slot, so a `Slot&` held up the stack stays valid.
   std::deque<Slot> slots_;
@@ -1507,23 +1332,8 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
   std::uint64_t ignored_notifications_ = 0;
   std::uint64_t leases_ = 0;
   std::uint64_t scaling_timer_ = 0;
-  std::vector<std::uint64_t> limiter_timers_;  // one per PoolOptions::limiters entry
-  std::uint64_t limit_watch_timer_ = 0;        // PoolOptions::limit_watch_period
-  // Throttling counters last seen, by worker index (incarnation they belong to), and the group's.
-  struct ThrottleSeen {
-    std::uint64_t incarnation = 0;
-    std::uint64_t cpu_periods = 0;
-    std::uint64_t memory_high = 0;
-  };
-  std::vector<ThrottleSeen> throttle_seen_;
-  ThrottleSeen group_throttle_seen_;
-  std::uint64_t soft_recycles_ = 0;
-  std::map<std::string, std::uint64_t> limit_violations_;
-  std::unique_ptr<WorkerGroup> group_;     // the workers' group, if any (loop)
-  bool group_owned_ = false;               // made for PoolOptions::group_resources
-  std::uint64_t group_memory_hits_ = 0;    // (loop) the group's own limit hits, last seen
-  std::vector<LimitStatus> group_limits_;  // (loop) as last set
-  std::string unenforced_key_;             // the limits last reported as not enforced
+  std::unique_ptr<WorkerGroup> group_;  // the workers' group, if any (loop)
+  bool group_owned_ = false;            // made for PoolOptions::group_resources
   struct Metrics {
     Histogram lease_wait = Histogram::default_seconds();
     Histogram lease_duration = Histogram::default_seconds();
