@@ -71,6 +71,14 @@ LeaseDesk::Figures LeaseDesk::figures() {
   return f;
 }
 
+void LeaseDesk::Figures::describe(bool on_desk, WorkerSnapshot& w) const {
+  if (auto c = leases_by_worker.find(w.index); c != leases_by_worker.end()) w.leases += c->second;
+  if (auto l = lent.find(w.index);
+      l != lent.end() && on_desk && l->second == w.incarnation && w.state == WorkerState::ready) {
+    w.state = WorkerState::leased;
+  }
+}
+
 void LeaseDesk::put(const Worker& w) {
   std::lock_guard lock(desk_mu_);
   if (!open_) return;

@@ -49,6 +49,9 @@ class LeaseDesk {
     std::uint64_t leases = 0;
     Histogram wait = Histogram::default_seconds();
     Histogram duration = Histogram::default_seconds();
+
+    // Its leases counted in the worker's row; a worker a host thread holds shows as leased.
+    void describe(bool on_desk, WorkerSnapshot& w) const;
   };
 
   // `enabled`: whether the pool uses the desk at all; `breaker`: the pool's lease breaker, or

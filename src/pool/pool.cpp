@@ -19,6 +19,7 @@
 #include "pool/lease_desk.hpp"
 #include "pool/limit_watch.hpp"
 #include "pool/pool_host.hpp"
+#include "pool/pool_metrics.hpp"
 #include "pool/rollouts.hpp"
 #include "testing/fake_host.hpp"
 
@@ -472,7 +473,7 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
 
   // ---- loop thread -------------------------------------------------------------------------
   void report_error(std::string_view where) noexcept override {
-    ++strategy_errors_;
+    ++metrics_.strategy_errors;
     if (!options_.error_handler) return;
     try {
       options_.error_handler(std::current_exception(), where);
@@ -508,7 +509,7 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
     WorkerTransition t = slot.sm.transition(to, std::move(cause), now(), ec);
     if (ec) {
       // A bug in this file, never a reason to crash the host: report it and keep the state.
-      ++invalid_transitions_;
+      ++metrics_.invalid_transitions;
       try {
         throw std::system_error(
             ec, fmt::format("worker {}: {} -> {}", slot.index, to_string(from), to_string(to)));
@@ -592,7 +593,7 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
   void spawn(Slot& slot, ErrorSink* first_start_err, std::optional<Launch> launched = {}) {
     slot.timer = 0;
     move_to(slot, WorkerState::starting, slot.sm.incarnation() == 0 ? "start" : "restart");
-    if (slot.sm.incarnation() > 1) ++slot.restarts, ++restarts_;
+    if (slot.sm.incarnation() > 1) ++slot.restarts, ++metrics_.restarts;
     const std::size_t index = slot.index;
     const std::uint64_t incarnation = slot.sm.incarnation();
     Launch l = launched ? std::move(*launched) : launch(index, incarnation);
@@ -600,7 +601,7 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
     ErrorSink& err = l.err;
     std::unique_ptr<WorkerProcess> worker = std::move(l.worker);
     if (err) {
-      ++spawn_failures_;
+      ++metrics_.spawn_failures;
       emit(SpawnFailed{slot.index, err.code, err.context});
       if (first_start_err) {
         first_start_err->fail(err.code, [&] { return err.context; });
@@ -685,7 +686,7 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
     if (slot.sm.incarnation() != incarnation || !slot.notify) return;
     // NotifyAccess=main by default: only the worker's main process speaks for it.
     if (!options_.notify_access_all && m.sender != pid_of(slot)) {
-      ++ignored_notifications_;
+      ++metrics_.ignored_notifications;
       return;
     }
     if (m.has_status && m.status != slot.status) {
@@ -1150,7 +1151,7 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
   }
 
   void time_out(Waiter& w) {
-    ++lease_timeouts_;
+    ++metrics_.lease_timeouts;
     if (options_.lease_breaker)
       guarded("lease_breaker", [&] { options_.lease_breaker->release(now()); });
     const Duration waited = now() - w.since;
@@ -1177,7 +1178,7 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
     move_to(slot, WorkerState::leased, fmt::format("lease {}", w.id));
     ++slot.leases;
     ++slot.incarnation_leases;
-    ++leases_;
+    ++metrics_.leases;
     const Duration waited = now() - w.since;
     longest_wait_ = std::max(longest_wait_, waited);
     metrics_.lease_wait.observe(std::chrono::duration<double>(waited).count());
@@ -1253,43 +1254,17 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
       w.pid = alive ? pid_of(slot) : 0;
       w.restarts = slot.restarts;
       w.leases = slot.leases;
-      if (auto c = desk.leases_by_worker.find(slot.index); c != desk.leases_by_worker.end())
-        w.leases += c->second;
-      if (auto l = desk.lent.find(slot.index); l != desk.lent.end() && desk_.holds(slot.index) &&
-                                               l->second == slot.sm.incarnation() &&
-                                               w.state == WorkerState::ready) {
-        w.state = WorkerState::leased;  // a host thread holds it through the desk
-      }
+      desk.describe(desk_.holds(slot.index), w);
       w.last_exit = slot.last_exit;
       w.exits_by_reason = slot.exits;
-      for (std::size_t r = 0; r < exit_reason_count; ++r) {
-        if (slot.exits[r] > 0)
-          s.exits_by_reason[std::string(to_string(static_cast<ExitReason>(r)))] += slot.exits[r];
-      }
       w.status = slot.status;
-      w.time_up =
-          slot.sm.time_in(WorkerState::ready, now()) + slot.sm.time_in(WorkerState::leased, now());
-      for (std::size_t k = 0; k < worker_state_count; ++k)
-        w.time_in_state[k] = slot.sm.time_in(static_cast<WorkerState>(k), now());
+      PoolMetrics::describe_times(slot.sm, now(), w);
       health_.describe(slot.index, w);
-      if (w.state == WorkerState::ready && w.serving) ++s.ready;
-      if (w.state == WorkerState::leased) ++s.leased;
-      s.workers.push_back(std::move(w));
+      PoolMetrics::add_worker(s, std::move(w));
     }
     s.waiting = waiters_.size();
-    s.restarts = restarts_;
-    s.spawn_failures = spawn_failures_;
-    s.lease_timeouts = lease_timeouts_;
-    s.strategy_errors = strategy_errors_;
-    s.invalid_transitions = invalid_transitions_;
-    s.leases = leases_ + desk.leases;
+    metrics_.fill(s, desk);
     limits_.fill(s);
-    s.lease_wait = metrics_.lease_wait;
-    s.lease_wait.merge(desk.wait);
-    s.lease_duration = metrics_.lease_duration;
-    s.lease_duration.merge(desk.duration);
-    s.start_to_ready = metrics_.start_to_ready;
-    s.worker_uptime = metrics_.worker_uptime;
     health_.fill(s);
     guarded("restart_breaker", [&] {
       if (options_.restart_breaker) s.restart_breaker = options_.restart_breaker->state(now());
@@ -1324,22 +1299,10 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
   std::uint64_t next_subscriber_ = 0;
   std::uint64_t next_waiter_ = 0;
   std::uint64_t sequence_ = 0;
-  std::uint64_t restarts_ = 0;
-  std::uint64_t spawn_failures_ = 0;
-  std::uint64_t lease_timeouts_ = 0;
-  std::uint64_t strategy_errors_ = 0;
-  std::uint64_t invalid_transitions_ = 0;
-  std::uint64_t ignored_notifications_ = 0;
-  std::uint64_t leases_ = 0;
   std::uint64_t scaling_timer_ = 0;
   std::unique_ptr<WorkerGroup> group_;  // the workers' group, if any (loop)
   bool group_owned_ = false;            // made for PoolOptions::group_resources
-  struct Metrics {
-    Histogram lease_wait = Histogram::default_seconds();
-    Histogram lease_duration = Histogram::default_seconds();
-    Histogram start_to_ready = Histogram::default_seconds();
-    Histogram worker_uptime = Histogram::default_seconds();
-  } metrics_;
+  PoolMetrics metrics_;                 // (loop)
   bool running_ = false;
   bool stopping_ = false;
   bool stopped_ = false;
