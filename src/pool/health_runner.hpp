@@ -26,18 +26,10 @@ namespace supervisor::detail {
 
 class HealthRunner {
  public:
-  // What the runner asks of the pool's core. Loop thread only. A call acts at once, and may emit
-  // events (subscribers run inside it) and call back into the runner (become_ready asks
-  // clear_to_serve; a subscriber may stop the pool, which stops checks): the runner makes each
-  // call with its own state settled, and looks again at what it needs afterwards.
-  class Core {
+  // What the runner asks of the pool's core, besides PartCore's (same contract; e.g.
+  // become_ready asks clear_to_serve again, and a subscriber stopping the pool stops checks).
+  class Core : public PartCore {
    public:
-    virtual void emit(PoolEventData data) = 0;
-    // Counts the exception being handled and hands it to the error handler (never throws).
-    virtual void report_error(std::string_view where) noexcept = 0;
-    [[nodiscard]] virtual bool stopping() const = 0;
-    [[nodiscard]] virtual std::uint64_t incarnation(std::size_t worker) const = 0;
-    [[nodiscard]] virtual WorkerState state(std::size_t worker) const = 0;
     // Takes the worker back from the lease desk (a host thread's desk lease becomes a loop one).
     virtual void withdraw(std::size_t worker) = 0;
     // A failing check ends its process: `stopping` with `cause`, by its StopPlan.
@@ -46,7 +38,6 @@ class HealthRunner {
     virtual void become_ready(std::size_t worker, std::string cause) = 0;
     // It serves again while it was up: the loop's waiters, then the desk, may have it.
     virtual void offer(std::size_t worker) = 0;
-    [[nodiscard]] virtual bool replaceable(std::size_t worker) const = 0;
     // Starts a graceful replacement (the score sank).
     virtual void replace(std::size_t worker, Duration ready_timeout) = 0;
 

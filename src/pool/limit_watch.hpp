@@ -26,24 +26,13 @@ namespace supervisor::detail {
 
 class LimitWatch {
  public:
-  // What the limit watch asks of the pool's core. Loop thread only. A call acts at once and may
-  // emit events (subscribers run inside it); the watch makes each call with its own state
-  // settled, and calls nothing of its own from inside them.
-  class Core {
+  // What the limit watch asks of the pool's core, besides PartCore's (same contract).
+  class Core : public PartCore {
    public:
-    virtual void emit(PoolEventData data) = 0;
-    // Counts the exception being handled and hands it to the error handler (never throws).
-    virtual void report_error(std::string_view where) noexcept = 0;
-    [[nodiscard]] virtual bool stopping() const = 0;
-    [[nodiscard]] virtual bool running() const = 0;
-    [[nodiscard]] virtual std::size_t slot_count() const = 0;
-    [[nodiscard]] virtual std::uint64_t incarnation(std::size_t worker) const = 0;
-    [[nodiscard]] virtual WorkerState state(std::size_t worker) const = 0;
     // Its last process (null before the first spawn succeeded), to sample.
     [[nodiscard]] virtual WorkerProcess* process(std::size_t worker) const = 0;
     // Held by a lease right now: through the loop, or from the desk.
     [[nodiscard]] virtual bool leased(std::size_t worker) = 0;
-    [[nodiscard]] virtual bool replaceable(std::size_t worker) const = 0;
     // Starts a graceful replacement (a limiter asked for it).
     virtual void replace(std::size_t worker, Duration ready_timeout) = 0;
 

@@ -5,12 +5,38 @@
 // What the parts of a pool (health runner, rollouts, limit watch) share: the core they live in,
 // and the rule that user code never unwinds through the pool.
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string_view>
+
+#include <supervisor/pool.hpp>
+#include <supervisor/worker_state.hpp>
 
 namespace supervisor::detail {
 
 class PoolCore;
+
+// What every part may ask of the pool's core; each part's own `Core` adds what it may do. Loop
+// thread only. A call acts at once and may emit events (subscribers run inside it, and may act
+// on the pool) and so call back into the part: a part makes each call with its own state
+// settled, and looks again at what it needs afterwards.
+class PartCore {
+ public:
+  virtual void emit(PoolEventData data) = 0;
+  // Counts the exception being handled and hands it to the error handler (never throws).
+  virtual void report_error(std::string_view where) noexcept = 0;
+  [[nodiscard]] virtual bool stopping() const = 0;
+  [[nodiscard]] virtual bool running() const = 0;
+  [[nodiscard]] virtual std::size_t slot_count() const = 0;
+  [[nodiscard]] virtual std::uint64_t incarnation(std::size_t worker) const = 0;
+  [[nodiscard]] virtual WorkerState state(std::size_t worker) const = 0;
+  // Running or starting, and neither retiring nor part of a replacement.
+  [[nodiscard]] virtual bool replaceable(std::size_t worker) const = 0;
+
+ protected:
+  ~PartCore() = default;
+};
 
 // A part's timers and posted answers hold the core alive through it, exactly as the core's own
 // do (the part is a member of the core, so `this` stays valid as long as they hold it).

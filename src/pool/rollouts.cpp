@@ -49,39 +49,42 @@ void Rollouts::cancel_deadline(std::size_t worker) {
   r.deadline_timer = 0;
 }
 
-void Rollouts::finish_replacement(std::size_t fresh) {
+// The pair is over, either way: the old worker's index.
+std::size_t Rollouts::unpair(std::size_t fresh) {
   SlotRollout& r = slots_[fresh];
   const std::size_t old_index = *r.replaces;
   r.replaces.reset();
   cancel_deadline(fresh);
   slots_[old_index].replaced_by.reset();
-  core_.emit(ReplacementFinished{old_index, fresh});
-  core_.retire_worker(old_index);
+  return old_index;
+}
+
+// Tells the replacement's caller, once, and its rollout, if it belongs to one.
+void Rollouts::conclude(std::size_t fresh, std::size_t old_index, bool ok, const std::string& why) {
+  SlotRollout& r = slots_[fresh];
   auto done = std::move(r.done);
   r.done = nullptr;
-  if (done) done(true, {});
+  if (done) done(ok, {});
   if (r.rollout_member) {
     r.rollout_member = false;
-    step(true, true, {});
+    step(true, ok,
+         ok ? std::string() : fmt::format("replacing worker {} failed: {}", old_index, why));
   }
 }
 
+void Rollouts::finish_replacement(std::size_t fresh) {
+  const std::size_t old_index = unpair(fresh);
+  core_.emit(ReplacementFinished{old_index, fresh});
+  core_.retire_worker(old_index);
+  conclude(fresh, old_index, true, {});
+}
+
 void Rollouts::abort(std::size_t worker, std::string why) {
-  SlotRollout& r = slots_[worker];
-  if (!r.replaces) return;
-  const std::size_t old_index = *r.replaces;
-  r.replaces.reset();
-  cancel_deadline(worker);
-  slots_[old_index].replaced_by.reset();
+  if (!slots_[worker].replaces) return;
+  const std::size_t old_index = unpair(worker);
   core_.emit(ReplacementAborted{old_index, worker, why});
   core_.retire_worker(worker);
-  auto done = std::move(r.done);
-  r.done = nullptr;
-  if (done) done(false, {});
-  if (r.rollout_member) {
-    r.rollout_member = false;
-    step(true, false, fmt::format("replacing worker {} failed: {}", old_index, why));
-  }
+  conclude(worker, old_index, false, why);
 }
 
 void Rollouts::start_rollout(const RollingRestart& o,

@@ -23,18 +23,11 @@ namespace supervisor::detail {
 
 class Rollouts {
  public:
-  // What rollouts ask of the pool's core. Loop thread only. A call acts at once and may emit
-  // events (subscribers run inside it) and call back into Rollouts (a spawn that fails at once
-  // aborts its replacement; a new slot is announced through add_slot; retiring a replacement
-  // aborts it): Rollouts makes each call with its own state settled.
-  class Core {
+  // What rollouts ask of the pool's core, besides PartCore's (same contract; e.g. a spawn that
+  // fails at once aborts its replacement, a new slot comes back through add_slot, and retiring
+  // a replacement aborts it).
+  class Core : public PartCore {
    public:
-    virtual void emit(PoolEventData data) = 0;
-    [[nodiscard]] virtual bool stopping() const = 0;
-    [[nodiscard]] virtual bool running() const = 0;
-    [[nodiscard]] virtual std::size_t slot_count() const = 0;
-    // Running or starting, and neither retiring nor part of a replacement.
-    [[nodiscard]] virtual bool replaceable(std::size_t worker) const = 0;
     // A new slot at the end, not started yet; its index.
     virtual std::size_t add_slot() = 0;
     // Starts the slot's next incarnation (a failure goes through the restart policy).
@@ -94,6 +87,8 @@ class Rollouts {
     std::function<void(RolloutResult, std::error_code)> done;
   };
 
+  std::size_t unpair(std::size_t fresh);
+  void conclude(std::size_t fresh, std::size_t old_index, bool ok, const std::string& why);
   void finish_replacement(std::size_t fresh);
   void pump();
   void step(bool surge, bool ok, std::string why);
