@@ -17,10 +17,13 @@ namespace supervisor::detail {
 
 class PoolCore;
 
-// What every part may ask of the pool's core; each part's own `Core` adds what it may do. Loop
-// thread only. A call acts at once and may emit events (subscribers run inside it, and may act
-// on the pool) and so call back into the part: a part makes each call with its own state
-// settled, and looks again at what it needs afterwards.
+// What every part may ask of the pool's core; each part's own `Core` adds what it may do.
+// Loop thread only, both ways: the core calls a part from the loop, and the part calls back from
+// there. A call acts at once, inside the caller's turn: it may emit events, whose subscribers may
+// act on the pool, so it may come back into the part that made it (become_ready asks the health
+// runner clear_to_serve again; a spawn that fails at once aborts its replacement). A part makes
+// each call with its own state settled, and looks again at what it needs afterwards. Its timers
+// and posted answers come later, each from a turn of the loop of its own, holding the core.
 class PartCore {
  public:
   virtual void emit(PoolEventData data) = 0;
