@@ -11,7 +11,6 @@
 #include <cstdint>
 #include <deque>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include <supervisor/health.hpp>

@@ -1,8 +1,8 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
+// The Pool and Lease facade (each call goes to the pool's core), and validate(PoolOptions).
 #include <supervisor/pool.hpp>
 
-// The Pool and Lease facade (each call goes to the pool's core), and validate(PoolOptions).
 #include <fmt/format.h>
 
 #include <memory>
