@@ -1,7 +1,7 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-#include "posix/errno_text.hpp"
 #include "linux/linux_backend.hpp"
+#include "posix/errno_text.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -160,8 +160,7 @@ void LinuxBackend::setup_cgroups() {
     static std::atomic<unsigned> instance{0};
     base = fmt::format("{}/supervisor-{}-{}", mount->self_dir(), host_pid_, ++instance);
     if (::mkdir(base.c_str(), 0755) != 0) {
-      info_.cgroup_why_not =
-          fmt::format("mkdir \"{}\": {}", base, sys_message(errno));
+      info_.cgroup_why_not = fmt::format("mkdir \"{}\": {}", base, sys_message(errno));
       return;
     }
     own_base_ = true;
@@ -323,7 +322,9 @@ std::shared_ptr<GroupOs> LinuxBackend::make_group(const ResourceLimits& limits,
 std::unique_ptr<NotifyChannel> LinuxBackend::open_notify(
     const std::string& name, std::function<void(const NotifyNote&)> on_note, ErrorSink& err) {
   auto channel = std::make_unique<LinuxNotify>(loop_, std::move(on_note));
-  channel->open(name, err);
+  // Abstract socket names are machine-wide: the host's pid after the first part makes the
+  // process's own names unique ("supervisor/<pid>/...").
+  channel->open(std::string(name).insert(name.find('/') + 1, fmt::format("{}/", host_pid_)), err);
   if (err) return nullptr;
   return channel;
 }

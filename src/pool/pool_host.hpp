@@ -72,6 +72,9 @@ class PoolHost {
                                                   const ResourceGroup& parent, ErrorSink& err) = 0;
   // The host's own group (`PoolOptions::group`), for a pool's workers to live in.
   virtual std::unique_ptr<WorkerGroup> adopt_group(const ResourceGroup& group, ErrorSink& err) = 0;
+  // An sd_notify channel. `name` (e.g. `supervisor/<pool>/<worker>/<incarnation>`) is unique
+  // within this process only; the host makes it unique across processes (the real host puts its
+  // process id after the first part: `supervisor/<pid>/<pool>/...`; the fake keeps it as it is).
   virtual std::unique_ptr<NotifyChannel> open_notify(const std::string& name,
                                                      std::function<void(const NotifyNote&)> on_note,
                                                      ErrorSink& err) = 0;

@@ -1,0 +1,270 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// The pool's core: its worker slots and their lifecycle (spawn, exit, restart decision,
+// retirement, stop), the leases the loop hands out, and its events. It knows nothing of the OS
+// (it sees a PoolHost), and its state changes on the loop thread only: host threads reach it
+// through post/run_sync, the lease desk, and `mu_` for what they wait on.
+//
+// Its parts own their state and are called one way from here; one that must act on the pool
+// does so through its narrow `Core` interface, implemented below:
+//   LeaseDesk     (lease_desk.hpp)     leases host threads take and give back without the loop
+//   HealthRunner  (health_runner.hpp)  health checks and the health score
+//   Rollouts      (rollouts.hpp)       graceful replacement and rolling restarts
+//   LimitWatch    (limit_watch.hpp)    limit violations, unenforced limits, ResourceLimiters
+//   PoolMetrics   (pool_metrics.hpp)   the core's counters and histograms, a snapshot's sums
+//
+// Its code: pool_core.cpp (what Pool and Lease call, the parts' view, events, snapshots),
+// pool_core_lifecycle.cpp (spawn, exit, restart decision, retirement, resize, stop) and
+// pool_core_leases.cpp (acquire and release, the desk's loop side, the FIFO waiters).
+
+#include <fmt/format.h>
+
+#include <array>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include <supervisor/pool.hpp>
+
+#include "pool/health_runner.hpp"
+#include "pool/lease_desk.hpp"
+#include "pool/limit_watch.hpp"
+#include "pool/part.hpp"
+#include "pool/pool_host.hpp"
+#include "pool/pool_metrics.hpp"
+#include "pool/rollouts.hpp"
+
+namespace supervisor::detail {
+
+class PoolCore final : public std::enable_shared_from_this<PoolCore>,
+                       public HealthRunner::Core,
+                       public Rollouts::Core,
+                       public LimitWatch::Core {
+ public:
+  PoolCore(std::shared_ptr<PoolHost> host, PoolOptions options);
+  // Once owned by a shared_ptr: the breakers' listeners hold it weakly.
+  void attach_breakers();
+
+  // ---- what Pool calls (any thread; the blocking ones not on the loop thread) --------------
+  void start(ErrorSink& err);
+  void stop();
+  bool drain(Duration timeout);
+  void set_resources(const ResourceLimits& limits, ErrorSink& err);
+  void set_group_resources(const ResourceLimits& limits, ErrorSink& err);
+  GroupSample group_sample();
+  void resize(std::size_t size, ErrorSink& err);
+  bool retired();
+  Lease acquire(Duration timeout, ErrorSink& err);
+  void acquire_async(Duration timeout, std::function<void(Lease, std::error_code)> done);
+  void replace_async(std::size_t worker, Duration timeout,
+                     std::function<void(bool, std::error_code)> done);
+  void rolling_restart_async(const RollingRestart& o,
+                             std::function<void(RolloutResult, std::error_code)> done);
+  bool wait_ready(std::size_t count, Duration timeout);
+  PoolSnapshot snapshot();
+  std::vector<PoolEvent> history();
+  std::uint64_t subscribe(std::function<void(const PoolEvent&)> fn);
+  void unsubscribe(std::uint64_t id);
+
+  // Blocking forms, host threads only: the loop thread would wait for itself.
+  template <class R, class Start>
+  R blocking(const char* what, ErrorSink& err, Start&& start) {
+    if (host_->in_loop()) {
+      err.fail(errc::invalid_argument, [&] {
+        return fmt::format("Pool::{}: blocking on the loop thread would deadlock; use {}_async",
+                           what, what);
+      });
+      return R{};
+    }
+    auto promise = std::make_shared<std::promise<std::pair<R, std::error_code>>>();
+    auto future = promise->get_future();
+    start([promise](R r, std::error_code ec) { promise->set_value({std::move(r), ec}); });
+    std::pair<R, std::error_code> got = future.get();
+    const std::error_code ec = got.second;
+    if (ec) err.fail(ec, [&] { return fmt::format("Pool::{}: {}", what, ec.message()); });
+    return std::move(got.first);
+  }
+
+  // ---- what Lease calls (any thread): the desk first (desk_mu_), else a post to the loop ---
+  void release(std::size_t worker, std::uint64_t incarnation, LeaseOutcome outcome,
+               TimePoint acquired, bool fast);
+
+ private:
+  struct Slot {
+    std::size_t index;
+    WorkerStateMachine sm;
+    std::unique_ptr<WorkerProcess> worker{};  // its last process (kept after it exits)
+    std::uint64_t restarts = 0;
+    std::array<std::uint64_t, exit_reason_count> exits{};  // by ExitReason
+    std::optional<ExitStatus> last_exit{};
+    std::uint64_t timer = 0;  // the readiness delay or timeout, or the restart's backoff
+    bool retiring = false;
+    bool recycling = false;  // stopping as planned: start again at once
+    std::uint64_t recycle_timer = 0;
+    // sd_notify, per incarnation
+    std::unique_ptr<NotifyChannel> notify{};
+    std::uint64_t watchdog_timer = 0;
+    bool watchdog_fired = false;
+    std::string status{};
+    // Leases through the loop (the desk counts its own).
+    std::uint64_t leases = 0;
+    std::uint64_t incarnation_leases = 0;  // leases of the current process
+  };
+  struct Waiter {
+    std::uint64_t id;
+    TimePoint since;
+    std::function<void(Lease, std::error_code, std::string)> done;
+    std::uint64_t timer = 0;
+  };
+  // What launch() started: the process, and its notify channel when the pool uses one.
+  struct Launch {
+    std::unique_ptr<WorkerProcess> worker;
+    std::unique_ptr<NotifyChannel> notify;
+    ErrorSink err;
+  };
+  // A process started ahead and then not wanted (see discard_launch).
+  struct Discarded {
+    std::size_t index = 0;
+    std::uint64_t incarnation = 0;
+    std::unique_ptr<WorkerProcess> worker;
+  };
+  using Subscribers = std::map<std::uint64_t, std::function<void(const PoolEvent&)>>;
+
+  // ---- the parts' view of the core (loop thread): see each part's Core --------------------
+  void emit(PoolEventData data) override;
+  void report_error(std::string_view where) noexcept override;
+  [[nodiscard]] bool stopping() const override { return stopping_; }
+  [[nodiscard]] bool running() const override { return running_; }
+  [[nodiscard]] std::size_t slot_count() const override { return slots_.size(); }
+  [[nodiscard]] std::uint64_t incarnation(std::size_t worker) const override;
+  [[nodiscard]] WorkerState state(std::size_t worker) const override;
+  [[nodiscard]] WorkerProcess* process(std::size_t worker) const override;
+  [[nodiscard]] bool leased(std::size_t worker) override;
+  [[nodiscard]] bool replaceable(std::size_t worker) const override;
+  std::size_t add_slot() override;
+  void spawn(std::size_t worker) override { spawn(slots_[worker], nullptr); }
+  void withdraw(std::size_t worker) override { withdraw(slots_[worker]); }
+  void offer(std::size_t worker) override;
+  void become_ready(std::size_t worker, std::string cause) override;
+  void stop_unhealthy(std::size_t worker, std::string cause) override;
+  void recycle(std::size_t worker, std::string why) override;
+  void retire_worker(std::size_t worker) override;
+  void replace(std::size_t worker, Duration ready_timeout) override;
+
+  // ---- loop thread ---------------------------------------------------------------------------
+  TimePoint now() const { return host_->now(); }
+  static int pid_of(const Slot& slot) { return slot.worker ? slot.worker->pid() : 0; }
+  template <class F>
+  void guarded(std::string_view where, F&& f) {
+    detail::guarded(static_cast<HealthRunner::Core&>(*this), where, std::forward<F>(f));
+  }
+  // A host's completion callback, as the loop calls it: what it throws is caught and reported
+  // like a strategy's exception, never thrown through the pool's own bookkeeping. Called only by
+  // this PoolCore, on the loop, so `this` is alive.
+  template <class... Args>
+  std::function<void(Args...)> guarded_callback(std::function<void(Args...)> fn,
+                                                std::string_view where) {
+    if (!fn) return fn;
+    return [this, fn = std::move(fn), where](Args... args) {
+      guarded(where, [&] { fn(std::forward<Args>(args)...); });
+    };
+  }
+  PoolSnapshot build_snapshot();
+
+  // Lifecycle (pool_core_lifecycle.cpp).
+  void move_to(Slot& slot, WorkerState to, std::string cause);
+  Launch launch(std::size_t index, std::uint64_t incarnation);
+  void spawn(Slot& slot, ErrorSink* first_start_err, std::optional<Launch> launched = {});
+  [[nodiscard]] bool uses_notify() const;
+  void arm_watchdog(Slot& slot);
+  void on_note(std::size_t index, std::uint64_t incarnation, const NotifyNote& m);
+  void teardown_incarnation(Slot& slot);
+  void recycle(Slot& slot, std::string why);
+  void become_ready(Slot& slot, std::string cause);
+  [[nodiscard]] bool replaceable(const Slot& s) const;
+  void on_exit(std::size_t index, std::uint64_t incarnation, ExitStatus st);
+  void discard_launch(std::size_t index, std::uint64_t incarnation, Launch l);
+  void forget_discarded(std::size_t index, std::uint64_t incarnation);
+  RestartDecision ask_restart_policy(const Slot& slot, const ExitStatus& st);
+  void decide(Slot& slot, const ExitStatus& st, std::optional<RestartDecision> early = {},
+              std::optional<Launch> launched = {});
+  void schedule_restart(Slot& slot, Duration delay);
+  void retire(Slot& slot, std::string cause);
+  void check_all_retired();
+  void schedule_scaling();
+  void evaluate_scaling();
+  [[nodiscard]] std::size_t live_slots() const;
+  void apply_resize(std::size_t size);
+  void retire_slot(Slot& s);
+  void begin_drain();
+  void begin_stop();
+
+  // Leases (pool_core_leases.cpp).
+  bool desk_acquire(Lease& out);  // any thread (desk_mu_)
+  bool desk_release(std::size_t worker, std::uint64_t incarnation, LeaseOutcome outcome,
+                    TimePoint acquired);  // any thread (desk_mu_)
+  void put_on_desk(Slot& slot);
+  void withdraw(Slot& slot);
+  void open_desk();
+  void desk_returned(std::size_t index, std::uint64_t incarnation);
+  bool lent_on_desk(const Slot& slot) { return desk_.lent(slot.index, slot.sm.incarnation()); }
+  void enqueue(Duration timeout, std::function<void(Lease, std::error_code, std::string)> done);
+  void time_out(Waiter& w);
+  Slot* pick_ready();
+  void hand_out(Slot& slot, Waiter& w);
+  void serve_waiters();
+  void on_release(std::size_t worker, std::uint64_t incarnation, LeaseOutcome outcome,
+                  TimePoint acquired);
+
+  // ---- state -------------------------------------------------------------------------------
+  const std::shared_ptr<PoolHost> host_;            // fixed at construction; itself thread-safe
+  PoolOptions options_;                             // (loop) after construction
+  LeaseDesk desk_;                                  // any thread: see lease_desk.hpp
+  HealthRunner health_;                             // (loop) see health_runner.hpp
+  Rollouts rollouts_;                               // (loop) see rollouts.hpp
+  LimitWatch limits_;                               // (loop) see limit_watch.hpp
+  PoolMetrics metrics_;                             // (loop)
+  std::shared_ptr<const ProcessSpec> shared_spec_;  // (loop) one spec for every worker
+  // A deque: growing never moves a slot, so a `Slot&` held up the stack stays valid.
+  std::deque<Slot> slots_;            // (loop)
+  std::vector<Discarded> discarded_;  // (loop) see discard_launch
+  int emitting_ = 0;            // (loop) > 0 while subscribers run: structural changes are deferred
+  std::deque<Waiter> waiters_;  // (loop) FIFO
+  std::uint64_t next_waiter_ = 0;  // (loop)
+  Duration longest_wait_{};  // (loop) of acquires served or timed out since the last scaling look
+  std::deque<std::shared_ptr<const PoolEvent>> history_;  // (loop)
+  // (loop) copy-on-write: a subscriber may (un)subscribe while emit walks the current set
+  std::shared_ptr<const Subscribers> subscribers_ = std::make_shared<const Subscribers>();
+  std::uint64_t next_subscriber_ = 0;   // (loop)
+  std::uint64_t sequence_ = 0;          // (loop) of the last event
+  std::uint64_t scaling_timer_ = 0;     // (loop)
+  std::unique_ptr<WorkerGroup> group_;  // (loop) the workers' group, if any
+  bool group_owned_ = false;            // (loop) made for PoolOptions::group_resources
+  bool running_ = false;                // (loop)
+  bool stopping_ = false;               // (loop)
+  bool stopped_ = false;                // (loop)
+  bool draining_ = false;               // (loop)
+
+  // What host threads wait on (wait_ready, drain, stop). `mu_` is taken before `desk_mu_`.
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::size_t ready_or_leased_ = 0;  // (mu_)
+  std::size_t leased_ = 0;           // (mu_)
+  bool all_retired_ = false;         // (mu_)
+};
+
+}  // namespace supervisor::detail

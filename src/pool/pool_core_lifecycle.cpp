@@ -1,0 +1,558 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+#include "pool/pool_core.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include "core/duration.hpp"
+#include "process/exit_classify.hpp"
+
+namespace supervisor::detail {
+
+void PoolCore::move_to(Slot& slot, WorkerState to, std::string cause) {
+  withdraw(slot);  // the desk lets go of it first
+  const WorkerState from = slot.sm.state();
+  std::error_code ec;
+  WorkerTransition t = slot.sm.transition(to, std::move(cause), now(), ec);
+  if (ec) {
+    // A bug in this file, never a reason to crash the host: report it and keep the state.
+    ++metrics_.invalid_transitions;
+    try {
+      throw std::system_error(
+          ec, fmt::format("worker {}: {} -> {}", slot.index, to_string(from), to_string(to)));
+    } catch (...) {
+      report_error("state machine");
+    }
+    return;
+  }
+  if ((from == WorkerState::leased) != (to == WorkerState::leased)) {
+    std::lock_guard lock(mu_);
+    if (to == WorkerState::leased) {
+      ++leased_;
+    } else {
+      --leased_;
+    }
+    cv_.notify_all();
+  }
+  const bool was_up = from == WorkerState::ready || from == WorkerState::leased;
+  const bool is_up = to == WorkerState::ready || to == WorkerState::leased;
+  if (was_up != is_up) {
+    std::lock_guard lock(mu_);
+    if (is_up) {
+      ++ready_or_leased_;
+    } else {
+      --ready_or_leased_;
+    }
+    cv_.notify_all();
+  }
+  emit(std::move(t));
+}
+
+// Starts the process of incarnation `incarnation` of worker `index` (the slot records it in
+// spawn()). Its exit and its notes are matched to that incarnation.
+PoolCore::Launch PoolCore::launch(std::size_t index, std::uint64_t incarnation) {
+  Launch l;
+  std::weak_ptr<PoolCore> weak = weak_from_this();
+  auto on_exit = [weak, index, incarnation](const ExitStatus& st) {
+    // The host calls this in a turn of the loop of its own (never from inside a call into the
+    // host), so it is handled at once: on the restart path, a turn of the loop is a cost.
+    if (auto self = weak.lock()) self->on_exit(index, incarnation, st);
+  };
+  if (uses_notify()) {
+    // The channel exists before the worker does: it may say READY=1 at once. Its name is unique
+    // in this process; the host makes it unique on the machine.
+    l.notify = host_->open_notify(
+        fmt::format("supervisor/{}/{}/{}", reinterpret_cast<std::uintptr_t>(this), index,
+                    incarnation),
+        [weak, index, incarnation](const NotifyNote& note) {
+          if (auto self = weak.lock()) self->on_note(index, incarnation, note);
+        },
+        l.err);
+    if (!l.err) {
+      auto spec = std::make_shared<ProcessSpec>(options_.spec);  // this incarnation's socket
+      spec->env.set["NOTIFY_SOCKET"] = l.notify->address();
+      if (options_.watchdog > Duration::zero()) {
+        spec->env.set["WATCHDOG_USEC"] = std::to_string(
+            std::chrono::duration_cast<std::chrono::microseconds>(options_.watchdog).count());
+      }
+      l.worker = host_->spawn(std::move(spec), options_.containment, group_.get(),
+                              std::move(on_exit), l.err);
+    }
+  } else {
+    l.worker =
+        host_->spawn(shared_spec_, options_.containment, group_.get(), std::move(on_exit), l.err);
+  }
+  if (!l.err && !l.worker)
+    l.err.fail(errc::internal, [] { return std::string("spawn returned no process"); });
+  if (l.err) l.notify.reset();
+  return l;
+}
+
+// Moves `slot` to its next incarnation and starts it, or takes `launched`: that incarnation's
+// process, started ahead by on_exit's fast path.
+void PoolCore::spawn(Slot& slot, ErrorSink* first_start_err, std::optional<Launch> launched) {
+  slot.timer = 0;
+  move_to(slot, WorkerState::starting, slot.sm.incarnation() == 0 ? "start" : "restart");
+  if (slot.sm.incarnation() > 1) ++slot.restarts, ++metrics_.restarts;
+  const std::size_t index = slot.index;
+  const std::uint64_t incarnation = slot.sm.incarnation();
+  Launch l = launched ? std::move(*launched) : launch(index, incarnation);
+  slot.notify = std::move(l.notify);
+  ErrorSink& err = l.err;
+  std::unique_ptr<WorkerProcess> worker = std::move(l.worker);
+  if (err) {
+    ++metrics_.spawn_failures;
+    emit(SpawnFailed{slot.index, err.code, err.context});
+    if (first_start_err) {
+      first_start_err->fail(err.code, [&] { return err.context; });
+      move_to(slot, WorkerState::exited, "spawn failed");
+      return;
+    }
+    ExitStatus st;
+    st.reason = ExitReason::spawn_failed;
+    move_to(slot, WorkerState::exited, "spawn failed: " + err.context);
+    decide(slot, st);
+    return;
+  }
+  slot.worker = std::move(worker);
+  health_.renew_score(index);
+  slot.incarnation_leases = 0;
+  slot.recycling = false;
+  if (options_.recycle.max_runtime > Duration::zero()) {
+    auto self = shared_from_this();
+    slot.recycle_timer = host_->add_timer(options_.recycle.max_runtime, [self, index, incarnation] {
+      Slot& s = self->slots_[index];
+      s.recycle_timer = 0;
+      if (s.sm.incarnation() == incarnation) self->recycle(s, "reached its maximum runtime");
+    });
+  }
+  emit(WorkerSpawned{slot.index, slot.sm.incarnation(), slot.worker->pid()});
+  if (!options_.spec.resources.empty()) limits_.report_unenforced(index, *slot.worker);
+  guarded("restart_policy.on_started",
+          [&] { options_.restart_policy->on_started(slot.index, now()); });
+  if (slot.notify) {
+    slot.watchdog_fired = false;
+    arm_watchdog(slot);
+  }
+  health_.start(index, incarnation, pid_of(slot));
+  if (options_.readiness.mode == Readiness::Mode::immediate) {
+    become_ready(slot, "ready: started");
+  } else if (options_.readiness.mode == Readiness::Mode::notify) {
+    if (options_.readiness.delay > Duration::zero()) {
+      auto self = shared_from_this();
+      slot.timer = host_->add_timer(options_.readiness.delay, [self, index, incarnation] {
+        Slot& s = self->slots_[index];
+        s.timer = 0;
+        if (s.sm.incarnation() == incarnation && s.sm.state() == WorkerState::starting) {
+          s.watchdog_fired = false;
+          if (s.worker) s.worker->request_kill();  // no READY=1 in time: a failed start
+        }
+      });
+    }
+  } else {
+    auto self = shared_from_this();
+    slot.timer = host_->add_timer(options_.readiness.delay, [self, index, incarnation] {
+      Slot& s = self->slots_[index];
+      s.timer = 0;
+      if (s.sm.incarnation() == incarnation && s.sm.state() == WorkerState::starting)
+        self->become_ready(s, "ready: alive for the readiness delay");
+    });
+  }
+}
+
+bool PoolCore::uses_notify() const {
+  return options_.readiness.mode == Readiness::Mode::notify || options_.watchdog > Duration::zero();
+}
+
+void PoolCore::arm_watchdog(Slot& slot) {
+  if (options_.watchdog <= Duration::zero()) return;
+  if (slot.watchdog_timer) host_->cancel_timer(slot.watchdog_timer);
+  auto self = shared_from_this();
+  const std::size_t index = slot.index;
+  const std::uint64_t incarnation = slot.sm.incarnation();
+  slot.watchdog_timer = host_->add_timer(options_.watchdog, [self, index, incarnation] {
+    Slot& s = self->slots_[index];
+    s.watchdog_timer = 0;
+    if (s.sm.incarnation() != incarnation || !s.notify) return;
+    s.watchdog_fired = true;  // its exit will be reported as `watchdog`
+    if (s.worker) s.worker->request_kill();
+  });
+}
+
+void PoolCore::on_note(std::size_t index, std::uint64_t incarnation, const NotifyNote& m) {
+  Slot& slot = slots_[index];
+  if (slot.sm.incarnation() != incarnation || !slot.notify) return;
+  // NotifyAccess=main by default: only the worker's main process speaks for it.
+  if (!options_.notify_access_all && m.sender != pid_of(slot)) {
+    ++metrics_.ignored_notifications;
+    return;
+  }
+  if (m.has_status && m.status != slot.status) {
+    slot.status = m.status;
+    emit(WorkerStatusChanged{index, m.status});
+  }
+  if (m.watchdog && !slot.watchdog_fired) arm_watchdog(slot);
+  if (m.ready && slot.sm.state() == WorkerState::starting) {
+    if (slot.timer) host_->cancel_timer(slot.timer);
+    slot.timer = 0;
+    become_ready(slot, "ready: READY=1");
+  }
+}
+
+// The incarnation is over: its notify socket and watchdog go with it.
+void PoolCore::teardown_incarnation(Slot& slot) {
+  health_.stop(slot.index);
+  slot.notify.reset();
+  if (slot.watchdog_timer) host_->cancel_timer(slot.watchdog_timer);
+  slot.watchdog_timer = 0;
+  if (slot.recycle_timer) host_->cancel_timer(slot.recycle_timer);
+  slot.recycle_timer = 0;
+}
+
+// A planned replacement: stop now if idle, after the lease if leased.
+void PoolCore::recycle(Slot& slot, std::string why) {
+  if (stopping_ || slot.retiring || slot.recycling) return;
+  withdraw(slot);
+  switch (slot.sm.state()) {
+    case WorkerState::starting:
+    case WorkerState::ready:
+      slot.recycling = true;
+      emit(WorkerRecycled{slot.index, why});
+      move_to(slot, WorkerState::stopping, "recycle: " + why);
+      if (slot.worker) slot.worker->request_stop();
+      break;
+    case WorkerState::leased:
+      slot.recycling = true;
+      emit(WorkerRecycled{slot.index, why});
+      move_to(slot, WorkerState::draining, "recycle after the lease: " + why);
+      break;
+    default: break;
+  }
+}
+
+void PoolCore::become_ready(Slot& slot, std::string cause) {
+  if (!health_.clear_to_serve(slot.index)) return;
+  metrics_.start_to_ready.observe(std::chrono::duration<double>(now() - slot.sm.since()).count());
+  move_to(slot, WorkerState::ready, std::move(cause));
+  guarded("restart_policy.on_ready", [&] { options_.restart_policy->on_ready(slot.index, now()); });
+  if (options_.restart_breaker) {
+    guarded("restart_breaker", [&] {
+      options_.restart_breaker->on_success(slot.sm.time_in(WorkerState::starting, now()), now());
+    });
+  }
+  health_.clear_out_for_health(slot.index);
+  rollouts_.on_ready(slot.index);
+  serve_waiters();
+  put_on_desk(slot);
+}
+
+// Running or starting, and neither retiring nor part of a replacement (see rollouts.hpp).
+bool PoolCore::replaceable(const Slot& s) const {
+  return !s.retiring && !rollouts_.involved(s.index) &&
+         (s.sm.state() == WorkerState::starting || s.sm.state() == WorkerState::ready ||
+          s.sm.state() == WorkerState::leased);
+}
+
+void PoolCore::on_exit(std::size_t index, std::uint64_t incarnation, ExitStatus st) {
+  Slot& slot = slots_[index];
+  if (slot.sm.incarnation() != incarnation) {
+    forget_discarded(index, incarnation);
+    return;
+  }
+  if (slot.timer) host_->cancel_timer(slot.timer);
+  slot.timer = 0;
+  teardown_incarnation(slot);
+  // Our own verdicts outrank what the process layer saw (the exit table's first rows): we
+  // stopped it because a check kept failing, or killed it because its heartbeat stopped.
+  const bool watchdog = std::exchange(slot.watchdog_fired, false);
+  const PoolVerdict verdict = health_.take_stop_verdict(index) ? PoolVerdict::unhealthy
+                              : watchdog                       ? PoolVerdict::watchdog
+                                                               : PoolVerdict::none;
+  st.reason = with_verdict(st.reason, verdict);
+  // Fast path of an immediate restart: the policy decides first, and the replacement starts
+  // before the bookkeeping of this exit (events, counters, limiters), which then runs as
+  // always; the process is already on its way meanwhile. Only where nothing else decides
+  // (no breaker, no stop, retirement, recycling or replacement under way).
+  std::optional<RestartDecision> early;
+  std::optional<Launch> launched;
+  if (!stopping_ && !slot.retiring && !slot.recycling && !rollouts_.replacing(index) &&
+      !options_.restart_breaker && emitting_ == 0) {
+    early = ask_restart_policy(slot, st);
+    if (early->restart && early->delay <= Duration::zero())
+      launched = launch(index, slot.sm.incarnation() + 1);
+  }
+  slot.last_exit = st;
+  // By reason, per worker; the pool's totals are their sums (slots are never removed). A value
+  // outside the enum counts as `unknown`, the name to_string gives it.
+  ++slot.exits[std::min(static_cast<std::size_t>(st.reason),
+                        static_cast<std::size_t>(ExitReason::unknown))];
+  metrics_.worker_uptime.observe(std::chrono::duration<double>(st.uptime).count());
+  move_to(slot, WorkerState::exited, "exited: " + st.describe());
+  emit(WorkerExited{index, incarnation, st});
+  limits_.on_exit(index, incarnation, st);
+  if (stopping_ || slot.retiring) {
+    // A subscriber stopped the pool meanwhile: the process started ahead is not wanted.
+    if (launched) discard_launch(index, slot.sm.incarnation() + 1, std::move(*launched));
+    retire(slot, stopping_ ? "pool stopped" : "retired");
+    return;
+  }
+  if (slot.recycling) {
+    slot.recycling = false;
+    spawn(slot, nullptr, std::move(launched));  // planned: no policy, no delay
+    return;
+  }
+  decide(slot, st, std::move(early), std::move(launched));
+}
+
+// A process started ahead for an incarnation its slot will never reach (the slot retires, and a
+// retired slot is never reused): killed now, and waited for like a worker before the pool
+// counts as stopped. It was never announced, so its exit is not either.
+void PoolCore::discard_launch(std::size_t index, std::uint64_t incarnation, Launch l) {
+  if (!l.worker) return;
+  l.worker->request_kill();
+  discarded_.push_back(Discarded{index, incarnation, std::move(l.worker)});
+}
+
+void PoolCore::forget_discarded(std::size_t index, std::uint64_t incarnation) {
+  const auto it = std::find_if(discarded_.begin(), discarded_.end(), [&](const Discarded& d) {
+    return d.index == index && d.incarnation == incarnation;
+  });
+  if (it == discarded_.end()) return;
+  discarded_.erase(it);
+  check_all_retired();
+}
+
+RestartDecision PoolCore::ask_restart_policy(const Slot& slot, const ExitStatus& st) {
+  try {
+    return options_.restart_policy->on_exit(RestartContext{slot.index, st, now()});
+  } catch (...) {
+    report_error("restart_policy.on_exit");
+    return RestartDecision::after(policy_error_restart_delay,
+                                  "the restart policy threw; restarting after the default delay");
+  }
+}
+
+// `early`: the policy's decision, already asked for (and `launched`, the process it started).
+void PoolCore::decide(Slot& slot, const ExitStatus& st, std::optional<RestartDecision> early,
+                      std::optional<Launch> launched) {
+  if (rollouts_.replacing(slot.index)) {
+    // A replacement that died before it was ready: the old worker stays.
+    rollouts_.abort(slot.index, "it exited before it was ready: " + st.describe());
+    return;
+  }
+  // A failure, though we stopped it: a failing check, or running past wall_time.
+  const bool our_verdict = st.reason == ExitReason::unhealthy || st.wall_time_exceeded;
+  if (options_.restart_breaker && !st.ok() && (!st.stop_requested || our_verdict)) {
+    guarded("restart_breaker", [&] { options_.restart_breaker->on_failure(st.uptime, now()); });
+  }
+  const RestartDecision d = early ? std::move(*early) : ask_restart_policy(slot, st);
+  if (!d.restart) {
+    move_to(slot, WorkerState::failed, "gave up: " + d.why);
+    emit(WorkerGaveUp{slot.index, d.why});
+    return;
+  }
+  const Duration delay = std::max(d.delay, Duration::zero());
+  std::string cause = "restart in ";  // appended, not formatted: on every restart's path
+  append_duration(cause, std::chrono::duration_cast<std::chrono::milliseconds>(delay));
+  cause += ": ";
+  cause += d.why;
+  move_to(slot, WorkerState::backoff, std::move(cause));
+  emit(RestartScheduled{slot.index, delay, d.why});
+  // Started ahead on on_exit's fast path (zero delay, no breaker), or no wait asked for: not
+  // even a turn of the loop.
+  if (launched || (delay == Duration::zero() && !options_.restart_breaker && emitting_ == 0)) {
+    spawn(slot, nullptr, std::move(launched));
+    return;
+  }
+  schedule_restart(slot, delay);
+}
+
+void PoolCore::schedule_restart(Slot& slot, Duration delay) {
+  auto self = shared_from_this();
+  const std::size_t index = slot.index;
+  slot.timer = host_->add_timer(delay, [self, index] {
+    Slot& s = self->slots_[index];
+    s.timer = 0;
+    if (s.sm.state() != WorkerState::backoff || self->stopping_) return;
+    auto& breaker = self->options_.restart_breaker;
+    bool permitted = true;
+    if (breaker) {
+      try {
+        permitted = breaker->try_acquire(self->now());
+      } catch (...) {
+        self->report_error("restart_breaker");
+      }
+    }
+    if (!permitted) {
+      // Open: wait in backoff until the breaker may let a trial start through.
+      Duration wait = std::chrono::seconds(1);
+      try {
+        if (auto at = breaker->next_transition_at(self->now()))
+          wait = std::max<Duration>(*at - self->now(), std::chrono::milliseconds(1));
+      } catch (...) {
+        self->report_error("restart_breaker");
+      }
+      self->schedule_restart(s, wait);
+      return;
+    }
+    self->spawn(s, nullptr);
+  });
+}
+
+void PoolCore::retire(Slot& slot, std::string cause) {
+  if (slot.timer) host_->cancel_timer(slot.timer);
+  slot.timer = 0;
+  rollouts_.cancel_deadline(slot.index);
+  health_.clear_out_for_health(slot.index);
+  if (rollouts_.replacing(slot.index)) rollouts_.abort(slot.index, cause);  // a copy: used below
+  if (slot.sm.state() != WorkerState::retired)
+    move_to(slot, WorkerState::retired, std::move(cause));
+  guarded("restart_policy.forget", [&] { options_.restart_policy->forget(slot.index); });
+  check_all_retired();
+}
+
+void PoolCore::check_all_retired() {
+  if (!stopping_ || !discarded_.empty()) return;
+  for (auto& s : slots_) {
+    if (s.sm.state() != WorkerState::retired) return;
+  }
+  running_ = false;
+  std::lock_guard lock(mu_);
+  all_retired_ = true;
+  cv_.notify_all();
+}
+
+void PoolCore::schedule_scaling() {
+  auto self = shared_from_this();
+  scaling_timer_ = host_->add_timer(options_.scaling_period, [self] {
+    self->scaling_timer_ = 0;
+    if (self->stopping_) return;
+    self->evaluate_scaling();
+    self->schedule_scaling();
+  });
+}
+
+void PoolCore::evaluate_scaling() {
+  ScalingInput in;
+  in.now = now();
+  in.size = live_slots();
+  for (const auto& s : slots_) {
+    if (s.retiring) continue;
+    const bool lent = lent_on_desk(s);
+    if (s.sm.state() == WorkerState::leased || lent) ++in.leased;
+    if (s.sm.state() == WorkerState::ready && !lent) ++in.ready;
+  }
+  in.waiting = waiters_.size();
+  in.queue_wait = longest_wait_;
+  if (!waiters_.empty()) in.queue_wait = std::max(in.queue_wait, in.now - waiters_.front().since);
+  longest_wait_ = Duration::zero();
+  std::size_t want = in.size;
+  try {
+    want = options_.scaling->desired_size(in);
+  } catch (...) {
+    report_error("scaling_policy");
+    return;
+  }
+  want = std::clamp(want, options_.min_size, options_.max_size);
+  if (want != in.size && !draining_) apply_resize(want);
+}
+
+std::size_t PoolCore::live_slots() const {
+  std::size_t n = 0;
+  for (const auto& s : slots_) {
+    if (s.sm.state() != WorkerState::retired && !s.retiring) ++n;
+  }
+  return n;
+}
+
+void PoolCore::apply_resize(std::size_t size) {
+  std::size_t live = live_slots();
+  // Grow: new slots at the end. A retired slot is never reused, so that a late callback of
+  // its last incarnation can never be mistaken for a new worker's.
+  while (live < size) {
+    add_slot();
+    ++live;
+    if (running_) spawn(slots_.back(), nullptr);
+  }
+  // Shrink: the highest-numbered first, idle ones before busy ones.
+  for (int pass = 0; pass < 2 && live > size; ++pass) {
+    for (std::size_t i = slots_.size(); i-- > 0 && live > size;) {
+      Slot& s = slots_[i];
+      if (s.retiring || s.sm.state() == WorkerState::retired) continue;
+      const bool busy = s.sm.state() == WorkerState::leased || lent_on_desk(s);
+      if (busy != (pass == 1)) continue;
+      --live;
+      retire_slot(s);
+    }
+  }
+}
+
+// Takes a slot out of the pool: at once when it has no process, after its lease otherwise.
+void PoolCore::retire_slot(Slot& s) {
+  withdraw(s);
+  s.retiring = true;
+  switch (s.sm.state()) {
+    case WorkerState::leased:
+      move_to(s, WorkerState::draining, "pool shrinking: finish the lease");
+      break;
+    case WorkerState::starting:
+    case WorkerState::ready:
+      move_to(s, WorkerState::stopping, "pool shrinking");
+      if (s.worker) s.worker->request_stop();
+      break;
+    case WorkerState::exited:
+    case WorkerState::backoff:
+    case WorkerState::failed: retire(s, "pool shrinking"); break;
+    case WorkerState::draining:
+    case WorkerState::stopping:
+    case WorkerState::retired: break;
+  }
+}
+
+void PoolCore::begin_drain() {
+  draining_ = true;
+  desk_.close();
+  for (auto& w : waiters_) {
+    if (w.timer) host_->cancel_timer(w.timer);
+    w.done(Lease(), errc::stopped, "Pool::acquire: the pool is draining");
+  }
+  waiters_.clear();
+}
+
+void PoolCore::begin_stop() {
+  if (stopping_) {
+    check_all_retired();
+    return;
+  }
+  stopping_ = true;
+  stopped_ = true;
+  desk_.close();
+  if (scaling_timer_) host_->cancel_timer(scaling_timer_);
+  scaling_timer_ = 0;
+  limits_.stop();
+  for (auto& w : waiters_) {
+    if (w.timer) host_->cancel_timer(w.timer);
+    w.done(Lease(), errc::stopped, "Pool::acquire: the pool is stopping");
+  }
+  waiters_.clear();
+  for (auto& slot : slots_) {
+    switch (slot.sm.state()) {
+      case WorkerState::starting:
+      case WorkerState::ready:
+      case WorkerState::leased:
+      case WorkerState::draining:
+        move_to(slot, WorkerState::stopping, "pool stopping");
+        if (slot.worker) slot.worker->request_stop();
+        break;
+      case WorkerState::stopping: break;
+      case WorkerState::exited:
+      case WorkerState::backoff:
+      case WorkerState::failed: retire(slot, "pool stopped"); break;
+      case WorkerState::retired: break;
+    }
+  }
+  check_all_retired();
+}
+
+}  // namespace supervisor::detail
