@@ -1,6 +1,9 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
 #pragma once
+#ifndef SUPERVISOR_OUTERMOST
+#  define SUPERVISOR_OUTERMOST 1  // this header's number (see detail/header_only_end.hpp)
+#endif
 
 /// \file
 /// Circuit breakers: the policy a `Pool` consults before it starts a worker or hands out a lease.
@@ -317,3 +320,7 @@ class SUPERVISOR_API BreakerGuard {
 };
 
 }  // namespace supervisor
+
+#if SUPERVISOR_OUTERMOST == 1
+#  include <supervisor/detail/header_only_end.hpp>
+#endif

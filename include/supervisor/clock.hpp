@@ -1,6 +1,9 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
 #pragma once
+#ifndef SUPERVISOR_OUTERMOST
+#  define SUPERVISOR_OUTERMOST 2  // this header's number (see detail/header_only_end.hpp)
+#endif
 
 /// \file
 /// Injectable time. Every deadline in the library is monotonic (`TimePoint`); wall-clock time
@@ -77,3 +80,7 @@ class SUPERVISOR_API ManualClock final : public Clock {
 };
 
 }  // namespace supervisor
+
+#if SUPERVISOR_OUTERMOST == 2
+#  include <supervisor/detail/header_only_end.hpp>
+#endif

@@ -1,6 +1,9 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
 #pragma once
+#ifndef SUPERVISOR_OUTERMOST
+#  define SUPERVISOR_OUTERMOST 3  // this header's number (see detail/header_only_end.hpp)
+#endif
 
 /// \file
 /// The library's error model (asio / Boost.Process v2 style).
@@ -146,3 +149,7 @@ decltype(auto) into_code(std::error_code& ec, F&& f) noexcept {
 
 template <>
 struct std::is_error_code_enum<supervisor::errc> : std::true_type {};
+
+#if SUPERVISOR_OUTERMOST == 3
+#  include <supervisor/detail/header_only_end.hpp>
+#endif

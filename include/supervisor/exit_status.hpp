@@ -1,6 +1,9 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
 #pragma once
+#ifndef SUPERVISOR_OUTERMOST
+#  define SUPERVISOR_OUTERMOST 4  // this header's number (see detail/header_only_end.hpp)
+#endif
 
 /// \file
 /// How a process ended, in systemd's `Result=` vocabulary.
@@ -85,3 +88,7 @@ struct ExitStatus {
 };
 
 }  // namespace supervisor
+
+#if SUPERVISOR_OUTERMOST == 4
+#  include <supervisor/detail/header_only_end.hpp>
+#endif

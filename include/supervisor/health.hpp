@@ -1,6 +1,9 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
 #pragma once
+#ifndef SUPERVISOR_OUTERMOST
+#  define SUPERVISOR_OUTERMOST 5  // this header's number (see detail/header_only_end.hpp)
+#endif
 
 /// \file
 /// Health checks: the `HealthCheckStrategy` interface a Pool runs with Kubernetes' probe timing
@@ -222,3 +225,7 @@ class SUPERVISOR_API CompositeCheck : public HealthCheckStrategy {
 };
 
 }  // namespace supervisor
+
+#if SUPERVISOR_OUTERMOST == 5
+#  include <supervisor/detail/header_only_end.hpp>
+#endif

@@ -1,6 +1,9 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
 #pragma once
+#ifndef SUPERVISOR_OUTERMOST
+#  define SUPERVISOR_OUTERMOST 6  // this header's number (see detail/header_only_end.hpp)
+#endif
 
 /// \file
 /// Resource limits of a worker's tree, as the kernel enforces them: cgroup v2 controllers where
@@ -172,3 +175,7 @@ class SUPERVISOR_API SamplingLimiter final : public ResourceLimiter {
 };
 
 }  // namespace supervisor
+
+#if SUPERVISOR_OUTERMOST == 6
+#  include <supervisor/detail/header_only_end.hpp>
+#endif

@@ -1,6 +1,9 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
 #pragma once
+#ifndef SUPERVISOR_OUTERMOST
+#  define SUPERVISOR_OUTERMOST 7  // this header's number (see detail/header_only_end.hpp)
+#endif
 
 /// \file
 /// `Loop`: the supervision thread that owns every child's OS handles, and its options.
@@ -121,3 +124,7 @@ class SUPERVISOR_API Loop {
 };
 
 }  // namespace supervisor
+
+#if SUPERVISOR_OUTERMOST == 7
+#  include <supervisor/detail/header_only_end.hpp>
+#endif

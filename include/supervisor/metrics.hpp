@@ -1,6 +1,9 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
 #pragma once
+#ifndef SUPERVISOR_OUTERMOST
+#  define SUPERVISOR_OUTERMOST 8  // this header's number (see detail/header_only_end.hpp)
+#endif
 
 /// \file
 /// Metric values a Pool keeps (read through `Pool::snapshot()`), and their Prometheus text
@@ -36,3 +39,7 @@ struct SUPERVISOR_API Histogram {
 };
 
 }  // namespace supervisor
+
+#if SUPERVISOR_OUTERMOST == 8
+#  include <supervisor/detail/header_only_end.hpp>
+#endif

@@ -1,6 +1,9 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
 #pragma once
+#ifndef SUPERVISOR_OUTERMOST
+#  define SUPERVISOR_OUTERMOST 9  // this header's number (see detail/header_only_end.hpp)
+#endif
 
 /// \file
 /// `Pool`: keeps N workers of one `ProcessSpec` running, restarts them by a `RestartPolicy`
@@ -511,3 +514,7 @@ class SUPERVISOR_API Pool {
 };
 
 }  // namespace supervisor
+
+#if SUPERVISOR_OUTERMOST == 9
+#  include <supervisor/detail/header_only_end.hpp>
+#endif

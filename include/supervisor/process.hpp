@@ -1,6 +1,9 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
 #pragma once
+#ifndef SUPERVISOR_OUTERMOST
+#  define SUPERVISOR_OUTERMOST 10  // this header's number (see detail/header_only_end.hpp)
+#endif
 
 /// \file
 /// `Process`: one supervised child and its tree, on a `Loop`: the process layer under `Pool`,
@@ -117,3 +120,7 @@ class SUPERVISOR_API Process {
 };
 
 }  // namespace supervisor
+
+#if SUPERVISOR_OUTERMOST == 10
+#  include <supervisor/detail/header_only_end.hpp>
+#endif

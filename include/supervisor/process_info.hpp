@@ -1,6 +1,9 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
 #pragma once
+#ifndef SUPERVISOR_OUTERMOST
+#  define SUPERVISOR_OUTERMOST 11  // this header's number (see detail/header_only_end.hpp)
+#endif
 
 /// \file
 /// Plain values of the process layer: how a child was started and contained (`ProcessInfo`),
@@ -99,3 +102,7 @@ struct GroupSample {
 };
 
 }  // namespace supervisor
+
+#if SUPERVISOR_OUTERMOST == 11
+#  include <supervisor/detail/header_only_end.hpp>
+#endif

@@ -1,6 +1,9 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
 #pragma once
+#ifndef SUPERVISOR_OUTERMOST
+#  define SUPERVISOR_OUTERMOST 12  // this header's number (see detail/header_only_end.hpp)
+#endif
 
 /// \file
 /// `ProcessSpec`: everything needed to start one worker process, validated before any spawn.
@@ -173,3 +176,7 @@ SUPERVISOR_API void validate(const ProcessSpec& spec, std::error_code& ec) noexc
 [[nodiscard]] SUPERVISOR_API std::string validation_error(const ProcessSpec& spec);
 
 }  // namespace supervisor
+
+#if SUPERVISOR_OUTERMOST == 12
+#  include <supervisor/detail/header_only_end.hpp>
+#endif

@@ -1,6 +1,9 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
 #pragma once
+#ifndef SUPERVISOR_OUTERMOST
+#  define SUPERVISOR_OUTERMOST 13  // this header's number (see detail/header_only_end.hpp)
+#endif
 
 /// \file
 /// `ResourceGroup`: shared limits for several process trees, like a systemd slice.
@@ -80,3 +83,7 @@ class SUPERVISOR_API ResourceGroup {
 };
 
 }  // namespace supervisor
+
+#if SUPERVISOR_OUTERMOST == 13
+#  include <supervisor/detail/header_only_end.hpp>
+#endif

@@ -1,6 +1,9 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
 #pragma once
+#ifndef SUPERVISOR_OUTERMOST
+#  define SUPERVISOR_OUTERMOST 14  // this header's number (see detail/header_only_end.hpp)
+#endif
 
 /// \file
 /// `RestartPolicy`: the strategy a `Pool` asks, each time a worker process ends, whether to start
@@ -422,3 +425,7 @@ class SUPERVISOR_API StandardRestartPolicy : public RestartPolicy {
 [[nodiscard]] SUPERVISOR_API std::unique_ptr<RestartPolicy> restart_on_abnormal();
 
 }  // namespace supervisor
+
+#if SUPERVISOR_OUTERMOST == 14
+#  include <supervisor/detail/header_only_end.hpp>
+#endif

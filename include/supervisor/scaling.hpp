@@ -1,6 +1,9 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
 #pragma once
+#ifndef SUPERVISOR_OUTERMOST
+#  define SUPERVISOR_OUTERMOST 15  // this header's number (see detail/header_only_end.hpp)
+#endif
 
 /// \file
 /// `ScalingPolicy`: how many workers a Pool should run, decided periodically on its loop thread.
@@ -71,3 +74,7 @@ class SUPERVISOR_API TargetUtilization final : public ScalingPolicy {
 };
 
 }  // namespace supervisor
+
+#if SUPERVISOR_OUTERMOST == 15
+#  include <supervisor/detail/header_only_end.hpp>
+#endif

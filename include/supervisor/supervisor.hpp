@@ -1,6 +1,9 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
 #pragma once
+#ifndef SUPERVISOR_OUTERMOST
+#  define SUPERVISOR_OUTERMOST 16  // this header's number (see detail/header_only_end.hpp)
+#endif
 
 /// \file
 /// Convenience header: includes every public header of the core library.
@@ -23,3 +26,7 @@
 #include <supervisor/scaling.hpp>
 #include <supervisor/version.hpp>
 #include <supervisor/worker_state.hpp>
+
+#if SUPERVISOR_OUTERMOST == 16
+#  include <supervisor/detail/header_only_end.hpp>
+#endif

@@ -1,6 +1,9 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
 #pragma once
+#ifndef SUPERVISOR_OUTERMOST
+#  define SUPERVISOR_OUTERMOST 17  // this header's number (see detail/header_only_end.hpp)
+#endif
 
 /// \file
 /// `supervisor::testing::FakeWorld`: an in-memory world for deterministic tests of pools and of
@@ -94,3 +97,7 @@ class SUPERVISOR_API FakeWorld {
 
 }  // namespace testing
 }  // namespace supervisor
+
+#if SUPERVISOR_OUTERMOST == 17
+#  include <supervisor/detail/header_only_end.hpp>
+#endif

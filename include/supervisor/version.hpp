@@ -1,6 +1,9 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
 #pragma once
+#ifndef SUPERVISOR_OUTERMOST
+#  define SUPERVISOR_OUTERMOST 18  // this header's number (see detail/header_only_end.hpp)
+#endif
 
 /// \file
 /// The one source of the library's version. CMake parses the three defines below; keep their
@@ -52,3 +55,7 @@ inline constexpr Version header_version{SUPERVISOR_VERSION_MAJOR, SUPERVISOR_VER
 [[nodiscard]] SUPERVISOR_API const char* library_version_string() noexcept;
 
 }  // namespace supervisor
+
+#if SUPERVISOR_OUTERMOST == 18
+#  include <supervisor/detail/header_only_end.hpp>
+#endif

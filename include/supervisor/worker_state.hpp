@@ -1,6 +1,9 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
 #pragma once
+#ifndef SUPERVISOR_OUTERMOST
+#  define SUPERVISOR_OUTERMOST 19  // this header's number (see detail/header_only_end.hpp)
+#endif
 
 /// \file
 /// The life of one worker slot of a Pool, as an explicit state machine. Only moves listed in the
@@ -81,3 +84,7 @@ class SUPERVISOR_API WorkerStateMachine {
 };
 
 }  // namespace supervisor
+
+#if SUPERVISOR_OUTERMOST == 19
+#  include <supervisor/detail/header_only_end.hpp>
+#endif

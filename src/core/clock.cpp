@@ -8,36 +8,37 @@
 
 namespace supervisor {
 
-Clock::~Clock() = default;
+SUPERVISOR_INLINE Clock::~Clock() = default;
 
-TimePoint SteadyClock::now() const noexcept {
+SUPERVISOR_INLINE TimePoint SteadyClock::now() const noexcept {
   return std::chrono::time_point_cast<Duration>(std::chrono::steady_clock::now());
 }
 
-WallTime SteadyClock::wall_now() const noexcept {
+SUPERVISOR_INLINE WallTime SteadyClock::wall_now() const noexcept {
   return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
 }
 
-Clock& default_clock() noexcept {
+SUPERVISOR_INLINE Clock& default_clock() noexcept {
   static SteadyClock instance;
   return instance;
 }
 
-ManualClock::ManualClock(TimePoint start, WallTime wall_start) noexcept
+SUPERVISOR_INLINE ManualClock::ManualClock(TimePoint start, WallTime wall_start) noexcept
     : ticks_(start.time_since_epoch().count()),
       wall_offset_(wall_start.time_since_epoch().count() - start.time_since_epoch().count()) {}
 
-TimePoint ManualClock::now() const noexcept {
+SUPERVISOR_INLINE TimePoint ManualClock::now() const noexcept {
   return TimePoint{Duration{ticks_.load(std::memory_order_acquire)}};
 }
 
-WallTime ManualClock::wall_now() const noexcept {
+SUPERVISOR_INLINE WallTime ManualClock::wall_now() const noexcept {
   return WallTime{Duration{ticks_.load(std::memory_order_acquire) + wall_offset_}};
 }
 
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
-void advance_impl(std::atomic<std::int64_t>& ticks, Duration d, detail::ErrorSink& err) {
+SUPERVISOR_INLINE void advance_impl(std::atomic<std::int64_t>& ticks, Duration d,
+                                    detail::ErrorSink& err) {
   if (d.count() < 0) {
     err.fail(errc::invalid_argument, [&] {
       return fmt::format("ManualClock::advance: negative duration {}ns (time is monotonic)",
@@ -48,7 +49,8 @@ void advance_impl(std::atomic<std::int64_t>& ticks, Duration d, detail::ErrorSin
   ticks.fetch_add(d.count(), std::memory_order_acq_rel);
 }
 
-void set_impl(std::atomic<std::int64_t>& ticks, TimePoint t, detail::ErrorSink& err) {
+SUPERVISOR_INLINE void set_impl(std::atomic<std::int64_t>& ticks, TimePoint t,
+                                detail::ErrorSink& err) {
   const std::int64_t target = t.time_since_epoch().count();
   std::int64_t current = ticks.load(std::memory_order_acquire);
   do {
@@ -62,21 +64,21 @@ void set_impl(std::atomic<std::int64_t>& ticks, TimePoint t, detail::ErrorSink& 
   } while (!ticks.compare_exchange_weak(current, target, std::memory_order_acq_rel));
 }
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
-void ManualClock::advance(Duration d) {
+SUPERVISOR_INLINE void ManualClock::advance(Duration d) {
   detail::or_throw([&](detail::ErrorSink& err) { advance_impl(ticks_, d, err); });
 }
 
-void ManualClock::advance(Duration d, std::error_code& ec) noexcept {
+SUPERVISOR_INLINE void ManualClock::advance(Duration d, std::error_code& ec) noexcept {
   detail::into_code(ec, [&](detail::ErrorSink& err) { advance_impl(ticks_, d, err); });
 }
 
-void ManualClock::set(TimePoint t) {
+SUPERVISOR_INLINE void ManualClock::set(TimePoint t) {
   detail::or_throw([&](detail::ErrorSink& err) { set_impl(ticks_, t, err); });
 }
 
-void ManualClock::set(TimePoint t, std::error_code& ec) noexcept {
+SUPERVISOR_INLINE void ManualClock::set(TimePoint t, std::error_code& ec) noexcept {
   detail::into_code(ec, [&](detail::ErrorSink& err) { set_impl(ticks_, t, err); });
 }
 

@@ -1,13 +1,13 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-#include "core/duration.hpp"
+#include "duration.hpp"
 
 #include <charconv>
 #include <string_view>
 
 namespace supervisor::detail {
 
-void append_duration(std::string& out, Duration d) {
+SUPERVISOR_INLINE void append_duration(std::string& out, Duration d) {
   if (d == Duration::max()) {
     out += "max";
     return;
@@ -46,7 +46,7 @@ void append_duration(std::string& out, Duration d) {
   }
 }
 
-std::string format_duration(Duration d) {
+SUPERVISOR_INLINE std::string format_duration(Duration d) {
   std::string out;
   append_duration(out, d);
   return out;

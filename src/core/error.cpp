@@ -7,7 +7,7 @@
 #include <system_error>
 
 namespace supervisor {
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
 class Category final : public std::error_category {
  public:
@@ -53,19 +53,19 @@ class Category final : public std::error_category {
   }
 };
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
-const std::error_category& error_category() noexcept {
+SUPERVISOR_INLINE const std::error_category& error_category() noexcept {
   static const Category instance;
   return instance;
 }
 
-Error::Error(const std::error_code& ec, const std::string& message)
+SUPERVISOR_INLINE Error::Error(const std::error_code& ec, const std::string& message)
     : std::system_error(ec, message), message_(message) {}
 
-const char* Error::what() const noexcept { return message_.what(); }
+SUPERVISOR_INLINE const char* Error::what() const noexcept { return message_.what(); }
 
-std::error_code detail::current_exception_code() noexcept {
+SUPERVISOR_INLINE std::error_code detail::current_exception_code() noexcept {
   try {
     throw;
   } catch (const std::bad_alloc&) {
@@ -77,7 +77,7 @@ std::error_code detail::current_exception_code() noexcept {
   }
 }
 
-void throw_error(const std::error_code& ec, std::string_view context) {
+SUPERVISOR_INLINE void throw_error(const std::error_code& ec, std::string_view context) {
   const std::string text = ec.message();
   if (context.empty()) throw Error(ec, text);
   if (context.find(text) != std::string_view::npos) throw Error(ec, std::string(context));

@@ -14,7 +14,7 @@ namespace supervisor {
 static_assert(static_cast<std::size_t>(ExitReason::unknown) + 1 == exit_reason_count,
               "exit_reason_count must follow ExitReason");
 
-std::string_view to_string(ExitReason r) noexcept {
+SUPERVISOR_INLINE std::string_view to_string(ExitReason r) noexcept {
   switch (r) {
     case ExitReason::success: return "success";
     case ExitReason::exit_code: return "exit-code";
@@ -31,11 +31,11 @@ std::string_view to_string(ExitReason r) noexcept {
   return "unknown";
 }
 
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
 // Signal names for messages. Numbers are the platform's; these are Linux's (and most POSIX
 // systems' for the classic ones).
-std::string signal_name(int sig) {
+SUPERVISOR_INLINE std::string signal_name(int sig) {
 #ifdef __linux__
   static constexpr const char* names[] = {
       nullptr,     "SIGHUP",  "SIGINT",    "SIGQUIT", "SIGILL",   "SIGTRAP", "SIGABRT", "SIGBUS",
@@ -47,21 +47,21 @@ std::string signal_name(int sig) {
   return fmt::format("signal {}", sig);
 }
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
-void append_int(std::string& out, long long v) {
+SUPERVISOR_INLINE void append_int(std::string& out, long long v) {
   char buf[24];
   const auto r = std::to_chars(buf, buf + sizeof buf, v);
   out.append(buf, r.ptr);
 }
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
 // Built by appending: a pool describes every exit on its restart path, so no format parsing and
 // no floating-point formatting here.
-std::string ExitStatus::describe() const {
+SUPERVISOR_INLINE std::string ExitStatus::describe() const {
   std::string out;
   out.reserve(64);
   out += to_string(reason);

@@ -4,7 +4,7 @@
 
 namespace supervisor {
 
-std::string_view to_string(LimitKind k) noexcept {
+SUPERVISOR_INLINE std::string_view to_string(LimitKind k) noexcept {
   switch (k) {
     case LimitKind::memory_max: return "memory_max";
     case LimitKind::memory_high: return "memory_high";
@@ -19,7 +19,7 @@ std::string_view to_string(LimitKind k) noexcept {
   return "?";
 }
 
-std::string_view to_string(LimitBackend b) noexcept {
+SUPERVISOR_INLINE std::string_view to_string(LimitBackend b) noexcept {
   switch (b) {
     case LimitBackend::none: return "none";
     case LimitBackend::cgroup_v2: return "cgroup-v2";

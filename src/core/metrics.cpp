@@ -8,7 +8,7 @@
 
 namespace supervisor {
 
-Histogram Histogram::with_bounds(std::vector<double> b) {
+SUPERVISOR_INLINE Histogram Histogram::with_bounds(std::vector<double> b) {
   Histogram h;
   std::sort(b.begin(), b.end());
   h.bounds = std::move(b);
@@ -16,11 +16,11 @@ Histogram Histogram::with_bounds(std::vector<double> b) {
   return h;
 }
 
-Histogram Histogram::default_seconds() {
+SUPERVISOR_INLINE Histogram Histogram::default_seconds() {
   return with_bounds({0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300});
 }
 
-void Histogram::observe(double seconds) {
+SUPERVISOR_INLINE void Histogram::observe(double seconds) {
   if (!(seconds >= 0)) seconds = 0;  // negative or NaN
   if (counts.size() != bounds.size() + 1) counts.assign(bounds.size() + 1, 0);
   const auto it = std::lower_bound(bounds.begin(), bounds.end(), seconds);
@@ -29,7 +29,7 @@ void Histogram::observe(double seconds) {
   ++count;
 }
 
-void Histogram::merge(const Histogram& other) {
+SUPERVISOR_INLINE void Histogram::merge(const Histogram& other) {
   if (other.bounds != bounds || other.count == 0) return;
   if (counts.size() != bounds.size() + 1) counts.assign(bounds.size() + 1, 0);
   for (std::size_t i = 0; i < counts.size() && i < other.counts.size(); ++i)
@@ -38,7 +38,7 @@ void Histogram::merge(const Histogram& other) {
   count += other.count;
 }
 
-double Histogram::quantile_bound(double q) const {
+SUPERVISOR_INLINE double Histogram::quantile_bound(double q) const {
   if (count == 0) return 0;
   const double target = std::clamp(q, 0.0, 1.0) * static_cast<double>(count);
   std::uint64_t seen = 0;

@@ -8,11 +8,11 @@
 #include <set>
 #include <string>
 
-#include "core/validate.hpp"
+#include "validate.hpp"
 
 namespace supervisor {
 
-std::string_view to_string(Signal s) noexcept {
+SUPERVISOR_INLINE std::string_view to_string(Signal s) noexcept {
   switch (s) {
     case Signal::hangup: return "SIGHUP";
     case Signal::interrupt: return "SIGINT";
@@ -26,12 +26,14 @@ std::string_view to_string(Signal s) noexcept {
   return "SIG?";
 }
 
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
-bool has_nul(std::string_view s) { return s.find('\0') != std::string_view::npos; }
+SUPERVISOR_INLINE bool has_nul(std::string_view s) {
+  return s.find('\0') != std::string_view::npos;
+}
 
 // Quotes a value for an error message, escaping what would confuse a reader.
-std::string quoted(std::string_view s) {
+SUPERVISOR_INLINE std::string quoted(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {
     if (c == '\0') {
@@ -47,8 +49,8 @@ std::string quoted(std::string_view s) {
   return out;
 }
 
-void check_stdio(const StdioSpec& io, std::string_view field, bool is_input,
-                 detail::ErrorSink& err) {
+SUPERVISOR_INLINE void check_stdio(const StdioSpec& io, std::string_view field, bool is_input,
+                                   detail::ErrorSink& err) {
   using Mode = StdioSpec::Mode;
   if (io.mode == Mode::file && (io.path.empty() || has_nul(io.path))) {
     err.fail(errc::invalid_spec, [&] {
@@ -66,13 +68,13 @@ void check_stdio(const StdioSpec& io, std::string_view field, bool is_input,
   }
 }
 
-constexpr std::uint64_t k_mib = 1024 * 1024;
+SUPERVISOR_INLINE constexpr std::uint64_t k_mib = 1024 * 1024;
 
 // Each limit of ProcessSpec.resources within its domain, and no rlimit set twice.
 // The values of `r`, each checked on its own; `where` names it in messages
 // ("ProcessSpec.resources").
-bool check_limit_values(const ResourceLimits& r, std::string_view where, errc code,
-                        detail::ErrorSink& err) {
+SUPERVISOR_INLINE bool check_limit_values(const ResourceLimits& r, std::string_view where,
+                                          errc code, detail::ErrorSink& err) {
   const auto bad = [&](std::string_view field, const std::string& value, std::string_view rule) {
     err.fail(code, [&] { return fmt::format("{}.{}: {} {}", where, field, value, rule); });
     return false;
@@ -111,7 +113,7 @@ bool check_limit_values(const ResourceLimits& r, std::string_view where, errc co
   return true;
 }
 
-bool check_resources(const ProcessSpec& spec, detail::ErrorSink& err) {
+SUPERVISOR_INLINE bool check_resources(const ProcessSpec& spec, detail::ErrorSink& err) {
   const ResourceLimits& r = spec.resources;
   if (!check_limit_values(r, "ProcessSpec.resources", errc::invalid_spec, err)) return false;
   for (std::size_t i = 0; i < spec.limits.size(); ++i) {
@@ -129,10 +131,11 @@ bool check_resources(const ProcessSpec& spec, detail::ErrorSink& err) {
   return true;
 }
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
-void detail::validate_group_limits(const ResourceLimits& r, std::string_view where,
-                                   detail::ErrorSink& err) {
+SUPERVISOR_INLINE void detail::validate_group_limits(const ResourceLimits& r,
+                                                     std::string_view where,
+                                                     detail::ErrorSink& err) {
   if (!check_limit_values(r, where, errc::invalid_argument, err)) return;
   const char* per_tree = r.max_open_files ? "max_open_files"
                          : r.cpu_time     ? "cpu_time"
@@ -148,7 +151,7 @@ void detail::validate_group_limits(const ResourceLimits& r, std::string_view whe
   }
 }
 
-void detail::validate_spec(const ProcessSpec& spec, detail::ErrorSink& err) {
+SUPERVISOR_INLINE void detail::validate_spec(const ProcessSpec& spec, detail::ErrorSink& err) {
   if (spec.argv.empty()) {
     err.fail(errc::invalid_spec,
              [] { return std::string("ProcessSpec.argv: empty (argv[0] names the program)"); });
@@ -293,15 +296,15 @@ void detail::validate_spec(const ProcessSpec& spec, detail::ErrorSink& err) {
   }
 }
 
-void validate(const ProcessSpec& spec) {
+SUPERVISOR_INLINE void validate(const ProcessSpec& spec) {
   detail::or_throw([&](detail::ErrorSink& err) { detail::validate_spec(spec, err); });
 }
 
-void validate(const ProcessSpec& spec, std::error_code& ec) noexcept {
+SUPERVISOR_INLINE void validate(const ProcessSpec& spec, std::error_code& ec) noexcept {
   detail::into_code(ec, [&](detail::ErrorSink& err) { detail::validate_spec(spec, err); });
 }
 
-std::string validation_error(const ProcessSpec& spec) {
+SUPERVISOR_INLINE std::string validation_error(const ProcessSpec& spec) {
   detail::ErrorSink err;
   detail::validate_spec(spec, err);
   return err ? err.context : std::string();

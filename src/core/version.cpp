@@ -4,8 +4,10 @@
 
 namespace supervisor {
 
-Version library_version() noexcept { return header_version; }
+SUPERVISOR_INLINE Version library_version() noexcept { return header_version; }
 
-const char* library_version_string() noexcept { return SUPERVISOR_VERSION_STRING; }
+SUPERVISOR_INLINE const char* library_version_string() noexcept {
+  return SUPERVISOR_VERSION_STRING;
+}
 
 }  // namespace supervisor

@@ -6,16 +6,16 @@
 #include <fmt/format.h>
 
 namespace supervisor {
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
 using S = WorkerState;
 
-constexpr std::uint16_t bit(S s) {
+SUPERVISOR_INLINE constexpr std::uint16_t bit(S s) {
   return static_cast<std::uint16_t>(1u << static_cast<unsigned>(s));
 }
 
 // allowed[from] = the set of states reachable in one move.
-constexpr std::array<std::uint16_t, worker_state_count> allowed = {
+SUPERVISOR_INLINE constexpr std::array<std::uint16_t, worker_state_count> allowed = {
     /* starting */ bit(S::ready) | bit(S::stopping) | bit(S::exited),
     /* ready    */ bit(S::leased) | bit(S::draining) | bit(S::stopping) | bit(S::exited),
     /* leased   */ bit(S::ready) | bit(S::draining) | bit(S::stopping) | bit(S::exited),
@@ -27,11 +27,11 @@ constexpr std::array<std::uint16_t, worker_state_count> allowed = {
     /* retired  */ 0,
 };
 
-std::size_t index(S s) { return static_cast<std::size_t>(s); }
+SUPERVISOR_INLINE std::size_t index(S s) { return static_cast<std::size_t>(s); }
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
-std::string_view to_string(WorkerState s) noexcept {
+SUPERVISOR_INLINE std::string_view to_string(WorkerState s) noexcept {
   switch (s) {
     case S::starting: return "starting";
     case S::ready: return "ready";
@@ -46,25 +46,28 @@ std::string_view to_string(WorkerState s) noexcept {
   return "?";
 }
 
-bool transition_allowed(WorkerState from, WorkerState to) noexcept {
+SUPERVISOR_INLINE bool transition_allowed(WorkerState from, WorkerState to) noexcept {
   return index(from) < worker_state_count && (allowed[index(from)] & bit(to)) != 0;
 }
 
-WorkerStateMachine::WorkerStateMachine(std::size_t worker, WorkerState initial,
-                                       TimePoint now) noexcept
+SUPERVISOR_INLINE WorkerStateMachine::WorkerStateMachine(std::size_t worker, WorkerState initial,
+                                                         TimePoint now) noexcept
     : worker_(worker), state_(initial), incarnation_(initial == S::starting ? 1 : 0), since_(now) {}
 
-Duration WorkerStateMachine::time_in(WorkerState s, TimePoint now) const noexcept {
+SUPERVISOR_INLINE Duration WorkerStateMachine::time_in(WorkerState s,
+                                                       TimePoint now) const noexcept {
   Duration d = time_in_[index(s)];
   if (s == state_ && now > since_) d += now - since_;
   return d;
 }
 
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
-WorkerTransition apply(std::size_t worker, WorkerState& state, std::uint64_t& incarnation,
-                       TimePoint& since, std::array<Duration, worker_state_count>& time_in,
-                       WorkerState to, std::string& cause, TimePoint now, detail::ErrorSink& err) {
+SUPERVISOR_INLINE WorkerTransition apply(std::size_t worker, WorkerState& state,
+                                         std::uint64_t& incarnation, TimePoint& since,
+                                         std::array<Duration, worker_state_count>& time_in,
+                                         WorkerState to, std::string& cause, TimePoint now,
+                                         detail::ErrorSink& err) {
   if (!transition_allowed(state, to)) {
     err.fail(errc::invalid_transition, [&] {
       return fmt::format("worker {}: {} -> {} is not a valid transition (cause: {})", worker,
@@ -80,16 +83,18 @@ WorkerTransition apply(std::size_t worker, WorkerState& state, std::uint64_t& in
   return t;
 }
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
-WorkerTransition WorkerStateMachine::transition(WorkerState to, std::string cause, TimePoint now) {
+SUPERVISOR_INLINE WorkerTransition WorkerStateMachine::transition(WorkerState to, std::string cause,
+                                                                  TimePoint now) {
   return detail::or_throw([&](detail::ErrorSink& err) {
     return apply(worker_, state_, incarnation_, since_, time_in_, to, cause, now, err);
   });
 }
 
-WorkerTransition WorkerStateMachine::transition(WorkerState to, std::string cause, TimePoint now,
-                                                std::error_code& ec) noexcept {
+SUPERVISOR_INLINE WorkerTransition WorkerStateMachine::transition(WorkerState to, std::string cause,
+                                                                  TimePoint now,
+                                                                  std::error_code& ec) noexcept {
   return detail::into_code(ec, [&](detail::ErrorSink& err) {
     return apply(worker_, state_, incarnation_, since_, time_in_, to, cause, now, err);
   });

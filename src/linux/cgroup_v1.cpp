@@ -1,6 +1,6 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-#include "linux/cgroup_v1.hpp"
+#include "cgroup_v1.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,20 +11,19 @@
 
 #include <fmt/format.h>
 
-#include "linux/cgroupfs.hpp"
+#include "cgroupfs.hpp"
 
 namespace supervisor::detail {
 
 using namespace cgroupfs;  // NOLINT(google-build-using-namespace): the shared cgroupfs helpers
 
-std::string CgroupV1Hierarchy::self_dir() const {
+SUPERVISOR_INLINE std::string CgroupV1Hierarchy::self_dir() const {
   return join_normalised(mount_point, self_relative);
 }
 
-std::optional<CgroupV1Hierarchy> parse_cgroup_v1(std::string_view mountinfo,
-                                                 std::string_view proc_self_cgroup,
-                                                 std::string_view controller,
-                                                 std::string* why_not) {
+SUPERVISOR_INLINE std::optional<CgroupV1Hierarchy> parse_cgroup_v1(
+    std::string_view mountinfo, std::string_view proc_self_cgroup, std::string_view controller,
+    std::string* why_not) {
   const auto fail = [&](std::string reason) -> std::optional<CgroupV1Hierarchy> {
     if (why_not != nullptr) *why_not = std::move(reason);
     return std::nullopt;
@@ -67,7 +66,8 @@ std::optional<CgroupV1Hierarchy> parse_cgroup_v1(std::string_view mountinfo,
                            relative_to_mount(mount, *self)};
 }
 
-std::optional<CgroupV1Hierarchy> find_cgroup_v1(std::string_view controller, std::string* why_not) {
+SUPERVISOR_INLINE std::optional<CgroupV1Hierarchy> find_cgroup_v1(std::string_view controller,
+                                                                  std::string* why_not) {
   std::string mountinfo;
   std::string self_cgroup;
   if (!read_self_cgroup_files(mountinfo, self_cgroup, why_not)) return std::nullopt;
@@ -77,8 +77,9 @@ std::optional<CgroupV1Hierarchy> find_cgroup_v1(std::string_view controller, std
   return h;
 }
 
-CgroupV1Group CgroupV1Group::create(std::string controller, const std::string& parent_dir,
-                                    const std::string& name, ErrorSink& err) {
+SUPERVISOR_INLINE CgroupV1Group CgroupV1Group::create(std::string controller,
+                                                      const std::string& parent_dir,
+                                                      const std::string& name, ErrorSink& err) {
   CgroupV1Group g;
   const std::string path = join_normalised(parent_dir, name);
   if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
@@ -96,7 +97,8 @@ CgroupV1Group CgroupV1Group::create(std::string controller, const std::string& p
   return g;
 }
 
-int CgroupV1Group::write(const char* name, std::string_view text, ErrorSink& err) {
+SUPERVISOR_INLINE int CgroupV1Group::write(const char* name, std::string_view text,
+                                           ErrorSink& err) {
   const std::string file = join_normalised(path_, name);
   const int e = write_file(file, text);
   if (e != 0) {
@@ -105,35 +107,36 @@ int CgroupV1Group::write(const char* name, std::string_view text, ErrorSink& err
   return e;
 }
 
-std::optional<std::uint64_t> CgroupV1Group::number(const char* name) const {
+SUPERVISOR_INLINE std::optional<std::uint64_t> CgroupV1Group::number(const char* name) const {
   std::string text;
   if (read_whole_file(AT_FDCWD, join_normalised(path_, name).c_str(), text) != 0)
     return std::nullopt;
   return parse_u64(text);
 }
 
-std::optional<std::uint64_t> CgroupV1Group::keyed(const char* name, std::string_view key) const {
+SUPERVISOR_INLINE std::optional<std::uint64_t> CgroupV1Group::keyed(const char* name,
+                                                                    std::string_view key) const {
   return keyed_value(text(name), key);
 }
 
-std::string CgroupV1Group::text(const char* name) const {
+SUPERVISOR_INLINE std::string CgroupV1Group::text(const char* name) const {
   std::string out;
   if (read_whole_file(AT_FDCWD, join_normalised(path_, name).c_str(), out) != 0) out.clear();
   return out;
 }
 
-UniqueFd CgroupV1Group::open_procs(ErrorSink& err) const {
+SUPERVISOR_INLINE UniqueFd CgroupV1Group::open_procs(ErrorSink& err) const {
   const std::string file = join_normalised(path_, "cgroup.procs");
   UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd) err.fail(os_error(errno), [&] { return fmt::format("open {}", in_quotes(file)); });
   return fd;
 }
 
-void CgroupV1Group::add_process(int pid, ErrorSink& err) {
+SUPERVISOR_INLINE void CgroupV1Group::add_process(int pid, ErrorSink& err) {
   write("cgroup.procs", std::to_string(pid), err);
 }
 
-std::vector<int> CgroupV1Group::procs() const {
+SUPERVISOR_INLINE std::vector<int> CgroupV1Group::procs() const {
   std::vector<int> pids;
   std::string text;
   if (read_whole_file(AT_FDCWD, join_normalised(path_, "cgroup.procs").c_str(), text) != 0)
@@ -146,7 +149,7 @@ std::vector<int> CgroupV1Group::procs() const {
   return pids;
 }
 
-bool CgroupV1Group::remove(ErrorSink& err) {
+SUPERVISOR_INLINE bool CgroupV1Group::remove(ErrorSink& err) {
   if (path_.empty() || removed_) return true;
   if (::rmdir(path_.c_str()) != 0) {
     const int e = errno;

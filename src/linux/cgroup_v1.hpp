@@ -15,7 +15,7 @@
 
 #include <supervisor/error.hpp>
 
-#include "posix/unique_fd.hpp"
+#include "../posix/unique_fd.hpp"
 
 namespace supervisor::detail {
 

@@ -1,8 +1,8 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-#include "linux/cgroup_v2.hpp"
+#include "cgroup_v2.hpp"
 
-#include "linux/cgroupfs.hpp"
+#include "cgroupfs.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -19,19 +19,22 @@
 #include <fmt/format.h>
 
 namespace supervisor::detail {
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
 using namespace cgroupfs;  // NOLINT(google-build-using-namespace): the shared cgroupfs helpers
 
-constexpr auto max_pid = static_cast<std::uint64_t>(std::numeric_limits<int>::max());
+SUPERVISOR_INLINE constexpr auto max_pid =
+    static_cast<std::uint64_t>(std::numeric_limits<int>::max());
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
-std::string CgroupV2Mount::self_dir() const { return join_normalised(mount_point, self_relative); }
+SUPERVISOR_INLINE std::string CgroupV2Mount::self_dir() const {
+  return join_normalised(mount_point, self_relative);
+}
 
-std::optional<CgroupV2Mount> parse_cgroup_v2(std::string_view mountinfo,
-                                             std::string_view proc_self_cgroup,
-                                             std::string* why_not) {
+SUPERVISOR_INLINE std::optional<CgroupV2Mount> parse_cgroup_v2(std::string_view mountinfo,
+                                                               std::string_view proc_self_cgroup,
+                                                               std::string* why_not) {
   const auto fail = [&](std::string reason) -> std::optional<CgroupV2Mount> {
     if (why_not != nullptr) *why_not = std::move(reason);
     return std::nullopt;
@@ -87,7 +90,7 @@ std::optional<CgroupV2Mount> parse_cgroup_v2(std::string_view mountinfo,
   return fail(fmt::format("{}", fmt::join(reasons, "; ")));
 }
 
-std::optional<CgroupV2Mount> find_cgroup_v2(std::string* why_not) {
+SUPERVISOR_INLINE std::optional<CgroupV2Mount> find_cgroup_v2(std::string* why_not) {
   std::string mountinfo;
   std::string self_cgroup;
   if (!read_self_cgroup_files(mountinfo, self_cgroup, why_not)) return std::nullopt;
@@ -96,22 +99,22 @@ std::optional<CgroupV2Mount> find_cgroup_v2(std::string* why_not) {
   return mount;
 }
 
-std::string cgroup_v2_enabled_controllers(const std::string& dir) {
+SUPERVISOR_INLINE std::string cgroup_v2_enabled_controllers(const std::string& dir) {
   std::string text;
   if (read_whole_file(AT_FDCWD, (dir + "/cgroup.controllers").c_str(), text) != 0) return {};
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
   return text;
 }
 
-bool cgroup_v2_has_kill(const std::string& dir) {
+SUPERVISOR_INLINE bool cgroup_v2_has_kill(const std::string& dir) {
   struct stat st {};
   return ::stat((dir + "/cgroup.kill").c_str(), &st) == 0;
 }
 
 // ---------------------------------------------------------------------------------------------
 
-CgroupV2Group CgroupV2Group::create(const std::string& parent_dir, const std::string& name,
-                                    ErrorSink& err) {
+SUPERVISOR_INLINE CgroupV2Group CgroupV2Group::create(const std::string& parent_dir,
+                                                      const std::string& name, ErrorSink& err) {
   if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos) {
     err.fail(errc::invalid_argument, [&] {
       return fmt::format("create cgroup {} under {}: the name must be one path component",
@@ -145,12 +148,12 @@ CgroupV2Group CgroupV2Group::create(const std::string& parent_dir, const std::st
   return CgroupV2Group(std::move(path), dir_fd, events_fd);
 }
 
-CgroupV2Group::CgroupV2Group(CgroupV2Group&& other) noexcept
+SUPERVISOR_INLINE CgroupV2Group::CgroupV2Group(CgroupV2Group&& other) noexcept
     : path_(std::move(other.path_)),
       dir_fd_(std::exchange(other.dir_fd_, -1)),
       events_fd_(std::exchange(other.events_fd_, -1)) {}
 
-CgroupV2Group& CgroupV2Group::operator=(CgroupV2Group&& other) noexcept {
+SUPERVISOR_INLINE CgroupV2Group& CgroupV2Group::operator=(CgroupV2Group&& other) noexcept {
   if (this != &other) {
     close_fds();
     path_ = std::move(other.path_);
@@ -160,16 +163,16 @@ CgroupV2Group& CgroupV2Group::operator=(CgroupV2Group&& other) noexcept {
   return *this;
 }
 
-CgroupV2Group::~CgroupV2Group() { close_fds(); }
+SUPERVISOR_INLINE CgroupV2Group::~CgroupV2Group() { close_fds(); }
 
-void CgroupV2Group::close_fds() noexcept {
+SUPERVISOR_INLINE void CgroupV2Group::close_fds() noexcept {
   // close() releases the descriptor even when it fails (EINTR included, on Linux): never retry.
   if (events_fd_ >= 0) ::close(std::exchange(events_fd_, -1));
   if (dir_fd_ >= 0) ::close(std::exchange(dir_fd_, -1));
 }
 
-int CgroupV2Group::write_file(const char* name, std::string_view text, ErrorSink& err,
-                              int tolerated) {
+SUPERVISOR_INLINE int CgroupV2Group::write_file(const char* name, std::string_view text,
+                                                ErrorSink& err, int tolerated) {
   const auto report = [&](std::error_code ec) {
     err.fail(ec, [&] {
       return fmt::format("write {} to {}", in_quotes(text),
@@ -195,7 +198,8 @@ int CgroupV2Group::write_file(const char* name, std::string_view text, ErrorSink
   return e;
 }
 
-int CgroupV2Group::read_file(const char* name, std::string& out, ErrorSink& err, int tolerated) {
+SUPERVISOR_INLINE int CgroupV2Group::read_file(const char* name, std::string& out, ErrorSink& err,
+                                               int tolerated) {
   if (dir_fd_ < 0) {
     err.fail(errc::internal, [&] { return fmt::format("read {}: empty CgroupV2Group", name); });
     return EBADF;
@@ -208,7 +212,8 @@ int CgroupV2Group::read_file(const char* name, std::string& out, ErrorSink& err,
   return e;
 }
 
-std::optional<std::uint64_t> CgroupV2Group::events_field(std::string_view key, ErrorSink& err) {
+SUPERVISOR_INLINE std::optional<std::uint64_t> CgroupV2Group::events_field(std::string_view key,
+                                                                           ErrorSink& err) {
   // One pread from offset 0: kernfs regenerates the file on a read at 0, the whole file fits in
   // the buffer, and the read is what re-arms the EPOLLPRI notification on events_fd_.
   char buf[256];
@@ -222,14 +227,16 @@ std::optional<std::uint64_t> CgroupV2Group::events_field(std::string_view key, E
   return keyed_value(std::string_view(buf, static_cast<std::size_t>(n)), key);
 }
 
-bool CgroupV2Group::populated(ErrorSink& err) {
+SUPERVISOR_INLINE bool CgroupV2Group::populated(ErrorSink& err) {
   return events_field("populated", err).value_or(0) != 0;
 }
 
 // Kernels before 5.2 have no "frozen" key (and no freezer): never frozen.
-bool CgroupV2Group::frozen(ErrorSink& err) { return events_field("frozen", err).value_or(0) != 0; }
+SUPERVISOR_INLINE bool CgroupV2Group::frozen(ErrorSink& err) {
+  return events_field("frozen", err).value_or(0) != 0;
+}
 
-CgroupKillMethod CgroupV2Group::kill(ErrorSink& err) {
+SUPERVISOR_INLINE CgroupKillMethod CgroupV2Group::kill(ErrorSink& err) {
   if (write_file("cgroup.kill", "1", err, ENOENT) == ENOENT) {
     kill_with_freezer(err);
     return CgroupKillMethod::freeze_kill;
@@ -237,15 +244,15 @@ CgroupKillMethod CgroupV2Group::kill(ErrorSink& err) {
   return CgroupKillMethod::kill_file;
 }
 
-void CgroupV2Group::freeze(bool on, ErrorSink& err) {
+SUPERVISOR_INLINE void CgroupV2Group::freeze(bool on, ErrorSink& err) {
   write_file("cgroup.freeze", on ? "1" : "0", err);
 }
 
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
 // SIGKILLs the members of the group at `dir` and of every group below it (cgroup.procs lists a
 // group's own members only). Returns how many signals were sent.
-std::size_t kill_members(const std::filesystem::path& dir, ErrorSink& err) {
+SUPERVISOR_INLINE std::size_t kill_members(const std::filesystem::path& dir, ErrorSink& err) {
   std::string text;
   std::size_t sent = 0;
   if (const int e = read_whole_file(AT_FDCWD, (dir / "cgroup.procs").c_str(), text); e != 0) {
@@ -274,9 +281,10 @@ std::size_t kill_members(const std::filesystem::path& dir, ErrorSink& err) {
   return sent;
 }
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
-void CgroupV2Group::kill_with_freezer(ErrorSink& err, std::chrono::milliseconds freeze_bound) {
+SUPERVISOR_INLINE void CgroupV2Group::kill_with_freezer(ErrorSink& err,
+                                                        std::chrono::milliseconds freeze_bound) {
   if (dir_fd_ < 0) {
     err.fail(errc::internal, [] { return std::string("kill: empty CgroupV2Group"); });
     return;
@@ -318,7 +326,7 @@ void CgroupV2Group::kill_with_freezer(ErrorSink& err, std::chrono::milliseconds 
   }
 }
 
-std::vector<int> CgroupV2Group::procs(ErrorSink& err) {
+SUPERVISOR_INLINE std::vector<int> CgroupV2Group::procs(ErrorSink& err) {
   std::vector<int> pids;
   std::string text;
   if (read_file("cgroup.procs", text, err) != 0) return pids;
@@ -329,7 +337,7 @@ std::vector<int> CgroupV2Group::procs(ErrorSink& err) {
   return pids;
 }
 
-void CgroupV2Group::add_process(int pid, ErrorSink& err) {
+SUPERVISOR_INLINE void CgroupV2Group::add_process(int pid, ErrorSink& err) {
   if (pid <= 0) {
     err.fail(errc::invalid_argument, [&] {
       return fmt::format("move pid {} into {}: not a process id", pid, in_quotes(path_));
@@ -339,7 +347,7 @@ void CgroupV2Group::add_process(int pid, ErrorSink& err) {
   write_file("cgroup.procs", std::to_string(pid), err);
 }
 
-bool CgroupV2Group::remove(ErrorSink& err) {
+SUPERVISOR_INLINE bool CgroupV2Group::remove(ErrorSink& err) {
   if (path_.empty()) {
     err.fail(errc::internal, [] { return std::string("rmdir: empty CgroupV2Group"); });
     return false;
@@ -357,7 +365,7 @@ bool CgroupV2Group::remove(ErrorSink& err) {
   return true;
 }
 
-CgroupStats CgroupV2Group::stats(ErrorSink& err) {
+SUPERVISOR_INLINE CgroupStats CgroupV2Group::stats(ErrorSink& err) {
   CgroupStats stats;
   std::string text;
   // ENOENT means "no such controller here" (or an older kernel), which is an answer, not a fault.

@@ -1,6 +1,6 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-#include "linux/cgroupfs.hpp"
+#include "cgroupfs.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -16,9 +16,9 @@ namespace supervisor::detail {
 
 namespace cgroupfs {
 
-std::error_code os_error(int e) { return {e, std::system_category()}; }
+SUPERVISOR_INLINE std::error_code os_error(int e) { return {e, std::system_category()}; }
 
-std::string unescape_mountinfo(std::string_view field) {
+SUPERVISOR_INLINE std::string unescape_mountinfo(std::string_view field) {
   std::string out;
   out.reserve(field.size());
   for (std::size_t i = 0; i < field.size(); ++i) {
@@ -36,14 +36,14 @@ std::string unescape_mountinfo(std::string_view field) {
   return out;
 }
 
-std::string_view next_line(std::string_view& text) {
+SUPERVISOR_INLINE std::string_view next_line(std::string_view& text) {
   const auto end = text.find('\n');
   const std::string_view line = text.substr(0, end);
   text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
   return line;
 }
 
-std::vector<std::string_view> split_spaces(std::string_view line) {
+SUPERVISOR_INLINE std::vector<std::string_view> split_spaces(std::string_view line) {
   std::vector<std::string_view> fields;
   while (!line.empty()) {
     const auto end = line.find(' ');
@@ -53,7 +53,7 @@ std::vector<std::string_view> split_spaces(std::string_view line) {
   return fields;
 }
 
-std::optional<std::uint64_t> parse_u64(std::string_view text) {
+SUPERVISOR_INLINE std::optional<std::uint64_t> parse_u64(std::string_view text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
   std::uint64_t value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -63,7 +63,8 @@ std::optional<std::uint64_t> parse_u64(std::string_view text) {
 
 // The value of `key` in a flat keyed file ("key value" lines: cgroup.events, cpu.stat,
 // memory.events).
-std::optional<std::uint64_t> keyed_value(std::string_view text, std::string_view key) {
+SUPERVISOR_INLINE std::optional<std::uint64_t> keyed_value(std::string_view text,
+                                                           std::string_view key) {
   while (!text.empty()) {
     const std::string_view line = next_line(text);
     if (line.size() > key.size() && line.substr(0, key.size()) == key && line[key.size()] == ' ') {
@@ -76,7 +77,7 @@ std::optional<std::uint64_t> keyed_value(std::string_view text, std::string_view
 // Reads a whole file into `out`; returns 0 or the errno. cgroupfs and procfs files are generated
 // on the first read, so a small file arrives at once, but cgroup.procs and mountinfo can span
 // many pages: read until EOF.
-int read_whole_file(int dir_fd, const char* name, std::string& out) {
+SUPERVISOR_INLINE int read_whole_file(int dir_fd, const char* name, std::string& out) {
   out.clear();
   const int fd = ::openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return errno;
@@ -97,7 +98,7 @@ int read_whole_file(int dir_fd, const char* name, std::string& out) {
   return result;
 }
 
-bool remove_empty_groups(const std::string& dir, int depth) {
+SUPERVISOR_INLINE bool remove_empty_groups(const std::string& dir, int depth) {
   if (depth > 0) {
     if (DIR* d = ::opendir(dir.c_str())) {
       std::vector<std::string> children;
@@ -115,7 +116,7 @@ bool remove_empty_groups(const std::string& dir, int depth) {
 
 // Joins two paths and collapses doubled slashes; keeps "." and ".." (cgroupfs has no links, and
 // the kernel never writes them in the paths we join).
-std::string join_normalised(std::string_view a, std::string_view b) {
+SUPERVISOR_INLINE std::string join_normalised(std::string_view a, std::string_view b) {
   std::string joined;
   joined.reserve(a.size() + b.size() + 1);
   for (const std::string_view part : {a, std::string_view("/"), b}) {
@@ -128,13 +129,13 @@ std::string join_normalised(std::string_view a, std::string_view b) {
   return joined;
 }
 
-bool is_path_prefix(std::string_view dir, std::string_view path) {
+SUPERVISOR_INLINE bool is_path_prefix(std::string_view dir, std::string_view path) {
   if (dir == "/") return true;
   return path.substr(0, dir.size()) == dir &&
          (path.size() == dir.size() || path[dir.size()] == '/');
 }
 
-bool has_option(std::string_view options, std::string_view name) {
+SUPERVISOR_INLINE bool has_option(std::string_view options, std::string_view name) {
   while (!options.empty()) {
     const auto end = options.find(',');
     if (options.substr(0, end) == name) return true;
@@ -145,7 +146,7 @@ bool has_option(std::string_view options, std::string_view name) {
 
 // Fields: id parent major:minor root mount-point options [optional fields...] - fstype source
 // super-options. The optional fields vary in number, so the " - " separator is searched for.
-std::optional<MountLine> parse_mount_line(std::string_view line) {
+SUPERVISOR_INLINE std::optional<MountLine> parse_mount_line(std::string_view line) {
   const std::vector<std::string_view> fields = split_spaces(line);
   std::size_t dash = 6;
   while (dash < fields.size() && fields[dash] != "-") ++dash;
@@ -160,9 +161,9 @@ std::optional<MountLine> parse_mount_line(std::string_view line) {
   return mount;
 }
 
-std::string in_quotes(std::string_view s) { return fmt::format("\"{}\"", s); }
+SUPERVISOR_INLINE std::string in_quotes(std::string_view s) { return fmt::format("\"{}\"", s); }
 
-int write_file(const std::string& path, std::string_view text) {
+SUPERVISOR_INLINE int write_file(const std::string& path, std::string_view text) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return errno;
   const int e = ::write(fd, text.data(), text.size()) < 0 ? errno : 0;
@@ -170,7 +171,7 @@ int write_file(const std::string& path, std::string_view text) {
   return e;
 }
 
-std::vector<MountLine> parse_mounts(std::string_view mountinfo) {
+SUPERVISOR_INLINE std::vector<MountLine> parse_mounts(std::string_view mountinfo) {
   std::vector<MountLine> mounts;
   for (std::string_view rest = mountinfo; !rest.empty();) {
     if (auto mount = parse_mount_line(next_line(rest))) mounts.push_back(std::move(*mount));
@@ -178,7 +179,8 @@ std::vector<MountLine> parse_mounts(std::string_view mountinfo) {
   return mounts;
 }
 
-const MountLine* hidden_by(const std::vector<MountLine>& mounts, std::size_t index) {
+SUPERVISOR_INLINE const MountLine* hidden_by(const std::vector<MountLine>& mounts,
+                                             std::size_t index) {
   const MountLine* hider = nullptr;
   for (std::size_t later = index + 1; later < mounts.size(); ++later) {
     if (is_path_prefix(mounts[later].mount_point, mounts[index].mount_point))
@@ -187,7 +189,7 @@ const MountLine* hidden_by(const std::vector<MountLine>& mounts, std::size_t ind
   return hider;
 }
 
-std::string relative_to_mount(const MountLine& mount, const std::string& self) {
+SUPERVISOR_INLINE std::string relative_to_mount(const MountLine& mount, const std::string& self) {
   // (Built with append rather than `= "/"`: GCC 12 at -O2 reports a false -Wrestrict there.)
   std::string relative;
   if (mount.root != "/")
@@ -198,8 +200,8 @@ std::string relative_to_mount(const MountLine& mount, const std::string& self) {
   return relative;
 }
 
-bool read_self_cgroup_files(std::string& mountinfo, std::string& self_cgroup,
-                            std::string* why_not) {
+SUPERVISOR_INLINE bool read_self_cgroup_files(std::string& mountinfo, std::string& self_cgroup,
+                                              std::string* why_not) {
   const char* unread = nullptr;
   int e = read_whole_file(AT_FDCWD, "/proc/self/mountinfo", mountinfo);
   if (e != 0) {
@@ -212,7 +214,8 @@ bool read_self_cgroup_files(std::string& mountinfo, std::string& self_cgroup,
   return false;
 }
 
-bool writable_group(const std::string& dir, std::string_view what, std::string* why_not) {
+SUPERVISOR_INLINE bool writable_group(const std::string& dir, std::string_view what,
+                                      std::string* why_not) {
   // AT_EACCESS: the effective uid is the one that will mkdir.
   if (::faccessat(AT_FDCWD, dir.c_str(), W_OK, AT_EACCESS) == 0) return true;
   const std::error_code ec = os_error(errno);

@@ -11,6 +11,8 @@
 #include <system_error>
 #include <vector>
 
+#include <supervisor/export.hpp>
+
 namespace supervisor::detail::cgroupfs {
 
 std::error_code os_error(int e);

@@ -1,6 +1,6 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-#include "linux/clone3_spawn.hpp"
+#include "clone3_spawn.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -13,9 +13,9 @@
 #include <atomic>
 #include <cerrno>
 
-#include "linux/clone3.hpp"
-#include "linux/spawn.hpp"
-#include "posix/errno_text.hpp"
+#include "../posix/errno_text.hpp"
+#include "clone3.hpp"
+#include "spawn.hpp"
 
 // vfork-style clone3 needs a few instructions of assembly per architecture: x86-64 has them.
 // SUPERVISOR_FORK_CLONE3 forces the portable fork-style clone3 (to build and test that path).
@@ -31,7 +31,7 @@ namespace supervisor::detail {
 // The child side of clone3. Runs in a copy of a multi-threaded process before execve: only raw
 // system calls, no allocation, no locks, no sanitizer runtime (it was copied mid-flight).
 
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
 enum ChildStep : int {
   step_signals = 1,
@@ -49,7 +49,7 @@ enum ChildStep : int {
   step_exec,
 };
 
-const char* step_name(int step) {
+SUPERVISOR_INLINE const char* step_name(int step) {
   switch (step) {
     case step_signals: return "reset signals";
     case step_join_cgroup: return "join the cgroup v1 groups of its limits";
@@ -81,7 +81,7 @@ struct ChildSink {
   ChildReport* shared = nullptr;
 };
 
-[[noreturn]] SV_NO_SANITIZE void child_fail(ChildSink sink, int step, int error) {
+[[noreturn]] SUPERVISOR_INLINE SV_NO_SANITIZE void child_fail(ChildSink sink, int step, int error) {
   if (sink.shared) {
     sink.shared->step = step;
     sink.shared->error = error;
@@ -93,7 +93,8 @@ struct ChildSink {
   __builtin_unreachable();
 }
 
-[[noreturn]] SV_NO_SANITIZE void child_main(const PreparedSpawn& p, ChildSink report_fd) {
+[[noreturn]] SUPERVISOR_INLINE SV_NO_SANITIZE void child_main(const PreparedSpawn& p,
+                                                              ChildSink report_fd) {
   long r = 0;
   // 1. Dispositions back to default (an ignored SIGPIPE would survive execve), before any signal
   //    is unblocked: spawn_clone3 blocks them all for the clone, and the child inherited that.
@@ -182,7 +183,8 @@ struct ChildSink {
 // does not grow with the host's size. clone3 returns in the child on the new stack, where no C++
 // frame exists: the child side is a few instructions that call `fn(arg)`, which never returns.
 // Registers other than rax, rcx and r11 survive the system call, in the parent and in the child.
-SV_NO_SANITIZE long clone3_on_stack(CloneArgs& args, void (*fn)(void*), void* arg) {
+SUPERVISOR_INLINE SV_NO_SANITIZE long clone3_on_stack(CloneArgs& args, void (*fn)(void*),
+                                                      void* arg) {
   long ret;
   asm volatile(
       "syscall\n\t"
@@ -205,24 +207,25 @@ struct VforkChild {
   ChildReport* report;
 };
 
-[[noreturn]] SV_NO_SANITIZE void vfork_child_entry(void* arg) {
+[[noreturn]] SUPERVISOR_INLINE SV_NO_SANITIZE void vfork_child_entry(void* arg) {
   const auto* c = static_cast<const VforkChild*>(arg);
   child_main(*c->p, ChildSink{-1, c->report});
 }
 #else
 // Fork-style clone3: the child runs on a copy of the parent's memory. Calls clone3; in the child,
 // never returns. The child resumes inside this frame, so it is kept free of instrumentation too.
-SV_NO_SANITIZE long clone3_and_exec(const PreparedSpawn& p, CloneArgs& args, int report_fd) {
+SUPERVISOR_INLINE SV_NO_SANITIZE long clone3_and_exec(const PreparedSpawn& p, CloneArgs& args,
+                                                      int report_fd) {
   long r = syscall(SYS_clone3, &args, sizeof args);
   if (r == 0) child_main(p, ChildSink{report_fd, nullptr});
   return r;
 }
 #endif
 
-std::atomic<int> g_clone3_state{0};  // 0 unknown, 1 yes, -1 no
+SUPERVISOR_INLINE std::atomic<int> g_clone3_state{0};  // 0 unknown, 1 yes, -1 no
 
 // The message of a child that failed before its chdir and execve, at `step`.
-std::string step_failure(const PreparedSpawn& p, int step, int e) {
+SUPERVISOR_INLINE std::string step_failure(const PreparedSpawn& p, int step, int e) {
   return fmt::format("spawn \"{}\": {}: {} (cwd \"{}\")", p.program, step_name(step),
                      sys_message(e), shown_cwd(p.cwd));
 }
@@ -230,12 +233,13 @@ std::string step_failure(const PreparedSpawn& p, int step, int e) {
 // The child's stack in the vfork-style clone: a buffer in the parent's frame, which the parent
 // cannot touch while it waits for the child's execve. child_main needs well under 4 KiB.
 #if SV_VFORK_CLONE3
-constexpr std::size_t k_child_stack_bytes = 32 * 1024;
+SUPERVISOR_INLINE constexpr std::size_t k_child_stack_bytes = 32 * 1024;
 #endif
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
-void spawn_clone3(PreparedSpawn& p, int cgroup_fd, SpawnResult& out, ErrorSink& err) {
+SUPERVISOR_INLINE void spawn_clone3(PreparedSpawn& p, int cgroup_fd, SpawnResult& out,
+                                    ErrorSink& err) {
   auto fail_errno = [&](std::string_view what, int e) {
     err.fail(std::error_code(e, std::system_category()),
              [&] { return fmt::format("spawn \"{}\": {}: {}", p.program, what, sys_message(e)); });
@@ -307,7 +311,7 @@ void spawn_clone3(PreparedSpawn& p, int cgroup_fd, SpawnResult& out, ErrorSink& 
   out.path = SpawnPath::clone3;
 }
 
-bool clone3_available() noexcept {
+SUPERVISOR_INLINE bool clone3_available() noexcept {
   int state = g_clone3_state.load(std::memory_order_acquire);
   if (state == 0) {
     // clone3 with an invalid size fails with EINVAL where it exists and ENOSYS where it does not

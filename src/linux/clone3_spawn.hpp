@@ -7,8 +7,8 @@
 
 #include <supervisor/error.hpp>
 
-#include "linux/spawn.hpp"
-#include "posix/spawn_prepare.hpp"
+#include "../posix/spawn_prepare.hpp"
+#include "spawn.hpp"
 
 namespace supervisor::detail {
 

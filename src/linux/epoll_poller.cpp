@@ -1,6 +1,6 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-#include "linux/epoll_poller.hpp"
+#include "epoll_poller.hpp"
 
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -9,9 +9,9 @@
 #include <system_error>
 
 namespace supervisor::detail {
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
-std::uint32_t to_epoll(std::uint32_t e) {
+SUPERVISOR_INLINE std::uint32_t to_epoll(std::uint32_t e) {
   std::uint32_t out = 0;
   if (e & io::readable) out |= EPOLLIN;
   if (e & io::writable) out |= EPOLLOUT;
@@ -20,7 +20,7 @@ std::uint32_t to_epoll(std::uint32_t e) {
   return out;
 }
 
-std::uint32_t from_epoll(std::uint32_t e) {
+SUPERVISOR_INLINE std::uint32_t from_epoll(std::uint32_t e) {
   std::uint32_t out = 0;
   if (e & EPOLLIN) out |= io::readable;
   if (e & EPOLLOUT) out |= io::writable;
@@ -31,9 +31,9 @@ std::uint32_t from_epoll(std::uint32_t e) {
   return out;
 }
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
-EpollPoller::EpollPoller() {
+SUPERVISOR_INLINE EpollPoller::EpollPoller() {
   epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_) throw_error(std::error_code(errno, std::system_category()), "Loop: epoll_create1");
   wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -45,31 +45,31 @@ EpollPoller::EpollPoller() {
     throw_error(std::error_code(errno, std::system_category()), "Loop: epoll_ctl(eventfd)");
 }
 
-bool EpollPoller::add(NativeHandle h, std::uint32_t events, std::uint64_t id) {
+SUPERVISOR_INLINE bool EpollPoller::add(NativeHandle h, std::uint32_t events, std::uint64_t id) {
   epoll_event ev{};
   ev.events = to_epoll(events);
   ev.data.u64 = id;
   return ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, static_cast<int>(h), &ev) == 0;
 }
 
-void EpollPoller::modify(NativeHandle h, std::uint32_t events, std::uint64_t id) {
+SUPERVISOR_INLINE void EpollPoller::modify(NativeHandle h, std::uint32_t events, std::uint64_t id) {
   epoll_event ev{};
   ev.events = to_epoll(events);
   ev.data.u64 = id;
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, static_cast<int>(h), &ev);
 }
 
-void EpollPoller::remove(NativeHandle h) {
+SUPERVISOR_INLINE void EpollPoller::remove(NativeHandle h) {
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, static_cast<int>(h), nullptr);
 }
 
-void EpollPoller::wake() {
+SUPERVISOR_INLINE void EpollPoller::wake() {
   const std::uint64_t one = 1;
   // EAGAIN means the counter is already non-zero: the loop will wake anyway.
   [[maybe_unused]] const ssize_t n = ::write(wake_.get(), &one, sizeof one);
 }
 
-void EpollPoller::wait(int timeout_ms, std::vector<ReadyEvent>& ready) {
+SUPERVISOR_INLINE void EpollPoller::wait(int timeout_ms, std::vector<ReadyEvent>& ready) {
   epoll_event events[64];
   const int n = ::epoll_wait(epoll_.get(), events, 64, timeout_ms);
   for (int i = 0; i < n; ++i) {

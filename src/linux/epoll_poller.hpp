@@ -9,8 +9,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "posix/unique_fd.hpp"
-#include "process/backend.hpp"
+#include "../posix/unique_fd.hpp"
+#include "../process/backend.hpp"
 
 namespace supervisor::detail {
 

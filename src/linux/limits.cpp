@@ -1,7 +1,7 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-#include "posix/errno_text.hpp"
-#include "linux/limits.hpp"
+#include "limits.hpp"
+#include "../posix/errno_text.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -17,16 +17,17 @@
 
 #include <fmt/format.h>
 
-#include "linux/cgroupfs.hpp"
+#include "cgroupfs.hpp"
 
 namespace supervisor::detail {
 
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
-constexpr const char* k_controllers[] = {"memory", "pids", "cpu"};
-constexpr std::uint64_t k_cpu_period_us = 100'000;  // the kernel's default CFS period
+SUPERVISOR_INLINE constexpr const char* k_controllers[] = {"memory", "pids", "cpu"};
+SUPERVISOR_INLINE constexpr std::uint64_t k_cpu_period_us =
+    100'000;  // the kernel's default CFS period
 
-std::vector<std::string> split_words(std::string_view text) {
+SUPERVISOR_INLINE std::vector<std::string> split_words(std::string_view text) {
   std::vector<std::string> words;
   for (const auto w : cgroupfs::split_spaces(text)) {
     std::string word(w);
@@ -36,13 +37,15 @@ std::vector<std::string> split_words(std::string_view text) {
   return words;
 }
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
 // ------------------------------------------------------------------------------------------
 // LimitSupport
 
-void LimitSupport::detect(const LinuxLoopOptions& options, const std::string& v2_base,
-                          const std::string& v2_parent, const std::string& v2_why_not) {
+SUPERVISOR_INLINE void LimitSupport::detect(const LinuxLoopOptions& options,
+                                            const std::string& v2_base,
+                                            const std::string& v2_parent,
+                                            const std::string& v2_why_not) {
   v2_base_ = v2_base;
   v2_parent_ = v2_parent;
   v2_why_not_ = v2_why_not;
@@ -76,16 +79,16 @@ void LimitSupport::detect(const LinuxLoopOptions& options, const std::string& v2
   }
 }
 
-bool LimitSupport::has_v2(std::string_view controller) const {
+SUPERVISOR_INLINE bool LimitSupport::has_v2(std::string_view controller) const {
   return std::find(v2_.begin(), v2_.end(), controller) != v2_.end();
 }
 
-bool LimitSupport::has_v1(std::string_view controller) const {
+SUPERVISOR_INLINE bool LimitSupport::has_v1(std::string_view controller) const {
   const auto it = v1_.find(controller);
   return it != v1_.end() && it->second.hierarchy.has_value();
 }
 
-std::string LimitSupport::v1_base(const std::string& controller, ErrorSink& err) {
+SUPERVISOR_INLINE std::string LimitSupport::v1_base(const std::string& controller, ErrorSink& err) {
   std::lock_guard lock(mu_);
   auto it = v1_.find(controller);
   if (it == v1_.end() || !it->second.hierarchy) {
@@ -109,7 +112,7 @@ std::string LimitSupport::v1_base(const std::string& controller, ErrorSink& err)
   return v.base;
 }
 
-void LimitSupport::remove_v1_bases() {
+SUPERVISOR_INLINE void LimitSupport::remove_v1_bases() {
   std::lock_guard lock(mu_);
   for (auto& [name, v] : v1_) {
     if (v.base.empty()) continue;
@@ -119,7 +122,7 @@ void LimitSupport::remove_v1_bases() {
   }
 }
 
-std::string LimitSupport::why_not(std::string_view controller) const {
+SUPERVISOR_INLINE std::string LimitSupport::why_not(std::string_view controller) const {
   std::string v2;
   if (v2_base_.empty()) {
     v2 = fmt::format("cgroup v2 is not used ({})", v2_why_not_);
@@ -137,7 +140,7 @@ std::string LimitSupport::why_not(std::string_view controller) const {
   return fmt::format("no {} controller: {}; {}", controller, v2, v1);
 }
 
-std::vector<std::string> LimitSupport::v1_self_dirs() const {
+SUPERVISOR_INLINE std::vector<std::string> LimitSupport::v1_self_dirs() const {
   std::vector<std::string> dirs;
   for (const auto& [name, v] : v1_) {
     if (v.hierarchy) dirs.push_back(v.hierarchy->self_dir());
@@ -145,15 +148,17 @@ std::vector<std::string> LimitSupport::v1_self_dirs() const {
   return dirs;
 }
 
-std::string LimitSupport::v2_enable_text() const {
+SUPERVISOR_INLINE std::string LimitSupport::v2_enable_text() const {
   std::string text;
   for (const auto& c : v2_) text += fmt::format("{}+{}", text.empty() ? "" : " ", c);
   return text;
 }
 
-std::string LimitSupport::v2_summary() const { return fmt::format("{}", fmt::join(v2_, " ")); }
+SUPERVISOR_INLINE std::string LimitSupport::v2_summary() const {
+  return fmt::format("{}", fmt::join(v2_, " "));
+}
 
-std::string LimitSupport::v1_summary() const {
+SUPERVISOR_INLINE std::string LimitSupport::v1_summary() const {
   std::vector<std::string> names;
   for (const char* c : k_controllers) {
     if (has_v1(c)) names.emplace_back(c);
@@ -161,8 +166,8 @@ std::string LimitSupport::v1_summary() const {
   return fmt::format("{}", fmt::join(names, " "));
 }
 
-std::string delegate_from_leaf(const std::string& self_dir, const std::string& leaf,
-                               std::string& note) {
+SUPERVISOR_INLINE std::string delegate_from_leaf(const std::string& self_dir,
+                                                 const std::string& leaf, std::string& note) {
   const auto words = [](const std::string& file) {
     std::string text;
     cgroupfs::read_whole_file(AT_FDCWD, file.c_str(), text);
@@ -194,8 +199,7 @@ std::string delegate_from_leaf(const std::string& self_dir, const std::string& l
   }
   if (const int e = cgroupfs::write_file(dir + "/cgroup.procs", std::to_string(::getpid()));
       e != 0) {
-    note =
-        fmt::format("not moved: \"{}/cgroup.procs\": {}", dir, sys_message(e));
+    note = fmt::format("not moved: \"{}/cgroup.procs\": {}", dir, sys_message(e));
     return {};
   }
   if (const int e = cgroupfs::write_file(self_dir + "/cgroup.subtree_control", enable); e != 0) {
@@ -213,14 +217,14 @@ std::string delegate_from_leaf(const std::string& self_dir, const std::string& l
 // ------------------------------------------------------------------------------------------
 // TreeLimits
 
-const CgroupV1Group* TreeLimits::group(std::string_view controller) const {
+SUPERVISOR_INLINE const CgroupV1Group* TreeLimits::group(std::string_view controller) const {
   for (const auto& g : v1) {
     if (g.controller() == controller) return &g;
   }
   return nullptr;
 }
 
-bool TreeLimits::release() {
+SUPERVISOR_INLINE bool TreeLimits::release() {
   bool all = true;
   for (auto& g : v1) {
     ErrorSink ignored;
@@ -232,7 +236,7 @@ bool TreeLimits::release() {
 // ------------------------------------------------------------------------------------------
 // apply_limits
 
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
 // Where each limit goes and what is written: before a spawn (`p` set: v1 groups are created,
 // rlimits go to the child), or on a running tree (`live_pid` set: only its existing groups are
@@ -340,8 +344,7 @@ class Applier {
         const int e = errno;
         if (e != EPERM) {
           err_.fail(std::error_code(e, std::system_category()), [&] {
-            return fmt::format("prlimit({}, {}): {}", live_pid, to_string(kind),
-                               sys_message(e));
+            return fmt::format("prlimit({}, {}): {}", live_pid, to_string(kind), sys_message(e));
           });
           return;
         }
@@ -407,8 +410,8 @@ class Applier {
 
 // Every limit of `r`; with `previous`, also lifts (back to the kernel's unlimited value) each
 // limit `previous` set and `r` does not.
-void walk_limits(Applier& a, const ResourceLimits& r, const ResourceLimits* previous,
-                 const TreeLimits& out) {
+SUPERVISOR_INLINE void walk_limits(Applier& a, const ResourceLimits& r,
+                                   const ResourceLimits* previous, const TreeLimits& out) {
   const auto text = [](std::uint64_t v) { return std::to_string(v); };
   const auto lifted = [&](auto field) {
     return previous != nullptr && (previous->*field) && !(r.*field);
@@ -505,11 +508,12 @@ void walk_limits(Applier& a, const ResourceLimits& r, const ResourceLimits* prev
   }
 }
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
-void apply_limits(LimitSupport& support, const ProcessSpec& spec, CgroupV2Group* v2,
-                  const std::string& name, const V1Dirs& parent_v1, PreparedSpawn& p,
-                  TreeLimits& out, ErrorSink& err) {
+SUPERVISOR_INLINE void apply_limits(LimitSupport& support, const ProcessSpec& spec,
+                                    CgroupV2Group* v2, const std::string& name,
+                                    const V1Dirs& parent_v1, PreparedSpawn& p, TreeLimits& out,
+                                    ErrorSink& err) {
   const ResourceLimits& r = spec.resources;
   if (r.empty() && parent_v1.empty()) return;
   Applier a(support, fmt::format("start \"{}\"", spec.display_name()), r, v2, name, out, err);
@@ -534,9 +538,10 @@ void apply_limits(LimitSupport& support, const ProcessSpec& spec, CgroupV2Group*
   }
 }
 
-void change_limits(LimitSupport& support, const ProcessSpec& spec, const ResourceLimits& previous,
-                   const ResourceLimits& next, CgroupV2Group* v2, pid_t pid, TreeLimits& limits,
-                   ErrorSink& err) {
+SUPERVISOR_INLINE void change_limits(LimitSupport& support, const ProcessSpec& spec,
+                                     const ResourceLimits& previous, const ResourceLimits& next,
+                                     CgroupV2Group* v2, pid_t pid, TreeLimits& limits,
+                                     ErrorSink& err) {
   limits.statuses.clear();
   const std::string no_name;
   Applier a(support, fmt::format("change limits of \"{}\"", spec.display_name()), next, v2, no_name,
@@ -548,31 +553,32 @@ void change_limits(LimitSupport& support, const ProcessSpec& spec, const Resourc
 // ------------------------------------------------------------------------------------------
 // LinuxGroup
 
-LinuxGroup::~LinuxGroup() {
+SUPERVISOR_INLINE LinuxGroup::~LinuxGroup() {
   // Every tree in it is gone (each holds a handle): what is left is empty.
   ErrorSink ignored;
   tree_limits.release();
   if (v2) v2->remove(ignored);
 }
 
-ResourceLimits LinuxGroup::resources() const {
+SUPERVISOR_INLINE ResourceLimits LinuxGroup::resources() const {
   std::lock_guard lock(mu);
   return current;
 }
 
-std::vector<LimitStatus> LinuxGroup::limits() const {
+SUPERVISOR_INLINE std::vector<LimitStatus> LinuxGroup::limits() const {
   std::lock_guard lock(mu);
   return tree_limits.statuses;
 }
 
-V1Dirs LinuxGroup::v1_dirs() const {
+SUPERVISOR_INLINE V1Dirs LinuxGroup::v1_dirs() const {
   std::lock_guard lock(mu);
   V1Dirs dirs;
   for (const auto& g : tree_limits.v1) dirs.emplace_back(g.controller(), g.path());
   return dirs;
 }
 
-void LinuxGroup::apply(const ResourceLimits& next, bool creating, ErrorSink& err) {
+SUPERVISOR_INLINE void LinuxGroup::apply(const ResourceLimits& next, bool creating,
+                                         ErrorSink& err) {
   const V1Dirs parent_v1 = parent ? parent->v1_dirs() : V1Dirs{};
   std::lock_guard lock(mu);
   TreeLimits changed;
@@ -590,9 +596,9 @@ void LinuxGroup::apply(const ResourceLimits& next, bool creating, ErrorSink& err
   current = next;
 }
 
-std::shared_ptr<LinuxGroup> make_group(LimitSupport& support, const std::string& v2_base,
-                                       const std::string& name, const ResourceLimits& r,
-                                       std::shared_ptr<LinuxGroup> parent, ErrorSink& err) {
+SUPERVISOR_INLINE std::shared_ptr<LinuxGroup> make_group(
+    LimitSupport& support, const std::string& v2_base, const std::string& name,
+    const ResourceLimits& r, std::shared_ptr<LinuxGroup> parent, ErrorSink& err) {
   auto g = std::make_shared<LinuxGroup>(support);
   g->name = name;
   g->parent = std::move(parent);
@@ -609,7 +615,7 @@ std::shared_ptr<LinuxGroup> make_group(LimitSupport& support, const std::string&
   return g;
 }
 
-GroupSample LinuxGroup::sample() {
+SUPERVISOR_INLINE GroupSample LinuxGroup::sample() {
   std::lock_guard lock(mu);
   GroupSample s;
   std::optional<CgroupStats> cs;
@@ -639,7 +645,8 @@ GroupSample LinuxGroup::sample() {
   return s;
 }
 
-LimitCounters read_limit_counters(const TreeLimits& limits, const CgroupStats* v2) {
+SUPERVISOR_INLINE LimitCounters read_limit_counters(const TreeLimits& limits,
+                                                    const CgroupStats* v2) {
   LimitCounters c;
   if (v2 != nullptr) {
     c.oom_kills = v2->oom_kill;

@@ -20,10 +20,10 @@
 #include <supervisor/process_info.hpp>
 #include <supervisor/process_spec.hpp>
 
-#include "linux/cgroup_v1.hpp"
-#include "linux/cgroup_v2.hpp"
-#include "posix/spawn_prepare.hpp"
-#include "process/backend.hpp"
+#include "../posix/spawn_prepare.hpp"
+#include "../process/backend.hpp"
+#include "cgroup_v1.hpp"
+#include "cgroup_v2.hpp"
 
 namespace supervisor::detail {
 

@@ -1,7 +1,7 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-#include "linux/linux_backend.hpp"
-#include "posix/errno_text.hpp"
+#include "linux_backend.hpp"
+#include "../posix/errno_text.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -18,27 +18,28 @@
 #include <optional>
 #include <system_error>
 
-#include "linux/cgroup_v2.hpp"
-#include "linux/cgroupfs.hpp"
-#include "linux/clone3_spawn.hpp"
-#include "linux/linux_child.hpp"
-#include "linux/notify_socket.hpp"
-#include "linux/proc_stat.hpp"
-#include "linux/spawn.hpp"
-#include "process/loop_core.hpp"
+#include "../process/loop_core.hpp"
+#include "cgroup_v2.hpp"
+#include "cgroupfs.hpp"
+#include "clone3_spawn.hpp"
+#include "linux_child.hpp"
+#include "notify_socket.hpp"
+#include "proc_stat.hpp"
+#include "spawn.hpp"
 
 namespace supervisor::detail {
 
-std::unique_ptr<Backend> make_backend(LoopCore& loop, const LoopOptions& options, LoopInfo& info) {
+SUPERVISOR_INLINE std::unique_ptr<Backend> make_backend(LoopCore& loop, const LoopOptions& options,
+                                                        LoopInfo& info) {
   return std::make_unique<LinuxBackend>(loop, options, info);
 }
 
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
 // Empty "supervisor-<pid>-<n>" bases left by hosts that died before cleaning up (e.g. killed
 // while their sentinel was gone too). Only empty groups of dead PIDs are removed; nothing is
 // signalled here (a populated leftover is the registry's job, which verifies identities).
-int remove_stale_bases(const std::string& dir) {
+SUPERVISOR_INLINE int remove_stale_bases(const std::string& dir) {
   int removed = 0;
   DIR* d = ::opendir(dir.c_str());
   if (!d) return 0;
@@ -98,9 +99,10 @@ class LinuxNotify final : public NotifyChannel {
   std::uint64_t watch_ = 0;
 };
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
-LinuxBackend::LinuxBackend(LoopCore& loop, const LoopOptions& options, LoopInfo& info)
+SUPERVISOR_INLINE LinuxBackend::LinuxBackend(LoopCore& loop, const LoopOptions& options,
+                                             LoopInfo& info)
     : loop_(loop), info_(info), options_(options.on_linux), host_pid_(::getpid()) {
   null_.reset(::open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY));
   info_.clone3_available = clone3_available();
@@ -127,13 +129,13 @@ LinuxBackend::LinuxBackend(LoopCore& loop, const LoopOptions& options, LoopInfo&
   info_.sentinel_running = sentinel_.start(info_.cgroup_usable ? info_.cgroup_base : std::string());
 }
 
-LinuxBackend::~LinuxBackend() = default;
+SUPERVISOR_INLINE LinuxBackend::~LinuxBackend() = default;
 
-std::string LinuxBackend::next_group_name(char prefix) {
+SUPERVISOR_INLINE std::string LinuxBackend::next_group_name(char prefix) {
   return fmt::format("{}{}", prefix, ++group_counter_);
 }
 
-void LinuxBackend::setup_cgroups() {
+SUPERVISOR_INLINE void LinuxBackend::setup_cgroups() {
   if (options_.disable_cgroups) {
     info_.cgroup_why_not = "disabled by LoopOptions::on_linux.disable_cgroups";
     return;
@@ -175,7 +177,7 @@ void LinuxBackend::setup_cgroups() {
   info_.cgroup_base = base;
 }
 
-void LinuxBackend::enter_loop_thread() {
+SUPERVISOR_INLINE void LinuxBackend::enter_loop_thread() {
   // Block every signal but SIGCHLD on our own thread (never the host's threads): the host's
   // handlers of other signals never run here. SIGCHLD stays open because the kernel sends a
   // child's SIGCHLD to the thread that started it, and drops it at once only if that thread
@@ -192,7 +194,7 @@ void LinuxBackend::enter_loop_thread() {
   pthread_setname_np(pthread_self(), "sv-loop");
 }
 
-void LinuxBackend::after_loop() {
+SUPERVISOR_INLINE void LinuxBackend::after_loop() {
   sentinel_.stop();
   registry_.close();
   // Groups a ResourceGroup handle still names are empty now: they go with the base.
@@ -200,7 +202,7 @@ void LinuxBackend::after_loop() {
   limits_.remove_v1_bases();
 }
 
-const ProcTable& LinuxBackend::proc_table() {
+SUPERVISOR_INLINE const ProcTable& LinuxBackend::proc_table() {
   const TimePoint now = default_clock().now();
   if (proc_table_valid_ && now - proc_table_.taken < std::chrono::milliseconds(5))
     return proc_table_;
@@ -219,8 +221,8 @@ const ProcTable& LinuxBackend::proc_table() {
   return proc_table_;
 }
 
-std::unique_ptr<SpawnPlan> LinuxBackend::prepare(std::shared_ptr<const ProcessSpec> spec_ptr,
-                                                 const ChildRequest& request, ErrorSink& err) {
+SUPERVISOR_INLINE std::unique_ptr<SpawnPlan> LinuxBackend::prepare(
+    std::shared_ptr<const ProcessSpec> spec_ptr, const ChildRequest& request, ErrorSink& err) {
   const ProcessSpec& spec = *spec_ptr;
   auto plan = std::make_unique<LinuxPlan>();
   plan->containment = request.containment;
@@ -260,8 +262,8 @@ std::unique_ptr<SpawnPlan> LinuxBackend::prepare(std::shared_ptr<const ProcessSp
   return plan;
 }
 
-std::unique_ptr<ChildOs> LinuxBackend::spawn(SpawnPlan& plan_base, ProcessInfo& info,
-                                             ErrorSink& err) {
+SUPERVISOR_INLINE std::unique_ptr<ChildOs> LinuxBackend::spawn(SpawnPlan& plan_base,
+                                                               ProcessInfo& info, ErrorSink& err) {
   auto& plan = static_cast<LinuxPlan&>(plan_base);
   const ProcessSpec& spec = *plan.spec;
   PreparedSpawn& prepared = plan.prepared;
@@ -311,15 +313,14 @@ std::unique_ptr<ChildOs> LinuxBackend::spawn(SpawnPlan& plan_base, ProcessInfo& 
                                       std::move(prepared.err_read));
 }
 
-std::shared_ptr<GroupOs> LinuxBackend::make_group(const ResourceLimits& limits,
-                                                  const std::shared_ptr<GroupOs>& parent,
-                                                  ErrorSink& err) {
+SUPERVISOR_INLINE std::shared_ptr<GroupOs> LinuxBackend::make_group(
+    const ResourceLimits& limits, const std::shared_ptr<GroupOs>& parent, ErrorSink& err) {
   return detail::make_group(limits_, info_.cgroup_usable ? info_.cgroup_base : std::string(),
                             next_group_name('g'), limits,
                             std::static_pointer_cast<LinuxGroup>(parent), err);
 }
 
-std::unique_ptr<NotifyChannel> LinuxBackend::open_notify(
+SUPERVISOR_INLINE std::unique_ptr<NotifyChannel> LinuxBackend::open_notify(
     const std::string& name, std::function<void(const NotifyNote&)> on_note, ErrorSink& err) {
   auto channel = std::make_unique<LinuxNotify>(loop_, std::move(on_note));
   // Abstract socket names are machine-wide: the host's pid after the first part makes the

@@ -16,12 +16,12 @@
 
 #include <supervisor/loop.hpp>
 
-#include "linux/epoll_poller.hpp"
-#include "linux/limits.hpp"
-#include "linux/registry.hpp"
-#include "linux/sentinel.hpp"
-#include "posix/unique_fd.hpp"
-#include "process/backend.hpp"
+#include "../posix/unique_fd.hpp"
+#include "../process/backend.hpp"
+#include "epoll_poller.hpp"
+#include "limits.hpp"
+#include "registry.hpp"
+#include "sentinel.hpp"
 
 namespace supervisor::detail {
 

@@ -1,6 +1,6 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-#include "linux/linux_child.hpp"
+#include "linux_child.hpp"
 
 #include <signal.h>
 #include <sys/syscall.h>
@@ -11,23 +11,23 @@
 #include <chrono>
 #include <string_view>
 
-#include "linux/linux_backend.hpp"
-#include "linux/proc_stat.hpp"
-#include "process/loop_core.hpp"
+#include "../process/loop_core.hpp"
+#include "linux_backend.hpp"
+#include "proc_stat.hpp"
 
 namespace supervisor::detail {
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
-Duration from_timeval(const timeval& tv) {
+SUPERVISOR_INLINE Duration from_timeval(const timeval& tv) {
   return std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
 }
 
-int pidfd_signal(int pidfd, int sig) {
+SUPERVISOR_INLINE int pidfd_signal(int pidfd, int sig) {
   return static_cast<int>(syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
 }
 
 // Members of process group `pgid`, from the loop's /proc table: to count what a group kill hits.
-std::vector<pid_t> group_members(const ProcTable& table, pid_t pgid) {
+SUPERVISOR_INLINE std::vector<pid_t> group_members(const ProcTable& table, pid_t pgid) {
   std::vector<pid_t> out;
   for (const auto& [ppid, entry] : table.by_parent) {
     if (entry.second == pgid) out.push_back(entry.first);
@@ -36,7 +36,8 @@ std::vector<pid_t> group_members(const ProcTable& table, pid_t pgid) {
 }
 
 // Descendants of `root` (by parent links in /proc) that left its process group, e.g. by setsid.
-std::vector<pid_t> escaped_descendants(const ProcTable& table, pid_t root, pid_t pgid) {
+SUPERVISOR_INLINE std::vector<pid_t> escaped_descendants(const ProcTable& table, pid_t root,
+                                                         pid_t pgid) {
   std::vector<pid_t> out;
   std::vector<pid_t> todo{root};
   while (!todo.empty()) {
@@ -51,11 +52,13 @@ std::vector<pid_t> escaped_descendants(const ProcTable& table, pid_t root, pid_t
   return out;
 }
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
-LinuxChild::LinuxChild(LinuxBackend& backend, std::shared_ptr<const ProcessSpec> spec,
-                       const ProcessInfo& info, SpawnResult&& r, std::optional<CgroupV2Group> group,
-                       TreeLimits limits, UniqueFd out, UniqueFd err)
+SUPERVISOR_INLINE LinuxChild::LinuxChild(LinuxBackend& backend,
+                                         std::shared_ptr<const ProcessSpec> spec,
+                                         const ProcessInfo& info, SpawnResult&& r,
+                                         std::optional<CgroupV2Group> group, TreeLimits limits,
+                                         UniqueFd out, UniqueFd err)
     : backend_(backend),
       loop_(backend.loop()),
       spec_(std::move(spec)),
@@ -69,10 +72,10 @@ LinuxChild::LinuxChild(LinuxBackend& backend, std::shared_ptr<const ProcessSpec>
   err_.fd = std::move(err);
 }
 
-LinuxChild::~LinuxChild() = default;
+SUPERVISOR_INLINE LinuxChild::~LinuxChild() = default;
 
 // Any thread: the thread that started the child (posix_spawn path) or the loop (clone3).
-bool LinuxChild::reserve() {
+SUPERVISOR_INLINE bool LinuxChild::reserve() {
   // Without a cgroup, the sentinel kills this process group if the host dies.
   if (!group_ && spec_->new_session) backend_.sentinel().add_group(pgid_);
   backend_.registry().add(pid_, cgroup_);
@@ -87,7 +90,7 @@ bool LinuxChild::reserve() {
 
 // Loop thread: the callbacks of what reserve() added to the poller (an id 0 was not added, so it
 // is watched here instead, or polled).
-void LinuxChild::install(const std::shared_ptr<ChildEvents>& events) {
+SUPERVISOR_INLINE void LinuxChild::install(const std::shared_ptr<ChildEvents>& events) {
   events_ = events.get();
   weak_events_ = events;
   if (pidfd_ && pidfd_watch_ != 0) {
@@ -115,7 +118,7 @@ void LinuxChild::install(const std::shared_ptr<ChildEvents>& events) {
 // ------------------------------------------------------------------------------------------
 // Exit
 
-void LinuxChild::on_pidfd() {
+SUPERVISOR_INLINE void LinuxChild::on_pidfd() {
   siginfo_t si{};
   rusage ru{};
   long r;
@@ -135,7 +138,7 @@ void LinuxChild::on_pidfd() {
 // when the child exits, so it asks, by PID, with a backoff from 1 ms to 20 ms (reset whenever a
 // signal is sent, so that a stop is seen at once). waitid(P_PID) on our own unreaped child is
 // safe: its PID cannot be reused before we reap it.
-void LinuxChild::poll_exit() {
+SUPERVISOR_INLINE void LinuxChild::poll_exit() {
   exit_poll_timer_ = 0;
   siginfo_t si{};
   rusage ru{};
@@ -151,7 +154,7 @@ void LinuxChild::poll_exit() {
   on_reaped(r, si, ru);
 }
 
-void LinuxChild::arm_exit_poll() {
+SUPERVISOR_INLINE void LinuxChild::arm_exit_poll() {
   if (pidfd_ || leader_exited_) return;
   if (exit_poll_timer_) loop_.cancel_timer(exit_poll_timer_);
   // Holds the portable half: an abandoned child outlives its place in the loop's set.
@@ -160,7 +163,7 @@ void LinuxChild::arm_exit_poll() {
 }
 
 // A signal was just sent to the leader: look for its exit soon.
-void LinuxChild::expect_exit() {
+SUPERVISOR_INLINE void LinuxChild::expect_exit() {
   if (pidfd_ || leader_exited_) return;
   exit_poll_ = std::chrono::milliseconds(1);
   arm_exit_poll();
@@ -168,7 +171,7 @@ void LinuxChild::expect_exit() {
 
 // Sends `sig` to the main process: through its pidfd, or by PID while it is unreaped (and so
 // cannot have been reused) when there is no pidfd.
-int LinuxChild::signal_main(int sig) {
+SUPERVISOR_INLINE int LinuxChild::signal_main(int sig) {
   if (leader_exited_) {
     errno = ESRCH;
     return -1;
@@ -180,7 +183,7 @@ int LinuxChild::signal_main(int sig) {
   return r;
 }
 
-void LinuxChild::on_reaped(long r, const siginfo_t& si, const rusage& ru) {
+SUPERVISOR_INLINE void LinuxChild::on_reaped(long r, const siginfo_t& si, const rusage& ru) {
   if (exit_poll_timer_) loop_.cancel_timer(exit_poll_timer_);
   exit_poll_timer_ = 0;
   pidfd_.reset();
@@ -210,7 +213,7 @@ void LinuxChild::on_reaped(long r, const siginfo_t& si, const rusage& ru) {
 }
 
 // The main process of a child reported unreaped long ago is gone: clean up after it.
-void LinuxChild::abandoned_exit() {
+SUPERVISOR_INLINE void LinuxChild::abandoned_exit() {
   if (group_) {
     ErrorSink e;
     group_->kill(e);
@@ -220,7 +223,7 @@ void LinuxChild::abandoned_exit() {
   release_tree();
 }
 
-int LinuxChild::kill_rest(bool count, bool& empty) {
+SUPERVISOR_INLINE int LinuxChild::kill_rest(bool count, bool& empty) {
   int killed = 0;
   if (!count) {
     // The tree kill is under way (counted when it was sent); only wait for it to finish.
@@ -249,7 +252,7 @@ int LinuxChild::kill_rest(bool count, bool& empty) {
   return killed;
 }
 
-bool LinuxChild::tree_empty() {
+SUPERVISOR_INLINE bool LinuxChild::tree_empty() {
   if (group_) {
     ErrorSink e;
     const bool populated = group_->populated(e);
@@ -259,14 +262,14 @@ bool LinuxChild::tree_empty() {
   return ::kill(-pgid_, 0) != 0 && errno == ESRCH;
 }
 
-void LinuxChild::watch_tree() {
+SUPERVISOR_INLINE void LinuxChild::watch_tree() {
   if (!group_ || group_->events_fd() < 0 || events_watch_ != 0) return;
   events_watch_ = loop_.watch(
       group_->events_fd(), io::priority,
       [this, keep = weak_events_.lock()](std::uint32_t) { events_->on_tree_changed(); });
 }
 
-int LinuxChild::count_left() {
+SUPERVISOR_INLINE int LinuxChild::count_left() {
   if (group_) {
     ErrorSink e;
     return static_cast<int>(group_->procs(e).size());
@@ -275,7 +278,7 @@ int LinuxChild::count_left() {
 }
 
 // Processes of the tree besides the main one: the cgroup's members, or the process group's.
-int LinuxChild::others_in_tree() {
+SUPERVISOR_INLINE int LinuxChild::others_in_tree() {
   std::vector<int> members;
   if (group_) {
     ErrorSink e;
@@ -287,7 +290,7 @@ int LinuxChild::others_in_tree() {
       std::count_if(members.begin(), members.end(), [&](int p) { return p != pid_; }));
 }
 
-TreeCounters LinuxChild::counters() {
+SUPERVISOR_INLINE TreeCounters LinuxChild::counters() {
   std::optional<CgroupStats> cs;
   if (group_) {
     ErrorSink ignored;
@@ -298,7 +301,7 @@ TreeCounters LinuxChild::counters() {
 }
 
 // Removes what the tree kept on the host's side: its cgroup, its sentinel entry, its registry line.
-void LinuxChild::release_tree() {
+SUPERVISOR_INLINE void LinuxChild::release_tree() {
   if (events_watch_) loop_.unwatch(events_watch_, group_->events_fd());
   events_watch_ = 0;
   if (group_) {
@@ -318,7 +321,7 @@ void LinuxChild::release_tree() {
 // Reads what is there; false at the end of the stream. Never blocks: the fd is non-blocking.
 // Bounded while the tree lives, so that one flooding worker cannot starve the loop; draining is
 // bounded too (16 MiB): a descendant that escaped the kill could write forever.
-bool LinuxChild::read_output(StdStream s, bool draining, OutputSink& sink) {
+SUPERVISOR_INLINE bool LinuxChild::read_output(StdStream s, bool draining, OutputSink& sink) {
   Pipe& p = pipe(s);
   if (!p.fd) return false;
   char buf[16384];
@@ -335,7 +338,7 @@ bool LinuxChild::read_output(StdStream s, bool draining, OutputSink& sink) {
 
 // A paused stream leaves the poller (level-triggered, it would wake the loop for as long as the
 // pipe holds data), and comes back when reading resumes.
-void LinuxChild::pause_output(StdStream s, bool paused) {
+SUPERVISOR_INLINE void LinuxChild::pause_output(StdStream s, bool paused) {
   Pipe& p = pipe(s);
   if (!p.fd || p.watch_id == 0 || p.suspended == paused) return;
   p.suspended = paused;
@@ -346,7 +349,7 @@ void LinuxChild::pause_output(StdStream s, bool paused) {
   }
 }
 
-void LinuxChild::close_output(StdStream s) {
+SUPERVISOR_INLINE void LinuxChild::close_output(StdStream s) {
   Pipe& p = pipe(s);
   if (!p.fd) return;
   loop_.unwatch(p.watch_id, p.fd.get());  // a suspended one is only out of the poller already
@@ -357,7 +360,7 @@ void LinuxChild::close_output(StdStream s) {
 // ------------------------------------------------------------------------------------------
 // Stop
 
-void LinuxChild::prepare_stop() {
+SUPERVISOR_INLINE void LinuxChild::prepare_stop() {
   if (group_ || !spec_->new_session || pid_ <= 0) return;
   // One /proc scan serves every worker stopped in the same moment (a pool's stop of 1000
   // workers would otherwise scan /proc 1000 times).
@@ -367,17 +370,17 @@ void LinuxChild::prepare_stop() {
   }
 }
 
-std::error_code LinuxChild::signal_leader(Signal s) {
+SUPERVISOR_INLINE std::error_code LinuxChild::signal_leader(Signal s) {
   if (signal_main(native_signal(s)) == 0) return {};
   return {errno, std::system_category()};
 }
 
-void LinuxChild::signal_tree(Signal s) { signal_tree_native(native_signal(s)); }
+SUPERVISOR_INLINE void LinuxChild::signal_tree(Signal s) { signal_tree_native(native_signal(s)); }
 
 // Sends `sig` to every process of the tree we can name: the cgroup's members, or the process
 // group plus descendants that escaped it. The leader always through its pidfd (never a reused
 // PID).
-void LinuxChild::signal_tree_native(int sig) {
+SUPERVISOR_INLINE void LinuxChild::signal_tree_native(int sig) {
   signal_main(sig);
   if (group_) {
     ErrorSink e;
@@ -392,7 +395,7 @@ void LinuxChild::signal_tree_native(int sig) {
   for (auto& fd : escapees_) pidfd_signal(fd.get(), sig);
 }
 
-int LinuxChild::kill_tree() {
+SUPERVISOR_INLINE int LinuxChild::kill_tree() {
   if (group_) {
     ErrorSink e;
     group_->kill(e);
@@ -406,14 +409,16 @@ int LinuxChild::kill_tree() {
 // ------------------------------------------------------------------------------------------
 // Limits and sampling
 
-void LinuxChild::change_limits(const ResourceLimits& previous, const ResourceLimits& next,
-                               std::vector<LimitStatus>& statuses, ErrorSink& err) {
+SUPERVISOR_INLINE void LinuxChild::change_limits(const ResourceLimits& previous,
+                                                 const ResourceLimits& next,
+                                                 std::vector<LimitStatus>& statuses,
+                                                 ErrorSink& err) {
   detail::change_limits(backend_.limit_support(), *spec_, previous, next,
                         group_ ? &*group_ : nullptr, pid_, limits_, err);
   statuses = limits_.statuses;
 }
 
-ResourceSample LinuxChild::sample(bool limit_counters) {
+SUPERVISOR_INLINE ResourceSample LinuxChild::sample(bool limit_counters) {
   ResourceSample r;
   // The pidfd keeps the PID from being reused while we read /proc/<pid>: the child is ours and
   // unreaped until the loop (this thread) reaps it.

@@ -17,11 +17,11 @@
 
 #include <supervisor/process_spec.hpp>
 
-#include "linux/cgroup_v2.hpp"
-#include "linux/limits.hpp"
-#include "linux/spawn.hpp"
-#include "posix/unique_fd.hpp"
-#include "process/backend.hpp"
+#include "../posix/unique_fd.hpp"
+#include "../process/backend.hpp"
+#include "cgroup_v2.hpp"
+#include "limits.hpp"
+#include "spawn.hpp"
 
 namespace supervisor::detail {
 

@@ -1,7 +1,7 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-#include "posix/errno_text.hpp"
-#include "linux/notify_socket.hpp"
+#include "notify_socket.hpp"
+#include "../posix/errno_text.hpp"
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -14,13 +14,12 @@
 
 namespace supervisor::detail {
 
-void NotifySocket::open(const std::string& abstract_name, ErrorSink& err) {
+SUPERVISOR_INLINE void NotifySocket::open(const std::string& abstract_name, ErrorSink& err) {
   UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   auto fail = [&](const char* what) {
     const int e = errno;
     err.fail(std::error_code(e, std::system_category()), [&] {
-      return fmt::format("notify socket \"@{}\": {}: {}", abstract_name, what,
-                         sys_message(e));
+      return fmt::format("notify socket \"@{}\": {}: {}", abstract_name, what, sys_message(e));
     });
   };
   if (!fd) return fail("socket");
@@ -42,7 +41,7 @@ void NotifySocket::open(const std::string& abstract_name, ErrorSink& err) {
   address_ = "@" + abstract_name;
 }
 
-std::vector<NotifyNote> NotifySocket::receive() {
+SUPERVISOR_INLINE std::vector<NotifyNote> NotifySocket::receive() {
   std::vector<NotifyNote> out;
   for (int i = 0; i < 64 && fd_; ++i) {  // bounded: a chatty worker cannot starve the loop
     char data[4096];

@@ -13,8 +13,8 @@
 
 #include <supervisor/error.hpp>
 
-#include "posix/unique_fd.hpp"
-#include "process/notify_note.hpp"
+#include "../posix/unique_fd.hpp"
+#include "../process/notify_note.hpp"
 
 namespace supervisor::detail {
 

@@ -1,6 +1,6 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-#include "linux/proc_stat.hpp"
+#include "proc_stat.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -11,10 +11,10 @@
 
 #include <fmt/format.h>
 
-#include "process/backend.hpp"
+#include "../process/backend.hpp"
 
 namespace supervisor::detail {
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
 template <class T>
 bool parse_number(std::string_view text, T& value) {
@@ -22,9 +22,9 @@ bool parse_number(std::string_view text, T& value) {
   return ec == std::errc{} && end == text.data() + text.size() && !text.empty();
 }
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
-std::optional<ProcStat> parse_proc_stat(std::string_view text) {
+SUPERVISOR_INLINE std::optional<ProcStat> parse_proc_stat(std::string_view text) {
   const auto open = text.find('(');
   const auto close = text.rfind(')');
   if (open == std::string_view::npos || close == std::string_view::npos || close < open) {
@@ -60,7 +60,7 @@ std::optional<ProcStat> parse_proc_stat(std::string_view text) {
   return stat;
 }
 
-std::optional<ProcStat> read_proc_stat(int pid) {
+SUPERVISOR_INLINE std::optional<ProcStat> read_proc_stat(int pid) {
   const std::string path = fmt::format("/proc/{}/stat", pid);
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
@@ -73,7 +73,7 @@ std::optional<ProcStat> read_proc_stat(int pid) {
   return parse_proc_stat(std::string_view(buf, static_cast<std::size_t>(n)));
 }
 
-std::optional<ProcessSample> sample_process(int pid) {
+SUPERVISOR_INLINE std::optional<ProcessSample> sample_process(int pid) {
   const auto stat = read_proc_stat(pid);
   if (!stat) return std::nullopt;
   static const long page_size = ::sysconf(_SC_PAGESIZE);
@@ -95,7 +95,7 @@ std::optional<ProcessSample> sample_process(int pid) {
   return sample;
 }
 
-std::optional<std::uint64_t> process_start_time(int pid) {
+SUPERVISOR_INLINE std::optional<std::uint64_t> process_start_time(int pid) {
   const auto stat = read_proc_stat(pid);
   if (!stat) return std::nullopt;
   return stat->start_time_ticks;

@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include <supervisor/export.hpp>
+
 namespace supervisor::detail {
 
 /// The fields of /proc/PID/stat that the supervisor uses (proc(5) numbers them from 1).

@@ -1,6 +1,6 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-#include "linux/registry.hpp"
+#include "registry.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -16,15 +16,14 @@
 #include <thread>
 #include <vector>
 
-#include "linux/proc_stat.hpp"
-#include "posix/errno_text.hpp"
-#include "posix/unique_fd.hpp"
+#include "../posix/errno_text.hpp"
+#include "../posix/unique_fd.hpp"
+#include "proc_stat.hpp"
 
 namespace supervisor::detail {
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
-
-bool read_text(int fd, std::string& out) {
+SUPERVISOR_INLINE bool read_text(int fd, std::string& out) {
   char buf[4096];
   for (;;) {
     const ssize_t n = ::read(fd, buf, sizeof buf);
@@ -35,7 +34,7 @@ bool read_text(int fd, std::string& out) {
   }
 }
 
-bool write_all(int fd, const std::string& text) {
+SUPERVISOR_INLINE bool write_all(int fd, const std::string& text) {
   std::size_t done = 0;
   while (done < text.size()) {
     const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
@@ -48,7 +47,7 @@ bool write_all(int fd, const std::string& text) {
 
 // Kills `pid` only if it is still the process that started at `start`: the pidfd pins the
 // identity, and the start time is checked again after it was taken.
-bool kill_verified(pid_t pid, std::uint64_t start) {
+SUPERVISOR_INLINE bool kill_verified(pid_t pid, std::uint64_t start) {
   if (process_start_time(pid) != start) return false;
   UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
   if (!pidfd || process_start_time(pid) != start) return false;
@@ -58,7 +57,7 @@ bool kill_verified(pid_t pid, std::uint64_t start) {
 // Kills and removes a leftover worker group, but only one that looks like ours: a directory
 // inside a "supervisor-*" base, directly or inside ResourceGroups' "g<N>" there (nested up to
 // four deep), holding cgroup.kill.
-bool sweep_group(const std::string& dir) {
+SUPERVISOR_INLINE bool sweep_group(const std::string& dir) {
   const auto parent_of = [](const std::string& path) {
     const auto slash = path.rfind('/');
     return slash == std::string::npos || slash == 0 ? std::string() : path.substr(0, slash);
@@ -91,9 +90,9 @@ bool sweep_group(const std::string& dir) {
   return false;
 }
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
-void Registry::open(const std::string& path, SweepResult& swept, ErrorSink& err) {
+SUPERVISOR_INLINE void Registry::open(const std::string& path, SweepResult& swept, ErrorSink& err) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   if (!fd && errno != ENOENT) {
     const int e = errno;
@@ -154,28 +153,28 @@ void Registry::open(const std::string& path, SweepResult& swept, ErrorSink& err)
   write();
 }
 
-void Registry::add(pid_t pid, const std::string& cgroup) {
+SUPERVISOR_INLINE void Registry::add(pid_t pid, const std::string& cgroup) {
   if (!enabled()) return;
   std::lock_guard lock(mu_);
   workers_[pid] = Entry{process_start_time(pid).value_or(0), cgroup.empty() ? "-" : cgroup};
   write();
 }
 
-void Registry::remove(pid_t pid) {
+SUPERVISOR_INLINE void Registry::remove(pid_t pid) {
   if (!enabled()) return;
   std::lock_guard lock(mu_);
   workers_.erase(pid);
   write();
 }
 
-void Registry::close() {
+SUPERVISOR_INLINE void Registry::close() {
   if (!enabled()) return;
   ::unlink(path_.c_str());
   path_.clear();
 }
 
 // Replaces the file atomically: a fresh 0600 temp file (O_EXCL, O_NOFOLLOW), then rename().
-void Registry::write() {
+SUPERVISOR_INLINE void Registry::write() {
   std::string text = fmt::format("supervisor-registry 1\nhost {} {}\n", ::getpid(), host_start_);
   for (const auto& [pid, e] : workers_)
     text += fmt::format("worker {} {} {}\n", pid, e.start, e.cgroup);

@@ -20,6 +20,8 @@
 
 #include <supervisor/error.hpp>
 
+#include <supervisor/export.hpp>
+
 namespace supervisor::detail {
 
 struct SweepResult {

@@ -1,8 +1,8 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-#include "linux/sentinel.hpp"
+#include "sentinel.hpp"
 
-#include "linux/clone3.hpp"
+#include "clone3.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -18,9 +18,9 @@
 #include <string>
 
 namespace supervisor::detail {
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
-constexpr int k_max_groups = 8192;
+SUPERVISOR_INLINE constexpr int k_max_groups = 8192;
 
 // Everything the sentinel needs, prepared before the clone (the child gets a copy).
 struct SentinelPlan {
@@ -41,7 +41,7 @@ struct LinuxDirent64 {
 };
 
 // Closes every fd except the plan's (a raw close_range between the kept ones).
-SV_NO_SANITIZE void close_all_but(const SentinelPlan& p) {
+SUPERVISOR_INLINE SV_NO_SANITIZE void close_all_but(const SentinelPlan& p) {
   int keep[4] = {p.read_fd, p.kill_fd, p.base_fd, p.parent_fd};
   for (int i = 0; i < 4; ++i) {  // tiny insertion sort; -1 entries sort first and are skipped
     for (int j = i; j > 0 && keep[j - 1] > keep[j]; --j) {
@@ -61,7 +61,7 @@ SV_NO_SANITIZE void close_all_but(const SentinelPlan& p) {
 
 // Removes the groups inside the directory `dir_fd` (and, `depth` levels further down, theirs
 // first: a ResourceGroup's members sit one level below it, and groups may nest).
-SV_NO_SANITIZE void remove_subgroups(int dir_fd, int depth) {
+SUPERVISOR_INLINE SV_NO_SANITIZE void remove_subgroups(int dir_fd, int depth) {
   alignas(8) char buf[2048];
   syscall(SYS_lseek, dir_fd, 0, 0 /* SEEK_SET */);
   for (;;) {
@@ -87,7 +87,7 @@ SV_NO_SANITIZE void remove_subgroups(int dir_fd, int depth) {
 
 // After the kill: the worker groups empty within milliseconds; remove them and the base, so
 // that a dead host leaves no directory behind. Bounded to about two seconds.
-SV_NO_SANITIZE void remove_groups(const SentinelPlan& p) {
+SUPERVISOR_INLINE SV_NO_SANITIZE void remove_groups(const SentinelPlan& p) {
   if (p.base_fd < 0 || p.parent_fd < 0) return;
   for (int attempt = 0; attempt < 400; ++attempt) {
     remove_subgroups(p.base_fd, 4);  // ResourceGroups nest (a few levels in practice)
@@ -98,7 +98,7 @@ SV_NO_SANITIZE void remove_groups(const SentinelPlan& p) {
 }
 
 // The sentinel's whole life. A copy of a multi-threaded process: raw system calls only, no heap.
-[[noreturn]] SV_NO_SANITIZE void sentinel_main(const SentinelPlan& p) {
+[[noreturn]] SUPERVISOR_INLINE SV_NO_SANITIZE void sentinel_main(const SentinelPlan& p) {
   close_all_but(p);
   // Terminal signals to the host's process group must not take the sentinel out early.
   KernelSigaction ign{reinterpret_cast<void*>(1) /* SIG_IGN */, 0, nullptr, 0};
@@ -126,20 +126,20 @@ SV_NO_SANITIZE void remove_groups(const SentinelPlan& p) {
   __builtin_unreachable();
 }
 
-SV_NO_SANITIZE long clone_sentinel(CloneArgs& args, const SentinelPlan& plan) {
+SUPERVISOR_INLINE SV_NO_SANITIZE long clone_sentinel(CloneArgs& args, const SentinelPlan& plan) {
   const long r = syscall(SYS_clone3, &args, sizeof args);
   if (r == 0) sentinel_main(plan);
   return r;
 }
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
-Sentinel::~Sentinel() {
+SUPERVISOR_INLINE Sentinel::~Sentinel() {
   stop();
   if (groups_) ::munmap(groups_, sizeof(int) * k_max_groups);
 }
 
-bool Sentinel::start(const std::string& cgroup_base) {
+SUPERVISOR_INLINE bool Sentinel::start(const std::string& cgroup_base) {
   int ends[2];
   if (::pipe2(ends, O_CLOEXEC) != 0) return false;
   UniqueFd read_end(ends[0]);
@@ -184,7 +184,7 @@ bool Sentinel::start(const std::string& cgroup_base) {
   return true;
 }
 
-void Sentinel::add_group(pid_t pgid) {
+SUPERVISOR_INLINE void Sentinel::add_group(pid_t pgid) {
   std::lock_guard lock(mu_);
   if (!groups_ || pgid <= 0 || slot_of_.count(pgid) != 0) return;
   int slot;
@@ -200,7 +200,7 @@ void Sentinel::add_group(pid_t pgid) {
   __atomic_store_n(&groups_[slot], pgid, __ATOMIC_RELEASE);
 }
 
-void Sentinel::remove_group(pid_t pgid) {
+SUPERVISOR_INLINE void Sentinel::remove_group(pid_t pgid) {
   std::lock_guard lock(mu_);
   auto it = slot_of_.find(pgid);
   if (it == slot_of_.end()) return;
@@ -209,7 +209,7 @@ void Sentinel::remove_group(pid_t pgid) {
   slot_of_.erase(it);
 }
 
-void Sentinel::stop() {
+SUPERVISOR_INLINE void Sentinel::stop() {
   if (!pipe_) return;
   pipe_.reset();  // EOF: the sentinel runs its kill (on nothing, by now) and exits
   siginfo_t si{};

@@ -16,7 +16,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "posix/unique_fd.hpp"
+#include <supervisor/export.hpp>
+
+#include "../posix/unique_fd.hpp"
 
 namespace supervisor::detail {
 

@@ -1,6 +1,6 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-#include "linux/spawn.hpp"
+#include "spawn.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -13,16 +13,17 @@
 #include <cerrno>
 #include <string>
 
-#include "linux/clone3_spawn.hpp"
-#include "posix/errno_text.hpp"
-#include "posix/posix_spawn.hpp"
+#include "../posix/errno_text.hpp"
+#include "../posix/posix_spawn.hpp"
+#include "clone3_spawn.hpp"
 
 namespace supervisor::detail {
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
 // posix_spawn, then what Linux adds: a pidfd, and the move into the child's groups (which
 // posix_spawn cannot join before execve: a short window in which the program runs outside).
-void spawn_posix(PreparedSpawn& p, int cgroup_fd, SpawnResult& out, ErrorSink& err) {
+SUPERVISOR_INLINE void spawn_posix(PreparedSpawn& p, int cgroup_fd, SpawnResult& out,
+                                   ErrorSink& err) {
   const pid_t pid = posix_spawn_prepared(p, err);
   if (err) return;
   UniqueFd pidfd;
@@ -62,9 +63,9 @@ void spawn_posix(PreparedSpawn& p, int cgroup_fd, SpawnResult& out, ErrorSink& e
   out.path = SpawnPath::posix_spawn;
 }
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
-void reap_failed(pid_t pid, int pidfd) {
+SUPERVISOR_INLINE void reap_failed(pid_t pid, int pidfd) {
   siginfo_t info{};
   if (pidfd >= 0) {
     while (syscall(SYS_waitid, P_PIDFD, pidfd, &info, WEXITED | __WALL, nullptr) != 0 &&
@@ -75,7 +76,7 @@ void reap_failed(pid_t pid, int pidfd) {
     }
   }
 }
-void move_to_cgroup(int cgroup_fd, pid_t pid, ErrorSink& err) {
+SUPERVISOR_INLINE void move_to_cgroup(int cgroup_fd, pid_t pid, ErrorSink& err) {
   UniqueFd procs(::openat(cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC));
   const std::string text = std::to_string(pid);
   if (!procs || ::write(procs.get(), text.data(), text.size()) < 0) {
@@ -85,8 +86,8 @@ void move_to_cgroup(int cgroup_fd, pid_t pid, ErrorSink& err) {
   }
 }
 
-void spawn_prepared(PreparedSpawn& p, int cgroup_fd, SpawnPath path, SpawnResult& out,
-                    ErrorSink& err) {
+SUPERVISOR_INLINE void spawn_prepared(PreparedSpawn& p, int cgroup_fd, SpawnPath path,
+                                      SpawnResult& out, ErrorSink& err) {
   if (path == SpawnPath::clone3 && clone3_available()) {
     spawn_clone3(p, cgroup_fd, out, err);
   } else {
@@ -94,7 +95,7 @@ void spawn_prepared(PreparedSpawn& p, int cgroup_fd, SpawnPath path, SpawnResult
   }
 }
 
-bool pidfd_available(std::string& why) {
+SUPERVISOR_INLINE bool pidfd_available(std::string& why) {
   UniqueFd self(static_cast<int>(syscall(SYS_pidfd_open, ::getpid(), 0)));
   if (!self) {
     why = fmt::format("pidfd_open: {} (needs Linux 5.3)", sys_message(errno));
@@ -110,7 +111,7 @@ bool pidfd_available(std::string& why) {
   return true;
 }
 
-bool close_range_available() noexcept {
+SUPERVISOR_INLINE bool close_range_available() noexcept {
   // Closing an empty range above every possible fd is harmless and tells whether the call exists.
   return syscall(SYS_close_range, ~0U - 1, ~0U, 0) == 0 || errno != ENOSYS;
 }

@@ -12,8 +12,8 @@
 #include <supervisor/error.hpp>
 #include <supervisor/process_info.hpp>
 
-#include "posix/spawn_prepare.hpp"
-#include "posix/unique_fd.hpp"
+#include "../posix/spawn_prepare.hpp"
+#include "../posix/unique_fd.hpp"
 
 namespace supervisor::detail {
 

@@ -15,16 +15,16 @@
 #include <cstring>
 #include <system_error>
 
-#include "posix/errno_text.hpp"
-#include "posix/unique_fd.hpp"
-#include "process/loop_core.hpp"
-#include "process/probes.hpp"
+#include "../posix/errno_text.hpp"
+#include "../posix/unique_fd.hpp"
+#include "../process/loop_core.hpp"
+#include "../process/probes.hpp"
 
 namespace supervisor {
 
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
 // One connection attempt, owned by the loop's watch of its socket (loop thread only).
 struct TcpCheck::Attempt : std::enable_shared_from_this<Attempt> {
@@ -56,7 +56,8 @@ struct TcpCheck::Attempt : std::enable_shared_from_this<Attempt> {
       socklen_t len = sizeof error;
       if (::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &len) != 0) error = errno;
       if (error != 0) {
-        finish(ProbeResult::unhealthy(fmt::format("connect {}: {}", endpoint, detail::sys_message(error))));
+        finish(ProbeResult::unhealthy(
+            fmt::format("connect {}: {}", endpoint, detail::sys_message(error))));
         return;
       }
       if ((events & (detail::io::error | detail::io::hangup)) != 0 && request.empty()) {
@@ -92,7 +93,8 @@ struct TcpCheck::Attempt : std::enable_shared_from_this<Attempt> {
         return;
       }
       if (n < 0) {
-        finish(ProbeResult::unhealthy(fmt::format("send to {}: {}", endpoint, detail::sys_message(errno))));
+        finish(ProbeResult::unhealthy(
+            fmt::format("send to {}: {}", endpoint, detail::sys_message(errno))));
         return;
       }
       sent += static_cast<std::size_t>(n);
@@ -107,8 +109,8 @@ struct TcpCheck::Attempt : std::enable_shared_from_this<Attempt> {
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && errno == EAGAIN) break;
       if (n < 0) {
-        finish(
-            ProbeResult::unhealthy(fmt::format("read from {}: {}", endpoint, detail::sys_message(errno))));
+        finish(ProbeResult::unhealthy(
+            fmt::format("read from {}: {}", endpoint, detail::sys_message(errno))));
         return;
       }
       if (n == 0) break;
@@ -145,9 +147,9 @@ struct TcpCheck::Attempt : std::enable_shared_from_this<Attempt> {
   bool connected_ = false;
 };
 
-TcpCheck::~TcpCheck() = default;
+SUPERVISOR_INLINE TcpCheck::~TcpCheck() = default;
 
-void TcpCheck::probe(const ProbeTarget& target, ProbeCallback done) {
+SUPERVISOR_INLINE void TcpCheck::probe(const ProbeTarget& target, ProbeCallback done) {
   if (!target.loop) {
     done(ProbeResult::unknown(name() + " checks need a real Loop"));
     return;
@@ -187,11 +189,12 @@ void TcpCheck::probe(const ProbeTarget& target, ProbeCallback done) {
     r = ::connect(a->fd.get(), reinterpret_cast<const sockaddr*>(&addr), addr_len);
   } while (r != 0 && errno == EINTR);
   if (r != 0 && errno != EINPROGRESS) {
-    a->finish(
-        ProbeResult::unhealthy(fmt::format("connect {}: {}", a->endpoint, detail::sys_message(errno))));
+    a->finish(ProbeResult::unhealthy(
+        fmt::format("connect {}: {}", a->endpoint, detail::sys_message(errno))));
     return;
   }
-  a->watch = a->loop->watch(a->fd.get(), detail::io::writable, [a](std::uint32_t ev) { a->on_event(ev); });
+  a->watch =
+      a->loop->watch(a->fd.get(), detail::io::writable, [a](std::uint32_t ev) { a->on_event(ev); });
   if (a->watch == 0) {
     a->finish(ProbeResult::unknown("cannot watch the socket"));
     return;
@@ -203,7 +206,7 @@ void TcpCheck::probe(const ProbeTarget& target, ProbeCallback done) {
   attempts_.push_back(std::move(a));
 }
 
-void TcpCheck::cancel(const ProbeTarget& target) {
+SUPERVISOR_INLINE void TcpCheck::cancel(const ProbeTarget& target) {
   std::vector<std::shared_ptr<Attempt>> mine;
   {
     std::lock_guard lock(mu_);

@@ -1,32 +1,32 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-#include "pool/health_runner.hpp"
+#include "health_runner.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 
 namespace supervisor::detail {
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
-bool process_alive(WorkerState st) {
+SUPERVISOR_INLINE bool process_alive(WorkerState st) {
   return st == WorkerState::starting || st == WorkerState::ready || st == WorkerState::leased ||
          st == WorkerState::draining;
 }
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
-void HealthRunner::renew_score(std::size_t worker) {
+SUPERVISOR_INLINE void HealthRunner::renew_score(std::size_t worker) {
   slots_[worker].score = 100;
   slots_[worker].score_armed = true;
 }
 
-bool HealthRunner::has_role(ProbeRole role) const {
+SUPERVISOR_INLINE bool HealthRunner::has_role(ProbeRole role) const {
   return std::any_of(checks().begin(), checks().end(),
                      [&](const HealthCheck& c) { return c.role == role; });
 }
 
-bool HealthRunner::serving(std::size_t worker) const {
+SUPERVISOR_INLINE bool HealthRunner::serving(std::size_t worker) const {
   const SlotHealth& h = slots_[worker];
   if (!h.startup_passed) return false;
   for (std::size_t k = 0; k < h.checks.size(); ++k) {
@@ -35,21 +35,21 @@ bool HealthRunner::serving(std::size_t worker) const {
   return true;
 }
 
-bool HealthRunner::clear_to_serve(std::size_t worker) {
+SUPERVISOR_INLINE bool HealthRunner::clear_to_serve(std::size_t worker) {
   // Started as the readiness mode wants; the readiness checks have the last word.
   SlotHealth& h = slots_[worker];
   h.ready_pending = !serving(worker);
   return !h.ready_pending;
 }
 
-bool HealthRunner::take_stop_verdict(std::size_t worker) {
+SUPERVISOR_INLINE bool HealthRunner::take_stop_verdict(std::size_t worker) {
   SlotHealth& h = slots_[worker];
   const bool stopped = h.health_stopping;
   h.health_stopping = false;
   return stopped;
 }
 
-void HealthRunner::start(std::size_t worker, std::uint64_t incarnation, int pid) {
+SUPERVISOR_INLINE void HealthRunner::start(std::size_t worker, std::uint64_t incarnation, int pid) {
   if (checks().empty()) return;
   SlotHealth& h = slots_[worker];
   h.incarnation = incarnation;
@@ -66,7 +66,7 @@ void HealthRunner::start(std::size_t worker, std::uint64_t incarnation, int pid)
   }
 }
 
-void HealthRunner::stop(std::size_t worker) {
+SUPERVISOR_INLINE void HealthRunner::stop(std::size_t worker) {
   SlotHealth& h = slots_[worker];
   for (std::size_t k = 0; k < h.checks.size(); ++k) {
     CheckRun& c = h.checks[k];
@@ -79,7 +79,7 @@ void HealthRunner::stop(std::size_t worker) {
   }
 }
 
-ProbeTarget HealthRunner::target_of(std::size_t worker) const {
+SUPERVISOR_INLINE ProbeTarget HealthRunner::target_of(std::size_t worker) const {
   ProbeTarget t;
   t.worker = worker;
   t.incarnation = slots_[worker].incarnation;
@@ -88,13 +88,14 @@ ProbeTarget HealthRunner::target_of(std::size_t worker) const {
   return t;
 }
 
-void HealthRunner::cancel_probe(std::size_t worker, std::size_t k) {
+SUPERVISOR_INLINE void HealthRunner::cancel_probe(std::size_t worker, std::size_t k) {
   const auto& strategy = checks()[k].strategy;
   if (strategy) guarded(core_, "health_check.cancel", [&] { strategy->cancel(target_of(worker)); });
 }
 
 // Its checks run for the incarnation they started with (start), the core's current one.
-void HealthRunner::schedule_probe(std::size_t worker, std::size_t k, Duration delay) {
+SUPERVISOR_INLINE void HealthRunner::schedule_probe(std::size_t worker, std::size_t k,
+                                                    Duration delay) {
   const std::uint64_t incarnation = slots_[worker].incarnation;
   slots_[worker].checks[k].timer =
       host_.add_timer(delay, [self = anchor_.shared_from_this(), this, worker, incarnation, k] {
@@ -105,7 +106,7 @@ void HealthRunner::schedule_probe(std::size_t worker, std::size_t k, Duration de
       });
 }
 
-void HealthRunner::run_probe(std::size_t worker, std::size_t k) {
+SUPERVISOR_INLINE void HealthRunner::run_probe(std::size_t worker, std::size_t k) {
   SlotHealth& h = slots_[worker];
   if (!process_alive(core_.state(worker)) || h.health_stopping) return;
   CheckRun& c = h.checks[k];
@@ -145,8 +146,9 @@ void HealthRunner::run_probe(std::size_t worker, std::size_t k) {
   }
 }
 
-void HealthRunner::on_probe_result(std::size_t worker, std::uint64_t incarnation, std::size_t k,
-                                   std::uint64_t seq, ProbeResult r) {
+SUPERVISOR_INLINE void HealthRunner::on_probe_result(std::size_t worker, std::uint64_t incarnation,
+                                                     std::size_t k, std::uint64_t seq,
+                                                     ProbeResult r) {
   SlotHealth& h = slots_[worker];
   if (core_.incarnation(worker) != incarnation || k >= h.checks.size()) return;
   CheckRun& c = h.checks[k];
@@ -211,7 +213,7 @@ void HealthRunner::on_probe_result(std::size_t worker, std::uint64_t incarnation
 
 // A startup or liveness check failed too often: stop the worker with its StopPlan (as
 // Kubernetes restarts a container); the restart policy sees an `unhealthy` exit.
-void HealthRunner::health_stop(std::size_t worker, std::string why) {
+SUPERVISOR_INLINE void HealthRunner::health_stop(std::size_t worker, std::string why) {
   SlotHealth& h = slots_[worker];
   if (core_.stopping() || h.health_stopping) return;
   core_.withdraw(worker);
@@ -230,7 +232,7 @@ void HealthRunner::health_stop(std::size_t worker, std::string why) {
   core_.stop_unhealthy(worker, "unhealthy: " + why);
 }
 
-void HealthRunner::score_lease(std::size_t worker, LeaseOutcome outcome) {
+SUPERVISOR_INLINE void HealthRunner::score_lease(std::size_t worker, LeaseOutcome outcome) {
   const HealthScoreOptions& hs = options_.health_score;
   adjust_score(worker, outcome == LeaseOutcome::success   ? hs.lease_success
                        : outcome == LeaseOutcome::failure ? hs.lease_failure
@@ -238,7 +240,7 @@ void HealthRunner::score_lease(std::size_t worker, LeaseOutcome outcome) {
 }
 
 // Low enough, and armed, the score asks for a replacement; it re-arms above recover_above.
-void HealthRunner::adjust_score(std::size_t worker, int delta) {
+SUPERVISOR_INLINE void HealthRunner::adjust_score(std::size_t worker, int delta) {
   const HealthScoreOptions& hs = options_.health_score;
   if (!hs.enabled) return;
   SlotHealth& h = slots_[worker];
@@ -253,7 +255,7 @@ void HealthRunner::adjust_score(std::size_t worker, int delta) {
   core_.replace(worker, hs.ready_timeout);
 }
 
-void HealthRunner::describe(std::size_t worker, WorkerSnapshot& w) const {
+SUPERVISOR_INLINE void HealthRunner::describe(std::size_t worker, WorkerSnapshot& w) const {
   const SlotHealth& h = slots_[worker];
   w.health_score = h.score;
   w.serving = serving(worker);
@@ -268,7 +270,7 @@ void HealthRunner::describe(std::size_t worker, WorkerSnapshot& w) const {
   }
 }
 
-void HealthRunner::fill(PoolSnapshot& s) const {
+SUPERVISOR_INLINE void HealthRunner::fill(PoolSnapshot& s) const {
   s.probe_latency = probe_latency_;
   s.probes = probes_;
   s.probe_failures = probe_failures_;

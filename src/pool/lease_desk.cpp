@@ -1,12 +1,13 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-#include "pool/lease_desk.hpp"
+#include "lease_desk.hpp"
 
 #include <algorithm>
 
 namespace supervisor::detail {
 
-void report_lease(CircuitBreaker& breaker, LeaseOutcome outcome, Duration elapsed, TimePoint t) {
+SUPERVISOR_INLINE void report_lease(CircuitBreaker& breaker, LeaseOutcome outcome, Duration elapsed,
+                                    TimePoint t) {
   switch (outcome) {
     case LeaseOutcome::failure: breaker.on_failure(elapsed, t); return;
     case LeaseOutcome::slow: breaker.on_slow(elapsed, t); return;
@@ -14,7 +15,7 @@ void report_lease(CircuitBreaker& breaker, LeaseOutcome outcome, Duration elapse
   }
 }
 
-bool LeaseDesk::take(TimePoint t, Worker& out) {
+SUPERVISOR_INLINE bool LeaseDesk::take(TimePoint t, Worker& out) {
   std::lock_guard lock(desk_mu_);
   if (!open_ || free_.empty()) return false;
   if (breaker_) {
@@ -35,8 +36,10 @@ bool LeaseDesk::take(TimePoint t, Worker& out) {
   return true;
 }
 
-LeaseDesk::Return LeaseDesk::give_back(std::size_t worker, std::uint64_t incarnation,
-                                       LeaseOutcome outcome, TimePoint acquired, TimePoint t) {
+SUPERVISOR_INLINE LeaseDesk::Return LeaseDesk::give_back(std::size_t worker,
+                                                         std::uint64_t incarnation,
+                                                         LeaseOutcome outcome, TimePoint acquired,
+                                                         TimePoint t) {
   std::unique_lock lock(desk_mu_);
   auto it = taken_.find(worker);
   if (it == taken_.end() || it->second.incarnation != incarnation) return Return::not_lent;
@@ -55,12 +58,12 @@ LeaseDesk::Return LeaseDesk::give_back(std::size_t worker, std::uint64_t incarna
   return back_on_desk ? Return::on_desk : Return::closed;
 }
 
-bool LeaseDesk::none_lent() {
+SUPERVISOR_INLINE bool LeaseDesk::none_lent() {
   std::lock_guard lock(desk_mu_);
   return taken_.empty();
 }
 
-LeaseDesk::Figures LeaseDesk::figures() {
+SUPERVISOR_INLINE LeaseDesk::Figures LeaseDesk::figures() {
   Figures f;
   std::lock_guard lock(desk_mu_);
   for (const auto& [index, w] : taken_) f.lent.emplace(index, w.incarnation);
@@ -71,7 +74,7 @@ LeaseDesk::Figures LeaseDesk::figures() {
   return f;
 }
 
-void LeaseDesk::Figures::describe(bool on_desk, WorkerSnapshot& w) const {
+SUPERVISOR_INLINE void LeaseDesk::Figures::describe(bool on_desk, WorkerSnapshot& w) const {
   if (auto c = leases_by_worker.find(w.index); c != leases_by_worker.end()) w.leases += c->second;
   if (auto l = lent.find(w.index);
       l != lent.end() && on_desk && l->second == w.incarnation && w.state == WorkerState::ready) {
@@ -79,14 +82,14 @@ void LeaseDesk::Figures::describe(bool on_desk, WorkerSnapshot& w) const {
   }
 }
 
-void LeaseDesk::put(const Worker& w) {
+SUPERVISOR_INLINE void LeaseDesk::put(const Worker& w) {
   std::lock_guard lock(desk_mu_);
   if (!open_) return;
   free_.push_back(w);
   on_desk_[w.index] = true;
 }
 
-bool LeaseDesk::withdraw(std::size_t index) {
+SUPERVISOR_INLINE bool LeaseDesk::withdraw(std::size_t index) {
   if (!on_desk_[index]) return false;
   on_desk_[index] = false;
   std::lock_guard lock(desk_mu_);
@@ -99,7 +102,7 @@ bool LeaseDesk::withdraw(std::size_t index) {
   return taken_.erase(index) > 0;
 }
 
-void LeaseDesk::close() {
+SUPERVISOR_INLINE void LeaseDesk::close() {
   if (!enabled_) return;
   std::lock_guard lock(desk_mu_);
   open_ = false;
@@ -107,12 +110,12 @@ void LeaseDesk::close() {
   free_.clear();
 }
 
-void LeaseDesk::open() {
+SUPERVISOR_INLINE void LeaseDesk::open() {
   std::lock_guard lock(desk_mu_);
   open_ = true;
 }
 
-bool LeaseDesk::lent(std::size_t index, std::uint64_t incarnation) {
+SUPERVISOR_INLINE bool LeaseDesk::lent(std::size_t index, std::uint64_t incarnation) {
   if (!on_desk_[index]) return false;
   std::lock_guard lock(desk_mu_);
   auto it = taken_.find(index);

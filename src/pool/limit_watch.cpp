@@ -1,22 +1,23 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-#include "pool/limit_watch.hpp"
+#include "limit_watch.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 
-#include "core/duration.hpp"
+#include "../core/duration.hpp"
 
 namespace supervisor::detail {
 
 // One limit hit: its counter (a pool-wide limit's keyed `group.<limit>`) and its event.
-void LimitWatch::count_violation(LimitViolation v) {
+SUPERVISOR_INLINE void LimitWatch::count_violation(LimitViolation v) {
   violations_[fmt::format("{}{}", v.group ? "group." : "", to_string(v.kind))] += v.count;
   core_.emit(std::move(v));
 }
 
-void LimitWatch::on_exit(std::size_t worker, std::uint64_t incarnation, const ExitStatus& st) {
+SUPERVISOR_INLINE void LimitWatch::on_exit(std::size_t worker, std::uint64_t incarnation,
+                                           const ExitStatus& st) {
   const ResourceLimits& r = options_.spec.resources;
   const ResourceLimits& g = options_.group_resources;
   auto violation = [&](LimitKind kind, std::uint64_t count, bool group, std::string detail) {
@@ -57,7 +58,7 @@ void LimitWatch::on_exit(std::size_t worker, std::uint64_t incarnation, const Ex
     guarded(core_, "resource_limiter.on_gone", [&] { l->on_gone(worker, incarnation); });
 }
 
-void LimitWatch::report_group_unenforced() {
+SUPERVISOR_INLINE void LimitWatch::report_group_unenforced() {
   std::vector<LimitStatus> all = own_group_->limits();
   std::vector<LimitStatus> missing;
   for (auto& l : all) {
@@ -68,7 +69,8 @@ void LimitWatch::report_group_unenforced() {
 }
 
 // Said once, and again when the set changes.
-void LimitWatch::report_unenforced(std::size_t worker, const WorkerProcess& process) {
+SUPERVISOR_INLINE void LimitWatch::report_unenforced(std::size_t worker,
+                                                     const WorkerProcess& process) {
   std::vector<LimitStatus> missing;
   for (auto& l : process.limits()) {
     if (l.backend == LimitBackend::none) missing.push_back(std::move(l));
@@ -81,12 +83,12 @@ void LimitWatch::report_unenforced(std::size_t worker, const WorkerProcess& proc
 }
 
 // Whether some worker or group limit throttles (and so is watched every limit_watch_period).
-bool LimitWatch::throttling_limits() const {
+SUPERVISOR_INLINE bool LimitWatch::throttling_limits() const {
   const auto throttles = [](const ResourceLimits& r) { return r.cpu_cores || r.memory_high; };
   return throttles(options_.spec.resources) || (own_group_ && throttles(options_.group_resources));
 }
 
-void LimitWatch::ensure_watch() {
+SUPERVISOR_INLINE void LimitWatch::ensure_watch() {
   if (watch_timer_ != 0 || core_.stopping() || !core_.running() ||
       options_.limit_watch_period <= Duration::zero() || !throttling_limits())
     return;
@@ -99,10 +101,11 @@ void LimitWatch::ensure_watch() {
       });
 }
 
-void LimitWatch::report_throttling(std::size_t worker, std::uint64_t incarnation, bool group,
-                                   const ResourceLimits& limits, ThrottleSeen& seen,
-                                   std::optional<std::uint64_t> periods,
-                                   std::optional<std::uint64_t> high) {
+SUPERVISOR_INLINE void LimitWatch::report_throttling(std::size_t worker, std::uint64_t incarnation,
+                                                     bool group, const ResourceLimits& limits,
+                                                     ThrottleSeen& seen,
+                                                     std::optional<std::uint64_t> periods,
+                                                     std::optional<std::uint64_t> high) {
   if (seen.incarnation != incarnation) seen = ThrottleSeen{incarnation, 0, 0};
   const char* whose = group ? "the pool's " : "";
   if (limits.cpu_cores && periods && *periods > seen.cpu_periods) {
@@ -122,7 +125,7 @@ void LimitWatch::report_throttling(std::size_t worker, std::uint64_t incarnation
 }
 
 // New throttling since the last look, as violations: each worker's own limits, and the group's.
-void LimitWatch::watch_throttling() {
+SUPERVISOR_INLINE void LimitWatch::watch_throttling() {
   const ResourceLimits& r = options_.spec.resources;
   const ResourceLimits& g = options_.group_resources;
   throttle_seen_.resize(core_.slot_count());
@@ -143,13 +146,13 @@ void LimitWatch::watch_throttling() {
   }
 }
 
-void LimitWatch::start_limiters() {
+SUPERVISOR_INLINE void LimitWatch::start_limiters() {
   for (std::size_t k = 0; k < options_.limiters.size(); ++k) schedule_limiter(k);
 }
 
 // Every period, each running worker is sampled; a `recycle` answer replaces it gracefully (the
 // replacement first; the old one finishes any lease, then stops).
-void LimitWatch::schedule_limiter(std::size_t k) {
+SUPERVISOR_INLINE void LimitWatch::schedule_limiter(std::size_t k) {
   const Duration period =
       std::max<Duration>(options_.limiters[k]->period(), std::chrono::milliseconds(10));
   limiter_timers_.resize(options_.limiters.size(), 0);
@@ -161,7 +164,7 @@ void LimitWatch::schedule_limiter(std::size_t k) {
   });
 }
 
-void LimitWatch::run_limiter(std::size_t k) {
+SUPERVISOR_INLINE void LimitWatch::run_limiter(std::size_t k) {
   ResourceLimiter& limiter = *options_.limiters[k];
   for (std::size_t i = 0; i < core_.slot_count(); ++i) {
     WorkerProcess* process = core_.process(i);
@@ -185,7 +188,7 @@ void LimitWatch::run_limiter(std::size_t k) {
   }
 }
 
-void LimitWatch::stop() {
+SUPERVISOR_INLINE void LimitWatch::stop() {
   for (auto& t : limiter_timers_) {
     if (t) host_.cancel_timer(t);
     t = 0;
@@ -194,7 +197,7 @@ void LimitWatch::stop() {
   watch_timer_ = 0;
 }
 
-void LimitWatch::fill(PoolSnapshot& s) const {
+SUPERVISOR_INLINE void LimitWatch::fill(PoolSnapshot& s) const {
   s.limit_violations = violations_;
   s.group_limits = group_limits_;
   s.soft_recycles = soft_recycles_;

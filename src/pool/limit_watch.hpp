@@ -18,8 +18,8 @@
 #include <supervisor/pool.hpp>
 #include <supervisor/worker_state.hpp>
 
-#include "pool/part.hpp"
-#include "pool/pool_host.hpp"
+#include "part.hpp"
+#include "pool_host.hpp"
 
 namespace supervisor::detail {
 

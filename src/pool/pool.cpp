@@ -8,15 +8,15 @@
 #include <memory>
 #include <string>
 
-#include "core/validate.hpp"
-#include "pool/pool_core.hpp"
-#include "process/access.hpp"
-#include "testing/fake_host.hpp"
+#include "../core/validate.hpp"
+#include "../process/access.hpp"
+#include "../testing/fake_host.hpp"
+#include "pool_core.hpp"
 
 namespace supervisor {
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
-void validate_pool(const PoolOptions& o, detail::ErrorSink& err) {
+SUPERVISOR_INLINE void validate_pool(const PoolOptions& o, detail::ErrorSink& err) {
   detail::validate_spec(o.spec, err);
   if (err) return;
   if (o.size == 0) {
@@ -78,19 +78,19 @@ void validate_pool(const PoolOptions& o, detail::ErrorSink& err) {
   }
 }
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
-void validate(const PoolOptions& options) {
+SUPERVISOR_INLINE void validate(const PoolOptions& options) {
   detail::or_throw([&](detail::ErrorSink& err) { validate_pool(options, err); });
 }
 
-void validate(const PoolOptions& options, std::error_code& ec) noexcept {
+SUPERVISOR_INLINE void validate(const PoolOptions& options, std::error_code& ec) noexcept {
   detail::into_code(ec, [&](detail::ErrorSink& err) { validate_pool(options, err); });
 }
 
-Lease::Lease() noexcept = default;
-Lease::~Lease() { release(); }
-Lease::Lease(Lease&& o) noexcept
+SUPERVISOR_INLINE Lease::Lease() noexcept = default;
+SUPERVISOR_INLINE Lease::~Lease() { release(); }
+SUPERVISOR_INLINE Lease::Lease(Lease&& o) noexcept
     : core_(std::move(o.core_)),
       worker_(o.worker_),
       incarnation_(o.incarnation_),
@@ -98,7 +98,7 @@ Lease::Lease(Lease&& o) noexcept
       acquired_(o.acquired_),
       fast_(o.fast_) {}
 
-Lease& Lease::operator=(Lease&& o) noexcept {
+SUPERVISOR_INLINE Lease& Lease::operator=(Lease&& o) noexcept {
   if (this != &o) {
     release();
     core_ = std::move(o.core_);
@@ -111,7 +111,7 @@ Lease& Lease::operator=(Lease&& o) noexcept {
   return *this;
 }
 
-void Lease::release(LeaseOutcome outcome) noexcept {
+SUPERVISOR_INLINE void Lease::release(LeaseOutcome outcome) noexcept {
   if (!core_) return;
   auto core = std::move(core_);
   core_.reset();
@@ -122,14 +122,14 @@ void Lease::release(LeaseOutcome outcome) noexcept {
   }
 }
 
-Pool::Pool(Loop& loop, PoolOptions options) {
+SUPERVISOR_INLINE Pool::Pool(Loop& loop, PoolOptions options) {
   validate(options);
   core_ = std::make_shared<detail::PoolCore>(
       detail::make_real_pool_host(detail::LoopAccess::core(loop)), std::move(options));
   core_->attach_breakers();
 }
 
-Pool::Pool(PoolOptions options) {
+SUPERVISOR_INLINE Pool::Pool(PoolOptions options) {
   validate(options);
   own_loop_ = std::make_unique<Loop>();
   core_ = std::make_shared<detail::PoolCore>(
@@ -137,45 +137,46 @@ Pool::Pool(PoolOptions options) {
   core_->attach_breakers();
 }
 
-Pool::Pool(testing::FakeWorld& world, PoolOptions options) {
+SUPERVISOR_INLINE Pool::Pool(testing::FakeWorld& world, PoolOptions options) {
   validate(options);
   core_ = std::make_shared<detail::PoolCore>(world.host_, std::move(options));
   core_->attach_breakers();
 }
 
-void Pool::acquire_async(Duration timeout, std::function<void(Lease, std::error_code)> done) {
+SUPERVISOR_INLINE void Pool::acquire_async(Duration timeout,
+                                           std::function<void(Lease, std::error_code)> done) {
   core_->acquire_async(timeout, std::move(done));
 }
 
-Pool::~Pool() {
+SUPERVISOR_INLINE Pool::~Pool() {
   try {
     stop();
   } catch (...) {
   }
 }
 
-void Pool::start() {
+SUPERVISOR_INLINE void Pool::start() {
   detail::or_throw([&](detail::ErrorSink& err) { core_->start(err); });
 }
 
-void Pool::start(std::error_code& ec) noexcept {
+SUPERVISOR_INLINE void Pool::start(std::error_code& ec) noexcept {
   detail::into_code(ec, [&](detail::ErrorSink& err) { core_->start(err); });
 }
 
-void Pool::stop() { core_->stop(); }
+SUPERVISOR_INLINE void Pool::stop() { core_->stop(); }
 
-Lease Pool::acquire(Duration timeout) {
+SUPERVISOR_INLINE Lease Pool::acquire(Duration timeout) {
   return detail::or_throw([&](detail::ErrorSink& err) { return core_->acquire(timeout, err); });
 }
 
-Lease Pool::acquire(Duration timeout, std::error_code& ec) noexcept {
+SUPERVISOR_INLINE Lease Pool::acquire(Duration timeout, std::error_code& ec) noexcept {
   return detail::into_code(ec,
                            [&](detail::ErrorSink& err) { return core_->acquire(timeout, err); });
 }
 
-bool Pool::drain(Duration timeout) { return core_->drain(timeout); }
+SUPERVISOR_INLINE bool Pool::drain(Duration timeout) { return core_->drain(timeout); }
 
-bool Pool::replace(std::size_t worker, Duration ready_timeout) {
+SUPERVISOR_INLINE bool Pool::replace(std::size_t worker, Duration ready_timeout) {
   return detail::or_throw([&](detail::ErrorSink& err) {
     return core_->blocking<bool>("replace", err, [&](auto done) {
       core_->replace_async(worker, ready_timeout, std::move(done));
@@ -183,12 +184,12 @@ bool Pool::replace(std::size_t worker, Duration ready_timeout) {
   });
 }
 
-void Pool::replace_async(std::size_t worker, Duration ready_timeout,
-                         std::function<void(bool, std::error_code)> done) {
+SUPERVISOR_INLINE void Pool::replace_async(std::size_t worker, Duration ready_timeout,
+                                           std::function<void(bool, std::error_code)> done) {
   core_->replace_async(worker, ready_timeout, std::move(done));
 }
 
-RolloutResult Pool::rolling_restart(const RollingRestart& options) {
+SUPERVISOR_INLINE RolloutResult Pool::rolling_restart(const RollingRestart& options) {
   return detail::or_throw([&](detail::ErrorSink& err) {
     return core_->blocking<RolloutResult>("rolling_restart", err, [&](auto done) {
       core_->rolling_restart_async(options, std::move(done));
@@ -196,45 +197,47 @@ RolloutResult Pool::rolling_restart(const RollingRestart& options) {
   });
 }
 
-void Pool::rolling_restart_async(const RollingRestart& options,
-                                 std::function<void(RolloutResult, std::error_code)> done) {
+SUPERVISOR_INLINE void Pool::rolling_restart_async(
+    const RollingRestart& options, std::function<void(RolloutResult, std::error_code)> done) {
   core_->rolling_restart_async(options, std::move(done));
 }
 
-void Pool::set_group_resources(const ResourceLimits& limits) {
+SUPERVISOR_INLINE void Pool::set_group_resources(const ResourceLimits& limits) {
   detail::or_throw([&](detail::ErrorSink& err) { core_->set_group_resources(limits, err); });
 }
 
-void Pool::set_group_resources(const ResourceLimits& limits, std::error_code& ec) noexcept {
+SUPERVISOR_INLINE void Pool::set_group_resources(const ResourceLimits& limits,
+                                                 std::error_code& ec) noexcept {
   detail::into_code(ec, [&](detail::ErrorSink& err) { core_->set_group_resources(limits, err); });
 }
 
-GroupSample Pool::group_sample() const { return core_->group_sample(); }
+SUPERVISOR_INLINE GroupSample Pool::group_sample() const { return core_->group_sample(); }
 
-void Pool::set_resources(const ResourceLimits& limits) {
+SUPERVISOR_INLINE void Pool::set_resources(const ResourceLimits& limits) {
   detail::or_throw([&](detail::ErrorSink& err) { core_->set_resources(limits, err); });
 }
 
-void Pool::set_resources(const ResourceLimits& limits, std::error_code& ec) noexcept {
+SUPERVISOR_INLINE void Pool::set_resources(const ResourceLimits& limits,
+                                           std::error_code& ec) noexcept {
   detail::into_code(ec, [&](detail::ErrorSink& err) { core_->set_resources(limits, err); });
 }
 
-void Pool::resize(std::size_t size) {
+SUPERVISOR_INLINE void Pool::resize(std::size_t size) {
   detail::or_throw([&](detail::ErrorSink& err) { core_->resize(size, err); });
 }
 
-void Pool::resize(std::size_t size, std::error_code& ec) noexcept {
+SUPERVISOR_INLINE void Pool::resize(std::size_t size, std::error_code& ec) noexcept {
   detail::into_code(ec, [&](detail::ErrorSink& err) { core_->resize(size, err); });
 }
 
-bool Pool::wait_ready(std::size_t count, Duration timeout) {
+SUPERVISOR_INLINE bool Pool::wait_ready(std::size_t count, Duration timeout) {
   return core_->wait_ready(count, timeout);
 }
-PoolSnapshot Pool::snapshot() const { return core_->snapshot(); }
-std::vector<PoolEvent> Pool::history() const { return core_->history(); }
-std::uint64_t Pool::subscribe(std::function<void(const PoolEvent&)> fn) {
+SUPERVISOR_INLINE PoolSnapshot Pool::snapshot() const { return core_->snapshot(); }
+SUPERVISOR_INLINE std::vector<PoolEvent> Pool::history() const { return core_->history(); }
+SUPERVISOR_INLINE std::uint64_t Pool::subscribe(std::function<void(const PoolEvent&)> fn) {
   return core_->subscribe(std::move(fn));
 }
-void Pool::unsubscribe(std::uint64_t id) { core_->unsubscribe(id); }
+SUPERVISOR_INLINE void Pool::unsubscribe(std::uint64_t id) { core_->unsubscribe(id); }
 
 }  // namespace supervisor

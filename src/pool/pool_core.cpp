@@ -1,12 +1,12 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-#include "pool/pool_core.hpp"
+#include "pool_core.hpp"
 
-#include "core/validate.hpp"
+#include "../core/validate.hpp"
 
 namespace supervisor::detail {
 
-PoolCore::PoolCore(std::shared_ptr<PoolHost> host, PoolOptions options)
+SUPERVISOR_INLINE PoolCore::PoolCore(std::shared_ptr<PoolHost> host, PoolOptions options)
     : host_(std::move(host)),
       options_(std::move(options)),
       desk_(options_.lease_fast_path && options_.recycle.max_leases == 0 &&
@@ -21,7 +21,7 @@ PoolCore::PoolCore(std::shared_ptr<PoolHost> host, PoolOptions options)
 }
 
 // ---- what Pool calls ----------------------------------------------------------------------
-void PoolCore::attach_breakers() {
+SUPERVISOR_INLINE void PoolCore::attach_breakers() {
   auto weak = weak_from_this();
   auto hook = [weak](const char* name, CircuitBreaker& b) {
     b.set_listener([weak, name](const BreakerTransition& t) {
@@ -35,7 +35,7 @@ void PoolCore::attach_breakers() {
   if (options_.lease_breaker) hook("lease", *options_.lease_breaker);
 }
 
-void PoolCore::start(ErrorSink& err) {
+SUPERVISOR_INLINE void PoolCore::start(ErrorSink& err) {
   auto self = shared_from_this();
   host_->run_sync([&] {
     if (running_ || stopped_) {
@@ -68,7 +68,7 @@ void PoolCore::start(ErrorSink& err) {
   if (err) stop();  // a misconfigured pool leaves nothing running
 }
 
-void PoolCore::stop() {
+SUPERVISOR_INLINE void PoolCore::stop() {
   auto self = shared_from_this();
   if (host_->in_loop()) {
     // The caller is the loop (a fake world's test thread): stop, and run what that causes.
@@ -82,7 +82,7 @@ void PoolCore::stop() {
   cv_.wait(lock, [&] { return all_retired_; });
 }
 
-bool PoolCore::drain(Duration timeout) {
+SUPERVISOR_INLINE bool PoolCore::drain(Duration timeout) {
   auto self = shared_from_this();
   host_->run_sync([self] { self->begin_drain(); });
   auto idle = [&] { return leased_ == 0 && desk_.none_lent(); };  // under mu_
@@ -100,7 +100,7 @@ bool PoolCore::drain(Duration timeout) {
   return cv_.wait_for(lock, timeout, idle);
 }
 
-void PoolCore::set_resources(const ResourceLimits& limits, ErrorSink& err) {
+SUPERVISOR_INLINE void PoolCore::set_resources(const ResourceLimits& limits, ErrorSink& err) {
   ProcessSpec checked = options_.spec;
   checked.resources = limits;
   validate_spec(checked, err);
@@ -119,7 +119,7 @@ void PoolCore::set_resources(const ResourceLimits& limits, ErrorSink& err) {
   });
 }
 
-void PoolCore::set_group_resources(const ResourceLimits& limits, ErrorSink& err) {
+SUPERVISOR_INLINE void PoolCore::set_group_resources(const ResourceLimits& limits, ErrorSink& err) {
   validate_group_limits(limits, "PoolOptions.group_resources", err);
   if (err) return;
   auto self = shared_from_this();
@@ -143,12 +143,12 @@ void PoolCore::set_group_resources(const ResourceLimits& limits, ErrorSink& err)
   });
 }
 
-GroupSample PoolCore::group_sample() {
+SUPERVISOR_INLINE GroupSample PoolCore::group_sample() {
   auto self = shared_from_this();
   return host_->run_sync([self] { return self->group_ ? self->group_->sample() : GroupSample{}; });
 }
 
-void PoolCore::resize(std::size_t size, ErrorSink& err) {
+SUPERVISOR_INLINE void PoolCore::resize(std::size_t size, ErrorSink& err) {
   if (size < options_.min_size || size > options_.max_size) {
     err.fail(errc::invalid_argument, [&] {
       return fmt::format("Pool::resize: {} workers is outside [min_size {}, max_size {}]", size,
@@ -173,13 +173,13 @@ void PoolCore::resize(std::size_t size, ErrorSink& err) {
   });
 }
 
-bool PoolCore::retired() {
+SUPERVISOR_INLINE bool PoolCore::retired() {
   std::lock_guard lock(mu_);
   return all_retired_;
 }
 
-void PoolCore::replace_async(std::size_t worker, Duration timeout,
-                             std::function<void(bool, std::error_code)> done) {
+SUPERVISOR_INLINE void PoolCore::replace_async(std::size_t worker, Duration timeout,
+                                               std::function<void(bool, std::error_code)> done) {
   auto self = shared_from_this();
   done = guarded_callback(std::move(done), "replace_async callback");
   host_->post([self, worker, timeout, done = std::move(done)]() mutable {
@@ -187,8 +187,8 @@ void PoolCore::replace_async(std::size_t worker, Duration timeout,
   });
 }
 
-void PoolCore::rolling_restart_async(const RollingRestart& o,
-                                     std::function<void(RolloutResult, std::error_code)> done) {
+SUPERVISOR_INLINE void PoolCore::rolling_restart_async(
+    const RollingRestart& o, std::function<void(RolloutResult, std::error_code)> done) {
   auto self = shared_from_this();
   done = guarded_callback(std::move(done), "rolling_restart_async callback");
   host_->post([self, o, done = std::move(done)]() mutable {
@@ -196,7 +196,7 @@ void PoolCore::rolling_restart_async(const RollingRestart& o,
   });
 }
 
-bool PoolCore::wait_ready(std::size_t count, Duration timeout) {
+SUPERVISOR_INLINE bool PoolCore::wait_ready(std::size_t count, Duration timeout) {
   if (host_->in_loop()) {  // a fake world: run what is pending; time moves only by advance()
     auto enough = [&] {
       std::lock_guard lock(mu_);
@@ -210,12 +210,12 @@ bool PoolCore::wait_ready(std::size_t count, Duration timeout) {
   return cv_.wait_for(lock, timeout, [&] { return ready_or_leased_ >= count; });
 }
 
-PoolSnapshot PoolCore::snapshot() {
+SUPERVISOR_INLINE PoolSnapshot PoolCore::snapshot() {
   auto self = shared_from_this();
   return host_->run_sync([self] { return self->build_snapshot(); });
 }
 
-std::vector<PoolEvent> PoolCore::history() {
+SUPERVISOR_INLINE std::vector<PoolEvent> PoolCore::history() {
   auto self = shared_from_this();
   return host_->run_sync([self] {
     std::vector<PoolEvent> out;
@@ -225,7 +225,7 @@ std::vector<PoolEvent> PoolCore::history() {
   });
 }
 
-std::uint64_t PoolCore::subscribe(std::function<void(const PoolEvent&)> fn) {
+SUPERVISOR_INLINE std::uint64_t PoolCore::subscribe(std::function<void(const PoolEvent&)> fn) {
   auto self = shared_from_this();
   return host_->run_sync([self, &fn] {
     const std::uint64_t id = ++self->next_subscriber_;
@@ -236,7 +236,7 @@ std::uint64_t PoolCore::subscribe(std::function<void(const PoolEvent&)> fn) {
   });
 }
 
-void PoolCore::unsubscribe(std::uint64_t id) {
+SUPERVISOR_INLINE void PoolCore::unsubscribe(std::uint64_t id) {
   auto self = shared_from_this();
   host_->run_sync([self, id] {
     auto next = std::make_shared<Subscribers>(*self->subscribers_);
@@ -247,7 +247,7 @@ void PoolCore::unsubscribe(std::uint64_t id) {
 
 // ---- the parts' view of the core (loop thread) ---------------------------------------------
 // A new slot at the end, not started; its index. Every part learns of it.
-std::size_t PoolCore::add_slot() {
+SUPERVISOR_INLINE std::size_t PoolCore::add_slot() {
   const std::size_t i = slots_.size();
   slots_.push_back(Slot{i, WorkerStateMachine(i, WorkerState::backoff, now())});
   desk_.add_slot();
@@ -256,50 +256,56 @@ std::size_t PoolCore::add_slot() {
   return i;
 }
 
-std::uint64_t PoolCore::incarnation(std::size_t worker) const {
+SUPERVISOR_INLINE std::uint64_t PoolCore::incarnation(std::size_t worker) const {
   return slots_[worker].sm.incarnation();
 }
 
-WorkerState PoolCore::state(std::size_t worker) const { return slots_[worker].sm.state(); }
+SUPERVISOR_INLINE WorkerState PoolCore::state(std::size_t worker) const {
+  return slots_[worker].sm.state();
+}
 
-WorkerProcess* PoolCore::process(std::size_t worker) const { return slots_[worker].worker.get(); }
+SUPERVISOR_INLINE WorkerProcess* PoolCore::process(std::size_t worker) const {
+  return slots_[worker].worker.get();
+}
 
-bool PoolCore::leased(std::size_t worker) {
+SUPERVISOR_INLINE bool PoolCore::leased(std::size_t worker) {
   return slots_[worker].sm.state() == WorkerState::leased || lent_on_desk(slots_[worker]);
 }
 
-bool PoolCore::replaceable(std::size_t worker) const { return replaceable(slots_[worker]); }
+SUPERVISOR_INLINE bool PoolCore::replaceable(std::size_t worker) const {
+  return replaceable(slots_[worker]);
+}
 
-void PoolCore::offer(std::size_t worker) {
+SUPERVISOR_INLINE void PoolCore::offer(std::size_t worker) {
   serve_waiters();
   put_on_desk(slots_[worker]);
 }
 
-void PoolCore::become_ready(std::size_t worker, std::string cause) {
+SUPERVISOR_INLINE void PoolCore::become_ready(std::size_t worker, std::string cause) {
   become_ready(slots_[worker], std::move(cause));
 }
 
-void PoolCore::stop_unhealthy(std::size_t worker, std::string cause) {
+SUPERVISOR_INLINE void PoolCore::stop_unhealthy(std::size_t worker, std::string cause) {
   Slot& slot = slots_[worker];
   move_to(slot, WorkerState::stopping, std::move(cause));
   if (slot.worker) slot.worker->request_stop();
 }
 
-void PoolCore::recycle(std::size_t worker, std::string why) {
+SUPERVISOR_INLINE void PoolCore::recycle(std::size_t worker, std::string why) {
   recycle(slots_[worker], std::move(why));
 }
 
-void PoolCore::retire_worker(std::size_t worker) {
+SUPERVISOR_INLINE void PoolCore::retire_worker(std::size_t worker) {
   Slot& s = slots_[worker];
   if (!s.retiring && s.sm.state() != WorkerState::retired) retire_slot(s);
 }
 
-void PoolCore::replace(std::size_t worker, Duration ready_timeout) {
+SUPERVISOR_INLINE void PoolCore::replace(std::size_t worker, Duration ready_timeout) {
   rollouts_.start_replacement(worker, ready_timeout, false, nullptr);
 }
 
 // ---- events (loop thread) ------------------------------------------------------------------
-void PoolCore::report_error(std::string_view where) noexcept {
+SUPERVISOR_INLINE void PoolCore::report_error(std::string_view where) noexcept {
   ++metrics_.strategy_errors;
   if (!options_.error_handler) return;
   try {
@@ -308,7 +314,7 @@ void PoolCore::report_error(std::string_view where) noexcept {
   }
 }
 
-void PoolCore::emit(PoolEventData data) {
+SUPERVISOR_INLINE void PoolCore::emit(PoolEventData data) {
   // Shared with the history, not copied into it (an event holds strings): the history may drop
   // it while a subscriber still looks at it (a subscriber's action emitting more).
   const auto shared = std::make_shared<const PoolEvent>(
@@ -329,7 +335,7 @@ void PoolCore::emit(PoolEventData data) {
   --emitting_;
 }
 
-PoolSnapshot PoolCore::build_snapshot() {
+SUPERVISOR_INLINE PoolSnapshot PoolCore::build_snapshot() {
   PoolSnapshot s;
   s.running = running_ && !stopping_;
   s.draining = draining_;

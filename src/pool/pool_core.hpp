@@ -40,13 +40,13 @@
 
 #include <supervisor/pool.hpp>
 
-#include "pool/health_runner.hpp"
-#include "pool/lease_desk.hpp"
-#include "pool/limit_watch.hpp"
-#include "pool/part.hpp"
-#include "pool/pool_host.hpp"
-#include "pool/pool_metrics.hpp"
-#include "pool/rollouts.hpp"
+#include "health_runner.hpp"
+#include "lease_desk.hpp"
+#include "limit_watch.hpp"
+#include "part.hpp"
+#include "pool_host.hpp"
+#include "pool_metrics.hpp"
+#include "rollouts.hpp"
 
 namespace supervisor::detail {
 

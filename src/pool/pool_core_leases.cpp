@@ -1,15 +1,15 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-#include "pool/pool_core.hpp"
+#include "pool_core.hpp"
 
 #include <algorithm>
 
-#include "core/duration.hpp"
+#include "../core/duration.hpp"
 
 namespace supervisor::detail {
 
 // ---- what Pool and Lease call (any thread) -------------------------------------------------
-Lease PoolCore::acquire(Duration timeout, ErrorSink& err) {
+SUPERVISOR_INLINE Lease PoolCore::acquire(Duration timeout, ErrorSink& err) {
   auto self = shared_from_this();
   if (Lease fast; desk_acquire(fast)) return fast;
   if (host_->in_loop()) {
@@ -44,7 +44,8 @@ Lease PoolCore::acquire(Duration timeout, ErrorSink& err) {
   return std::move(r.lease);
 }
 
-void PoolCore::acquire_async(Duration timeout, std::function<void(Lease, std::error_code)> done) {
+SUPERVISOR_INLINE void PoolCore::acquire_async(Duration timeout,
+                                               std::function<void(Lease, std::error_code)> done) {
   auto self = shared_from_this();
   done = guarded_callback(std::move(done), "acquire_async callback");
   host_->post([self, timeout, done = std::move(done)]() mutable {
@@ -54,8 +55,8 @@ void PoolCore::acquire_async(Duration timeout, std::function<void(Lease, std::er
   });
 }
 
-void PoolCore::release(std::size_t worker, std::uint64_t incarnation, LeaseOutcome outcome,
-                       TimePoint acquired, bool fast) {
+SUPERVISOR_INLINE void PoolCore::release(std::size_t worker, std::uint64_t incarnation,
+                                         LeaseOutcome outcome, TimePoint acquired, bool fast) {
   auto self = shared_from_this();
   if (fast && desk_release(worker, incarnation, outcome, acquired)) return;
   host_->post([self, worker, incarnation, outcome, acquired] {
@@ -64,7 +65,7 @@ void PoolCore::release(std::size_t worker, std::uint64_t incarnation, LeaseOutco
 }
 
 // ---- the lease desk, host side (any thread) -----------------------------------------------
-bool PoolCore::desk_acquire(Lease& out) {
+SUPERVISOR_INLINE bool PoolCore::desk_acquire(Lease& out) {
   if (!desk_.enabled()) return false;
   const TimePoint t = now();
   LeaseDesk::Worker w;
@@ -78,8 +79,8 @@ bool PoolCore::desk_acquire(Lease& out) {
   return true;
 }
 
-bool PoolCore::desk_release(std::size_t worker, std::uint64_t incarnation, LeaseOutcome outcome,
-                            TimePoint acquired) {
+SUPERVISOR_INLINE bool PoolCore::desk_release(std::size_t worker, std::uint64_t incarnation,
+                                              LeaseOutcome outcome, TimePoint acquired) {
   switch (desk_.give_back(worker, incarnation, outcome, acquired, now())) {
     case LeaseDesk::Return::not_lent: return false;
     case LeaseDesk::Return::on_desk: return true;
@@ -92,7 +93,7 @@ bool PoolCore::desk_release(std::size_t worker, std::uint64_t incarnation, Lease
 
 // ---- the lease desk, loop side ------------------------------------------------------------
 // Puts an idle, serving worker on the desk, if the desk is open and nobody waits in the loop.
-void PoolCore::put_on_desk(Slot& slot) {
+SUPERVISOR_INLINE void PoolCore::put_on_desk(Slot& slot) {
   if (!desk_.enabled() || desk_.holds(slot.index) || slot.sm.state() != WorkerState::ready ||
       !health_.serving(slot.index) || !waiters_.empty() || slot.retiring)
     return;
@@ -101,20 +102,20 @@ void PoolCore::put_on_desk(Slot& slot) {
 
 // Takes a worker back from the desk before the loop changes its state. One that a host thread
 // holds a lease on becomes an ordinary `leased` worker (its release then comes to the loop).
-void PoolCore::withdraw(Slot& slot) {
+SUPERVISOR_INLINE void PoolCore::withdraw(Slot& slot) {
   if (desk_.withdraw(slot.index) && slot.sm.state() == WorkerState::ready)
     move_to(slot, WorkerState::leased, "leased (fast path), taken back by the loop");
 }
 
 // Opens the desk when nothing waits in the loop, and puts every idle worker on it.
-void PoolCore::open_desk() {
+SUPERVISOR_INLINE void PoolCore::open_desk() {
   if (!desk_.enabled() || !waiters_.empty() || !running_ || stopping_ || draining_) return;
   desk_.open();
   for (auto& s : slots_) put_on_desk(s);
 }
 
 // A host thread gave back a desk lease while the desk was closed.
-void PoolCore::desk_returned(std::size_t index, std::uint64_t incarnation) {
+SUPERVISOR_INLINE void PoolCore::desk_returned(std::size_t index, std::uint64_t incarnation) {
   Slot& slot = slots_[index];
   {
     std::lock_guard lock(mu_);
@@ -128,8 +129,8 @@ void PoolCore::desk_returned(std::size_t index, std::uint64_t incarnation) {
 // ---- the loop's leases: FIFO waiters -------------------------------------------------------
 // They stay in the core, not the desk: handing a worker to a waiter moves its state machine, and
 // a release through the loop decides recycling and retirement, which are the lifecycle's.
-void PoolCore::enqueue(Duration timeout,
-                       std::function<void(Lease, std::error_code, std::string)> done) {
+SUPERVISOR_INLINE void PoolCore::enqueue(
+    Duration timeout, std::function<void(Lease, std::error_code, std::string)> done) {
   if (draining_ && !stopping_) {
     done(Lease(), errc::stopped, "Pool::acquire: the pool is draining");
     return;
@@ -178,7 +179,7 @@ void PoolCore::enqueue(Duration timeout,
   waiters_.push_back(std::move(w));
 }
 
-void PoolCore::time_out(Waiter& w) {
+SUPERVISOR_INLINE void PoolCore::time_out(Waiter& w) {
   ++metrics_.lease_timeouts;
   if (options_.lease_breaker)
     guarded("lease_breaker", [&] { options_.lease_breaker->release(now()); });
@@ -191,7 +192,7 @@ void PoolCore::time_out(Waiter& w) {
 }
 
 // The worker that has been ready longest: spreads work across the pool.
-PoolCore::Slot* PoolCore::pick_ready() {
+SUPERVISOR_INLINE PoolCore::Slot* PoolCore::pick_ready() {
   Slot* best = nullptr;
   for (auto& s : slots_) {
     if (s.sm.state() == WorkerState::ready && health_.serving(s.index) && !desk_.holds(s.index) &&
@@ -201,7 +202,7 @@ PoolCore::Slot* PoolCore::pick_ready() {
   return best;
 }
 
-void PoolCore::hand_out(Slot& slot, Waiter& w) {
+SUPERVISOR_INLINE void PoolCore::hand_out(Slot& slot, Waiter& w) {
   if (w.timer) host_->cancel_timer(w.timer);
   move_to(slot, WorkerState::leased, fmt::format("lease {}", w.id));
   ++slot.leases;
@@ -219,7 +220,7 @@ void PoolCore::hand_out(Slot& slot, Waiter& w) {
   w.done(std::move(lease), {}, {});
 }
 
-void PoolCore::serve_waiters() {
+SUPERVISOR_INLINE void PoolCore::serve_waiters() {
   while (!waiters_.empty()) {
     Slot* s = pick_ready();
     if (!s) return;
@@ -230,8 +231,8 @@ void PoolCore::serve_waiters() {
   open_desk();
 }
 
-void PoolCore::on_release(std::size_t worker, std::uint64_t incarnation, LeaseOutcome outcome,
-                          TimePoint acquired) {
+SUPERVISOR_INLINE void PoolCore::on_release(std::size_t worker, std::uint64_t incarnation,
+                                            LeaseOutcome outcome, TimePoint acquired) {
   const TimePoint t = now();
   metrics_.lease_duration.observe(std::chrono::duration<double>(t - acquired).count());
   if (options_.lease_breaker) {

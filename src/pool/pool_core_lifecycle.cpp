@@ -1,16 +1,16 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-#include "pool/pool_core.hpp"
+#include "pool_core.hpp"
 
 #include <algorithm>
 #include <utility>
 
-#include "core/duration.hpp"
-#include "process/exit_classify.hpp"
+#include "../core/duration.hpp"
+#include "../process/exit_classify.hpp"
 
 namespace supervisor::detail {
 
-void PoolCore::move_to(Slot& slot, WorkerState to, std::string cause) {
+SUPERVISOR_INLINE void PoolCore::move_to(Slot& slot, WorkerState to, std::string cause) {
   withdraw(slot);  // the desk lets go of it first
   const WorkerState from = slot.sm.state();
   std::error_code ec;
@@ -51,7 +51,7 @@ void PoolCore::move_to(Slot& slot, WorkerState to, std::string cause) {
 
 // Starts the process of incarnation `incarnation` of worker `index` (the slot records it in
 // spawn()). Its exit and its notes are matched to that incarnation.
-PoolCore::Launch PoolCore::launch(std::size_t index, std::uint64_t incarnation) {
+SUPERVISOR_INLINE PoolCore::Launch PoolCore::launch(std::size_t index, std::uint64_t incarnation) {
   Launch l;
   std::weak_ptr<PoolCore> weak = weak_from_this();
   auto on_exit = [weak, index, incarnation](const ExitStatus& st) {
@@ -91,7 +91,8 @@ PoolCore::Launch PoolCore::launch(std::size_t index, std::uint64_t incarnation) 
 
 // Moves `slot` to its next incarnation and starts it, or takes `launched`: that incarnation's
 // process, started ahead by on_exit's fast path.
-void PoolCore::spawn(Slot& slot, ErrorSink* first_start_err, std::optional<Launch> launched) {
+SUPERVISOR_INLINE void PoolCore::spawn(Slot& slot, ErrorSink* first_start_err,
+                                       std::optional<Launch> launched) {
   slot.timer = 0;
   move_to(slot, WorkerState::starting, slot.sm.incarnation() == 0 ? "start" : "restart");
   if (slot.sm.incarnation() > 1) ++slot.restarts, ++metrics_.restarts;
@@ -161,11 +162,11 @@ void PoolCore::spawn(Slot& slot, ErrorSink* first_start_err, std::optional<Launc
   }
 }
 
-bool PoolCore::uses_notify() const {
+SUPERVISOR_INLINE bool PoolCore::uses_notify() const {
   return options_.readiness.mode == Readiness::Mode::notify || options_.watchdog > Duration::zero();
 }
 
-void PoolCore::arm_watchdog(Slot& slot) {
+SUPERVISOR_INLINE void PoolCore::arm_watchdog(Slot& slot) {
   if (options_.watchdog <= Duration::zero()) return;
   if (slot.watchdog_timer) host_->cancel_timer(slot.watchdog_timer);
   auto self = shared_from_this();
@@ -180,7 +181,8 @@ void PoolCore::arm_watchdog(Slot& slot) {
   });
 }
 
-void PoolCore::on_note(std::size_t index, std::uint64_t incarnation, const NotifyNote& m) {
+SUPERVISOR_INLINE void PoolCore::on_note(std::size_t index, std::uint64_t incarnation,
+                                         const NotifyNote& m) {
   Slot& slot = slots_[index];
   if (slot.sm.incarnation() != incarnation || !slot.notify) return;
   // NotifyAccess=main by default: only the worker's main process speaks for it.
@@ -201,7 +203,7 @@ void PoolCore::on_note(std::size_t index, std::uint64_t incarnation, const Notif
 }
 
 // The incarnation is over: its notify socket and watchdog go with it.
-void PoolCore::teardown_incarnation(Slot& slot) {
+SUPERVISOR_INLINE void PoolCore::teardown_incarnation(Slot& slot) {
   health_.stop(slot.index);
   slot.notify.reset();
   if (slot.watchdog_timer) host_->cancel_timer(slot.watchdog_timer);
@@ -211,7 +213,7 @@ void PoolCore::teardown_incarnation(Slot& slot) {
 }
 
 // A planned replacement: stop now if idle, after the lease if leased.
-void PoolCore::recycle(Slot& slot, std::string why) {
+SUPERVISOR_INLINE void PoolCore::recycle(Slot& slot, std::string why) {
   if (stopping_ || slot.retiring || slot.recycling) return;
   withdraw(slot);
   switch (slot.sm.state()) {
@@ -231,7 +233,7 @@ void PoolCore::recycle(Slot& slot, std::string why) {
   }
 }
 
-void PoolCore::become_ready(Slot& slot, std::string cause) {
+SUPERVISOR_INLINE void PoolCore::become_ready(Slot& slot, std::string cause) {
   if (!health_.clear_to_serve(slot.index)) return;
   metrics_.start_to_ready.observe(std::chrono::duration<double>(now() - slot.sm.since()).count());
   move_to(slot, WorkerState::ready, std::move(cause));
@@ -248,13 +250,14 @@ void PoolCore::become_ready(Slot& slot, std::string cause) {
 }
 
 // Running or starting, and neither retiring nor part of a replacement (see rollouts.hpp).
-bool PoolCore::replaceable(const Slot& s) const {
+SUPERVISOR_INLINE bool PoolCore::replaceable(const Slot& s) const {
   return !s.retiring && !rollouts_.involved(s.index) &&
          (s.sm.state() == WorkerState::starting || s.sm.state() == WorkerState::ready ||
           s.sm.state() == WorkerState::leased);
 }
 
-void PoolCore::on_exit(std::size_t index, std::uint64_t incarnation, ExitStatus st) {
+SUPERVISOR_INLINE void PoolCore::on_exit(std::size_t index, std::uint64_t incarnation,
+                                         ExitStatus st) {
   Slot& slot = slots_[index];
   if (slot.sm.incarnation() != incarnation) {
     forget_discarded(index, incarnation);
@@ -308,13 +311,14 @@ void PoolCore::on_exit(std::size_t index, std::uint64_t incarnation, ExitStatus 
 // A process started ahead for an incarnation its slot will never reach (the slot retires, and a
 // retired slot is never reused): killed now, and waited for like a worker before the pool
 // counts as stopped. It was never announced, so its exit is not either.
-void PoolCore::discard_launch(std::size_t index, std::uint64_t incarnation, Launch l) {
+SUPERVISOR_INLINE void PoolCore::discard_launch(std::size_t index, std::uint64_t incarnation,
+                                                Launch l) {
   if (!l.worker) return;
   l.worker->request_kill();
   discarded_.push_back(Discarded{index, incarnation, std::move(l.worker)});
 }
 
-void PoolCore::forget_discarded(std::size_t index, std::uint64_t incarnation) {
+SUPERVISOR_INLINE void PoolCore::forget_discarded(std::size_t index, std::uint64_t incarnation) {
   const auto it = std::find_if(discarded_.begin(), discarded_.end(), [&](const Discarded& d) {
     return d.index == index && d.incarnation == incarnation;
   });
@@ -323,7 +327,8 @@ void PoolCore::forget_discarded(std::size_t index, std::uint64_t incarnation) {
   check_all_retired();
 }
 
-RestartDecision PoolCore::ask_restart_policy(const Slot& slot, const ExitStatus& st) {
+SUPERVISOR_INLINE RestartDecision PoolCore::ask_restart_policy(const Slot& slot,
+                                                               const ExitStatus& st) {
   try {
     return options_.restart_policy->on_exit(RestartContext{slot.index, st, now()});
   } catch (...) {
@@ -334,8 +339,9 @@ RestartDecision PoolCore::ask_restart_policy(const Slot& slot, const ExitStatus&
 }
 
 // `early`: the policy's decision, already asked for (and `launched`, the process it started).
-void PoolCore::decide(Slot& slot, const ExitStatus& st, std::optional<RestartDecision> early,
-                      std::optional<Launch> launched) {
+SUPERVISOR_INLINE void PoolCore::decide(Slot& slot, const ExitStatus& st,
+                                        std::optional<RestartDecision> early,
+                                        std::optional<Launch> launched) {
   if (rollouts_.replacing(slot.index)) {
     // A replacement that died before it was ready: the old worker stays.
     rollouts_.abort(slot.index, "it exited before it was ready: " + st.describe());
@@ -368,7 +374,7 @@ void PoolCore::decide(Slot& slot, const ExitStatus& st, std::optional<RestartDec
   schedule_restart(slot, delay);
 }
 
-void PoolCore::schedule_restart(Slot& slot, Duration delay) {
+SUPERVISOR_INLINE void PoolCore::schedule_restart(Slot& slot, Duration delay) {
   auto self = shared_from_this();
   const std::size_t index = slot.index;
   slot.timer = host_->add_timer(delay, [self, index] {
@@ -400,7 +406,7 @@ void PoolCore::schedule_restart(Slot& slot, Duration delay) {
   });
 }
 
-void PoolCore::retire(Slot& slot, std::string cause) {
+SUPERVISOR_INLINE void PoolCore::retire(Slot& slot, std::string cause) {
   if (slot.timer) host_->cancel_timer(slot.timer);
   slot.timer = 0;
   rollouts_.cancel_deadline(slot.index);
@@ -412,7 +418,7 @@ void PoolCore::retire(Slot& slot, std::string cause) {
   check_all_retired();
 }
 
-void PoolCore::check_all_retired() {
+SUPERVISOR_INLINE void PoolCore::check_all_retired() {
   if (!stopping_ || !discarded_.empty()) return;
   for (auto& s : slots_) {
     if (s.sm.state() != WorkerState::retired) return;
@@ -423,7 +429,7 @@ void PoolCore::check_all_retired() {
   cv_.notify_all();
 }
 
-void PoolCore::schedule_scaling() {
+SUPERVISOR_INLINE void PoolCore::schedule_scaling() {
   auto self = shared_from_this();
   scaling_timer_ = host_->add_timer(options_.scaling_period, [self] {
     self->scaling_timer_ = 0;
@@ -433,7 +439,7 @@ void PoolCore::schedule_scaling() {
   });
 }
 
-void PoolCore::evaluate_scaling() {
+SUPERVISOR_INLINE void PoolCore::evaluate_scaling() {
   ScalingInput in;
   in.now = now();
   in.size = live_slots();
@@ -458,7 +464,7 @@ void PoolCore::evaluate_scaling() {
   if (want != in.size && !draining_) apply_resize(want);
 }
 
-std::size_t PoolCore::live_slots() const {
+SUPERVISOR_INLINE std::size_t PoolCore::live_slots() const {
   std::size_t n = 0;
   for (const auto& s : slots_) {
     if (s.sm.state() != WorkerState::retired && !s.retiring) ++n;
@@ -466,7 +472,7 @@ std::size_t PoolCore::live_slots() const {
   return n;
 }
 
-void PoolCore::apply_resize(std::size_t size) {
+SUPERVISOR_INLINE void PoolCore::apply_resize(std::size_t size) {
   std::size_t live = live_slots();
   // Grow: new slots at the end. A retired slot is never reused, so that a late callback of
   // its last incarnation can never be mistaken for a new worker's.
@@ -489,7 +495,7 @@ void PoolCore::apply_resize(std::size_t size) {
 }
 
 // Takes a slot out of the pool: at once when it has no process, after its lease otherwise.
-void PoolCore::retire_slot(Slot& s) {
+SUPERVISOR_INLINE void PoolCore::retire_slot(Slot& s) {
   withdraw(s);
   s.retiring = true;
   switch (s.sm.state()) {
@@ -510,7 +516,7 @@ void PoolCore::retire_slot(Slot& s) {
   }
 }
 
-void PoolCore::begin_drain() {
+SUPERVISOR_INLINE void PoolCore::begin_drain() {
   draining_ = true;
   desk_.close();
   for (auto& w : waiters_) {
@@ -520,7 +526,7 @@ void PoolCore::begin_drain() {
   waiters_.clear();
 }
 
-void PoolCore::begin_stop() {
+SUPERVISOR_INLINE void PoolCore::begin_stop() {
   if (stopping_) {
     check_all_retired();
     return;

@@ -20,8 +20,8 @@
 #include <supervisor/process.hpp>
 #include <supervisor/process_spec.hpp>
 
-#include "core/run_sync.hpp"
-#include "process/notify_note.hpp"
+#include "../core/run_sync.hpp"
+#include "../process/notify_note.hpp"
 
 namespace supervisor::detail {
 

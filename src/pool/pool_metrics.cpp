@@ -1,18 +1,19 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-#include "pool/pool_metrics.hpp"
+#include "pool_metrics.hpp"
 
 #include <string>
 
 namespace supervisor::detail {
 
-void PoolMetrics::describe_times(const WorkerStateMachine& sm, TimePoint now, WorkerSnapshot& w) {
+SUPERVISOR_INLINE void PoolMetrics::describe_times(const WorkerStateMachine& sm, TimePoint now,
+                                                   WorkerSnapshot& w) {
   w.time_up = sm.time_in(WorkerState::ready, now) + sm.time_in(WorkerState::leased, now);
   for (std::size_t k = 0; k < worker_state_count; ++k)
     w.time_in_state[k] = sm.time_in(static_cast<WorkerState>(k), now);
 }
 
-void PoolMetrics::add_worker(PoolSnapshot& s, WorkerSnapshot w) {
+SUPERVISOR_INLINE void PoolMetrics::add_worker(PoolSnapshot& s, WorkerSnapshot w) {
   for (std::size_t r = 0; r < exit_reason_count; ++r) {
     if (w.exits_by_reason[r] > 0)
       s.exits_by_reason[std::string(to_string(static_cast<ExitReason>(r)))] += w.exits_by_reason[r];
@@ -22,7 +23,7 @@ void PoolMetrics::add_worker(PoolSnapshot& s, WorkerSnapshot w) {
   s.workers.push_back(std::move(w));
 }
 
-void PoolMetrics::fill(PoolSnapshot& s, const LeaseDesk::Figures& desk) const {
+SUPERVISOR_INLINE void PoolMetrics::fill(PoolSnapshot& s, const LeaseDesk::Figures& desk) const {
   s.restarts = restarts;
   s.spawn_failures = spawn_failures;
   s.lease_timeouts = lease_timeouts;

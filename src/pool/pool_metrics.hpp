@@ -12,7 +12,7 @@
 #include <supervisor/pool.hpp>
 #include <supervisor/worker_state.hpp>
 
-#include "pool/lease_desk.hpp"
+#include "lease_desk.hpp"
 
 namespace supervisor::detail {
 

@@ -13,15 +13,16 @@
 
 namespace supervisor {
 
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
-std::string prom_number(double v) {
+SUPERVISOR_INLINE std::string prom_number(double v) {
   if (std::isinf(v)) return "+Inf";
   return fmt::format("{}", v);
 }
 
-void prom_histogram(std::string& out, std::string_view name, std::string_view help,
-                    const Histogram& h, std::string_view pool) {
+SUPERVISOR_INLINE void prom_histogram(std::string& out, std::string_view name,
+                                      std::string_view help, const Histogram& h,
+                                      std::string_view pool) {
   out += fmt::format("# HELP {} {}\n# TYPE {} histogram\n", name, help, name);
   std::uint64_t cumulative = 0;
   for (std::size_t i = 0; i < h.counts.size(); ++i) {
@@ -35,7 +36,7 @@ void prom_histogram(std::string& out, std::string_view name, std::string_view he
 }
 
 // Label values escape backslash, quote and newline (the exposition format's rule).
-std::string prom_label(std::string_view v) {
+SUPERVISOR_INLINE std::string prom_label(std::string_view v) {
   std::string out;
   for (char c : v) {
     if (c == '\\' || c == '"') out += '\\';
@@ -48,9 +49,9 @@ std::string prom_label(std::string_view v) {
   return out;
 }
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
-std::string to_prometheus(const PoolSnapshot& s, std::string_view pool_name) {
+SUPERVISOR_INLINE std::string to_prometheus(const PoolSnapshot& s, std::string_view pool_name) {
   const std::string pool = prom_label(pool_name);
   std::string out;
   out += "# HELP supervisor_pool_workers Workers by state.\n# TYPE supervisor_pool_workers gauge\n";

@@ -1,15 +1,16 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-#include "pool/rollouts.hpp"
+#include "rollouts.hpp"
 
 #include <fmt/format.h>
 
-#include "core/duration.hpp"
+#include "../core/duration.hpp"
 
 namespace supervisor::detail {
 
-void Rollouts::start_replacement(std::size_t old_index, Duration ready_timeout, bool rollout_member,
-                                 std::function<void(bool, std::error_code)> done) {
+SUPERVISOR_INLINE void Rollouts::start_replacement(
+    std::size_t old_index, Duration ready_timeout, bool rollout_member,
+    std::function<void(bool, std::error_code)> done) {
   if (core_.stopping()) {
     if (done) done(false, errc::stopped);
     return;
@@ -33,7 +34,7 @@ void Rollouts::start_replacement(std::size_t old_index, Duration ready_timeout, 
   core_.spawn(i);
 }
 
-void Rollouts::on_ready(std::size_t worker) {
+SUPERVISOR_INLINE void Rollouts::on_ready(std::size_t worker) {
   SlotRollout& r = slots_[worker];
   if (r.replaces) finish_replacement(worker);
   if (r.restarting_in_place) {
@@ -43,14 +44,14 @@ void Rollouts::on_ready(std::size_t worker) {
   }
 }
 
-void Rollouts::cancel_deadline(std::size_t worker) {
+SUPERVISOR_INLINE void Rollouts::cancel_deadline(std::size_t worker) {
   SlotRollout& r = slots_[worker];
   if (r.deadline_timer) host_.cancel_timer(r.deadline_timer);
   r.deadline_timer = 0;
 }
 
 // The pair is over, either way: the old worker's index.
-std::size_t Rollouts::unpair(std::size_t fresh) {
+SUPERVISOR_INLINE std::size_t Rollouts::unpair(std::size_t fresh) {
   SlotRollout& r = slots_[fresh];
   const std::size_t old_index = *r.replaces;
   r.replaces.reset();
@@ -60,7 +61,8 @@ std::size_t Rollouts::unpair(std::size_t fresh) {
 }
 
 // Tells the replacement's caller, once, and its rollout, if it belongs to one.
-void Rollouts::conclude(std::size_t fresh, std::size_t old_index, bool ok, const std::string& why) {
+SUPERVISOR_INLINE void Rollouts::conclude(std::size_t fresh, std::size_t old_index, bool ok,
+                                          const std::string& why) {
   SlotRollout& r = slots_[fresh];
   auto done = std::move(r.done);
   r.done = nullptr;
@@ -72,14 +74,14 @@ void Rollouts::conclude(std::size_t fresh, std::size_t old_index, bool ok, const
   }
 }
 
-void Rollouts::finish_replacement(std::size_t fresh) {
+SUPERVISOR_INLINE void Rollouts::finish_replacement(std::size_t fresh) {
   const std::size_t old_index = unpair(fresh);
   core_.emit(ReplacementFinished{old_index, fresh});
   core_.retire_worker(old_index);
   conclude(fresh, old_index, true, {});
 }
 
-void Rollouts::abort(std::size_t worker, std::string why) {
+SUPERVISOR_INLINE void Rollouts::abort(std::size_t worker, std::string why) {
   if (!slots_[worker].replaces) return;
   const std::size_t old_index = unpair(worker);
   core_.emit(ReplacementAborted{old_index, worker, why});
@@ -87,8 +89,8 @@ void Rollouts::abort(std::size_t worker, std::string why) {
   conclude(worker, old_index, false, why);
 }
 
-void Rollouts::start_rollout(const RollingRestart& o,
-                             std::function<void(RolloutResult, std::error_code)> done) {
+SUPERVISOR_INLINE void Rollouts::start_rollout(
+    const RollingRestart& o, std::function<void(RolloutResult, std::error_code)> done) {
   if (core_.stopping() || !core_.running()) {
     done({}, core_.stopping() ? errc::stopped : errc::not_running);
     return;
@@ -112,7 +114,7 @@ void Rollouts::start_rollout(const RollingRestart& o,
   pump();
 }
 
-void Rollouts::pump() {
+SUPERVISOR_INLINE void Rollouts::pump() {
   if (!rollout_) return;
   Rollout& r = *rollout_;
   while (r.result.why.empty() && !r.todo.empty() &&
@@ -142,7 +144,7 @@ void Rollouts::pump() {
 }
 
 // A replacement of the rollout ended: count it, and start the next.
-void Rollouts::step(bool surge, bool ok, std::string why) {
+SUPERVISOR_INLINE void Rollouts::step(bool surge, bool ok, std::string why) {
   if (!rollout_) return;
   Rollout& r = *rollout_;
   std::size_t& in_flight = surge ? r.surging : r.restarting;
@@ -156,7 +158,7 @@ void Rollouts::step(bool surge, bool ok, std::string why) {
 }
 
 // max_unavailable: stop the worker and start it again at once (no restart policy).
-void Rollouts::restart_in_place(std::size_t worker, Duration ready_timeout) {
+SUPERVISOR_INLINE void Rollouts::restart_in_place(std::size_t worker, Duration ready_timeout) {
   SlotRollout& r = slots_[worker];
   r.restarting_in_place = true;
   r.deadline_timer =

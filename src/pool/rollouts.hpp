@@ -16,8 +16,8 @@
 
 #include <supervisor/pool.hpp>
 
-#include "pool/part.hpp"
-#include "pool/pool_host.hpp"
+#include "part.hpp"
+#include "pool_host.hpp"
 
 namespace supervisor::detail {
 

@@ -1,6 +1,6 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-#include "posix/posix_spawn.hpp"
+#include "posix_spawn.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "posix/errno_text.hpp"
+#include "errno_text.hpp"
 
 namespace supervisor::detail {
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
 // The file actions of this thread's last posix_spawn, reused while the next spawn's are the same
 // (they are plain fd numbers and a path): building them costs a getrlimit per action, glibc
@@ -56,11 +56,11 @@ class FileActionsCache {
   posix_spawn_file_actions_t actions_{};
 };
 
-thread_local FileActionsCache t_file_actions;
+SUPERVISOR_INLINE thread_local FileActionsCache t_file_actions;
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
-pid_t posix_spawn_prepared(PreparedSpawn& p, ErrorSink& err) {
+SUPERVISOR_INLINE pid_t posix_spawn_prepared(PreparedSpawn& p, ErrorSink& err) {
   auto unsupported = [&](std::string_view what) {
     err.fail(errc::unsupported, [&] {
       return fmt::format("spawn \"{}\": the posix_spawn path cannot {}", p.program, what);

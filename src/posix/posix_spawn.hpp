@@ -10,7 +10,7 @@
 
 #include <supervisor/error.hpp>
 
-#include "posix/spawn_prepare.hpp"
+#include "spawn_prepare.hpp"
 
 namespace supervisor::detail {
 

@@ -3,11 +3,11 @@
 // The portable Signal names as POSIX numbers (process/backend.hpp's native_signal).
 #include <signal.h>
 
-#include "process/backend.hpp"
+#include "../process/backend.hpp"
 
 namespace supervisor::detail {
 
-int native_signal(Signal s) noexcept {
+SUPERVISOR_INLINE int native_signal(Signal s) noexcept {
   switch (s) {
     case Signal::hangup: return SIGHUP;
     case Signal::interrupt: return SIGINT;

@@ -1,6 +1,6 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-#include "posix/spawn_prepare.hpp"
+#include "spawn_prepare.hpp"
 
 #include <fcntl.h>
 #include <grp.h>
@@ -17,23 +17,23 @@
 #include <cstring>
 #include <optional>
 
-#include "posix/errno_text.hpp"
-#include "process/spawn_plan.hpp"
+#include "../process/spawn_plan.hpp"
+#include "errno_text.hpp"
 
 extern char** environ;  // NOLINT: POSIX
 
 namespace supervisor::detail {
 
 // The cwd a message names: the spec's, or the host's own when the spec keeps it.
-std::string shown_cwd(const std::string& cwd) {
+SUPERVISOR_INLINE std::string shown_cwd(const std::string& cwd) {
   if (!cwd.empty()) return cwd;
   char buf[4096];
   return ::getcwd(buf, sizeof buf) ? std::string(buf) : std::string(".");
 }
 
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
-std::optional<long long> parse_number(std::string_view s) {
+SUPERVISOR_INLINE std::optional<long long> parse_number(std::string_view s) {
   long long v = 0;
   const auto* end = s.data() + s.size();
   auto [p, ec] = std::from_chars(s.data(), end, v);
@@ -41,7 +41,8 @@ std::optional<long long> parse_number(std::string_view s) {
   return v;
 }
 
-bool lookup_user(const std::string& name, uid_t& uid, gid_t& gid, std::string& canonical) {
+SUPERVISOR_INLINE bool lookup_user(const std::string& name, uid_t& uid, gid_t& gid,
+                                   std::string& canonical) {
   std::vector<char> buf(16384);
   passwd pw{};
   passwd* found = nullptr;
@@ -62,7 +63,7 @@ bool lookup_user(const std::string& name, uid_t& uid, gid_t& gid, std::string& c
   return true;
 }
 
-bool lookup_group(const std::string& name, gid_t& gid) {
+SUPERVISOR_INLINE bool lookup_group(const std::string& name, gid_t& gid) {
   if (auto n = parse_number(name)) {
     gid = static_cast<gid_t>(*n);
     return true;
@@ -75,7 +76,7 @@ bool lookup_group(const std::string& name, gid_t& gid) {
   return true;
 }
 
-void resolve_identity(const ProcessSpec& spec, PreparedSpawn& p, ErrorSink& err) {
+SUPERVISOR_INLINE void resolve_identity(const ProcessSpec& spec, PreparedSpawn& p, ErrorSink& err) {
   const Identity& id = spec.identity;
   if (id.umask) p.umask = static_cast<int>(*id.umask);
   if (!id.user && !id.group && id.supplementary.empty()) return;
@@ -119,11 +120,11 @@ void resolve_identity(const ProcessSpec& spec, PreparedSpawn& p, ErrorSink& err)
   }
 }
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
 // Whether execve could run `candidate`: 0, or the errno that tells why not (EISDIR for a
 // directory, which execve itself reports as EACCES).
-int check_program(const std::string& candidate) {
+SUPERVISOR_INLINE int check_program(const std::string& candidate) {
   struct stat st {};
   if (::stat(candidate.c_str(), &st) != 0) return errno;
   if (S_ISDIR(st.st_mode)) return EISDIR;
@@ -132,10 +133,10 @@ int check_program(const std::string& candidate) {
   return 0;
 }
 
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
-void fail_program(const std::string& name, const std::string& cwd, int e, std::string_view what,
-                  ErrorSink& err) {
+SUPERVISOR_INLINE void fail_program(const std::string& name, const std::string& cwd, int e,
+                                    std::string_view what, ErrorSink& err) {
   err.fail(std::error_code(e, std::system_category()), [&] {
     return fmt::format("spawn \"{}\": {} (cwd \"{}\")", name, what, shown_cwd(cwd));
   });
@@ -147,8 +148,8 @@ void fail_program(const std::string& name, const std::string& cwd, int e, std::s
 // Picks what execve will run. A name with a slash is taken as it is, unchecked: spawning is a hot
 // path, and a failed execve is explained afterwards (explain_exec_failure). A bare name is looked
 // up in PATH, each candidate checked as execvp would try it.
-void resolve_program(const std::string& name, const std::string& path_var, const std::string& cwd,
-                     PreparedSpawn& p, ErrorSink& err) {
+SUPERVISOR_INLINE void resolve_program(const std::string& name, const std::string& path_var,
+                                       const std::string& cwd, PreparedSpawn& p, ErrorSink& err) {
   if (name.find('/') != std::string::npos) {
     p.program = name;  // a relative one is relative to the child's cwd, as execve will see it
     return;
@@ -169,7 +170,7 @@ void resolve_program(const std::string& name, const std::string& path_var, const
                err);
 }
 
-int native_limit(ResourceLimit::Kind k) {
+SUPERVISOR_INLINE int native_limit(ResourceLimit::Kind k) {
   switch (k) {
     case ResourceLimit::Kind::address_space: return RLIMIT_AS;
     case ResourceLimit::Kind::core_size: return RLIMIT_CORE;
@@ -183,8 +184,8 @@ int native_limit(ResourceLimit::Kind k) {
   return RLIMIT_NOFILE;
 }
 
-void open_stdio(const StdioSpec& io, int target, PreparedSpawn& p, UniqueFd* read_end,
-                std::string_view field, ErrorSink& err) {
+SUPERVISOR_INLINE void open_stdio(const StdioSpec& io, int target, PreparedSpawn& p,
+                                  UniqueFd* read_end, std::string_view field, ErrorSink& err) {
   using Mode = StdioSpec::Mode;
   switch (io.mode) {
     case Mode::inherit: p.fds.push_back({target, target}); return;
@@ -236,9 +237,9 @@ void open_stdio(const StdioSpec& io, int target, PreparedSpawn& p, UniqueFd* rea
   }
 }
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
-void prepare_spawn(const ProcessSpec& spec, PreparedSpawn& p, ErrorSink& err) {
+SUPERVISOR_INLINE void prepare_spawn(const ProcessSpec& spec, PreparedSpawn& p, ErrorSink& err) {
   p.display = spec.display_name();
   p.cwd = spec.cwd;
   p.new_session = spec.new_session;
@@ -297,9 +298,9 @@ void prepare_spawn(const ProcessSpec& spec, PreparedSpawn& p, ErrorSink& err) {
   }
 }
 
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
-std::string exec_failure_message(const PreparedSpawn& p, ExecStage stage, int e) {
+SUPERVISOR_INLINE std::string exec_failure_message(const PreparedSpawn& p, ExecStage stage, int e) {
   std::string what = sys_message(e);
   if (stage == ExecStage::chdir) {
     return fmt::format("spawn \"{}\": chdir \"{}\": {}", p.program, p.cwd, what);
@@ -309,10 +310,11 @@ std::string exec_failure_message(const PreparedSpawn& p, ExecStage stage, int e)
   return fmt::format("spawn \"{}\": {} (cwd \"{}\")", p.program, what, shown_cwd(p.cwd));
 }
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
 // Found after the fact: the checks cost a spawn time that a successful one need not pay.
-void explain_exec_failure(const PreparedSpawn& p, ExecStage stage, int e, ErrorSink& err) {
+SUPERVISOR_INLINE void explain_exec_failure(const PreparedSpawn& p, ExecStage stage, int e,
+                                            ErrorSink& err) {
   if (!p.cwd.empty() && stage != ExecStage::exec) {
     struct stat st {};
     const int ce = ::stat(p.cwd.c_str(), &st) != 0 ? errno : (S_ISDIR(st.st_mode) ? 0 : ENOTDIR);

@@ -15,7 +15,7 @@
 #include <supervisor/error.hpp>
 #include <supervisor/process_spec.hpp>
 
-#include "posix/unique_fd.hpp"
+#include "unique_fd.hpp"
 
 namespace supervisor::detail {
 

@@ -31,7 +31,7 @@
 #include <supervisor/process_info.hpp>
 #include <supervisor/process_spec.hpp>
 
-#include "process/notify_note.hpp"
+#include "notify_note.hpp"
 
 namespace supervisor::detail {
 

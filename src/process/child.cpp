@@ -1,20 +1,20 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-#include "process/child.hpp"
+#include "child.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <utility>
 
-#include "core/validate.hpp"
-#include "process/exit_classify.hpp"
-#include "process/loop_core.hpp"
+#include "../core/validate.hpp"
+#include "exit_classify.hpp"
+#include "loop_core.hpp"
 
 namespace supervisor::detail {
 
-ChildCore::ChildCore(std::shared_ptr<LoopCore> loop_core, std::shared_ptr<const ProcessSpec> s,
-                     ProcessOptions o)
+SUPERVISOR_INLINE ChildCore::ChildCore(std::shared_ptr<LoopCore> loop_core,
+                                       std::shared_ptr<const ProcessSpec> s, ProcessOptions o)
     : loop(std::move(loop_core)),
       spec_ptr(std::move(s)),
       spec(*spec_ptr),
@@ -22,9 +22,9 @@ ChildCore::ChildCore(std::shared_ptr<LoopCore> loop_core, std::shared_ptr<const 
       out_(spec.output, false, static_cast<bool>(spec.out.on_line)),
       err_(spec.output, true, static_cast<bool>(spec.err.on_line)) {}
 
-ChildCore::~ChildCore() = default;
+SUPERVISOR_INLINE ChildCore::~ChildCore() = default;
 
-void ChildCore::begin(std::unique_ptr<ChildOs> os) {
+SUPERVISOR_INLINE void ChildCore::begin(std::unique_ptr<ChildOs> os) {
   os_ = std::move(os);
   started_at_ = default_clock().now();
   current_limits_ = spec.resources;
@@ -49,7 +49,7 @@ void ChildCore::begin(std::unique_ptr<ChildOs> os) {
 }
 
 // Loop thread: the OS half starts reporting, and the loop owns the child.
-void ChildCore::install() {
+SUPERVISOR_INLINE void ChildCore::install() {
   auto self = shared_from_this();
   os_->install(self);
   loop->adopt(self);
@@ -59,12 +59,12 @@ void ChildCore::install() {
 // ------------------------------------------------------------------------------------------
 // Output
 
-void ChildCore::on_output(StdStream s) {
+SUPERVISOR_INLINE void ChildCore::on_output(StdStream s) {
   if (!read_output(s)) close_output(s);
 }
 
 // Reads what is there; false at the end of the stream.
-bool ChildCore::read_output(StdStream s, bool draining) {
+SUPERVISOR_INLINE bool ChildCore::read_output(StdStream s, bool draining) {
   {
     std::lock_guard lock(mu);
     if (buffer(s).paused() && !draining) return true;
@@ -72,7 +72,7 @@ bool ChildCore::read_output(StdStream s, bool draining) {
   return os_->read_output(s, draining, *this);
 }
 
-bool ChildCore::on_chunk(StdStream s, std::string_view chunk, bool draining) {
+SUPERVISOR_INLINE bool ChildCore::on_chunk(StdStream s, std::string_view chunk, bool draining) {
   const auto& on_line = s == StdStream::err ? spec.err.on_line : spec.out.on_line;
   std::vector<std::string> lines;
   bool more = false;
@@ -91,7 +91,7 @@ bool ChildCore::on_chunk(StdStream s, std::string_view chunk, bool draining) {
   return more;
 }
 
-void ChildCore::close_output(StdStream s) {
+SUPERVISOR_INLINE void ChildCore::close_output(StdStream s) {
   bool& open = s == StdStream::err ? err_open_ : out_open_;
   if (!open) return;
   open = false;
@@ -100,7 +100,7 @@ void ChildCore::close_output(StdStream s) {
   buffer(s).finish();
 }
 
-void ChildCore::resume_output(StdStream s) {
+SUPERVISOR_INLINE void ChildCore::resume_output(StdStream s) {
   const bool open = s == StdStream::err ? err_open_ : out_open_;
   {
     std::lock_guard lock(mu);
@@ -114,7 +114,7 @@ void ChildCore::resume_output(StdStream s) {
 // ------------------------------------------------------------------------------------------
 // Exit
 
-void ChildCore::on_leader_exit(const LeaderExit& e) {
+SUPERVISOR_INLINE void ChildCore::on_leader_exit(const LeaderExit& e) {
   if (leader_timer_) loop->cancel_timer(leader_timer_);
   leader_timer_ = 0;
   if (abandoned_) {
@@ -149,16 +149,16 @@ void ChildCore::on_leader_exit(const LeaderExit& e) {
   arm_tree_poll();
 }
 
-void ChildCore::arm_tree_poll() {
+SUPERVISOR_INLINE void ChildCore::arm_tree_poll() {
   tree_timer_ = loop->add_timer(tree_poll_, [this] {
     tree_timer_ = 0;
     check_tree();
   });
 }
 
-void ChildCore::on_tree_changed() { check_tree(); }
+SUPERVISOR_INLINE void ChildCore::on_tree_changed() { check_tree(); }
 
-void ChildCore::check_tree() {
+SUPERVISOR_INLINE void ChildCore::check_tree() {
   if (finalized_) return;
   if (os_->tree_empty()) {
     finalize();
@@ -176,7 +176,7 @@ void ChildCore::check_tree() {
   }
 }
 
-void ChildCore::finalize() {
+SUPERVISOR_INLINE void ChildCore::finalize() {
   if (finalized_) return;
   finalized_ = true;
   for (std::uint64_t* t : {&stop_timer_, &wall_timer_, &tree_timer_, &leader_timer_}) {
@@ -242,7 +242,7 @@ void ChildCore::finalize() {
 }
 
 // (Re)arms the wall_time timer, from the start of the process (one already past stops it now).
-void ChildCore::arm_wall_time() {
+SUPERVISOR_INLINE void ChildCore::arm_wall_time() {
   if (wall_timer_) loop->cancel_timer(wall_timer_);
   wall_timer_ = 0;
   if (!current_limits_.wall_time || finalized_ || leader_exited_ || stopping_) return;
@@ -261,7 +261,7 @@ void ChildCore::arm_wall_time() {
 // uninterruptible sleep (a hung NFS or FUSE call, a cgroup v1 freezer). Waiting longer would make
 // stop() unbounded, so the stop ends here, reporting what is left; the OS half keeps watching it
 // and cleans up if it ever ends.
-void ChildCore::leader_stuck() {
+SUPERVISOR_INLINE void ChildCore::leader_stuck() {
   if (finalized_ || leader_exited_) return;
   abandoned_ = true;
   status_.unreaped = true;
@@ -273,7 +273,7 @@ void ChildCore::leader_stuck() {
 // ------------------------------------------------------------------------------------------
 // Stop
 
-void ChildCore::request_stop() {
+SUPERVISOR_INLINE void ChildCore::request_stop() {
   if (finalized_ || stopping_) return;
   stopping_ = true;
   if (leader_exited_) return;  // the tree is being killed already
@@ -281,7 +281,7 @@ void ChildCore::request_stop() {
   step(0);
 }
 
-void ChildCore::kill_now() {
+SUPERVISOR_INLINE void ChildCore::kill_now() {
   if (finalized_) return;
   stopping_ = true;
   if (leader_exited_) return;
@@ -289,7 +289,7 @@ void ChildCore::kill_now() {
   final_kill();
 }
 
-void ChildCore::step(std::size_t index) {
+SUPERVISOR_INLINE void ChildCore::step(std::size_t index) {
   stop_timer_ = 0;
   if (finalized_ || leader_exited_) return;
   if (index >= spec.stop.steps.size()) {
@@ -303,7 +303,7 @@ void ChildCore::step(std::size_t index) {
   stop_timer_ = loop->add_timer(s.wait, [this, index] { step(index + 1); });
 }
 
-void ChildCore::final_kill() {
+SUPERVISOR_INLINE void ChildCore::final_kill() {
   killing_ = true;
   if (stop_timer_) loop->cancel_timer(stop_timer_);
   stop_timer_ = 0;
@@ -319,7 +319,7 @@ void ChildCore::final_kill() {
   }
 }
 
-void ChildCore::signal_leader(Signal sig, ErrorSink& e) {
+SUPERVISOR_INLINE void ChildCore::signal_leader(Signal sig, ErrorSink& e) {
   if (leader_exited_) {
     e.fail(errc::not_running, [&] {
       return fmt::format("signal \"{}\": the process has exited", spec.display_name());
@@ -333,7 +333,7 @@ void ChildCore::signal_leader(Signal sig, ErrorSink& e) {
   }
 }
 
-void ChildCore::set_resources(const ResourceLimits& limits, ErrorSink& error) {
+SUPERVISOR_INLINE void ChildCore::set_resources(const ResourceLimits& limits, ErrorSink& error) {
   if (finalized_ || leader_exited_) {
     error.fail(errc::not_running, [&] {
       return fmt::format("set_resources \"{}\": the process has ended", spec.display_name());
@@ -353,12 +353,12 @@ void ChildCore::set_resources(const ResourceLimits& limits, ErrorSink& error) {
   info.limits = std::move(statuses);
 }
 
-ResourceSample ChildCore::sample() {
+SUPERVISOR_INLINE ResourceSample ChildCore::sample() {
   if (finalized_ || leader_exited_) return {};
   return os_->sample(reads_limit_counters());
 }
 
-std::optional<ExitStatus> ChildCore::wait_for(std::optional<Duration> timeout) {
+SUPERVISOR_INLINE std::optional<ExitStatus> ChildCore::wait_for(std::optional<Duration> timeout) {
   std::unique_lock lock(mu);
   if (timeout) {
     cv.wait_for(lock, *timeout, [&] { return final_status.has_value(); });

@@ -18,8 +18,8 @@
 #include <supervisor/exit_status.hpp>
 #include <supervisor/process.hpp>
 
-#include "process/backend.hpp"
-#include "process/output_buffer.hpp"
+#include "backend.hpp"
+#include "output_buffer.hpp"
 
 namespace supervisor::detail {
 

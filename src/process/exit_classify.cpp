@@ -1,9 +1,9 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-#include "process/exit_classify.hpp"
+#include "exit_classify.hpp"
 
 namespace supervisor::detail {
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
 struct Row {
   ExitRule rule;
@@ -14,13 +14,13 @@ struct Row {
 
 // The cpu_time rlimit: SIGXCPU at the soft limit, or the kernel's SIGKILL at the hard one (then
 // the main process's CPU time has reached the limit).
-bool cpu_time_exhausted(const ExitFacts& f) noexcept {
+SUPERVISOR_INLINE bool cpu_time_exhausted(const ExitFacts& f) noexcept {
   if (!f.cpu_time_limit) return false;
   return f.cpu_limit_signal || (f.kill_signal && f.cpu_used >= *f.cpu_time_limit);
 }
 
 // systemd's Result= vocabulary. Rows in ExitRule order, which is their precedence.
-constexpr Row k_rows[] = {
+SUPERVISOR_INLINE constexpr Row k_rows[] = {
     {ExitRule::unhealthy_verdict, "the pool stopped it: a check kept failing",
      [](const ExitFacts& f) noexcept { return f.verdict == PoolVerdict::unhealthy; },
      ExitReason::unhealthy},
@@ -57,7 +57,7 @@ constexpr Row k_rows[] = {
 };
 static_assert(sizeof k_rows / sizeof k_rows[0] == exit_rule_count, "a row for every rule");
 
-constexpr bool rows_in_order() {
+SUPERVISOR_INLINE constexpr bool rows_in_order() {
   for (std::size_t i = 0; i < exit_rule_count; ++i) {
     if (static_cast<std::size_t>(k_rows[i].rule) != i) return false;
   }
@@ -65,28 +65,30 @@ constexpr bool rows_in_order() {
 }
 static_assert(rows_in_order(), "k_rows follows ExitRule's order");
 
-const Row& row(ExitRule r) noexcept { return k_rows[static_cast<std::size_t>(r)]; }
+SUPERVISOR_INLINE const Row& row(ExitRule r) noexcept {
+  return k_rows[static_cast<std::size_t>(r)];
+}
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
-ExitRule exit_rule_for(const ExitFacts& facts) noexcept {
+SUPERVISOR_INLINE ExitRule exit_rule_for(const ExitFacts& facts) noexcept {
   for (const Row& r : k_rows) {
     if (r.applies(facts)) return r.rule;
   }
   return ExitRule::signal;  // not reached: the last row always applies
 }
 
-ExitReason reason_of(ExitRule rule) noexcept { return row(rule).reason; }
+SUPERVISOR_INLINE ExitReason reason_of(ExitRule rule) noexcept { return row(rule).reason; }
 
-const char* describe(ExitRule rule) noexcept {
+SUPERVISOR_INLINE const char* describe(ExitRule rule) noexcept {
   return static_cast<std::size_t>(rule) < exit_rule_count ? row(rule).text : "?";
 }
 
-ExitReason classify_exit(const ExitFacts& facts) noexcept {
+SUPERVISOR_INLINE ExitReason classify_exit(const ExitFacts& facts) noexcept {
   return reason_of(exit_rule_for(facts));
 }
 
-ExitReason with_verdict(ExitReason observed, PoolVerdict verdict) noexcept {
+SUPERVISOR_INLINE ExitReason with_verdict(ExitReason observed, PoolVerdict verdict) noexcept {
   ExitFacts f;
   f.verdict = verdict;
   for (ExitRule r : {ExitRule::unhealthy_verdict, ExitRule::watchdog_verdict}) {

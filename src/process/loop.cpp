@@ -3,15 +3,15 @@
 // The public Loop, and the names of the process layer's enums.
 #include <supervisor/loop.hpp>
 
-#include "process/loop_core.hpp"
+#include "loop_core.hpp"
 
 namespace supervisor {
 
-std::string_view to_string(SpawnPath p) noexcept {
+SUPERVISOR_INLINE std::string_view to_string(SpawnPath p) noexcept {
   return p == SpawnPath::clone3 ? "clone3" : "posix_spawn";
 }
 
-std::string_view to_string(Containment c) noexcept {
+SUPERVISOR_INLINE std::string_view to_string(Containment c) noexcept {
   switch (c) {
     case Containment::automatic: return "automatic";
     case Containment::cgroup: return "cgroup";
@@ -20,21 +20,22 @@ std::string_view to_string(Containment c) noexcept {
   return "?";
 }
 
-Loop::Loop() : Loop(LoopOptions{}) {}
+SUPERVISOR_INLINE Loop::Loop() : Loop(LoopOptions{}) {}
 
-Loop::Loop(LoopOptions options) : core_(std::make_shared<detail::LoopCore>(std::move(options))) {
+SUPERVISOR_INLINE Loop::Loop(LoopOptions options)
+    : core_(std::make_shared<detail::LoopCore>(std::move(options))) {
   core_->start();
 }
 
-Loop::~Loop() { core_->shutdown(); }
+SUPERVISOR_INLINE Loop::~Loop() { core_->shutdown(); }
 
-LoopInfo Loop::info() const { return core_->info(); }
+SUPERVISOR_INLINE LoopInfo Loop::info() const { return core_->info(); }
 
-std::uint64_t Loop::stolen_reaps() const noexcept {
+SUPERVISOR_INLINE std::uint64_t Loop::stolen_reaps() const noexcept {
   return core_->stolen_reaps.load(std::memory_order_relaxed);
 }
 
-std::uint64_t Loop::callback_errors() const noexcept {
+SUPERVISOR_INLINE std::uint64_t Loop::callback_errors() const noexcept {
   return core_->callback_errors.load(std::memory_order_relaxed);
 }
 

@@ -1,21 +1,21 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-#include "process/loop_core.hpp"
+#include "loop_core.hpp"
 
 #include <chrono>
 
-#include "process/child.hpp"
+#include "child.hpp"
 
 namespace supervisor::detail {
 
-LoopCore::LoopCore(LoopOptions options) : options_(std::move(options)) {
+SUPERVISOR_INLINE LoopCore::LoopCore(LoopOptions options) : options_(std::move(options)) {
   backend_ = make_backend(*this, options_, info_);
   poller_ = &backend_->poller();
 }
 
-LoopCore::~LoopCore() = default;
+SUPERVISOR_INLINE LoopCore::~LoopCore() = default;
 
-void LoopCore::start() {
+SUPERVISOR_INLINE void LoopCore::start() {
   thread_ = std::thread([this] {
     backend_->enter_loop_thread();
     loop_id_.store(std::this_thread::get_id(), std::memory_order_release);
@@ -24,11 +24,13 @@ void LoopCore::start() {
   while (loop_id_.load(std::memory_order_acquire) == std::thread::id{}) std::this_thread::yield();
 }
 
-void LoopCore::post(std::function<void()> fn) { enqueue(std::move(fn), true); }
+SUPERVISOR_INLINE void LoopCore::post(std::function<void()> fn) { enqueue(std::move(fn), true); }
 
-void LoopCore::post_unwoken(std::function<void()> fn) { enqueue(std::move(fn), false); }
+SUPERVISOR_INLINE void LoopCore::post_unwoken(std::function<void()> fn) {
+  enqueue(std::move(fn), false);
+}
 
-void LoopCore::enqueue(std::function<void()> fn, bool wake_loop) {
+SUPERVISOR_INLINE void LoopCore::enqueue(std::function<void()> fn, bool wake_loop) {
   bool wake = false;
   {
     std::unique_lock lock(mu_);
@@ -52,16 +54,17 @@ void LoopCore::enqueue(std::function<void()> fn, bool wake_loop) {
   if (wake) poller_->wake();
 }
 
-std::uint64_t LoopCore::reserve_watch(NativeHandle h, std::uint32_t events) {
+SUPERVISOR_INLINE std::uint64_t LoopCore::reserve_watch(NativeHandle h, std::uint32_t events) {
   const std::uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
   return poller_->add(h, events, id) ? id : 0;
 }
 
-void LoopCore::install_watch(std::uint64_t id, std::function<void(std::uint32_t)> cb) {
+SUPERVISOR_INLINE void LoopCore::install_watch(std::uint64_t id,
+                                               std::function<void(std::uint32_t)> cb) {
   if (id != 0) watchers_.emplace(id, std::move(cb));
 }
 
-void LoopCore::shutdown() {
+SUPERVISOR_INLINE void LoopCore::shutdown() {
   if (!thread_.joinable()) return;
   post([this] {
     stopping_ = true;
@@ -73,19 +76,19 @@ void LoopCore::shutdown() {
   backend_->after_loop();
 }
 
-std::uint64_t LoopCore::watch(NativeHandle h, std::uint32_t events,
-                              std::function<void(std::uint32_t)> cb) {
+SUPERVISOR_INLINE std::uint64_t LoopCore::watch(NativeHandle h, std::uint32_t events,
+                                                std::function<void(std::uint32_t)> cb) {
   const std::uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
   if (!poller_->add(h, events, id)) return 0;
   watchers_.emplace(id, std::move(cb));
   return id;
 }
 
-void LoopCore::rewatch(std::uint64_t id, NativeHandle h, std::uint32_t events) {
+SUPERVISOR_INLINE void LoopCore::rewatch(std::uint64_t id, NativeHandle h, std::uint32_t events) {
   poller_->modify(h, events, id);
 }
 
-void LoopCore::unwatch(std::uint64_t id, NativeHandle h) {
+SUPERVISOR_INLINE void LoopCore::unwatch(std::uint64_t id, NativeHandle h) {
   if (id == 0) return;
   poller_->remove(h);
   auto it = watchers_.find(id);
@@ -95,13 +98,13 @@ void LoopCore::unwatch(std::uint64_t id, NativeHandle h) {
   watchers_.erase(it);
 }
 
-std::uint64_t LoopCore::add_timer(Duration after, std::function<void()> cb) {
+SUPERVISOR_INLINE std::uint64_t LoopCore::add_timer(Duration after, std::function<void()> cb) {
   return timers_.add(default_clock().now() + after, std::move(cb));
 }
 
-void LoopCore::cancel_timer(std::uint64_t id) { timers_.cancel(id); }
+SUPERVISOR_INLINE void LoopCore::cancel_timer(std::uint64_t id) { timers_.cancel(id); }
 
-void LoopCore::report_callback_error(std::string_view where) noexcept {
+SUPERVISOR_INLINE void LoopCore::report_callback_error(std::string_view where) noexcept {
   callback_errors.fetch_add(1, std::memory_order_relaxed);
   if (!options_.error_handler) return;
   try {
@@ -111,9 +114,11 @@ void LoopCore::report_callback_error(std::string_view where) noexcept {
   }
 }
 
-void LoopCore::adopt(std::shared_ptr<ChildCore> child) { children_.insert(std::move(child)); }
+SUPERVISOR_INLINE void LoopCore::adopt(std::shared_ptr<ChildCore> child) {
+  children_.insert(std::move(child));
+}
 
-void LoopCore::forget(const ChildCore* child) {
+SUPERVISOR_INLINE void LoopCore::forget(const ChildCore* child) {
   for (auto it = children_.begin(); it != children_.end(); ++it) {
     if (it->get() == child) {
       graveyard_children_.push_back(*it);  // may be the last owner; it is running right now
@@ -124,12 +129,12 @@ void LoopCore::forget(const ChildCore* child) {
   if (stopping_ && children_.empty()) quit_ = true;
 }
 
-void LoopCore::run_timers() {
+SUPERVISOR_INLINE void LoopCore::run_timers() {
   const TimePoint now = default_clock().now();
   while (auto fn = timers_.pop_due(now)) (*fn)();
 }
 
-void LoopCore::run_commands() {
+SUPERVISOR_INLINE void LoopCore::run_commands() {
   std::vector<std::function<void()>> batch;
   {
     std::lock_guard lock(mu_);
@@ -141,7 +146,7 @@ void LoopCore::run_commands() {
   for (auto& fn : batch) fn();
 }
 
-void LoopCore::run() {
+SUPERVISOR_INLINE void LoopCore::run() {
   while (!quit_) {
     int timeout_ms = -1;
     if (commands_from_loop_) {

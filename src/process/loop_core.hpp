@@ -22,9 +22,9 @@
 #include <supervisor/clock.hpp>
 #include <supervisor/loop.hpp>
 
-#include "core/run_sync.hpp"
-#include "core/timer_queue.hpp"
-#include "process/backend.hpp"
+#include "../core/run_sync.hpp"
+#include "../core/timer_queue.hpp"
+#include "backend.hpp"
 
 namespace supervisor::detail {
 

@@ -5,18 +5,18 @@
 // processes need a backend. Each entry point says so with errc::unsupported.
 #include <supervisor/health.hpp>
 
-#include "process/backend.hpp"
+#include "backend.hpp"
 
 namespace supervisor::detail {
 
-std::unique_ptr<Backend> make_backend(LoopCore&, const LoopOptions&, LoopInfo&) {
+SUPERVISOR_INLINE std::unique_ptr<Backend> make_backend(LoopCore&, const LoopOptions&, LoopInfo&) {
   throw_error(errc::unsupported,
               "Loop: this platform has no process backend yet (the pool runs on a "
               "testing::FakeWorld only)");
 }
 
 // POSIX's numbers, so that messages and tests read the same everywhere.
-int native_signal(Signal s) noexcept {
+SUPERVISOR_INLINE int native_signal(Signal s) noexcept {
   switch (s) {
     case Signal::hangup: return 1;
     case Signal::interrupt: return 2;
@@ -30,20 +30,20 @@ int native_signal(Signal s) noexcept {
   return 15;
 }
 
-std::optional<ProcessSample> sample_process(int) { return std::nullopt; }
+SUPERVISOR_INLINE std::optional<ProcessSample> sample_process(int) { return std::nullopt; }
 
 }  // namespace supervisor::detail
 
 namespace supervisor {
 
-struct TcpCheck::Attempt {};
+SUPERVISOR_INLINE struct TcpCheck::Attempt {};
 
-TcpCheck::~TcpCheck() = default;
+SUPERVISOR_INLINE TcpCheck::~TcpCheck() = default;
 
-void TcpCheck::probe(const ProbeTarget&, ProbeCallback done) {
+SUPERVISOR_INLINE void TcpCheck::probe(const ProbeTarget&, ProbeCallback done) {
   done(ProbeResult::unknown(name() + " checks need a process backend, which this platform lacks"));
 }
 
-void TcpCheck::cancel(const ProbeTarget&) {}
+SUPERVISOR_INLINE void TcpCheck::cancel(const ProbeTarget&) {}
 
 }  // namespace supervisor

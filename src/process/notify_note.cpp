@@ -1,10 +1,10 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-#include "process/notify_note.hpp"
+#include "notify_note.hpp"
 
 namespace supervisor::detail {
 
-NotifyNote parse_notify(std::string_view text, int sender) {
+SUPERVISOR_INLINE NotifyNote parse_notify(std::string_view text, int sender) {
   NotifyNote m;
   m.sender = sender;
   std::size_t start = 0;

@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include <supervisor/export.hpp>
+
 namespace supervisor::detail {
 
 // One sd_notify datagram, parsed: what the pool acts on.

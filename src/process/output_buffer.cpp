@@ -1,16 +1,18 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-#include "process/output_buffer.hpp"
+#include "output_buffer.hpp"
 
 #include <cstdint>
 #include <utility>
 
 namespace supervisor::detail {
 
-OutputBuffer::OutputBuffer(const OutputOptions& options, bool keep_tail, bool deliver)
+SUPERVISOR_INLINE OutputBuffer::OutputBuffer(const OutputOptions& options, bool keep_tail,
+                                             bool deliver)
     : options_(options), keep_tail_(keep_tail), deliver_(deliver) {}
 
-bool OutputBuffer::take(std::string_view chunk, bool draining, std::vector<std::string>& lines) {
+SUPERVISOR_INLINE bool OutputBuffer::take(std::string_view chunk, bool draining,
+                                          std::vector<std::string>& lines) {
   stats_.bytes_read += chunk.size();
   ring_.append(chunk);
   const std::size_t cap = options_.ring_bytes;
@@ -43,17 +45,17 @@ bool OutputBuffer::take(std::string_view chunk, bool draining, std::vector<std::
   return !paused_;
 }
 
-void OutputBuffer::finish() {
+SUPERVISOR_INLINE void OutputBuffer::finish() {
   if (!partial_.empty() && keep_tail_) keep_line(partial_);
 }
 
-std::string OutputBuffer::take_ring() {
+SUPERVISOR_INLINE std::string OutputBuffer::take_ring() {
   std::string out;
   out.swap(ring_);
   return out;
 }
 
-void OutputBuffer::keep_line(const std::string& line) {
+SUPERVISOR_INLINE void OutputBuffer::keep_line(const std::string& line) {
   const std::size_t keep = options_.exit_tail_lines;
   if (keep == 0) return;
   if (tail_.size() < keep) {
@@ -64,7 +66,7 @@ void OutputBuffer::keep_line(const std::string& line) {
   tail_next_ = (tail_next_ + 1) % tail_.size();
 }
 
-std::vector<std::string> OutputBuffer::kept_lines() const {
+SUPERVISOR_INLINE std::vector<std::string> OutputBuffer::kept_lines() const {
   std::vector<std::string> out;
   out.reserve(tail_.size());
   for (std::size_t i = 0; i < tail_.size(); ++i)

@@ -12,20 +12,20 @@
 #include <optional>
 #include <system_error>
 
-#include "process/backend.hpp"
-#include "process/child.hpp"
-#include "process/probes.hpp"
+#include "backend.hpp"
+#include "child.hpp"
+#include "probes.hpp"
 
 namespace supervisor {
 
-bool detail::same_worker(const ProbeTarget& a, const ProbeTarget& b) {
+SUPERVISOR_INLINE bool detail::same_worker(const ProbeTarget& a, const ProbeTarget& b) {
   return a.worker == b.worker && a.incarnation == b.incarnation;
 }
 
 // ------------------------------------------------------------------------------------------
 // ProcessAliveCheck
 
-void ProcessAliveCheck::probe(const ProbeTarget& target, ProbeCallback done) {
+SUPERVISOR_INLINE void ProcessAliveCheck::probe(const ProbeTarget& target, ProbeCallback done) {
   const auto st = detail::sample_process(target.pid);
   if (!st) {
     done(ProbeResult::unhealthy(fmt::format("pid {} is gone", target.pid)));
@@ -42,9 +42,10 @@ void ProcessAliveCheck::probe(const ProbeTarget& target, ProbeCallback done) {
 // ------------------------------------------------------------------------------------------
 // ResourceThresholdCheck
 
-ResourceThresholdCheck::ResourceThresholdCheck(Limits limits) : limits_(limits) {}
+SUPERVISOR_INLINE ResourceThresholdCheck::ResourceThresholdCheck(Limits limits) : limits_(limits) {}
 
-void ResourceThresholdCheck::probe(const ProbeTarget& target, ProbeCallback done) {
+SUPERVISOR_INLINE void ResourceThresholdCheck::probe(const ProbeTarget& target,
+                                                     ProbeCallback done) {
   const auto sample = detail::sample_process(target.pid);
   if (!sample) {
     done(ProbeResult::unhealthy(fmt::format("pid {} is gone", target.pid)));
@@ -88,9 +89,9 @@ struct ExecCheck::Running {
   Process process;
 };
 
-ExecCheck::ExecCheck(std::vector<std::string> argv) : argv_(std::move(argv)) {}
+SUPERVISOR_INLINE ExecCheck::ExecCheck(std::vector<std::string> argv) : argv_(std::move(argv)) {}
 
-ExecCheck::~ExecCheck() {
+SUPERVISOR_INLINE ExecCheck::~ExecCheck() {
   std::vector<std::shared_ptr<Running>> left;
   {
     std::lock_guard lock(mu_);
@@ -99,7 +100,7 @@ ExecCheck::~ExecCheck() {
   for (auto& r : left) r->process.request_kill();  // each is reaped by its loop
 }
 
-void ExecCheck::probe(const ProbeTarget& target, ProbeCallback done) {
+SUPERVISOR_INLINE void ExecCheck::probe(const ProbeTarget& target, ProbeCallback done) {
   if (!target.loop) {
     done(ProbeResult::unknown("exec checks need a real Loop"));
     return;
@@ -146,7 +147,7 @@ void ExecCheck::probe(const ProbeTarget& target, ProbeCallback done) {
   // `finished` goes out of scope here, outside the lock: those processes are over already.
 }
 
-void ExecCheck::cancel(const ProbeTarget& target) {
+SUPERVISOR_INLINE void ExecCheck::cancel(const ProbeTarget& target) {
   std::lock_guard lock(mu_);
   for (auto& r : running_) {
     if (detail::same_worker(r->target, target) && r->process.running()) r->process.request_kill();
@@ -156,13 +157,13 @@ void ExecCheck::cancel(const ProbeTarget& target) {
 // ------------------------------------------------------------------------------------------
 // TcpCheck and HttpCheck: their I/O is the backend's (e.g. src/linux/tcp_check.cpp).
 
-TcpCheck::TcpCheck(std::string address, std::uint16_t port)
+SUPERVISOR_INLINE TcpCheck::TcpCheck(std::string address, std::uint16_t port)
     : address_(std::move(address)), port_(port) {}
 
-TcpCheck::TcpCheck(std::string address, std::uint16_t port, std::string request)
+SUPERVISOR_INLINE TcpCheck::TcpCheck(std::string address, std::uint16_t port, std::string request)
     : address_(std::move(address)), port_(port), request_(std::move(request)) {}
 
-HttpCheck::HttpCheck(std::string address, std::uint16_t port, std::string path)
+SUPERVISOR_INLINE HttpCheck::HttpCheck(std::string address, std::uint16_t port, std::string path)
     : TcpCheck(address, port,
                fmt::format("GET {} HTTP/1.1\r\nHost: {}:{}\r\nUser-Agent: supervisor-probe\r\n"
                            "Accept: */*\r\nConnection: close\r\n\r\n",

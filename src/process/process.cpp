@@ -5,19 +5,20 @@
 
 #include <fmt/format.h>
 
-#include "core/validate.hpp"
-#include "process/access.hpp"
-#include "process/child.hpp"
-#include "process/loop_core.hpp"
+#include "../core/validate.hpp"
+#include "access.hpp"
+#include "child.hpp"
+#include "loop_core.hpp"
 
 namespace supervisor {
 
 using detail::ChildCore;
 using detail::ErrorSink;
 
-Process detail::start_process(const std::shared_ptr<LoopCore>& core,
-                              std::shared_ptr<const ProcessSpec> spec_ptr, ProcessOptions options,
-                              bool spec_validated, ErrorSink& err) {
+SUPERVISOR_INLINE Process detail::start_process(const std::shared_ptr<LoopCore>& core,
+                                                std::shared_ptr<const ProcessSpec> spec_ptr,
+                                                ProcessOptions options, bool spec_validated,
+                                                ErrorSink& err) {
   const ProcessSpec& spec = *spec_ptr;
   if (!spec_validated) validate_spec(spec, err);
   if (err) return {};
@@ -51,13 +52,14 @@ Process detail::start_process(const std::shared_ptr<LoopCore>& core,
   return ProcessAccess::make(std::move(state));
 }
 
-Process::Process() noexcept = default;
-Process::Process(std::shared_ptr<ChildCore> state) noexcept : state_(std::move(state)) {}
-Process::Process(Process&&) noexcept = default;
+SUPERVISOR_INLINE Process::Process() noexcept = default;
+SUPERVISOR_INLINE Process::Process(std::shared_ptr<ChildCore> state) noexcept
+    : state_(std::move(state)) {}
+SUPERVISOR_INLINE Process::Process(Process&&) noexcept = default;
 
 // Lets go of the current process: stops it (waiting, within its StopPlan) from a host thread;
 // from the loop thread, where waiting would deadlock, only starts the stop.
-void Process::reset() noexcept {
+SUPERVISOR_INLINE void Process::reset() noexcept {
   if (!state_) return;
   try {
     if (state_->loop->in_loop()) {
@@ -71,7 +73,7 @@ void Process::reset() noexcept {
   state_.reset();
 }
 
-Process& Process::operator=(Process&& other) noexcept {
+SUPERVISOR_INLINE Process& Process::operator=(Process&& other) noexcept {
   if (this != &other) {
     reset();
     state_ = std::move(other.state_);
@@ -79,88 +81,90 @@ Process& Process::operator=(Process&& other) noexcept {
   return *this;
 }
 
-Process::~Process() { reset(); }
+SUPERVISOR_INLINE Process::~Process() { reset(); }
 
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
-Process start_impl(Loop& loop, ProcessSpec&& spec, ProcessOptions&& options, ErrorSink& err) {
+SUPERVISOR_INLINE Process start_impl(Loop& loop, ProcessSpec&& spec, ProcessOptions&& options,
+                                     ErrorSink& err) {
   return detail::start_process(detail::LoopAccess::core(loop),
                                std::make_shared<const ProcessSpec>(std::move(spec)),
                                std::move(options), false, err);
 }
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
-Process Process::start(Loop& loop, ProcessSpec spec, ProcessOptions options) {
+SUPERVISOR_INLINE Process Process::start(Loop& loop, ProcessSpec spec, ProcessOptions options) {
   return detail::or_throw(
       [&](ErrorSink& err) { return start_impl(loop, std::move(spec), std::move(options), err); });
 }
 
-Process Process::start(Loop& loop, ProcessSpec spec, ProcessOptions options,
-                       std::error_code& ec) noexcept {
+SUPERVISOR_INLINE Process Process::start(Loop& loop, ProcessSpec spec, ProcessOptions options,
+                                         std::error_code& ec) noexcept {
   return detail::into_code(ec, [&](ErrorSink& err) {
     return start_impl(loop, std::move(spec), std::move(options), err);
   });
 }
 
-int Process::pid() const noexcept { return state_ ? state_->info.pid : 0; }
+SUPERVISOR_INLINE int Process::pid() const noexcept { return state_ ? state_->info.pid : 0; }
 
-ProcessInfo Process::info() const {
+SUPERVISOR_INLINE ProcessInfo Process::info() const {
   if (!state_) return {};
   std::lock_guard lock(state_->mu);  // set_resources updates `limits`
   return state_->info;
 }
 
-bool Process::running() const {
+SUPERVISOR_INLINE bool Process::running() const {
   if (!state_) return false;
   std::lock_guard lock(state_->mu);
   return !state_->final_status.has_value();
 }
 
-std::optional<ExitStatus> Process::exit_status() const {
+SUPERVISOR_INLINE std::optional<ExitStatus> Process::exit_status() const {
   if (!state_) return std::nullopt;
   std::lock_guard lock(state_->mu);
   return state_->final_status;
 }
 
-ExitStatus Process::wait() {
+SUPERVISOR_INLINE ExitStatus Process::wait() {
   if (!state_) throw_error(errc::not_running, "Process::wait: no process");
   return *state_->wait_for(std::nullopt);
 }
 
-std::optional<ExitStatus> Process::wait_for(Duration timeout) {
+SUPERVISOR_INLINE std::optional<ExitStatus> Process::wait_for(Duration timeout) {
   if (!state_) throw_error(errc::not_running, "Process::wait_for: no process");
   return state_->wait_for(timeout);
 }
 
-void Process::request_stop() {
+SUPERVISOR_INLINE void Process::request_stop() {
   if (!state_) return;
   auto s = state_;
   s->loop->post([s] { s->request_stop(); });
 }
 
-ExitStatus Process::stop() {
+SUPERVISOR_INLINE ExitStatus Process::stop() {
   if (!state_) throw_error(errc::not_running, "Process::stop: no process");
   if (auto done = exit_status()) return *done;  // already over: no round trip to the loop
   request_stop();
   return wait();
 }
 
-void Process::request_kill() {
+SUPERVISOR_INLINE void Process::request_kill() {
   if (!state_) return;
   auto s = state_;
   s->loop->post([s] { s->kill_now(); });
 }
 
-ExitStatus Process::kill() {
+SUPERVISOR_INLINE ExitStatus Process::kill() {
   if (!state_) throw_error(errc::not_running, "Process::kill: no process");
   request_kill();
   return wait();
 }
 
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
-void signal_impl(const std::shared_ptr<ChildCore>& s, Signal sig, ErrorSink& err) {
+SUPERVISOR_INLINE void signal_impl(const std::shared_ptr<ChildCore>& s, Signal sig,
+                                   ErrorSink& err) {
   if (!s) {
     err.fail(errc::not_running, [] { return std::string("Process::signal: no process"); });
     return;
@@ -168,23 +172,23 @@ void signal_impl(const std::shared_ptr<ChildCore>& s, Signal sig, ErrorSink& err
   s->loop->run_sync([&] { s->signal_leader(sig, err); });
 }
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
-void Process::signal(Signal sig) {
+SUPERVISOR_INLINE void Process::signal(Signal sig) {
   detail::or_throw([&](ErrorSink& err) { signal_impl(state_, sig, err); });
 }
 
-void Process::signal(Signal sig, std::error_code& ec) noexcept {
+SUPERVISOR_INLINE void Process::signal(Signal sig, std::error_code& ec) noexcept {
   detail::into_code(ec, [&](ErrorSink& err) { signal_impl(state_, sig, err); });
 }
 
-std::string Process::output(StdStream stream) const {
+SUPERVISOR_INLINE std::string Process::output(StdStream stream) const {
   if (!state_) return {};
   std::lock_guard lock(state_->mu);
   return state_->buffer(stream).ring();
 }
 
-std::string Process::take_output(StdStream stream) {
+SUPERVISOR_INLINE std::string Process::take_output(StdStream stream) {
   if (!state_) return {};
   std::string taken;
   {
@@ -196,16 +200,16 @@ std::string Process::take_output(StdStream stream) {
   return taken;
 }
 
-OutputStats Process::output_stats(StdStream stream) const {
+SUPERVISOR_INLINE OutputStats Process::output_stats(StdStream stream) const {
   if (!state_) return {};
   std::lock_guard lock(state_->mu);
   return state_->buffer(stream).stats();
 }
 
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
-void set_resources_impl(const std::shared_ptr<ChildCore>& s, const ResourceLimits& limits,
-                        ErrorSink& err) {
+SUPERVISOR_INLINE void set_resources_impl(const std::shared_ptr<ChildCore>& s,
+                                          const ResourceLimits& limits, ErrorSink& err) {
   if (!s) {
     err.fail(errc::not_running, [] { return std::string("Process::set_resources: no process"); });
     return;
@@ -213,17 +217,18 @@ void set_resources_impl(const std::shared_ptr<ChildCore>& s, const ResourceLimit
   s->loop->run_sync([&] { s->set_resources(limits, err); });
 }
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
-void Process::set_resources(const ResourceLimits& limits) {
+SUPERVISOR_INLINE void Process::set_resources(const ResourceLimits& limits) {
   detail::or_throw([&](ErrorSink& err) { set_resources_impl(state_, limits, err); });
 }
 
-void Process::set_resources(const ResourceLimits& limits, std::error_code& ec) noexcept {
+SUPERVISOR_INLINE void Process::set_resources(const ResourceLimits& limits,
+                                              std::error_code& ec) noexcept {
   detail::into_code(ec, [&](ErrorSink& err) { set_resources_impl(state_, limits, err); });
 }
 
-ResourceSample Process::sample() const {
+SUPERVISOR_INLINE ResourceSample Process::sample() const {
   if (!state_) return {};
   auto s = state_;
   return s->loop->run_sync([&] { return s->sample(); });

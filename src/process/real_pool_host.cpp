@@ -2,14 +2,14 @@
 // SPDX-License-Identifier: MIT
 // The real world a Pool runs in: a Loop, real processes, the backend's groups and sd_notify
 // channels. Portable: everything OS-specific is behind process/backend.hpp.
-#include "pool/pool_host.hpp"
-#include "process/access.hpp"
-#include "process/child.hpp"
-#include "process/loop_core.hpp"
-#include "process/resource_group.hpp"
+#include "../pool/pool_host.hpp"
+#include "access.hpp"
+#include "child.hpp"
+#include "loop_core.hpp"
+#include "resource_group.hpp"
 
 namespace supervisor::detail {
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
 class RealWorker final : public WorkerProcess {
  public:
@@ -99,9 +99,9 @@ class RealHost final : public PoolHost {
   std::shared_ptr<LoopCore> core_;  // keeps the loop's state alive as long as the pool needs it
 };
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
-std::shared_ptr<PoolHost> make_real_pool_host(std::shared_ptr<LoopCore> core) {
+SUPERVISOR_INLINE std::shared_ptr<PoolHost> make_real_pool_host(std::shared_ptr<LoopCore> core) {
   return std::make_shared<RealHost>(std::move(core));
 }
 

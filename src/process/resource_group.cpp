@@ -3,19 +3,20 @@
 // The public ResourceGroup: a handle on the backend's group.
 #include <supervisor/resource_group.hpp>
 
-#include "core/validate.hpp"
-#include "process/access.hpp"
-#include "process/loop_core.hpp"
-#include "process/resource_group.hpp"
+#include "../core/validate.hpp"
+#include "access.hpp"
+#include "loop_core.hpp"
+#include "resource_group.hpp"
 
 namespace supervisor {
 
 using detail::ErrorSink;
 using detail::GroupAccess;
 
-ResourceGroup detail::create_resource_group(const std::shared_ptr<LoopCore>& core,
-                                            const ResourceLimits& limits,
-                                            const ResourceGroup& parent, ErrorSink& err) {
+SUPERVISOR_INLINE ResourceGroup detail::create_resource_group(const std::shared_ptr<LoopCore>& core,
+                                                              const ResourceLimits& limits,
+                                                              const ResourceGroup& parent,
+                                                              ErrorSink& err) {
   validate_group_limits(limits, "ResourceGroup", err);
   if (err) return {};
   const auto& parent_state = GroupAccess::state(parent);
@@ -30,25 +31,26 @@ ResourceGroup detail::create_resource_group(const std::shared_ptr<LoopCore>& cor
   return GroupAccess::make(std::move(state));
 }
 
-ResourceGroup::ResourceGroup() noexcept = default;
+SUPERVISOR_INLINE ResourceGroup::ResourceGroup() noexcept = default;
 
-ResourceGroup ResourceGroup::create(Loop& loop, ResourceLimits limits) {
+SUPERVISOR_INLINE ResourceGroup ResourceGroup::create(Loop& loop, ResourceLimits limits) {
   return detail::or_throw([&](ErrorSink& err) {
     return detail::create_resource_group(detail::LoopAccess::core(loop), limits, {}, err);
   });
 }
 
-ResourceGroup ResourceGroup::create(Loop& loop, ResourceLimits limits,
-                                    std::error_code& ec) noexcept {
+SUPERVISOR_INLINE ResourceGroup ResourceGroup::create(Loop& loop, ResourceLimits limits,
+                                                      std::error_code& ec) noexcept {
   return detail::into_code(ec, [&](ErrorSink& err) {
     return detail::create_resource_group(detail::LoopAccess::core(loop), limits, {}, err);
   });
 }
 
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
-ResourceGroup child_of(const ResourceGroup& parent, const std::shared_ptr<detail::GroupOs>& state,
-                       const ResourceLimits& limits, ErrorSink& err) {
+SUPERVISOR_INLINE ResourceGroup child_of(const ResourceGroup& parent,
+                                         const std::shared_ptr<detail::GroupOs>& state,
+                                         const ResourceLimits& limits, ErrorSink& err) {
   if (!state) {
     err.fail(errc::invalid_argument,
              [] { return std::string("ResourceGroup::create_child: an empty handle"); });
@@ -57,8 +59,8 @@ ResourceGroup child_of(const ResourceGroup& parent, const std::shared_ptr<detail
   return detail::create_resource_group(state->core, limits, parent, err);
 }
 
-void set_group_impl(const std::shared_ptr<detail::GroupOs>& s, const ResourceLimits& limits,
-                    ErrorSink& err) {
+SUPERVISOR_INLINE void set_group_impl(const std::shared_ptr<detail::GroupOs>& s,
+                                      const ResourceLimits& limits, ErrorSink& err) {
   if (!s) {
     err.fail(errc::invalid_argument,
              [] { return std::string("ResourceGroup::set_resources: an empty handle"); });
@@ -68,35 +70,40 @@ void set_group_impl(const std::shared_ptr<detail::GroupOs>& s, const ResourceLim
   if (!err) s->set(limits, err);
 }
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
-ResourceGroup ResourceGroup::create_child(ResourceLimits limits) const {
+SUPERVISOR_INLINE ResourceGroup ResourceGroup::create_child(ResourceLimits limits) const {
   return detail::or_throw([&](ErrorSink& err) { return child_of(*this, state_, limits, err); });
 }
 
-ResourceGroup ResourceGroup::create_child(ResourceLimits limits,
-                                          std::error_code& ec) const noexcept {
+SUPERVISOR_INLINE ResourceGroup ResourceGroup::create_child(ResourceLimits limits,
+                                                            std::error_code& ec) const noexcept {
   return detail::into_code(ec,
                            [&](ErrorSink& err) { return child_of(*this, state_, limits, err); });
 }
 
-ResourceLimits ResourceGroup::resources() const {
+SUPERVISOR_INLINE ResourceLimits ResourceGroup::resources() const {
   return state_ ? state_->resources() : ResourceLimits{};
 }
 
-std::string ResourceGroup::cgroup() const { return state_ ? state_->cgroup() : std::string(); }
+SUPERVISOR_INLINE std::string ResourceGroup::cgroup() const {
+  return state_ ? state_->cgroup() : std::string();
+}
 
-std::vector<LimitStatus> ResourceGroup::limits() const {
+SUPERVISOR_INLINE std::vector<LimitStatus> ResourceGroup::limits() const {
   return state_ ? state_->limits() : std::vector<LimitStatus>{};
 }
 
-GroupSample ResourceGroup::sample() const { return state_ ? state_->sample() : GroupSample{}; }
+SUPERVISOR_INLINE GroupSample ResourceGroup::sample() const {
+  return state_ ? state_->sample() : GroupSample{};
+}
 
-void ResourceGroup::set_resources(const ResourceLimits& limits) {
+SUPERVISOR_INLINE void ResourceGroup::set_resources(const ResourceLimits& limits) {
   detail::or_throw([&](ErrorSink& err) { set_group_impl(state_, limits, err); });
 }
 
-void ResourceGroup::set_resources(const ResourceLimits& limits, std::error_code& ec) noexcept {
+SUPERVISOR_INLINE void ResourceGroup::set_resources(const ResourceLimits& limits,
+                                                    std::error_code& ec) noexcept {
   detail::into_code(ec, [&](ErrorSink& err) { set_group_impl(state_, limits, err); });
 }
 

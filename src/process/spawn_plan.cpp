@@ -1,14 +1,14 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-#include "process/spawn_plan.hpp"
+#include "spawn_plan.hpp"
 
 #include <cstring>
 #include <map>
 
 namespace supervisor::detail {
 
-EnvPlan plan_environment(const Environment& env, const char* const* host,
-                         std::string_view default_path) {
+SUPERVISOR_INLINE EnvPlan plan_environment(const Environment& env, const char* const* host,
+                                           std::string_view default_path) {
   EnvPlan plan;
   plan.path = std::string(default_path);
   if (env.inherit && env.set.empty() && env.unset.empty()) {
@@ -35,8 +35,9 @@ EnvPlan plan_environment(const Environment& env, const char* const* host,
   return plan;
 }
 
-PathSearch search_path(std::string_view name, std::string_view path,
-                       const std::function<std::error_code(const std::string&)>& check) {
+SUPERVISOR_INLINE PathSearch
+search_path(std::string_view name, std::string_view path,
+            const std::function<std::error_code(const std::string&)>& check) {
   PathSearch out;
   std::size_t start = 0;
   while (start <= path.size()) {

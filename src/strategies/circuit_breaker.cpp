@@ -15,13 +15,13 @@
 
 #include <supervisor/error.hpp>
 
-#include "core/duration.hpp"
+#include "../core/duration.hpp"
 
 namespace supervisor {
 
 using detail::format_duration;
 
-std::string_view to_string(BreakerState s) noexcept {
+SUPERVISOR_INLINE std::string_view to_string(BreakerState s) noexcept {
   switch (s) {
     case BreakerState::closed: return "closed";
     case BreakerState::open: return "open";
@@ -32,7 +32,7 @@ std::string_view to_string(BreakerState s) noexcept {
   return "unknown";
 }
 
-std::string_view to_string(SlidingWindowType t) noexcept {
+SUPERVISOR_INLINE std::string_view to_string(SlidingWindowType t) noexcept {
   switch (t) {
     case SlidingWindowType::count_based: return "count_based";
     case SlidingWindowType::time_based: return "time_based";
@@ -43,33 +43,35 @@ std::string_view to_string(SlidingWindowType t) noexcept {
 // ---------------------------------------------------------------------------------------------
 // CircuitBreaker: listener delivery
 
-CircuitBreaker::CircuitBreaker() = default;
-CircuitBreaker::~CircuitBreaker() = default;
+SUPERVISOR_INLINE CircuitBreaker::CircuitBreaker() = default;
+SUPERVISOR_INLINE CircuitBreaker::~CircuitBreaker() = default;
 
-void CircuitBreaker::release(TimePoint /*now*/) {}
+SUPERVISOR_INLINE void CircuitBreaker::release(TimePoint /*now*/) {}
 
-void CircuitBreaker::on_slow(Duration elapsed, TimePoint now) { on_success(elapsed, now); }
+SUPERVISOR_INLINE void CircuitBreaker::on_slow(Duration elapsed, TimePoint now) {
+  on_success(elapsed, now);
+}
 
-std::optional<TimePoint> CircuitBreaker::next_transition_at(TimePoint /*now*/) {
+SUPERVISOR_INLINE std::optional<TimePoint> CircuitBreaker::next_transition_at(TimePoint /*now*/) {
   return std::nullopt;
 }
 
-void CircuitBreaker::set_listener(Listener listener) {
+SUPERVISOR_INLINE void CircuitBreaker::set_listener(Listener listener) {
   auto shared = listener ? std::make_shared<const Listener>(std::move(listener)) : nullptr;
   const std::lock_guard<std::mutex> lock(listener_mutex_);
   listener_ = std::move(shared);
 }
 
-std::uint64_t CircuitBreaker::listener_failures() const noexcept {
+SUPERVISOR_INLINE std::uint64_t CircuitBreaker::listener_failures() const noexcept {
   return listener_failures_.load(std::memory_order_relaxed);
 }
 
-void CircuitBreaker::enqueue_transition(BreakerTransition transition) {
+SUPERVISOR_INLINE void CircuitBreaker::enqueue_transition(BreakerTransition transition) {
   const std::lock_guard<std::mutex> lock(listener_mutex_);
   if (listener_) pending_.push_back(std::move(transition));
 }
 
-void CircuitBreaker::deliver_transitions() noexcept {
+SUPERVISOR_INLINE void CircuitBreaker::deliver_transitions() noexcept {
   std::unique_lock<std::mutex> lock(listener_mutex_);
   // One deliverer at a time keeps the listener in transition order and serialized; a thread that
   // finds another one delivering leaves its transitions to it instead of waiting (no thread ever
@@ -93,7 +95,7 @@ void CircuitBreaker::deliver_transitions() noexcept {
   delivering_ = false;
 }
 
-void CircuitBreaker::notify(BreakerTransition transition) {
+SUPERVISOR_INLINE void CircuitBreaker::notify(BreakerTransition transition) {
   enqueue_transition(std::move(transition));
   deliver_transitions();
 }
@@ -101,11 +103,12 @@ void CircuitBreaker::notify(BreakerTransition transition) {
 // ---------------------------------------------------------------------------------------------
 // Options
 
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
-bool valid_percent(double p) { return p > 0.0 && p <= 100.0; }  // false for NaN too
+// False for NaN too.
+SUPERVISOR_INLINE bool valid_percent(double p) { return p > 0.0 && p <= 100.0; }
 
-void validate_options(const BreakerOptions& o, detail::ErrorSink& err) {
+SUPERVISOR_INLINE void validate_options(const BreakerOptions& o, detail::ErrorSink& err) {
   const auto fail = [&](std::string_view field, auto&& describe) {
     err.fail(errc::invalid_argument,
              [&] { return fmt::format("BreakerOptions.{}: {}", field, describe()); });
@@ -174,7 +177,7 @@ void validate_options(const BreakerOptions& o, detail::ErrorSink& err) {
 }
 
 // `base + d` without overflowing past the end of time (a huge wait means "practically never").
-TimePoint saturating_add(TimePoint base, Duration d) {
+SUPERVISOR_INLINE TimePoint saturating_add(TimePoint base, Duration d) {
   const std::int64_t b = base.time_since_epoch().count();
   const std::int64_t x = d.count();
   if (x > 0 && b > std::numeric_limits<std::int64_t>::max() - x) return TimePoint::max();
@@ -298,13 +301,13 @@ class OutcomeWindow {
   std::optional<std::int64_t> latest_second_;
 };
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
-void validate(const BreakerOptions& options) {
+SUPERVISOR_INLINE void validate(const BreakerOptions& options) {
   detail::or_throw([&](detail::ErrorSink& err) { validate_options(options, err); });
 }
 
-void validate(const BreakerOptions& options, std::error_code& ec) noexcept {
+SUPERVISOR_INLINE void validate(const BreakerOptions& options, std::error_code& ec) noexcept {
   detail::into_code(ec, [&](detail::ErrorSink& err) { validate_options(options, err); });
 }
 
@@ -457,18 +460,19 @@ struct SlidingWindowBreaker::Impl {
   }
 };
 
-SlidingWindowBreaker::SlidingWindowBreaker(const BreakerOptions& options)
+SUPERVISOR_INLINE SlidingWindowBreaker::SlidingWindowBreaker(const BreakerOptions& options)
     : impl_(std::make_unique<Impl>(*this, options)) {}
 
-SlidingWindowBreaker::~SlidingWindowBreaker() = default;
+SUPERVISOR_INLINE SlidingWindowBreaker::~SlidingWindowBreaker() = default;
 
-std::unique_ptr<SlidingWindowBreaker> SlidingWindowBreaker::create(BreakerOptions options) {
+SUPERVISOR_INLINE std::unique_ptr<SlidingWindowBreaker> SlidingWindowBreaker::create(
+    BreakerOptions options) {
   validate(options);
   return std::unique_ptr<SlidingWindowBreaker>(new SlidingWindowBreaker(options));
 }
 
-std::unique_ptr<SlidingWindowBreaker> SlidingWindowBreaker::create(BreakerOptions options,
-                                                                   std::error_code& ec) noexcept {
+SUPERVISOR_INLINE std::unique_ptr<SlidingWindowBreaker> SlidingWindowBreaker::create(
+    BreakerOptions options, std::error_code& ec) noexcept {
   // The window is allocated up front (at most a few MB by the validated limits): running out of
   // memory is reported as std::errc::not_enough_memory.
   return detail::into_code(
@@ -479,7 +483,7 @@ std::unique_ptr<SlidingWindowBreaker> SlidingWindowBreaker::create(BreakerOption
       });
 }
 
-bool SlidingWindowBreaker::try_acquire(TimePoint now) {
+SUPERVISOR_INLINE bool SlidingWindowBreaker::try_acquire(TimePoint now) {
   bool permitted = false;
   {
     const std::lock_guard<std::mutex> lock(impl_->mutex);
@@ -504,7 +508,7 @@ bool SlidingWindowBreaker::try_acquire(TimePoint now) {
   return permitted;
 }
 
-void SlidingWindowBreaker::on_success(Duration elapsed, TimePoint now) {
+SUPERVISOR_INLINE void SlidingWindowBreaker::on_success(Duration elapsed, TimePoint now) {
   {
     const std::lock_guard<std::mutex> lock(impl_->mutex);
     impl_->record(false, elapsed, now);
@@ -512,7 +516,7 @@ void SlidingWindowBreaker::on_success(Duration elapsed, TimePoint now) {
   deliver_transitions();
 }
 
-void SlidingWindowBreaker::on_slow(Duration elapsed, TimePoint now) {
+SUPERVISOR_INLINE void SlidingWindowBreaker::on_slow(Duration elapsed, TimePoint now) {
   {
     const std::lock_guard<std::mutex> lock(impl_->mutex);
     impl_->record(false, elapsed, now, true);
@@ -520,7 +524,7 @@ void SlidingWindowBreaker::on_slow(Duration elapsed, TimePoint now) {
   deliver_transitions();
 }
 
-void SlidingWindowBreaker::on_failure(Duration elapsed, TimePoint now) {
+SUPERVISOR_INLINE void SlidingWindowBreaker::on_failure(Duration elapsed, TimePoint now) {
   {
     const std::lock_guard<std::mutex> lock(impl_->mutex);
     impl_->record(true, elapsed, now);
@@ -528,7 +532,7 @@ void SlidingWindowBreaker::on_failure(Duration elapsed, TimePoint now) {
   deliver_transitions();
 }
 
-void SlidingWindowBreaker::release(TimePoint now) {
+SUPERVISOR_INLINE void SlidingWindowBreaker::release(TimePoint now) {
   {
     const std::lock_guard<std::mutex> lock(impl_->mutex);
     Impl& s = *impl_;
@@ -541,7 +545,7 @@ void SlidingWindowBreaker::release(TimePoint now) {
   deliver_transitions();
 }
 
-BreakerState SlidingWindowBreaker::state(TimePoint now) {
+SUPERVISOR_INLINE BreakerState SlidingWindowBreaker::state(TimePoint now) {
   BreakerState result;
   {
     const std::lock_guard<std::mutex> lock(impl_->mutex);
@@ -552,7 +556,7 @@ BreakerState SlidingWindowBreaker::state(TimePoint now) {
   return result;
 }
 
-std::optional<TimePoint> SlidingWindowBreaker::next_transition_at(TimePoint now) {
+SUPERVISOR_INLINE std::optional<TimePoint> SlidingWindowBreaker::next_transition_at(TimePoint now) {
   std::optional<TimePoint> result;
   {
     const std::lock_guard<std::mutex> lock(impl_->mutex);
@@ -569,7 +573,7 @@ std::optional<TimePoint> SlidingWindowBreaker::next_transition_at(TimePoint now)
   return result;
 }
 
-void SlidingWindowBreaker::force_open(TimePoint now) {
+SUPERVISOR_INLINE void SlidingWindowBreaker::force_open(TimePoint now) {
   {
     const std::lock_guard<std::mutex> lock(impl_->mutex);
     if (impl_->state != BreakerState::forced_open) {
@@ -579,7 +583,7 @@ void SlidingWindowBreaker::force_open(TimePoint now) {
   deliver_transitions();
 }
 
-void SlidingWindowBreaker::disable(TimePoint now) {
+SUPERVISOR_INLINE void SlidingWindowBreaker::disable(TimePoint now) {
   {
     const std::lock_guard<std::mutex> lock(impl_->mutex);
     if (impl_->state != BreakerState::disabled) {
@@ -589,7 +593,7 @@ void SlidingWindowBreaker::disable(TimePoint now) {
   deliver_transitions();
 }
 
-void SlidingWindowBreaker::reset(TimePoint now) {
+SUPERVISOR_INLINE void SlidingWindowBreaker::reset(TimePoint now) {
   {
     const std::lock_guard<std::mutex> lock(impl_->mutex);
     Impl& s = *impl_;
@@ -603,7 +607,7 @@ void SlidingWindowBreaker::reset(TimePoint now) {
   deliver_transitions();
 }
 
-BreakerMetrics SlidingWindowBreaker::metrics(TimePoint now) {
+SUPERVISOR_INLINE BreakerMetrics SlidingWindowBreaker::metrics(TimePoint now) {
   BreakerMetrics m;
   {
     const std::lock_guard<std::mutex> lock(impl_->mutex);
@@ -624,18 +628,20 @@ BreakerMetrics SlidingWindowBreaker::metrics(TimePoint now) {
   return m;
 }
 
-const BreakerOptions& SlidingWindowBreaker::options() const noexcept { return impl_->options; }
+SUPERVISOR_INLINE const BreakerOptions& SlidingWindowBreaker::options() const noexcept {
+  return impl_->options;
+}
 
 // ---------------------------------------------------------------------------------------------
 // BreakerGuard
 
-BreakerGuard::BreakerGuard(CircuitBreaker& breaker, const Clock& clock)
+SUPERVISOR_INLINE BreakerGuard::BreakerGuard(CircuitBreaker& breaker, const Clock& clock)
     : breaker_(breaker), clock_(clock), start_(clock.now()), permitted_(false), pending_(false) {
   permitted_ = breaker_.try_acquire(start_);
   pending_ = permitted_;
 }
 
-BreakerGuard::~BreakerGuard() {
+SUPERVISOR_INLINE BreakerGuard::~BreakerGuard() {
   if (!pending_) return;
   try {
     breaker_.release(clock_.now());
@@ -644,14 +650,14 @@ BreakerGuard::~BreakerGuard() {
   }
 }
 
-void BreakerGuard::success() {
+SUPERVISOR_INLINE void BreakerGuard::success() {
   if (!pending_) return;
   pending_ = false;
   const TimePoint now = clock_.now();
   breaker_.on_success(now - start_, now);
 }
 
-void BreakerGuard::failure() {
+SUPERVISOR_INLINE void BreakerGuard::failure() {
   if (!pending_) return;
   pending_ = false;
   const TimePoint now = clock_.now();

@@ -10,7 +10,7 @@
 
 namespace supervisor {
 
-std::string_view to_string(HealthStatus s) noexcept {
+SUPERVISOR_INLINE std::string_view to_string(HealthStatus s) noexcept {
   switch (s) {
     case HealthStatus::healthy: return "healthy";
     case HealthStatus::degraded: return "degraded";
@@ -20,7 +20,7 @@ std::string_view to_string(HealthStatus s) noexcept {
   return "?";
 }
 
-std::string_view to_string(ProbeRole r) noexcept {
+SUPERVISOR_INLINE std::string_view to_string(ProbeRole r) noexcept {
   switch (r) {
     case ProbeRole::startup: return "startup";
     case ProbeRole::liveness: return "liveness";
@@ -29,12 +29,13 @@ std::string_view to_string(ProbeRole r) noexcept {
   return "?";
 }
 
-void HealthCheckStrategy::cancel(const ProbeTarget& /*target*/) {}
+SUPERVISOR_INLINE void HealthCheckStrategy::cancel(const ProbeTarget& /*target*/) {}
 
-CompositeCheck::CompositeCheck(std::vector<std::shared_ptr<HealthCheckStrategy>> checks)
+SUPERVISOR_INLINE CompositeCheck::CompositeCheck(
+    std::vector<std::shared_ptr<HealthCheckStrategy>> checks)
     : checks_(std::move(checks)) {}
 
-std::string CompositeCheck::name() const {
+SUPERVISOR_INLINE std::string CompositeCheck::name() const {
   std::string out = "all(";
   for (std::size_t i = 0; i < checks_.size(); ++i) {
     if (i > 0) out += ",";
@@ -43,7 +44,7 @@ std::string CompositeCheck::name() const {
   return out + ")";
 }
 
-void CompositeCheck::probe(const ProbeTarget& target, ProbeCallback done) {
+SUPERVISOR_INLINE void CompositeCheck::probe(const ProbeTarget& target, ProbeCallback done) {
   if (checks_.empty()) {
     done(ProbeResult::healthy("no checks"));
     return;
@@ -93,7 +94,7 @@ void CompositeCheck::probe(const ProbeTarget& target, ProbeCallback done) {
   }
 }
 
-void CompositeCheck::cancel(const ProbeTarget& target) {
+SUPERVISOR_INLINE void CompositeCheck::cancel(const ProbeTarget& target) {
   for (const auto& check : checks_) {
     if (!check) continue;
     try {

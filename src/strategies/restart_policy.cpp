@@ -13,7 +13,7 @@
 #include <string>
 #include <utility>
 
-#include "core/duration.hpp"
+#include "../core/duration.hpp"
 
 namespace supervisor {
 
@@ -23,16 +23,16 @@ using detail::format_duration;
 // RestartPolicy
 // ---------------------------------------------------------------------------------------------
 
-RestartPolicy::~RestartPolicy() = default;
-void RestartPolicy::on_started(std::size_t, TimePoint) {}
-void RestartPolicy::on_ready(std::size_t, TimePoint) {}
-void RestartPolicy::forget(std::size_t) {}
+SUPERVISOR_INLINE RestartPolicy::~RestartPolicy() = default;
+SUPERVISOR_INLINE void RestartPolicy::on_started(std::size_t, TimePoint) {}
+SUPERVISOR_INLINE void RestartPolicy::on_ready(std::size_t, TimePoint) {}
+SUPERVISOR_INLINE void RestartPolicy::forget(std::size_t) {}
 
 // ---------------------------------------------------------------------------------------------
 // Modes
 // ---------------------------------------------------------------------------------------------
 
-std::string_view to_string(RestartMode m) noexcept {
+SUPERVISOR_INLINE std::string_view to_string(RestartMode m) noexcept {
   switch (m) {
     case RestartMode::never: return "never";
     case RestartMode::always: return "always";
@@ -43,7 +43,7 @@ std::string_view to_string(RestartMode m) noexcept {
   return "invalid";
 }
 
-std::string_view to_string(Jitter j) noexcept {
+SUPERVISOR_INLINE std::string_view to_string(Jitter j) noexcept {
   switch (j) {
     case Jitter::none: return "none";
     case Jitter::full: return "full";
@@ -52,7 +52,7 @@ std::string_view to_string(Jitter j) noexcept {
   return "invalid";
 }
 
-bool is_clean_exit(const ExitStatus& s) noexcept {
+SUPERVISOR_INLINE bool is_clean_exit(const ExitStatus& s) noexcept {
   switch (s.reason) {
     case ExitReason::success: return true;
     case ExitReason::exit_code:
@@ -69,7 +69,7 @@ bool is_clean_exit(const ExitStatus& s) noexcept {
   return false;
 }
 
-bool is_abnormal_exit(const ExitStatus& s) noexcept {
+SUPERVISOR_INLINE bool is_abnormal_exit(const ExitStatus& s) noexcept {
   switch (s.reason) {
     case ExitReason::success:
     case ExitReason::exit_code:
@@ -86,7 +86,7 @@ bool is_abnormal_exit(const ExitStatus& s) noexcept {
   return true;  // a value outside the enum: not known to be clean
 }
 
-bool restart_wanted(RestartMode mode, const ExitStatus& s) noexcept {
+SUPERVISOR_INLINE bool restart_wanted(RestartMode mode, const ExitStatus& s) noexcept {
   switch (mode) {
     case RestartMode::never: return false;
     case RestartMode::always: return true;
@@ -97,14 +97,14 @@ bool restart_wanted(RestartMode mode, const ExitStatus& s) noexcept {
   return false;
 }
 
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
 // now - window without signed overflow for huge windows or early time points. window >= 0.
-TimePoint window_start(TimePoint now, Duration window) noexcept {
+SUPERVISOR_INLINE TimePoint window_start(TimePoint now, Duration window) noexcept {
   const Duration::rep n = now.time_since_epoch().count();
   if (n < std::numeric_limits<Duration::rep>::min() + window.count()) return TimePoint::min();
   return now - window;
@@ -112,25 +112,25 @@ TimePoint window_start(TimePoint now, Duration window) noexcept {
 
 // Charges at or before now - window have left the window (OTP and systemd count restarts
 // strictly within the period).
-void prune(std::deque<TimePoint>& charges, TimePoint now, Duration window) {
+SUPERVISOR_INLINE void prune(std::deque<TimePoint>& charges, TimePoint now, Duration window) {
   const TimePoint start = window_start(now, window);
   while (!charges.empty() && charges.front() <= start) charges.pop_front();
 }
 
-std::size_t count_in_window(const std::deque<TimePoint>& charges, TimePoint now,
-                            Duration window) noexcept {
+SUPERVISOR_INLINE std::size_t count_in_window(const std::deque<TimePoint>& charges, TimePoint now,
+                                              Duration window) noexcept {
   const TimePoint start = window_start(now, window);
   return static_cast<std::size_t>(
       std::count_if(charges.begin(), charges.end(), [&](TimePoint t) { return t > start; }));
 }
 
-bool contains(const std::vector<int>& values, int v) noexcept {
+SUPERVISOR_INLINE bool contains(const std::vector<int>& values, int v) noexcept {
   return std::find(values.begin(), values.end(), v) != values.end();
 }
 
 // SplitMix64 (Steele, Lea, Flood 2014): tiny, fast and fully specified, so a seed gives the same
 // jitter on every standard library (std::uniform_int_distribution is implementation-defined).
-std::uint64_t next_random(std::uint64_t& state) noexcept {
+SUPERVISOR_INLINE std::uint64_t next_random(std::uint64_t& state) noexcept {
   state += 0x9e3779b97f4a7c15ULL;
   std::uint64_t z = state;
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -139,7 +139,7 @@ std::uint64_t next_random(std::uint64_t& state) noexcept {
 }
 
 // Uniform in [0, bound], without modulo bias (rejection of the incomplete last block).
-std::uint64_t uniform_random(std::uint64_t& state, std::uint64_t bound) noexcept {
+SUPERVISOR_INLINE std::uint64_t uniform_random(std::uint64_t& state, std::uint64_t bound) noexcept {
   constexpr std::uint64_t top = std::numeric_limits<std::uint64_t>::max();
   if (bound == top) return next_random(state);
   const std::uint64_t range = bound + 1;
@@ -153,10 +153,12 @@ std::uint64_t uniform_random(std::uint64_t& state, std::uint64_t bound) noexcept
 // Validation
 // ---------------------------------------------------------------------------------------------
 
-constexpr int max_exit_code = 255;
-constexpr int max_signal = 64;  // SIGRTMAX on Linux, the largest of the supported systems
+SUPERVISOR_INLINE constexpr int max_exit_code = 255;
+SUPERVISOR_INLINE constexpr int max_signal =
+    64;  // SIGRTMAX on Linux, the largest of the supported systems
 
-void check_backoff(const BackoffOptions& o, std::string_view prefix, detail::ErrorSink& err) {
+SUPERVISOR_INLINE void check_backoff(const BackoffOptions& o, std::string_view prefix,
+                                     detail::ErrorSink& err) {
   if (o.initial < Duration::zero()) {
     err.fail(errc::invalid_argument, [&] {
       return fmt::format("{}.initial: {} is negative", prefix, format_duration(o.initial));
@@ -181,7 +183,8 @@ void check_backoff(const BackoffOptions& o, std::string_view prefix, detail::Err
   }
 }
 
-void check_budget(const RestartBudgetOptions& o, std::string_view prefix, detail::ErrorSink& err) {
+SUPERVISOR_INLINE void check_budget(const RestartBudgetOptions& o, std::string_view prefix,
+                                    detail::ErrorSink& err) {
   if (o.window < Duration::zero()) {
     err.fail(errc::invalid_argument, [&] {
       return fmt::format("{}.window: {} is negative", prefix, format_duration(o.window));
@@ -189,8 +192,8 @@ void check_budget(const RestartBudgetOptions& o, std::string_view prefix, detail
   }
 }
 
-void check_values(const std::vector<int>& values, std::string_view field, int lo, int hi,
-                  std::string_view what, detail::ErrorSink& err) {
+SUPERVISOR_INLINE void check_values(const std::vector<int>& values, std::string_view field, int lo,
+                                    int hi, std::string_view what, detail::ErrorSink& err) {
   for (std::size_t i = 0; i < values.size(); ++i) {
     if (values[i] < lo || values[i] > hi) {
       err.fail(errc::invalid_argument, [&] {
@@ -202,9 +205,9 @@ void check_values(const std::vector<int>& values, std::string_view field, int lo
   }
 }
 
-void check_disjoint(const std::vector<int>& force, std::string_view force_field,
-                    const std::vector<int>& prevent, std::string_view prevent_field,
-                    detail::ErrorSink& err) {
+SUPERVISOR_INLINE void check_disjoint(const std::vector<int>& force, std::string_view force_field,
+                                      const std::vector<int>& prevent,
+                                      std::string_view prevent_field, detail::ErrorSink& err) {
   for (std::size_t i = 0; i < force.size(); ++i) {
     if (contains(prevent, force[i])) {
       err.fail(errc::invalid_argument, [&] {
@@ -216,7 +219,7 @@ void check_disjoint(const std::vector<int>& force, std::string_view force_field,
   }
 }
 
-void check_standard(const StandardRestartOptions& o, detail::ErrorSink& err) {
+SUPERVISOR_INLINE void check_standard(const StandardRestartOptions& o, detail::ErrorSink& err) {
   switch (o.mode) {
     case RestartMode::never:
     case RestartMode::always:
@@ -269,40 +272,40 @@ void check_standard(const StandardRestartOptions& o, detail::ErrorSink& err) {
   check_budget(o.budget, "StandardRestartOptions.budget", err);
 }
 
-StandardRestartOptions validated(StandardRestartOptions o) {
+SUPERVISOR_INLINE StandardRestartOptions validated(StandardRestartOptions o) {
   validate(o);
   return o;
 }
 
-const BackoffOptions& validated(const BackoffOptions& o) {
+SUPERVISOR_INLINE const BackoffOptions& validated(const BackoffOptions& o) {
   validate(o);
   return o;
 }
 
-const RestartBudgetOptions& validated(const RestartBudgetOptions& o) {
+SUPERVISOR_INLINE const RestartBudgetOptions& validated(const RestartBudgetOptions& o) {
   validate(o);
   return o;
 }
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
 // ---------------------------------------------------------------------------------------------
 // Backoff
 // ---------------------------------------------------------------------------------------------
 
-void validate(const BackoffOptions& options) {
+SUPERVISOR_INLINE void validate(const BackoffOptions& options) {
   detail::or_throw([&](detail::ErrorSink& err) { check_backoff(options, "BackoffOptions", err); });
 }
 
-void validate(const BackoffOptions& options, std::error_code& ec) noexcept {
+SUPERVISOR_INLINE void validate(const BackoffOptions& options, std::error_code& ec) noexcept {
   detail::into_code(ec,
                     [&](detail::ErrorSink& err) { check_backoff(options, "BackoffOptions", err); });
 }
 
-Backoff::Backoff(const BackoffOptions& options)
+SUPERVISOR_INLINE Backoff::Backoff(const BackoffOptions& options)
     : options_(validated(options)), random_state_(options.seed) {}
 
-Duration Backoff::base_delay(std::uint32_t step) const noexcept {
+SUPERVISOR_INLINE Duration Backoff::base_delay(std::uint32_t step) const noexcept {
   const BackoffOptions& o = options_;
   if (o.first_immediately) {
     if (step == 0) return Duration::zero();
@@ -318,7 +321,7 @@ Duration Backoff::base_delay(std::uint32_t step) const noexcept {
   return Duration(static_cast<Duration::rep>(std::llround(grown)));
 }
 
-Duration Backoff::delay(std::uint32_t step) noexcept {
+SUPERVISOR_INLINE Duration Backoff::delay(std::uint32_t step) noexcept {
   const Duration base = base_delay(step);
   const auto span = static_cast<std::uint64_t>(base.count());
   switch (options_.jitter) {
@@ -338,19 +341,20 @@ Duration Backoff::delay(std::uint32_t step) noexcept {
 // RestartBudget
 // ---------------------------------------------------------------------------------------------
 
-void validate(const RestartBudgetOptions& options) {
+SUPERVISOR_INLINE void validate(const RestartBudgetOptions& options) {
   detail::or_throw(
       [&](detail::ErrorSink& err) { check_budget(options, "RestartBudgetOptions", err); });
 }
 
-void validate(const RestartBudgetOptions& options, std::error_code& ec) noexcept {
+SUPERVISOR_INLINE void validate(const RestartBudgetOptions& options, std::error_code& ec) noexcept {
   detail::into_code(
       ec, [&](detail::ErrorSink& err) { check_budget(options, "RestartBudgetOptions", err); });
 }
 
-RestartBudget::RestartBudget(const RestartBudgetOptions& options) : options_(validated(options)) {}
+SUPERVISOR_INLINE RestartBudget::RestartBudget(const RestartBudgetOptions& options)
+    : options_(validated(options)) {}
 
-bool RestartBudget::try_acquire(TimePoint now) {
+SUPERVISOR_INLINE bool RestartBudget::try_acquire(TimePoint now) {
   if (options_.window == Duration::zero()) return true;
   std::lock_guard<std::mutex> lock(mutex_);
   prune(charges_, now, options_.window);
@@ -359,29 +363,30 @@ bool RestartBudget::try_acquire(TimePoint now) {
   return true;
 }
 
-bool RestartBudget::would_allow(TimePoint now) const {
+SUPERVISOR_INLINE bool RestartBudget::would_allow(TimePoint now) const {
   if (options_.window == Duration::zero()) return true;
   std::lock_guard<std::mutex> lock(mutex_);
   return count_in_window(charges_, now, options_.window) < options_.max_restarts;
 }
 
-std::size_t RestartBudget::used(TimePoint now) const {
+SUPERVISOR_INLINE std::size_t RestartBudget::used(TimePoint now) const {
   if (options_.window == Duration::zero()) return 0;
   std::lock_guard<std::mutex> lock(mutex_);
   return count_in_window(charges_, now, options_.window);
 }
 
-void RestartBudget::clear() noexcept {
+SUPERVISOR_INLINE void RestartBudget::clear() noexcept {
   std::lock_guard<std::mutex> lock(mutex_);
   charges_.clear();
 }
 
-std::shared_ptr<RestartBudget> make_restart_budget(const RestartBudgetOptions& options) {
+SUPERVISOR_INLINE std::shared_ptr<RestartBudget> make_restart_budget(
+    const RestartBudgetOptions& options) {
   return std::make_shared<RestartBudget>(options);
 }
 
-std::shared_ptr<RestartBudget> make_restart_budget(const RestartBudgetOptions& options,
-                                                   std::error_code& ec) noexcept {
+SUPERVISOR_INLINE std::shared_ptr<RestartBudget> make_restart_budget(
+    const RestartBudgetOptions& options, std::error_code& ec) noexcept {
   return detail::into_code(ec, [&](detail::ErrorSink& err) -> std::shared_ptr<RestartBudget> {
     check_budget(options, "RestartBudgetOptions", err);
     if (err) return nullptr;
@@ -393,7 +398,7 @@ std::shared_ptr<RestartBudget> make_restart_budget(const RestartBudgetOptions& o
 // StandardRestartOptions
 // ---------------------------------------------------------------------------------------------
 
-StandardRestartOptions StandardRestartOptions::kubernetes() {
+SUPERVISOR_INLINE StandardRestartOptions StandardRestartOptions::kubernetes() {
   StandardRestartOptions o;
   o.mode = RestartMode::always;
   o.backoff.initial = std::chrono::seconds(10);
@@ -406,7 +411,7 @@ StandardRestartOptions StandardRestartOptions::kubernetes() {
   return o;
 }
 
-StandardRestartOptions StandardRestartOptions::systemd() {
+SUPERVISOR_INLINE StandardRestartOptions StandardRestartOptions::systemd() {
   StandardRestartOptions o;
   o.mode = RestartMode::on_failure;
   o.backoff = BackoffOptions::fixed(std::chrono::milliseconds(100));
@@ -416,7 +421,7 @@ StandardRestartOptions StandardRestartOptions::systemd() {
   return o;
 }
 
-StandardRestartOptions StandardRestartOptions::otp() {
+SUPERVISOR_INLINE StandardRestartOptions StandardRestartOptions::otp() {
   StandardRestartOptions o;
   o.mode = RestartMode::always;
   o.backoff = BackoffOptions::fixed(Duration::zero());
@@ -426,11 +431,12 @@ StandardRestartOptions StandardRestartOptions::otp() {
   return o;
 }
 
-void validate(const StandardRestartOptions& options) {
+SUPERVISOR_INLINE void validate(const StandardRestartOptions& options) {
   detail::or_throw([&](detail::ErrorSink& err) { check_standard(options, err); });
 }
 
-void validate(const StandardRestartOptions& options, std::error_code& ec) noexcept {
+SUPERVISOR_INLINE void validate(const StandardRestartOptions& options,
+                                std::error_code& ec) noexcept {
   detail::into_code(ec, [&](detail::ErrorSink& err) { check_standard(options, err); });
 }
 
@@ -438,10 +444,10 @@ void validate(const StandardRestartOptions& options, std::error_code& ec) noexce
 // StandardRestartPolicy
 // ---------------------------------------------------------------------------------------------
 
-StandardRestartPolicy::StandardRestartPolicy(StandardRestartOptions options)
+SUPERVISOR_INLINE StandardRestartPolicy::StandardRestartPolicy(StandardRestartOptions options)
     : options_(validated(std::move(options))), backoff_(options_.backoff) {}
 
-RestartDecision StandardRestartPolicy::on_exit(const RestartContext& ctx) {
+SUPERVISOR_INLINE RestartDecision StandardRestartPolicy::on_exit(const RestartContext& ctx) {
   const ExitStatus& s = ctx.status;
   const bool by_code = s.reason == ExitReason::success || s.reason == ExitReason::exit_code;
   const bool by_signal = s.reason == ExitReason::signal || s.reason == ExitReason::core_dump;
@@ -528,26 +534,28 @@ RestartDecision StandardRestartPolicy::on_exit(const RestartContext& ctx) {
   return RestartDecision::after(delay, std::move(why));
 }
 
-void StandardRestartPolicy::forget(std::size_t worker) { workers_.erase(worker); }
+SUPERVISOR_INLINE void StandardRestartPolicy::forget(std::size_t worker) { workers_.erase(worker); }
 
-std::uint32_t StandardRestartPolicy::backoff_step(std::size_t worker) const noexcept {
+SUPERVISOR_INLINE std::uint32_t StandardRestartPolicy::backoff_step(
+    std::size_t worker) const noexcept {
   const auto it = workers_.find(worker);
   return it == workers_.end() ? 0 : it->second.step;
 }
 
-std::size_t StandardRestartPolicy::restarts_in_window(std::size_t worker,
-                                                      TimePoint now) const noexcept {
+SUPERVISOR_INLINE std::size_t StandardRestartPolicy::restarts_in_window(
+    std::size_t worker, TimePoint now) const noexcept {
   const auto it = workers_.find(worker);
   if (it == workers_.end() || options_.budget.window == Duration::zero()) return 0;
   return count_in_window(it->second.charges, now, options_.budget.window);
 }
 
-std::unique_ptr<RestartPolicy> make_restart_policy(StandardRestartOptions options) {
+SUPERVISOR_INLINE std::unique_ptr<RestartPolicy> make_restart_policy(
+    StandardRestartOptions options) {
   return std::make_unique<StandardRestartPolicy>(std::move(options));
 }
 
-std::unique_ptr<RestartPolicy> make_restart_policy(StandardRestartOptions options,
-                                                   std::error_code& ec) noexcept {
+SUPERVISOR_INLINE std::unique_ptr<RestartPolicy> make_restart_policy(StandardRestartOptions options,
+                                                                     std::error_code& ec) noexcept {
   return detail::into_code(ec, [&](detail::ErrorSink& err) -> std::unique_ptr<RestartPolicy> {
     check_standard(options, err);
     if (err) return nullptr;
@@ -555,19 +563,27 @@ std::unique_ptr<RestartPolicy> make_restart_policy(StandardRestartOptions option
   });
 }
 
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
-std::unique_ptr<RestartPolicy> with_mode(RestartMode mode) {
+SUPERVISOR_INLINE std::unique_ptr<RestartPolicy> with_mode(RestartMode mode) {
   StandardRestartOptions o;
   o.mode = mode;
   return std::make_unique<StandardRestartPolicy>(std::move(o));
 }
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
-std::unique_ptr<RestartPolicy> restart_never() { return with_mode(RestartMode::never); }
-std::unique_ptr<RestartPolicy> restart_always() { return with_mode(RestartMode::always); }
-std::unique_ptr<RestartPolicy> restart_on_failure() { return with_mode(RestartMode::on_failure); }
-std::unique_ptr<RestartPolicy> restart_on_abnormal() { return with_mode(RestartMode::on_abnormal); }
+SUPERVISOR_INLINE std::unique_ptr<RestartPolicy> restart_never() {
+  return with_mode(RestartMode::never);
+}
+SUPERVISOR_INLINE std::unique_ptr<RestartPolicy> restart_always() {
+  return with_mode(RestartMode::always);
+}
+SUPERVISOR_INLINE std::unique_ptr<RestartPolicy> restart_on_failure() {
+  return with_mode(RestartMode::on_failure);
+}
+SUPERVISOR_INLINE std::unique_ptr<RestartPolicy> restart_on_abnormal() {
+  return with_mode(RestartMode::on_abnormal);
+}
 
 }  // namespace supervisor

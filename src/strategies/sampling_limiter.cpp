@@ -8,11 +8,13 @@
 
 namespace supervisor {
 
-ResourceLimiter::~ResourceLimiter() = default;
+SUPERVISOR_INLINE ResourceLimiter::~ResourceLimiter() = default;
 
-void ResourceLimiter::on_gone(std::size_t /*worker*/, std::uint64_t /*incarnation*/) {}
+SUPERVISOR_INLINE void ResourceLimiter::on_gone(std::size_t /*worker*/,
+                                                std::uint64_t /*incarnation*/) {}
 
-SamplingLimiter::SamplingLimiter(SamplingLimiterOptions options) : options_(options) {
+SUPERVISOR_INLINE SamplingLimiter::SamplingLimiter(SamplingLimiterOptions options)
+    : options_(options) {
   if (options_.period <= Duration::zero() || options_.window <= Duration::zero())
     throw_error(errc::invalid_argument, "SamplingLimiterOptions: period and window must be > 0");
   if (!options_.memory_bytes && !options_.cpu_cores)
@@ -22,7 +24,7 @@ SamplingLimiter::SamplingLimiter(SamplingLimiterOptions options) : options_(opti
     throw_error(errc::invalid_argument, "SamplingLimiterOptions.cpu_cores must be > 0");
 }
 
-LimitDecision SamplingLimiter::on_sample(const LimitSample& s) {
+SUPERVISOR_INLINE LimitDecision SamplingLimiter::on_sample(const LimitSample& s) {
   if (tracks_.size() <= s.worker) tracks_.resize(s.worker + 1);
   Track& t = tracks_[s.worker];
   if (t.incarnation != s.incarnation) t = Track{s.incarnation, {}, {}, {}, 0};
@@ -61,7 +63,7 @@ LimitDecision SamplingLimiter::on_sample(const LimitSample& s) {
   return d;
 }
 
-void SamplingLimiter::on_gone(std::size_t worker, std::uint64_t incarnation) {
+SUPERVISOR_INLINE void SamplingLimiter::on_gone(std::size_t worker, std::uint64_t incarnation) {
   if (worker < tracks_.size() && tracks_[worker].incarnation == incarnation) tracks_[worker] = {};
 }
 

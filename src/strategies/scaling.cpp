@@ -10,9 +10,10 @@
 
 namespace supervisor {
 
-ScalingPolicy::~ScalingPolicy() = default;
+SUPERVISOR_INLINE ScalingPolicy::~ScalingPolicy() = default;
 
-TargetUtilization::TargetUtilization(TargetUtilizationOptions options) : options_(options) {
+SUPERVISOR_INLINE TargetUtilization::TargetUtilization(TargetUtilizationOptions options)
+    : options_(options) {
   if (!(options_.target > 0 && options_.target <= 1)) {
     throw_error(
         errc::invalid_argument,
@@ -30,7 +31,7 @@ TargetUtilization::TargetUtilization(TargetUtilizationOptions options) : options
   }
 }
 
-std::size_t TargetUtilization::desired_size(const ScalingInput& in) {
+SUPERVISOR_INLINE std::size_t TargetUtilization::desired_size(const ScalingInput& in) {
   const double demand = static_cast<double>(in.leased + in.waiting);
   auto raw = static_cast<std::size_t>(std::ceil(demand / options_.target));
   if (options_.queue_wait_target > Duration::zero() && in.queue_wait > options_.queue_wait_target)

@@ -15,9 +15,9 @@
 
 #include <supervisor/testing.hpp>
 
-#include "core/timer_queue.hpp"
-#include "pool/pool_host.hpp"
-#include "process/exit_classify.hpp"
+#include "../core/timer_queue.hpp"
+#include "../pool/pool_host.hpp"
+#include "../process/exit_classify.hpp"
 
 namespace supervisor::detail {
 

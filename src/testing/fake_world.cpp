@@ -7,13 +7,13 @@
 #include <chrono>
 #include <string_view>
 
-#include "process/backend.hpp"
-#include "process/exit_classify.hpp"
-#include "testing/fake_host.hpp"
+#include "../process/backend.hpp"
+#include "../process/exit_classify.hpp"
+#include "fake_host.hpp"
 
 namespace supervisor {
 namespace detail {
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
 class FakeWorker final : public WorkerProcess {
  public:
@@ -58,18 +58,18 @@ class FakeNotify final : public NotifyChannel {
   std::string address_;
 };
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
-FakeHost::FakeHost(TimePoint start) : clock_(start) {}
-FakeHost::~FakeHost() = default;
+SUPERVISOR_INLINE FakeHost::FakeHost(TimePoint start) : clock_(start) {}
+SUPERVISOR_INLINE FakeHost::~FakeHost() = default;
 
-std::uint64_t FakeHost::add_timer(Duration after, std::function<void()> fn) {
+SUPERVISOR_INLINE std::uint64_t FakeHost::add_timer(Duration after, std::function<void()> fn) {
   return timers_.add(clock_.now() + std::max(after, Duration::zero()), std::move(fn));
 }
 
-void FakeHost::cancel_timer(std::uint64_t id) { timers_.cancel(id); }
+SUPERVISOR_INLINE void FakeHost::cancel_timer(std::uint64_t id) { timers_.cancel(id); }
 
-bool FakeHost::pump() {
+SUPERVISOR_INLINE bool FakeHost::pump() {
   bool did = false;
   for (;;) {
     if (!queue_.empty()) {
@@ -86,7 +86,7 @@ bool FakeHost::pump() {
   }
 }
 
-void FakeHost::advance(Duration d) {
+SUPERVISOR_INLINE void FakeHost::advance(Duration d) {
   const TimePoint target = clock_.now() + std::max(d, Duration::zero());
   pump();
   for (auto next = timers_.next_deadline(); next && *next <= target;
@@ -98,17 +98,17 @@ void FakeHost::advance(Duration d) {
   pump();
 }
 
-void FakeHost::clear() noexcept {
+SUPERVISOR_INLINE void FakeHost::clear() noexcept {
   queue_.clear();
   timers_.clear();
   channels_.clear();
   for (auto& [pid, p] : procs_) p.on_exit = nullptr;
 }
 
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
 // A fake world enforces no limit: every one says so, as a host without cgroups would.
-std::vector<LimitStatus> unenforced(const ResourceLimits& r) {
+SUPERVISOR_INLINE std::vector<LimitStatus> unenforced(const ResourceLimits& r) {
   std::vector<LimitStatus> out;
   const auto add = [&](bool set, LimitKind kind) {
     if (set) out.push_back({kind, LimitBackend::none, "testing::FakeWorld enforces no limit"});
@@ -133,9 +133,10 @@ class FakeGroup final : public WorkerGroup {
   std::vector<LimitStatus> limits_;
 };
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
-std::unique_ptr<WorkerGroup> FakeHost::adopt_group(const ResourceGroup&, ErrorSink& err) {
+SUPERVISOR_INLINE std::unique_ptr<WorkerGroup> FakeHost::adopt_group(const ResourceGroup&,
+                                                                     ErrorSink& err) {
   err.fail(errc::invalid_argument, [] {
     return std::string(
         "PoolOptions.group: a ResourceGroup belongs to a real Loop, not to a testing::FakeWorld");
@@ -143,8 +144,9 @@ std::unique_ptr<WorkerGroup> FakeHost::adopt_group(const ResourceGroup&, ErrorSi
   return nullptr;
 }
 
-std::unique_ptr<WorkerGroup> FakeHost::make_group(const ResourceLimits& limits,
-                                                  const ResourceGroup& parent, ErrorSink& err) {
+SUPERVISOR_INLINE std::unique_ptr<WorkerGroup> FakeHost::make_group(const ResourceLimits& limits,
+                                                                    const ResourceGroup& parent,
+                                                                    ErrorSink& err) {
   if (parent.valid()) return adopt_group(parent, err);
   if (limits.enforcement == LimitEnforcement::required && !limits.empty()) {
     err.fail(errc::controller_unavailable, [] {
@@ -156,10 +158,9 @@ std::unique_ptr<WorkerGroup> FakeHost::make_group(const ResourceLimits& limits,
   return std::make_unique<FakeGroup>(limits);
 }
 
-std::unique_ptr<WorkerProcess> FakeHost::spawn(std::shared_ptr<const ProcessSpec> spec, Containment,
-                                               WorkerGroup*,
-                                               std::function<void(const ExitStatus&)> on_exit,
-                                               ErrorSink& err) {
+SUPERVISOR_INLINE std::unique_ptr<WorkerProcess> FakeHost::spawn(
+    std::shared_ptr<const ProcessSpec> spec, Containment, WorkerGroup*,
+    std::function<void(const ExitStatus&)> on_exit, ErrorSink& err) {
   if (fail_spawns_ > 0) {
     --fail_spawns_;
     err.fail(fail_error_, [&] {
@@ -184,15 +185,14 @@ std::unique_ptr<WorkerProcess> FakeHost::spawn(std::shared_ptr<const ProcessSpec
   return std::make_unique<FakeWorker>(weak_from_this(), pid);
 }
 
-std::unique_ptr<NotifyChannel> FakeHost::open_notify(const std::string& name,
-                                                     std::function<void(const NotifyNote&)> on_note,
-                                                     ErrorSink&) {
+SUPERVISOR_INLINE std::unique_ptr<NotifyChannel> FakeHost::open_notify(
+    const std::string& name, std::function<void(const NotifyNote&)> on_note, ErrorSink&) {
   const std::string address = "@" + name;
   channels_[address] = std::move(on_note);
   return std::make_unique<FakeNotify>(weak_from_this(), address);
 }
 
-void FakeHost::end_with(int pid, ExitFacts facts) {
+SUPERVISOR_INLINE void FakeHost::end_with(int pid, ExitFacts facts) {
   auto it = procs_.find(pid);
   if (it == procs_.end() || !it->second.alive) return;
   const Proc& p = it->second;
@@ -208,7 +208,7 @@ void FakeHost::end_with(int pid, ExitFacts facts) {
   end(pid, status);
 }
 
-void FakeHost::end(int pid, ExitStatus status) {
+SUPERVISOR_INLINE void FakeHost::end(int pid, ExitStatus status) {
   auto it = procs_.find(pid);
   if (it == procs_.end() || !it->second.alive) return;
   Proc& p = it->second;
@@ -223,7 +223,7 @@ void FakeHost::end(int pid, ExitStatus status) {
   });
 }
 
-void FakeHost::on_stop_request(int pid) {
+SUPERVISOR_INLINE void FakeHost::on_stop_request(int pid) {
   auto it = procs_.find(pid);
   if (it == procs_.end() || !it->second.alive || it->second.stop_requested) return;
   Proc& p = it->second;
@@ -243,7 +243,7 @@ void FakeHost::on_stop_request(int pid) {
   p.stop_timer = add_timer(total, [this, pid] { on_kill_request(pid); });
 }
 
-void FakeHost::on_kill_request(int pid) {
+SUPERVISOR_INLINE void FakeHost::on_kill_request(int pid) {
   auto it = procs_.find(pid);
   if (it == procs_.end() || !it->second.alive) return;
   it->second.stop_requested = true;
@@ -258,15 +258,16 @@ void FakeHost::on_kill_request(int pid) {
 
 namespace testing {
 
-FakeWorld::FakeWorld(TimePoint start) : host_(std::make_shared<detail::FakeHost>(start)) {}
+SUPERVISOR_INLINE FakeWorld::FakeWorld(TimePoint start)
+    : host_(std::make_shared<detail::FakeHost>(start)) {}
 
-FakeWorld::~FakeWorld() { host_->clear(); }
+SUPERVISOR_INLINE FakeWorld::~FakeWorld() { host_->clear(); }
 
-ManualClock& FakeWorld::clock() noexcept { return host_->clock_; }
-void FakeWorld::run_pending() { host_->pump(); }
-void FakeWorld::advance(Duration d) { host_->advance(d); }
+SUPERVISOR_INLINE ManualClock& FakeWorld::clock() noexcept { return host_->clock_; }
+SUPERVISOR_INLINE void FakeWorld::run_pending() { host_->pump(); }
+SUPERVISOR_INLINE void FakeWorld::advance(Duration d) { host_->advance(d); }
 
-std::vector<int> FakeWorld::live_pids() const {
+SUPERVISOR_INLINE std::vector<int> FakeWorld::live_pids() const {
   std::vector<int> out;
   for (const auto& [pid, p] : host_->procs_) {
     if (p.alive) out.push_back(pid);
@@ -274,31 +275,31 @@ std::vector<int> FakeWorld::live_pids() const {
   return out;
 }
 
-std::size_t FakeWorld::spawn_count() const noexcept { return host_->spawned_; }
+SUPERVISOR_INLINE std::size_t FakeWorld::spawn_count() const noexcept { return host_->spawned_; }
 
-const ProcessSpec* FakeWorld::spec_of(int pid) const {
+SUPERVISOR_INLINE const ProcessSpec* FakeWorld::spec_of(int pid) const {
   auto it = host_->procs_.find(pid);
   return it == host_->procs_.end() ? nullptr : it->second.spec.get();
 }
 
-bool FakeWorld::stop_requested(int pid) const {
+SUPERVISOR_INLINE bool FakeWorld::stop_requested(int pid) const {
   auto it = host_->procs_.find(pid);
   return it != host_->procs_.end() && it->second.stop_requested;
 }
 
-void FakeWorld::exit(int pid, ExitStatus status) {
+SUPERVISOR_INLINE void FakeWorld::exit(int pid, ExitStatus status) {
   host_->end(pid, std::move(status));
   host_->pump();
 }
 
-void FakeWorld::exit_code(int pid, int code) {
+SUPERVISOR_INLINE void FakeWorld::exit_code(int pid, int code) {
   detail::ExitFacts f;
   f.exit_code = code;
   host_->end_with(pid, f);
   host_->pump();
 }
 
-void FakeWorld::kill(int pid, int signal) {
+SUPERVISOR_INLINE void FakeWorld::kill(int pid, int signal) {
   detail::ExitFacts f;  // a signal from outside: not one the stop plan sent
   f.signal = signal;
   f.kill_signal = signal == detail::native_signal(Signal::kill);
@@ -306,16 +307,16 @@ void FakeWorld::kill(int pid, int signal) {
   host_->pump();
 }
 
-void FakeWorld::set_stop_behavior(StopBehavior behavior) noexcept {
+SUPERVISOR_INLINE void FakeWorld::set_stop_behavior(StopBehavior behavior) noexcept {
   host_->stop_behavior_ = behavior;
 }
 
-void FakeWorld::fail_next_spawns(int count, std::error_code error) {
+SUPERVISOR_INLINE void FakeWorld::fail_next_spawns(int count, std::error_code error) {
   host_->fail_spawns_ = count;
   host_->fail_error_ = error;
 }
 
-void FakeWorld::notify(int pid, std::string_view datagram, int sender) {
+SUPERVISOR_INLINE void FakeWorld::notify(int pid, std::string_view datagram, int sender) {
   const ProcessSpec* spec = spec_of(pid);
   if (!spec) return;
   auto env = spec->env.set.find("NOTIFY_SOCKET");
@@ -327,7 +328,8 @@ void FakeWorld::notify(int pid, std::string_view datagram, int sender) {
   host_->pump();
 }
 
-void FakeWorld::set_usage(int pid, std::uint64_t memory_bytes, double cpu_seconds) {
+SUPERVISOR_INLINE void FakeWorld::set_usage(int pid, std::uint64_t memory_bytes,
+                                            double cpu_seconds) {
   auto it = host_->procs_.find(pid);
   if (it == host_->procs_.end()) return;
   it->second.memory_bytes = memory_bytes;
