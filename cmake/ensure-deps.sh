@@ -49,3 +49,5 @@ SUPERVISOR_BUILD_PACKAGES=(cmake ninja-build g++ libfmt-dev)
 SUPERVISOR_TEST_PACKAGES=(catch2 clang pkgconf)
 # The VM stage (tests/vm): QEMU and a static busybox; the kernel is downloaded by the stage.
 SUPERVISOR_VM_PACKAGES=(qemu-system-x86 busybox-static)
+# The windows stage: the mingw-w64 cross compilers (posix threads flavour) and Wine to run the tests.
+SUPERVISOR_WINDOWS_PACKAGES=(g++-mingw-w64-x86-64-posix wine)

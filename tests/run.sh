@@ -8,6 +8,8 @@
 #   dev-clang  clang++, warnings as errors, every test but the VM stage
 #   asan       ASan + UBSan, every test but the VM stage
 #   tsan       ThreadSanitizer, the unit, integration and limits tests (the concurrency tests among them)
+#   windows    mingw-w64 cross build for Windows x64 of the portable code and of its unit tests,
+#              run under Wine (label windows); installs g++-mingw-w64-x86-64-posix and wine first
 # Usage: tests/run.sh [STAGE...]   (default: all stages, in that order)
 # Every stage runs even if an earlier one failed; the exit status is non-zero if any failed.
 set -uo pipefail
@@ -21,14 +23,41 @@ set +e
 
 jobs=${SUPERVISOR_JOBS:-$(nproc 2>/dev/null || echo 2)}
 stages=("$@")
-[ ${#stages[@]} -eq 0 ] && stages=(dev dev-clang asan tsan)
+[ ${#stages[@]} -eq 0 ] && stages=(dev dev-clang asan tsan windows)
 
-declare -A label_filter=([dev]="" [dev-clang]="" [asan]="" [tsan]="unit|integration|limits")
+declare -A label_filter=([dev]="" [dev-clang]="" [asan]="" [tsan]="unit|integration|limits"
+  [windows]="windows")
 # The VM stage (label vm: QEMU under software emulation, minutes per boot) runs once, with dev.
 declare -A label_exclude=([dev-clang]="vm" [asan]="vm")
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+
+# The windows stage's tools come from Debian too, installed only when it runs. Its tests run under
+# Wine (the toolchain's emulator) in the build tree's Wine prefix, made once; one persistent
+# wineserver serves the whole stage, so no test pays a server start (nor waits for an idle one).
+wine=(env WINEPREFIX="$root/build/windows/wineprefix" WINEDEBUG=-all)
+wine_begin() {
+  (supervisor_ensure_deps "${SUPERVISOR_WINDOWS_PACKAGES[@]}") || return 1
+  trap wine_end EXIT
+  mkdir -p "$root/build/windows"
+  "${wine[@]}" wineserver -k >/dev/null 2>&1  # one left by an interrupted run
+  if [ ! -f "$root/build/windows/wineprefix/system.reg" ]; then
+    # Made once (seconds), without Mono and Gecko, which nothing here needs.
+    "${wine[@]}" WINEDLLOVERRIDES="mscoree,mshtml=" wineboot -i </dev/null \
+      >"$root/build/windows-wineboot.log" 2>&1 || return 1
+    "${wine[@]}" wineserver -k >/dev/null 2>&1  # wineboot's server, which is not persistent
+  fi
+  "${wine[@]}" wineserver -w
+  "${wine[@]}" wineserver -p </dev/null >/dev/null 2>&1
+  # Wine's services start with the first program and live as long as the server: start them here,
+  # away from any pipe (the build's test discovery and CTest would wait for them to close it).
+  "${wine[@]}" wineboot </dev/null >/dev/null 2>&1
+}
+wine_end() {
+  command -v wineserver >/dev/null && "${wine[@]}" wineserver -k >/dev/null 2>&1
+  return 0
+}
 
 summary=()
 total_pass=0 total_fail=0 total_skip=0 failed_stages=0
@@ -39,6 +68,9 @@ run_stage() {
   log="$root/build/$stage-ctest.log"
   echo
   echo "==================== stage $stage ===================="
+  if [ "$stage" = windows ] && ! wine_begin; then
+    summary+=("$(printf '%-10s FAIL (mingw-w64 and Wine)' "$stage")"); return 1
+  fi
   if ! cmake --preset "$stage" >/dev/null; then
     summary+=("$(printf '%-10s FAIL (configure)' "$stage")"); return 1
   fi
@@ -76,6 +108,7 @@ for stage in "${stages[@]}"; do
     echo "unknown stage '$stage' (known: ${!label_filter[*]})" >&2; exit 2
   fi
   run_stage "$stage" || failed_stages=$((failed_stages + 1))
+  if [ "$stage" = windows ]; then wine_end; fi
 done
 
 echo

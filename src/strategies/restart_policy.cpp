@@ -318,7 +318,7 @@ SUPERVISOR_INLINE Duration Backoff::base_delay(std::uint32_t step) const noexcep
   const double grown =
       static_cast<double>(o.initial.count()) * std::pow(o.multiplier, static_cast<double>(step));
   if (!(grown < static_cast<double>(o.max.count()))) return o.max;
-  return Duration(static_cast<Duration::rep>(std::llround(grown)));
+  return Duration(std::llround(grown));  // rep: long on Linux, long long on Windows (no cast)
 }
 
 SUPERVISOR_INLINE Duration Backoff::delay(std::uint32_t step) noexcept {
