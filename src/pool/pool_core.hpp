@@ -242,6 +242,9 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
   // A deque: growing never moves a slot, so a `Slot&` held up the stack stays valid.
   std::deque<Slot> slots_;            // (loop)
   std::vector<Discarded> discarded_;  // (loop) see discard_launch
+  // (loop) Processes on_exit's fast path started ahead and nothing has taken or discarded yet:
+  // while one is, the pool is not stopped (a subscriber may stop it from the exit's events).
+  int launched_ahead_ = 0;
   int emitting_ = 0;            // (loop) > 0 while subscribers run: structural changes are deferred
   std::deque<Waiter> waiters_;  // (loop) FIFO
   std::uint64_t next_waiter_ = 0;  // (loop)

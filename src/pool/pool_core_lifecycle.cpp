@@ -94,11 +94,19 @@ SUPERVISOR_INLINE PoolCore::Launch PoolCore::launch(std::size_t index, std::uint
 SUPERVISOR_INLINE void PoolCore::spawn(Slot& slot, ErrorSink* first_start_err,
                                        std::optional<Launch> launched) {
   slot.timer = 0;
+  if (slot.sm.state() == WorkerState::retired) {
+    // A subscriber stopped the pool (or retired the worker) from an event of the exit that led
+    // here: a retired slot never starts again, and a process started ahead for it goes.
+    if (launched) discard_launch(slot.index, slot.sm.incarnation() + 1, std::move(*launched));
+    check_all_retired();
+    return;
+  }
   move_to(slot, WorkerState::starting, slot.sm.incarnation() == 0 ? "start" : "restart");
   if (slot.sm.incarnation() > 1) ++slot.restarts, ++metrics_.restarts;
   const std::size_t index = slot.index;
   const std::uint64_t incarnation = slot.sm.incarnation();
   Launch l = launched ? std::move(*launched) : launch(index, incarnation);
+  if (launched) --launched_ahead_;
   slot.notify = std::move(l.notify);
   ErrorSink& err = l.err;
   std::unique_ptr<WorkerProcess> worker = std::move(l.worker);
@@ -282,8 +290,10 @@ SUPERVISOR_INLINE void PoolCore::on_exit(std::size_t index, std::uint64_t incarn
   if (!stopping_ && !slot.retiring && !slot.recycling && !rollouts_.replacing(index) &&
       !options_.restart_breaker && emitting_ == 0) {
     early = ask_restart_policy(slot, st);
-    if (early->restart && early->delay <= Duration::zero())
+    if (early->restart && early->delay <= Duration::zero()) {
       launched = launch(index, slot.sm.incarnation() + 1);
+      ++launched_ahead_;
+    }
   }
   slot.last_exit = st;
   // By reason, per worker; the pool's totals are their sums (slots are never removed). A value
@@ -313,6 +323,7 @@ SUPERVISOR_INLINE void PoolCore::on_exit(std::size_t index, std::uint64_t incarn
 // counts as stopped. It was never announced, so its exit is not either.
 SUPERVISOR_INLINE void PoolCore::discard_launch(std::size_t index, std::uint64_t incarnation,
                                                 Launch l) {
+  --launched_ahead_;
   if (!l.worker) return;
   l.worker->request_kill();
   discarded_.push_back(Discarded{index, incarnation, std::move(l.worker)});
@@ -419,7 +430,7 @@ SUPERVISOR_INLINE void PoolCore::retire(Slot& slot, std::string cause) {
 }
 
 SUPERVISOR_INLINE void PoolCore::check_all_retired() {
-  if (!stopping_ || !discarded_.empty()) return;
+  if (!stopping_ || !discarded_.empty() || launched_ahead_ > 0) return;
   for (auto& s : slots_) {
     if (s.sm.state() != WorkerState::retired) return;
   }

@@ -836,18 +836,22 @@ TEST_CASE("a subscriber that stops the pool on an exit leaves no replacement run
     std::atomic<int> exits{0};
     pool.subscribe([&](const sv::PoolEvent& e) {
       if (!std::holds_alternative<sv::WorkerExited>(e.data)) return;
-      if (exits++ == 0) pool.stop();  // on the loop thread: starts the stop, cannot wait
+      if (exits++ != 0) return;
+      pool.stop();  // on the loop thread: starts the stop, cannot wait
+      // Linger in the event: a host thread's stop() meanwhile must not return while the
+      // replacement started ahead is still alive (it did, once, before it was discarded).
+      std::this_thread::sleep_for(200ms);
     });
     pool.start();
     REQUIRE(pool.wait_ready(1, 10s));
     REQUIRE(st::wait_until([&] { return st::processes_with_tag(tag).size() == 1; }, 5000ms));
     ::kill(pool.snapshot().workers[0].pid, SIGKILL);
     REQUIRE(st::wait_until([&] { return exits.load() == 1; }, 5000ms));
-    pool.stop();  // from this thread: waits until everything is gone
+    pool.stop();                                 // from this thread: waits until everything is gone
+    CHECK(st::processes_with_tag(tag).empty());  // at once: before any other call to the loop
     CHECK(exits.load() == 1);
     CHECK(pool.snapshot().workers[0].state == sv::WorkerState::retired);
     CHECK(events_of<sv::WorkerSpawned>(pool.history()).size() == 1);
-    CHECK(st::processes_with_tag(tag).empty());
   }
   REQUIRE_CLEAN(audit, tag);
 }

@@ -614,6 +614,33 @@ TEST_CASE("fake world: an immediate restart starts the replacement before the ex
   CHECK(events_of<sv::WorkerSpawned>(pool).size() == 2);  // the discarded one was never announced
 }
 
+TEST_CASE("fake world: a subscriber that stops the pool on a restart decision starts nothing",
+          "[unit][pool]") {
+  // The pool stopped from the restart's own event (RestartScheduled, in decide): the worker is
+  // retired there and then, so the restart that was under way must not start it again, nor keep
+  // the process the fast path started ahead; no transition is refused on the way.
+  sv::testing::FakeWorld world;
+  auto o = options(1);
+  sv::StandardRestartOptions r;
+  r.backoff = sv::BackoffOptions::fixed(sv::Duration::zero());
+  o.restart_policy = std::make_shared<sv::StandardRestartPolicy>(r);
+  sv::Pool pool(world, o);
+  pool.subscribe([&](const sv::PoolEvent& e) {
+    if (std::holds_alternative<sv::RestartScheduled>(e.data)) pool.stop();
+  });
+  pool.start();
+  world.kill(pid(pool, 0));
+  world.run_pending();
+  CHECK(world.live_pids().empty());
+  CHECK(world.spawn_count() == 2);  // the first, and the one started ahead, killed since
+  const auto snap = pool.snapshot();
+  CHECK(snap.workers[0].state == WorkerState::retired);
+  CHECK_FALSE(snap.running);
+  CHECK(snap.invalid_transitions == 0);
+  CHECK(snap.strategy_errors == 0);
+  CHECK(events_of<sv::WorkerSpawned>(pool).size() == 1);  // the discarded one never announced
+}
+
 TEST_CASE("fake world: the lease desk hands out idle workers without the loop, FIFO intact",
           "[unit][pool][desk]") {
   sv::testing::FakeWorld world;
