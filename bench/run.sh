@@ -22,4 +22,19 @@ for exe in "$root"/build/bench/bench/supervisor_bench_*; do
     failed=$((failed + 1))
   fi
 done
+# Instructions per restart, counted by callgrind (when valgrind is installed): the difference of
+# two runs (10 and 60 kills) over 50, so that start-up and shutdown cancel out.
+harness="$root/build/bench/bench/supervisor_restart_instructions"
+if command -v valgrind >/dev/null 2>&1 && [ -x "$harness" ]; then
+  echo "== supervisor_restart_instructions (callgrind)"
+  count() {
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$harness" "$1" 2>&1 >/dev/null |
+      sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+  }
+  few=$(count 10) && many=$(count 60) && [ -n "$few" ] && [ -n "$many" ] &&
+    echo "metric pool.restart_instructions $(( (many - few) / 50 )) instructions" ||
+    { echo "benchmark failed: supervisor_restart_instructions" >&2; failed=$((failed + 1)); }
+else
+  echo "note: valgrind is not installed: no instruction count of the restart path"
+fi
 [ "$failed" -eq 0 ] || exit 1
