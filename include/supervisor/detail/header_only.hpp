@@ -24,11 +24,6 @@
 #include <supervisor/detail/impl/core/validate.cpp>
 #include <supervisor/detail/impl/core/version.cpp>
 #include <supervisor/detail/impl/core/worker_state.cpp>
-#include <supervisor/detail/impl/strategies/circuit_breaker.cpp>
-#include <supervisor/detail/impl/strategies/health.cpp>
-#include <supervisor/detail/impl/strategies/restart_policy.cpp>
-#include <supervisor/detail/impl/strategies/sampling_limiter.cpp>
-#include <supervisor/detail/impl/strategies/scaling.cpp>
 #include <supervisor/detail/impl/pool/health_runner.cpp>
 #include <supervisor/detail/impl/pool/lease_desk.cpp>
 #include <supervisor/detail/impl/pool/limit_watch.cpp>
@@ -39,7 +34,6 @@
 #include <supervisor/detail/impl/pool/pool_metrics.cpp>
 #include <supervisor/detail/impl/pool/prometheus.cpp>
 #include <supervisor/detail/impl/pool/rollouts.cpp>
-#include <supervisor/detail/impl/testing/fake_world.cpp>
 #include <supervisor/detail/impl/process/child.cpp>
 #include <supervisor/detail/impl/process/exit_classify.cpp>
 #include <supervisor/detail/impl/process/loop.cpp>
@@ -51,27 +45,33 @@
 #include <supervisor/detail/impl/process/real_pool_host.cpp>
 #include <supervisor/detail/impl/process/resource_group.cpp>
 #include <supervisor/detail/impl/process/spawn_plan.cpp>
+#include <supervisor/detail/impl/strategies/circuit_breaker.cpp>
+#include <supervisor/detail/impl/strategies/health.cpp>
+#include <supervisor/detail/impl/strategies/restart_policy.cpp>
+#include <supervisor/detail/impl/strategies/sampling_limiter.cpp>
+#include <supervisor/detail/impl/strategies/scaling.cpp>
+#include <supervisor/detail/impl/testing/fake_world.cpp>
 
 #if defined(__linux__)
 // The Linux backend, over POSIX.
-#include <supervisor/detail/impl/posix/posix_spawn.cpp>
-#include <supervisor/detail/impl/posix/signals.cpp>
-#include <supervisor/detail/impl/posix/spawn_prepare.cpp>
-#include <supervisor/detail/impl/linux/cgroup_v1.cpp>
-#include <supervisor/detail/impl/linux/cgroup_v2.cpp>
-#include <supervisor/detail/impl/linux/cgroupfs.cpp>
-#include <supervisor/detail/impl/linux/clone3_spawn.cpp>
-#include <supervisor/detail/impl/linux/epoll_poller.cpp>
-#include <supervisor/detail/impl/linux/limits.cpp>
-#include <supervisor/detail/impl/linux/linux_backend.cpp>
-#include <supervisor/detail/impl/linux/linux_child.cpp>
-#include <supervisor/detail/impl/linux/notify_socket.cpp>
-#include <supervisor/detail/impl/linux/proc_stat.cpp>
-#include <supervisor/detail/impl/linux/registry.cpp>
-#include <supervisor/detail/impl/linux/sentinel.cpp>
-#include <supervisor/detail/impl/linux/spawn.cpp>
-#include <supervisor/detail/impl/linux/tcp_check.cpp>
+#  include <supervisor/detail/impl/linux/cgroup_v1.cpp>
+#  include <supervisor/detail/impl/linux/cgroup_v2.cpp>
+#  include <supervisor/detail/impl/linux/cgroupfs.cpp>
+#  include <supervisor/detail/impl/linux/clone3_spawn.cpp>
+#  include <supervisor/detail/impl/linux/epoll_poller.cpp>
+#  include <supervisor/detail/impl/linux/limits.cpp>
+#  include <supervisor/detail/impl/linux/linux_backend.cpp>
+#  include <supervisor/detail/impl/linux/linux_child.cpp>
+#  include <supervisor/detail/impl/linux/notify_socket.cpp>
+#  include <supervisor/detail/impl/linux/proc_stat.cpp>
+#  include <supervisor/detail/impl/linux/registry.cpp>
+#  include <supervisor/detail/impl/linux/sentinel.cpp>
+#  include <supervisor/detail/impl/linux/spawn.cpp>
+#  include <supervisor/detail/impl/linux/tcp_check.cpp>
+#  include <supervisor/detail/impl/posix/posix_spawn.cpp>
+#  include <supervisor/detail/impl/posix/signals.cpp>
+#  include <supervisor/detail/impl/posix/spawn_prepare.cpp>
 #else
 // No process backend yet: a Loop cannot be made (errc::unsupported).
-#include <supervisor/detail/impl/process/no_backend.cpp>
+#  include <supervisor/detail/impl/process/no_backend.cpp>
 #endif
