@@ -204,9 +204,12 @@ class SUPERVISOR_API TcpCheck : public HealthCheckStrategy {
 
 /// Healthy when `GET path` answers with a status from 200 to 399 (Kubernetes' rule), over plain
 /// HTTP/1.1 to `address`:`port` (as for TcpCheck: numeric or "localhost"). The detail quotes the
-/// status line.
+/// status line. The `Host` header names the address as a URL does (`[::1]:8080` for IPv6).
 class SUPERVISOR_API HttpCheck : public TcpCheck {
  public:
+  /// Throws `errc::invalid_argument` when `path` is not a request target: empty is "/", else it
+  /// must start with '/' and hold no space or control character (a CR or LF would let the path
+  /// inject headers).
   HttpCheck(std::string address, std::uint16_t port, std::string path = "/");
   [[nodiscard]] std::string name() const override { return "http"; }
 };

@@ -63,7 +63,9 @@ struct LoopOptions {
   /// run of the host recorded are killed (each identity verified first) and their groups
   /// removed; a registry whose host is still running is an error (`errc::already_running`).
   std::string registry_path;
-  /// Receives exceptions thrown by host callbacks (`on_exit`, `on_line`), on the loop thread,
+  /// Receives exceptions thrown by host callbacks (`on_exit`, `on_line`), and any other that
+  /// escapes a command, timer or watch of the loop thread (`where` is then "loop command",
+  /// "loop timer" or "loop watch": a library bug, or memory running out), on the loop thread,
   /// with a note saying where. They never take the loop down; each is also counted in
   /// `Loop::callback_errors()`. Must not throw.
   std::function<void(std::exception_ptr, std::string_view where)> error_handler;
@@ -115,7 +117,8 @@ class SUPERVISOR_API Loop {
   [[nodiscard]] LoopInfo info() const;
   /// How often a child was reaped by someone else (SIGCHLD ignored, or a `waitpid(-1)`).
   [[nodiscard]] std::uint64_t stolen_reaps() const noexcept;
-  /// How many exceptions host callbacks threw (see `LoopOptions::error_handler`).
+  /// How many exceptions host callbacks threw, or escaped the loop thread's work (see
+  /// `LoopOptions::error_handler`).
   [[nodiscard]] std::uint64_t callback_errors() const noexcept;
 
  private:

@@ -55,14 +55,19 @@ struct Readiness {
     immediate,    ///< As soon as it was spawned.
     after_delay,  ///< After it stayed alive for `delay` (a start that dies sooner never was ready).
     notify,       ///< When it sends `READY=1` to `$NOTIFY_SOCKET` (sd_notify, as for systemd's
-                  ///< Type=notify); `delay` > 0 is a start timeout, after which it is killed.
+                  ///< Type=notify); `delay` is a start timeout, after which it is killed (zero:
+                  ///< `default_start_timeout`; `Duration::max()`: none).
   };
   Mode mode = Mode::immediate;
   Duration delay{};
 
   static Readiness immediate() { return {}; }
   static Readiness after(Duration d) { return {Mode::after_delay, d}; }
+  /// `notify` with a start timeout. Zero means `default_start_timeout` (systemd's
+  /// TimeoutStartSec); `Duration::max()` waits for ever.
   static Readiness notify(Duration timeout = Duration::zero()) { return {Mode::notify, timeout}; }
+  /// How long a `notify` start may take when `delay` is zero: 90 s, as systemd's default.
+  static constexpr Duration default_start_timeout = std::chrono::seconds(90);
 };
 
 /// How a lease ended; feeds the lease circuit breaker (`on_success`, `on_failure`, `on_slow`:
@@ -396,7 +401,9 @@ class SUPERVISOR_API Lease {
   [[nodiscard]] std::size_t worker() const noexcept { return worker_; }
   [[nodiscard]] int pid() const noexcept { return pid_; }
   [[nodiscard]] std::uint64_t incarnation() const noexcept { return incarnation_; }
-  /// Gives the worker back, reporting how the job went. Idempotent.
+  /// Gives the worker back, reporting how the job went. Idempotent. A lease that is destroyed
+  /// without a release reports `success`, or `failure` when it is destroyed by an exception's
+  /// unwinding (the job that held it did not finish).
   void release(LeaseOutcome outcome = LeaseOutcome::success) noexcept;
 
  private:
@@ -406,7 +413,8 @@ class SUPERVISOR_API Lease {
   std::uint64_t incarnation_ = 0;
   int pid_ = 0;
   TimePoint acquired_{};
-  bool fast_ = false;  // taken from the pool's lease desk, without the loop
+  bool fast_ = false;                          // taken from the pool's lease desk, without the loop
+  int uncaught_ = std::uncaught_exceptions();  // at its start: more at its end means unwinding
 };
 
 /// Keeps `size` workers of one spec healthy on a Loop. Thread-safe.

@@ -71,7 +71,11 @@ class SUPERVISOR_API Process {
   /// The final status, once there is one.
   [[nodiscard]] std::optional<ExitStatus> exit_status() const;
 
-  /// Blocks until the process and its tree are gone.
+  /// Blocks until the process and its tree are gone. The blocking calls (`wait`, `wait_for`,
+  /// `stop`, `kill`) made on the loop thread (from a callback) while the process still runs
+  /// would wait for the thread that is waiting: they throw
+  /// `std::errc::resource_deadlock_would_occur` instead (use `request_stop`/`request_kill` and
+  /// `ProcessOptions::on_exit` there).
   ExitStatus wait();
   /// Waits at most `timeout`; nullopt if still running.
   std::optional<ExitStatus> wait_for(Duration timeout);

@@ -57,14 +57,18 @@ struct SUPERVISOR_API StdioSpec {
   /// For `pipe`: called on the loop thread with each complete line (without the newline); lines
   /// longer than `OutputOptions::max_line` are delivered in pieces. May be empty.
   std::function<void(std::string_view line)> on_line;
+  /// For `file`: whether a symbolic link at `path` is followed. Off by default: a host that runs
+  /// as root would otherwise write (or, with `append = false`, truncate) whatever file a link
+  /// planted at a log path names; the start fails with ELOOP instead.
+  bool follow_symlinks = false;
 
-  static StdioSpec inherit() { return {Mode::inherit, {}, true, {}}; }
-  static StdioSpec null() { return {Mode::null, {}, true, {}}; }
+  static StdioSpec inherit() { return {Mode::inherit, {}, true, {}, false}; }
+  static StdioSpec null() { return {Mode::null, {}, true, {}, false}; }
   static StdioSpec file(std::string p, bool append_to = true) {
-    return {Mode::file, std::move(p), append_to, {}};
+    return {Mode::file, std::move(p), append_to, {}, false};
   }
   static StdioSpec pipe(std::function<void(std::string_view)> cb = {}) {
-    return {Mode::pipe, {}, true, std::move(cb)};
+    return {Mode::pipe, {}, true, std::move(cb), false};
   }
 };
 

@@ -69,6 +69,7 @@ SUPERVISOR_INLINE void check_stdio(const StdioSpec& io, std::string_view field, 
 }
 
 SUPERVISOR_INLINE constexpr std::uint64_t k_mib = 1024 * 1024;
+SUPERVISOR_INLINE constexpr unsigned long long max_numeric_id = 4294967294ULL;  // (uid_t)-1 - 1
 
 // Each limit of ProcessSpec.resources within its domain, and no rlimit set twice.
 // The values of `r`, each checked on its own; `where` names it in messages
@@ -226,6 +227,16 @@ SUPERVISOR_INLINE void detail::validate_spec(const ProcessSpec& spec, detail::Er
     if (n.empty() || has_nul(n)) {
       err.fail(errc::invalid_spec, [&] {
         return fmt::format("ProcessSpec.identity.{}: {} is not a user or group", where, quoted(n));
+      });
+      return false;
+    }
+    // A numeric id is a 32-bit uid/gid, and 4294967295 ((uid_t)-1) means "unchanged" to the
+    // kernel: a wider number must not wrap around to another id (4294967296 to root).
+    if (n.find_first_not_of("0123456789") == std::string::npos &&
+        (n.size() > 10 || std::stoull(n) > max_numeric_id)) {
+      err.fail(errc::invalid_spec, [&] {
+        return fmt::format("ProcessSpec.identity.{}: numeric id {} is out of range (0..{})", where,
+                           n, max_numeric_id);
       });
       return false;
     }

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "../core/duration.hpp"
 #include "../core/validate.hpp"
 #include "../process/access.hpp"
 #include "../testing/fake_host.hpp"
@@ -15,6 +16,44 @@
 
 namespace supervisor {
 SUPERVISOR_LOCAL_BEGIN
+
+// One PoolOptions::health_checks entry: a strategy, and timings a prober can keep (a zero period
+// would probe without pause, a whole core's worth).
+SUPERVISOR_INLINE void check_health_entry(const HealthCheck& c, std::size_t i,
+                                          detail::ErrorSink& err) {
+  const auto field = [i](std::string_view name) {
+    return fmt::format("PoolOptions.health_checks[{}].{}", i, name);
+  };
+  if (!c.strategy) {
+    err.fail(errc::invalid_argument,
+             [&] { return field("strategy") + ": null (a check needs a strategy)"; });
+    return;
+  }
+  const auto positive = [&](Duration d, std::string_view name) {
+    if (d > Duration::zero()) return true;
+    err.fail(errc::invalid_argument, [&] {
+      return fmt::format("{}: {} (must be positive)", field(name), detail::format_duration(d));
+    });
+    return false;
+  };
+  if (!positive(c.timing.period, "timing.period") || !positive(c.timing.timeout, "timing.timeout"))
+    return;
+  if (c.timing.initial_delay < Duration::zero()) {
+    err.fail(errc::invalid_argument, [&] {
+      return fmt::format("{}: {} (must not be negative)", field("timing.initial_delay"),
+                         detail::format_duration(c.timing.initial_delay));
+    });
+    return;
+  }
+  const auto at_least_one = [&](int n, std::string_view name) {
+    if (n >= 1) return true;
+    err.fail(errc::invalid_argument,
+             [&] { return fmt::format("{}: {} (at least 1)", field(name), n); });
+    return false;
+  };
+  if (!at_least_one(c.timing.success_threshold, "timing.success_threshold")) return;
+  at_least_one(c.timing.failure_threshold, "timing.failure_threshold");
+}
 
 SUPERVISOR_INLINE void validate_pool(const PoolOptions& o, detail::ErrorSink& err) {
   detail::validate_spec(o.spec, err);
@@ -72,6 +111,10 @@ SUPERVISOR_INLINE void validate_pool(const PoolOptions& o, detail::ErrorSink& er
     });
     return;
   }
+  for (std::size_t i = 0; i < o.health_checks.size(); ++i) {
+    check_health_entry(o.health_checks[i], i, err);
+    if (err) return;
+  }
   if (o.history_size == 0) {
     err.fail(errc::invalid_argument,
              [] { return std::string("PoolOptions.history_size: 0 (at least 1)"); });
@@ -89,7 +132,9 @@ SUPERVISOR_INLINE void validate(const PoolOptions& options, std::error_code& ec)
 }
 
 SUPERVISOR_INLINE Lease::Lease() noexcept = default;
-SUPERVISOR_INLINE Lease::~Lease() { release(); }
+SUPERVISOR_INLINE Lease::~Lease() {
+  release(std::uncaught_exceptions() > uncaught_ ? LeaseOutcome::failure : LeaseOutcome::success);
+}
 SUPERVISOR_INLINE Lease::Lease(Lease&& o) noexcept
     : core_(std::move(o.core_)),
       worker_(o.worker_),
@@ -107,6 +152,7 @@ SUPERVISOR_INLINE Lease& Lease::operator=(Lease&& o) noexcept {
     pid_ = o.pid_;
     acquired_ = o.acquired_;
     fast_ = o.fast_;
+    uncaught_ = std::uncaught_exceptions();
   }
   return *this;
 }

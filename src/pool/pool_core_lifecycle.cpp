@@ -148,9 +148,12 @@ SUPERVISOR_INLINE void PoolCore::spawn(Slot& slot, ErrorSink* first_start_err,
   if (options_.readiness.mode == Readiness::Mode::immediate) {
     become_ready(slot, "ready: started");
   } else if (options_.readiness.mode == Readiness::Mode::notify) {
-    if (options_.readiness.delay > Duration::zero()) {
+    const Duration timeout = options_.readiness.delay == Duration::zero()
+                                 ? Readiness::default_start_timeout
+                                 : options_.readiness.delay;
+    if (timeout != Duration::max()) {
       auto self = shared_from_this();
-      slot.timer = host_->add_timer(options_.readiness.delay, [self, index, incarnation] {
+      slot.timer = host_->add_timer(timeout, [self, index, incarnation] {
         Slot& s = self->slots_[index];
         s.timer = 0;
         if (s.sm.incarnation() == incarnation && s.sm.state() == WorkerState::starting) {

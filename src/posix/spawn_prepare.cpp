@@ -144,9 +144,6 @@ SUPERVISOR_INLINE void fail_program(const std::string& name, const std::string& 
 
 // Picks what execve will run. A name with a slash is taken as it is, unchecked: spawning is a hot
 // path, and a failed execve is explained afterwards (explain_exec_failure). A bare name is looked
-
-// Picks what execve will run. A name with a slash is taken as it is, unchecked: spawning is a hot
-// path, and a failed execve is explained afterwards (explain_exec_failure). A bare name is looked
 // up in PATH, each candidate checked as execvp would try it.
 SUPERVISOR_INLINE void resolve_program(const std::string& name, const std::string& path_var,
                                        const std::string& cwd, PreparedSpawn& p, ErrorSink& err) {
@@ -154,8 +151,11 @@ SUPERVISOR_INLINE void resolve_program(const std::string& name, const std::strin
     p.program = name;  // a relative one is relative to the child's cwd, as execve will see it
     return;
   }
-  const PathSearch found = search_path(name, path_var, [](const std::string& candidate) {
-    const int e = check_program(candidate);
+  // A relative PATH entry (or an empty one, which means ".") is relative to the directory the
+  // child runs in, after its chdir: it is checked there, and execve gets it relative, as it is.
+  const PathSearch found = search_path(name, path_var, [&](const std::string& candidate) {
+    const bool relative = candidate.front() != '/' && !cwd.empty();
+    const int e = check_program(relative ? cwd + "/" + candidate : candidate);
     return e == 0 ? std::error_code() : std::error_code(e, std::system_category());
   });
   if (!found.program.empty()) {
@@ -204,10 +204,16 @@ SUPERVISOR_INLINE void open_stdio(const StdioSpec& io, int target, PreparedSpawn
       int flags = O_CLOEXEC | O_NOCTTY | (input ? O_RDONLY : O_WRONLY);
       const std::string path = io.mode == Mode::null ? "/dev/null" : io.path;
       if (!input && io.mode == Mode::file) flags |= O_CREAT | (io.append ? O_APPEND : O_TRUNC);
+      if (io.mode == Mode::file && !io.follow_symlinks) flags |= O_NOFOLLOW;
       UniqueFd fd(::open(path.c_str(), flags, 0640));
       if (!fd) {
         const int e = errno;
         err.fail(std::error_code(e, std::system_category()), [&] {
+          if (e == ELOOP && (flags & O_NOFOLLOW) != 0)
+            return fmt::format(
+                "ProcessSpec.{}: \"{}\" is a symbolic link, which is not followed unless "
+                "StdioSpec::follow_symlinks is set",
+                field, path);
           return fmt::format("ProcessSpec.{}: open \"{}\": {}", field, path, sys_message(e));
         });
         return;

@@ -114,6 +114,18 @@ SUPERVISOR_INLINE void LoopCore::report_callback_error(std::string_view where) n
   }
 }
 
+// The loop thread's barrier: an exception that escapes what it runs (a bug, or memory running
+// out) is counted and handed to the host's error handler, and the loop goes on. Without it the
+// exception would leave the thread's function and std::terminate the host.
+template <class F>
+void LoopCore::guarded(F&& fn, std::string_view where) noexcept {
+  try {
+    std::forward<F>(fn)();
+  } catch (...) {
+    report_callback_error(where);
+  }
+}
+
 SUPERVISOR_INLINE void LoopCore::adopt(std::shared_ptr<ChildCore> child) {
   children_.insert(std::move(child));
 }
@@ -131,7 +143,7 @@ SUPERVISOR_INLINE void LoopCore::forget(const ChildCore* child) {
 
 SUPERVISOR_INLINE void LoopCore::run_timers() {
   const TimePoint now = default_clock().now();
-  while (auto fn = timers_.pop_due(now)) (*fn)();
+  while (auto fn = timers_.pop_due(now)) guarded(*fn, "loop timer");
 }
 
 SUPERVISOR_INLINE void LoopCore::run_commands() {
@@ -143,7 +155,7 @@ SUPERVISOR_INLINE void LoopCore::run_commands() {
     if (queue_.empty()) return;
     batch.swap(queue_);
   }
-  for (auto& fn : batch) fn();
+  for (auto& fn : batch) guarded(fn, "loop command");
 }
 
 SUPERVISOR_INLINE void LoopCore::run() {
@@ -165,7 +177,7 @@ SUPERVISOR_INLINE void LoopCore::run() {
     run_commands();
     for (const ReadyEvent& ev : ready_) {
       auto it = watchers_.find(ev.id);
-      if (it != watchers_.end()) it->second(ev.events);
+      if (it != watchers_.end()) guarded([&] { it->second(ev.events); }, "loop watch");
     }
     run_timers();
     graveyard_.clear();
@@ -182,7 +194,7 @@ SUPERVISOR_INLINE void LoopCore::run() {
       }
       rest.swap(queue_);
     }
-    for (auto& fn : rest) fn();
+    for (auto& fn : rest) guarded(fn, "loop command");
   }
   graveyard_.clear();
   graveyard_children_.clear();

@@ -86,6 +86,8 @@ class LoopCore : public std::enable_shared_from_this<LoopCore> {
   void run_timers();
   void run_commands();
   void enqueue(std::function<void()> fn, bool wake_loop);
+  template <class F>
+  void guarded(F&& fn, std::string_view where) noexcept;
 
   LoopOptions options_;
   LoopInfo info_;

@@ -163,10 +163,41 @@ SUPERVISOR_INLINE TcpCheck::TcpCheck(std::string address, std::uint16_t port)
 SUPERVISOR_INLINE TcpCheck::TcpCheck(std::string address, std::uint16_t port, std::string request)
     : address_(std::move(address)), port_(port), request_(std::move(request)) {}
 
+namespace detail {
+// The path must be a request target (origin form): a space or a
+// control character in it (CR, LF above all) would change the request's meaning.
+SUPERVISOR_INLINE std::string http_probe_request(const std::string& address, std::uint16_t port,
+                                                 const std::string& path) {
+  const std::string target = path.empty() ? "/" : path;
+  const bool bad_char = std::any_of(target.begin(), target.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u <= 0x20 || u == 0x7f;
+  });
+  if (target.front() != '/' || bad_char) {
+    std::string shown;
+    for (const char c : target) {
+      const auto u = static_cast<unsigned char>(c);
+      if (u < 0x20 || u == 0x7f) {
+        shown += fmt::format("\\x{:02x}", u);
+      } else {
+        shown += c;
+      }
+    }
+    throw_error(errc::invalid_argument,
+                fmt::format("HttpCheck: path \"{}\" is not a request target (it must start with "
+                            "'/' and hold no space or control character)",
+                            shown));
+  }
+  // An IPv6 literal is bracketed in Host, as in a URL (RFC 9110, 7.2).
+  const bool ipv6 = address.find(':') != std::string::npos;
+  return fmt::format(
+      "GET {} HTTP/1.1\r\nHost: {}{}{}:{}\r\nUser-Agent: supervisor-probe\r\n"
+      "Accept: */*\r\nConnection: close\r\n\r\n",
+      target, ipv6 ? "[" : "", address, ipv6 ? "]" : "", port);
+}
+}  // namespace detail
+
 SUPERVISOR_INLINE HttpCheck::HttpCheck(std::string address, std::uint16_t port, std::string path)
-    : TcpCheck(address, port,
-               fmt::format("GET {} HTTP/1.1\r\nHost: {}:{}\r\nUser-Agent: supervisor-probe\r\n"
-                           "Accept: */*\r\nConnection: close\r\n\r\n",
-                           path.empty() ? "/" : path, address, port)) {}
+    : TcpCheck(address, port, detail::http_probe_request(address, port, path)) {}
 
 }  // namespace supervisor

@@ -126,13 +126,32 @@ SUPERVISOR_INLINE std::optional<ExitStatus> Process::exit_status() const {
   return state_->final_status;
 }
 
+SUPERVISOR_LOCAL_BEGIN
+
+// A blocking call on the loop thread waits for the thread that would end the wait.
+SUPERVISOR_INLINE void refuse_on_loop(const ChildCore& s, const char* what) {
+  if (!s.loop->in_loop()) return;
+  {
+    std::lock_guard lock(s.mu);
+    if (s.final_status) return;  // nothing to wait for
+  }
+  throw_error(std::make_error_code(std::errc::resource_deadlock_would_occur),
+              fmt::format("Process::{} on the loop thread (from a callback) would wait for itself; "
+                          "use request_stop/request_kill and ProcessOptions::on_exit there",
+                          what));
+}
+
+SUPERVISOR_LOCAL_END
+
 SUPERVISOR_INLINE ExitStatus Process::wait() {
   if (!state_) throw_error(errc::not_running, "Process::wait: no process");
+  refuse_on_loop(*state_, "wait");
   return *state_->wait_for(std::nullopt);
 }
 
 SUPERVISOR_INLINE std::optional<ExitStatus> Process::wait_for(Duration timeout) {
   if (!state_) throw_error(errc::not_running, "Process::wait_for: no process");
+  refuse_on_loop(*state_, "wait_for");
   return state_->wait_for(timeout);
 }
 
@@ -145,6 +164,7 @@ SUPERVISOR_INLINE void Process::request_stop() {
 SUPERVISOR_INLINE ExitStatus Process::stop() {
   if (!state_) throw_error(errc::not_running, "Process::stop: no process");
   if (auto done = exit_status()) return *done;  // already over: no round trip to the loop
+  refuse_on_loop(*state_, "stop");
   request_stop();
   return wait();
 }
@@ -157,6 +177,7 @@ SUPERVISOR_INLINE void Process::request_kill() {
 
 SUPERVISOR_INLINE ExitStatus Process::kill() {
   if (!state_) throw_error(errc::not_running, "Process::kill: no process");
+  refuse_on_loop(*state_, "kill");
   request_kill();
   return wait();
 }

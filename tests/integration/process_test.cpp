@@ -10,13 +10,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstring>
 #include <fstream>
+#include <future>
 #include <mutex>
+#include <new>
 #include <set>
 #include <sstream>
 #include <string>
@@ -27,6 +30,8 @@
 #include "catch_compat.hpp"
 #include "leak_audit.hpp"
 #include "linux/proc_stat.hpp"
+#include "process/access.hpp"
+#include "process/loop_core.hpp"
 
 namespace sv = supervisor;
 namespace st = supervisor::testing;
@@ -1097,23 +1102,134 @@ TEST_CASE("empty cgroups left by a dead host are removed when a loop starts",
   CHECK(::access(stale.c_str(), F_OK) != 0);
 }
 
+namespace {
+
+// A Loop's error handler that keeps "where: what" of each exception it is handed.
+class ErrorLog {
+ public:
+  sv::LoopOptions options() {
+    sv::LoopOptions lo;
+    lo.error_handler = [this](std::exception_ptr e, std::string_view where) {
+      std::string what;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::bad_alloc&) {
+        what = "bad_alloc";
+      } catch (const std::exception& ex) {
+        what = ex.what();
+      }
+      std::lock_guard lock(mu_);
+      seen_.push_back(std::string(where) + ": " + what);
+    };
+    return lo;
+  }
+  std::vector<std::string> seen() {
+    std::lock_guard lock(mu_);
+    return seen_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> seen_;
+};
+
+}  // namespace
+
+TEST_CASE("an exception escaping a loop command, timer or watch is reported, and the loop lives",
+          "[integration][process][hardening]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("barrier");
+  {
+    ErrorLog log;
+    sv::Loop loop(log.options());
+    const auto& core = sv::detail::LoopAccess::core(loop);
+    // What a library bug or an allocation failure on the loop thread looks like: before, the
+    // exception left the thread's function and std::terminate ended the host.
+    core->post([] { throw std::bad_alloc(); });
+    core->post([core] { core->add_timer(1ms, [] { throw std::runtime_error("timer"); }); });
+    int fds[2];
+    REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
+    REQUIRE(::write(fds[1], "x", 1) == 1);
+    std::promise<std::uint64_t> watched;
+    core->post([core, &watched, r = fds[0]] {
+      watched.set_value(core->watch(r, sv::detail::io::readable, [r](std::uint32_t) {
+        char c;
+        [[maybe_unused]] const ssize_t n = ::read(r, &c, 1);  // once: the pipe is drained
+        throw std::runtime_error("watch");
+      }));
+    });
+    const std::uint64_t watch_id = watched.get_future().get();
+    for (int i = 0; i < 200 && loop.callback_errors() < 3; ++i) std::this_thread::sleep_for(10ms);
+    core->run_sync([&] { core->unwatch(watch_id, fds[0]); });
+    ::close(fds[0]);
+    ::close(fds[1]);
+    CHECK(loop.callback_errors() == 3);
+    {
+      const auto seen = log.seen();
+      REQUIRE(seen.size() == 3);
+      CHECK(seen[0] == "loop command: bad_alloc");
+      CHECK(std::count(seen.begin(), seen.end(), "loop timer: timer") == 1);
+      CHECK(std::count(seen.begin(), seen.end(), "loop watch: watch") == 1);
+    }
+    // The loop still runs processes.
+    CHECK(sv::Process::start(loop, spec_for(tag, {"exit", "0"})).wait().ok());
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("blocking Process calls from the loop thread are refused, not a silent deadlock",
+          "[integration][process][hardening]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("onloop");
+  {
+    sv::Loop loop;
+    sv::Process sleeper = sv::Process::start(loop, spec_for(tag, {"sleep", "30"}));
+    std::mutex m;
+    std::vector<std::error_code> codes;
+    std::string first_message;
+    sv::ProcessOptions po;
+    po.on_exit = [&](const sv::ExitStatus&) {  // runs on the loop thread
+      auto attempt = [&](auto&& call) {
+        try {
+          call();
+          std::lock_guard lock(m);
+          codes.emplace_back();
+        } catch (const std::system_error& e) {
+          std::lock_guard lock(m);
+          codes.push_back(e.code());
+          if (first_message.empty()) first_message = e.what();
+        }
+      };
+      attempt([&] { (void)sleeper.wait(); });
+      attempt([&] { (void)sleeper.wait_for(10ms); });
+      attempt([&] { (void)sleeper.stop(); });
+      attempt([&] { (void)sleeper.kill(); });
+      sleeper.request_kill();  // the non-blocking form is what works there
+    };
+    auto trigger = sv::Process::start(loop, spec_for(tag, {"exit", "0"}), po);
+    CHECK(trigger.wait().ok());
+    const auto end = sleeper.wait_for(20s);  // from this thread: fine
+    REQUIRE(end.has_value());
+    CHECK_FALSE(end->ok());  // killed, from the callback
+    std::lock_guard lock(m);
+    REQUIRE(codes.size() == 4);
+    for (const auto& ec : codes) CHECK(ec == std::errc::resource_deadlock_would_occur);
+    CHECK_THAT(first_message, Catch::Matchers::Contains("Process::wait on the loop thread"));
+    // An ended process has nothing to wait for: its status is returned, even on the loop.
+    std::optional<sv::ExitStatus> seen;
+    sv::detail::LoopAccess::core(loop)->run_sync([&] { seen = trigger.wait(); });
+    CHECK((seen && seen->ok()));
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
 TEST_CASE("exceptions from host callbacks are caught, counted and handed to the error handler",
           "[integration][process]") {
   st::LeakAudit audit;
   const auto tag = st::unique_tag("callbacks");
   {
-    std::mutex m;
-    std::vector<std::string> seen;
-    sv::LoopOptions lo;
-    lo.error_handler = [&](std::exception_ptr e, std::string_view where) {
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        std::lock_guard lock(m);
-        seen.push_back(std::string(where) + ": " + ex.what());
-      }
-    };
-    sv::Loop loop(lo);
+    ErrorLog log;
+    sv::Loop loop(log.options());
     auto spec = spec_for(tag, {"stderr-lines", "2"});
     spec.err = sv::StdioSpec::pipe([](std::string_view) { throw std::runtime_error("bad line"); });
     sv::ProcessOptions po;
@@ -1121,7 +1237,7 @@ TEST_CASE("exceptions from host callbacks are caught, counted and handed to the 
     auto p = sv::Process::start(loop, spec, po);
     CHECK(p.wait().exit_code == 1);
     CHECK(loop.callback_errors() == 3);
-    std::lock_guard lock(m);
+    const auto seen = log.seen();
     REQUIRE(seen.size() == 3);
     CHECK(seen[0] == "on_line: bad line");
     CHECK(seen[2] == "on_exit: bad exit");

@@ -6,12 +6,15 @@
 #include <supervisor/process_spec.hpp>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "catch_compat.hpp"
 #include "posix/spawn_prepare.hpp"
@@ -177,4 +180,127 @@ TEST_CASE("rlimits are carried as the platform's numbers, unlimited as infinity"
   REQUIRE(p.limits.size() == 1);
   CHECK(p.limits[0].soft == 64);
   CHECK(p.limits[0].hard == ~std::uint64_t{0});
+}
+
+namespace {
+
+// A fresh directory under /tmp, removed with what the test put in it.
+class TempDir {
+ public:
+  TempDir() {
+    char name[] = "/tmp/sv-prepare-XXXXXX";
+    REQUIRE(::mkdtemp(name) != nullptr);
+    path_ = name;
+  }
+  ~TempDir() {
+    for (auto it = made_.rbegin(); it != made_.rend(); ++it) {
+      if (::unlink(it->c_str()) != 0) ::rmdir(it->c_str());
+    }
+    ::rmdir(path_.c_str());
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  [[nodiscard]] const std::string& path() const { return path_; }
+  std::string file(const std::string& rel, const std::string& text, mode_t mode = 0644) {
+    const std::string full = path_ + "/" + rel;
+    const int fd = ::open(full.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    REQUIRE(fd >= 0);
+    REQUIRE(::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+    ::close(fd);
+    made_.push_back(full);
+    return full;
+  }
+  std::string dir(const std::string& rel) {
+    const std::string full = path_ + "/" + rel;
+    REQUIRE(::mkdir(full.c_str(), 0755) == 0);
+    made_.push_back(full);
+    return full;
+  }
+  std::string link(const std::string& rel, const std::string& to) {
+    const std::string full = path_ + "/" + rel;
+    REQUIRE(::symlink(to.c_str(), full.c_str()) == 0);
+    made_.push_back(full);
+    return full;
+  }
+
+ private:
+  std::string path_;
+  std::vector<std::string> made_;
+};
+
+std::string contents(const std::string& path) {
+  std::string out;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "<missing>";
+  char buf[256];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a stdio file that is a symbolic link is refused unless follow_symlinks is set",
+          "[unit][spawn][posix][hardening]") {
+  TempDir tmp;
+  // What a hostile user plants at a root host's log path: a link to a file it cannot write.
+  const std::string victim = tmp.file("victim", "precious");
+  const std::string log = tmp.link("worker.log", victim);
+  for (const bool append : {false, true}) {
+    sv::ProcessSpec s = spec_of({"/bin/true"});
+    s.out = sv::StdioSpec::file(log, append);
+    d::PreparedSpawn p;
+    std::string message;
+    CHECK(prepare(s, p, message) == std::errc::too_many_symbolic_link_levels);
+    CHECK(message == "ProcessSpec.out: \"" + log +
+                         "\" is a symbolic link, which is not followed unless "
+                         "StdioSpec::follow_symlinks is set");
+    CHECK(contents(victim) == "precious");  // neither truncated nor opened
+  }
+  sv::ProcessSpec in = spec_of({"/bin/true"});
+  in.in = sv::StdioSpec::file(log);
+  d::PreparedSpawn pin;
+  std::string message;
+  CHECK(prepare(in, pin, message) == std::errc::too_many_symbolic_link_levels);
+  CHECK(message.rfind("ProcessSpec.in: ", 0) == 0);
+
+  // Asked for explicitly, the link is followed.
+  sv::ProcessSpec s = spec_of({"/bin/true"});
+  s.out = sv::StdioSpec::file(log, false);
+  s.out.follow_symlinks = true;
+  d::PreparedSpawn p;
+  REQUIRE_FALSE(prepare(s, p, message));
+  CHECK(has_target(p, 1));
+  CHECK(contents(victim).empty());  // truncated, as asked
+}
+
+TEST_CASE("a relative or empty PATH entry is searched in the worker's cwd, where it runs",
+          "[unit][spawn][posix][hardening]") {
+  TempDir tmp;
+  tmp.dir("bin");
+  tmp.file("bin/sv-tool", "#!/bin/sh\nexit 0\n", 0755);
+  tmp.file("sv-here", "#!/bin/sh\nexit 0\n", 0755);
+  REQUIRE(::access((tmp.path() + "/bin/sv-tool").c_str(), X_OK) == 0);
+
+  sv::ProcessSpec s = spec_of({"sv-tool"});
+  s.cwd = tmp.path();  // not the test's own cwd, where bin/sv-tool does not exist
+  s.env.set["PATH"] = "/nonexistent-dir:bin";
+  d::PreparedSpawn p;
+  std::string message;
+  REQUIRE_FALSE(prepare(s, p, message));
+  CHECK(p.program == "bin/sv-tool");  // relative: execve resolves it after the chdir
+
+  sv::ProcessSpec here = spec_of({"sv-here"});
+  here.cwd = tmp.path();
+  here.env.set["PATH"] = "/nonexistent-dir:";  // the empty entry is the cwd
+  d::PreparedSpawn ph;
+  REQUIRE_FALSE(prepare(here, ph, message));
+  CHECK(ph.program == "./sv-here");
+
+  // Without a cwd of its own the worker runs in the host's: the entry is the host's.
+  sv::ProcessSpec host_cwd = spec_of({"sv-tool"});
+  host_cwd.env.set["PATH"] = "bin";
+  d::PreparedSpawn pc;
+  CHECK(prepare(host_cwd, pc, message) == std::errc::no_such_file_or_directory);
 }
