@@ -103,6 +103,13 @@ struct LoopInfo {
 /// default disposition drops it there unseen, so the exits of children started on the loop never
 /// interrupt or reach the host's threads (nor a signalfd of the host's). A host that installs a
 /// SIGCHLD handler sees it run for them, mostly on this thread.
+///
+/// A child that the host `fork()`s without exec gets copies of the Loop and of every Pool and
+/// Process on it, but not the loop thread: there they are inert. Each call that needs the loop
+/// (or waits for it) fails with `errc::not_running`, destructors return at once without touching
+/// anything of the parent's (workers, groups, sentinel, registry; the copies' memory goes with
+/// the child's exec or exit), and the parent's workers, sentinel and host-death guarantee are
+/// unaffected. Only the parent can stop its workers.
 class SUPERVISOR_API Loop {
  public:
   Loop();

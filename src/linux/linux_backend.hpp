@@ -7,6 +7,7 @@
 // with limits on cgroup v2, v1 and rlimits; the host-death sentinel and the sweep registry.
 
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <map>
@@ -42,6 +43,7 @@ class LinuxBackend final : public Backend {
   [[nodiscard]] Poller& poller() override { return poller_; }
   void enter_loop_thread() override;
   void after_loop() override;
+  [[nodiscard]] bool forked() const noexcept override { return ::getpid() != host_pid_; }
   std::unique_ptr<SpawnPlan> prepare(std::shared_ptr<const ProcessSpec> spec,
                                      const ChildRequest& request, ErrorSink& err) override;
   std::unique_ptr<ChildOs> spawn(SpawnPlan& plan, ProcessInfo& info, ErrorSink& err) override;

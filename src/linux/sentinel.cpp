@@ -5,6 +5,7 @@
 #include "clone3.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -24,7 +25,8 @@ SUPERVISOR_INLINE constexpr int k_max_groups = 8192;
 
 // Everything the sentinel needs, prepared before the clone (the child gets a copy).
 struct SentinelPlan {
-  int read_fd = -1;             // the pipe; EOF means the host is gone
+  int read_fd = -1;             // the pipe: a byte is a clean stop, EOF that the host is gone
+  int host_fd = -1;             // a pidfd of the host (readable once it is gone), or -1
   int kill_fd = -1;             // <base>/cgroup.kill, or -1
   int base_fd = -1;             // <base> as a directory, to remove the worker groups in it
   int parent_fd = -1;           // the directory holding <base>, to remove <base> itself
@@ -42,8 +44,9 @@ struct LinuxDirent64 {
 
 // Closes every fd except the plan's (a raw close_range between the kept ones).
 SUPERVISOR_INLINE SV_NO_SANITIZE void close_all_but(const SentinelPlan& p) {
-  int keep[4] = {p.read_fd, p.kill_fd, p.base_fd, p.parent_fd};
-  for (int i = 0; i < 4; ++i) {  // tiny insertion sort; -1 entries sort first and are skipped
+  constexpr int kept = 5;
+  int keep[kept] = {p.read_fd, p.host_fd, p.kill_fd, p.base_fd, p.parent_fd};
+  for (int i = 0; i < kept; ++i) {  // tiny insertion sort; -1 entries sort first and are skipped
     for (int j = i; j > 0 && keep[j - 1] > keep[j]; --j) {
       const int t = keep[j];
       keep[j] = keep[j - 1];
@@ -51,7 +54,7 @@ SUPERVISOR_INLINE SV_NO_SANITIZE void close_all_but(const SentinelPlan& p) {
     }
   }
   int next = 0;
-  for (int i = 0; i < 4; ++i) {
+  for (int i = 0; i < kept; ++i) {
     if (keep[i] < 0) continue;
     if (keep[i] > next) syscall(SYS_close_range, next, keep[i] - 1, 0);
     next = keep[i] + 1;
@@ -106,13 +109,19 @@ SUPERVISOR_INLINE SV_NO_SANITIZE void remove_groups(const SentinelPlan& p) {
     syscall(SYS_rt_sigaction, sig, &ign, nullptr, sizeof(std::uint64_t));
   syscall(SYS_prctl, PR_SET_NAME, "sv-sentinel", 0, 0, 0);
 
-  // Nothing is ever written to the pipe: the sentinel sleeps until EOF, without one wake-up per
-  // worker; the host keeps the table of process groups in memory shared with us.
-  char byte;
+  // The sentinel sleeps, without one wake-up per worker (the host keeps the table of process
+  // groups in memory shared with us), until the host is gone or says stop. The host's pidfd is
+  // what tells its death: the pipe's EOF alone would never come while a child the host forked
+  // without exec holds a copy of its write end. A clean stop writes one byte.
   for (;;) {
-    const long n = syscall(SYS_read, p.read_fd, &byte, 1);
+    struct pollfd fds[2] = {{p.read_fd, POLLIN, 0}, {p.host_fd, POLLIN, 0}};
+    const long n = syscall(SYS_ppoll, fds, p.host_fd >= 0 ? 2UL : 1UL, nullptr, nullptr, 0UL);
     if (n < 0 && errno == EINTR) continue;
-    break;  // EOF (or an error): the host is gone, or stopping
+    if (n < 0 || fds[1].revents != 0) break;  // the host is gone (or poll failed: act as if)
+    char byte;
+    const long r = syscall(SYS_read, p.read_fd, &byte, 1);
+    if (r < 0 && errno == EINTR) continue;
+    break;  // a byte (stop) or EOF (the host is gone, and no fork kept the pipe)
   }
   if (p.kill_fd >= 0) syscall(SYS_write, p.kill_fd, "1", 1);
   if (p.groups) {
@@ -170,6 +179,10 @@ SUPERVISOR_INLINE bool Sentinel::start(const std::string& cgroup_base) {
     plan.base_fd = base_fd.get();
     plan.parent_fd = parent_fd.get();
   }
+  // Our own pidfd, for the sentinel to watch (kernels before 5.3 have none: the pipe's EOF is
+  // all it has then, and a host's fork that keeps the pipe defeats it there).
+  UniqueFd host_fd(static_cast<int>(syscall(SYS_pidfd_open, ::getpid(), 0)));
+  plan.host_fd = host_fd.get();
   int pidfd = -1;
   CloneArgs args;
   args.flags = k_clone_pidfd;
@@ -179,6 +192,7 @@ SUPERVISOR_INLINE bool Sentinel::start(const std::string& cgroup_base) {
   const long r = clone_sentinel(args, plan);
   if (r < 0) return false;
   pid_ = static_cast<pid_t>(r);
+  owner_ = ::getpid();
   pidfd_.reset(pidfd);
   pipe_ = std::move(write_end);
   return true;
@@ -211,7 +225,16 @@ SUPERVISOR_INLINE void Sentinel::remove_group(pid_t pgid) {
 
 SUPERVISOR_INLINE void Sentinel::stop() {
   if (!pipe_) return;
-  pipe_.reset();  // EOF: the sentinel runs its kill (on nothing, by now) and exits
+  if (::getpid() != owner_) {
+    // A forked child's copy: the sentinel is the parent's, and goes on guarding it.
+    pipe_.reset();
+    pidfd_.reset();
+    return;
+  }
+  // One byte: stop now, even if a forked child of the host still holds a copy of the pipe. The
+  // sentinel runs its kill (on nothing, by now) and exits.
+  [[maybe_unused]] const ssize_t n = ::write(pipe_.get(), "q", 1);
+  pipe_.reset();
   siginfo_t si{};
   while (syscall(SYS_waitid, P_PIDFD, pidfd_.get(), &si, WEXITED | __WALL, nullptr) != 0 &&
          errno == EINTR) {

@@ -2,9 +2,10 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-// The host-death sentinel: a tiny process forked (not exec'd) by the Loop. It blocks reading a
-// pipe whose only write end the host holds. When the host dies, even by SIGKILL, the kernel
-// closes that end; the sentinel wakes on EOF and kills every worker tree: it writes "1" to the
+// The host-death sentinel: a tiny process forked (not exec'd) by the Loop. It waits on a pidfd of
+// the host and on a pipe whose write end the host holds (a byte on it is a clean stop; its EOF,
+// where there is no pidfd, the host's death). When the host dies, even by SIGKILL, the sentinel
+// wakes and kills every worker tree: it writes "1" to the
 // Loop's base cgroup.kill (all worker groups sit below it) and SIGKILLs every process group in
 // a table the host keeps in memory shared with it (so that a worker's start or exit never wakes
 // the sentinel). PR_SET_PDEATHSIG covers the direct children; this covers their descendants.
@@ -49,6 +50,7 @@ class Sentinel {
   int used_ = 0;
   UniqueFd pidfd_;
   pid_t pid_ = -1;
+  pid_t owner_ = -1;  // the process that started it
 };
 
 }  // namespace supervisor::detail

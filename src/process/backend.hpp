@@ -223,6 +223,9 @@ class Backend {
   // The loop thread has ended and every child with it: what is left to clean (sentinel,
   // registry, the loop's groups). Host thread.
   virtual void after_loop() = 0;
+  // Whether the caller runs in a child that the host forked (without exec) after this backend
+  // was made: there the loop thread does not exist, and nothing of the host's may be touched.
+  [[nodiscard]] virtual bool forked() const noexcept { return false; }
 
   // Any thread: resolves and opens what the child needs; errors name the field or the program.
   virtual std::unique_ptr<SpawnPlan> prepare(std::shared_ptr<const ProcessSpec> spec,

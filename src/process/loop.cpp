@@ -27,7 +27,17 @@ SUPERVISOR_INLINE Loop::Loop(LoopOptions options)
   core_->start();
 }
 
-SUPERVISOR_INLINE Loop::~Loop() { core_->shutdown(); }
+SUPERVISOR_INLINE Loop::~Loop() {
+  if (core_->forked()) {
+    // A child the host forked (without exec) holds a copy of the loop, whose thread exists only
+    // in the parent. Shutting it down here would wait for that thread for ever, or stop the
+    // parent's workers, sentinel and registry. The copy is left as it is: nothing of the
+    // parent's is touched, and the memory goes with the child's exec or exit.
+    static_cast<void>(new std::shared_ptr<detail::LoopCore>(std::move(core_)));
+    return;
+  }
+  core_->shutdown();
+}
 
 SUPERVISOR_INLINE LoopInfo Loop::info() const { return core_->info(); }
 

@@ -31,6 +31,11 @@ SUPERVISOR_INLINE void LoopCore::post_unwoken(std::function<void()> fn) {
 }
 
 SUPERVISOR_INLINE void LoopCore::enqueue(std::function<void()> fn, bool wake_loop) {
+  // A forked child has no loop thread: a command would never run, and its waiter never wake.
+  if (forked())
+    throw_error(errc::not_running,
+                "the Loop belongs to the process that forked this one: a forked child cannot use "
+                "it (only the parent can)");
   bool wake = false;
   {
     std::unique_lock lock(mu_);

@@ -74,6 +74,9 @@ class LoopCore : public std::enable_shared_from_this<LoopCore> {
   // Counts the current exception and hands it to the host's handler.
   void report_callback_error(std::string_view where) noexcept;
 
+  // Whether this is a forked child of the process that made the loop: see Loop::~Loop.
+  [[nodiscard]] bool forked() const noexcept { return backend_->forked(); }
+
   [[nodiscard]] const LoopInfo& info() const noexcept { return info_; }
   [[nodiscard]] const LoopOptions& options() const noexcept { return options_; }
   [[nodiscard]] Backend& backend() noexcept { return *backend_; }

@@ -128,8 +128,16 @@ SUPERVISOR_INLINE std::optional<ExitStatus> Process::exit_status() const {
 
 SUPERVISOR_LOCAL_BEGIN
 
-// A blocking call on the loop thread waits for the thread that would end the wait.
+// A blocking call on the loop thread waits for the thread that would end the wait; in a forked
+// child of the host there is no loop thread at all.
 SUPERVISOR_INLINE void refuse_on_loop(const ChildCore& s, const char* what) {
+  if (s.loop->forked()) {
+    // Before any lock: one that a thread of the parent held at the fork stays locked here.
+    throw_error(errc::not_running,
+                fmt::format("Process::{} in a forked child of the host: only the parent's loop "
+                            "sees this process end",
+                            what));
+  }
   if (!s.loop->in_loop()) return;
   {
     std::lock_guard lock(s.mu);
@@ -163,8 +171,8 @@ SUPERVISOR_INLINE void Process::request_stop() {
 
 SUPERVISOR_INLINE ExitStatus Process::stop() {
   if (!state_) throw_error(errc::not_running, "Process::stop: no process");
-  if (auto done = exit_status()) return *done;  // already over: no round trip to the loop
   refuse_on_loop(*state_, "stop");
+  if (auto done = exit_status()) return *done;  // already over: no round trip to the loop
   request_stop();
   return wait();
 }

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 // The POSIX process layer against real processes (tests/support/child.cpp). Every test ends with
 // a leak audit: no zombie, no tagged survivor, fds and threads back to their baseline.
+#include <supervisor/pool.hpp>
 #include <supervisor/process.hpp>
 
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 #include <future>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -1243,6 +1245,132 @@ TEST_CASE("exceptions from host callbacks are caught, counted and handed to the 
     CHECK(seen[2] == "on_exit: bad exit");
     // The loop is still fine.
     CHECK(sv::Process::start(loop, spec_for(tag, {"exit", "0"})).wait().ok());
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("a child the host forked without exec does not blind the sentinel to the host's death",
+          "[integration][process][host-death][hardening]") {
+  for (const char* mode : {"process-group", "cgroup"}) {
+    SECTION(mode) {
+      st::LeakAudit audit;
+      const auto tag = st::unique_tag("hostfork");
+      const std::string fork_file = "/tmp/" + tag + ".pid";
+      std::vector<std::string> env_strings{"SV_TEST_HOST_FORK=" + fork_file};
+      for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+      std::vector<char*> envp;
+      for (auto& e : env_strings) envp.push_back(e.data());
+      envp.push_back(nullptr);
+      int out_pipe[2];
+      REQUIRE(::pipe2(out_pipe, O_CLOEXEC) == 0);
+      posix_spawn_file_actions_t fa;
+      posix_spawn_file_actions_init(&fa);
+      posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
+      std::vector<std::string> args{SUPERVISOR_TEST_HOST, SUPERVISOR_TEST_CHILD, tag, mode};
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      pid_t host = -1;
+      REQUIRE(::posix_spawn(&host, argv[0], &fa, nullptr, argv.data(), envp.data()) == 0);
+      posix_spawn_file_actions_destroy(&fa);
+      ::close(out_pipe[1]);
+      std::string said;
+      char buf[256];
+      ssize_t n;
+      while (said.find('\n') == std::string::npos && (n = ::read(out_pipe[0], buf, sizeof buf)) > 0)
+        said.append(buf, static_cast<std::size_t>(n));
+      ::close(out_pipe[0]);
+      if (said.rfind("no-cgroup", 0) == 0) {
+        ::kill(host, SIGKILL);
+        ::waitpid(host, nullptr, 0);
+        SUPERVISOR_SKIP("cgroup v2 containment unavailable: " + said);
+      }
+      INFO("host said: " << said);
+      REQUIRE(said.rfind("ready", 0) == 0);
+      int forked = 0;
+      {
+        std::ifstream in(fork_file);
+        in >> forked;
+      }
+      ::unlink(fork_file.c_str());
+      REQUIRE(forked > 0);
+      ::kill(host, SIGKILL);
+      int wstatus = 0;
+      REQUIRE(::waitpid(host, &wstatus, 0) == host);
+      // The forked copy still holds the sentinel's pipe; the workers die all the same, and the
+      // sentinel with them. Before, EOF never came and everything but the host stayed.
+      const std::vector<int> only_fork{forked};
+      CHECK(st::wait_until([&] { return st::processes_with_tag(tag) == only_fork; }, 1000ms));
+      ::kill(forked, SIGKILL);  // not ours to reap: its parent died, init reaps it
+      CHECK(st::wait_until([&] { return st::processes_with_tag(tag).empty(); }, 2000ms));
+      REQUIRE_CLEAN(audit, tag);
+    }
+  }
+}
+
+TEST_CASE("in a forked child the inherited Loop, Pool and Process are inert: errors, no hang",
+          "[integration][process][hardening]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("forkuse");
+  {
+    std::optional<sv::Loop> loop(std::in_place);
+    sv::PoolOptions po;
+    po.spec = spec_for(tag, {"sleep", "60"});
+    po.size = 2;
+    std::optional<sv::Pool> pool(std::in_place, *loop, po);
+    pool->start();
+    REQUIRE(pool->wait_ready(2, 10s));
+    std::optional<sv::Process> proc(sv::Process::start(*loop, spec_for(tag, {"sleep", "60"})));
+    auto sorted_tagged = [&] {
+      auto v = st::processes_with_tag(tag);
+      std::sort(v.begin(), v.end());
+      return v;
+    };
+    REQUIRE(st::wait_until([&] { return sorted_tagged().size() == 3; }, 5000ms));  // all exec'd
+    const auto before = sorted_tagged();
+
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      // Only async-signal-safe-ish work and the library's own calls; the result is the exit code.
+      int failures = 0;
+      auto expect_not_running = [&](auto&& call) {
+        try {
+          call();
+          ++failures;
+        } catch (const std::system_error& e) {
+          if (e.code() != sv::errc::not_running) ++failures;
+        } catch (...) {
+          ++failures;
+        }
+      };
+      expect_not_running([&] { (void)proc->wait(); });
+      expect_not_running([&] { (void)proc->stop(); });
+      expect_not_running([&] { pool->stop(); });
+      expect_not_running([&] { (void)pool->snapshot(); });
+      expect_not_running([&] { (void)sv::Process::start(*loop, spec_for(tag, {"exit", "0"})); });
+      proc.reset();  // destructors: return at once, touch nothing of the parent's
+      pool.reset();
+      loop.reset();
+      ::_exit(failures == 0 ? 0 : 10 + failures);
+    }
+    // The child must end by itself, promptly.
+    int wstatus = 0;
+    const bool ended =
+        st::wait_until([&] { return ::waitpid(child, &wstatus, WNOHANG) == child; }, 10000ms);
+    if (!ended) {
+      ::kill(child, SIGKILL);
+      ::waitpid(child, &wstatus, 0);
+    }
+    REQUIRE(ended);
+    CHECK(WIFEXITED(wstatus));
+    CHECK(WEXITSTATUS(wstatus) == 0);
+    // The parent's workers are untouched, and it still stops them itself.
+    CHECK(sorted_tagged() == before);
+    CHECK(pool->snapshot().ready == 2);
+    CHECK(proc->running());
+    proc->stop();
+    pool->stop();
   }
   REQUIRE_CLEAN(audit, tag);
 }

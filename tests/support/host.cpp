@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,27 @@ int main(int argc, char** argv) {
           5000ms)) {
     std::printf("workers did not start\n");
     return 4;
+  }
+  // SV_TEST_HOST_FORK=<file>: a child forked without exec holds copies of everything the host
+  // has (the sentinel's pipe among them) and writes its PID to the file; it stays, paused.
+  if (const char* fork_file = std::getenv("SV_TEST_HOST_FORK")) {
+    const pid_t forked = ::fork();
+    if (forked < 0) return 5;
+    if (forked == 0) {
+      if (FILE* f = std::fopen(fork_file, "w")) {
+        std::fprintf(f, "%d\n", ::getpid());
+        std::fclose(f);
+      }
+      for (;;) ::pause();
+    }
+    const auto written = [fork_file] {
+      FILE* f = std::fopen(fork_file, "r");
+      int pid = 0;
+      const bool ok = f != nullptr && std::fscanf(f, "%d", &pid) == 1 && pid > 0;
+      if (f != nullptr) std::fclose(f);
+      return ok;
+    };
+    if (!supervisor::testing::wait_until(written, 5000ms)) return 6;
   }
   std::printf("ready %zu %s\n", expected, loop.info().cgroup_base.c_str());
   std::fflush(stdout);
