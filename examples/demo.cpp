@@ -22,7 +22,9 @@ int main() {
   sv::Loop loop;
   const sv::LoopInfo li = loop.info();
   fmt::print("loop: spawn via {}, containment: {}, host-death sentinel: {}\n\n",
-             li.clone3_available ? "clone3 (CLONE_PIDFD, CLONE_INTO_CGROUP)" : "posix_spawn",
+             !li.clone3_available             ? "clone or posix_spawn"
+             : li.clone_into_cgroup_available ? "clone3 (CLONE_PIDFD, CLONE_INTO_CGROUP)"
+                                              : "clone3 (CLONE_PIDFD)",
              li.cgroup_usable ? fmt::format("cgroup v2 under {}", li.cgroup_base)
                               : fmt::format("process groups ({})", li.cgroup_why_not),
              li.sentinel_running ? "running" : "not running");

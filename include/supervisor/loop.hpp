@@ -45,8 +45,14 @@ struct LinuxLoopOptions {
   /// group, the move happens but the enabling fails, as `LoopInfo::host_leaf_note` says. The
   /// host stays in the leaf afterwards. Empty (the default): never moved.
   std::string host_leaf;
-  /// Forces a spawn path; empty picks clone3 when the kernel has it.
+  /// Forces a spawn path; empty picks clone3 when the kernel has it. posix_spawn (what a kernel
+  /// without clone3 gets) starts a child that joins a group (cgroup containment, limits, a
+  /// ResourceGroup) with clone(2) instead (`SpawnPath::clone`): posix_spawn could only move it
+  /// there after its program started, and what it forked by then would escape.
   std::optional<SpawnPath> spawn_path;
+  /// Spawns as on kernels 5.3-5.6, whose clone3 lacks CLONE_INTO_CGROUP (detected at start; this
+  /// forces it, for tests): the child writes its pid to its group's cgroup.procs before execve.
+  bool disable_clone_into_cgroup = false;
   /// Watches exits without pidfds, as on kernels before 5.4 (which lack pidfd_open or
   /// waitid(P_PIDFD)); detected at start, this forces it (tests; seccomp policies that refuse
   /// pidfd calls). Then the loop polls waitid(P_PID, WNOHANG)
@@ -86,6 +92,9 @@ struct LoopInfo {
   std::string host_leaf;
   std::string host_leaf_note;
   bool clone3_available = false;
+  /// clone3 can start a child in its cgroup (CLONE_INTO_CGROUP, Linux 5.7); else, or when
+  /// `LinuxLoopOptions::disable_clone_into_cgroup` is set, the child joins it before execve.
+  bool clone_into_cgroup_available = false;
   bool close_range_available = false;
   bool pidfd_available = false;    ///< Exits are watched through pidfds (else: polled by PID).
   std::string pidfd_why_not;       ///< Why not, when they are not.

@@ -29,8 +29,15 @@ enum class Containment {
 
 /// Which mechanism started a process.
 enum class SpawnPath {
-  clone3,       ///< Linux clone3: CLONE_PIDFD (+ CLONE_INTO_CGROUP): the child starts in its group.
-  posix_spawn,  ///< posix_spawn + pidfd_open (no PDEATHSIG; a cgroup is joined after the start).
+  /// Linux clone3: CLONE_PIDFD (+ CLONE_INTO_CGROUP, else the child joins its groups itself
+  /// before execve): the program never runs outside its group.
+  clone3,
+  /// posix_spawn + pidfd_open (no PDEATHSIG). Only for a child that joins no group: posix_spawn
+  /// could move it there only after its program started.
+  posix_spawn,
+  /// Linux clone(2), where clone3 is missing or not wanted (`LinuxLoopOptions::spawn_path` set to
+  /// posix_spawn) and the child has groups to join: it joins them before execve.
+  clone,
 };
 
 [[nodiscard]] SUPERVISOR_API std::string_view to_string(SpawnPath p) noexcept;

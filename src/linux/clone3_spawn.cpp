@@ -3,6 +3,8 @@
 #include "clone3_spawn.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -52,7 +54,7 @@ enum ChildStep : int {
 SUPERVISOR_INLINE const char* step_name(int step) {
   switch (step) {
     case step_signals: return "reset signals";
-    case step_join_cgroup: return "join the cgroup v1 groups of its limits";
+    case step_join_cgroup: return "join its cgroups (cgroup.procs)";
     case step_session: return "setsid";
     case step_deathsig: return "prctl(PR_SET_PDEATHSIG)";
     case step_parent_gone: return "host exited during spawn";
@@ -108,12 +110,6 @@ struct ChildSink {
     if (syscall(SYS_write, fd.get(), "0", 1) != 1) child_fail(report_fd, step_join_cgroup, errno);
   }
   if (p.new_session && syscall(SYS_setsid) < 0) child_fail(report_fd, step_session, errno);
-  if (p.die_with_host) {
-    if (syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
-      child_fail(report_fd, step_deathsig, errno);
-    // The parent may have died between clone3 and prctl: then nobody would ever kill us.
-    if (syscall(SYS_getppid) != p.parent_pid) child_fail(report_fd, step_parent_gone, ESRCH);
-  }
   for (const auto& l : p.limits) {
     struct {
       std::uint64_t cur, max;
@@ -167,6 +163,14 @@ struct ChildSink {
     if (syscall(SYS_setresgid, p.gid, p.gid, p.gid) != 0) child_fail(report_fd, step_gid, errno);
     if (syscall(SYS_setresuid, p.uid, p.uid, p.uid) != 0) child_fail(report_fd, step_uid, errno);
   }
+  // After the identity change: the kernel clears the parent-death signal whenever credentials
+  // change, so set before it, it would be gone by execve.
+  if (p.die_with_host) {
+    if (syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+      child_fail(report_fd, step_deathsig, errno);
+    // The parent may have died between the clone and prctl: then nobody would ever kill us.
+    if (syscall(SYS_getppid) != p.parent_pid) child_fail(report_fd, step_parent_gone, ESRCH);
+  }
   if (!p.cwd.empty() && syscall(SYS_chdir, p.cwd.c_str()) != 0)
     child_fail(report_fd, step_chdir, errno);
 
@@ -201,17 +205,22 @@ SUPERVISOR_INLINE SV_NO_SANITIZE long clone3_on_stack(CloneArgs& args, void (*fn
       : "rcx", "r11", "memory", "cc");
   return ret;
 }
+#endif
 
-struct VforkChild {
+// What a child started on a stack of its own (vfork-style clone3, or clone(2)) runs.
+struct StackChild {
   const PreparedSpawn* p;
-  ChildReport* report;
+  ChildSink sink;
 };
 
-[[noreturn]] SUPERVISOR_INLINE SV_NO_SANITIZE void vfork_child_entry(void* arg) {
-  const auto* c = static_cast<const VforkChild*>(arg);
-  child_main(*c->p, ChildSink{-1, c->report});
+[[noreturn]] SUPERVISOR_INLINE SV_NO_SANITIZE void stack_child_entry(void* arg) {
+  const auto* c = static_cast<const StackChild*>(arg);
+  child_main(*c->p, c->sink);
 }
-#else
+
+// The same for glibc's clone(3), which wants an int-returning function.
+SUPERVISOR_INLINE SV_NO_SANITIZE int clone_child_entry(void* arg) { stack_child_entry(arg); }
+
 // Fork-style clone3: the child runs on a copy of the parent's memory. Calls clone3; in the child,
 // never returns. The child resumes inside this frame, so it is kept free of instrumentation too.
 SUPERVISOR_INLINE SV_NO_SANITIZE long clone3_and_exec(const PreparedSpawn& p, CloneArgs& args,
@@ -220,9 +229,9 @@ SUPERVISOR_INLINE SV_NO_SANITIZE long clone3_and_exec(const PreparedSpawn& p, Cl
   if (r == 0) child_main(p, ChildSink{report_fd, nullptr});
   return r;
 }
-#endif
 
-SUPERVISOR_INLINE std::atomic<int> g_clone3_state{0};  // 0 unknown, 1 yes, -1 no
+SUPERVISOR_INLINE std::atomic<int> g_clone3_state{0};             // 0 unknown, 1 yes, -1 no
+SUPERVISOR_INLINE std::atomic<int> g_clone_into_cgroup_state{0};  // the same
 
 // The message of a child that failed before its chdir and execve, at `step`.
 SUPERVISOR_INLINE std::string step_failure(const PreparedSpawn& p, int step, int e) {
@@ -230,62 +239,77 @@ SUPERVISOR_INLINE std::string step_failure(const PreparedSpawn& p, int step, int
                      sys_message(e), shown_cwd(p.cwd));
 }
 
-// The child's stack in the vfork-style clone: a buffer in the parent's frame, which the parent
-// cannot touch while it waits for the child's execve. child_main needs well under 4 KiB.
-#if SV_VFORK_CLONE3
+// The child's stack when it runs on one of its own: a buffer in the parent's frame, which the
+// parent cannot touch while it waits for the child's execve. child_main needs well under 4 KiB.
 SUPERVISOR_INLINE constexpr std::size_t k_child_stack_bytes = 32 * 1024;
-#endif
 
-SUPERVISOR_LOCAL_END
-
-SUPERVISOR_INLINE void spawn_clone3(PreparedSpawn& p, int cgroup_fd, SpawnResult& out,
-                                    ErrorSink& err) {
-  auto fail_errno = [&](std::string_view what, int e) {
-    err.fail(std::error_code(e, std::system_category()),
-             [&] { return fmt::format("spawn \"{}\": {}: {}", p.program, what, sys_message(e)); });
-  };
-  int pidfd = -1;
-  CloneArgs args;
-  args.flags = (p.use_pidfd ? k_clone_pidfd : 0) | (cgroup_fd >= 0 ? k_clone_into_cgroup : 0);
-  args.pidfd = p.use_pidfd ? reinterpret_cast<std::uintptr_t>(&pidfd) : 0;
-  // exit_signal 0 until execve: a child that fails before exec sends the host no SIGCHLD and
-  // cannot be reaped by the host's waitpid(-1). execve resets it to SIGCHLD (the kernel does so
-  // on every exec), so a running worker can still be reaped by a host that ignores SIGCHLD or
-  // calls waitpid(-1); the loop then reports the exit as `unknown` and counts it.
-  args.exit_signal = 0;
-  args.cgroup = cgroup_fd >= 0 ? static_cast<std::uint64_t>(cgroup_fd) : 0;
-  ChildReport rep{0, 0};
-  long r;
-  // The child starts with every signal blocked, until its step 1 has reset the host's handlers
-  // (the loop thread leaves SIGCHLD open, LoopCore::start says why).
-  sigset_t all;
-  sigset_t before;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, &before);
-  struct MaskRestore {
-    const sigset_t* mask;
-    ~MaskRestore() { pthread_sigmask(SIG_SETMASK, mask, nullptr); }
-  } restore{&before};
-#if SV_VFORK_CLONE3
-  {
-    // Returns once the child has called execve successfully or exited; its report, if any, is
-    // in `rep` by then.
-    alignas(64) unsigned char stack[k_child_stack_bytes];
-    VforkChild child{&p, &rep};
-    args.flags |= k_clone_vm | k_clone_vfork;
-    args.stack = reinterpret_cast<std::uintptr_t>(stack);
-    args.stack_size = sizeof stack;
-    r = clone3_on_stack(args, vfork_child_entry, &child);
-    if (r < 0) return fail_errno("clone3", errno);
-  }
-#else
-  {
+// Creates the child and returns once it has called execve or failed (then `rep` says at which
+// step): with clone3 (`cgroup_fd` >= 0: CLONE_INTO_CGROUP) or with clone(2). Returns its pid, or
+// -1 and the error in `error` when no child was made.
+//
+// The child shares the host's memory (nothing copied: the cost does not grow with the host)
+// unless it changes its identity: the kernel marks a memory map non-dumpable when the
+// credentials of a task using it change, and a shared one is the host's own (no core dump, no
+// debugger for the rest of its life). Such a child gets a copy, like fork, and reports through a
+// pipe.
+SUPERVISOR_INLINE long create_child(const PreparedSpawn& p, bool use_clone3, int cgroup_fd,
+                                    int& pidfd, ChildReport& rep, int& error) {
+  const bool shared = !p.set_identity && (!use_clone3 || SV_VFORK_CLONE3);
+  UniqueFd report_r;
+  UniqueFd report_w;
+  if (!shared) {
     int report[2];
-    if (::pipe2(report, O_CLOEXEC) != 0) return fail_errno("pipe", errno);
-    UniqueFd report_r(report[0]);
-    UniqueFd report_w(report[1]);
-    r = clone3_and_exec(p, args, report_w.get());
-    if (r < 0) return fail_errno("clone3", errno);
+    if (::pipe2(report, O_CLOEXEC) != 0) {
+      error = errno;
+      return -1;
+    }
+    report_r.reset(report[0]);
+    report_w.reset(report[1]);
+  }
+  StackChild child{&p, shared ? ChildSink{-1, &rep} : ChildSink{report_w.get(), nullptr}};
+  long r = -1;
+  {
+    // The child starts with every signal blocked, until its step 1 has reset the host's handlers
+    // (the loop thread leaves SIGCHLD open, LoopCore::start says why).
+    sigset_t all;
+    sigset_t before;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &before);
+    alignas(64) unsigned char stack[k_child_stack_bytes];
+    if (use_clone3) {
+      CloneArgs args;
+      args.flags = (p.use_pidfd ? k_clone_pidfd : 0) | (cgroup_fd >= 0 ? k_clone_into_cgroup : 0);
+      args.pidfd = p.use_pidfd ? reinterpret_cast<std::uintptr_t>(&pidfd) : 0;
+      // exit_signal 0 until execve: a child that fails before exec sends the host no SIGCHLD
+      // and cannot be reaped by the host's waitpid(-1). execve resets it to SIGCHLD (the kernel
+      // does so on every exec), so a running worker can still be reaped by a host that ignores
+      // SIGCHLD or calls waitpid(-1); the loop then reports the exit as `unknown` and counts it.
+      args.exit_signal = 0;
+      args.cgroup = cgroup_fd >= 0 ? static_cast<std::uint64_t>(cgroup_fd) : 0;
+#if SV_VFORK_CLONE3
+      if (shared) {
+        args.flags |= k_clone_vm | k_clone_vfork;
+        args.stack = reinterpret_cast<std::uintptr_t>(stack);
+        args.stack_size = sizeof stack;
+        r = clone3_on_stack(args, stack_child_entry, &child);
+      } else {
+        r = clone3_and_exec(p, args, report_w.get());
+      }
+#else
+      r = clone3_and_exec(p, args, report_w.get());
+#endif
+    } else {
+      // clone(2) through glibc, which sets the child up on `stack` on every architecture. Exit
+      // signal 0 until execve, as above; CLONE_VFORK: back here once it has called execve.
+      const int flags = static_cast<int>(k_clone_vfork | (shared ? k_clone_vm : 0) |
+                                         (p.use_pidfd ? k_clone_pidfd : 0));
+      r = ::clone(clone_child_entry, stack + sizeof stack, flags, &child, &pidfd);
+    }
+    error = errno;
+    pthread_sigmask(SIG_SETMASK, &before, nullptr);
+  }
+  if (r < 0) return -1;
+  if (!shared) {
     report_w.reset();
     ssize_t n;
     do {
@@ -293,7 +317,22 @@ SUPERVISOR_INLINE void spawn_clone3(PreparedSpawn& p, int cgroup_fd, SpawnResult
     } while (n < 0 && errno == EINTR);
     if (n != static_cast<ssize_t>(sizeof rep)) rep = ChildReport{0, 0};  // EOF: execve worked
   }
-#endif
+  return r;
+}
+
+SUPERVISOR_INLINE void spawn_child(PreparedSpawn& p, bool use_clone3, int cgroup_fd,
+                                   SpawnResult& out, ErrorSink& err) {
+  int pidfd = -1;
+  ChildReport rep{0, 0};
+  int error = 0;
+  const long r = create_child(p, use_clone3, cgroup_fd, pidfd, rep, error);
+  if (r < 0) {
+    err.fail(std::error_code(error, std::system_category()), [&] {
+      return fmt::format("spawn \"{}\": {}: {}", p.program, use_clone3 ? "clone3" : "clone",
+                         sys_message(error));
+    });
+    return;
+  }
   UniqueFd pidfd_owner(pidfd);
   if (rep.step != 0) {
     reap_failed(static_cast<pid_t>(r), pidfd_owner.get());
@@ -308,17 +347,52 @@ SUPERVISOR_INLINE void spawn_clone3(PreparedSpawn& p, int cgroup_fd, SpawnResult
   }
   out.pid = static_cast<pid_t>(r);
   out.pidfd = std::move(pidfd_owner);
-  out.path = SpawnPath::clone3;
+  out.path = use_clone3 ? SpawnPath::clone3 : SpawnPath::clone;
+}
+
+SUPERVISOR_LOCAL_END
+
+SUPERVISOR_INLINE void spawn_clone3(PreparedSpawn& p, int cgroup_fd, SpawnResult& out,
+                                    ErrorSink& err) {
+  spawn_child(p, true, cgroup_fd, out, err);
+}
+
+SUPERVISOR_INLINE void spawn_clone(PreparedSpawn& p, SpawnResult& out, ErrorSink& err) {
+  spawn_child(p, false, -1, out, err);
 }
 
 SUPERVISOR_INLINE bool clone3_available() noexcept {
   int state = g_clone3_state.load(std::memory_order_acquire);
   if (state == 0) {
     // clone3 with an invalid size fails with EINVAL where it exists and ENOSYS where it does not
-    // (older kernels, valgrind): nothing is created either way.
+    // (older kernels, valgrind, seccomp profiles that refuse it): nothing is created either way.
     const long r = syscall(SYS_clone3, nullptr, 0);
     state = (r < 0 && errno == ENOSYS) ? -1 : 1;
     g_clone3_state.store(state, std::memory_order_release);
+  }
+  return state > 0;
+}
+
+SUPERVISOR_INLINE bool clone_into_cgroup_available() noexcept {
+  int state = g_clone_into_cgroup_state.load(std::memory_order_acquire);
+  if (state == 0) {
+    state = -1;
+    if (clone3_available()) {
+      // CLONE_INTO_CGROUP with a cgroup fd no process can have open (fs.nr_open stays below
+      // INT_MAX): EBADF where the kernel knows the flag (5.7), EINVAL or E2BIG where it does not
+      // (5.3-5.6). Any other failure (EAGAIN, ENOMEM) also reads as "no": the fallback is as safe,
+      // only slower. The kernel gives up before the task would ever run.
+      CloneArgs args;
+      args.flags = k_clone_into_cgroup;
+      args.exit_signal = 0;
+      args.cgroup = 0x7fffffff;
+      const long r = syscall(SYS_clone3, &args, sizeof args);
+      const int e = errno;
+      if (r == 0) syscall(SYS_exit_group, 0);  // unreachable: a child made after all ends here
+      if (r > 0) reap_failed(static_cast<pid_t>(r), -1);
+      if (r < 0 && e == EBADF) state = 1;
+    }
+    g_clone_into_cgroup_state.store(state, std::memory_order_release);
   }
   return state > 0;
 }

@@ -106,6 +106,7 @@ SUPERVISOR_INLINE LinuxBackend::LinuxBackend(LoopCore& loop, const LoopOptions& 
     : loop_(loop), info_(info), options_(options.on_linux), host_pid_(::getpid()) {
   null_.reset(::open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY));
   info_.clone3_available = clone3_available();
+  info_.clone_into_cgroup_available = clone_into_cgroup_available();
   if (options_.disable_pidfd) {
     info_.pidfd_why_not = "disabled by LoopOptions::on_linux.disable_pidfd";
   } else {
@@ -256,9 +257,13 @@ SUPERVISOR_INLINE std::unique_ptr<SpawnPlan> LinuxBackend::prepare(
   plan->spec = std::move(spec_ptr);
   plan->path = options_.spawn_path.value_or(SpawnPath::clone3);
   // posix_spawn is safe on any thread and needs no PDEATHSIG: it runs on the caller's thread,
-  // sparing the host a round trip. clone3 runs on the loop thread: PR_SET_PDEATHSIG follows the
-  // thread that creates the child, and the loop thread lives as long as the children.
-  plan->on_loop = plan->path == SpawnPath::clone3 && info_.clone3_available;
+  // sparing the host a round trip. clone3 and clone(2) run on the loop thread: PR_SET_PDEATHSIG
+  // follows the thread that creates the child, and the loop thread lives as long as the children.
+  // A child with groups to join is never started by posix_spawn (spawn_prepared says why).
+  const bool joins_groups =
+      plan->containment == Containment::cgroup || !spec.resources.empty() || plan->group;
+  plan->on_loop = (plan->path == SpawnPath::clone3 && info_.clone3_available) ||
+                  plan->path == SpawnPath::clone || joins_groups;
   return plan;
 }
 
@@ -291,7 +296,8 @@ SUPERVISOR_INLINE std::unique_ptr<ChildOs> LinuxBackend::spawn(SpawnPlan& plan_b
     return nullptr;
   }
   SpawnResult r;
-  spawn_prepared(prepared, group ? group->dir_fd() : -1, plan.path, r, err);
+  spawn_prepared(prepared, group ? group->dir_fd() : -1, plan.path,
+                 info_.clone_into_cgroup_available && !options_.disable_clone_into_cgroup, r, err);
   prepared.join_fds.clear();
   if (err) {
     limits.release();

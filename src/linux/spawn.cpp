@@ -20,10 +20,9 @@
 namespace supervisor::detail {
 SUPERVISOR_LOCAL_BEGIN
 
-// posix_spawn, then what Linux adds: a pidfd, and the move into the child's groups (which
-// posix_spawn cannot join before execve: a short window in which the program runs outside).
-SUPERVISOR_INLINE void spawn_posix(PreparedSpawn& p, int cgroup_fd, SpawnResult& out,
-                                   ErrorSink& err) {
+// posix_spawn, then what Linux adds: a pidfd. Only for a child that joins no group (posix_spawn
+// could move it there only after its program started).
+SUPERVISOR_INLINE void spawn_posix(PreparedSpawn& p, SpawnResult& out, ErrorSink& err) {
   const pid_t pid = posix_spawn_prepared(p, err);
   if (err) return;
   UniqueFd pidfd;
@@ -31,7 +30,7 @@ SUPERVISOR_INLINE void spawn_posix(PreparedSpawn& p, int cgroup_fd, SpawnResult&
     pidfd.reset(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
     if (!pidfd) {
       const int e = errno;
-      ::kill(pid, SIGKILL);
+      ::kill(pid, SIGKILL);  // ours and unreaped: the PID cannot have been reused
       reap_failed(pid, -1);
       err.fail(std::error_code(e, std::system_category()), [&] {
         return fmt::format("spawn \"{}\": pidfd_open: {} (needs Linux 5.3)", p.program,
@@ -39,24 +38,6 @@ SUPERVISOR_INLINE void spawn_posix(PreparedSpawn& p, int cgroup_fd, SpawnResult&
       });
       return;
     }
-  }
-  if (cgroup_fd >= 0) move_to_cgroup(cgroup_fd, pid, err);
-  // posix_spawn cannot join the limits' v1 groups before execve: they apply from here on.
-  const std::string pid_text = std::to_string(pid);
-  for (const auto& fd : p.join_fds) {
-    if (err) break;
-    if (::write(fd.get(), pid_text.data(), pid_text.size()) < 0) {
-      const int e = errno;
-      err.fail(std::error_code(e, std::system_category()), [&] {
-        return fmt::format("move pid {} into the cgroup v1 groups of its limits: {}", pid,
-                           sys_message(e));
-      });
-    }
-  }
-  if (err) {
-    ::kill(pid, SIGKILL);  // ours and unreaped: the PID cannot have been reused
-    reap_failed(pid, pidfd.get());
-    return;
   }
   out.pid = pid;
   out.pidfd = std::move(pidfd);
@@ -76,22 +57,33 @@ SUPERVISOR_INLINE void reap_failed(pid_t pid, int pidfd) {
     }
   }
 }
-SUPERVISOR_INLINE void move_to_cgroup(int cgroup_fd, pid_t pid, ErrorSink& err) {
-  UniqueFd procs(::openat(cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC));
-  const std::string text = std::to_string(pid);
-  if (!procs || ::write(procs.get(), text.data(), text.size()) < 0) {
-    const int e = errno;
-    err.fail(std::error_code(e, std::system_category()),
-             [&] { return fmt::format("move pid {} into its cgroup: {}", pid, sys_message(e)); });
-  }
-}
-
 SUPERVISOR_INLINE void spawn_prepared(PreparedSpawn& p, int cgroup_fd, SpawnPath path,
-                                      SpawnResult& out, ErrorSink& err) {
-  if (path == SpawnPath::clone3 && clone3_available()) {
-    spawn_clone3(p, cgroup_fd, out, err);
+                                      bool into_cgroup, SpawnResult& out, ErrorSink& err) {
+  const bool use_clone3 = path == SpawnPath::clone3 && clone3_available();
+  if (use_clone3 && (cgroup_fd < 0 || into_cgroup)) {
+    spawn_clone3(p, cgroup_fd, out, err);  // the default: born in its group
+    return;
+  }
+  if (cgroup_fd >= 0) {
+    // No CLONE_INTO_CGROUP: the child writes itself to the group's cgroup.procs before execve,
+    // like the cgroup v1 groups of its limits.
+    UniqueFd procs(::openat(cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC));
+    if (!procs) {
+      const int e = errno;
+      err.fail(std::error_code(e, std::system_category()), [&] {
+        return fmt::format("spawn \"{}\": open its cgroup's cgroup.procs: {}", p.program,
+                           sys_message(e));
+      });
+      return;
+    }
+    p.join_fds.push_back(std::move(procs));
+  }
+  if (use_clone3) {
+    spawn_clone3(p, -1, out, err);
+  } else if (!p.join_fds.empty() || path == SpawnPath::clone) {
+    spawn_clone(p, out, err);
   } else {
-    spawn_posix(p, cgroup_fd, out, err);
+    spawn_posix(p, out, err);
   }
 }
 

@@ -3,7 +3,8 @@
 #pragma once
 
 // Starting a prepared child on Linux: clone3 on the loop thread (the child born in its cgroup,
-// a pidfd from the kernel), or posix_spawn with pidfd_open and a move into its groups after.
+// a pidfd from the kernel), clone(2) where clone3 is missing, or posix_spawn with pidfd_open
+// for a child that joins no group.
 
 #include <sys/types.h>
 
@@ -23,15 +24,17 @@ struct SpawnResult {
   SpawnPath path = SpawnPath::clone3;
 };
 
-// Starts the prepared child. The clone3 path must run on the long-lived loop thread
-// (PR_SET_PDEATHSIG follows the thread that creates the child). `cgroup_fd` >= 0: the child is
-// born in that cgroup (clone3) or moved there right after posix_spawn. Exec errors come back
-// here; the failed child is reaped.
-void spawn_prepared(PreparedSpawn& p, int cgroup_fd, SpawnPath path, SpawnResult& out,
-                    ErrorSink& err);
+// Starts the prepared child, which never runs an instruction of its program outside its groups
+// (`cgroup_fd` >= 0: a cgroup v2 group; `p.join_fds`: cgroup v1 ones): clone3, born in the
+// cgroup with CLONE_INTO_CGROUP when `into_cgroup` (the kernel has it and it is not disabled);
+// else the child joins through cgroup.procs before execve, started by clone3, or by clone(2)
+// where clone3 is missing or `path` is not clone3. posix_spawn only for a child without groups
+// when `path` asks for it. Runs on the long-lived loop thread unless it is posix_spawn
+// (PR_SET_PDEATHSIG follows the thread that creates the child). Exec errors come back here; the
+// failed child is reaped.
+void spawn_prepared(PreparedSpawn& p, int cgroup_fd, SpawnPath path, bool into_cgroup,
+                    SpawnResult& out, ErrorSink& err);
 
-// Joins a child started by posix_spawn to its cgroup (cgroup.procs of the directory fd).
-void move_to_cgroup(int cgroup_fd, pid_t pid, ErrorSink& err);
 // Reaps a child whose spawn failed (through its pidfd when there is one).
 void reap_failed(pid_t pid, int pidfd);
 

@@ -48,8 +48,8 @@ struct PreparedSpawn {
   std::vector<NativeLimit> limits;
   std::vector<FdMapping> fds;   // exactly what the child holds: 0, 1, 2 and pass_fds
   std::vector<UniqueFd> owned;  // child ends we opened (null, files, pipe write ends)
-  // Linux: cgroup.procs of cgroup v1 groups (limits) the child joins before execve: it writes
-  // "0" to each (clone3); after a posix_spawn the caller moves the child instead.
+  // Linux: cgroup.procs of the groups the child joins before execve (cgroup v1 groups of its
+  // limits; its cgroup v2 group when clone3 cannot start it there): it writes "0" to each.
   std::vector<UniqueFd> join_fds;
   UniqueFd out_read;  // pipe read ends, handed to the loop (non-blocking)
   UniqueFd err_read;
@@ -59,7 +59,7 @@ struct PreparedSpawn {
   int null_out = -1;             // the /dev/null opened for output streams, shared by both
   int max_target = 2;
   int close_limit = 1024;  // where the close loop stops if close_range(2) is missing
-  pid_t parent_pid = 0;    // input: the host's pid (a clone3 child checks it is still its parent)
+  pid_t parent_pid = 0;    // input: the host's pid (a clone child checks it is still its parent)
 };
 
 // Resolves and opens everything the child needs. Errors name the field or the program.

@@ -8,7 +8,12 @@
 namespace supervisor {
 
 SUPERVISOR_INLINE std::string_view to_string(SpawnPath p) noexcept {
-  return p == SpawnPath::clone3 ? "clone3" : "posix_spawn";
+  switch (p) {
+    case SpawnPath::clone3: return "clone3";
+    case SpawnPath::posix_spawn: return "posix_spawn";
+    case SpawnPath::clone: return "clone";
+  }
+  return "clone3";
 }
 
 SUPERVISOR_INLINE std::string_view to_string(Containment c) noexcept {

@@ -7,7 +7,9 @@
 
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -73,6 +75,29 @@ std::vector<Mode> modes() {
     } else {
       std::printf("note: no cgroup v2 containment here (%s); cgroup variants not run\n",
                   probe.info().cgroup_why_not.c_str());
+    }
+  }
+  return out;
+}
+
+// modes(), each also with the posix_spawn path forced (what a kernel without clone3 gets, or a
+// container whose seccomp profile refuses it), and cgroup containment also without
+// CLONE_INTO_CGROUP (kernels 5.3-5.6): on every path the tree starts inside its group.
+std::vector<Mode> spawn_modes() {
+  std::vector<Mode> out = modes();
+  const std::size_t base = out.size();
+  for (std::size_t i = 0; i < base; ++i) {
+    Mode forced = out[i];
+    forced.loop.on_linux.spawn_path = sv::SpawnPath::posix_spawn;
+    out.push_back(forced);
+    out.back().name = forced.containment == sv::Containment::cgroup
+                          ? "cgroup, posix_spawn forced"
+                          : "process-group, posix_spawn forced";
+    if (forced.containment == sv::Containment::cgroup) {
+      Mode no_into = out[i];
+      no_into.name = "cgroup, without CLONE_INTO_CGROUP";
+      no_into.loop.on_linux.disable_clone_into_cgroup = true;
+      out.push_back(no_into);
     }
   }
   return out;
@@ -324,7 +349,7 @@ TEST_CASE("a main process that outlives SIGKILL ends the stop within kill_wait a
 }
 
 TEST_CASE("stop kills the whole tree, including setsid escapes", "[integration][process][tree]") {
-  for (const auto& mode : modes()) {
+  for (const auto& mode : spawn_modes()) {
     SECTION(mode.name) {
       st::LeakAudit audit;
       const auto tag = st::unique_tag("tree");
@@ -353,7 +378,7 @@ TEST_CASE("stop kills the whole tree, including setsid escapes", "[integration][
 
 TEST_CASE("when the main process dies, its leftover tree is killed and counted",
           "[integration][process][tree]") {
-  for (const auto& mode : modes()) {
+  for (const auto& mode : spawn_modes()) {
     SECTION(mode.name) {
       st::LeakAudit audit;
       const auto tag = st::unique_tag("orphans");
@@ -691,6 +716,7 @@ TEST_CASE("the posix_spawn path works and reports itself", "[integration][proces
   {
     sv::LoopOptions lo;
     lo.on_linux.spawn_path = sv::SpawnPath::posix_spawn;
+    lo.on_linux.disable_cgroups = true;  // a child with a group to join is started by clone(2)
     sv::Loop loop(lo);
     auto p = sv::Process::start(loop, spec_for(tag, {"list-fds"}));
     CHECK(p.info().path == sv::SpawnPath::posix_spawn);
@@ -703,6 +729,143 @@ TEST_CASE("the posix_spawn path works and reports itself", "[integration][proces
     CHECK(ec == sv::errc::unsupported);
   }
   REQUIRE_CLEAN(audit, tag);
+}
+
+namespace {
+
+// The loops of each spawn path that can start a child in a cgroup, and the path it reports.
+struct PathCase {
+  const char* name;
+  sv::LoopOptions loop;
+  sv::SpawnPath expected;
+};
+
+std::vector<PathCase> cgroup_path_cases() {
+  std::vector<PathCase> out;
+  out.push_back({"clone3", sv::LoopOptions{}, sv::SpawnPath::clone3});
+  sv::LoopOptions no_into;
+  no_into.on_linux.disable_clone_into_cgroup = true;
+  out.push_back({"clone3 without CLONE_INTO_CGROUP", no_into, sv::SpawnPath::clone3});
+  sv::LoopOptions posix;
+  posix.on_linux.spawn_path = sv::SpawnPath::posix_spawn;
+  out.push_back({"posix_spawn forced", posix, sv::SpawnPath::clone});
+  return out;
+}
+
+// What the "self" mode of the child printed: its cgroup v2 path ("0::" line) and pdeathsig.
+struct SelfReport {
+  std::string cgroup_v2;
+  int pdeathsig = -1;
+};
+
+SelfReport self_report(const std::string& out) {
+  SelfReport r;
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("cgroup 0::", 0) == 0) r.cgroup_v2 = line.substr(10);
+    if (line.rfind("pdeathsig ", 0) == 0) r.pdeathsig = std::stoi(line.substr(10));
+  }
+  return r;
+}
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("on every spawn path the program's first instruction runs inside its cgroup",
+          "[integration][process][tree]") {
+  for (const auto& c : cgroup_path_cases()) {
+    SECTION(c.name) {
+      st::LeakAudit audit;
+      const auto tag = st::unique_tag("first-insn");
+      {
+        sv::Loop loop(c.loop);
+        if (!loop.info().cgroup_usable)
+          SUPERVISOR_SKIP("cgroup v2 containment unavailable: " + loop.info().cgroup_why_not);
+        utsname u{};
+        REQUIRE(::uname(&u) == 0);
+        int major = 0;
+        int minor = 0;
+        std::sscanf(u.release, "%d.%d", &major, &minor);
+        if (loop.info().clone3_available && (major > 5 || (major == 5 && minor >= 7))) {
+          INFO("kernel " << u.release);
+          CHECK(loop.info().clone_into_cgroup_available);  // the probe finds the flag
+        }
+        sv::ProcessOptions opts;
+        opts.containment = sv::Containment::cgroup;
+        auto p = sv::Process::start(loop, spec_for(tag, {"self"}), opts);
+        CHECK(p.info().path == c.expected);
+        REQUIRE(p.wait().ok());
+        const auto out = p.output(sv::StdStream::out);
+        INFO(out << "info().cgroup " << p.info().cgroup);
+        const auto self = self_report(out);
+        // The group it read before anything else is its own fresh one, not the host's.
+        REQUIRE(!self.cgroup_v2.empty());
+        CHECK(self.cgroup_v2 != "/");
+        CHECK(ends_with(p.info().cgroup, self.cgroup_v2));
+        CHECK(self.pdeathsig == SIGKILL);
+      }
+      REQUIRE_CLEAN(audit, tag);
+    }
+  }
+}
+
+TEST_CASE("a worker under another identity keeps its parent-death signal",
+          "[integration][process][host-death]") {
+  if (::geteuid() != 0)
+    SUPERVISOR_SKIP("changing identity needs root; running as uid " + std::to_string(::geteuid()));
+  for (const auto& c : cgroup_path_cases()) {
+    SECTION(c.name) {
+      st::LeakAudit audit;
+      const auto tag = st::unique_tag("id-deathsig");
+      {
+        sv::Loop loop(c.loop);
+        sv::ProcessOptions opts;  // automatic: a cgroup where there is one
+        auto spec = spec_for(tag, {"self"});
+        spec.identity.user = "nobody";
+        auto p = sv::Process::start(loop, spec, opts);
+        REQUIRE(p.wait().ok());
+        const auto out = p.output(sv::StdStream::out);
+        INFO(out);
+        CHECK(self_report(out).pdeathsig == SIGKILL);
+        spec.die_with_host = false;
+        auto q = sv::Process::start(loop, spec, opts);
+        REQUIRE(q.wait().ok());
+        CHECK(self_report(q.output(sv::StdStream::out)).pdeathsig == 0);
+      }
+      REQUIRE_CLEAN(audit, tag);
+    }
+  }
+}
+
+TEST_CASE("starting a worker under another identity leaves the host dumpable",
+          "[integration][process]") {
+  if (::geteuid() != 0)
+    SUPERVISOR_SKIP("changing identity needs root; running as uid " + std::to_string(::geteuid()));
+  if (::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 1)
+    SUPERVISOR_SKIP("this test process is not dumpable to begin with");
+  for (const auto& c : cgroup_path_cases()) {
+    SECTION(c.name) {
+      st::LeakAudit audit;
+      const auto tag = st::unique_tag("dumpable");
+      {
+        sv::Loop loop(c.loop);
+        sv::ProcessSpec id;
+        id.argv = {"sh", "-c", "id -u -n", tag};
+        id.identity.user = "nobody";
+        auto p = sv::Process::start(loop, id);
+        REQUIRE(p.wait().ok());
+        CHECK(p.output(sv::StdStream::out) == "nobody\n");
+        // The kernel marks a memory map non-dumpable when a task using it changes credentials:
+        // had the child shared the host's, the host could never dump core or be traced again.
+        CHECK(::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 1);
+      }
+      REQUIRE_CLEAN(audit, tag);
+    }
+  }
 }
 
 TEST_CASE("without pidfds, exits are polled by PID: codes, signals, the stop ladder, the tree",
@@ -779,8 +942,14 @@ TEST_CASE("without pidfds, exits are polled by PID: codes, signals, the stop lad
 
 TEST_CASE("when the host is SIGKILLed, its workers and their descendants die within 1 s",
           "[integration][process][host-death]") {
-  for (const char* mode : {"process-group", "cgroup", "group"}) {
+  for (const char* mode : {"process-group", "cgroup", "group", "identity"}) {
     SECTION(mode) {
+      // identity: workers running as another user (their parent-death signal is set after the
+      // identity change, which would clear it).
+      if (std::string(mode) == "identity" && ::geteuid() != 0) {
+        SUPERVISOR_SKIP("changing identity needs root; running as uid " +
+                        std::to_string(::geteuid()));
+      }
       st::LeakAudit audit;
       const auto tag = st::unique_tag("hostdeath");
       // The host is started by hand (not through the library under test), then killed by PID.
@@ -819,7 +988,7 @@ TEST_CASE("when the host is SIGKILLed, its workers and their descendants die wit
       std::istringstream words(said);
       std::string word, count, base;
       words >> word >> count >> base;
-      if (std::string(mode) != "process-group") {
+      if (std::string(mode) != "process-group" && std::string(mode) != "identity") {
         // With a ResourceGroup, its members' groups sit one level deeper: removed all the same.
         REQUIRE(!base.empty());
         CHECK(st::wait_until([&] { return ::access(base.c_str(), F_OK) != 0; }, 3000ms));

@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -54,7 +55,8 @@ constexpr int exit_epipe = 3;
 constexpr std::string_view usage_text =
     "usage: child [--tag TAG]... MODE [ARGS...]; modes: exit N | sleep MS|forever | crash | abort"
     " | ignore-sigterm MS|forever | trap-sigterm CODE | fork-grandchild MS|forever"
-    " | setsid-escape MS|forever | fork-bomb-ish N | fork-until-refused N | rlimits | flood BYTES "
+    " | setsid-escape MS|forever | fork-bomb-ish N | fork-until-refused N | rlimits | self | flood "
+    "BYTES "
     "[stdout|stderr]"
     " | print-env [NAME...] | list-fds | alloc MB [HOLD_MS|forever] | stderr-lines N"
     " | notify-ready [STATUS] | notify-ready-once PATH | heartbeat MS [COUNT] | spin MS"
@@ -413,6 +415,30 @@ void expect_args(const Args& args, std::size_t min, std::size_t max) {
   std::exit(0);
 }
 
+// What the program found at its first instruction of its own: its cgroups (read before
+// anything else, each line as "cgroup LINE" of /proc/self/cgroup) and its parent-death signal
+// ("pdeathsig N", 0 for none). Prints no announcement.
+[[noreturn]] void mode_self(const Args& args) {
+  expect_args(args, 0, 0);
+  char buf[4096];
+  std::size_t used = 0;
+  const int fd = ::open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) die("open /proc/self/cgroup");
+  for (ssize_t n; used < sizeof buf && (n = ::read(fd, buf + used, sizeof buf - used)) > 0;)
+    used += static_cast<std::size_t>(n);
+  ::close(fd);
+  int signal = -1;
+  if (::prctl(PR_GET_PDEATHSIG, &signal, 0, 0, 0) != 0) die("prctl(PR_GET_PDEATHSIG)");
+  say("pdeathsig " + std::to_string(signal));
+  std::string_view text(buf, used);
+  while (!text.empty()) {
+    const auto end = std::min(text.find('\n'), text.size());
+    say("cgroup " + std::string(text.substr(0, end)));
+    text.remove_prefix(std::min(end + 1, text.size()));
+  }
+  std::exit(0);
+}
+
 [[noreturn]] void mode_flood(const Args& args) {
   expect_args(args, 1, 2);
   const auto bytes = number_or_usage(args[0], SIZE_MAX);
@@ -675,6 +701,7 @@ constexpr Mode modes[] = {
     {"fork-bomb-ish", mode_fork_bomb_ish},
     {"fork-until-refused", mode_fork_until_refused},
     {"rlimits", mode_rlimits},
+    {"self", mode_self},
     {"flood", mode_flood},
     {"print-env", mode_print_env},
     {"list-fds", mode_list_fds},

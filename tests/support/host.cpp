@@ -2,7 +2,9 @@
 // SPDX-License-Identifier: MIT
 // A host program for the host-death test: it supervises tagged workers that have descendants,
 // says "ready", and waits to be SIGKILLed. Nothing of what it started may survive it.
-//   host CHILD TAG cgroup|group|process-group   (group: the workers in a ResourceGroup)
+//   host CHILD TAG cgroup|group|process-group|identity
+// (group: the workers in a ResourceGroup; identity: process-group containment, the workers run
+// as user nobody, which needs root)
 #include <supervisor/process.hpp>
 
 #include <unistd.h>
@@ -20,7 +22,7 @@ int main(int argc, char** argv) {
   namespace sv = supervisor;
   using namespace std::chrono_literals;
   if (argc != 4) {
-    std::fprintf(stderr, "usage: host CHILD TAG cgroup|group|process-group\n");
+    std::fprintf(stderr, "usage: host CHILD TAG cgroup|group|process-group|identity\n");
     return 64;
   }
   const std::string child = argv[1];
@@ -28,6 +30,7 @@ int main(int argc, char** argv) {
   const std::string mode = argv[3];
   const bool in_group = mode == "group";
   const bool cgroup = mode == "cgroup" || in_group;
+  const bool identity = mode == "identity";
   sv::LoopOptions lo;
   lo.on_linux.disable_cgroups = !cgroup;
   sv::Loop loop(lo);
@@ -53,6 +56,7 @@ int main(int argc, char** argv) {
     sv::ProcessSpec spec;
     spec.argv = {child, "--tag", tag};
     spec.argv.insert(spec.argv.end(), m.begin(), m.end());
+    if (identity) spec.identity.user = "nobody";
     workers.push_back(sv::Process::start(loop, spec, options));
     expected += 2;
   }
