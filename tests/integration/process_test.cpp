@@ -940,6 +940,41 @@ TEST_CASE("without pidfds, exits are polled by PID: codes, signals, the stop lad
   }
 }
 
+namespace {
+
+// Starts the test host program (tests/support/host.cpp) by hand, with `extra_env` added to this
+// process's environment, and reads its first line into `said`.
+pid_t start_test_host(const std::string& tag, const std::string& mode,
+                      std::vector<std::string> extra_env, std::string& said) {
+  for (char** e = environ; *e != nullptr; ++e) extra_env.emplace_back(*e);
+  std::vector<char*> envp;
+  for (auto& e : extra_env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  int out_pipe[2];
+  REQUIRE(::pipe2(out_pipe, O_CLOEXEC) == 0);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
+  std::vector<std::string> args{SUPERVISOR_TEST_HOST, SUPERVISOR_TEST_CHILD, tag, mode};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t host = -1;
+  const int rc = ::posix_spawn(&host, argv[0], &fa, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(out_pipe[1]);
+  if (rc != 0) ::close(out_pipe[0]);
+  REQUIRE(rc == 0);
+  char buf[256];
+  ssize_t n;
+  while (said.find('\n') == std::string::npos && (n = ::read(out_pipe[0], buf, sizeof buf)) > 0)
+    said.append(buf, static_cast<std::size_t>(n));
+  ::close(out_pipe[0]);
+  return host;
+}
+
+}  // namespace
+
 TEST_CASE("when the host is SIGKILLed, its workers and their descendants die within 1 s",
           "[integration][process][host-death]") {
   for (const char* mode : {"process-group", "cgroup", "group", "identity"}) {
@@ -953,25 +988,8 @@ TEST_CASE("when the host is SIGKILLed, its workers and their descendants die wit
       st::LeakAudit audit;
       const auto tag = st::unique_tag("hostdeath");
       // The host is started by hand (not through the library under test), then killed by PID.
-      int out_pipe[2];
-      REQUIRE(::pipe2(out_pipe, O_CLOEXEC) == 0);
-      posix_spawn_file_actions_t fa;
-      posix_spawn_file_actions_init(&fa);
-      posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
-      std::vector<std::string> args{SUPERVISOR_TEST_HOST, SUPERVISOR_TEST_CHILD, tag, mode};
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      pid_t host = -1;
-      REQUIRE(::posix_spawn(&host, argv[0], &fa, nullptr, argv.data(), environ) == 0);
-      posix_spawn_file_actions_destroy(&fa);
-      ::close(out_pipe[1]);
       std::string said;
-      char buf[256];
-      ssize_t n;
-      while (said.find('\n') == std::string::npos && (n = ::read(out_pipe[0], buf, sizeof buf)) > 0)
-        said.append(buf, static_cast<std::size_t>(n));
-      ::close(out_pipe[0]);
+      const pid_t host = start_test_host(tag, mode, {}, said);
       if (said.rfind("no-cgroup", 0) == 0) {
         ::kill(host, SIGKILL);
         ::waitpid(host, nullptr, 0);
@@ -1425,30 +1443,8 @@ TEST_CASE("a child the host forked without exec does not blind the sentinel to t
       st::LeakAudit audit;
       const auto tag = st::unique_tag("hostfork");
       const std::string fork_file = "/tmp/" + tag + ".pid";
-      std::vector<std::string> env_strings{"SV_TEST_HOST_FORK=" + fork_file};
-      for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
-      std::vector<char*> envp;
-      for (auto& e : env_strings) envp.push_back(e.data());
-      envp.push_back(nullptr);
-      int out_pipe[2];
-      REQUIRE(::pipe2(out_pipe, O_CLOEXEC) == 0);
-      posix_spawn_file_actions_t fa;
-      posix_spawn_file_actions_init(&fa);
-      posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
-      std::vector<std::string> args{SUPERVISOR_TEST_HOST, SUPERVISOR_TEST_CHILD, tag, mode};
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      pid_t host = -1;
-      REQUIRE(::posix_spawn(&host, argv[0], &fa, nullptr, argv.data(), envp.data()) == 0);
-      posix_spawn_file_actions_destroy(&fa);
-      ::close(out_pipe[1]);
       std::string said;
-      char buf[256];
-      ssize_t n;
-      while (said.find('\n') == std::string::npos && (n = ::read(out_pipe[0], buf, sizeof buf)) > 0)
-        said.append(buf, static_cast<std::size_t>(n));
-      ::close(out_pipe[0]);
+      const pid_t host = start_test_host(tag, mode, {"SV_TEST_HOST_FORK=" + fork_file}, said);
       if (said.rfind("no-cgroup", 0) == 0) {
         ::kill(host, SIGKILL);
         ::waitpid(host, nullptr, 0);
