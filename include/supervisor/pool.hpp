@@ -440,13 +440,16 @@ class SUPERVISOR_API Pool {
   void start(std::error_code& ec) noexcept;
 
   /// Stops every worker with its StopPlan and waits until all are gone; waiters of `acquire`
-  /// get `errc::stopped`. Idempotent.
+  /// get `errc::stopped`. Idempotent. On the loop thread (from a callback or subscriber), where
+  /// waiting would wait for itself, it starts the stop and returns at once; `stop()` from a host
+  /// thread (or the destructor) then waits for the end.
   void stop();
 
   /// Exclusive use of a ready worker; waits up to `timeout` (FIFO among waiters). Errors:
   /// `errc::lease_timeout`, `errc::circuit_open` (lease breaker), `errc::stopped`,
   /// `errc::not_running` (not started). With `timeout` zero it never blocks, and may then be
-  /// called from the loop thread too.
+  /// called from the loop thread too; with a timeout there, it fails with
+  /// `std::errc::resource_deadlock_would_occur` (use `acquire_async`).
   Lease acquire(Duration timeout);
   /// \overload
   Lease acquire(Duration timeout, std::error_code& ec) noexcept;
@@ -456,7 +459,8 @@ class SUPERVISOR_API Pool {
 
   /// Drains the pool: no new lease is handed out (waiting and new `acquire` calls fail with
   /// `errc::stopped`), and the call waits up to `timeout` for the current leases to be released.
-  /// True when none is left. Workers keep running; `stop()` usually follows.
+  /// True when none is left. Workers keep running; `stop()` usually follows. On the loop thread
+  /// it does not wait: it answers for now.
   bool drain(Duration timeout);
 
   /// Changes the number of workers. Growing adds workers with new indexes and spawns them at once
@@ -491,8 +495,8 @@ class SUPERVISOR_API Pool {
   /// drains the old one (a lease in progress finishes) and stops it. If the new one is not ready
   /// within `ready_timeout` (or dies first), it is stopped and the old one kept. Blocks until one
   /// or the other; true when replaced. Errors: `errc::invalid_argument` for a worker that is not
-  /// running or is being replaced already, `errc::stopped`; from the loop thread, use
-  /// `replace_async`.
+  /// running or is being replaced already, `errc::stopped`; from the loop thread it fails with
+  /// `std::errc::resource_deadlock_would_occur` (use `replace_async`).
   bool replace(std::size_t worker, Duration ready_timeout = std::chrono::seconds(30));
   /// Like `replace`, without blocking: `done` runs on the loop thread with the outcome (an error
   /// code, or none and whether it was replaced).
@@ -500,13 +504,15 @@ class SUPERVISOR_API Pool {
                      std::function<void(bool replaced, std::error_code)> done);
   /// Restarts every worker running now, a few at a time (see `RollingRestart`), and blocks until
   /// the rollout ends. Errors: `errc::invalid_argument` (both limits zero), `errc::already_running`
-  /// (a rollout is under way), `errc::stopped`.
+  /// (a rollout is under way), `errc::stopped`; on the loop thread
+  /// `std::errc::resource_deadlock_would_occur` (use `rolling_restart_async`).
   RolloutResult rolling_restart(const RollingRestart& options = {});
   /// Like `rolling_restart`, without blocking: `done` runs on the loop thread.
   void rolling_restart_async(const RollingRestart& options,
                              std::function<void(RolloutResult, std::error_code)> done);
 
-  /// Waits until at least `count` workers are ready (or leased); false on timeout.
+  /// Waits until at least `count` workers are ready (or leased); false on timeout. On the loop
+  /// thread it does not wait: it answers for now.
   bool wait_ready(std::size_t count, Duration timeout);
 
   [[nodiscard]] PoolSnapshot snapshot() const;

@@ -84,7 +84,7 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
   template <class R, class Start>
   R blocking(const char* what, ErrorSink& err, Start&& start) {
     if (host_->in_loop()) {
-      err.fail(errc::invalid_argument, [&] {
+      err.fail(std::make_error_code(std::errc::resource_deadlock_would_occur), [&] {
         return fmt::format("Pool::{}: blocking on the loop thread would deadlock; use {}_async",
                            what, what);
       });

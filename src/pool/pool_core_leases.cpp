@@ -15,7 +15,7 @@ SUPERVISOR_INLINE Lease PoolCore::acquire(Duration timeout, ErrorSink& err) {
   if (host_->in_loop()) {
     Lease out;
     if (timeout > Duration::zero()) {
-      err.fail(errc::invalid_argument, [] {
+      err.fail(std::make_error_code(std::errc::resource_deadlock_would_occur), [] {
         return std::string(
             "Pool::acquire: a blocking acquire on the loop thread would deadlock; use timeout 0");
       });

@@ -212,3 +212,34 @@ TEST_CASE("an sd_notify start without a timeout is bounded by systemd's 90 s",
   CHECK_FALSE(patient.snapshot().workers[0].last_exit.has_value());
   patient.stop();
 }
+
+TEST_CASE(
+    "blocking Pool calls where the caller is the loop fail with resource_deadlock_would_occur",
+    "[unit][hardening][pool]") {
+  // On a fake world the test thread is the loop, as a callback is on a real one.
+  sv::testing::FakeWorld world;
+  sv::PoolOptions o;
+  o.spec.argv = {"/usr/bin/worker"};
+  sv::Pool pool(world, o);
+  pool.start();
+  sv::Lease held = pool.acquire(0s);  // never blocks: allowed
+  REQUIRE(held.valid());
+  std::error_code ec;
+  (void)pool.acquire(1s, ec);
+  CHECK(ec == std::errc::resource_deadlock_would_occur);
+  try {
+    (void)pool.replace(0);
+    FAIL("replace blocked on the loop");
+  } catch (const std::system_error& e) {
+    CHECK(e.code() == std::errc::resource_deadlock_would_occur);
+    CHECK_THAT(e.what(), Catch::Matchers::Contains("use replace_async"));
+  }
+  try {
+    (void)pool.rolling_restart();
+    FAIL("rolling_restart blocked on the loop");
+  } catch (const std::system_error& e) {
+    CHECK(e.code() == std::errc::resource_deadlock_would_occur);
+  }
+  held.release();
+  pool.stop();
+}
