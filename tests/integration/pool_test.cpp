@@ -22,6 +22,7 @@
 
 #include "audited.hpp"
 #include "catch_compat.hpp"
+#include "env_guard.hpp"
 #include "leak_audit.hpp"
 #include "pool_events.hpp"
 
@@ -624,6 +625,49 @@ TEST_CASE("sd_notify watchdog: a worker that stops sending WATCHDOG=1 is killed 
     std::this_thread::sleep_for(600ms);
     CHECK(alive.snapshot().workers[0].incarnation == 1);  // its heartbeats kept it alive
     CHECK_FALSE(alive.snapshot().workers[0].last_exit.has_value());
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("sd_notify watchdog: a host's own WATCHDOG_PID does not get its workers killed",
+          "[integration][pool][notify][env]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("pool-wdpid");
+  {
+    // The host runs under systemd with a watchdog of its own. An sd_notify library in the worker
+    // that inherited WATCHDOG_PID=<the host's manager> would take the pool's watchdog as not its
+    // own, never beat, and be killed as `watchdog` in a loop.
+    st::EnvGuard host;
+    st::set_host_service_variables(host);
+    sv::Loop loop;
+    auto o = pool_for(tag, {"sd-watchdog"}, 1);
+    o.watchdog = 400ms;
+    sv::Pool pool(loop, o);
+    pool.start();
+    REQUIRE(pool.wait_ready(1, 10s));
+    const int pid = pool.snapshot().workers[0].pid;
+    // A vfork-style spawn returns once the child has begun its execve: its new environment
+    // shows in /proc a moment later.
+    std::string env;
+    const auto read_env = [&] {
+      std::ifstream environ_file("/proc/" + std::to_string(pid) + "/environ");
+      env.assign(std::istreambuf_iterator<char>(environ_file), std::istreambuf_iterator<char>());
+      std::replace(env.begin(), env.end(), '\0', '\n');
+      env.insert(0, "\n");
+      return env.find("\nWATCHDOG_USEC=") != std::string::npos;
+    };
+    CHECK(st::wait_until(read_env, 5000ms));
+    INFO(env);
+    CHECK(env.find("\nWATCHDOG_USEC=400000\n") != std::string::npos);
+    CHECK(env.find("\nNOTIFY_SOCKET=/run/systemd/notify\n") == std::string::npos);
+    // The worker's own pid (clone3), or none at all (posix_spawn): never the host's.
+    CHECK((env.find("\nWATCHDOG_PID=" + std::to_string(pid) + "\n") != std::string::npos ||
+           env.find("\nWATCHDOG_PID=") == std::string::npos));
+    // Several watchdog periods: a worker that did not beat would have been killed by now.
+    std::this_thread::sleep_for(2s);
+    const auto snap = pool.snapshot();
+    CHECK(snap.workers[0].incarnation == 1);
+    CHECK_FALSE(snap.workers[0].last_exit.has_value());
   }
   REQUIRE_CLEAN(audit, tag);
 }
