@@ -83,8 +83,8 @@ class LinuxNotify final : public NotifyChannel {
   LinuxNotify(const LinuxNotify&) = delete;
   LinuxNotify& operator=(const LinuxNotify&) = delete;
 
-  void open(const std::string& name, ErrorSink& err) {
-    socket_.open(name, err);
+  void open(std::string_view prefix, ErrorSink& err) {
+    socket_.open(prefix, err);
     if (err) return;
     watch_ = loop_.watch(socket_.fd(), io::readable, [this](std::uint32_t) {
       for (const NotifyNote& note : socket_.receive()) on_note_(note);
@@ -323,9 +323,10 @@ SUPERVISOR_INLINE std::shared_ptr<GroupOs> LinuxBackend::make_group(
 SUPERVISOR_INLINE std::unique_ptr<NotifyChannel> LinuxBackend::open_notify(
     const std::string& name, std::function<void(const NotifyNote&)> on_note, ErrorSink& err) {
   auto channel = std::make_unique<LinuxNotify>(loop_, std::move(on_note));
-  // Abstract socket names are machine-wide: the host's pid after the first part makes the
-  // process's own names unique ("supervisor/<pid>/...").
-  channel->open(std::string(name).insert(name.find('/') + 1, fmt::format("{}/", host_pid_)), err);
+  // Only the first part of the pool's name goes on the wire: the rest (the pool's address, the
+  // worker's index) would tell every local user what runs here, and make the name guessable.
+  // The socket adds a random part, unique on the machine (notify_socket.hpp).
+  channel->open(std::string_view(name).substr(0, name.find('/')), err);
   if (err) return nullptr;
   return channel;
 }

@@ -46,6 +46,8 @@ class ChildCore final : public ChildEvents,
   void resume_output(StdStream s);
   ResourceSample sample();
   void set_resources(const ResourceLimits& limits, ErrorSink& err);
+  // Whether `pid` is the main process or another process of its tree, now.
+  [[nodiscard]] bool in_tree(int pid);
 
   // ChildEvents (loop thread).
   void on_leader_exit(const LeaderExit& exit) override;
