@@ -67,6 +67,7 @@ class LinuxPlan final : public SpawnPlan {
   std::shared_ptr<const ProcessSpec> spec;
   Containment containment = Containment::process_group;
   std::shared_ptr<LinuxGroup> group;
+  std::string join_cgroup;  // ChildRequest::join_cgroup
   PreparedSpawn prepared;
   SpawnPath path = SpawnPath::clone3;
   bool on_loop = true;
@@ -239,6 +240,21 @@ SUPERVISOR_INLINE std::unique_ptr<SpawnPlan> LinuxBackend::prepare(
     });
     return nullptr;
   }
+  if (!request.join_cgroup.empty()) {
+    // Born in another tree's group: that tree's kill reaches it too, and its own stop is its
+    // process group's.
+    if (request.containment == Containment::automatic)
+      plan->containment = Containment::process_group;
+    if (plan->containment != Containment::process_group || plan->group) {
+      err.fail(errc::invalid_argument, [&] {
+        return fmt::format(
+            "start \"{}\": joining the cgroup {} needs process-group containment and no group",
+            spec.display_name(), request.join_cgroup);
+      });
+      return nullptr;
+    }
+    plan->join_cgroup = request.join_cgroup;
+  }
   if (plan->containment == Containment::cgroup && !info_.cgroup_usable) {
     err.fail(errc::cgroup_unavailable, [&] {
       return fmt::format("start \"{}\": cgroup containment requested, but {}", spec.display_name(),
@@ -290,8 +306,21 @@ SUPERVISOR_INLINE std::unique_ptr<ChildOs> LinuxBackend::spawn(SpawnPlan& plan_b
     drop_group();
     return nullptr;
   }
+  UniqueFd joined;
+  if (!plan.join_cgroup.empty()) {
+    joined.reset(::open(plan.join_cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!joined) {
+      const int e = errno;
+      limits.release();
+      err.fail(std::error_code(e, std::system_category()), [&] {
+        return fmt::format("start \"{}\": open the cgroup to join {}: {}", spec.display_name(),
+                           plan.join_cgroup, sys_message(e));
+      });
+      return nullptr;
+    }
+  }
   SpawnResult r;
-  spawn_prepared(prepared, group ? group->dir_fd() : -1, plan.path, r, err);
+  spawn_prepared(prepared, group ? group->dir_fd() : joined.get(), plan.path, r, err);
   prepared.join_fds.clear();
   if (err) {
     limits.release();

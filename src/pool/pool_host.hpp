@@ -40,6 +40,9 @@ class WorkerProcess {
   virtual void set_resources(const ResourceLimits& /*limits*/, ErrorSink& /*err*/) {}
   // Whether `pid` is this process or one of its tree (its group, or the session it leads).
   [[nodiscard]] virtual bool in_tree(int pid) const { return pid == this->pid(); }
+  // The spec it was started with (null where unknown) and its cgroup directory (empty: none).
+  [[nodiscard]] virtual std::shared_ptr<const ProcessSpec> spec() const { return nullptr; }
+  [[nodiscard]] virtual std::string cgroup() const { return {}; }
 };
 
 // The group all of a pool's workers share: its own (`PoolOptions::group_resources`), or the

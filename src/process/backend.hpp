@@ -180,6 +180,10 @@ class GroupOs;
 struct ChildRequest {
   Containment containment = Containment::automatic;
   std::shared_ptr<GroupOs> group;  // a ResourceGroup of this loop to start it in, or null
+  // Another tree's cgroup directory (ProcessInfo::cgroup) to start it in, e.g. that of the
+  // worker an exec probe checks: the child joins that tree's group and limits, and is stopped as
+  // a process group of its own (it needs process-group containment and no `group`).
+  std::string join_cgroup;
 };
 
 // A spawn prepared on the calling thread (program resolved, files opened, argv and environment
