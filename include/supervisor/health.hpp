@@ -28,6 +28,8 @@
 
 namespace supervisor {
 
+struct ProcessSpec;
+
 namespace detail {
 class LoopCore;
 }
@@ -71,6 +73,10 @@ struct ProbeTarget {
   std::size_t worker = 0;
   std::uint64_t incarnation = 0;
   int pid = 0;  ///< Its main process (alive when the probe starts).
+  /// The spec the incarnation was started with (null where unknown, e.g. a `testing::FakeWorld`).
+  std::shared_ptr<const ProcessSpec> spec;
+  /// Its cgroup v2 directory (`ProcessInfo::cgroup`); empty when it has none.
+  std::string cgroup;
   /// Internal: the loop the pool runs on, which the built-in probes use to watch sockets and
   /// run processes without blocking it. Null on a `testing::FakeWorld`.
   std::shared_ptr<detail::LoopCore> loop;
@@ -158,13 +164,27 @@ class SUPERVISOR_API ResourceThresholdCheck : public HealthCheckStrategy {
   std::vector<std::pair<std::size_t, Previous>> previous_;  // (mu_) per worker
 };
 
+/// How an `ExecCheck` runs its command.
+struct ExecCheckOptions {
+  /// false (default): as the worker runs, as Kubernetes runs an exec probe inside the container:
+  /// with the worker's identity (user, groups, umask), environment rules, cwd and rlimits, born
+  /// inside the worker's cgroup where it has one (its limits hold the probe too, and the
+  /// worker's tree kill reaches it). Only the service-manager variables the pool gives the
+  /// worker (`NOTIFY_SOCKET`, `WATCHDOG_USEC`, `WATCHDOG_PID`) are left out: a probe never
+  /// speaks for the worker. true: as the host (its user, often root, its environment and
+  /// cwd, no cgroup of the worker's): then a worker able to write the probe's program, or
+  /// anything it runs, gets the host's privileges.
+  bool run_as_host = false;
+};
+
 /// Runs a command (directly, no shell) with stdio on /dev/null but for stderr, which is kept for
 /// the detail; healthy when it exits 0. The command finds the worker's PID in
-/// `SUPERVISOR_WORKER_PID`. A probe that times out is killed with its whole tree. Needs a real
-/// Loop (on a fake world it answers `unknown`).
+/// `SUPERVISOR_WORKER_PID`. By default it runs as the worker (`ExecCheckOptions`). A probe that
+/// times out is killed with its whole tree. Needs a real Loop (on a fake world it answers
+/// `unknown`).
 class SUPERVISOR_API ExecCheck : public HealthCheckStrategy {
  public:
-  explicit ExecCheck(std::vector<std::string> argv);
+  explicit ExecCheck(std::vector<std::string> argv, ExecCheckOptions options = {});
   ~ExecCheck() override;
   void probe(const ProbeTarget& target, ProbeCallback done) override;
   void cancel(const ProbeTarget& target) override;
@@ -173,6 +193,7 @@ class SUPERVISOR_API ExecCheck : public HealthCheckStrategy {
  private:
   struct Running;
   std::vector<std::string> argv_;
+  ExecCheckOptions options_;
   std::mutex mu_;
   std::vector<std::shared_ptr<Running>> running_;  // (mu_)
 };

@@ -170,7 +170,10 @@ struct PoolOptions {
   /// with `ExitReason::watchdog`. Zero: off.
   Duration watchdog{};
   /// Accept sd_notify messages from any process of the worker's tree, not only its main process
-  /// (systemd's NotifyAccess=all rather than =main).
+  /// (systemd's NotifyAccess=all rather than =main). The tree is the worker's own cgroup (the
+  /// processes in it) where it has one, else the session it leads (`ProcessSpec::new_session`);
+  /// without either, only the main process. A datagram from a sender outside the tree is
+  /// always ignored.
   bool notify_access_all = false;
   /// Health checks, each with its role and Kubernetes timing (see `supervisor/health.hpp`).
   /// Startup checks hold back the others until they pass; liveness failures stop the worker

@@ -83,11 +83,29 @@ struct OutputOptions {
   bool backpressure = false;
 };
 
-/// The child's environment: inherit the host's, then set and unset; or explicit (no inheritance).
+/// The child's environment, built in this order: the host's variables (all of them, or only
+/// those named in `pass`; never the host's service-manager variables, see below), then those of
+/// the identity (`HOME`, `USER`, `LOGNAME`, `SHELL` when `Identity::user` is set, as systemd's
+/// `User=` does), then `unset`, then `set`.
+///
+/// The host's service-manager variables (`NOTIFY_SOCKET`, `WATCHDOG_PID`, `WATCHDOG_USEC`,
+/// `LISTEN_FDS`, `LISTEN_PID`, `LISTEN_FDNAMES`) describe the host's own service, not the worker:
+/// a worker that inherited them would notify the host's manager, or take a watchdog as not its
+/// own. They are not inherited unless `keep_service_variables` is true. A pool that uses sd_notify
+/// sets the worker's own `NOTIFY_SOCKET` (and `WATCHDOG_USEC` with its watchdog). Whenever the
+/// child's environment holds `WATCHDOG_USEC` but no `WATCHDOG_PID`, the spawn sets `WATCHDOG_PID`
+/// to the child's pid where the backend can (Linux clone3); where it cannot, it stays absent,
+/// which sd_notify libraries read as "the watchdog is for this process".
 struct Environment {
   bool inherit = true;                     ///< Start from the host's environment.
   std::map<std::string, std::string> set;  ///< Added or overridden variables.
   std::vector<std::string> unset;          ///< Removed variables (applied after inherit).
+  /// Allow-list mode (systemd's `PassEnvironment=`): when not empty, only these variables of the
+  /// host are inherited (those the host lacks are simply absent; a service-manager variable only
+  /// with `keep_service_variables`). Needs `inherit`.
+  std::vector<std::string> pass;
+  /// Also inherit the host's service-manager variables (see above). Off by default.
+  bool keep_service_variables = false;
 };
 
 /// Who the child runs as. Changing identity needs privilege; names are resolved before spawning.

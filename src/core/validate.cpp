@@ -192,6 +192,16 @@ SUPERVISOR_INLINE void detail::validate_spec(const ProcessSpec& spec, detail::Er
   for (const auto& k : spec.env.unset) {
     if (!check_env_name(k, "unset")) return;
   }
+  for (const auto& k : spec.env.pass) {
+    if (!check_env_name(k, "pass")) return;
+  }
+  if (!spec.env.pass.empty() && !spec.env.inherit) {
+    err.fail(errc::invalid_spec, [&] {
+      return fmt::format("ProcessSpec.env.pass: {} listed but env.inherit is false",
+                         quoted(spec.env.pass.front()));
+    });
+    return;
+  }
   if (!spec.cwd.empty() && (spec.cwd.front() != '/' || has_nul(spec.cwd))) {
     err.fail(errc::invalid_spec, [&] {
       return fmt::format("ProcessSpec.cwd: {} is not an absolute path", quoted(spec.cwd));

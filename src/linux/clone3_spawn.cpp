@@ -174,6 +174,18 @@ struct ChildSink {
   if (!p.cwd.empty() && syscall(SYS_chdir, p.cwd.c_str()) != 0)
     child_fail(report_fd, step_chdir, errno);
 
+  if (p.own_pid_digits != nullptr) {
+    // WATCHDOG_PID: our pid is known only here. The room holds 20 digits, more than any pid has.
+    long pid = syscall(SYS_getpid);
+    char digits[24];
+    int n = 0;
+    do {
+      digits[n++] = static_cast<char>('0' + pid % 10);
+      pid /= 10;
+    } while (pid > 0 && n < 20);
+    for (int i = 0; i < n; ++i) p.own_pid_digits[i] = digits[n - 1 - i];
+    p.own_pid_digits[n] = '\0';
+  }
   std::uint64_t empty_mask = 0;
   if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty_mask, nullptr, sizeof empty_mask) != 0)
     child_fail(report_fd, step_signals, errno);

@@ -67,6 +67,7 @@ class LinuxPlan final : public SpawnPlan {
   std::shared_ptr<const ProcessSpec> spec;
   Containment containment = Containment::process_group;
   std::shared_ptr<LinuxGroup> group;
+  std::string join_cgroup;  // ChildRequest::join_cgroup
   PreparedSpawn prepared;
   SpawnPath path = SpawnPath::clone3;
   bool on_loop = true;
@@ -83,8 +84,8 @@ class LinuxNotify final : public NotifyChannel {
   LinuxNotify(const LinuxNotify&) = delete;
   LinuxNotify& operator=(const LinuxNotify&) = delete;
 
-  void open(const std::string& name, ErrorSink& err) {
-    socket_.open(name, err);
+  void open(std::string_view prefix, ErrorSink& err) {
+    socket_.open(prefix, err);
     if (err) return;
     watch_ = loop_.watch(socket_.fd(), io::readable, [this](std::uint32_t) {
       for (const NotifyNote& note : socket_.receive()) on_note_(note);
@@ -240,6 +241,21 @@ SUPERVISOR_INLINE std::unique_ptr<SpawnPlan> LinuxBackend::prepare(
     });
     return nullptr;
   }
+  if (!request.join_cgroup.empty()) {
+    // Born in another tree's group: that tree's kill reaches it too, and its own stop is its
+    // process group's.
+    if (request.containment == Containment::automatic)
+      plan->containment = Containment::process_group;
+    if (plan->containment != Containment::process_group || plan->group) {
+      err.fail(errc::invalid_argument, [&] {
+        return fmt::format(
+            "start \"{}\": joining the cgroup {} needs process-group containment and no group",
+            spec.display_name(), request.join_cgroup);
+      });
+      return nullptr;
+    }
+    plan->join_cgroup = request.join_cgroup;
+  }
   if (plan->containment == Containment::cgroup && !info_.cgroup_usable) {
     err.fail(errc::cgroup_unavailable, [&] {
       return fmt::format("start \"{}\": cgroup containment requested, but {}", spec.display_name(),
@@ -260,8 +276,8 @@ SUPERVISOR_INLINE std::unique_ptr<SpawnPlan> LinuxBackend::prepare(
   // sparing the host a round trip. clone3 and clone(2) run on the loop thread: PR_SET_PDEATHSIG
   // follows the thread that creates the child, and the loop thread lives as long as the children.
   // A child with groups to join is never started by posix_spawn (spawn_prepared says why).
-  const bool joins_groups =
-      plan->containment == Containment::cgroup || !spec.resources.empty() || plan->group;
+  const bool joins_groups = plan->containment == Containment::cgroup || !spec.resources.empty() ||
+                            plan->group || !plan->join_cgroup.empty();
   plan->on_loop = (plan->path == SpawnPath::clone3 && info_.clone3_available) ||
                   plan->path == SpawnPath::clone || joins_groups;
   return plan;
@@ -295,8 +311,21 @@ SUPERVISOR_INLINE std::unique_ptr<ChildOs> LinuxBackend::spawn(SpawnPlan& plan_b
     drop_group();
     return nullptr;
   }
+  UniqueFd joined;
+  if (!plan.join_cgroup.empty()) {
+    joined.reset(::open(plan.join_cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!joined) {
+      const int e = errno;
+      limits.release();
+      err.fail(std::error_code(e, std::system_category()), [&] {
+        return fmt::format("start \"{}\": open the cgroup to join {}: {}", spec.display_name(),
+                           plan.join_cgroup, sys_message(e));
+      });
+      return nullptr;
+    }
+  }
   SpawnResult r;
-  spawn_prepared(prepared, group ? group->dir_fd() : -1, plan.path,
+  spawn_prepared(prepared, group ? group->dir_fd() : joined.get(), plan.path,
                  info_.clone_into_cgroup_available && !options_.disable_clone_into_cgroup, r, err);
   prepared.join_fds.clear();
   if (err) {
@@ -329,9 +358,10 @@ SUPERVISOR_INLINE std::shared_ptr<GroupOs> LinuxBackend::make_group(
 SUPERVISOR_INLINE std::unique_ptr<NotifyChannel> LinuxBackend::open_notify(
     const std::string& name, std::function<void(const NotifyNote&)> on_note, ErrorSink& err) {
   auto channel = std::make_unique<LinuxNotify>(loop_, std::move(on_note));
-  // Abstract socket names are machine-wide: the host's pid after the first part makes the
-  // process's own names unique ("supervisor/<pid>/...").
-  channel->open(std::string(name).insert(name.find('/') + 1, fmt::format("{}/", host_pid_)), err);
+  // Only the first part of the pool's name goes on the wire: the rest (the pool's address, the
+  // worker's index) would tell every local user what runs here, and make the name guessable.
+  // The socket adds a random part, unique on the machine (notify_socket.hpp).
+  channel->open(std::string_view(name).substr(0, name.find('/')), err);
   if (err) return nullptr;
   return channel;
 }

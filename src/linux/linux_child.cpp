@@ -290,6 +290,19 @@ SUPERVISOR_INLINE int LinuxChild::others_in_tree() {
       std::count_if(members.begin(), members.end(), [&](int p) { return p != pid_; }));
 }
 
+// The same unit others_in_tree() counts: the fresh cgroup (its own processes), else the session
+// the worker leads. Without either, the tree cannot be told from the host's own processes.
+SUPERVISOR_INLINE bool LinuxChild::in_tree(int pid) {
+  if (pid <= 0) return false;
+  if (group_) {
+    ErrorSink e;
+    const std::vector<int> members = group_->procs(e);
+    return std::find(members.begin(), members.end(), pid) != members.end();
+  }
+  if (spec_->new_session) return ::getsid(pid) == pid_;
+  return false;
+}
+
 SUPERVISOR_INLINE TreeCounters LinuxChild::counters() {
   std::optional<CgroupStats> cs;
   if (group_) {

@@ -43,6 +43,7 @@ class LinuxChild final : public ChildOs {
   void signal_tree(Signal s) override;
   void prepare_stop() override;
   int others_in_tree() override;
+  bool in_tree(int pid) override;
   int kill_tree() override;
   int kill_rest(bool count, bool& empty) override;
   bool tree_empty() override;

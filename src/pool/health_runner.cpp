@@ -49,11 +49,15 @@ SUPERVISOR_INLINE bool HealthRunner::take_stop_verdict(std::size_t worker) {
   return stopped;
 }
 
-SUPERVISOR_INLINE void HealthRunner::start(std::size_t worker, std::uint64_t incarnation, int pid) {
+SUPERVISOR_INLINE void HealthRunner::start(std::size_t worker, std::uint64_t incarnation, int pid,
+                                           std::shared_ptr<const ProcessSpec> spec,
+                                           std::string cgroup) {
   if (checks().empty()) return;
   SlotHealth& h = slots_[worker];
   h.incarnation = incarnation;
   h.pid = pid;
+  h.spec = std::move(spec);
+  h.cgroup = std::move(cgroup);
   h.checks.assign(checks().size(), CheckRun{});
   h.startup_passed = !has_role(ProbeRole::startup);
   h.health_stopping = false;
@@ -84,6 +88,8 @@ SUPERVISOR_INLINE ProbeTarget HealthRunner::target_of(std::size_t worker) const 
   t.worker = worker;
   t.incarnation = slots_[worker].incarnation;
   t.pid = slots_[worker].pid;
+  t.spec = slots_[worker].spec;
+  t.cgroup = slots_[worker].cgroup;
   t.loop = host_.loop_core();
   return t;
 }

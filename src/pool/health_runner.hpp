@@ -51,7 +51,9 @@ class HealthRunner {
   // A new incarnation was spawned: its score starts at 100, armed.
   void renew_score(std::size_t worker);
   // Its checks begin (the startup check first, when there is one).
-  void start(std::size_t worker, std::uint64_t incarnation, int pid);
+  // `spec` and `cgroup`: the incarnation's, for probes that run as the worker (ExecCheck).
+  void start(std::size_t worker, std::uint64_t incarnation, int pid,
+             std::shared_ptr<const ProcessSpec> spec, std::string cgroup);
   // The incarnation is over: timers cancelled, the probe in flight cancelled, late answers ignored.
   void stop(std::size_t worker);
   // Whether a failing check stopped this incarnation (its exit is then `unhealthy`); forgets it.
@@ -86,13 +88,15 @@ class HealthRunner {
   struct SlotHealth {
     std::uint64_t incarnation = 0;  // the one its checks run for
     int pid = 0;
-    std::vector<CheckRun> checks;  // one per PoolOptions::health_checks entry
-    bool startup_passed = true;    // no startup check, or it passed
-    bool health_stopping = false;  // a failing check stopped it: its exit is `unhealthy`
-    bool ready_pending = false;    // readiness mode satisfied; waiting for readiness checks
-    bool out_for_health = false;   // stopped by a check, and not ready again yet
-    int score = 100;               // HealthScoreOptions
-    bool score_armed = true;       // may ask for a replacement when the score sinks
+    std::shared_ptr<const ProcessSpec> spec;  // the incarnation's (null on a fake world)
+    std::string cgroup;                       // its cgroup directory, or empty
+    std::vector<CheckRun> checks;             // one per PoolOptions::health_checks entry
+    bool startup_passed = true;               // no startup check, or it passed
+    bool health_stopping = false;             // a failing check stopped it: its exit is `unhealthy`
+    bool ready_pending = false;   // readiness mode satisfied; waiting for readiness checks
+    bool out_for_health = false;  // stopped by a check, and not ready again yet
+    int score = 100;              // HealthScoreOptions
+    bool score_armed = true;      // may ask for a replacement when the score sinks
   };
 
   [[nodiscard]] const std::vector<HealthCheck>& checks() const { return options_.health_checks; }

@@ -144,7 +144,7 @@ SUPERVISOR_INLINE void PoolCore::spawn(Slot& slot, ErrorSink* first_start_err,
     slot.watchdog_fired = false;
     arm_watchdog(slot);
   }
-  health_.start(index, incarnation, pid_of(slot));
+  health_.start(index, incarnation, pid_of(slot), slot.worker->spec(), slot.worker->cgroup());
   if (options_.readiness.mode == Readiness::Mode::immediate) {
     become_ready(slot, "ready: started");
   } else if (options_.readiness.mode == Readiness::Mode::notify) {
@@ -196,8 +196,11 @@ SUPERVISOR_INLINE void PoolCore::on_note(std::size_t index, std::uint64_t incarn
                                          const NotifyNote& m) {
   Slot& slot = slots_[index];
   if (slot.sm.incarnation() != incarnation || !slot.notify) return;
-  // NotifyAccess=main by default: only the worker's main process speaks for it.
-  if (!options_.notify_access_all && m.sender != pid_of(slot)) {
+  // NotifyAccess=main by default: only the worker's main process speaks for it. With
+  // notify_access_all, any process of its tree (as systemd's NotifyAccess=all: the unit's
+  // cgroup), never one outside it: the socket's name is no secret from local processes.
+  if (m.sender != pid_of(slot) &&
+      (!options_.notify_access_all || !slot.worker || !slot.worker->in_tree(m.sender))) {
     ++metrics_.ignored_notifications;
     return;
   }

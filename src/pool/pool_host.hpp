@@ -38,6 +38,11 @@ class WorkerProcess {
   [[nodiscard]] virtual ResourceSample sample() const { return {}; }
   // New limits for the running tree (loop thread).
   virtual void set_resources(const ResourceLimits& /*limits*/, ErrorSink& /*err*/) {}
+  // Whether `pid` is this process or one of its tree (its group, or the session it leads).
+  [[nodiscard]] virtual bool in_tree(int pid) const { return pid == this->pid(); }
+  // The spec it was started with (null where unknown) and its cgroup directory (empty: none).
+  [[nodiscard]] virtual std::shared_ptr<const ProcessSpec> spec() const { return nullptr; }
+  [[nodiscard]] virtual std::string cgroup() const { return {}; }
 };
 
 // The group all of a pool's workers share: its own (`PoolOptions::group_resources`), or the
@@ -73,8 +78,9 @@ class PoolHost {
   // The host's own group (`PoolOptions::group`), for a pool's workers to live in.
   virtual std::unique_ptr<WorkerGroup> adopt_group(const ResourceGroup& group, ErrorSink& err) = 0;
   // An sd_notify channel. `name` (e.g. `supervisor/<pool>/<worker>/<incarnation>`) is unique
-  // within this process only; the host makes it unique across processes (the real host puts its
-  // process id after the first part: `supervisor/<pid>/<pool>/...`; the fake keeps it as it is).
+  // within this process only; the host makes it unique across processes (the real host puts
+  // only its first part on the wire, with a random part: `supervisor/<random>`; the fake keeps
+  // it as it is).
   virtual std::unique_ptr<NotifyChannel> open_notify(const std::string& name,
                                                      std::function<void(const NotifyNote&)> on_note,
                                                      ErrorSink& err) = 0;

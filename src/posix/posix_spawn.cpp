@@ -70,6 +70,13 @@ SUPERVISOR_INLINE pid_t posix_spawn_prepared(PreparedSpawn& p, ErrorSink& err) {
   if (p.set_identity) return unsupported("change identity");
   if (!p.limits.empty()) return unsupported("set resource limits");
   if (p.umask >= 0) return unsupported("set a umask");
+  if (p.own_pid_env < p.envp.size()) {
+    // WATCHDOG_PID would need the child's pid before it exists: left out, which sd_notify
+    // libraries read as "the watchdog is for this process".
+    p.envp.erase(p.envp.begin() + static_cast<std::ptrdiff_t>(p.own_pid_env));
+    p.own_pid_env = static_cast<std::size_t>(-1);
+    p.own_pid_digits = nullptr;
+  }
   // A source that an earlier dup2 action would overwrite is moved above every target first.
   std::vector<int> sources;
   std::vector<UniqueFd> moved;

@@ -41,8 +41,21 @@ SUPERVISOR_INLINE std::optional<long long> parse_number(std::string_view s) {
   return v;
 }
 
+// The passwd entry's name, home and shell: empty for a bare uid without an entry.
+struct UserInfo {
+  std::string name;
+  std::string home;
+  std::string shell;
+};
+
+SUPERVISOR_INLINE void copy_user(const passwd& pw, UserInfo& info) {
+  info.name = pw.pw_name ? pw.pw_name : "";
+  info.home = pw.pw_dir ? pw.pw_dir : "";
+  info.shell = pw.pw_shell ? pw.pw_shell : "";
+}
+
 SUPERVISOR_INLINE bool lookup_user(const std::string& name, uid_t& uid, gid_t& gid,
-                                   std::string& canonical) {
+                                   UserInfo& canonical) {
   std::vector<char> buf(16384);
   passwd pw{};
   passwd* found = nullptr;
@@ -50,7 +63,7 @@ SUPERVISOR_INLINE bool lookup_user(const std::string& name, uid_t& uid, gid_t& g
     uid = static_cast<uid_t>(*n);
     if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found) {
       gid = pw.pw_gid;
-      canonical = pw.pw_name;
+      copy_user(pw, canonical);
     } else {
       gid = static_cast<gid_t>(*n);  // a bare uid without a passwd entry: its own group number
     }
@@ -59,7 +72,7 @@ SUPERVISOR_INLINE bool lookup_user(const std::string& name, uid_t& uid, gid_t& g
   if (getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || !found) return false;
   uid = pw.pw_uid;
   gid = pw.pw_gid;
-  canonical = pw.pw_name;
+  copy_user(pw, canonical);
   return true;
 }
 
@@ -76,19 +89,30 @@ SUPERVISOR_INLINE bool lookup_group(const std::string& name, gid_t& gid) {
   return true;
 }
 
-SUPERVISOR_INLINE void resolve_identity(const ProcessSpec& spec, PreparedSpawn& p, ErrorSink& err) {
+// Also fills `vars` with the variables systemd's User= sets: HOME, USER, LOGNAME and SHELL.
+SUPERVISOR_INLINE void resolve_identity(const ProcessSpec& spec, PreparedSpawn& p, EnvVars& vars,
+                                        ErrorSink& err) {
   const Identity& id = spec.identity;
   if (id.umask) p.umask = static_cast<int>(*id.umask);
   if (!id.user && !id.group && id.supplementary.empty()) return;
   p.set_identity = true;
   p.uid = geteuid();
   p.gid = getegid();
-  std::string user_name;
-  if (id.user && !lookup_user(*id.user, p.uid, p.gid, user_name)) {
+  UserInfo user;
+  if (id.user && !lookup_user(*id.user, p.uid, p.gid, user)) {
     err.fail(errc::invalid_spec, [&] {
       return fmt::format("ProcessSpec.identity.user: unknown user \"{}\"", *id.user);
     });
     return;
+  }
+  if (id.user) {
+    // A bare uid without a passwd entry: its number as the name, "/" as home (as systemd does
+    // for a user it cannot look up), and no shell rather than the host's.
+    const std::string name = user.name.empty() ? std::to_string(p.uid) : user.name;
+    vars = {{"HOME", user.home.empty() ? std::string("/") : user.home},
+            {"LOGNAME", name},
+            {"USER", name}};
+    if (!user.shell.empty()) vars.emplace_back("SHELL", user.shell);
   }
   if (id.group && !lookup_group(*id.group, p.gid)) {
     err.fail(errc::invalid_spec, [&] {
@@ -106,10 +130,10 @@ SUPERVISOR_INLINE void resolve_identity(const ProcessSpec& spec, PreparedSpawn& 
     }
     p.groups.push_back(gid);
   }
-  if (id.supplementary.empty() && !user_name.empty()) {
+  if (id.supplementary.empty() && !user.name.empty()) {
     int n = 64;
     std::vector<gid_t> groups(static_cast<std::size_t>(n));
-    while (getgrouplist(user_name.c_str(), p.gid, groups.data(), &n) < 0) {
+    while (getgrouplist(user.name.c_str(), p.gid, groups.data(), &n) < 0) {
       groups.resize(static_cast<std::size_t>(n) * 2);
       n = static_cast<int>(groups.size());
     }
@@ -251,7 +275,10 @@ SUPERVISOR_INLINE void prepare_spawn(const ProcessSpec& spec, PreparedSpawn& p, 
   p.new_session = spec.new_session;
   p.die_with_host = spec.die_with_host;
   // A missing cwd is found when the child's chdir fails, and explained then.
-  EnvPlan env = plan_environment(spec.env, environ, "/usr/local/bin:/usr/bin:/bin");
+  EnvVars identity_vars;
+  resolve_identity(spec, p, identity_vars, err);
+  if (err) return;
+  EnvPlan env = plan_environment(spec.env, environ, "/usr/local/bin:/usr/bin:/bin", identity_vars);
   if (env.host_as_is) {
     // The common case, kept cheap (spawn is a hot path): the host's environment as it is, its
     // strings not even copied. glibc never frees a string setenv() made, and a string the host
@@ -261,9 +288,12 @@ SUPERVISOR_INLINE void prepare_spawn(const ProcessSpec& spec, PreparedSpawn& p, 
   } else {
     p.env_storage = std::move(env.vars);
   }
+  if (env.watchdog_pid) {
+    // Room for any pid's digits: the clone3 child writes its own pid here (memory it owns or,
+    // vfork-style, this spawn's own buffer), and a spawner that cannot drops the variable.
+    p.env_storage.push_back("WATCHDOG_PID=" + std::string(20, '0'));
+  }
   resolve_program(spec.argv[0], env.path, spec.cwd, p, err);
-  if (err) return;
-  resolve_identity(spec, p, err);
   if (err) return;
   for (const auto& l : spec.limits) {
     p.limits.push_back({native_limit(l.kind),
@@ -274,6 +304,10 @@ SUPERVISOR_INLINE void prepare_spawn(const ProcessSpec& spec, PreparedSpawn& p, 
   for (auto& a : p.argv_storage) p.argv.push_back(a.data());
   p.argv.push_back(nullptr);
   for (auto& e : p.env_storage) p.envp.push_back(e.data());
+  if (env.watchdog_pid) {
+    p.own_pid_env = p.envp.size() - 1;
+    p.own_pid_digits = p.env_storage.back().data() + std::strlen("WATCHDOG_PID=");
+  }
   p.envp.push_back(nullptr);
 
   open_stdio(spec.in, 0, p, nullptr, "in", err);

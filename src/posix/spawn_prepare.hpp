@@ -38,6 +38,11 @@ struct PreparedSpawn {
   std::vector<std::string> env_storage;
   std::vector<char*> argv;  // NULL-terminated, into argv_storage
   std::vector<char*> envp;  // NULL-terminated, into env_storage or the host's environ strings
+  // WATCHDOG_PID, whose value is the child's own pid (EnvPlan::watchdog_pid): its index in envp
+  // and where its 20 digits' room starts (a child writes its pid and a NUL there; a spawner
+  // that cannot run code in the child erases the entry). npos / null: none.
+  std::size_t own_pid_env = static_cast<std::size_t>(-1);
+  char* own_pid_digits = nullptr;
   bool new_session = true;
   bool die_with_host = true;
   int umask = -1;

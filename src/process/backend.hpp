@@ -134,6 +134,9 @@ class ChildOs {
   virtual void prepare_stop() = 0;
   // Processes of the tree besides the main one, now.
   virtual int others_in_tree() = 0;
+  // Whether process `pid` (another than the main one) is in the tree now: in its group where
+  // there is one, else in its session when it leads one. Where the backend cannot tell: false.
+  virtual bool in_tree(int /*pid*/) { return false; }
   // Kills the whole tree at once (the main process too). Returns how many processes it hits
   // that others_in_tree() does not count (escaped descendants it still knows of).
   virtual int kill_tree() = 0;
@@ -177,6 +180,10 @@ class GroupOs;
 struct ChildRequest {
   Containment containment = Containment::automatic;
   std::shared_ptr<GroupOs> group;  // a ResourceGroup of this loop to start it in, or null
+  // Another tree's cgroup directory (ProcessInfo::cgroup) to start it in, e.g. that of the
+  // worker an exec probe checks: the child joins that tree's group and limits, and is stopped as
+  // a process group of its own (it needs process-group containment and no `group`).
+  std::string join_cgroup;
 };
 
 // A spawn prepared on the calling thread (program resolved, files opened, argv and environment
@@ -239,8 +246,9 @@ class Backend {
                                               const std::shared_ptr<GroupOs>& parent,
                                               ErrorSink& err) = 0;
 
-  // Loop thread: an sd_notify channel named `name` (unique in this process; the backend makes
-  // it unique on the machine). `on_note` runs on the loop thread for each datagram.
+  // Loop thread: an sd_notify channel named after `name` (unique in this process; the backend
+  // makes it unique on the machine, and need not reveal more of it than the first part).
+  // `on_note` runs on the loop thread for each datagram.
   virtual std::unique_ptr<NotifyChannel> open_notify(const std::string& name,
                                                      std::function<void(const NotifyNote&)> on_note,
                                                      ErrorSink& err) = 0;

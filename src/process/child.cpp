@@ -358,6 +358,11 @@ SUPERVISOR_INLINE ResourceSample ChildCore::sample() {
   return os_->sample(reads_limit_counters());
 }
 
+SUPERVISOR_INLINE bool ChildCore::in_tree(int pid) {
+  if (pid <= 0 || finalized_) return false;
+  return pid == info.pid || os_->in_tree(pid);
+}
+
 SUPERVISOR_INLINE std::optional<ExitStatus> ChildCore::wait_for(std::optional<Duration> timeout) {
   std::unique_lock lock(mu);
   if (timeout) {

@@ -46,6 +46,8 @@ class ChildCore final : public ChildEvents,
   void resume_output(StdStream s);
   ResourceSample sample();
   void set_resources(const ResourceLimits& limits, ErrorSink& err);
+  // Whether `pid` is the main process or another process of its tree, now.
+  [[nodiscard]] bool in_tree(int pid);
 
   // ChildEvents (loop thread).
   void on_leader_exit(const LeaderExit& exit) override;
@@ -115,8 +117,9 @@ class ChildCore final : public ChildEvents,
 
 // Starts `spec` on `core` (Process::start without a Loop object). `spec_validated`: the caller
 // validated this spec already (a pool, when it started), so a restart need not do it again.
+// `join_cgroup`: see ChildRequest.
 Process start_process(const std::shared_ptr<LoopCore>& core,
                       std::shared_ptr<const ProcessSpec> spec, ProcessOptions options,
-                      bool spec_validated, ErrorSink& err);
+                      bool spec_validated, ErrorSink& err, const std::string& join_cgroup = {});
 
 }  // namespace supervisor::detail

@@ -89,7 +89,8 @@ struct ExecCheck::Running {
   Process process;
 };
 
-SUPERVISOR_INLINE ExecCheck::ExecCheck(std::vector<std::string> argv) : argv_(std::move(argv)) {}
+SUPERVISOR_INLINE ExecCheck::ExecCheck(std::vector<std::string> argv, ExecCheckOptions options)
+    : argv_(std::move(argv)), options_(options) {}
 
 SUPERVISOR_INLINE ExecCheck::~ExecCheck() {
   std::vector<std::shared_ptr<Running>> left;
@@ -110,6 +111,20 @@ SUPERVISOR_INLINE void ExecCheck::probe(const ProbeTarget& target, ProbeCallback
     return;
   }
   auto spec = std::make_shared<ProcessSpec>();
+  const bool as_worker = !options_.run_as_host && target.spec;
+  if (as_worker) {
+    // Whatever the worker could change (its files, the probe's script) then runs with no more
+    // privilege than the worker has.
+    const ProcessSpec& worker = *target.spec;
+    spec->env = worker.env;
+    spec->identity = worker.identity;
+    spec->cwd = worker.cwd;
+    spec->limits = worker.limits;
+    for (const char* own : {"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"}) {
+      spec->env.set.erase(own);
+      spec->env.unset.emplace_back(own);
+    }
+  }
   spec->argv = argv_;
   spec->in = StdioSpec::null();
   spec->out = StdioSpec::null();
@@ -128,7 +143,8 @@ SUPERVISOR_INLINE void ExecCheck::probe(const ProbeTarget& target, ProbeCallback
     done(ProbeResult::unhealthy(std::move(why)));
   };
   detail::ErrorSink err;
-  Process p = detail::start_process(target.loop, std::move(spec), std::move(options), false, err);
+  Process p = detail::start_process(target.loop, std::move(spec), std::move(options), false, err,
+                                    as_worker ? target.cgroup : std::string());
   if (err) {
     done(ProbeResult::unknown("exec: " + err.context));
     return;

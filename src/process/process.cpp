@@ -18,13 +18,14 @@ using detail::ErrorSink;
 SUPERVISOR_INLINE Process detail::start_process(const std::shared_ptr<LoopCore>& core,
                                                 std::shared_ptr<const ProcessSpec> spec_ptr,
                                                 ProcessOptions options, bool spec_validated,
-                                                ErrorSink& err) {
+                                                ErrorSink& err, const std::string& join_cgroup) {
   const ProcessSpec& spec = *spec_ptr;
   if (!spec_validated) validate_spec(spec, err);
   if (err) return {};
   ChildRequest request;
   request.containment = options.containment;
   request.group = GroupAccess::state(options.group);
+  request.join_cgroup = join_cgroup;
   if (request.group && request.group->core != core) {
     err.fail(errc::invalid_argument, [&] {
       return fmt::format("start \"{}\": ProcessOptions::group belongs to another Loop",

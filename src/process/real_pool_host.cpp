@@ -19,6 +19,15 @@ class RealWorker final : public WorkerProcess {
   void request_kill() override { process_.request_kill(); }
   [[nodiscard]] std::vector<LimitStatus> limits() const override { return process_.info().limits; }
   [[nodiscard]] ResourceSample sample() const override { return process_.sample(); }
+  [[nodiscard]] std::shared_ptr<const ProcessSpec> spec() const override {
+    const auto& state = ProcessAccess::state(process_);
+    return state ? state->spec_ptr : nullptr;
+  }
+  [[nodiscard]] std::string cgroup() const override { return process_.info().cgroup; }
+  [[nodiscard]] bool in_tree(int pid) const override {
+    const auto& state = ProcessAccess::state(process_);
+    return state && state->in_tree(pid);
+  }
   void set_resources(const ResourceLimits& limits, ErrorSink& err) override {
     try {
       process_.set_resources(limits);

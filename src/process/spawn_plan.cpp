@@ -2,34 +2,65 @@
 // SPDX-License-Identifier: MIT
 #include "spawn_plan.hpp"
 
-#include <cstring>
+#include <algorithm>
+#include <functional>
 #include <map>
 
 namespace supervisor::detail {
 
+SUPERVISOR_INLINE bool is_service_variable(std::string_view name) noexcept {
+  // systemd's sd_notify, watchdog and socket activation (sd_listen_fds) protocols.
+  return name == "NOTIFY_SOCKET" || name == "WATCHDOG_PID" || name == "WATCHDOG_USEC" ||
+         name == "LISTEN_FDS" || name == "LISTEN_PID" || name == "LISTEN_FDNAMES";
+}
+
 SUPERVISOR_INLINE EnvPlan plan_environment(const Environment& env, const char* const* host,
-                                           std::string_view default_path) {
+                                           std::string_view default_path, const EnvVars& identity) {
   EnvPlan plan;
   plan.path = std::string(default_path);
-  if (env.inherit && env.set.empty() && env.unset.empty()) {
-    plan.host_as_is = true;
-    for (const char* const* e = host; e && *e; ++e) {
-      if (std::strncmp(*e, "PATH=", 5) == 0) plan.path = *e + 5;
+  if (env.inherit && env.pass.empty() && env.set.empty() && env.unset.empty() && identity.empty()) {
+    // The host's environment as it is, unless it holds a service-manager variable (rare: a host
+    // started by systemd with Type=notify or a watchdog), which takes the general path.
+    bool as_is = true;
+    std::string_view path;
+    bool has_path = false;
+    for (const char* const* e = host; e && *e && as_is; ++e) {
+      const std::string_view kv(*e);
+      const auto eq = kv.find('=');
+      if (eq == std::string_view::npos) continue;
+      if (kv.substr(0, eq) == "PATH") {
+        path = kv.substr(eq + 1);
+        has_path = true;
+      }
+      if (is_service_variable(kv.substr(0, eq))) as_is = false;
     }
-    return plan;
+    if (as_is) {
+      plan.host_as_is = true;
+      if (has_path) plan.path = std::string(path);
+      return plan;
+    }
   }
-  std::map<std::string, std::string> vars;
+  std::map<std::string, std::string, std::less<>> vars;
   if (env.inherit) {
     for (const char* const* e = host; e && *e; ++e) {
       const std::string_view kv(*e);
       const auto eq = kv.find('=');
       if (eq == std::string_view::npos || eq == 0) continue;
-      vars.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+      const std::string_view name = kv.substr(0, eq);
+      if (!env.keep_service_variables && is_service_variable(name)) continue;
+      if (!env.pass.empty() && std::find(env.pass.begin(), env.pass.end(), name) == env.pass.end())
+        continue;
+      vars.emplace(std::string(name), std::string(kv.substr(eq + 1)));
     }
   }
-  for (const auto& k : env.unset) vars.erase(k);
+  for (const auto& kv : identity) vars[kv.first] = kv.second;
+  for (const auto& k : env.unset) {
+    if (auto it = vars.find(k); it != vars.end()) vars.erase(it);
+  }
   for (const auto& kv : env.set) vars[kv.first] = kv.second;
   if (auto it = vars.find("PATH"); it != vars.end()) plan.path = it->second;
+  plan.watchdog_pid =
+      vars.find("WATCHDOG_USEC") != vars.end() && vars.find("WATCHDOG_PID") == vars.end();
   plan.vars.reserve(vars.size());
   for (const auto& kv : vars) plan.vars.push_back(kv.first + "=" + kv.second);
   return plan;

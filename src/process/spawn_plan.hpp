@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include <supervisor/process_spec.hpp>
@@ -25,12 +26,23 @@ struct EnvPlan {
   std::vector<std::string> vars;
   // The PATH a bare program name is searched in: the child's own, else `default_path`.
   std::string path;
+  // The child's environment holds WATCHDOG_USEC but no WATCHDOG_PID: the backend adds
+  // WATCHDOG_PID with the child's own pid where it can (known only in the child).
+  bool watchdog_pid = false;
 };
 
+using EnvVars = std::vector<std::pair<std::string, std::string>>;
+
+// The host's service-manager variables, which describe the host's own service and are not
+// inherited unless Environment::keep_service_variables.
+[[nodiscard]] bool is_service_variable(std::string_view name) noexcept;
+
 // `host`: the host's "NAME=value" strings, null-terminated (environ); entries without '=' or
-// with an empty name are skipped. The rules apply in order: inherit, unset, set.
+// with an empty name are skipped. The rules apply in order: inherit (all, or the names in
+// `env.pass`; service-manager variables only with `keep_service_variables`), `identity` (the
+// variables of the worker's user, found by the backend), unset, set.
 [[nodiscard]] EnvPlan plan_environment(const Environment& env, const char* const* host,
-                                       std::string_view default_path);
+                                       std::string_view default_path, const EnvVars& identity = {});
 
 struct PathSearch {
   std::string program;    // the first candidate that passed the check, or empty

@@ -9,10 +9,13 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -55,6 +58,24 @@ sv::ProbeTiming fast(int successes, int failures, sv::Duration timeout = 2s) {
   t.success_threshold = successes;
   t.failure_threshold = failures;
   return t;
+}
+
+// A whole file, or empty.
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// The cgroup v2 line ("0::/...") of a /proc/<pid>/cgroup text.
+std::string v2_line(const std::string& cgroup_file) {
+  std::istringstream in(cgroup_file);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("0::", 0) == 0) return line;
+  }
+  return {};
 }
 
 // A TCP socket bound to a free loopback port; `port` receives the port.
@@ -490,4 +511,66 @@ TEST_CASE("max_out_for_health keeps real workers serving while a failing check s
   }
   REQUIRE_CLEAN(audit, tag);
   REQUIRE_CLEAN(audit, probe_tag);
+}
+
+TEST_CASE("an exec probe runs as the worker: its user, environment and cgroup, unless run_as_host",
+          "[integration][health][exec]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("health-exec-as");
+  if (::geteuid() != 0)
+    SUPERVISOR_SKIP("running a worker as another user needs root; running as uid " +
+                    std::to_string(::geteuid()));
+  const std::string dir = "/tmp/" + tag;
+  REQUIRE(::mkdir(dir.c_str(), 0777) == 0);
+  REQUIRE(::chmod(dir.c_str(), 0777) == 0);  // the probe may run as nobody
+  const std::string host_cgroup = v2_line(slurp("/proc/self/cgroup"));
+  for (const bool as_host : {false, true}) {
+    const std::string out = dir + (as_host ? "/host" : "/worker");
+    {
+      sv::Loop loop;
+      auto o = pool_for(tag, {"sleep", "forever"});
+      o.spec.identity.user = "nobody";
+      o.spec.env.set["SV_WORKER_ONLY"] = "worker";
+      sv::ExecCheckOptions eo;
+      eo.run_as_host = as_host;
+      // Writes what it runs as, then succeeds; `out` is written once (the first probe).
+      const std::string script =
+          "[ -e \"$0.done\" ] && exit 0; id -u > \"$0.uid\"; env > \"$0.env\"; "
+          "cat /proc/self/cgroup > \"$0.cgroup\"; touch \"$0.done\"";
+      o.health_checks = {{std::make_shared<sv::ExecCheck>(
+                              std::vector<std::string>{"/bin/sh", "-c", script, out, tag}, eo),
+                          sv::ProbeRole::liveness, fast(1, 3)}};
+      sv::Pool pool(loop, o);
+      pool.start();
+      REQUIRE(pool.wait_ready(1, 10s));
+      const int pid = pool.snapshot().workers[0].pid;
+      REQUIRE(
+          st::wait_until([&] { return ::access((out + ".done").c_str(), F_OK) == 0; }, 10000ms));
+      const std::string worker_cgroup = v2_line(slurp("/proc/" + std::to_string(pid) + "/cgroup"));
+      const std::string uid = slurp(out + ".uid");
+      const std::string env = "\n" + slurp(out + ".env");
+      const std::string probe_cgroup = v2_line(slurp(out + ".cgroup"));
+      INFO("as_host " << as_host << " uid " << uid << " probe " << probe_cgroup << " worker "
+                      << worker_cgroup << " host " << host_cgroup);
+      CHECK(env.find("\nSUPERVISOR_WORKER_PID=" + std::to_string(pid) + "\n") != std::string::npos);
+      if (!as_host) {
+        CHECK(uid == "65534\n");
+        CHECK(env.find("\nSV_WORKER_ONLY=worker\n") != std::string::npos);
+        CHECK(env.find("\nUSER=nobody\n") != std::string::npos);
+        CHECK(probe_cgroup == worker_cgroup);
+      } else {
+        CHECK(uid == "0\n");
+        CHECK(env.find("\nSV_WORKER_ONLY=") == std::string::npos);
+        // A group of its own (or the host's), never the worker's.
+        if (worker_cgroup != host_cgroup) CHECK(probe_cgroup != worker_cgroup);
+      }
+      pool.stop();
+      CHECK(pool.snapshot().workers[0].incarnation == 1);  // the probes passed
+      if (worker_cgroup == host_cgroup)
+        UNSCOPED_INFO("the worker has no cgroup of its own: the cgroup part compared equal ones");
+    }
+    for (const char* ext : {".uid", ".env", ".cgroup", ".done"}) ::unlink((out + ext).c_str());
+  }
+  ::rmdir(dir.c_str());
+  REQUIRE_CLEAN(audit, tag);
 }

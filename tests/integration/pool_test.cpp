@@ -4,12 +4,16 @@
 #include <supervisor/pool.hpp>
 
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -22,7 +26,9 @@
 
 #include "audited.hpp"
 #include "catch_compat.hpp"
+#include "env_guard.hpp"
 #include "leak_audit.hpp"
+#include "linux/notify_socket.hpp"
 #include "pool_events.hpp"
 
 namespace sv = supervisor;
@@ -45,6 +51,48 @@ sv::PoolOptions pool_for(const std::string& tag, std::vector<std::string> args, 
 }
 
 using st::events_of;
+
+// A process's environment now, as "\nNAME=value\n..." lines (empty when it is gone).
+std::string environ_of(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/environ");
+  std::string env((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::replace(env.begin(), env.end(), '\0', '\n');
+  return "\n" + env;
+}
+
+// The value of `name` in `pid`'s environment, once its execve is visible in /proc (a vfork-style
+// spawn returns once the child has begun it); empty if it never shows.
+std::string env_value_of(int pid, const std::string& name) {
+  std::string value;
+  st::wait_until(
+      [&] {
+        const std::string env = environ_of(pid);
+        const auto at = env.find("\n" + name + "=");
+        if (at == std::string::npos) return false;
+        const auto from = at + name.size() + 2;
+        value = env.substr(from, env.find('\n', from) - from);
+        return true;
+      },
+      5000ms);
+  return value;
+}
+
+// Sends one datagram to an sd_notify address ("@name": abstract) from this process.
+bool send_notify(const std::string& address, std::string_view message) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (address.empty() || address.front() != '@' || address.size() >= sizeof addr.sun_path)
+    return false;
+  std::memcpy(addr.sun_path + 1, address.data() + 1, address.size() - 1);
+  const auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + address.size());
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  const bool sent = ::sendto(fd, message.data(), message.size(), MSG_NOSIGNAL,
+                             reinterpret_cast<const sockaddr*>(&addr),
+                             len) == static_cast<ssize_t>(message.size());
+  ::close(fd);
+  return sent;
+}
 
 }  // namespace
 
@@ -635,6 +683,145 @@ TEST_CASE("sd_notify watchdog: a worker that stops sending WATCHDOG=1 is killed 
     std::this_thread::sleep_for(600ms);
     CHECK(alive.snapshot().workers[0].incarnation == 1);  // its heartbeats kept it alive
     CHECK_FALSE(alive.snapshot().workers[0].last_exit.has_value());
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("sd_notify watchdog: a host's own WATCHDOG_PID does not get its workers killed",
+          "[integration][pool][notify][env]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("pool-wdpid");
+  {
+    // The host runs under systemd with a watchdog of its own. An sd_notify library in the worker
+    // that inherited WATCHDOG_PID=<the host's manager> would take the pool's watchdog as not its
+    // own, never beat, and be killed as `watchdog` in a loop.
+    st::EnvGuard host;
+    st::set_host_service_variables(host);
+    sv::Loop loop;
+    auto o = pool_for(tag, {"sd-watchdog"}, 1);
+    o.watchdog = 400ms;
+    sv::Pool pool(loop, o);
+    pool.start();
+    REQUIRE(pool.wait_ready(1, 10s));
+    const int pid = pool.snapshot().workers[0].pid;
+    CHECK(env_value_of(pid, "WATCHDOG_USEC") == "400000");
+    const std::string env = environ_of(pid);
+    INFO(env);
+    CHECK(env.find("\nNOTIFY_SOCKET=/run/systemd/notify\n") == std::string::npos);
+    // The worker's own pid (clone3), or none at all (posix_spawn): never the host's.
+    CHECK((env.find("\nWATCHDOG_PID=" + std::to_string(pid) + "\n") != std::string::npos ||
+           env.find("\nWATCHDOG_PID=") == std::string::npos));
+    // Several watchdog periods: a worker that did not beat would have been killed by now.
+    std::this_thread::sleep_for(2s);
+    const auto snap = pool.snapshot();
+    CHECK(snap.workers[0].incarnation == 1);
+    CHECK_FALSE(snap.workers[0].last_exit.has_value());
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE(
+    "sd_notify with notify_access_all: READY=1 from the worker's tree counts, from outside not",
+    "[integration][pool][notify]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("pool-notify-tree");
+  for (const auto containment : {sv::Containment::automatic, sv::Containment::process_group}) {
+    const std::string go = "/tmp/" + tag + "-go";
+    ::unlink(go.c_str());
+    {
+      sv::Loop loop;
+      // The main process never speaks; a descendant (same cgroup, same session) says READY=1
+      // once `go` exists, i.e. after the outsider's datagram is already queued on the socket.
+      auto o = pool_for(tag, {}, 1);
+      o.spec.argv = {"/bin/sh",
+                     "-c",
+                     "(while [ ! -e \"$1\" ]; do sleep 0.05; done; "
+                     "exec \"$2\" --tag \"$3\" notify-ready inside) & "
+                     "exec \"$2\" --tag \"$3\" sleep forever",
+                     "sh",
+                     go,
+                     SUPERVISOR_TEST_CHILD,
+                     tag};
+      o.containment = containment;
+      o.readiness = sv::Readiness::notify(60s);
+      o.notify_access_all = true;
+      sv::Pool pool(loop, o);
+      pool.start();
+      const int pid = pool.snapshot().workers[0].pid;
+      const std::string address = env_value_of(pid, "NOTIFY_SOCKET");
+      INFO("containment " << static_cast<int>(containment) << ", NOTIFY_SOCKET " << address);
+      REQUIRE_FALSE(address.empty());
+      // This test process is the host: outside the worker's tree.
+      REQUIRE(send_notify(address, "READY=1\nSTATUS=outsider"));
+      std::ofstream(go).put('x');
+      REQUIRE(pool.wait_ready(1, 30s));
+      const auto snap = pool.snapshot();
+      CHECK(snap.workers[0].status == "inside");
+      CHECK(snap.workers[0].incarnation == 1);
+      for (const auto& st : events_of<sv::WorkerStatusChanged>(pool.history()))
+        CHECK(st.status != "outsider");
+    }
+    ::unlink(go.c_str());
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("sd_notify socket names are random, and a name already taken is replaced, not fatal",
+          "[integration][pool][notify]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("pool-notify-name");
+  {
+    sv::Loop loop;
+    auto o = pool_for(tag, {"notify-ready", "up"}, 2);
+    o.readiness = sv::Readiness::notify(30s);
+    sv::Pool pool(loop, o);
+    pool.start();
+    REQUIRE(pool.wait_ready(2, 30s));
+    std::set<std::string> names;
+    for (const auto& w : pool.snapshot().workers) {
+      const std::string address = env_value_of(w.pid, "NOTIFY_SOCKET");
+      INFO(address);
+      // "@supervisor/" and 128 random bits: no pid, no address, nothing to guess.
+      CHECK(address.size() == std::string("@supervisor/").size() + 32);
+      CHECK(address.rfind("@supervisor/", 0) == 0);
+      CHECK(address.find_first_not_of("0123456789abcdef", 12) == std::string::npos);
+      names.insert(address);
+    }
+    CHECK(names.size() == 2);
+  }
+  {
+    // Another local user bound the name first (the test forces which name comes next).
+    const int squatter = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    REQUIRE(squatter >= 0);
+    const std::string taken = "supervisor/taken-by-someone-else";
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path + 1, taken.data(), taken.size());
+    REQUIRE(::bind(squatter, reinterpret_cast<const sockaddr*>(&addr),
+                   static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + taken.size())) ==
+            0);
+    std::atomic<int> calls{0};
+    struct HookReset {
+      ~HookReset() { sv::detail::notify_name_source_for_tests() = nullptr; }
+    } reset_hook;
+    sv::detail::notify_name_source_for_tests() = [&calls]() -> std::string {
+      // The squatted name twice in a row, then fresh names.
+      const int n = calls++;
+      return n < 2 ? std::string("taken-by-someone-else") : "fresh" + std::to_string(n);
+    };
+    {
+      sv::Loop loop;
+      auto o = pool_for(tag, {"notify-ready", "up"}, 1);
+      o.readiness = sv::Readiness::notify(30s);
+      sv::Pool pool(loop, o);
+      pool.start();
+      REQUIRE(pool.wait_ready(1, 30s));
+      const auto snap = pool.snapshot();
+      CHECK(snap.workers[0].incarnation == 1);
+      CHECK(env_value_of(snap.workers[0].pid, "NOTIFY_SOCKET") == "@supervisor/fresh2");
+    }
+    CHECK(calls.load() == 3);
+    ::close(squatter);
   }
   REQUIRE_CLEAN(audit, tag);
 }

@@ -32,6 +32,7 @@
 
 #include "audited.hpp"
 #include "catch_compat.hpp"
+#include "env_guard.hpp"
 #include "leak_audit.hpp"
 #include "linux/proc_stat.hpp"
 #include "process/access.hpp"
@@ -572,6 +573,135 @@ TEST_CASE("the environment is inherited, set and unset, or explicit",
   }
   ::unsetenv("SV_TEST_INHERITED");
   ::unsetenv("SV_TEST_REMOVED");
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("the host's service-manager variables stay out of a worker's environment unless kept",
+          "[integration][process][env]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("env-service");
+  {
+    st::EnvGuard host;
+    st::set_host_service_variables(host);
+    host.set("SV_TEST_ORDINARY", "kept");
+    const std::vector<std::string> names{"NOTIFY_SOCKET", "WATCHDOG_PID", "WATCHDOG_USEC",
+                                         "LISTEN_FDS",    "LISTEN_PID",   "LISTEN_FDNAMES"};
+    std::vector<std::string> args{"print-env", "SV_TEST_ORDINARY"};
+    args.insert(args.end(), names.begin(), names.end());
+    sv::Loop loop;
+    auto p = sv::Process::start(loop, spec_for(tag, args));
+    REQUIRE(p.wait().ok());
+    const auto out = p.output(sv::StdStream::out);
+    INFO(out);
+    CHECK(out.find("SV_TEST_ORDINARY=kept") != std::string::npos);
+    for (const auto& n : names) CHECK(out.find("unset " + n + "\n") != std::string::npos);
+
+    auto keep = spec_for(tag, args);
+    keep.env.keep_service_variables = true;
+    auto q = sv::Process::start(loop, keep);
+    REQUIRE(q.wait().ok());
+    const auto kept = q.output(sv::StdStream::out);
+    INFO(kept);
+    CHECK(kept.find("NOTIFY_SOCKET=/run/systemd/notify") != std::string::npos);
+    CHECK(kept.find("WATCHDOG_PID=1\n") != std::string::npos);
+    CHECK(kept.find("LISTEN_FDNAMES=a:b") != std::string::npos);
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("a worker given WATCHDOG_USEC gets its own pid as WATCHDOG_PID",
+          "[integration][process][env]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("env-wdpid");
+  {
+    st::EnvGuard host;
+    host.set("WATCHDOG_PID", "1");  // the host's, which must not reach the worker
+    // posix_spawn forced with cgroups on takes clone(2) (a child with a group to join); with
+    // cgroups off it is posix_spawn itself.
+    for (const auto& [path, no_cgroups] :
+         {std::pair{sv::SpawnPath::clone3, false}, std::pair{sv::SpawnPath::posix_spawn, false},
+          std::pair{sv::SpawnPath::posix_spawn, true}}) {
+      sv::LoopOptions lo;
+      lo.on_linux.spawn_path = path;
+      lo.on_linux.disable_cgroups = no_cgroups;
+      sv::Loop loop(lo);
+      auto spec = spec_for(tag, {"print-env", "WATCHDOG_PID", "WATCHDOG_USEC"});
+      spec.env.set["WATCHDOG_USEC"] = "2000000";
+      auto p = sv::Process::start(loop, spec);
+      const int pid = p.pid();
+      const auto used = p.info().path;
+      REQUIRE(p.wait().ok());
+      const auto out = p.output(sv::StdStream::out);
+      INFO(out);
+      CHECK(out.find("WATCHDOG_USEC=2000000\n") != std::string::npos);
+      if (used != sv::SpawnPath::posix_spawn) {  // clone3 or clone(2): our code runs first
+        CHECK(out.find("WATCHDOG_PID=" + std::to_string(pid) + "\n") != std::string::npos);
+      } else {
+        // posix_spawn runs no code of ours in the child: left out, which reads as "ours" too.
+        CHECK(out.find("unset WATCHDOG_PID\n") != std::string::npos);
+      }
+    }
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("allow-list mode passes only the listed variables of the host",
+          "[integration][process][env]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("env-pass");
+  {
+    st::EnvGuard host;
+    host.set("SV_TEST_PASSED", "yes");
+    host.set("SV_TEST_NOT_PASSED", "no");
+    sv::Loop loop;
+    auto spec =
+        spec_for(tag, {"print-env", "SV_TEST_PASSED", "SV_TEST_NOT_PASSED", "HOME", "SV_SET"});
+    spec.env.pass = {"SV_TEST_PASSED"};
+    spec.env.set["SV_SET"] = "set";
+    auto p = sv::Process::start(loop, spec);
+    REQUIRE(p.wait().ok());
+    const auto out = p.output(sv::StdStream::out);
+    INFO(out);
+    CHECK(out.find("SV_TEST_PASSED=yes\n") != std::string::npos);
+    CHECK(out.find("unset SV_TEST_NOT_PASSED\n") != std::string::npos);
+    CHECK(out.find("unset HOME\n") != std::string::npos);
+    CHECK(out.find("SV_SET=set\n") != std::string::npos);
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("identity.user sets HOME, USER, LOGNAME and SHELL as systemd's User= does",
+          "[integration][process][env]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("env-user");
+  {
+    if (::geteuid() != 0) {
+      SUPERVISOR_SKIP("changing identity needs root; running as uid " +
+                      std::to_string(::geteuid()));
+    }
+    st::EnvGuard host;
+    host.set("HOME", "/root");
+    host.set("USER", "root");
+    host.set("LOGNAME", "root");
+    host.set("SHELL", "/bin/bash");
+    sv::Loop loop;
+    sv::ProcessSpec spec;
+    spec.argv = {"env", "SV_TAG=" + tag};
+    spec.identity.user = "nobody";
+    auto p = sv::Process::start(loop, spec);
+    REQUIRE(p.wait().ok());
+    const auto out = "\n" + p.output(sv::StdStream::out);
+    INFO(out);
+    CHECK(out.find("\nHOME=/nonexistent\n") != std::string::npos);
+    CHECK(out.find("\nUSER=nobody\n") != std::string::npos);
+    CHECK(out.find("\nLOGNAME=nobody\n") != std::string::npos);
+    CHECK(out.find("\nSHELL=/usr/sbin/nologin\n") != std::string::npos);
+
+    spec.env.set["HOME"] = "/srv/w";  // the spec's own settings still win
+    auto q = sv::Process::start(loop, spec);
+    REQUIRE(q.wait().ok());
+    CHECK(("\n" + q.output(sv::StdStream::out)).find("\nHOME=/srv/w\n") != std::string::npos);
+  }
   REQUIRE_CLEAN(audit, tag);
 }
 

@@ -59,7 +59,8 @@ constexpr std::string_view usage_text =
     "BYTES "
     "[stdout|stderr]"
     " | print-env [NAME...] | list-fds | alloc MB [HOLD_MS|forever] | stderr-lines N"
-    " | notify-ready [STATUS] | notify-ready-once PATH | heartbeat MS [COUNT] | spin MS"
+    " | notify-ready [STATUS] | notify-ready-once PATH | heartbeat MS [COUNT] | sd-watchdog"
+    " | spin MS"
     " | threads N"
     " | http-server PORT STATUS\n";
 
@@ -616,6 +617,32 @@ void expect_args(const Args& args, std::size_t min, std::size_t max) {
   sleep_forever();
 }
 
+// Keeps the watchdog as libsystemd's sd_watchdog_enabled() reads it: WATCHDOG_USEC says the
+// interval, and a WATCHDOG_PID naming another process means the watchdog is not ours (then no
+// WATCHDOG=1 is ever sent). Beats at a quarter of the interval.
+[[noreturn]] void mode_sd_watchdog(const Args& args) {
+  expect_args(args, 0, 0);
+  announce("sd-watchdog");
+  const char* usec = std::getenv("WATCHDOG_USEC");
+  const char* for_pid = std::getenv("WATCHDOG_PID");
+  if (usec == nullptr) {
+    say("watchdog: none");
+    sleep_forever();
+  }
+  if (for_pid != nullptr && std::to_string(::getpid()) != for_pid) {
+    say(std::string("watchdog: for pid ") + for_pid + ", not this one");
+    sleep_forever();
+  }
+  const auto interval_ms = std::max<std::uint64_t>(1, std::strtoull(usec, nullptr, 10) / 4000);
+  say("watchdog: beating every " + std::to_string(interval_ms) + " ms");
+  timespec next = monotonic_now();
+  for (;;) {
+    static_cast<void>(notify("WATCHDOG=1"));
+    next = add_ms(next, interval_ms);
+    sleep_until(next);
+  }
+}
+
 [[noreturn]] void mode_spin(const Args& args) {
   expect_args(args, 1, 1);
   const auto ms = number_or_usage(args[0], max_ms);
@@ -710,6 +737,7 @@ constexpr Mode modes[] = {
     {"notify-ready", mode_notify_ready},
     {"notify-ready-once", mode_notify_ready_once},
     {"heartbeat", mode_heartbeat},
+    {"sd-watchdog", mode_sd_watchdog},
     {"spin", mode_spin},
     {"threads", mode_threads},
 };

@@ -4,6 +4,7 @@
 // bare program name. No process, no file.
 #include <supervisor/process_spec.hpp>
 
+#include <algorithm>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -93,4 +94,93 @@ TEST_CASE("a failed PATH search reports the first error that was not 'not found'
   const d::PathSearch r = d::search_path("tool", "/a:/b:/c:/d", answers);
   CHECK(r.program.empty());
   CHECK(r.error == std::errc::permission_denied);
+}
+
+namespace {
+
+const char* const k_service_host[] = {"PATH=/usr/bin",
+                                      "NOTIFY_SOCKET=/run/systemd/notify",
+                                      "WATCHDOG_PID=1",
+                                      "WATCHDOG_USEC=30000000",
+                                      "LISTEN_FDS=2",
+                                      "LISTEN_PID=1",
+                                      "LISTEN_FDNAMES=a:b",
+                                      "LANG=C",
+                                      nullptr};
+
+}  // namespace
+
+TEST_CASE("the host's service-manager variables are not inherited unless kept",
+          "[unit][spawn][env]") {
+  sv::Environment env;
+  const d::EnvPlan plan = d::plan_environment(env, k_service_host, "/default");
+  CHECK_FALSE(plan.host_as_is);  // the fast path would pass them on
+  CHECK(plan.vars == std::vector<std::string>{"LANG=C", "PATH=/usr/bin"});
+  CHECK_FALSE(plan.watchdog_pid);
+
+  env.keep_service_variables = true;
+  const d::EnvPlan kept = d::plan_environment(env, k_service_host, "/default");
+  CHECK(kept.vars.size() == 8);
+  CHECK_FALSE(kept.watchdog_pid);  // the host's WATCHDOG_PID came with its WATCHDOG_USEC
+
+  for (const char* name : {"NOTIFY_SOCKET", "WATCHDOG_PID", "WATCHDOG_USEC", "LISTEN_FDS",
+                           "LISTEN_PID", "LISTEN_FDNAMES"}) {
+    CHECK(d::is_service_variable(name));
+  }
+  CHECK_FALSE(d::is_service_variable("NOTIFY"));
+  CHECK_FALSE(d::is_service_variable("LISTEN_FDS_X"));
+}
+
+TEST_CASE("a WATCHDOG_USEC without WATCHDOG_PID asks the backend for the child's own pid",
+          "[unit][spawn][env]") {
+  sv::Environment env;
+  env.set["NOTIFY_SOCKET"] = "@own";
+  env.set["WATCHDOG_USEC"] = "1000000";
+  const d::EnvPlan plan = d::plan_environment(env, k_service_host, "/default");
+  CHECK(plan.watchdog_pid);
+  CHECK(plan.vars == std::vector<std::string>{"LANG=C", "NOTIFY_SOCKET=@own", "PATH=/usr/bin",
+                                              "WATCHDOG_USEC=1000000"});
+  env.set["WATCHDOG_PID"] = "42";  // the user's own choice stands
+  CHECK_FALSE(d::plan_environment(env, k_service_host, "/default").watchdog_pid);
+}
+
+TEST_CASE("allow-list mode inherits only the listed variables of the host", "[unit][spawn][env]") {
+  sv::Environment env;
+  env.pass = {"LANG", "ABSENT", "WATCHDOG_PID"};
+  env.set = {{"MODE", "x"}};
+  const d::EnvPlan plan = d::plan_environment(env, k_service_host, "/default");
+  // A service-manager variable stays out even when listed; an absent one is simply absent.
+  CHECK(plan.vars == std::vector<std::string>{"LANG=C", "MODE=x"});
+  CHECK(plan.path == "/default");  // the host's PATH was not passed
+  env.set.clear();
+  CHECK_FALSE(d::plan_environment(env, k_host, "/default").host_as_is);
+  CHECK(d::plan_environment(env, k_host, "/default").vars == std::vector<std::string>{"LANG=C"});
+}
+
+TEST_CASE("the identity's variables come after inherit and before unset and set",
+          "[unit][spawn][env]") {
+  const d::EnvVars identity{
+      {"HOME", "/home/w"}, {"LOGNAME", "w"}, {"USER", "w"}, {"SHELL", "/bin/sh"}};
+  sv::Environment env;
+  env.unset = {"SHELL"};
+  env.set = {{"USER", "override"}};
+  const d::EnvPlan plan = d::plan_environment(env, k_host, "/default", identity);
+  CHECK(plan.vars == std::vector<std::string>{"EMPTY=", "HOME=/home/w", "LANG=C", "LOGNAME=w",
+                                              "PATH=/opt/bin:/usr/bin", "USER=override"});
+  sv::Environment bare;
+  const d::EnvPlan replaced = d::plan_environment(bare, k_host, "/default", identity);
+  CHECK_FALSE(replaced.host_as_is);
+  CHECK(std::find(replaced.vars.begin(), replaced.vars.end(), "HOME=/home/w") !=
+        replaced.vars.end());
+}
+
+TEST_CASE("env.pass is validated: names, and only with inherit", "[unit][spawn][env]") {
+  sv::ProcessSpec spec;
+  spec.argv = {"/bin/true"};
+  spec.env.pass = {"GOOD", "BAD=NAME"};
+  CHECK(sv::validation_error(spec).find("ProcessSpec.env.pass: \"BAD=NAME\"") != std::string::npos);
+  spec.env.pass = {"GOOD"};
+  CHECK(sv::validation_error(spec).empty());
+  spec.env.inherit = false;
+  CHECK(sv::validation_error(spec).find("ProcessSpec.env.pass: \"GOOD\"") != std::string::npos);
 }
