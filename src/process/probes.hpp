@@ -4,11 +4,19 @@
 
 // What the built-in checks (process/probes.cpp, and a backend's network I/O) share.
 
+#include <string_view>
+
 #include <supervisor/health.hpp>
 
 namespace supervisor::detail {
 
 // Whether two probe targets are the same worker incarnation (a cancel is for one).
 bool same_worker(const ProbeTarget& a, const ProbeTarget& b);
+
+// Judges what an HTTP server answered a TcpCheck's request with (all of it read so far, headers
+// and body included): healthy for a status code of 200..399, as Kubernetes' httpGet. Only the
+// status line counts (up to the first CRLF, at most 200 bytes kept in the result's detail);
+// `endpoint` names the peer in the "not an HTTP response" detail.
+ProbeResult judge_http_response(std::string_view response, std::string_view endpoint);
 
 }  // namespace supervisor::detail
