@@ -7,7 +7,7 @@
 # The committed seed corpus is never written to: the run mutates a fresh copy in
 # WORK_DIR/corpus, and a crash leaves its reproducer in WORK_DIR (crash-*, leak-*, timeout-*,
 # oom-*), named in the output. Exit status: libFuzzer's (0 when nothing was found). The last
-# line says how many inputs ran: "fuzz NAME: N executions in S s".
+# line says how many inputs ran: "fuzz NAME: N executions in S s" (also in WORK_DIR/executions).
 set -euo pipefail
 [ $# -ge 4 ] || { echo "usage: $0 BINARY SEED_CORPUS SECONDS WORK_DIR [FLAG...]" >&2; exit 2; }
 binary=$1 seeds=$2 seconds=$3 work=$4
@@ -24,6 +24,7 @@ set +e
 rc=$?
 set -e
 runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+echo "${runs:-0}" >"$work/executions"  # tests/run.sh adds these up for its summary
 if [ "$rc" -ne 0 ]; then
   tail -n 60 "$log"
   echo "fuzz $(basename "$binary"): FAILED (exit $rc); reproducer and log in $work" >&2
