@@ -46,7 +46,9 @@ supervisor_ensure_deps() {
 
 # The packages the build needs, and those the tests add.
 SUPERVISOR_BUILD_PACKAGES=(cmake ninja-build g++ libfmt-dev)
-SUPERVISOR_TEST_PACKAGES=(catch2 clang pkgconf)
+# libclang-rt-14-dev: clang 14's sanitizer and libFuzzer runtimes (libclang_rt.fuzzer), which the
+# fuzz stage links; only recommended by clang-14, so named here (Debian 12's clang is 14).
+SUPERVISOR_TEST_PACKAGES=(catch2 clang libclang-rt-14-dev pkgconf)
 # The VM stage (tests/vm): QEMU and a static busybox; the kernel is downloaded by the stage.
 SUPERVISOR_VM_PACKAGES=(qemu-system-x86 busybox-static)
 # The windows stage: the mingw-w64 cross compilers (posix threads flavour) and Wine to run the tests.

@@ -10,6 +10,10 @@
 #   tsan       ThreadSanitizer, the unit, integration and limits tests (the concurrency tests among them)
 #   windows    mingw-w64 cross build for Windows x64 of the portable code and of its unit tests,
 #              run under Wine (label windows); installs g++-mingw-w64-x86-64-posix and wine first
+#   fuzz       clang++ libFuzzer targets (tests/fuzz, ASan + UBSan) of the parsers of outside
+#              input, each run from a copy of its seed corpus for SUPERVISOR_FUZZ_SECONDS (25 s;
+#              label fuzz, one CTest test per target); a crash fails it. The summary line adds
+#              the executions. A longer run by hand: CONTRIBUTING.md.
 # Usage: tests/run.sh [STAGE...]   (default: all stages, in that order)
 # Every stage runs even if an earlier one failed; the exit status is non-zero if any failed.
 set -uo pipefail
@@ -23,10 +27,10 @@ set +e
 
 jobs=${SUPERVISOR_JOBS:-$(nproc 2>/dev/null || echo 2)}
 stages=("$@")
-[ ${#stages[@]} -eq 0 ] && stages=(dev dev-clang asan tsan windows)
+[ ${#stages[@]} -eq 0 ] && stages=(dev dev-clang asan tsan windows fuzz)
 
 declare -A label_filter=([dev]="" [dev-clang]="" [asan]="" [tsan]="unit|integration|limits"
-  [windows]="windows")
+  [windows]="windows" [fuzz]="fuzz")
 # The VM stage (label vm: QEMU under software emulation, minutes per boot) runs once, with dev.
 declare -A label_exclude=([dev-clang]="vm" [asan]="vm")
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
@@ -71,7 +75,10 @@ run_stage() {
   if [ "$stage" = windows ] && ! wine_begin; then
     summary+=("$(printf '%-10s FAIL (mingw-w64 and Wine)' "$stage")"); return 1
   fi
-  if ! cmake --preset "$stage" >/dev/null; then
+  local configure_args=()
+  [ "$stage" = fuzz ] && [ -n "${SUPERVISOR_FUZZ_SECONDS:-}" ] &&
+    configure_args+=("-DSUPERVISOR_FUZZ_SECONDS=$SUPERVISOR_FUZZ_SECONDS")
+  if ! cmake --preset "$stage" "${configure_args[@]}" >/dev/null; then
     summary+=("$(printf '%-10s FAIL (configure)' "$stage")"); return 1
   fi
   if ! cmake --build --preset "$stage" -j "$jobs"; then
@@ -94,8 +101,16 @@ run_stage() {
   total_pass=$((total_pass + passed)); total_fail=$((total_fail + failed))
   total_skip=$((total_skip + skipped))
   local verdict=PASS; [ "$rc" -ne 0 ] && verdict=FAIL
-  summary+=("$(printf '%-10s %s  %d passed, %d failed, %d skipped  (%ds)' "$stage" "$verdict" \
-    "$passed" "$failed" "$skipped" $(( $(date +%s) - start )))")
+  local extra=""
+  if [ "$stage" = fuzz ]; then  # what the targets ran (run-target.sh leaves each count)
+    local executions=0 count
+    for count in "$root"/build/fuzz/tests/fuzz/runs/*/executions; do
+      [ -f "$count" ] && executions=$((executions + $(cat "$count")))
+    done
+    extra=", $executions executions"
+  fi
+  summary+=("$(printf '%-10s %s  %d passed, %d failed, %d skipped  (%ds%s)' "$stage" "$verdict" \
+    "$passed" "$failed" "$skipped" $(( $(date +%s) - start )) "$extra")")
   if [ "$skipped" -gt 0 ]; then
     grep -h -o 'SUPERVISOR-SKIP: .*' "$log" | sort -u | sed 's/^/           /' >>"$root/build/skips.txt"
   fi

@@ -124,24 +124,7 @@ struct TcpCheck::Attempt : std::enable_shared_from_this<Attempt> {
       const ssize_t n = ::recv(fd.get(), &probe_byte, 1, MSG_PEEK | MSG_DONTWAIT);
       if (n != 0) return;
     }
-    judge(response.substr(0, std::min(eol, std::size_t{200})));
-  }
-
-  // "HTTP/1.1 204 No Content": healthy for 200..399, as Kubernetes' httpGet.
-  void judge(const std::string& status_line) {
-    int code = 0;
-    if (status_line.rfind("HTTP/", 0) == 0) {
-      const auto space = status_line.find(' ');
-      if (space != std::string::npos) code = std::atoi(status_line.c_str() + space + 1);
-    }
-    if (code == 0) {
-      finish(ProbeResult::unhealthy(
-          fmt::format("{}: not an HTTP response: \"{}\"", endpoint, status_line)));
-    } else if (code >= 200 && code < 400) {
-      finish(ProbeResult::healthy(status_line));
-    } else {
-      finish(ProbeResult::unhealthy(status_line));
-    }
+    finish(detail::judge_http_response(response, endpoint));
   }
 
   bool connected_ = false;

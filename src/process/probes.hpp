@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace supervisor::detail {
 
@@ -18,5 +19,11 @@ bool same_worker(const ProbeTarget& a, const ProbeTarget& b);
 // request target.
 std::string http_probe_request(const std::string& address, std::uint16_t port,
                                const std::string& path);
+
+// Judges what an HTTP server answered a TcpCheck's request with (all of it read so far, headers
+// and body included): healthy for a status code of 200..399, as Kubernetes' httpGet. Only the
+// status line counts (up to the first CRLF, at most 200 bytes kept in the result's detail);
+// `endpoint` names the peer in the "not an HTTP response" detail.
+ProbeResult judge_http_response(std::string_view response, std::string_view endpoint);
 
 }  // namespace supervisor::detail

@@ -36,6 +36,7 @@
 #include <supervisor/detail/impl/pool/rollouts.cpp>
 #include <supervisor/detail/impl/process/child.cpp>
 #include <supervisor/detail/impl/process/exit_classify.cpp>
+#include <supervisor/detail/impl/process/http_status.cpp>
 #include <supervisor/detail/impl/process/loop.cpp>
 #include <supervisor/detail/impl/process/loop_core.cpp>
 #include <supervisor/detail/impl/process/notify_note.cpp>
