@@ -57,8 +57,13 @@ SUPERVISOR_INLINE bool write_all(int fd, const std::string& text) {
   return true;
 }
 
+// A PID or process group: positive, and within pid_t (the kernel's limit is far lower).
+SUPERVISOR_INLINE bool registry_pid(std::int64_t value) {
+  return value > 0 && value <= std::numeric_limits<std::int32_t>::max();
+}
+
 template <class T>
-SUPERVISOR_INLINE bool parse_number(std::string_view text, T& value) {
+SUPERVISOR_INLINE bool registry_number(std::string_view text, T& value) {
   if (text.empty() || text[0] == '+' || text[0] == '-') return false;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   return ec == std::errc{} && end == text.data() + text.size();
@@ -246,7 +251,7 @@ SUPERVISOR_INLINE bool group_lists(int group_fd, std::int64_t pid) {
   if (cgroupfs::read_whole_file(group_fd, "cgroup.procs", procs) != 0) return false;
   for (std::string_view rest = procs; !rest.empty();) {
     std::int64_t member = 0;
-    if (parse_number(cgroupfs::next_line(rest), member) && member == pid) return true;
+    if (registry_number(cgroupfs::next_line(rest), member) && member == pid) return true;
   }
   return false;
 }
@@ -292,7 +297,7 @@ SUPERVISOR_INLINE void add_note(SweepResult& swept, const std::string& note) {
   swept.notes += swept.notes.empty() ? note : "; " + note;
 }
 
-SUPERVISOR_INLINE void refuse(SweepResult& swept, const std::string& note) {
+SUPERVISOR_INLINE void refuse_entry(SweepResult& swept, const std::string& note) {
   ++swept.refused_entries;
   add_note(swept, note);
 }
@@ -313,7 +318,8 @@ SUPERVISOR_INLINE RegistryText parse_registry(std::string_view text) {
   const std::string_view header = cgroupfs::next_line(text);
   line_no = 1;
   const auto head = registry_fields(header, 2);
-  if (head.size() != 2 || head[0] != "supervisor-registry" || !parse_number(head[1], r.version) ||
+  if (head.size() != 2 || head[0] != "supervisor-registry" ||
+      !registry_number(head[1], r.version) ||
       (r.version != 1 && r.version != registry_format_version)) {
     issue(1, fmt::format("not a supervisor registry of version 1 or {} (header \"{}\")",
                          registry_format_version, header.substr(0, 64)));
@@ -339,7 +345,8 @@ SUPERVISOR_INLINE RegistryText parse_registry(std::string_view text) {
       const auto f = registry_fields(line, 3);
       std::int64_t pid = 0;
       std::uint64_t start = 0;
-      if (f.size() != 3 || !parse_number(f[1], pid) || !parse_number(f[2], start) || pid <= 0) {
+      if (f.size() != 3 || !registry_number(f[1], pid) || !registry_number(f[2], start) ||
+          !registry_pid(pid)) {
         issue(line_no, "host: expected \"host <pid> <start-ticks>\"");
       } else if (r.has_host) {
         issue(line_no, "host: a second host");
@@ -353,9 +360,9 @@ SUPERVISOR_INLINE RegistryText parse_registry(std::string_view text) {
       w.line = line_no;
       const std::size_t fields = r.version >= 2 ? 5 : 4;
       const auto f = registry_fields(line, fields);
-      bool ok = f.size() == fields && parse_number(f[1], w.pid) && parse_number(f[2], w.start) &&
-                w.pid > 0;
-      if (ok && r.version >= 2) ok = parse_number(f[3], w.pgid) && w.pgid > 0;
+      bool ok = f.size() == fields && registry_number(f[1], w.pid) &&
+                registry_number(f[2], w.start) && registry_pid(w.pid);
+      if (ok && r.version >= 2) ok = registry_number(f[3], w.pgid) && registry_pid(w.pgid);
       if (ok) {
         w.cgroup = f.back();
         ok = w.cgroup == "-" || plain_absolute_path(w.cgroup);
@@ -503,15 +510,7 @@ SUPERVISOR_INLINE void Registry::open(const std::string& path, const SweepRoots&
     }
     for (const auto& i : parsed.issues) {
       if (i.line == 0) continue;
-      refuse(swept, fmt::format("line {}: {}", i.line, i.message));
-    }
-    if (parsed.has_host && parsed.host_pid != ::getpid() &&
-        process_start_time(static_cast<int>(parsed.host_pid)) == parsed.host_start) {
-      err.fail(errc::already_running, [&] {
-        return fmt::format("registry \"{}\": in use by a running host (pid {})", path,
-                           parsed.host_pid);
-      });
-      return;
+      refuse_entry(swept, fmt::format("line {}: {}", i.line, i.message));
     }
     bool trusted_boot = true;
     if (parsed.version < 2 || parsed.boot_id.empty() || boot.empty() || parsed.boot_id != boot) {
@@ -524,16 +523,25 @@ SUPERVISOR_INLINE void Registry::open(const std::string& path, const SweepRoots&
       }
       swept.stale_entries += static_cast<int>(parsed.workers.size());
     }
+    // Only in this boot: start times count from boot, so an early process of a new boot can
+    // carry the PID and start time of an old host.
+    if (trusted_boot && parsed.has_host && parsed.host_pid != ::getpid() &&
+        process_start_time(static_cast<int>(parsed.host_pid)) == parsed.host_start) {
+      err.fail(errc::already_running, [&] {
+        return fmt::format("registry \"{}\": in use by a running host (pid {})", path,
+                           parsed.host_pid);
+      });
+      return;
+    }
     if (trusted_boot && !parsed.has_host && !parsed.workers.empty()) {
-      refuse(swept, "no host entry: workers ignored");
+      refuse_entry(swept, "no host entry: workers ignored");
       swept.refused_entries += static_cast<int>(parsed.workers.size()) - 1;
       trusted_boot = false;
     }
     for (const auto& w : trusted_boot ? parsed.workers : std::vector<RegistryWorker>{}) {
       const auto where = [&] { return fmt::format("line {}: worker {}", w.line, w.pid); };
-      if (w.pid <= 1 || w.pid > std::numeric_limits<pid_t>::max() || w.pid == ::getpid() ||
-          w.pgid > std::numeric_limits<pid_t>::max()) {
-        refuse(swept, fmt::format("{}: the host and PID 1 are never swept", where()));
+      if (w.pid <= 1 || w.pid == ::getpid()) {
+        refuse_entry(swept, fmt::format("{}: the host and PID 1 are never swept", where()));
         continue;
       }
       const auto pid = static_cast<pid_t>(w.pid);
@@ -545,8 +553,8 @@ SUPERVISOR_INLINE void Registry::open(const std::string& path, const SweepRoots&
           continue;
         }
         if (w.pgid == ::getpgrp() || w.pgid == 1 || now->pgrp != w.pgid) {
-          refuse(swept, fmt::format("{}: not in its recorded process group {} (in {})", where(),
-                                    w.pgid, now->pgrp));
+          refuse_entry(swept, fmt::format("{}: not in its recorded process group {} (in {})",
+                                          where(), w.pgid, now->pgrp));
           continue;
         }
         if (kill_verified(pid, w.start)) {
@@ -560,14 +568,15 @@ SUPERVISOR_INLINE void Registry::open(const std::string& path, const SweepRoots&
       std::string why;
       if (!open_swept_group(roots, w.cgroup, parsed.host_pid, group, why)) {
         if (same) {
-          refuse(swept, fmt::format("{}: {}", where(), why));
+          refuse_entry(swept, fmt::format("{}: {}", where(), why));
         } else {
           ++swept.stale_entries;  // gone, and so is its group (or it was never ours)
         }
         continue;
       }
       if (same && !group_lists(group.fds.back().get(), w.pid)) {
-        refuse(swept, fmt::format("{}: not inside its recorded cgroup \"{}\"", where(), w.cgroup));
+        refuse_entry(swept,
+                     fmt::format("{}: not inside its recorded cgroup \"{}\"", where(), w.cgroup));
         continue;
       }
       if (same && kill_verified(pid, w.start)) {

@@ -213,18 +213,19 @@ TEST_CASE("the registry parser reads version 2 and refuses malformed lines by nu
   {
     const auto r = parse_registry(
         "supervisor-registry 2\nboot 00000000-0000-0000-0000-000000000000\nhost 1 1\n"
-        "worker -5 1 1 -\n"                      // 4: negative pid
-        "worker 5 +1 5 -\n"                      // 5: a sign
-        "worker 5 1x 5 -\n"                      // 6: trailing junk
-        "worker 5 1 0 -\n"                       // 7: pgid 0
-        "worker 5 1 5 relative/w1\n"             // 8: not absolute
-        "worker 5 1 5 /sys/fs/cgroup/../etc\n"   // 9: a ".." component
-        "worker 5 1 5 /sys/fs/cgroup//w1\n"      // 10: an empty component
-        "worker 5 1 5\n"                         // 11: too few fields
-        "kill 1\n"                               // 12: unknown
-        "host 2 2\n"                             // 13: a second host
-        "boot BOOT\n"                            // 14: not a boot id
-        "worker 99999999999999999999 1 5 -\n");  // 15: out of range
+        "worker -5 1 1 -\n"                     // 4: negative pid
+        "worker 5 +1 5 -\n"                     // 5: a sign
+        "worker 5 1x 5 -\n"                     // 6: trailing junk
+        "worker 5 1 0 -\n"                      // 7: pgid 0
+        "worker 5 1 5 relative/w1\n"            // 8: not absolute
+        "worker 5 1 5 /sys/fs/cgroup/../etc\n"  // 9: a ".." component
+        "worker 5 1 5 /sys/fs/cgroup//w1\n"     // 10: an empty component
+        "worker 5 1 5\n"                        // 11: too few fields
+        "kill 1\n"                              // 12: unknown
+        "host 2 2\n"                            // 13: a second host
+        "boot BOOT\n"                           // 14: not a boot id
+        "worker 99999999999999999999 1 5 -\n"   // 15: out of range
+        "worker 4294967296 1 5 -\n");           // 16: beyond pid_t
     CHECK_FALSE(r.unusable);
     CHECK(r.workers.empty());
     std::vector<std::size_t> lines;
@@ -233,7 +234,7 @@ TEST_CASE("the registry parser reads version 2 and refuses malformed lines by nu
       CHECK(i.code == sv::errc::invalid_argument);
       CHECK_FALSE(i.message.empty());
     }
-    CHECK(lines == std::vector<std::size_t>{4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15});
+    CHECK(lines == std::vector<std::size_t>{4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16});
   }
   {
     // Version 1 (no boot id, no pgid) is read; the caller ignores its entries.
@@ -373,6 +374,12 @@ TEST_CASE("the sweep kills a leftover only inside its recorded cgroup below the 
   // PIDs), so that a Loop starting in another test process meanwhile leaves its empty groups
   // alone (it removes the empty bases of dead PIDs). An instance number our loops never reach.
   const std::string base = own + "/supervisor-" + std::to_string(::getpid()) + "-900007";
+  struct Cleanup {
+    std::string base;
+    ~Cleanup() {
+      for (const char* g : {"/w1", "/w2", "/w3", ""}) ::rmdir((base + g).c_str());
+    }
+  } cleanup{base};
   REQUIRE(::mkdir(base.c_str(), 0755) == 0);
   for (const char* g : {"/w1", "/w2", "/w3"}) REQUIRE(::mkdir((base + g).c_str(), 0755) == 0);
   Sleeper leftover(tag);
@@ -400,7 +407,6 @@ TEST_CASE("the sweep kills a leftover only inside its recorded cgroup below the 
     CHECK(::stat((base + "/w2").c_str(), &st) == 0);  // refused: untouched
   }
   elsewhere.reap();
-  for (const char* g : {"/w1", "/w2", "/w3", ""}) ::rmdir((base + g).c_str());
   REQUIRE_CLEAN(audit, tag);
 }
 
@@ -546,6 +552,13 @@ TEST_CASE("a stale base with the host's own PID is reclaimed, and a populated on
   const auto name = [&](unsigned n) {
     return own + "/supervisor-" + std::to_string(::getpid()) + "-" + std::to_string(n);
   };
+  // Whatever happens below, the directories go (after the survivor, declared later, is gone).
+  struct Cleanup {
+    std::vector<std::string> dirs;
+    ~Cleanup() {
+      for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) ::rmdir(it->c_str());
+    }
+  } cleanup{{name(next), name(next + 1), name(next + 1) + "/w1", name(next + 2), name(next + 3)}};
   Sleeper survivor(tag);
   REQUIRE(survivor.pid() > 0);
   for (unsigned n = next; n < next + 4; ++n) REQUIRE(::mkdir(name(n).c_str(), 0755) == 0);
@@ -566,6 +579,5 @@ TEST_CASE("a stale base with the host's own PID is reclaimed, and a populated on
   CHECK(survivor.running());
   for (unsigned n = next + 1; n < next + 4; ++n) CHECK(::stat(name(n).c_str(), &st) != 0);
   survivor.reap();
-  ::rmdir(name(next).c_str());
   REQUIRE_CLEAN(audit, tag);
 }
