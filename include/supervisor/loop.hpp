@@ -98,7 +98,8 @@ struct LoopInfo {
   int swept_groups = 0;            ///< Leftover cgroups removed from the registry.
   int stale_registry_entries = 0;  ///< Registry entries that no longer named our process.
   /// Registry entries refused and left alone: malformed, or naming what the sweep may not touch
-  /// (the host, PID 1, a process outside its recorded group, a cgroup outside the host's bases).
+  /// (the host, its ancestors, PID 1, a process outside its recorded group, a cgroup outside the
+  /// host's bases).
   int refused_registry_entries = 0;
   /// Why registry entries were refused or ignored (the first few, separated by "; ").
   std::string registry_notes;

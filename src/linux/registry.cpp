@@ -306,6 +306,17 @@ SUPERVISOR_INLINE std::string mode_text(mode_t mode) {
   return fmt::format("{:04o}", mode & 07777U);
 }
 
+// The host and the processes it descends from (a worker of a previous run is never one of them).
+SUPERVISOR_INLINE std::vector<std::int64_t> host_and_ancestors() {
+  std::vector<std::int64_t> chain{::getpid()};
+  for (int hops = 0; hops < 64 && chain.back() > 1; ++hops) {
+    const auto st = read_proc_stat(static_cast<int>(chain.back()));
+    if (!st || st->ppid <= 0) break;
+    chain.push_back(st->ppid);
+  }
+  return chain;
+}
+
 SUPERVISOR_LOCAL_END
 
 SUPERVISOR_INLINE RegistryText parse_registry(std::string_view text) {
@@ -538,10 +549,12 @@ SUPERVISOR_INLINE void Registry::open(const std::string& path, const SweepRoots&
       swept.refused_entries += static_cast<int>(parsed.workers.size()) - 1;
       trusted_boot = false;
     }
+    const std::vector<std::int64_t> ancestors = host_and_ancestors();
     for (const auto& w : trusted_boot ? parsed.workers : std::vector<RegistryWorker>{}) {
       const auto where = [&] { return fmt::format("line {}: worker {}", w.line, w.pid); };
-      if (w.pid <= 1 || w.pid == ::getpid()) {
-        refuse_entry(swept, fmt::format("{}: the host and PID 1 are never swept", where()));
+      if (w.pid <= 1 || std::find(ancestors.begin(), ancestors.end(), w.pid) != ancestors.end()) {
+        refuse_entry(swept,
+                     fmt::format("{}: the host, its ancestors and PID 1 are never swept", where()));
         continue;
       }
       const auto pid = static_cast<pid_t>(w.pid);

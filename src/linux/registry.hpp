@@ -16,11 +16,11 @@
 // - `<file>.lock`, flock()ed for the registry's life: two hosts never share a registry.
 // - Entries carry the boot id (/proc/sys/kernel/random/boot_id); after a reboot every entry is
 //   stale and ignored. Version 1 files (no boot id) are read, their entries ignored.
-// - A worker is signalled only when it is not the host, not PID 1, still the process that started
-//   at the recorded time, and still inside what the entry recorded: its cgroup (which must lie
-//   below the host's own cgroup bases, opened component by component without following symlinks,
-//   in a base named after the recorded host) or, without one, its process group (which must not
-//   be the host's).
+// - A worker is signalled only when it is not the host, one of its ancestors or PID 1, still the
+//   process that started at the recorded time, and still inside what the entry recorded: its
+//   cgroup (which must lie below the host's own cgroup bases, opened component by component
+//   without following symlinks, in a base named after the recorded host) or, without one, its
+//   process group (which must not be the host's).
 // A refused file is a typed error; a refused entry is counted and reported, never a kill.
 //
 // Format, version 2 (one entry a line, fields separated by one space):

@@ -324,13 +324,17 @@ TEST_CASE("a registry never makes the host kill itself, PID 1 or a process outsi
   const auto init_start = supervisor::detail::process_start_time(1);
   REQUIRE(self_start);
   REQUIRE(init_start);
+  // The test's parent (ctest, a shell), with its real identity and process group.
+  const auto parent = supervisor::detail::read_proc_stat(::getppid());
+  REQUIRE(parent);
   std::string text = header() + worker_line(::getpid(), *self_start, ::getpgrp(), "-") +
+                     worker_line(::getppid(), parent->start_time_ticks, parent->pgrp, "-") +
                      worker_line(1, *init_start, 1, "-") +
                      // Its real identity, but not the process group it is in.
                      worker_line(other.pid(), other.start(), ::getpgrp(), "-") +
                      worker_line(other.pid(), other.start(), other.pid() + 1, "-") +
                      worker_line(other.pid(), other.start(), other.pid(), "/../../x");
-  int expected = 5;
+  int expected = 6;
   const std::string own = own_cgroup_dir();
   if (!own.empty()) {
     // Cgroups outside the host's bases (the host's own group holds `other`; so does the
@@ -355,6 +359,7 @@ TEST_CASE("a registry never makes the host kill itself, PID 1 or a process outsi
     CHECK(loop.info().refused_registry_entries == expected);
     CHECK(loop.info().registry_notes.find("never swept") != std::string::npos);
     CHECK(other.running());
+    CHECK(::kill(::getppid(), 0) == 0);
   }
   CHECK(other.running());
   other.reap();
