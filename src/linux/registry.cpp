@@ -550,6 +550,8 @@ SUPERVISOR_INLINE void Registry::open(const std::string& path, const SweepRoots&
       trusted_boot = false;
     }
     const std::vector<std::int64_t> ancestors = host_and_ancestors();
+    const bool owner_gone = parsed.host_pid == ::getpid() ||
+                            (::kill(static_cast<pid_t>(parsed.host_pid), 0) != 0 && errno == ESRCH);
     for (const auto& w : trusted_boot ? parsed.workers : std::vector<RegistryWorker>{}) {
       const auto where = [&] { return fmt::format("line {}: worker {}", w.line, w.pid); };
       if (w.pid <= 1 || std::find(ancestors.begin(), ancestors.end(), w.pid) != ancestors.end()) {
@@ -592,7 +594,15 @@ SUPERVISOR_INLINE void Registry::open(const std::string& path, const SweepRoots&
                      fmt::format("{}: not inside its recorded cgroup \"{}\"", where(), w.cgroup));
         continue;
       }
-      if (same && kill_verified(pid, w.start)) {
+      if (!same) {
+        // The worker is gone; what is left in its group are its descendants, but only while the
+        // group's owner is gone too: a live process with the recorded host's PID (reused) may
+        // be a host that made a base of the same name, and a custom base is shared by name.
+        ++swept.stale_entries;
+        if (!group.base.empty() && owner_gone && kill_and_remove(group)) ++swept.groups_removed;
+        continue;
+      }
+      if (kill_verified(pid, w.start)) {
         ++swept.processes_killed;
       } else {
         ++swept.stale_entries;

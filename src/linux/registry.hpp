@@ -20,7 +20,9 @@
 //   process that started at the recorded time, and still inside what the entry recorded: its
 //   cgroup (which must lie below the host's own cgroup bases, opened component by component
 //   without following symlinks, in a base named after the recorded host) or, without one, its
-//   process group (which must not be the host's).
+//   process group (which must not be the host's). A gone worker's group is swept only while the
+//   recorded host is gone too (its PID free, or ours): a live process with that PID may be a host
+//   that made a base of the same name.
 // A refused file is a typed error; a refused entry is counted and reported, never a kill.
 //
 // Format, version 2 (one entry a line, fields separated by one space):

@@ -171,6 +171,14 @@ std::string own_cgroup_dir() {
   return base.substr(0, base.rfind('/'));
 }
 
+// Removes the directories (cgroups), last first, whatever happened in the test.
+struct RemoveDirs {
+  std::vector<std::string> dirs;
+  ~RemoveDirs() {
+    for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) ::rmdir(it->c_str());
+  }
+};
+
 bool move_into(const std::string& group, pid_t pid) {
   std::ofstream out(group + "/cgroup.procs");
   out << pid << "\n";
@@ -355,7 +363,6 @@ TEST_CASE("a registry never makes the host kill itself, PID 1 or a process outsi
     sv::Loop loop(lo);
     INFO(loop.info().registry_notes);
     CHECK(loop.info().swept_processes == 0);
-    CHECK(loop.info().swept_groups == 0);
     CHECK(loop.info().refused_registry_entries == expected);
     CHECK(loop.info().registry_notes.find("never swept") != std::string::npos);
     CHECK(other.running());
@@ -379,12 +386,7 @@ TEST_CASE("the sweep kills a leftover only inside its recorded cgroup below the 
   // PIDs), so that a Loop starting in another test process meanwhile leaves its empty groups
   // alone (it removes the empty bases of dead PIDs). An instance number our loops never reach.
   const std::string base = own + "/supervisor-" + std::to_string(::getpid()) + "-900007";
-  struct Cleanup {
-    std::string base;
-    ~Cleanup() {
-      for (const char* g : {"/w1", "/w2", "/w3", ""}) ::rmdir((base + g).c_str());
-    }
-  } cleanup{base};
+  const RemoveDirs cleanup{{base, base + "/w1", base + "/w2", base + "/w3"}};
   REQUIRE(::mkdir(base.c_str(), 0755) == 0);
   for (const char* g : {"/w1", "/w2", "/w3"}) REQUIRE(::mkdir((base + g).c_str(), 0755) == 0);
   Sleeper leftover(tag);
@@ -412,6 +414,45 @@ TEST_CASE("the sweep kills a leftover only inside its recorded cgroup below the 
     CHECK(::stat((base + "/w2").c_str(), &st) == 0);  // refused: untouched
   }
   elsewhere.reap();
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("a stale entry never sweeps a group in the base of a live process with the host's PID",
+          "[integration][process][registry]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("registry-reused");
+  const std::string own = own_cgroup_dir();
+  if (own.empty()) SUPERVISOR_SKIP("no writable cgroup v2 group for the loop's base");
+  TempDir dir;
+  const std::string path = dir.path + "/workers";
+  // The recorded host is dead and its PID was reused by another host (here: a sleeper), which
+  // made a base of the same name; a process of that live host sits in w1, which a stale entry of
+  // the dead host names.
+  Sleeper reuser(tag);
+  Sleeper live_worker(tag);
+  REQUIRE(reuser.pid() > 0);
+  REQUIRE(live_worker.pid() > 0);
+  const std::string base = own + "/supervisor-" + std::to_string(reuser.pid()) + "-1";
+  const RemoveDirs cleanup{{base, base + "/w1"}};
+  REQUIRE(::mkdir(base.c_str(), 0755) == 0);
+  REQUIRE(::mkdir((base + "/w1").c_str(), 0755) == 0);
+  REQUIRE(move_into(base + "/w1", live_worker.pid()));
+  write_file(path, header(boot_id(), reuser.pid()) + worker_line(live_worker.pid(),
+                                                                 live_worker.start() + 1,
+                                                                 live_worker.pid(), base + "/w1"));
+  {
+    sv::LoopOptions lo;
+    lo.registry_path = path;
+    sv::Loop loop(lo);
+    INFO(loop.info().registry_notes);
+    CHECK(loop.info().swept_processes == 0);
+    CHECK(loop.info().stale_registry_entries == 1);
+    CHECK(live_worker.running());
+    struct stat st {};
+    CHECK(::stat((base + "/w1").c_str(), &st) == 0);
+  }
+  live_worker.reap();
+  reuser.reap();
   REQUIRE_CLEAN(audit, tag);
 }
 
@@ -558,12 +599,8 @@ TEST_CASE("a stale base with the host's own PID is reclaimed, and a populated on
     return own + "/supervisor-" + std::to_string(::getpid()) + "-" + std::to_string(n);
   };
   // Whatever happens below, the directories go (after the survivor, declared later, is gone).
-  struct Cleanup {
-    std::vector<std::string> dirs;
-    ~Cleanup() {
-      for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) ::rmdir(it->c_str());
-    }
-  } cleanup{{name(next), name(next + 1), name(next + 1) + "/w1", name(next + 2), name(next + 3)}};
+  const RemoveDirs cleanup{
+      {name(next), name(next + 1), name(next + 1) + "/w1", name(next + 2), name(next + 3)}};
   Sleeper survivor(tag);
   REQUIRE(survivor.pid() > 0);
   for (unsigned n = next; n < next + 4; ++n) REQUIRE(::mkdir(name(n).c_str(), 0755) == 0);
