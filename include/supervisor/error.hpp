@@ -45,6 +45,9 @@ enum class errc : int {
   reap_stolen = 14,     ///< Someone else reaped our child (SIGCHLD ignored, or waitpid(-1)).
   limit_exceeded = 15,  ///< A resource limit was hit.
   internal = 16,        ///< A broken invariant inside the library (a bug: please report it).
+  /// A file or directory another local user could have written (owner, mode, a symlink) was
+  /// refused; the message names it and what was wrong.
+  untrusted = 17,
 };
 
 /// The category of `supervisor::errc`. Its name is "supervisor". Thread-safe; one instance per

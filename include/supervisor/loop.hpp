@@ -64,10 +64,16 @@ struct LinuxLoopOptions {
 
 /// Options of a Loop.
 struct LoopOptions {
-  /// A file where the loop records the host and every live worker (pid + start time + cgroup),
-  /// mode 0600, never followed through a symlink. Empty: none. On start, leftovers a previous
-  /// run of the host recorded are killed (each identity verified first) and their groups
-  /// removed; a registry whose host is still running is an error (`errc::already_running`).
+  /// A file where the loop records the boot, the host and every live worker (pid + start time +
+  /// process group + cgroup), mode 0600. Empty: none. Its directory must be the host's own
+  /// (owned by the effective uid, mode 0700; the last component is created so when missing), and
+  /// no component of the path may be a symlink; the file must be the host's own and writable by
+  /// no one else: else `errc::untrusted` (a symlink: ELOOP). On start, leftovers a previous run
+  /// of the host recorded in this boot are killed, each only if it is still the process
+  /// recorded and still inside its recorded cgroup (below the host's own bases) or process
+  /// group; their groups are removed. Entries that fail a check are counted in
+  /// `LoopInfo::refused_registry_entries`, never acted on. A registry locked by another host
+  /// (flock on `<file>.lock`), or whose host is still running, is `errc::already_running`.
   std::string registry_path;
   /// Receives exceptions thrown by host callbacks (`on_exit`, `on_line`), and any other that
   /// escapes a command, timer or watch of the loop thread (`where` is then "loop command",
@@ -102,6 +108,12 @@ struct LoopInfo {
   int swept_processes = 0;         ///< Leftovers of a previous run killed from the registry.
   int swept_groups = 0;            ///< Leftover cgroups removed from the registry.
   int stale_registry_entries = 0;  ///< Registry entries that no longer named our process.
+  /// Registry entries refused and left alone: malformed, or naming what the sweep may not touch
+  /// (the host, its ancestors, PID 1, a process outside its recorded group, a cgroup outside the
+  /// host's bases).
+  int refused_registry_entries = 0;
+  /// Why registry entries were refused or ignored (the first few, separated by "; ").
+  std::string registry_notes;
 };
 
 /// The supervision loop: exactly one thread (named "sv-loop"), created by the constructor and

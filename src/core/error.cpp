@@ -31,6 +31,7 @@ class Category final : public std::error_category {
       case errc::reap_stolen: return "child was reaped by someone else";
       case errc::limit_exceeded: return "resource limit exceeded";
       case errc::internal: return "internal error";
+      case errc::untrusted: return "refused: another user could have written it";
     }
     return "unknown supervisor error " + std::to_string(value);
   }
@@ -48,6 +49,7 @@ class Category final : public std::error_category {
       case errc::already_running: return std::errc::operation_in_progress;
       case errc::stopped:
       case errc::circuit_open: return std::errc::operation_canceled;
+      case errc::untrusted: return std::errc::permission_denied;
       default: return {value, *this};
     }
   }

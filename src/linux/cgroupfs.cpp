@@ -4,17 +4,36 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <set>
 
 #include <fmt/format.h>
 
 namespace supervisor::detail {
 
 namespace cgroupfs {
+SUPERVISOR_LOCAL_BEGIN
+
+SUPERVISOR_INLINE std::mutex& own_bases_mutex() {
+  static std::mutex mu;
+  return mu;
+}
+
+// (own_bases_mutex)
+SUPERVISOR_INLINE std::set<std::string>& own_bases() {
+  static std::set<std::string> bases;
+  return bases;
+}
+
+SUPERVISOR_LOCAL_END
 
 SUPERVISOR_INLINE std::error_code os_error(int e) { return {e, std::system_category()}; }
 
@@ -224,6 +243,69 @@ SUPERVISOR_INLINE bool writable_group(const std::string& dir, std::string_view w
                            ec.message());
   }
   return false;
+}
+
+SUPERVISOR_INLINE std::string create_own_base(const std::string& parent,
+                                              std::atomic<unsigned>& instance, int& reclaimed,
+                                              int& error) {
+  std::lock_guard lock(own_bases_mutex());
+  error = 0;
+  // A bounded number of names: each populated leftover in the way costs one.
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    std::string base = fmt::format("{}/supervisor-{}-{}", parent, ::getpid(), ++instance);
+    if (::mkdir(base.c_str(), 0755) == 0) {
+      own_bases().insert(base);
+      return base;
+    }
+    error = errno;
+    if (error != EEXIST) return {};
+    // Not made by this process (the instance number is new), yet named after our PID: its
+    // maker is gone. Reclaimed when empty; a populated one stays for the registry's sweep.
+    if (remove_empty_groups(base)) {
+      ++reclaimed;
+      if (::mkdir(base.c_str(), 0755) == 0) {
+        own_bases().insert(base);
+        return base;
+      }
+      error = errno;
+      if (error != EEXIST) return {};
+    }
+  }
+  return {};
+}
+
+SUPERVISOR_INLINE bool release_own_base(const std::string& dir) {
+  std::lock_guard lock(own_bases_mutex());
+  own_bases().erase(dir);
+  return remove_empty_groups(dir);
+}
+
+SUPERVISOR_INLINE bool is_live_base(const std::string& dir) {
+  std::lock_guard lock(own_bases_mutex());
+  return own_bases().count(dir) != 0;
+}
+
+SUPERVISOR_INLINE int remove_stale_bases(const std::string& parent) {
+  std::lock_guard lock(own_bases_mutex());
+  int removed = 0;
+  DIR* d = ::opendir(parent.c_str());
+  if (!d) return 0;
+  std::vector<std::string> bases;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.rfind("supervisor-", 0) != 0) continue;
+    const long pid = std::strtol(name.c_str() + 11, nullptr, 10);
+    const std::string dir = parent + "/" + name;
+    if (pid <= 0 || (pid == ::getpid() ? own_bases().count(dir) == 0
+                                       : ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH))
+      bases.push_back(dir);
+  }
+  ::closedir(d);
+  for (const auto& base : bases) {
+    // A group still populated stays (EBUSY): killing is the registry's job.
+    if (remove_empty_groups(base)) ++removed;
+  }
+  return removed;
 }
 
 }  // namespace cgroupfs

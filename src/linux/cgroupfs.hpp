@@ -4,6 +4,7 @@
 
 // Reading cgroupfs and procfs text, shared by the cgroup v2 and v1 layers (private).
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -32,6 +33,27 @@ int write_file(const std::string& path, std::string_view text);
 // `depth` levels down; a group that still has a process stays (EBUSY), and so do its parents.
 // Never follows a symlink. Returns whether `dir` is gone (also when it was already missing).
 bool remove_empty_groups(const std::string& dir, int depth = 6);
+
+// The bases of this process: "supervisor-<pid>-<n>" directories made in a host's own cgroup (v2,
+// or v1 for limits), one per Loop (per hierarchy). A name carries the PID of the process that
+// made it, so one with our PID that this process does not use was left by a dead host that had
+// our PID (usual in containers, where hosts have small PIDs): it is reclaimed when empty.
+// Creation, release and the stale sweep are serialised process-wide, so that the sweep of one
+// Loop never removes the base another Loop just made.
+//
+// Makes a fresh base in `parent`, numbered from `instance`: a stale empty one in the way is
+// removed (counted in `reclaimed`), a populated one skipped (never signalled here: that is the
+// registry's job). Returns the path, or empty with `error` set to the errno.
+std::string create_own_base(const std::string& parent, std::atomic<unsigned>& instance,
+                            int& reclaimed, int& error);
+// Forgets a base of ours; removes it and its groups when they are empty. Returns whether gone.
+bool release_own_base(const std::string& dir);
+// Whether `dir` is a base a Loop of this process uses.
+bool is_live_base(const std::string& dir);
+// Removes the empty bases in `parent` left by hosts that are gone: a PID that does not exist, or
+// ours on a base this process does not use. Returns how many were removed.
+int remove_stale_bases(const std::string& parent);
+
 // Joins two paths and collapses doubled slashes.
 std::string join_normalised(std::string_view a, std::string_view b);
 // Whether `path` is `dir` or below it.

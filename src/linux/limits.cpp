@@ -99,12 +99,13 @@ SUPERVISOR_INLINE std::string LimitSupport::v1_base(const std::string& controlle
   V1& v = it->second;
   if (v.base.empty()) {
     static std::atomic<unsigned> instance{0};
-    std::string base =
-        fmt::format("{}/supervisor-{}-{}", v.hierarchy->self_dir(), ::getpid(), ++instance);
-    if (::mkdir(base.c_str(), 0755) != 0) {
-      const int e = errno;
-      err.fail(std::error_code(e, std::system_category()),
-               [&] { return fmt::format("mkdir \"{}\"", base); });
+    int e = 0;
+    int reclaimed = 0;
+    std::string base = cgroupfs::create_own_base(v.hierarchy->self_dir(), instance, reclaimed, e);
+    if (base.empty()) {
+      err.fail(std::error_code(e, std::system_category()), [&] {
+        return fmt::format("mkdir \"{}/supervisor-{}-<n>\"", v.hierarchy->self_dir(), ::getpid());
+      });
       return {};
     }
     v.base = std::move(base);
@@ -118,7 +119,7 @@ SUPERVISOR_INLINE void LimitSupport::remove_v1_bases() {
     if (v.base.empty()) continue;
     // Groups a worker's release could not remove then (still busy) are empty by now, and so
     // are those of ResourceGroups whose handles outlive the loop.
-    if (cgroupfs::remove_empty_groups(v.base)) v.base.clear();
+    if (cgroupfs::release_own_base(v.base)) v.base.clear();
   }
 }
 

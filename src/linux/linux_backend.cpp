@@ -36,29 +36,6 @@ SUPERVISOR_INLINE std::unique_ptr<Backend> make_backend(LoopCore& loop, const Lo
 
 SUPERVISOR_LOCAL_BEGIN
 
-// Empty "supervisor-<pid>-<n>" bases left by hosts that died before cleaning up (e.g. killed
-// while their sentinel was gone too). Only empty groups of dead PIDs are removed; nothing is
-// signalled here (a populated leftover is the registry's job, which verifies identities).
-SUPERVISOR_INLINE int remove_stale_bases(const std::string& dir) {
-  int removed = 0;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return 0;
-  std::vector<std::string> bases;
-  while (dirent* e = ::readdir(d)) {
-    const std::string name = e->d_name;
-    if (name.rfind("supervisor-", 0) != 0) continue;
-    const long pid = std::strtol(name.c_str() + 11, nullptr, 10);
-    if (pid <= 0 || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH))
-      bases.push_back(dir + "/" + name);
-  }
-  ::closedir(d);
-  for (const auto& base : bases) {
-    // A group still populated stays (EBUSY): killing is the registry's job.
-    if (cgroupfs::remove_empty_groups(base)) ++removed;
-  }
-  return removed;
-}
-
 // What prepare() hands to spawn().
 class LinuxPlan final : public SpawnPlan {
  public:
@@ -115,17 +92,29 @@ SUPERVISOR_INLINE LinuxBackend::LinuxBackend(LoopCore& loop, const LoopOptions& 
   }
   info_.close_range_available = close_range_available();
   if (!options.registry_path.empty()) {
-    // Before anything of ours exists: sweep what a previous run of the host left behind.
+    // Before anything of ours exists: sweep what a previous run of the host left behind, in
+    // the cgroups where this host makes its own.
+    SweepRoots roots;
+    if (!options_.disable_cgroups) {
+      if (auto mount = find_cgroup_v2(nullptr)) {
+        roots.self_dir = mount->self_dir();
+        if (options_.cgroup_base.empty()) roots.v2_root = roots.self_dir;
+      }
+      roots.custom_base = options_.cgroup_base;
+    }
     SweepResult swept;
-    or_throw([&](ErrorSink& err) { registry_.open(options.registry_path, swept, err); });
+    or_throw([&](ErrorSink& err) { registry_.open(options.registry_path, roots, swept, err); });
     info_.swept_processes = swept.processes_killed;
     info_.swept_groups = swept.groups_removed;
     info_.stale_registry_entries = swept.stale_entries;
+    info_.refused_registry_entries = swept.refused_entries;
+    info_.registry_notes = std::move(swept.notes);
   }
   setup_cgroups();
   limits_.detect(options_, info_.cgroup_usable ? info_.cgroup_base : std::string(), cgroup_parent_,
                  info_.cgroup_why_not);
-  for (const auto& dir : limits_.v1_self_dirs()) info_.swept_groups += remove_stale_bases(dir);
+  for (const auto& dir : limits_.v1_self_dirs())
+    info_.swept_groups += cgroupfs::remove_stale_bases(dir);
   info_.cgroup_v2_controllers = limits_.v2_summary();
   info_.cgroup_v1_controllers = limits_.v1_summary();
   info_.sentinel_running = sentinel_.start(info_.cgroup_usable ? info_.cgroup_base : std::string());
@@ -154,7 +143,7 @@ SUPERVISOR_INLINE void LinuxBackend::setup_cgroups() {
       info_.cgroup_why_not = why;
       return;
     }
-    info_.swept_groups += remove_stale_bases(mount->self_dir());
+    info_.swept_groups += cgroupfs::remove_stale_bases(mount->self_dir());
     cgroup_parent_ = mount->self_dir();
     if (!options_.host_leaf.empty()) {
       info_.host_leaf =
@@ -162,16 +151,18 @@ SUPERVISOR_INLINE void LinuxBackend::setup_cgroups() {
     }
     // Our own directory below the host's group, unique per Loop instance.
     static std::atomic<unsigned> instance{0};
-    base = fmt::format("{}/supervisor-{}-{}", mount->self_dir(), host_pid_, ++instance);
-    if (::mkdir(base.c_str(), 0755) != 0) {
-      info_.cgroup_why_not = fmt::format("mkdir \"{}\": {}", base, sys_message(errno));
+    int error = 0;
+    base = cgroupfs::create_own_base(mount->self_dir(), instance, info_.swept_groups, error);
+    if (base.empty()) {
+      info_.cgroup_why_not = fmt::format("mkdir \"{}/supervisor-{}-<n>\": {}", mount->self_dir(),
+                                         host_pid_, sys_message(error));
       return;
     }
     own_base_ = true;
   }
   if (!cgroup_v2_has_kill(base) && ::access((base + "/cgroup.procs").c_str(), W_OK) != 0) {
     info_.cgroup_why_not = fmt::format("\"{}\" is not a writable cgroup v2 group", base);
-    if (own_base_) ::rmdir(base.c_str());
+    if (own_base_) cgroupfs::release_own_base(base);
     own_base_ = false;
     return;
   }
@@ -200,7 +191,7 @@ SUPERVISOR_INLINE void LinuxBackend::after_loop() {
   sentinel_.stop();
   registry_.close();
   // Groups a ResourceGroup handle still names are empty now: they go with the base.
-  if (own_base_) cgroupfs::remove_empty_groups(info_.cgroup_base);
+  if (own_base_) cgroupfs::release_own_base(info_.cgroup_base);
   limits_.remove_v1_bases();
 }
 

@@ -78,7 +78,7 @@ SUPERVISOR_INLINE LinuxChild::~LinuxChild() = default;
 SUPERVISOR_INLINE bool LinuxChild::reserve() {
   // Without a cgroup, the sentinel kills this process group if the host dies.
   if (!group_ && spec_->new_session) backend_.sentinel().add_group(pgid_);
-  backend_.registry().add(pid_, cgroup_);
+  backend_.registry().add(pid_, pgid_, cgroup_);
   pidfd_watch_ = pidfd_ ? loop_.reserve_watch(pidfd_.get(), io::readable) : 0;
   for (Pipe* p : {&out_, &err_}) {
     if (p->fd) p->watch_id = loop_.reserve_watch(p->fd.get(), io::readable);
