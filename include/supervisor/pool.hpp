@@ -477,10 +477,11 @@ class SUPERVISOR_API Pool {
   /// True when none is left. Workers keep running; `stop()` usually follows.
   bool drain(Duration timeout);
 
-  /// Changes the number of workers. Growing adds workers with new indexes and spawns them at once
-  /// (if started); shrinking retires the highest-numbered workers, idle ones first: a leased
-  /// worker finishes its lease (state `draining`) before it is stopped. Retired workers stay in
-  /// snapshots with state `retired`. Errors: `errc::invalid_argument` for 0 or more than
+  /// Changes the number of workers. Growing adds workers (in reclaimed retired slots, else with
+  /// new indexes: see `WorkerSnapshot`) and spawns them at once (if started); shrinking retires
+  /// the highest-numbered workers, idle ones first: a leased worker finishes its lease (state
+  /// `draining`) before it is stopped. Retired workers stay in snapshots with state `retired`
+  /// until a new worker reclaims their slot. Errors: `errc::invalid_argument` for 0 or more than
   /// 100000, `errc::stopped` once stopped.
   void resize(std::size_t size);
   /// \overload
