@@ -357,8 +357,9 @@ struct PoolSnapshot {
   std::size_t size = 0;   ///< Target number of workers (retired ones not counted).
   /// Every slot, indexed by worker index: the live workers, and the retired slots not reclaimed
   /// yet (each with its last worker's figures). Retired slots are reclaimed for new workers, so
-  /// its size is bounded by the peak number of workers the pool had at once (e.g. `size +
-  /// max_surge` through rolling restarts), not by how many it ever had.
+  /// its size is bounded by the peak number of workers the pool had at once, those still
+  /// stopping included (through rolling restarts: `size`, plus `max_surge` replacements
+  /// starting, plus as many replaced workers still stopping), not by how many it ever had.
   std::vector<WorkerSnapshot> workers;
   std::size_t ready = 0;  ///< Workers ready and not leased.
   std::size_t leased = 0;

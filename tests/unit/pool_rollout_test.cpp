@@ -516,3 +516,41 @@ TEST_CASE("a lease of a retired worker given back after its slot was reclaimed i
   pool.stop();
   CHECK(world.live_pids().empty());
 }
+
+TEST_CASE("1000 rolling restarts reclaim slots: at most size plus twice max_surge",
+          "[unit][pool][rollout][reclaim]") {
+  sv::testing::FakeWorld world;
+  sv::PoolOptions o = options(4);
+  o.history_size = 64;
+  sv::Pool pool(world, o);
+  pool.start();
+  world.advance(1s);
+  // At a time: 4 serving, 2 replacements starting, and up to 2 replaced workers still stopping
+  // (a slot is reclaimed once its process ended).
+  const std::size_t bound = 4 + 2 * 2;
+  std::vector<std::uint64_t> last_incarnation;
+  for (int n = 0; n < 1000; ++n) {
+    std::optional<sv::RolloutResult> result;
+    pool.rolling_restart_async(sv::RollingRestart{2, 0, 5s},
+                               [&](sv::RolloutResult r, std::error_code ec) {
+                                 CHECK_FALSE(ec);
+                                 result = r;
+                               });
+    for (int step = 0; step < 20 && !result; ++step) {
+      world.advance(500ms);
+      check_slots(pool.snapshot(), bound, last_incarnation);
+    }
+    REQUIRE(result.has_value());
+    REQUIRE(result->completed);
+    REQUIRE(result->replaced == 4);
+    world.run_pending();
+    REQUIRE(pool.snapshot().ready == 4);
+    REQUIRE(world.live_pids().size() == 4);
+  }
+  const sv::PoolSnapshot s = pool.snapshot();
+  CHECK(s.workers.size() <= bound);
+  CHECK(total_exits(s) == 4000);
+  CHECK(s.restarts == 0);
+  pool.stop();
+  CHECK(world.live_pids().empty());
+}
