@@ -364,6 +364,14 @@ std::uint64_t total_exits(const sv::PoolSnapshot& s) {
   return n;
 }
 
+// A pool that churns: a short history, so that it is full early.
+sv::PoolOptions churn_options(std::size_t size,
+                              sv::Readiness readiness = sv::Readiness::after(1s)) {
+  sv::PoolOptions o = options(size, readiness);
+  o.history_size = 64;
+  return o;
+}
+
 // Every index is a slot's position, below `bound`; a slot's incarnation never goes back.
 void check_slots(const sv::PoolSnapshot& s, std::size_t bound,
                  std::vector<std::uint64_t>& last_incarnation) {
@@ -381,9 +389,7 @@ void check_slots(const sv::PoolSnapshot& s, std::size_t bound,
 TEST_CASE("replace 10000 times: slots are reclaimed and the snapshot and history stay bounded",
           "[unit][pool][replace][reclaim]") {
   sv::testing::FakeWorld world;
-  sv::PoolOptions o = options(2);
-  o.history_size = 64;
-  sv::Pool pool(world, o);
+  sv::Pool pool(world, churn_options(2));
   pool.start();
   world.advance(1s);
   std::vector<std::uint64_t> last_incarnation;
@@ -427,9 +433,7 @@ TEST_CASE("replace 10000 times: slots are reclaimed and the snapshot and history
 TEST_CASE("resize up and down 10000 times: the retired slot is reclaimed each time",
           "[unit][pool][reclaim]") {
   sv::testing::FakeWorld world;
-  sv::PoolOptions o = options(2, sv::Readiness::immediate());
-  o.history_size = 64;
-  sv::Pool pool(world, o);
+  sv::Pool pool(world, churn_options(2, sv::Readiness::immediate()));
   pool.start();
   std::vector<std::uint64_t> last_incarnation;
   for (int n = 0; n < 10000; ++n) {
@@ -520,9 +524,7 @@ TEST_CASE("a lease of a retired worker given back after its slot was reclaimed i
 TEST_CASE("1000 rolling restarts reclaim slots: at most size plus twice max_surge",
           "[unit][pool][rollout][reclaim]") {
   sv::testing::FakeWorld world;
-  sv::PoolOptions o = options(4);
-  o.history_size = 64;
-  sv::Pool pool(world, o);
+  sv::Pool pool(world, churn_options(4));
   pool.start();
   world.advance(1s);
   // At a time: 4 serving, 2 replacements starting, and up to 2 replaced workers still stopping
