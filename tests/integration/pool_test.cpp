@@ -25,6 +25,19 @@
 #include "leak_audit.hpp"
 #include "pool_events.hpp"
 
+// ASan keeps freed memory in quarantine and TSan keeps shadow memory: the host's RSS says little
+// about what the pool holds under either.
+#if defined(__SANITIZE_ADDRESS__) || SUPERVISOR_TESTING_TSAN
+#  define SUPERVISOR_POOL_TEST_SANITIZED 1
+#elif defined(__has_feature)
+#  if __has_feature(address_sanitizer)
+#    define SUPERVISOR_POOL_TEST_SANITIZED 1
+#  endif
+#endif
+#ifndef SUPERVISOR_POOL_TEST_SANITIZED
+#  define SUPERVISOR_POOL_TEST_SANITIZED 0
+#endif
+
 namespace sv = supervisor;
 namespace st = supervisor::testing;
 using namespace std::chrono_literals;
@@ -1090,7 +1103,8 @@ TEST_CASE("hundreds of graceful replacements of a real worker keep host memory a
     const long after = vm_rss_kib();
     INFO("VmRSS before " << before << " KiB, after " << after << " KiB");
     CHECK(before > 0);
-    CHECK(after - before < 16 * 1024);  // 200 kept slots would be ~80 MiB
+    // 200 kept slots grew it by ~350 MiB; reclaimed, by well under 1 MiB.
+    if (!SUPERVISOR_POOL_TEST_SANITIZED) CHECK(after - before < 16 * 1024);
     CHECK(max_slots == 2);
     const sv::PoolSnapshot s = pool.snapshot();
     CHECK(s.workers.size() == 2);
