@@ -320,7 +320,17 @@ struct PoolEvent {
   PoolEventData data;
 };
 
-/// One worker slot, as seen at snapshot time.
+/// One worker slot, as seen at snapshot time: the worker in it now, and only that one (a slot
+/// reclaimed for a new worker starts its counts, times and `last_exit` again; the pool's totals
+/// in `PoolSnapshot` keep counting everything ever).
+///
+/// Worker indices are slot numbers, reused: a new worker (a graceful replacement, a rollout's,
+/// a scale-up) takes the lowest retired slot that nothing refers to any more (no lease of it
+/// handed out through the desk, no timer, replacement, rollout or probe pending, no process of
+/// it still ending), else a new slot at the end. Incarnations never repeat within a slot: a
+/// reclaimed slot's first incarnation follows the last one of the worker it held, so a lease,
+/// an event or a callback naming an old `(index, incarnation)` never matches the new worker.
+/// `Pool::replace(worker)` and the like name the slot as it is when they run.
 struct WorkerSnapshot {
   std::size_t index = 0;
   WorkerState state = WorkerState::starting;
@@ -348,6 +358,11 @@ struct PoolSnapshot {
   bool running = false;
   bool draining = false;  ///< `drain()` was called: no new leases.
   std::size_t size = 0;   ///< Target number of workers (retired ones not counted).
+  /// Every slot, indexed by worker index: the live workers, and the retired slots not reclaimed
+  /// yet (each with its last worker's figures). Retired slots are reclaimed for new workers, so
+  /// its size is bounded by the peak number of workers the pool had at once, those still
+  /// stopping included (through rolling restarts: `size`, plus `max_surge` replacements
+  /// starting, plus as many replaced workers still stopping), not by how many it ever had.
   std::vector<WorkerSnapshot> workers;
   std::size_t ready = 0;  ///< Workers ready and not leased.
   std::size_t leased = 0;
@@ -360,8 +375,12 @@ struct PoolSnapshot {
   /// the error handler). Always 0 unless the library has a bug: worth an alert.
   std::uint64_t invalid_transitions = 0;
   std::uint64_t leases = 0;  ///< Leases handed out.
-  /// Worker exits by reason (systemd's names: "signal", "exit-code", "watchdog", ...).
+  /// Worker exits by reason (systemd's names: "signal", "exit-code", "watchdog", ...), of every
+  /// worker the pool ever had (those of reclaimed slots too).
   std::map<std::string, std::uint64_t> exits_by_reason;
+  /// Time every worker the pool ever had spent in each state, indexed by `WorkerState` (the
+  /// rows of `workers` plus the workers of reclaimed slots).
+  std::array<Duration, worker_state_count> time_in_state{};
   /// Limit hits by limit (`memory_max`, `max_processes`, `cpu_time`), as in `LimitViolation`;
   /// hits of a pool-wide limit are keyed `group.memory_max`, `group.max_processes`.
   std::map<std::string, std::uint64_t> limit_violations;
@@ -466,10 +485,11 @@ class SUPERVISOR_API Pool {
   /// it does not wait: it answers for now.
   bool drain(Duration timeout);
 
-  /// Changes the number of workers. Growing adds workers with new indexes and spawns them at once
-  /// (if started); shrinking retires the highest-numbered workers, idle ones first: a leased
-  /// worker finishes its lease (state `draining`) before it is stopped. Retired workers stay in
-  /// snapshots with state `retired`. Errors: `errc::invalid_argument` for 0 or more than
+  /// Changes the number of workers. Growing adds workers (in reclaimed retired slots, else with
+  /// new indexes: see `WorkerSnapshot`) and spawns them at once (if started); shrinking retires
+  /// the highest-numbered workers, idle ones first: a leased worker finishes its lease (state
+  /// `draining`) before it is stopped. Retired workers stay in snapshots with state `retired`
+  /// until a new worker reclaims their slot. Errors: `errc::invalid_argument` for 0 or more than
   /// 100000, `errc::stopped` once stopped.
   void resize(std::size_t size);
   /// \overload
@@ -494,7 +514,8 @@ class SUPERVISOR_API Pool {
   /// The pool-wide group's counters now (all fields empty without group limits).
   [[nodiscard]] GroupSample group_sample() const;
 
-  /// Replaces `worker` gracefully: starts a new worker (a new index), and once it is ready,
+  /// Replaces `worker` gracefully: starts a new worker (in another slot: a reclaimed retired one
+  /// or a new one, see `WorkerSnapshot`), and once it is ready,
   /// drains the old one (a lease in progress finishes) and stops it. If the new one is not ready
   /// within `ready_timeout` (or dies first), it is stopped and the old one kept. Blocks until one
   /// or the other; true when replaced. Errors: `errc::invalid_argument` for a worker that is not

@@ -58,6 +58,11 @@ class SUPERVISOR_API WorkerStateMachine {
  public:
   explicit WorkerStateMachine(std::size_t worker, WorkerState initial = WorkerState::starting,
                               TimePoint now = {}) noexcept;
+  /// Continues a slot's numbering: its last incarnation was `last_incarnation`, so its next
+  /// `starting` begins `last_incarnation + 1` (a reused slot never repeats an incarnation).
+  /// `initial` must not be `starting`.
+  WorkerStateMachine(std::size_t worker, WorkerState initial, TimePoint now,
+                     std::uint64_t last_incarnation) noexcept;
 
   [[nodiscard]] WorkerState state() const noexcept { return state_; }
   [[nodiscard]] std::size_t worker() const noexcept { return worker_; }

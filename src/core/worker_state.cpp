@@ -54,6 +54,11 @@ SUPERVISOR_INLINE WorkerStateMachine::WorkerStateMachine(std::size_t worker, Wor
                                                          TimePoint now) noexcept
     : worker_(worker), state_(initial), incarnation_(initial == S::starting ? 1 : 0), since_(now) {}
 
+SUPERVISOR_INLINE WorkerStateMachine::WorkerStateMachine(std::size_t worker, WorkerState initial,
+                                                         TimePoint now,
+                                                         std::uint64_t last_incarnation) noexcept
+    : worker_(worker), state_(initial), incarnation_(last_incarnation), since_(now) {}
+
 SUPERVISOR_INLINE Duration WorkerStateMachine::time_in(WorkerState s,
                                                        TimePoint now) const noexcept {
   Duration d = time_in_[index(s)];

@@ -26,6 +26,13 @@ SUPERVISOR_INLINE bool HealthRunner::has_role(ProbeRole role) const {
                      [&](const HealthCheck& c) { return c.role == role; });
 }
 
+SUPERVISOR_INLINE bool HealthRunner::idle(std::size_t worker) const {
+  const SlotHealth& h = slots_[worker];
+  return std::none_of(h.checks.begin(), h.checks.end(), [](const CheckRun& c) {
+    return c.in_flight || c.timer != 0 || c.timeout_timer != 0;
+  });
+}
+
 SUPERVISOR_INLINE bool HealthRunner::serving(std::size_t worker) const {
   const SlotHealth& h = slots_[worker];
   if (!h.startup_passed) return false;

@@ -47,7 +47,13 @@ class HealthRunner {
   HealthRunner(Core& core, const CoreAnchor& anchor, PoolHost& host, const PoolOptions& options)
       : core_(core), anchor_(anchor), host_(host), options_(options) {}
 
-  void add_slot() { slots_.emplace_back(); }
+  // A worker starts in slot `worker` (a new one at the end, or a reclaimed one): fresh state.
+  void add_slot(std::size_t worker) {
+    if (worker >= slots_.size()) slots_.resize(worker + 1);
+    slots_[worker] = SlotHealth{};
+  }
+  // Nothing of it runs: no probe scheduled or in flight (its slot may be reclaimed).
+  [[nodiscard]] bool idle(std::size_t worker) const;
   // A new incarnation was spawned: its score starts at 100, armed.
   void renew_score(std::size_t worker);
   // Its checks begin (the startup check first, when there is one).

@@ -82,6 +82,13 @@ SUPERVISOR_INLINE void LeaseDesk::Figures::describe(bool on_desk, WorkerSnapshot
   }
 }
 
+SUPERVISOR_INLINE void LeaseDesk::add_slot(std::size_t index) {
+  if (index >= on_desk_.size()) on_desk_.resize(index + 1, false);
+  on_desk_[index] = false;
+  std::lock_guard lock(desk_mu_);
+  leases_by_worker_.erase(index);
+}
+
 SUPERVISOR_INLINE void LeaseDesk::put(const Worker& w) {
   std::lock_guard lock(desk_mu_);
   if (!open_) return;

@@ -72,7 +72,9 @@ class LeaseDesk {
   Figures figures();
 
   // ---- loop thread -------------------------------------------------------------------------
-  void add_slot() { on_desk_.push_back(false); }
+  // A worker starts in slot `index`: a new one at the end, or a reclaimed one (which is never on
+  // the desk), whose lease count starts again (the desk's total keeps counting).
+  void add_slot(std::size_t index);
   // On the desk: free, or leased by a host thread.
   [[nodiscard]] bool holds(std::size_t index) const { return on_desk_[index]; }
   // Puts an idle worker on the desk if the desk is open.

@@ -246,13 +246,32 @@ SUPERVISOR_INLINE void PoolCore::unsubscribe(std::uint64_t id) {
 }
 
 // ---- the parts' view of the core (loop thread) ---------------------------------------------
-// A new slot at the end, not started; its index. Every part learns of it.
+// A slot for a new worker, not started; its index. The lowest reclaimable retired slot (see
+// reclaimable) if there is one, else a new one at the end. A reclaimed slot describes its new
+// worker only: its counts go into the pool's totals first (which never go backwards), and its
+// incarnations go on from its last one, so that whatever still names an old (index,
+// incarnation) (a lease, a posted answer, an event) never matches the new worker. Every part
+// learns of it.
 SUPERVISOR_INLINE std::size_t PoolCore::add_slot() {
-  const std::size_t i = slots_.size();
-  slots_.push_back(Slot{i, WorkerStateMachine(i, WorkerState::backoff, now())});
-  desk_.add_slot();
-  health_.add_slot();
-  rollouts_.add_slot();
+  std::size_t i = slots_.size();
+  for (const auto& s : slots_) {
+    if (reclaimable(s)) {
+      i = s.index;
+      break;
+    }
+  }
+  if (i == slots_.size()) {
+    slots_.push_back(Slot{i, WorkerStateMachine(i, WorkerState::backoff, now())});
+  } else {
+    Slot& s = slots_[i];
+    metrics_.reclaim(s.exits, s.sm, now());
+    const std::uint64_t last = s.sm.incarnation();
+    s = Slot{i, WorkerStateMachine(i, WorkerState::backoff, now(), last)};
+    s.first_incarnation = last + 1;
+  }
+  desk_.add_slot(i);
+  health_.add_slot(i);
+  rollouts_.add_slot(i);
   return i;
 }
 

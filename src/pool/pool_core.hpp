@@ -123,6 +123,12 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
     // Leases through the loop (the desk counts its own).
     std::uint64_t leases = 0;
     std::uint64_t incarnation_leases = 0;  // leases of the current process
+    // The first incarnation of the worker in this slot: 1, or one past the last incarnation of
+    // the worker that had the slot before (see add_slot), so that an incarnation never repeats.
+    std::uint64_t first_incarnation = 1;
+    // Retired, and a turn of the loop has passed since: nothing up the stack of the turn that
+    // retired it still holds it, so add_slot may reclaim it once nothing else refers to it.
+    bool settled = false;
   };
   struct Waiter {
     std::uint64_t id;
@@ -204,6 +210,7 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
               std::optional<Launch> launched = {});
   void schedule_restart(Slot& slot, Duration delay);
   void retire(Slot& slot, std::string cause);
+  [[nodiscard]] bool reclaimable(const Slot& s) const;
   void check_all_retired();
   void schedule_scaling();
   void evaluate_scaling();
@@ -240,6 +247,8 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
   PoolMetrics metrics_;                             // (loop)
   std::shared_ptr<const ProcessSpec> shared_spec_;  // (loop) one spec for every worker
   // A deque: growing never moves a slot, so a `Slot&` held up the stack stays valid.
+  // Retired slots are reclaimed for new workers (add_slot): its size is the peak number of
+  // workers the pool had at once, not the number it ever had.
   std::deque<Slot> slots_;            // (loop)
   std::vector<Discarded> discarded_;  // (loop) see discard_launch
   // (loop) Processes on_exit's fast path started ahead and nothing has taken or discarded yet:

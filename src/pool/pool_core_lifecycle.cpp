@@ -101,8 +101,9 @@ SUPERVISOR_INLINE void PoolCore::spawn(Slot& slot, ErrorSink* first_start_err,
     check_all_retired();
     return;
   }
-  move_to(slot, WorkerState::starting, slot.sm.incarnation() == 0 ? "start" : "restart");
-  if (slot.sm.incarnation() > 1) ++slot.restarts, ++metrics_.restarts;
+  const bool first = slot.sm.incarnation() + 1 == slot.first_incarnation;
+  move_to(slot, WorkerState::starting, first ? "start" : "restart");
+  if (!first) ++slot.restarts, ++metrics_.restarts;
   const std::size_t index = slot.index;
   const std::uint64_t incarnation = slot.sm.incarnation();
   Launch l = launched ? std::move(*launched) : launch(index, incarnation);
@@ -302,8 +303,9 @@ SUPERVISOR_INLINE void PoolCore::on_exit(std::size_t index, std::uint64_t incarn
     }
   }
   slot.last_exit = st;
-  // By reason, per worker; the pool's totals are their sums (slots are never removed). A value
-  // outside the enum counts as `unknown`, the name to_string gives it.
+  // By reason, per worker; the pool's totals are their sums, plus those of the workers whose
+  // slots were reclaimed (PoolMetrics::reclaim). A value outside the enum counts as `unknown`,
+  // the name to_string gives it.
   ++slot.exits[std::min(static_cast<std::size_t>(st.reason),
                         static_cast<std::size_t>(ExitReason::unknown))];
   metrics_.worker_uptime.observe(std::chrono::duration<double>(st.uptime).count());
@@ -324,9 +326,10 @@ SUPERVISOR_INLINE void PoolCore::on_exit(std::size_t index, std::uint64_t incarn
   decide(slot, st, std::move(early), std::move(launched));
 }
 
-// A process started ahead for an incarnation its slot will never reach (the slot retires, and a
-// retired slot is never reused): killed now, and waited for like a worker before the pool
-// counts as stopped. It was never announced, so its exit is not either.
+// A process started ahead for an incarnation its slot will never reach (the slot retires, and is
+// not reclaimed while this is listed; a reclaimed slot's incarnations go on past it anyway):
+// killed now, and waited for like a worker before the pool counts as stopped. It was never
+// announced, so its exit is not either.
 SUPERVISOR_INLINE void PoolCore::discard_launch(std::size_t index, std::uint64_t incarnation,
                                                 Launch l) {
   --launched_ahead_;
@@ -432,7 +435,33 @@ SUPERVISOR_INLINE void PoolCore::retire(Slot& slot, std::string cause) {
   if (slot.sm.state() != WorkerState::retired)
     move_to(slot, WorkerState::retired, std::move(cause));
   guarded("restart_policy.forget", [&] { options_.restart_policy->forget(slot.index); });
+  if (!stopping_ && !slot.settled && slot.sm.state() == WorkerState::retired) {
+    // Reclaimable from the next turn on: callers up this turn's stack may still look at the
+    // slot (retire's own caller does) after a part's reaction started a new worker.
+    auto self = shared_from_this();
+    const std::size_t index = slot.index;
+    const std::uint64_t incarnation = slot.sm.incarnation();
+    host_->post([self, index, incarnation] {
+      Slot& s = self->slots_[index];
+      if (s.sm.incarnation() != incarnation || s.sm.state() != WorkerState::retired) return;
+      s.settled = true;
+      s.worker.reset();  // its process ended; the snapshot shows its last_exit, kept
+    });
+  }
   check_all_retired();
+}
+
+// Nothing refers to the retired slot any more, so a new worker may have it: no timer of its
+// own, no channel, no process (its last one ended; a discarded one started ahead is waited for
+// first), not on the lease desk, and no part holds it (a replacement, a rollout's list, a probe).
+// A lease or posted answer that still names its last incarnation stays harmless: incarnations
+// of a reclaimed slot go on from there (add_slot).
+SUPERVISOR_INLINE bool PoolCore::reclaimable(const Slot& s) const {
+  return s.settled && s.sm.state() == WorkerState::retired && s.timer == 0 &&
+         s.recycle_timer == 0 && s.watchdog_timer == 0 && !s.notify && !desk_.holds(s.index) &&
+         rollouts_.idle(s.index) && health_.idle(s.index) &&
+         std::none_of(discarded_.begin(), discarded_.end(),
+                      [&](const Discarded& d) { return d.index == s.index; });
 }
 
 SUPERVISOR_INLINE void PoolCore::check_all_retired() {
@@ -491,12 +520,13 @@ SUPERVISOR_INLINE std::size_t PoolCore::live_slots() const {
 
 SUPERVISOR_INLINE void PoolCore::apply_resize(std::size_t size) {
   std::size_t live = live_slots();
-  // Grow: new slots at the end. A retired slot is never reused, so that a late callback of
-  // its last incarnation can never be mistaken for a new worker's.
+  // Grow: a reclaimed retired slot, or a new one at the end (add_slot). A late callback of
+  // the reclaimed slot's last incarnation is never mistaken for the new worker's: incarnations
+  // go on.
   while (live < size) {
-    add_slot();
+    const std::size_t i = add_slot();
     ++live;
-    if (running_) spawn(slots_.back(), nullptr);
+    if (running_) spawn(slots_[i], nullptr);
   }
   // Shrink: the highest-numbered first, idle ones before busy ones.
   for (int pass = 0; pass < 2 && live > size; ++pass) {

@@ -6,6 +6,7 @@
 // figures. The parts keep the counters of their own concern and fill them in themselves (health
 // runner, limit watch); the lease desk's are merged here with the loop's.
 
+#include <array>
 #include <cstdint>
 
 #include <supervisor/metrics.hpp>
@@ -29,12 +30,20 @@ struct PoolMetrics {
   Histogram lease_duration = Histogram::default_seconds();
   Histogram start_to_ready = Histogram::default_seconds();
   Histogram worker_uptime = Histogram::default_seconds();
+  // What the workers whose slots were reclaimed had counted: a snapshot's totals add it to the
+  // rows of the workers it shows, so that they never go backwards.
+  std::array<std::uint64_t, exit_reason_count> reclaimed_exits{};
+  std::array<Duration, worker_state_count> reclaimed_time_in_state{};
 
   // A worker's times over all its incarnations: up (ready or leased), and in each state.
   static void describe_times(const WorkerStateMachine& sm, TimePoint now, WorkerSnapshot& w);
-  // Adds a worker's row, counted into the pool's totals (ready, leased, exits by reason).
+  // Adds a worker's row, counted into the pool's totals (ready, leased, exits by reason, time in
+  // each state).
   static void add_worker(PoolSnapshot& s, WorkerSnapshot w);
-  // The pool-wide counters and histograms, the desk's added in.
+  // A slot is reclaimed for a new worker: what its last worker counted joins the totals.
+  void reclaim(const std::array<std::uint64_t, exit_reason_count>& exits,
+               const WorkerStateMachine& sm, TimePoint now);
+  // The pool-wide counters and histograms, the desk's added in, and the reclaimed workers'.
   void fill(PoolSnapshot& s, const LeaseDesk::Figures& desk) const;
 };
 

@@ -132,9 +132,7 @@ SUPERVISOR_INLINE std::string to_prometheus(const PoolSnapshot& s, std::string_v
       "# HELP supervisor_pool_state_seconds_total Time workers spent in each state.\n"
       "# TYPE supervisor_pool_state_seconds_total counter\n";
   for (std::size_t k = 0; k < worker_state_count; ++k) {
-    double seconds = 0;
-    for (const auto& w : s.workers)
-      seconds += std::chrono::duration<double>(w.time_in_state[k]).count();
+    const double seconds = std::chrono::duration<double>(s.time_in_state[k]).count();
     out += fmt::format("supervisor_pool_state_seconds_total{{pool=\"{}\",state=\"{}\"}} {}\n", pool,
                        to_string(static_cast<WorkerState>(k)), prom_number(seconds));
   }

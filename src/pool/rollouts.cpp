@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "../core/duration.hpp"
 
 namespace supervisor::detail {
@@ -32,6 +34,15 @@ SUPERVISOR_INLINE void Rollouts::start_replacement(
         if (slots_[i].replaces) abort(i, "not ready within " + format_duration(ready_timeout));
       });
   core_.spawn(i);
+}
+
+SUPERVISOR_INLINE bool Rollouts::idle(std::size_t worker) const {
+  const SlotRollout& r = slots_[worker];
+  if (r.replaces || r.replaced_by || r.deadline_timer || r.done || r.rollout_member ||
+      r.restarting_in_place)
+    return false;
+  return !rollout_ ||
+         std::find(rollout_->todo.begin(), rollout_->todo.end(), worker) == rollout_->todo.end();
 }
 
 SUPERVISOR_INLINE void Rollouts::on_ready(std::size_t worker) {

@@ -28,7 +28,8 @@ class Rollouts {
   // a replacement aborts it).
   class Core : public PartCore {
    public:
-    // A new slot at the end, not started yet; its index.
+    // A slot for a new worker, not started yet (a new one at the end, or a reclaimed one); its
+    // index.
     virtual std::size_t add_slot() = 0;
     // Starts the slot's next incarnation (a failure goes through the restart policy).
     virtual void spawn(std::size_t worker) = 0;
@@ -44,7 +45,14 @@ class Rollouts {
   Rollouts(Core& core, const CoreAnchor& anchor, PoolHost& host)
       : core_(core), anchor_(anchor), host_(host) {}
 
-  void add_slot() { slots_.emplace_back(); }
+  // A worker starts in slot `worker` (a new one at the end, or a reclaimed one): fresh state.
+  void add_slot(std::size_t worker) {
+    if (worker >= slots_.size()) slots_.resize(worker + 1);
+    slots_[worker] = SlotRollout{};
+  }
+  // Nothing here refers to the slot: no replacement pairs it, no deadline or callback waits on
+  // it, and the rollout under way does not list it (its slot may be reclaimed).
+  [[nodiscard]] bool idle(std::size_t worker) const;
   // The slot is a replacement that is not ready yet.
   [[nodiscard]] bool replacing(std::size_t worker) const {
     return slots_[worker].replaces.has_value();

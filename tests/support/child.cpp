@@ -58,7 +58,8 @@ constexpr std::string_view usage_text =
     " | setsid-escape MS|forever | fork-bomb-ish N | fork-until-refused N | rlimits | self | flood "
     "BYTES "
     "[stdout|stderr]"
-    " | print-env [NAME...] | list-fds | alloc MB [HOLD_MS|forever] | stderr-lines N"
+    " | print-env [NAME...] | list-fds | alloc MB [HOLD_MS|forever]"
+    " | stderr-lines N [LENGTH [forever]]"
     " | notify-ready [STATUS] | notify-ready-once PATH | heartbeat MS [COUNT] | sd-watchdog"
     " | spin MS"
     " | threads N"
@@ -557,13 +558,21 @@ void expect_args(const Args& args, std::size_t min, std::size_t max) {
   std::exit(0);
 }
 
+// N lines `err line K`, each padded with 'x' to LENGTH bytes when given; then exit 1, or with
+// `forever`, sleep (a worker whose last stderr lines are long).
 [[noreturn]] void mode_stderr_lines(const Args& args) {
-  expect_args(args, 1, 1);
+  expect_args(args, 1, 3);
   const auto count = number_or_usage(args[0], UINT64_MAX);
+  const std::size_t length =
+      args.size() >= 2 ? number_or_usage(args[1], std::size_t{1} << 20) : std::size_t{0};
+  if (args.size() == 3 && args[2] != "forever") usage();
   announce("stderr-lines");
   for (std::uint64_t k = 1; k <= count; ++k) {
-    static_cast<void>(write_all(STDERR_FILENO, "err line " + std::to_string(k) + '\n'));
+    std::string line = "err line " + std::to_string(k);
+    if (line.size() < length) line.resize(length, 'x');
+    static_cast<void>(write_all(STDERR_FILENO, line + '\n'));
   }
+  if (args.size() == 3) sleep_forever();
   std::exit(1);
 }
 

@@ -36,6 +36,12 @@ using sv::testing::events_of;
 WorkerState state(const sv::Pool& pool, std::size_t i) { return pool.snapshot().workers[i].state; }
 int pid(const sv::Pool& pool, std::size_t i) { return pool.snapshot().workers[i].pid; }
 
+std::uint64_t total_exits(const sv::PoolSnapshot& s) {
+  std::uint64_t n = 0;
+  for (const auto& [reason, count] : s.exits_by_reason) n += count;
+  return n;
+}
+
 // The states a pool's breaker went through, from its events (each of which must name it).
 std::vector<sv::BreakerState> breaker_path(const sv::Pool& pool, const std::string& breaker) {
   std::vector<sv::BreakerState> seen;
@@ -310,9 +316,17 @@ TEST_CASE("fake world: resize grows at once and shrinks idle workers first", "[u
   CHECK(snap.workers[busy.worker()].state == WorkerState::leased);
   for (std::size_t i = 1; i < 5; ++i) CHECK(snap.workers[i].state == WorkerState::retired);
   CHECK(world.live_pids().size() == 1);
+  const std::uint64_t exits_before = total_exits(pool.snapshot());
   pool.resize(2);
-  CHECK(pool.snapshot().workers.size() == 6);  // a new index; retired ones are never reused
-  CHECK(pool.snapshot().workers[5].state == WorkerState::ready);
+  // The lowest retired slot is reclaimed: its incarnations go on, its figures start again, and
+  // the pool's totals keep what its last worker counted.
+  snap = pool.snapshot();
+  CHECK(snap.workers.size() == 5);
+  CHECK(snap.workers[1].state == WorkerState::ready);
+  CHECK(snap.workers[1].incarnation == 2);
+  CHECK(snap.workers[1].restarts == 0);
+  CHECK_FALSE(snap.workers[1].last_exit.has_value());
+  CHECK(total_exits(snap) == exits_before);
   std::error_code ec;
   pool.resize(0, ec);
   CHECK(ec == sv::errc::invalid_argument);

@@ -344,3 +344,215 @@ TEST_CASE("probe answers move the health score, degraded answers alone lead to a
   CHECK(snap.probe_latency.sum == 0.0);
   pool.stop();
 }
+
+// ---- bounded slots: retired slots are reclaimed for new workers ----------------------------
+
+namespace {
+
+// The serving worker with the lowest index (there is one in these tests).
+std::size_t first_ready(const sv::PoolSnapshot& s) {
+  for (const auto& w : s.workers) {
+    if (w.state == WorkerState::ready) return w.index;
+  }
+  FAIL("no ready worker");
+  return 0;
+}
+
+std::uint64_t total_exits(const sv::PoolSnapshot& s) {
+  std::uint64_t n = 0;
+  for (const auto& [reason, count] : s.exits_by_reason) n += count;
+  return n;
+}
+
+// A pool that churns: a short history, so that it is full early.
+sv::PoolOptions churn_options(std::size_t size,
+                              sv::Readiness readiness = sv::Readiness::after(1s)) {
+  sv::PoolOptions o = options(size, readiness);
+  o.history_size = 64;
+  return o;
+}
+
+// Every index is a slot's position, below `bound`; a slot's incarnation never goes back.
+void check_slots(const sv::PoolSnapshot& s, std::size_t bound,
+                 std::vector<std::uint64_t>& last_incarnation) {
+  REQUIRE(s.workers.size() <= bound);
+  last_incarnation.resize(bound, 0);
+  for (std::size_t i = 0; i < s.workers.size(); ++i) {
+    REQUIRE(s.workers[i].index == i);
+    REQUIRE(s.workers[i].incarnation >= last_incarnation[i]);
+    last_incarnation[i] = s.workers[i].incarnation;
+  }
+}
+
+}  // namespace
+
+TEST_CASE("replace 10000 times: slots are reclaimed and the snapshot and history stay bounded",
+          "[unit][pool][replace][reclaim]") {
+  sv::testing::FakeWorld world;
+  sv::Pool pool(world, churn_options(2));
+  pool.start();
+  world.advance(1s);
+  std::vector<std::uint64_t> last_incarnation;
+  std::size_t replaced = 0;
+  std::size_t max_slots = 0;
+  for (int n = 0; n < 10000; ++n) {
+    const std::size_t worker = first_ready(pool.snapshot());
+    std::optional<bool> ok;
+    pool.replace_async(worker, 5s, [&](bool r, std::error_code ec) {
+      CHECK_FALSE(ec);
+      ok = r;
+    });
+    world.advance(1s);  // the replacement is ready; the old worker stops and is retired
+    world.run_pending();
+    REQUIRE(ok == std::optional<bool>(true));
+    ++replaced;
+    const sv::PoolSnapshot s = pool.snapshot();
+    max_slots = std::max(max_slots, s.workers.size());
+    check_slots(s, 3, last_incarnation);  // size 2, plus one replacement at a time
+    REQUIRE(s.ready == 2);
+    REQUIRE(world.live_pids().size() == 2);
+    REQUIRE(pool.history().size() <= 64);
+  }
+  const sv::PoolSnapshot s = pool.snapshot();
+  CHECK(replaced == 10000);
+  CHECK(max_slots == 3);
+  // The totals count every worker the pool ever had; no restart, 10000 planned stops.
+  CHECK(total_exits(s) == 10000);
+  CHECK(s.restarts == 0);
+  CHECK(world.spawn_count() == 10002);
+  // Each slot's row is its current worker's: it has not exited, nor restarted.
+  for (const auto& w : s.workers) {
+    if (w.state == WorkerState::retired) continue;
+    CHECK(w.restarts == 0);
+    CHECK_FALSE(w.last_exit.has_value());
+  }
+  pool.stop();
+  CHECK(world.live_pids().empty());
+}
+
+TEST_CASE("resize up and down 10000 times: the retired slot is reclaimed each time",
+          "[unit][pool][reclaim]") {
+  sv::testing::FakeWorld world;
+  sv::Pool pool(world, churn_options(2, sv::Readiness::immediate()));
+  pool.start();
+  std::vector<std::uint64_t> last_incarnation;
+  for (int n = 0; n < 10000; ++n) {
+    pool.resize(3);
+    world.run_pending();
+    pool.resize(2);
+    world.run_pending();
+    const sv::PoolSnapshot s = pool.snapshot();
+    check_slots(s, 3, last_incarnation);
+    REQUIRE(s.size == 2);
+    REQUIRE(s.ready == 2);
+    REQUIRE(world.live_pids().size() == 2);
+  }
+  const sv::PoolSnapshot s = pool.snapshot();
+  CHECK(s.workers.size() == 3);
+  CHECK(s.workers[2].state == WorkerState::retired);
+  // Slot 2 had 10000 workers, numbered on: the last one was its 10000th incarnation.
+  CHECK(s.workers[2].incarnation == 10000);
+  CHECK(total_exits(s) == 10000);
+  CHECK(s.restarts == 0);
+  pool.stop();
+  CHECK(world.live_pids().empty());
+}
+
+TEST_CASE("a lease of a retired worker given back after its slot was reclaimed is ignored",
+          "[unit][pool][replace][reclaim]") {
+  const bool fast_path = GENERATE(true, false);
+  CAPTURE(fast_path);
+  sv::testing::FakeWorld world;
+  sv::PoolOptions o = options(1);
+  o.lease_fast_path = fast_path;
+  sv::Pool pool(world, o);
+  pool.start();
+  world.advance(1s);
+  sv::Lease stale = pool.acquire(0s);
+  REQUIRE(stale.valid());
+  REQUIRE(stale.worker() == 0);
+  const int old_pid = stale.pid();
+  // Replaced while leased: worker 1 serves, worker 0 finishes its lease first; it dies meanwhile.
+  std::optional<bool> ok;
+  pool.replace_async(0, 5s, [&](bool r, std::error_code) { ok = r; });
+  world.advance(1s);
+  REQUIRE(ok == std::optional<bool>(true));
+  REQUIRE(pool.snapshot().workers[0].state == WorkerState::draining);
+  world.kill(old_pid);
+  world.run_pending();
+  REQUIRE(pool.snapshot().workers[0].state == WorkerState::retired);
+  // Worker 1 is replaced in turn: the new worker takes slot 0, its incarnations numbered on.
+  ok.reset();
+  pool.replace_async(1, 5s, [&](bool r, std::error_code) { ok = r; });
+  world.advance(1s);
+  world.run_pending();
+  REQUIRE(ok == std::optional<bool>(true));
+  sv::PoolSnapshot s = pool.snapshot();
+  REQUIRE(s.workers.size() == 2);
+  REQUIRE(s.workers[0].state == WorkerState::ready);
+  REQUIRE(s.workers[0].incarnation == 2);
+  CHECK(s.workers[0].leases == 0);
+  CHECK(s.workers[1].state == WorkerState::retired);
+  const int new_pid = s.workers[0].pid;
+  CHECK(new_pid != old_pid);
+  sv::Lease fresh = pool.acquire(0s);
+  REQUIRE(fresh.valid());
+  REQUIRE(fresh.worker() == 0);
+  REQUIRE(fresh.pid() == new_pid);
+  // The old lease names slot 0 too, with its old incarnation: giving it back touches nothing.
+  const std::uint64_t leases_before = pool.snapshot().leases;
+  stale.release(sv::LeaseOutcome::failure);
+  world.run_pending();
+  s = pool.snapshot();
+  CHECK(s.workers[0].state == WorkerState::leased);
+  CHECK(s.workers[0].pid == new_pid);
+  CHECK(s.workers[0].incarnation == 2);
+  CHECK(s.leases == leases_before);
+  CHECK(world.live_pids() == std::vector<int>{new_pid});
+  // The new lease still works, and the worker serves the next one.
+  fresh.release();
+  world.run_pending();
+  CHECK(pool.snapshot().workers[0].state == WorkerState::ready);
+  sv::Lease next = pool.acquire(0s);
+  CHECK(next.valid());
+  CHECK(next.pid() == new_pid);
+  next.release();
+  pool.stop();
+  CHECK(world.live_pids().empty());
+}
+
+TEST_CASE("1000 rolling restarts reclaim slots: at most size plus twice max_surge",
+          "[unit][pool][rollout][reclaim]") {
+  sv::testing::FakeWorld world;
+  sv::Pool pool(world, churn_options(4));
+  pool.start();
+  world.advance(1s);
+  // At a time: 4 serving, 2 replacements starting, and up to 2 replaced workers still stopping
+  // (a slot is reclaimed once its process ended).
+  const std::size_t bound = 4 + 2 * 2;
+  std::vector<std::uint64_t> last_incarnation;
+  for (int n = 0; n < 1000; ++n) {
+    std::optional<sv::RolloutResult> result;
+    pool.rolling_restart_async(sv::RollingRestart{2, 0, 5s},
+                               [&](sv::RolloutResult r, std::error_code ec) {
+                                 CHECK_FALSE(ec);
+                                 result = r;
+                               });
+    for (int step = 0; step < 20 && !result; ++step) {
+      world.advance(500ms);
+      check_slots(pool.snapshot(), bound, last_incarnation);
+    }
+    REQUIRE(result.has_value());
+    REQUIRE(result->completed);
+    REQUIRE(result->replaced == 4);
+    world.run_pending();
+    REQUIRE(pool.snapshot().ready == 4);
+    REQUIRE(world.live_pids().size() == 4);
+  }
+  const sv::PoolSnapshot s = pool.snapshot();
+  CHECK(s.workers.size() <= bound);
+  CHECK(total_exits(s) == 4000);
+  CHECK(s.restarts == 0);
+  pool.stop();
+  CHECK(world.live_pids().empty());
+}

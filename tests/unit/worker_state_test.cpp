@@ -75,6 +75,21 @@ TEST_CASE("retired is terminal and nothing re-enters it twice", "[unit][state]")
   for (S s : all_states) CHECK_FALSE(sv::transition_allowed(s, s));  // no self-loops
 }
 
+TEST_CASE("a machine that continues a slot's numbering starts at the next incarnation",
+          "[unit][state]") {
+  sv::WorkerStateMachine fresh(3, S::backoff, sv::TimePoint{});
+  CHECK(fresh.incarnation() == 0);
+  CHECK(fresh.transition(S::starting, "start", sv::TimePoint{} + 1s).incarnation == 1);
+  sv::WorkerStateMachine reused(3, S::backoff, sv::TimePoint{}, 7);
+  CHECK(reused.worker() == 3);
+  CHECK(reused.state() == S::backoff);
+  CHECK(reused.incarnation() == 7);
+  const sv::WorkerTransition t = reused.transition(S::starting, "start", sv::TimePoint{} + 1s);
+  CHECK(t.incarnation == 8);
+  CHECK(reused.incarnation() == 8);
+  CHECK(reused.time_in(S::backoff, sv::TimePoint{} + 1s) == 1s);
+}
+
 TEST_CASE("an invalid transition throws, naming both states and the cause", "[unit][state]") {
   sv::WorkerStateMachine m(7);
   try {
