@@ -42,3 +42,17 @@ struct KernelSigaction {
 // Code that runs in a clone3 child before execve: a copy of a multi-threaded process, where the
 // sanitizer runtimes' state may be mid-update. Such functions use raw system calls only.
 #define SV_NO_SANITIZE __attribute__((no_sanitize("address", "thread", "undefined"), noinline))
+
+// ThreadSanitizer intercepts glibc's clone() and handles it like fork(): in a child that shares
+// the host's memory (CLONE_VM) that resets the sanitizer's own state under the host's threads,
+// which then report races that are not there. Under it, the clone(2) path copies memory instead.
+#if defined(__SANITIZE_THREAD__)
+#  define SV_TSAN 1
+#elif defined(__has_feature)
+#  if __has_feature(thread_sanitizer)
+#    define SV_TSAN 1
+#  endif
+#endif
+#ifndef SV_TSAN
+#  define SV_TSAN 0
+#endif

@@ -263,10 +263,10 @@ SUPERVISOR_INLINE constexpr std::size_t k_child_stack_bytes = 32 * 1024;
 // unless it changes its identity: the kernel marks a memory map non-dumpable when the
 // credentials of a task using it change, and a shared one is the host's own (no core dump, no
 // debugger for the rest of its life). Such a child gets a copy, like fork, and reports through a
-// pipe.
+// pipe. So does a clone(2) child under ThreadSanitizer (SV_TSAN says why).
 SUPERVISOR_INLINE long create_child(const PreparedSpawn& p, bool use_clone3, int cgroup_fd,
                                     int& pidfd, ChildReport& rep, int& error) {
-  const bool shared = !p.set_identity && (!use_clone3 || SV_VFORK_CLONE3);
+  const bool shared = !p.set_identity && (use_clone3 ? SV_VFORK_CLONE3 : !SV_TSAN);
   UniqueFd report_r;
   UniqueFd report_w;
   if (!shared) {
