@@ -32,7 +32,9 @@ SUPERVISOR_INLINE void LoopCore::post_unwoken(std::function<void()> fn) {
 
 SUPERVISOR_INLINE void LoopCore::enqueue(std::function<void()> fn, bool wake_loop) {
   // A forked child has no loop thread: a command would never run, and its waiter never wake.
-  if (forked())
+  // (Checked only off the loop thread: forked() is a system call, and most commands are posted by
+  // the loop itself.)
+  if (!in_loop() && forked())
     throw_error(errc::not_running,
                 "the Loop belongs to the process that forked this one: a forked child cannot use "
                 "it (only the parent can)");

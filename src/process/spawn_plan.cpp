@@ -14,32 +14,57 @@ SUPERVISOR_INLINE bool is_service_variable(std::string_view name) noexcept {
          name == "LISTEN_FDS" || name == "LISTEN_PID" || name == "LISTEN_FDNAMES";
 }
 
+SUPERVISOR_LOCAL_BEGIN
+
+// `kv` ("NAME=value") names `name`; returns its value, or null. Reads no further than the name.
+inline const char* value_of(const char* kv, const char* name) noexcept {
+  while (*name != '\0') {
+    if (*kv++ != *name++) return nullptr;
+  }
+  return *kv == '=' ? kv + 1 : nullptr;
+}
+
+// Whether `kv` ("NAME=value") is a service-manager variable, reading only as far as needed: a spawn
+// scans the host's whole environment, and most names differ from these in their first letter.
+inline bool names_service_variable(const char* kv) noexcept {
+  switch (kv[0]) {
+    case 'N': return value_of(kv, "NOTIFY_SOCKET") != nullptr;
+    case 'W':
+      return value_of(kv, "WATCHDOG_PID") != nullptr || value_of(kv, "WATCHDOG_USEC") != nullptr;
+    case 'L':
+      return value_of(kv, "LISTEN_FDS") != nullptr || value_of(kv, "LISTEN_PID") != nullptr ||
+             value_of(kv, "LISTEN_FDNAMES") != nullptr;
+    default: return false;
+  }
+}
+
+SUPERVISOR_LOCAL_END
+
 SUPERVISOR_INLINE EnvPlan plan_environment(const Environment& env, const char* const* host,
                                            std::string_view default_path, const EnvVars& identity) {
   EnvPlan plan;
-  plan.path = std::string(default_path);
   if (env.inherit && env.pass.empty() && env.set.empty() && env.unset.empty() && identity.empty()) {
     // The host's environment as it is, unless it holds a service-manager variable (rare: a host
-    // started by systemd with Type=notify or a watchdog), which takes the general path.
+    // started by systemd with Type=notify or a watchdog), which takes the general path. This scan
+    // runs on every spawn: it looks at first letters, and measures no string it need not.
+    const char* path = nullptr;
     bool as_is = true;
-    std::string_view path;
-    bool has_path = false;
-    for (const char* const* e = host; e && *e && as_is; ++e) {
-      const std::string_view kv(*e);
-      const auto eq = kv.find('=');
-      if (eq == std::string_view::npos) continue;
-      if (kv.substr(0, eq) == "PATH") {
-        path = kv.substr(eq + 1);
-        has_path = true;
+    for (const char* const* e = host; e && *e; ++e) {
+      const char* kv = *e;
+      if (kv[0] == 'P' && path == nullptr) {
+        path = value_of(kv, "PATH");
+      } else if (names_service_variable(kv)) {
+        as_is = false;
+        break;
       }
-      if (is_service_variable(kv.substr(0, eq))) as_is = false;
     }
     if (as_is) {
       plan.host_as_is = true;
-      if (has_path) plan.path = std::string(path);
+      plan.path = path != nullptr ? std::string(path) : std::string(default_path);
       return plan;
     }
   }
+  plan.path = std::string(default_path);
   std::map<std::string, std::string, std::less<>> vars;
   if (env.inherit) {
     for (const char* const* e = host; e && *e; ++e) {

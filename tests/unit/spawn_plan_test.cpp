@@ -131,6 +131,26 @@ TEST_CASE("the host's service-manager variables are not inherited unless kept",
   CHECK_FALSE(d::is_service_variable("LISTEN_FDS_X"));
 }
 
+TEST_CASE("the as-is scan matches whole names only, and the first PATH as getenv would",
+          "[unit][spawn][env]") {
+  const sv::Environment env;
+  // Names that share a prefix with PATH or a service variable, or hold one without '=': none of
+  // them is PATH or a service variable, so the host's environment passes as it is.
+  const char* const near[] = {"PATHS=/no",       "PAT=/no",     "NOTIFY_SOCKETS=x", "NOTIFY_SOCKET",
+                              "WATCHDOG_PIDX=1", "LISTEN_FD=3", "LISTEN_FDNAME=a",  "PATH=/first",
+                              "PATH=/second",    nullptr};
+  const d::EnvPlan plan = d::plan_environment(env, near, "/default");
+  CHECK(plan.host_as_is);
+  CHECK(plan.path == "/first");
+  for (const char* service : {"NOTIFY_SOCKET=@x", "WATCHDOG_PID=1", "WATCHDOG_USEC=1",
+                              "LISTEN_FDS=1", "LISTEN_PID=1", "LISTEN_FDNAMES=a"}) {
+    const char* const one[] = {"PATH=/p", service, nullptr};
+    const d::EnvPlan filtered = d::plan_environment(env, one, "/default");
+    CHECK_FALSE(filtered.host_as_is);
+    CHECK(filtered.vars == std::vector<std::string>{"PATH=/p"});
+  }
+}
+
 TEST_CASE("a WATCHDOG_USEC without WATCHDOG_PID asks the backend for the child's own pid",
           "[unit][spawn][env]") {
   sv::Environment env;
