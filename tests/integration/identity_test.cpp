@@ -27,6 +27,7 @@
 
 #include "audited.hpp"
 #include "catch_compat.hpp"
+#include "child_pool.hpp"
 #include "leak_audit.hpp"
 #include "pool_events.hpp"
 
@@ -38,56 +39,34 @@ using st::events_of;
 
 namespace {
 
-sv::PoolOptions pool_for(const std::string& tag, std::vector<std::string> args, std::size_t size) {
-  sv::PoolOptions o;
-  o.spec.argv = {SUPERVISOR_TEST_CHILD, "--tag", tag};
-  o.spec.argv.insert(o.spec.argv.end(), args.begin(), args.end());
-  o.spec.out = sv::StdioSpec::null();
-  o.spec.stop.steps = {sv::StopStep{sv::Signal::terminate, 2s, true}};
-  o.size = size;
-  sv::StandardRestartOptions r;
-  r.backoff = sv::BackoffOptions::fixed(10ms);
-  o.restart_policy = std::make_shared<sv::StandardRestartPolicy>(r);
-  return o;
-}
+using st::child_pool;
 
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+std::string slurp(const fs::path& path) { return st::slurp(path.string()); }
 
-// Whether a TCP socket can be bound to loopback `port` now.
-bool bindable(std::uint16_t port) {
+// Binds a TCP socket to loopback `port` (0: any) and closes it again: the port it had, or 0 when
+// the port is taken.
+std::uint16_t try_loopback(std::uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
+  if (fd < 0) return 0;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = htons(port);
-  const bool ok = ::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
+  socklen_t len = sizeof addr;
+  const bool ok = ::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0 &&
+                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
   ::close(fd);
-  return ok;
+  return ok ? ntohs(addr.sin_port) : std::uint16_t{0};
 }
 
 // A loopback port such that it and the `count - 1` after it are free right now.
 std::uint16_t free_ports(std::uint16_t count) {
   for (int attempt = 0; attempt < 100; ++attempt) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    REQUIRE(fd >= 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
-    socklen_t len = sizeof addr;
-    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-    ::close(fd);
-    const std::uint16_t base = ntohs(addr.sin_port);
-    if (base > 65535 - count) continue;
+    const std::uint16_t base = try_loopback(0);
+    if (base == 0 || base > 65535 - count) continue;
     bool all = true;
-    for (std::uint16_t i = 0; i < count && all; ++i)
-      all = bindable(static_cast<std::uint16_t>(base + i));
+    for (std::uint16_t i = 1; i < count && all; ++i)
+      all = try_loopback(static_cast<std::uint16_t>(base + i)) != 0;
     if (all) return base;
   }
   FAIL("no free run of loopback ports");
@@ -119,7 +98,7 @@ TEST_CASE("a real worker sees its index and incarnation in its environment, and 
     TempDir dir(tag);
     sv::Loop loop;
     // Each worker prints its identity and exits; each incarnation writes a file of its own.
-    auto o = pool_for(
+    auto o = child_pool(
         tag, {"print-env", "SUPERVISOR_WORKER_INDEX", "SUPERVISOR_WORKER_INCARNATION", "PATH"}, 2);
     o.per_worker_spec = [&dir](const sv::WorkerContext& w, sv::ProcessSpec& spec) {
       spec.out = sv::StdioSpec::file(
@@ -163,7 +142,7 @@ TEST_CASE("per-worker ports: each check probes its own worker, and a dead listen
   {
     sv::Loop loop;
     const std::uint16_t base = free_ports(3);
-    auto o = pool_for(tag, {"http-server"}, 3);
+    auto o = child_pool(tag, {"http-server"}, 3);
     o.per_worker_spec = [base](const sv::WorkerContext& w, sv::ProcessSpec& spec) {
       spec.argv.push_back(std::to_string(base + w.index));
       spec.argv.push_back("200");
@@ -248,7 +227,7 @@ TEST_CASE("hooks with real processes: pre_start before the spawn, post_stop once
     const auto key = [](std::size_t w, std::uint64_t n) {
       return std::to_string(w) + "/" + std::to_string(n);
     };
-    auto o = pool_for(tag, {"sleep", "forever"}, 2);
+    auto o = child_pool(tag, {"sleep", "forever"}, 2);
     // Each incarnation gets a working directory that pre_start makes and post_stop removes.
     o.per_worker_spec = [&dir](const sv::WorkerContext& w, sv::ProcessSpec& spec) {
       spec.cwd = (dir.path / ("w" + std::to_string(w.index) + "-" + std::to_string(w.incarnation)))
@@ -333,7 +312,7 @@ TEST_CASE("a pre_start that fails the first start: start() returns it, nothing k
   const auto tag = st::unique_tag("hooks-fail");
   {
     sv::Loop loop;
-    auto o = pool_for(tag, {"sleep", "forever"}, 3);
+    auto o = child_pool(tag, {"sleep", "forever"}, 3);
     int posts = 0;
     o.pre_start = [](const sv::WorkerContext& w, const sv::ProcessSpec&) {
       return w.index == 2 ? std::make_error_code(std::errc::address_in_use) : std::error_code();

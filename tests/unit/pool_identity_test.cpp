@@ -43,6 +43,27 @@ std::string env(const sv::testing::FakeWorld& world, int pid, const std::string&
   return it == vars.end() ? "<unset>" : it->second;
 }
 
+// What a start that must fail throws: its code and message.
+std::pair<std::error_code, std::string> start_failure(sv::Pool& pool) {
+  try {
+    pool.start();
+  } catch (const std::system_error& e) {
+    return {e.code(), e.what()};
+  }
+  FAIL("start succeeded");
+  return {};
+}
+
+// Kills `worker` and lets its restart fail: the one SpawnFailed that follows.
+sv::SpawnFailed failed_restart(sv::testing::FakeWorld& world, sv::Pool& pool, std::size_t worker) {
+  world.kill(pid(pool, worker));
+  world.advance(100ms);
+  const auto failed = events_of<sv::SpawnFailed>(pool);
+  REQUIRE(failed.size() == 1);
+  CHECK(failed[0].worker == worker);
+  return failed[0];
+}
+
 // What the hooks and the events saw, in order: "pre 1/2", "spawned 1/2", "post 1/2 <reason>",
 // "exited 1/2" (worker/incarnation).
 struct Journal {
@@ -187,16 +208,11 @@ TEST_CASE("per_worker_spec: an invalid derived spec fails that worker's start, t
     std::error_code ec;
     pool.start(ec);
     CHECK(ec == sv::errc::invalid_spec);
-    try {
-      sv::Pool again(world, o);
-      again.start();
-      FAIL("start succeeded");
-    } catch (const std::system_error& e) {
-      const std::string what = e.what();
-      CHECK(what.find("worker 1 (incarnation 1)") != std::string::npos);
-      CHECK(what.find("PoolOptions.per_worker_spec") != std::string::npos);
-      CHECK(what.find("ProcessSpec.cwd") != std::string::npos);
-    }
+    sv::Pool again(world, o);
+    const std::string what = start_failure(again).second;
+    CHECK(what.find("worker 1 (incarnation 1)") != std::string::npos);
+    CHECK(what.find("PoolOptions.per_worker_spec") != std::string::npos);
+    CHECK(what.find("ProcessSpec.cwd") != std::string::npos);
     CHECK(world.live_pids().empty());
   }
   SECTION("later, a SpawnFailed naming the worker, and the restart policy decides") {
@@ -206,13 +222,9 @@ TEST_CASE("per_worker_spec: an invalid derived spec fails that worker's start, t
     };
     sv::Pool pool(world, o);
     pool.start();
-    world.kill(pid(pool, 1));
-    world.advance(100ms);
-    const auto failed = events_of<sv::SpawnFailed>(pool);
-    REQUIRE(failed.size() == 1);
-    CHECK(failed[0].worker == 1);
-    CHECK(failed[0].error == sv::errc::invalid_spec);
-    CHECK(failed[0].message.find("worker 1 (incarnation 2)") != std::string::npos);
+    const sv::SpawnFailed failed = failed_restart(world, pool, 1);
+    CHECK(failed.error == sv::errc::invalid_spec);
+    CHECK(failed.message.find("worker 1 (incarnation 2)") != std::string::npos);
     CHECK(pool.snapshot().workers[1].state == WorkerState::backoff);
     world.advance(100ms);  // the policy's backoff: incarnation 3 is fine again
     CHECK(pool.snapshot().workers[1].state == WorkerState::ready);
@@ -234,14 +246,10 @@ TEST_CASE("per_worker_spec: an exception fails the start with hook_failed and is
     if (w.index == 1) throw std::runtime_error("no port left");
   };
   sv::Pool pool(world, o);
-  try {
-    pool.start();
-    FAIL("start succeeded");
-  } catch (const std::system_error& e) {
-    CHECK(e.code() == sv::errc::hook_failed);
-    CHECK(std::string(e.what()).find("worker 1 (incarnation 1): PoolOptions.per_worker_spec "
-                                     "threw: no port left") != std::string::npos);
-  }
+  const auto [code, what] = start_failure(pool);
+  CHECK(code == sv::errc::hook_failed);
+  CHECK(what.find("worker 1 (incarnation 1): PoolOptions.per_worker_spec threw: no port left") !=
+        std::string::npos);
   CHECK(reported == std::vector<std::string>{"per_worker_spec"});
   CHECK(pool.snapshot().strategy_errors == 1);
   CHECK(world.live_pids().empty());
@@ -322,15 +330,10 @@ TEST_CASE("hooks: a failing pre_start is a typed start failure; post_stop still 
     // Every incarnation tried ends once: worker 1's at once (spawn-failed), worker 0's at stop.
     CHECK(j.lines == std::vector<std::string>{"pre 0/1", "pre 1/1", "post 1/1 spawn-failed",
                                               "post 0/1 success"});
-    try {
-      sv::Pool again(world, o);
-      again.start();
-      FAIL("start succeeded");
-    } catch (const std::system_error& e) {
-      CHECK(e.code() == std::errc::address_in_use);
-      CHECK(std::string(e.what()).find("worker 1 (incarnation 1): PoolOptions.pre_start failed") !=
-            std::string::npos);
-    }
+    sv::Pool again(world, o);
+    const auto [code, what] = start_failure(again);
+    CHECK(code == std::errc::address_in_use);
+    CHECK(what.find("worker 1 (incarnation 1): PoolOptions.pre_start failed") != std::string::npos);
   }
   SECTION("later, SpawnFailed with the hook's error, and the restart policy decides") {
     auto o = options(1);
@@ -341,13 +344,9 @@ TEST_CASE("hooks: a failing pre_start is a typed start failure; post_stop still 
     });
     sv::Pool pool(world, o);
     pool.start();
-    world.kill(pid(pool, 0));
-    world.advance(100ms);
-    const auto failed = events_of<sv::SpawnFailed>(pool);
-    REQUIRE(failed.size() == 1);
-    CHECK(failed[0].worker == 0);
-    CHECK(failed[0].error == std::errc::no_space_on_device);
-    CHECK(failed[0].message.find("PoolOptions.pre_start failed") != std::string::npos);
+    const sv::SpawnFailed failed = failed_restart(world, pool, 0);
+    CHECK(failed.error == std::errc::no_space_on_device);
+    CHECK(failed.message.find("PoolOptions.pre_start failed") != std::string::npos);
     CHECK(world.spawn_count() == 1);
     world.advance(100ms);
     CHECK(pool.snapshot().workers[0].state == WorkerState::ready);
@@ -372,13 +371,9 @@ TEST_CASE("hooks: a failing pre_start is a typed start failure; post_stop still 
       CHECK(st.reason == sv::ExitReason::spawn_failed);
     };
     sv::Pool pool(world, o);
-    try {
-      pool.start();
-      FAIL("start succeeded");
-    } catch (const std::system_error& e) {
-      CHECK(e.code() == sv::errc::hook_failed);
-      CHECK(std::string(e.what()).find("pre_start threw: disk full") != std::string::npos);
-    }
+    const auto [code, what] = start_failure(pool);
+    CHECK(code == sv::errc::hook_failed);
+    CHECK(what.find("pre_start threw: disk full") != std::string::npos);
     CHECK(reported == std::vector<std::string>{"pre_start"});
     CHECK(posts == 1);
   }
