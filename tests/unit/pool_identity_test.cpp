@@ -312,7 +312,7 @@ TEST_CASE("hooks: pre_start before each spawn, post_stop once after each exit, s
   CHECK(j.count("pre ") == 0);
 }
 
-TEST_CASE("hooks: a failing pre_start is a typed start failure; post_stop still comes once",
+TEST_CASE("hooks: a failing pre_start is a typed start failure, and post_stop still comes once",
           "[unit][pool][hooks]") {
   sv::testing::FakeWorld world;
   SECTION("on the first start, start() returns the hook's error; nothing is spawned") {
