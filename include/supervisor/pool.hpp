@@ -214,8 +214,9 @@ struct PoolOptions {
 
   // ---- Worker identity and hooks -----------------------------------------------------------
   // Each start of a worker (every incarnation, restarts, replacements and scale-ups included)
-  // goes, on the loop thread: `per_worker_spec` -> the pool's own variables -> `pre_start` ->
-  // spawn; and each incarnation the pool tried to start ends with one `post_stop`.
+  // goes, on the loop thread: `per_worker_spec` -> `pre_start` -> spawn (which adds the
+  // `identity_env` variables); and each incarnation the pool tried to start ends with one
+  // `post_stop`. Like subscribers, the hooks may call the pool's non-blocking methods.
 
   /// Every worker's environment holds `SUPERVISOR_WORKER_INDEX` (its index) and
   /// `SUPERVISOR_WORKER_INCARNATION` (its incarnation), as supervisord's `process_num` or PM2's
