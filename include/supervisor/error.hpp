@@ -48,6 +48,9 @@ enum class errc : int {
   /// A file or directory another local user could have written (owner, mode, a symlink) was
   /// refused; the message names it and what was wrong.
   untrusted = 17,
+  /// A host's hook threw (e.g. `PoolOptions::pre_start`, `per_worker_spec`); the message names
+  /// the hook and quotes the exception.
+  hook_failed = 18,
 };
 
 /// The category of `supervisor::errc`. Its name is "supervisor". Thread-safe; one instance per

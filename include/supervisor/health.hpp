@@ -73,7 +73,9 @@ struct ProbeTarget {
   std::size_t worker = 0;
   std::uint64_t incarnation = 0;
   int pid = 0;  ///< Its main process (alive when the probe starts).
-  /// The spec the incarnation was started with (null where unknown, e.g. a `testing::FakeWorld`).
+  /// The spec the incarnation was started with (the worker's own with a
+  /// `PoolOptions::per_worker_spec`; null where unknown). The variables the pool adds to the
+  /// environment over it (`SUPERVISOR_WORKER_INDEX`, ...) are not in its `env`.
   std::shared_ptr<const ProcessSpec> spec;
   /// Its cgroup v2 directory (`ProcessInfo::cgroup`); empty when it has none.
   std::string cgroup;
@@ -179,8 +181,9 @@ struct ExecCheckOptions {
 
 /// Runs a command (directly, no shell) with stdio on /dev/null but for stderr, which is kept for
 /// the detail; healthy when it exits 0. The command finds the worker's PID in
-/// `SUPERVISOR_WORKER_PID`. By default it runs as the worker (`ExecCheckOptions`). A probe that
-/// times out is killed with its whole tree. Needs a real Loop (on a fake world it answers
+/// `SUPERVISOR_WORKER_PID`, its index in `SUPERVISOR_WORKER_INDEX` and its incarnation in
+/// `SUPERVISOR_WORKER_INCARNATION`. By default it runs as the worker (`ExecCheckOptions`). A probe
+/// that times out is killed with its whole tree. Needs a real Loop (on a fake world it answers
 /// `unknown`).
 class SUPERVISOR_API ExecCheck : public HealthCheckStrategy {
  public:
@@ -198,40 +201,76 @@ class SUPERVISOR_API ExecCheck : public HealthCheckStrategy {
   std::vector<std::shared_ptr<Running>> running_;  // (mu_)
 };
 
-/// Healthy when a TCP connection to `address`:`port` succeeds. `address` is a numeric IPv4 or
-/// IPv6 address or "localhost" (127.0.0.1): the probe never blocks on a name lookup. Needs a real
-/// Loop (on a fake world it answers `unknown`).
+/// Where a network check (`TcpCheck`, `HttpCheck`) connects: a numeric IPv4 or IPv6 address or
+/// "localhost" (127.0.0.1), and a port.
+struct ProbeEndpoint {
+  std::string address;
+  std::uint16_t port = 0;
+};
+
+/// Computes the endpoint of the worker a probe is for, from its target (index, incarnation, pid,
+/// spec): for workers that each listen on an endpoint of their own, so that a check judges the
+/// worker it probes. Called on the pool's loop thread for each probe; it must not block. What it
+/// throws fails that probe (and goes to the pool's error handler, as a check's exception does).
+using ProbeEndpointFn = std::function<ProbeEndpoint(const ProbeTarget& target)>;
+
+/// `address`:`base_port + worker index`: the endpoint of workers that listen on a port of their
+/// own, e.g. one `PoolOptions::per_worker_spec` gives each (`8000 + index`). A worker whose port
+/// would pass 65535 fails its probes (the function throws `errc::invalid_argument`).
+[[nodiscard]] SUPERVISOR_API ProbeEndpointFn port_per_worker(std::string address,
+                                                             std::uint16_t base_port);
+
+/// Healthy when a TCP connection to its endpoint succeeds: one fixed `address`:`port` for every
+/// worker, or each worker's own (`ProbeEndpointFn`, e.g. `port_per_worker`). The address is a
+/// numeric IPv4 or IPv6 address or "localhost" (127.0.0.1): the probe never blocks on a name
+/// lookup. Needs a real Loop (on a fake world it answers `unknown`).
 class SUPERVISOR_API TcpCheck : public HealthCheckStrategy {
  public:
   TcpCheck(std::string address, std::uint16_t port);
+  /// Probes each worker at the endpoint `endpoint` computes for it.
+  explicit TcpCheck(ProbeEndpointFn endpoint);
   ~TcpCheck() override;
   void probe(const ProbeTarget& target, ProbeCallback done) override;
   void cancel(const ProbeTarget& target) override;
   [[nodiscard]] std::string name() const override { return "tcp"; }
+  /// The endpoint a probe of `target` connects to (what the endpoint function throws, this
+  /// throws). Also for tests of an endpoint function.
+  [[nodiscard]] ProbeEndpoint endpoint_of(const ProbeTarget& target) const;
 
   struct Attempt;  // internal: one probe in flight
 
  protected:
   /// For HttpCheck: once connected, sends `request` and judges the response's status line.
   TcpCheck(std::string address, std::uint16_t port, std::string request);
+  /// For HttpCheck with an endpoint per worker: sends `GET path` to each worker's endpoint.
+  TcpCheck(ProbeEndpointFn endpoint, std::string path);
 
  private:
+  [[nodiscard]] std::string request_for(const ProbeEndpoint& at) const;
+
   std::string address_;
-  std::uint16_t port_;
+  std::uint16_t port_ = 0;
   std::string request_;
+  ProbeEndpointFn endpoint_;  // when set: each worker's endpoint (address_, port_ unused)
+  std::string path_;          // with endpoint_: HttpCheck's path (its request is built per probe)
+  bool http_ = false;         // with endpoint_: an HttpCheck
   std::mutex mu_;
   std::vector<std::shared_ptr<Attempt>> attempts_;  // (mu_)
 };
 
 /// Healthy when `GET path` answers with a status from 200 to 399 (Kubernetes' rule), over plain
-/// HTTP/1.1 to `address`:`port` (as for TcpCheck: numeric or "localhost"). The detail quotes the
-/// status line. The `Host` header names the address as a URL does (`[::1]:8080` for IPv6).
+/// HTTP/1.1 to its endpoint: one fixed `address`:`port`, or each worker's own
+/// (`ProbeEndpointFn`; as for TcpCheck: numeric or "localhost"). The detail quotes the status
+/// line. The `Host` header names the address as a URL does (`[::1]:8080` for IPv6).
 class SUPERVISOR_API HttpCheck : public TcpCheck {
  public:
   /// Throws `errc::invalid_argument` when `path` is not a request target: empty is "/", else it
   /// must start with '/' and hold no space or control character (a CR or LF would let the path
   /// inject headers).
   HttpCheck(std::string address, std::uint16_t port, std::string path = "/");
+  /// Probes each worker at the endpoint `endpoint` computes for it (e.g. `port_per_worker`).
+  /// Throws as above for a bad `path`.
+  explicit HttpCheck(ProbeEndpointFn endpoint, std::string path = "/");
   [[nodiscard]] std::string name() const override { return "http"; }
 };
 

@@ -118,6 +118,20 @@ struct HealthScoreOptions {
   Duration ready_timeout = std::chrono::seconds(30);  ///< For that replacement.
 };
 
+/// The worker a per-worker hook is called for (`PoolOptions::per_worker_spec`, `pre_start`,
+/// `post_stop`): its index (its slot: see `WorkerSnapshot`) and the incarnation about to start or
+/// just ended (1, 2, ... in a slot; never repeated in it, see `WorkerSnapshot`).
+struct WorkerContext {
+  std::size_t index = 0;
+  std::uint64_t incarnation = 0;
+};
+
+/// The variables a pool puts into each worker's environment (`PoolOptions::identity_env`): its
+/// index, as `WorkerSnapshot::index` ("0", "1", ...), and its incarnation ("1", "2", ...).
+inline constexpr std::string_view worker_index_variable = "SUPERVISOR_WORKER_INDEX";
+/// \copydoc worker_index_variable
+inline constexpr std::string_view worker_incarnation_variable = "SUPERVISOR_WORKER_INCARNATION";
+
 /// Configuration of a Pool.
 struct PoolOptions {
   ProcessSpec spec;             ///< What every worker runs.
@@ -197,6 +211,51 @@ struct PoolOptions {
   std::size_t history_size = 1024;  ///< Events kept for `history()`.
   /// Receives exceptions thrown by strategies and subscribers (loop thread). Must not throw.
   std::function<void(std::exception_ptr, std::string_view where)> error_handler;
+
+  // ---- Worker identity and hooks -----------------------------------------------------------
+  // Each start of a worker (every incarnation, restarts, replacements and scale-ups included)
+  // goes, on the loop thread: `per_worker_spec` -> `pre_start` -> spawn (which adds the
+  // `identity_env` variables); and each incarnation the pool tried to start ends with one
+  // `post_stop`. Like subscribers, the hooks may call the pool's non-blocking methods.
+
+  /// Every worker's environment holds `SUPERVISOR_WORKER_INDEX` (its index) and
+  /// `SUPERVISOR_WORKER_INCARNATION` (its incarnation), as supervisord's `process_num` or PM2's
+  /// `NODE_APP_INSTANCE`. The spawn adds them after the spec's environment (over what
+  /// `per_worker_spec` may have put there; `spec.env.set` may not name them while this is on:
+  /// `errc::invalid_argument`); they are not written into the spec (`ProbeTarget::spec`,
+  /// `pre_start`'s spec). Cheap: no copy of the spec, and the host's environment is still passed
+  /// on uncopied unless it holds these names itself (a worker that runs a pool of its own).
+  /// Exec probes get them too (`ExecCheck`). Default on.
+  bool identity_env = true;
+  /// Derives a worker's spec from `spec` before each start: called with a copy of `spec` (the
+  /// latest, `set_resources` included) to change in place, e.g. a port of its own
+  /// (`argv.push_back(std::to_string(8000 + w.index))`), a working directory, a log file. The
+  /// result is validated like `spec`: a bad one fails that start with `errc::invalid_spec`, an
+  /// exception fails it with `errc::hook_failed` (and goes to `error_handler`, where
+  /// "per_worker_spec"). Such a failure is a `SpawnFailed` naming the worker (the restart policy
+  /// decides what follows), and on the first start it is what `start()` returns. The health
+  /// checks see the derived spec (`ProbeTarget::spec`). Loop thread; it must not block. Default:
+  /// none (every worker runs `spec`).
+  std::function<void(const WorkerContext& worker, ProcessSpec& spec)> per_worker_spec;
+  /// Runs before each spawn (systemd's `ExecStartPre=`), with the spec about to be started (the
+  /// derived one, with the incarnation's `NOTIFY_SOCKET` when the pool uses sd_notify; the
+  /// identity variables come on top at the spawn): to prepare what the incarnation needs (a
+  /// directory, a port reservation, a config file). Returning an error fails the start with that
+  /// error; throwing fails it with `errc::hook_failed` (the message quotes the exception's
+  /// `what()`; the exception also goes to `error_handler`, where "pre_start"). A failed start
+  /// spawns nothing: a `SpawnFailed` event names the worker and carries the error, the restart
+  /// policy decides what follows (as for an exit with reason `spawn_failed`), and on the first
+  /// start `start()` returns it. Loop thread; it must not block for long: the whole pool waits
+  /// meanwhile. Default: none.
+  std::function<std::error_code(const WorkerContext& worker, const ProcessSpec& spec)> pre_start;
+  /// Runs exactly once per incarnation the pool tried to start (systemd's `ExecStopPost=`): after
+  /// its process tree is gone, with its `ExitStatus` (before the `WorkerExited` event, and
+  /// before the next incarnation's `pre_start`); or, for a start that failed (in
+  /// `per_worker_spec`, `pre_start` or the spawn itself), right after the failure, with reason
+  /// `spawn_failed`. Also at `stop()`, which returns only after the last one. To clean what
+  /// `pre_start` prepared. An exception goes to `error_handler` (where "post_stop") and changes
+  /// nothing else. Loop thread. Default: none.
+  std::function<void(const WorkerContext& worker, const ExitStatus& status)> post_stop;
 };
 
 /// Validates the options (and the spec); the error names the first bad field.

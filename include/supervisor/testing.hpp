@@ -18,7 +18,9 @@
 /// outlive its pools.
 
 #include <cstddef>
+#include <map>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <system_error>
 #include <vector>
@@ -64,8 +66,13 @@ class SUPERVISOR_API FakeWorld {
   /// How many processes were spawned so far (failed spawns not counted).
   [[nodiscard]] std::size_t spawn_count() const noexcept;
   /// The spec a process was started with (nullptr for an unknown pid): its env carries
-  /// NOTIFY_SOCKET and WATCHDOG_USEC when the pool uses sd_notify.
+  /// NOTIFY_SOCKET and WATCHDOG_USEC when the pool uses sd_notify; it is the worker's own when
+  /// the pool has a `PoolOptions::per_worker_spec`.
   [[nodiscard]] const ProcessSpec* spec_of(int pid) const;
+  /// The variables a process's environment was given over the host's (empty for an unknown
+  /// pid): its spec's `env.set`, then those the pool sets for each worker
+  /// (`SUPERVISOR_WORKER_INDEX`, `SUPERVISOR_WORKER_INCARNATION`: see `PoolOptions::identity_env`).
+  [[nodiscard]] std::map<std::string, std::string> env_of(int pid) const;
   /// Whether the pool asked `pid` to stop (its StopPlan started).
   [[nodiscard]] bool stop_requested(int pid) const;
 

@@ -215,7 +215,7 @@ SUPERVISOR_INLINE const ProcTable& LinuxBackend::proc_table() {
 }
 
 SUPERVISOR_INLINE std::unique_ptr<SpawnPlan> LinuxBackend::prepare(
-    std::shared_ptr<const ProcessSpec> spec_ptr, const ChildRequest& request, ErrorSink& err) {
+    std::shared_ptr<const ProcessSpec> spec_ptr, ChildRequest& request, ErrorSink& err) {
   const ProcessSpec& spec = *spec_ptr;
   auto plan = std::make_unique<LinuxPlan>();
   plan->containment = request.containment;
@@ -259,7 +259,7 @@ SUPERVISOR_INLINE std::unique_ptr<SpawnPlan> LinuxBackend::prepare(
   p.use_pidfd = info_.pidfd_available;
   p.has_close_range = info_.close_range_available;
   p.parent_pid = host_pid_;
-  prepare_spawn(spec, p, err);
+  prepare_spawn(spec, p, err, std::move(request.extra_env));
   if (err) return nullptr;
   plan->spec = std::move(spec_ptr);
   plan->path = options_.spawn_path.value_or(SpawnPath::clone3);

@@ -44,8 +44,8 @@ class LinuxBackend final : public Backend {
   void enter_loop_thread() override;
   void after_loop() override;
   [[nodiscard]] bool forked() const noexcept override { return ::getpid() != host_pid_; }
-  std::unique_ptr<SpawnPlan> prepare(std::shared_ptr<const ProcessSpec> spec,
-                                     const ChildRequest& request, ErrorSink& err) override;
+  std::unique_ptr<SpawnPlan> prepare(std::shared_ptr<const ProcessSpec> spec, ChildRequest& request,
+                                     ErrorSink& err) override;
   std::unique_ptr<ChildOs> spawn(SpawnPlan& plan, ProcessInfo& info, ErrorSink& err) override;
   std::shared_ptr<GroupOs> make_group(const ResourceLimits& limits,
                                       const std::shared_ptr<GroupOs>& parent,

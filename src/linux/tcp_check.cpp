@@ -137,31 +137,33 @@ SUPERVISOR_INLINE void TcpCheck::probe(const ProbeTarget& target, ProbeCallback 
     done(ProbeResult::unknown(name() + " checks need a real Loop"));
     return;
   }
+  const ProbeEndpoint at = endpoint_of(target);  // what it throws, the pool reports
+  const std::uint16_t port = at.port;
   sockaddr_storage addr{};
   socklen_t addr_len = 0;
-  const std::string host = address_ == "localhost" ? "127.0.0.1" : address_;
+  const std::string host = at.address == "localhost" ? "127.0.0.1" : at.address;
   auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
   auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr);
   if (::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
     v4->sin_family = AF_INET;
-    v4->sin_port = htons(port_);
+    v4->sin_port = htons(port);
     addr_len = sizeof *v4;
   } else if (::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
     v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(port_);
+    v6->sin6_port = htons(port);
     addr_len = sizeof *v6;
   } else {
     done(ProbeResult::unknown(fmt::format(
-        "\"{}\" is not a numeric address (names are not resolved: that could block)", address_)));
+        "\"{}\" is not a numeric address (names are not resolved: that could block)", at.address)));
     return;
   }
   auto a = std::make_shared<Attempt>();
   a->target = target;
   a->loop = target.loop;
   a->done = std::move(done);
-  a->request = request_;
-  a->endpoint = addr.ss_family == AF_INET6 ? fmt::format("[{}]:{}", host, port_)
-                                           : fmt::format("{}:{}", host, port_);
+  a->request = request_for(at);
+  a->endpoint = addr.ss_family == AF_INET6 ? fmt::format("[{}]:{}", host, port)
+                                           : fmt::format("{}:{}", host, port);
   a->fd.reset(::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!a->fd) {
     a->finish(ProbeResult::unknown(fmt::format("socket: {}", detail::sys_message(errno))));

@@ -115,6 +115,18 @@ SUPERVISOR_INLINE void validate_pool(const PoolOptions& o, detail::ErrorSink& er
     check_health_entry(o.health_checks[i], i, err);
     if (err) return;
   }
+  if (o.identity_env) {
+    for (const std::string_view name : {worker_index_variable, worker_incarnation_variable}) {
+      if (o.spec.env.set.count(std::string(name)) == 0) continue;
+      err.fail(errc::invalid_argument, [&] {
+        return fmt::format(
+            "PoolOptions.spec.env.set: {} is the pool's own while PoolOptions.identity_env is on "
+            "(each worker gets its own value)",
+            name);
+      });
+      return;
+    }
+  }
   if (o.history_size == 0) {
     err.fail(errc::invalid_argument,
              [] { return std::string("PoolOptions.history_size: 0 (at least 1)"); });

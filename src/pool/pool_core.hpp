@@ -16,8 +16,9 @@
 //   PoolMetrics   (pool_metrics.hpp)   the core's counters and histograms, a snapshot's sums
 //
 // Its code: pool_core.cpp (what Pool and Lease call, the parts' view, events, snapshots),
-// pool_core_lifecycle.cpp (spawn, exit, restart decision, retirement, resize, stop) and
-// pool_core_leases.cpp (acquire and release, the desk's loop side, the FIFO waiters).
+// pool_core_lifecycle.cpp (spawn, exit, restart decision, retirement, resize, stop),
+// pool_core_leases.cpp (acquire and release, the desk's loop side, the FIFO waiters) and
+// pool_core_hooks.cpp (a worker's own spec, the host's pre-start and post-stop hooks).
 
 #include <fmt/format.h>
 
@@ -204,7 +205,7 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
   [[nodiscard]] bool replaceable(const Slot& s) const;
   void on_exit(std::size_t index, std::uint64_t incarnation, ExitStatus st);
   void discard_launch(std::size_t index, std::uint64_t incarnation, Launch l);
-  void forget_discarded(std::size_t index, std::uint64_t incarnation);
+  void forget_discarded(std::size_t index, std::uint64_t incarnation, const ExitStatus& st);
   RestartDecision ask_restart_policy(const Slot& slot, const ExitStatus& st);
   void decide(Slot& slot, const ExitStatus& st, std::optional<RestartDecision> early = {},
               std::optional<Launch> launched = {});
@@ -219,6 +220,20 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
   void retire_slot(Slot& s);
   void begin_drain();
   void begin_stop();
+
+  // A worker's own spec and the host's hooks (pool_core_hooks.cpp).
+  std::shared_ptr<const ProcessSpec> worker_spec(std::size_t index, std::uint64_t incarnation,
+                                                 const NotifyChannel* notify, ErrorSink& err);
+  [[nodiscard]] std::vector<std::string> identity_vars(std::size_t index,
+                                                       std::uint64_t incarnation) const;
+  void run_pre_start(std::size_t index, std::uint64_t incarnation, const ProcessSpec& spec,
+                     ErrorSink& err);
+  void run_post_stop(std::size_t index, std::uint64_t incarnation, const ExitStatus& st);
+  static ExitStatus spawn_failed_status() {
+    ExitStatus st;
+    st.reason = ExitReason::spawn_failed;
+    return st;
+  }
 
   // Leases (pool_core_leases.cpp).
   bool desk_acquire(Lease& out);  // any thread (desk_mu_)
@@ -238,14 +253,15 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
                   TimePoint acquired);
 
   // ---- state -------------------------------------------------------------------------------
-  const std::shared_ptr<PoolHost> host_;            // fixed at construction; itself thread-safe
-  PoolOptions options_;                             // (loop) after construction
-  LeaseDesk desk_;                                  // any thread: see lease_desk.hpp
-  HealthRunner health_;                             // (loop) see health_runner.hpp
-  Rollouts rollouts_;                               // (loop) see rollouts.hpp
-  LimitWatch limits_;                               // (loop) see limit_watch.hpp
-  PoolMetrics metrics_;                             // (loop)
-  std::shared_ptr<const ProcessSpec> shared_spec_;  // (loop) one spec for every worker
+  const std::shared_ptr<PoolHost> host_;  // fixed at construction; itself thread-safe
+  PoolOptions options_;                   // (loop) after construction
+  LeaseDesk desk_;                        // any thread: see lease_desk.hpp
+  HealthRunner health_;                   // (loop) see health_runner.hpp
+  Rollouts rollouts_;                     // (loop) see rollouts.hpp
+  LimitWatch limits_;                     // (loop) see limit_watch.hpp
+  PoolMetrics metrics_;                   // (loop)
+  // (loop) the spec of every worker that needs no copy of its own (see worker_spec)
+  std::shared_ptr<const ProcessSpec> shared_spec_;
   // A deque: growing never moves a slot, so a `Slot&` held up the stack stays valid.
   // Retired slots are reclaimed for new workers (add_slot): its size is the peak number of
   // workers the pool had at once, not the number it ever had.

@@ -69,19 +69,13 @@ SUPERVISOR_INLINE PoolCore::Launch PoolCore::launch(std::size_t index, std::uint
           if (auto self = weak.lock()) self->on_note(index, incarnation, note);
         },
         l.err);
-    if (!l.err) {
-      auto spec = std::make_shared<ProcessSpec>(options_.spec);  // this incarnation's socket
-      spec->env.set["NOTIFY_SOCKET"] = l.notify->address();
-      if (options_.watchdog > Duration::zero()) {
-        spec->env.set["WATCHDOG_USEC"] = std::to_string(
-            std::chrono::duration_cast<std::chrono::microseconds>(options_.watchdog).count());
-      }
-      l.worker = host_->spawn(std::move(spec), options_.containment, group_.get(),
-                              std::move(on_exit), l.err);
-    }
-  } else {
-    l.worker =
-        host_->spawn(shared_spec_, options_.containment, group_.get(), std::move(on_exit), l.err);
+  }
+  std::shared_ptr<const ProcessSpec> spec;
+  if (!l.err) spec = worker_spec(index, incarnation, l.notify.get(), l.err);
+  if (!l.err && options_.pre_start) run_pre_start(index, incarnation, *spec, l.err);
+  if (!l.err) {
+    l.worker = host_->spawn(std::move(spec), identity_vars(index, incarnation),
+                            options_.containment, group_.get(), std::move(on_exit), l.err);
   }
   if (!l.err && !l.worker)
     l.err.fail(errc::internal, [] { return std::string("spawn returned no process"); });
@@ -113,19 +107,32 @@ SUPERVISOR_INLINE void PoolCore::spawn(Slot& slot, ErrorSink* first_start_err,
   std::unique_ptr<WorkerProcess> worker = std::move(l.worker);
   if (err) {
     ++metrics_.spawn_failures;
+    run_post_stop(index, incarnation, spawn_failed_status());
     emit(SpawnFailed{slot.index, err.code, err.context});
     if (first_start_err) {
       first_start_err->fail(err.code, [&] { return err.context; });
       move_to(slot, WorkerState::exited, "spawn failed");
       return;
     }
-    ExitStatus st;
-    st.reason = ExitReason::spawn_failed;
     move_to(slot, WorkerState::exited, "spawn failed: " + err.context);
-    decide(slot, st);
+    if (stopping_ || slot.retiring) {
+      // Stopped meanwhile (by a subscriber or a hook): nothing is left to decide.
+      retire(slot, stopping_ ? "pool stopped" : "retired");
+      return;
+    }
+    slot.recycling = false;
+    decide(slot, spawn_failed_status());
     return;
   }
   slot.worker = std::move(worker);
+  if (slot.sm.state() != WorkerState::starting) {
+    // A subscriber of the `starting` transition, or a hook, stopped the pool or the worker
+    // while it had no process yet (it is `stopping`): the process it now has is asked to stop,
+    // and its exit goes the way the stop meant (retired, or started again when recycling).
+    emit(WorkerSpawned{slot.index, incarnation, slot.worker->pid()});
+    slot.worker->request_stop();
+    return;
+  }
   health_.renew_score(index);
   slot.incarnation_leases = 0;
   slot.recycling = false;
@@ -138,6 +145,8 @@ SUPERVISOR_INLINE void PoolCore::spawn(Slot& slot, ErrorSink* first_start_err,
     });
   }
   emit(WorkerSpawned{slot.index, slot.sm.incarnation(), slot.worker->pid()});
+  if (slot.sm.state() != WorkerState::starting || slot.sm.incarnation() != incarnation)
+    return;  // a subscriber stopped it (its stop request went to this process): no more to start
   if (!options_.spec.resources.empty()) limits_.report_unenforced(index, *slot.worker);
   guarded("restart_policy.on_started",
           [&] { options_.restart_policy->on_started(slot.index, now()); });
@@ -275,7 +284,7 @@ SUPERVISOR_INLINE void PoolCore::on_exit(std::size_t index, std::uint64_t incarn
                                          ExitStatus st) {
   Slot& slot = slots_[index];
   if (slot.sm.incarnation() != incarnation) {
-    forget_discarded(index, incarnation);
+    forget_discarded(index, incarnation, st);
     return;
   }
   if (slot.timer) host_->cancel_timer(slot.timer);
@@ -288,6 +297,8 @@ SUPERVISOR_INLINE void PoolCore::on_exit(std::size_t index, std::uint64_t incarn
                               : watchdog                       ? PoolVerdict::watchdog
                                                                : PoolVerdict::none;
   st.reason = with_verdict(st.reason, verdict);
+  // Before anything can start the next incarnation (the fast path below, a subscriber).
+  run_post_stop(index, incarnation, st);
   // Fast path of an immediate restart: the policy decides first, and the replacement starts
   // before the bookkeeping of this exit (events, counters, limiters), which then runs as
   // always; the process is already on its way meanwhile. Only where nothing else decides
@@ -333,17 +344,22 @@ SUPERVISOR_INLINE void PoolCore::on_exit(std::size_t index, std::uint64_t incarn
 SUPERVISOR_INLINE void PoolCore::discard_launch(std::size_t index, std::uint64_t incarnation,
                                                 Launch l) {
   --launched_ahead_;
-  if (!l.worker) return;
+  if (!l.worker) {
+    run_post_stop(index, incarnation, spawn_failed_status());  // its start failed: over already
+    return;
+  }
   l.worker->request_kill();
   discarded_.push_back(Discarded{index, incarnation, std::move(l.worker)});
 }
 
-SUPERVISOR_INLINE void PoolCore::forget_discarded(std::size_t index, std::uint64_t incarnation) {
+SUPERVISOR_INLINE void PoolCore::forget_discarded(std::size_t index, std::uint64_t incarnation,
+                                                  const ExitStatus& st) {
   const auto it = std::find_if(discarded_.begin(), discarded_.end(), [&](const Discarded& d) {
     return d.index == index && d.incarnation == incarnation;
   });
   if (it == discarded_.end()) return;
   discarded_.erase(it);
+  run_post_stop(index, incarnation, st);
   check_all_retired();
 }
 

@@ -68,7 +68,9 @@ class PoolHost {
   // Starts a process (inside `group` when not null: one this host made); on success `on_exit`
   // is called later (loop thread) exactly once, from a turn of the loop of its own: never from
   // inside a call into this host, so the pool may act on it at once (restart, spawn).
+  // `extra_env`: "NAME=value" entries its environment gets after the spec's (ChildRequest's).
   virtual std::unique_ptr<WorkerProcess> spawn(std::shared_ptr<const ProcessSpec> spec,
+                                               std::vector<std::string> extra_env,
                                                Containment containment, WorkerGroup* group,
                                                std::function<void(const ExitStatus&)> on_exit,
                                                ErrorSink& err) = 0;

@@ -269,7 +269,8 @@ SUPERVISOR_INLINE void open_stdio(const StdioSpec& io, int target, PreparedSpawn
 
 SUPERVISOR_LOCAL_END
 
-SUPERVISOR_INLINE void prepare_spawn(const ProcessSpec& spec, PreparedSpawn& p, ErrorSink& err) {
+SUPERVISOR_INLINE void prepare_spawn(const ProcessSpec& spec, PreparedSpawn& p, ErrorSink& err,
+                                     std::vector<std::string> extra_env) {
   p.display = spec.display_name();
   p.cwd = spec.cwd;
   p.new_session = spec.new_session;
@@ -278,16 +279,16 @@ SUPERVISOR_INLINE void prepare_spawn(const ProcessSpec& spec, PreparedSpawn& p, 
   EnvVars identity_vars;
   resolve_identity(spec, p, identity_vars, err);
   if (err) return;
-  EnvPlan env = plan_environment(spec.env, environ, "/usr/local/bin:/usr/bin:/bin", identity_vars);
+  EnvPlan env = plan_environment(spec.env, environ, "/usr/local/bin:/usr/bin:/bin", identity_vars,
+                                 std::move(extra_env));
   if (env.host_as_is) {
     // The common case, kept cheap (spawn is a hot path): the host's environment as it is, its
     // strings not even copied. glibc never frees a string setenv() made, and a string the host
     // put there itself it must keep while it is in the environment, as posix_spawn(environ)
-    // requires too.
+    // requires too. What the spec and the request add (e.g. a pool worker's identity) follows.
     for (char** e = environ; e && *e; ++e) p.envp.push_back(*e);
-  } else {
-    p.env_storage = std::move(env.vars);
   }
+  p.env_storage = std::move(env.vars);
   if (env.watchdog_pid) {
     // Room for any pid's digits: the clone3 child writes its own pid here (memory it owns or,
     // vfork-style, this spawn's own buffer), and a spawner that cannot drops the variable.

@@ -68,7 +68,9 @@ struct PreparedSpawn {
 };
 
 // Resolves and opens everything the child needs. Errors name the field or the program.
-void prepare_spawn(const ProcessSpec& spec, PreparedSpawn& out, ErrorSink& err);
+// `extra_env`: "NAME=value" entries set after the spec's environment (ChildRequest::extra_env).
+void prepare_spawn(const ProcessSpec& spec, PreparedSpawn& out, ErrorSink& err,
+                   std::vector<std::string> extra_env = {});
 
 // Whether execve could run `candidate`: 0, or the errno that tells why not (EISDIR for a
 // directory, which execve itself reports as EACCES).

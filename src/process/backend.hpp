@@ -184,6 +184,10 @@ struct ChildRequest {
   // worker an exec probe checks: the child joins that tree's group and limits, and is stopped as
   // a process group of its own (it needs process-group containment and no `group`).
   std::string join_cgroup;
+  // "NAME=value" entries set in the child's environment after the spec's own (after
+  // `env.set`), for this child only: a pool worker's identity, which every spawn of a pool then
+  // gets without a copy of the pool's spec.
+  std::vector<std::string> extra_env;
 };
 
 // A spawn prepared on the calling thread (program resolved, files opened, argv and environment
@@ -235,8 +239,9 @@ class Backend {
   [[nodiscard]] virtual bool forked() const noexcept { return false; }
 
   // Any thread: resolves and opens what the child needs; errors name the field or the program.
+  // It may move out of `request` what the plan keeps (its `extra_env`: a spawn is a hot path).
   virtual std::unique_ptr<SpawnPlan> prepare(std::shared_ptr<const ProcessSpec> spec,
-                                             const ChildRequest& request, ErrorSink& err) = 0;
+                                             ChildRequest& request, ErrorSink& err) = 0;
   // Makes the child's groups and limits and starts it (on the loop thread when the plan says
   // so), and fills `info`. Spawn errors come back here, and leave nothing behind.
   virtual std::unique_ptr<ChildOs> spawn(SpawnPlan& plan, ProcessInfo& info, ErrorSink& err) = 0;

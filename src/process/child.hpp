@@ -117,9 +117,10 @@ class ChildCore final : public ChildEvents,
 
 // Starts `spec` on `core` (Process::start without a Loop object). `spec_validated`: the caller
 // validated this spec already (a pool, when it started), so a restart need not do it again.
-// `join_cgroup`: see ChildRequest.
+// `join_cgroup`, `extra_env`: see ChildRequest.
 Process start_process(const std::shared_ptr<LoopCore>& core,
                       std::shared_ptr<const ProcessSpec> spec, ProcessOptions options,
-                      bool spec_validated, ErrorSink& err, const std::string& join_cgroup = {});
+                      bool spec_validated, ErrorSink& err, const std::string& join_cgroup = {},
+                      std::vector<std::string> extra_env = {});
 
 }  // namespace supervisor::detail

@@ -131,6 +131,8 @@ SUPERVISOR_INLINE void ExecCheck::probe(const ProbeTarget& target, ProbeCallback
   spec->err = StdioSpec::pipe();
   spec->output.exit_tail_lines = 3;
   spec->env.set["SUPERVISOR_WORKER_PID"] = std::to_string(target.pid);
+  spec->env.set["SUPERVISOR_WORKER_INDEX"] = std::to_string(target.worker);
+  spec->env.set["SUPERVISOR_WORKER_INCARNATION"] = std::to_string(target.incarnation);
   spec->stop.steps.clear();  // a cancelled probe is killed at once, tree and all
   ProcessOptions options;
   options.on_exit = [done](const ExitStatus& st) {
@@ -179,6 +181,37 @@ SUPERVISOR_INLINE TcpCheck::TcpCheck(std::string address, std::uint16_t port)
 SUPERVISOR_INLINE TcpCheck::TcpCheck(std::string address, std::uint16_t port, std::string request)
     : address_(std::move(address)), port_(port), request_(std::move(request)) {}
 
+SUPERVISOR_INLINE TcpCheck::TcpCheck(ProbeEndpointFn endpoint) : endpoint_(std::move(endpoint)) {
+  if (!endpoint_) throw_error(errc::invalid_argument, "TcpCheck: the endpoint function is empty");
+}
+
+SUPERVISOR_INLINE TcpCheck::TcpCheck(ProbeEndpointFn endpoint, std::string path)
+    : endpoint_(std::move(endpoint)), path_(std::move(path)), http_(true) {
+  if (!endpoint_) throw_error(errc::invalid_argument, "HttpCheck: the endpoint function is empty");
+  static_cast<void>(detail::http_probe_request("127.0.0.1", 80, path_));  // throws for a bad path
+}
+
+SUPERVISOR_INLINE ProbeEndpoint TcpCheck::endpoint_of(const ProbeTarget& target) const {
+  if (endpoint_) return endpoint_(target);
+  return ProbeEndpoint{address_, port_};
+}
+
+SUPERVISOR_INLINE std::string TcpCheck::request_for(const ProbeEndpoint& at) const {
+  if (!endpoint_) return request_;
+  return http_ ? detail::http_probe_request(at.address, at.port, path_) : std::string();
+}
+
+SUPERVISOR_INLINE ProbeEndpointFn port_per_worker(std::string address, std::uint16_t base_port) {
+  return [address = std::move(address), base_port](const ProbeTarget& target) {
+    if (target.worker > 65535U - base_port) {
+      throw_error(errc::invalid_argument,
+                  fmt::format("port_per_worker: port {} + worker {} is past 65535", base_port,
+                              target.worker));
+    }
+    return ProbeEndpoint{address, static_cast<std::uint16_t>(base_port + target.worker)};
+  };
+}
+
 namespace detail {
 // The path must be a request target (origin form): a space or a
 // control character in it (CR, LF above all) would change the request's meaning.
@@ -215,5 +248,8 @@ SUPERVISOR_INLINE std::string http_probe_request(const std::string& address, std
 
 SUPERVISOR_INLINE HttpCheck::HttpCheck(std::string address, std::uint16_t port, std::string path)
     : TcpCheck(address, port, detail::http_probe_request(address, port, path)) {}
+
+SUPERVISOR_INLINE HttpCheck::HttpCheck(ProbeEndpointFn endpoint, std::string path)
+    : TcpCheck(std::move(endpoint), std::move(path)) {}
 
 }  // namespace supervisor

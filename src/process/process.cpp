@@ -18,7 +18,8 @@ using detail::ErrorSink;
 SUPERVISOR_INLINE Process detail::start_process(const std::shared_ptr<LoopCore>& core,
                                                 std::shared_ptr<const ProcessSpec> spec_ptr,
                                                 ProcessOptions options, bool spec_validated,
-                                                ErrorSink& err, const std::string& join_cgroup) {
+                                                ErrorSink& err, const std::string& join_cgroup,
+                                                std::vector<std::string> extra_env) {
   const ProcessSpec& spec = *spec_ptr;
   if (!spec_validated) validate_spec(spec, err);
   if (err) return {};
@@ -26,6 +27,7 @@ SUPERVISOR_INLINE Process detail::start_process(const std::shared_ptr<LoopCore>&
   request.containment = options.containment;
   request.group = GroupAccess::state(options.group);
   request.join_cgroup = join_cgroup;
+  request.extra_env = std::move(extra_env);
   if (request.group && request.group->core != core) {
     err.fail(errc::invalid_argument, [&] {
       return fmt::format("start \"{}\": ProcessOptions::group belongs to another Loop",

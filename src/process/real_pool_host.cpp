@@ -67,7 +67,8 @@ class RealHost final : public PoolHost {
   [[nodiscard]] std::shared_ptr<LoopCore> loop_core() const override { return core_; }
 
   std::unique_ptr<WorkerProcess> spawn(std::shared_ptr<const ProcessSpec> spec,
-                                       Containment containment, WorkerGroup* group,
+                                       std::vector<std::string> extra_env, Containment containment,
+                                       WorkerGroup* group,
                                        std::function<void(const ExitStatus&)> on_exit,
                                        ErrorSink& err) override {
     ProcessOptions po;
@@ -75,7 +76,8 @@ class RealHost final : public PoolHost {
     if (group != nullptr) po.group = static_cast<RealGroup*>(group)->group;
     po.on_exit = std::move(on_exit);
     // Validated by the pool when it started (a notify socket added since changes nothing there).
-    Process p = start_process(core_, std::move(spec), std::move(po), true, err);
+    Process p =
+        start_process(core_, std::move(spec), std::move(po), true, err, {}, std::move(extra_env));
     if (err) return nullptr;
     return std::make_unique<RealWorker>(std::move(p));
   }

@@ -3,7 +3,9 @@
 #include "spawn_plan.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <functional>
+#include <iterator>
 #include <map>
 
 namespace supervisor::detail {
@@ -38,29 +40,107 @@ inline bool names_service_variable(const char* kv) noexcept {
   }
 }
 
+// A set of first letters (of the names a spawn adds): 32 bytes to clear, one test per lookup.
+class Letters {
+ public:
+  void add(const char* name) noexcept {
+    const auto c = static_cast<unsigned char>(name[0]);
+    bits_[c >> 6] |= std::uint64_t{1} << (c & 63);
+  }
+  [[nodiscard]] bool has(const char* name) const noexcept {
+    const auto c = static_cast<unsigned char>(name[0]);
+    return (bits_[c >> 6] & (std::uint64_t{1} << (c & 63))) != 0;
+  }
+  [[nodiscard]] bool any() const noexcept {
+    return (bits_[0] | bits_[1] | bits_[2] | bits_[3]) != 0;
+  }
+
+ private:
+  std::uint64_t bits_[4] = {};
+};
+
+// Whether the host's `kv` ("NAME=value") names a variable `env.set` or `extra` ("NAME=value"
+// entries) adds.
+inline bool names_an_addition(const char* kv, const Environment& env,
+                              const std::vector<std::string>& extra) noexcept {
+  for (const auto& s : env.set) {
+    if (value_of(kv, s.first.c_str()) != nullptr) return true;
+  }
+  for (const auto& entry : extra) {
+    const char* k = kv;
+    for (const char c : entry) {
+      if (*k++ != c) break;
+      if (c == '=') return true;
+    }
+  }
+  return false;
+}
+
+// Whether `extra` names a variable `env.set` sets too (the general path then applies both, in
+// order, rather than pass both on).
+inline bool extra_in_set(const Environment& env, const std::vector<std::string>& extra) {
+  if (env.set.empty()) return false;
+  for (const auto& entry : extra) {
+    if (env.set.count(entry.substr(0, entry.find('='))) != 0) return true;
+  }
+  return false;
+}
+
 SUPERVISOR_LOCAL_END
 
 SUPERVISOR_INLINE EnvPlan plan_environment(const Environment& env, const char* const* host,
-                                           std::string_view default_path, const EnvVars& identity) {
+                                           std::string_view default_path, const EnvVars& identity,
+                                           std::vector<std::string> extra) {
   EnvPlan plan;
-  if (env.inherit && env.pass.empty() && env.set.empty() && env.unset.empty() && identity.empty()) {
-    // The host's environment as it is, unless it holds a service-manager variable (rare: a host
-    // started by systemd with Type=notify or a watchdog), which takes the general path. This scan
-    // runs on every spawn: it looks at first letters, and measures no string it need not.
+  if (env.inherit && env.pass.empty() && env.unset.empty() && identity.empty() &&
+      !extra_in_set(env, extra)) {
+    // The host's environment as it is, with what `set` and `extra` add after it (a pool adds a
+    // worker's identity to every spawn), unless the host holds a service-manager variable (rare:
+    // a host started by systemd with Type=notify or a watchdog) or a variable they replace:
+    // those take the general path. This scan runs on every spawn: it looks at first letters,
+    // and measures no string it need not.
+    Letters added;  // the first letters of the names added
+    for (const auto& kv : env.set) added.add(kv.first.c_str());
+    for (const auto& kv : extra) added.add(kv.c_str());
     const char* path = nullptr;
     bool as_is = true;
-    for (const char* const* e = host; e && *e; ++e) {
+    for (const char* const* e = host; e && *e && as_is; ++e) {
       const char* kv = *e;
-      if (kv[0] == 'P' && path == nullptr) {
+      if (added.any() && added.has(kv) && names_an_addition(kv, env, extra)) {
+        as_is = false;
+      } else if (kv[0] == 'P' && path == nullptr) {
         path = value_of(kv, "PATH");
       } else if (names_service_variable(kv)) {
         as_is = false;
-        break;
       }
     }
     if (as_is) {
       plan.host_as_is = true;
-      plan.path = path != nullptr ? std::string(path) : std::string(default_path);
+      if (env.set.empty()) {
+        plan.vars = std::move(extra);  // the common case of a pool: not even a copy
+      } else {
+        plan.vars.reserve(env.set.size() + extra.size());
+        for (const auto& kv : env.set) {
+          std::string& v = plan.vars.emplace_back();
+          v.reserve(kv.first.size() + 1 + kv.second.size());
+          v.append(kv.first).append(1, '=').append(kv.second);
+        }
+        std::move(extra.begin(), extra.end(), std::back_inserter(plan.vars));
+      }
+      const char* own_path = nullptr;
+      bool watchdog_usec = false;
+      bool watchdog_pid = false;
+      if (added.has("P") || added.has("W")) {
+        for (const auto& v : plan.vars) {  // the host has no service-manager variable here
+          if (own_path == nullptr) own_path = value_of(v.c_str(), "PATH");
+          watchdog_usec = watchdog_usec || value_of(v.c_str(), "WATCHDOG_USEC") != nullptr;
+          watchdog_pid = watchdog_pid || value_of(v.c_str(), "WATCHDOG_PID") != nullptr;
+        }
+      }
+      plan.path = own_path != nullptr ? std::string(own_path)
+                  : path != nullptr   ? std::string(path)
+                                      : std::string(default_path);
+      plan.watchdog_pid = watchdog_usec && !watchdog_pid;
       return plan;
     }
   }
@@ -83,6 +163,11 @@ SUPERVISOR_INLINE EnvPlan plan_environment(const Environment& env, const char* c
     if (auto it = vars.find(k); it != vars.end()) vars.erase(it);
   }
   for (const auto& kv : env.set) vars[kv.first] = kv.second;
+  for (const auto& kv : extra) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) continue;
+    vars[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
   if (auto it = vars.find("PATH"); it != vars.end()) plan.path = it->second;
   plan.watchdog_pid =
       vars.find("WATCHDOG_USEC") != vars.end() && vars.find("WATCHDOG_PID") == vars.end();

@@ -19,10 +19,12 @@
 namespace supervisor::detail {
 
 struct EnvPlan {
-  // The host's environment as it is (inherit, nothing set or unset): `vars` is empty, and the
-  // backend passes the host's own strings on, uncopied (a spawn is a hot path).
+  // The host's environment as it is (inherit, nothing unset, and nothing set or added that the
+  // host has): the backend passes the host's own strings on, uncopied (a spawn is a hot path),
+  // and `vars` after them.
   bool host_as_is = false;
-  // Otherwise the child's variables, "NAME=value", sorted by name.
+  // With `host_as_is`: what `set` (sorted by name) and then `extra` add, "NAME=value". Otherwise
+  // the child's whole environment, "NAME=value", sorted by name.
   std::vector<std::string> vars;
   // The PATH a bare program name is searched in: the child's own, else `default_path`.
   std::string path;
@@ -40,9 +42,11 @@ using EnvVars = std::vector<std::pair<std::string, std::string>>;
 // `host`: the host's "NAME=value" strings, null-terminated (environ); entries without '=' or
 // with an empty name are skipped. The rules apply in order: inherit (all, or the names in
 // `env.pass`; service-manager variables only with `keep_service_variables`), `identity` (the
-// variables of the worker's user, found by the backend), unset, set.
+// variables of the worker's user, found by the backend), unset, set, then `extra` ("NAME=value"
+// entries: what a pool sets for one worker, ChildRequest::extra_env).
 [[nodiscard]] EnvPlan plan_environment(const Environment& env, const char* const* host,
-                                       std::string_view default_path, const EnvVars& identity = {});
+                                       std::string_view default_path, const EnvVars& identity = {},
+                                       std::vector<std::string> extra = {});
 
 struct PathSearch {
   std::string program;    // the first candidate that passed the check, or empty

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include <supervisor/testing.hpp>
 
@@ -34,7 +35,8 @@ class FakeHost final : public PoolHost, public std::enable_shared_from_this<Fake
   std::uint64_t add_timer(Duration after, std::function<void()> fn) override;
   void cancel_timer(std::uint64_t id) override;
   std::unique_ptr<WorkerProcess> spawn(std::shared_ptr<const ProcessSpec> spec,
-                                       Containment containment, WorkerGroup* group,
+                                       std::vector<std::string> extra_env, Containment containment,
+                                       WorkerGroup* group,
                                        std::function<void(const ExitStatus&)> on_exit,
                                        ErrorSink& err) override;
   std::unique_ptr<WorkerGroup> make_group(const ResourceLimits& limits, const ResourceGroup& parent,
@@ -61,6 +63,7 @@ class FakeHost final : public PoolHost, public std::enable_shared_from_this<Fake
     bool wall_time_hit = false;
     std::uint64_t memory_bytes = 0;
     double cpu_seconds = 0;
+    std::vector<std::string> extra_env{};  // "NAME=value": what the pool set beyond its spec
   };
   std::map<int, Proc> procs_;
   std::map<std::string, std::function<void(const NotifyNote&)>> channels_;  // by address

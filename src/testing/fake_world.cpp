@@ -25,6 +25,12 @@ class FakeWorker final : public WorkerProcess {
   void request_kill() override {
     if (auto h = host_.lock()) h->on_kill_request(pid_);
   }
+  [[nodiscard]] std::shared_ptr<const ProcessSpec> spec() const override {
+    const auto h = host_.lock();
+    if (!h) return nullptr;
+    const auto it = h->procs_.find(pid_);
+    return it == h->procs_.end() ? nullptr : it->second.spec;
+  }
   [[nodiscard]] ResourceSample sample() const override {
     ResourceSample s;
     const auto h = host_.lock();
@@ -159,8 +165,8 @@ SUPERVISOR_INLINE std::unique_ptr<WorkerGroup> FakeHost::make_group(const Resour
 }
 
 SUPERVISOR_INLINE std::unique_ptr<WorkerProcess> FakeHost::spawn(
-    std::shared_ptr<const ProcessSpec> spec, Containment, WorkerGroup*,
-    std::function<void(const ExitStatus&)> on_exit, ErrorSink& err) {
+    std::shared_ptr<const ProcessSpec> spec, std::vector<std::string> extra_env, Containment,
+    WorkerGroup*, std::function<void(const ExitStatus&)> on_exit, ErrorSink& err) {
   if (fail_spawns_ > 0) {
     --fail_spawns_;
     err.fail(fail_error_, [&] {
@@ -172,6 +178,7 @@ SUPERVISOR_INLINE std::unique_ptr<WorkerProcess> FakeHost::spawn(
   const auto wall_time = spec->resources.wall_time;
   Proc& proc =
       procs_.emplace(pid, Proc{std::move(spec), std::move(on_exit), clock_.now()}).first->second;
+  proc.extra_env = std::move(extra_env);
   if (wall_time) {
     proc.wall_timer = add_timer(*wall_time, [this, pid] {
       auto it = procs_.find(pid);
@@ -280,6 +287,18 @@ SUPERVISOR_INLINE std::size_t FakeWorld::spawn_count() const noexcept { return h
 SUPERVISOR_INLINE const ProcessSpec* FakeWorld::spec_of(int pid) const {
   auto it = host_->procs_.find(pid);
   return it == host_->procs_.end() ? nullptr : it->second.spec.get();
+}
+
+SUPERVISOR_INLINE std::map<std::string, std::string> FakeWorld::env_of(int pid) const {
+  std::map<std::string, std::string> env;
+  auto it = host_->procs_.find(pid);
+  if (it == host_->procs_.end()) return env;
+  env = it->second.spec->env.set;
+  for (const auto& kv : it->second.extra_env) {
+    const auto eq = kv.find('=');
+    env[kv.substr(0, eq)] = eq == std::string::npos ? std::string() : kv.substr(eq + 1);
+  }
+  return env;
 }
 
 SUPERVISOR_INLINE bool FakeWorld::stop_requested(int pid) const {

@@ -23,6 +23,7 @@
 
 #include "audited.hpp"
 #include "catch_compat.hpp"
+#include "child_pool.hpp"
 #include "leak_audit.hpp"
 #include "pool_events.hpp"
 
@@ -40,15 +41,7 @@ std::vector<std::string> child(const std::string& tag, std::vector<std::string> 
 }
 
 sv::PoolOptions pool_for(const std::string& tag, std::vector<std::string> args) {
-  sv::PoolOptions o;
-  o.spec.argv = child(tag, std::move(args));
-  o.spec.out = sv::StdioSpec::null();
-  o.spec.stop.steps = {sv::StopStep{sv::Signal::terminate, 2s, true}};
-  o.size = 1;
-  sv::StandardRestartOptions r;
-  r.backoff = sv::BackoffOptions::fixed(10ms);
-  o.restart_policy = std::make_shared<sv::StandardRestartPolicy>(r);
-  return o;
+  return st::child_pool(tag, std::move(args), 1);
 }
 
 sv::ProbeTiming fast(int successes, int failures, sv::Duration timeout = 2s) {
@@ -60,13 +53,7 @@ sv::ProbeTiming fast(int successes, int failures, sv::Duration timeout = 2s) {
   return t;
 }
 
-// A whole file, or empty.
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+using st::slurp;
 
 // The cgroup v2 line ("0::/...") of a /proc/<pid>/cgroup text.
 std::string v2_line(const std::string& cgroup_file) {

@@ -63,7 +63,7 @@ constexpr std::string_view usage_text =
     " | notify-ready [STATUS] | notify-ready-once PATH | heartbeat MS [COUNT] | sd-watchdog"
     " | spin MS"
     " | threads N"
-    " | http-server PORT STATUS\n";
+    " | http-server PORT STATUS (SIGUSR1: close the listener)\n";
 
 // Upper bounds that keep a typo from turning a test into a real fork bomb or a 30-year sleep.
 constexpr std::uint64_t max_ms = 1'000'000'000'000ULL;
@@ -683,12 +683,22 @@ struct Mode {
   void (*run)(const Args&);
 };
 
+volatile std::sig_atomic_t got_sigusr1 = 0;
+
+extern "C" void on_sigusr1(int) { got_sigusr1 = 1; }
+
 // A minimal HTTP/1.1 server on 127.0.0.1:PORT: every request gets STATUS and an empty body.
-// Prints "listening PORT" once it accepts connections (PORT 0: one the kernel picks).
+// Prints "listening PORT" once it accepts connections (PORT 0: one the kernel picks). SIGUSR1
+// closes the listening socket (connections are refused from then on) and the process lives on,
+// printing "closed PORT": a worker whose endpoint died while the process did not.
 [[noreturn]] void mode_http_server(const Args& args) {
   expect_args(args, 2, 2);
   const auto port = number_or_usage(args[0], 65535U);
   const auto status = number_or_usage(args[1], 599U);
+  struct sigaction sa {};
+  sa.sa_handler = on_sigusr1;  // no SA_RESTART: accept4 returns EINTR
+  ::sigemptyset(&sa.sa_mask);
+  if (::sigaction(SIGUSR1, &sa, nullptr) != 0) die("sigaction");
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) die("socket");
   const int one = 1;
@@ -707,7 +717,13 @@ struct Mode {
                             (status < 400 ? " OK" : " Unavailable") +
                             "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
   for (;;) {
-    const int c = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
+    const int c = got_sigusr1 != 0 ? -1 : ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (got_sigusr1 != 0) {
+      if (c >= 0) ::close(c);
+      ::close(fd);
+      say("closed " + std::to_string(ntohs(addr.sin_port)));
+      sleep_forever();
+    }
     if (c < 0) {
       if (errno == EINTR) continue;
       die("accept");

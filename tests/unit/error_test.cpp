@@ -24,7 +24,7 @@ TEST_CASE("errc converts to std::error_code in the supervisor category", "[unit]
 }
 
 TEST_CASE("every errc has its own non-generic message", "[unit][error]") {
-  for (int v = 1; v <= static_cast<int>(sv::errc::untrusted); ++v) {
+  for (int v = 1; v <= static_cast<int>(sv::errc::hook_failed); ++v) {
     const std::string msg = sv::make_error_code(static_cast<sv::errc>(v)).message();
     INFO("errc value " << v);
     CHECK(!msg.empty());

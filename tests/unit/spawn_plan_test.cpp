@@ -204,3 +204,51 @@ TEST_CASE("env.pass is validated: names, and only with inherit", "[unit][spawn][
   spec.env.inherit = false;
   CHECK(sv::validation_error(spec).find("ProcessSpec.env.pass: \"GOOD\"") != std::string::npos);
 }
+
+TEST_CASE("what set and extra add to an inherited environment follows the host's, uncopied",
+          "[unit][spawn][env]") {
+  sv::Environment env;
+  env.set = {{"MODE", "batch"}};
+  const std::vector<std::string> extra{"SUPERVISOR_WORKER_INDEX=2",
+                                       "SUPERVISOR_WORKER_INCARNATION=5"};
+  const d::EnvPlan plan = d::plan_environment(env, k_host, "/default", {}, extra);
+  CHECK(plan.host_as_is);
+  CHECK(plan.vars == std::vector<std::string>{"MODE=batch", "SUPERVISOR_WORKER_INDEX=2",
+                                              "SUPERVISOR_WORKER_INCARNATION=5"});
+  CHECK(plan.path == "/opt/bin:/usr/bin");
+  CHECK_FALSE(plan.watchdog_pid);
+  // Their own PATH wins, and a WATCHDOG_USEC asks for the child's pid, as on the general path.
+  env.set = {{"PATH", "/mine"}, {"WATCHDOG_USEC", "1000"}};
+  const char* const no_path[] = {"HOME=/", nullptr};
+  const d::EnvPlan own = d::plan_environment(env, no_path, "/default", {}, extra);
+  CHECK(own.host_as_is);
+  CHECK(own.path == "/mine");
+  CHECK(own.watchdog_pid);
+}
+
+TEST_CASE("a host variable that set or extra replaces takes the general path, extra last",
+          "[unit][spawn][env]") {
+  const char* const nested[] = {"PATH=/usr/bin", "SUPERVISOR_WORKER_INDEX=9", "LANG=C", nullptr};
+  const sv::Environment env;
+  const d::EnvPlan plan =
+      d::plan_environment(env, nested, "/default", {}, {"SUPERVISOR_WORKER_INDEX=1"});
+  CHECK_FALSE(plan.host_as_is);  // passing both on would leave the child two values
+  CHECK(plan.vars ==
+        std::vector<std::string>{"LANG=C", "PATH=/usr/bin", "SUPERVISOR_WORKER_INDEX=1"});
+  // A name that only starts like an added one is no clash.
+  const char* const near[] = {"SUPERVISOR_WORKER_INDEXES=x", "SUPERVISOR_WORKER=y", nullptr};
+  CHECK(d::plan_environment(env, near, "/default", {}, {"SUPERVISOR_WORKER_INDEX=1"}).host_as_is);
+  // set and extra naming one variable: extra wins.
+  sv::Environment both;
+  both.set = {{"SUPERVISOR_WORKER_INDEX", "7"}};
+  const d::EnvPlan wins =
+      d::plan_environment(both, k_host, "/default", {}, {"SUPERVISOR_WORKER_INDEX=1"});
+  CHECK_FALSE(wins.host_as_is);
+  CHECK(std::count(wins.vars.begin(), wins.vars.end(), "SUPERVISOR_WORKER_INDEX=1") == 1);
+  CHECK(std::count(wins.vars.begin(), wins.vars.end(), "SUPERVISOR_WORKER_INDEX=7") == 0);
+  // An explicit environment gets them too.
+  sv::Environment bare;
+  bare.inherit = false;
+  CHECK(d::plan_environment(bare, k_host, "/default", {}, {"A=1"}).vars ==
+        std::vector<std::string>{"A=1"});
+}
