@@ -48,6 +48,9 @@ enum class errc : int {
   /// A file or directory another local user could have written (owner, mode, a symlink) was
   /// refused; the message names it and what was wrong.
   untrusted = 17,
+  /// No such worker: an index the pool never had, or one of a worker that is retired (or being
+  /// retired); the message names the index.
+  unknown_worker = 18,
 };
 
 /// The category of `supervisor::errc`. Its name is "supervisor". Thread-safe; one instance per

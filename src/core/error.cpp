@@ -32,6 +32,7 @@ class Category final : public std::error_category {
       case errc::limit_exceeded: return "resource limit exceeded";
       case errc::internal: return "internal error";
       case errc::untrusted: return "refused: another user could have written it";
+      case errc::unknown_worker: return "no such worker";
     }
     return "unknown supervisor error " + std::to_string(value);
   }

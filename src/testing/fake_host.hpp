@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include <supervisor/testing.hpp>
 
@@ -61,6 +62,7 @@ class FakeHost final : public PoolHost, public std::enable_shared_from_this<Fake
     bool wall_time_hit = false;
     std::uint64_t memory_bytes = 0;
     double cpu_seconds = 0;
+    std::vector<Signal> signals{};  // sent by Pool::signal_worker, in order
   };
   std::map<int, Proc> procs_;
   std::map<std::string, std::function<void(const NotifyNote&)>> channels_;  // by address
@@ -76,6 +78,7 @@ class FakeHost final : public PoolHost, public std::enable_shared_from_this<Fake
   void end_with(int pid, ExitFacts facts);
   void on_stop_request(int pid);
   void on_kill_request(int pid);
+  void on_signal(int pid, Signal s);
 
  private:
   std::deque<std::function<void()>> queue_;
