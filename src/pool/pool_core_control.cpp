@@ -208,11 +208,8 @@ SUPERVISOR_INLINE void PoolCore::on_failed(Slot& slot) {
 // starting are not an outage.
 SUPERVISOR_INLINE void PoolCore::update_health(bool start_failed) {
   if (!running_ || stopping_) return;
-  std::size_t up = 0;
-  {
-    std::lock_guard lock(mu_);
-    up = ready_or_leased_;
-  }
+  // Written only here on the loop (move_to), so the loop reads it without `mu_`.
+  const std::size_t up = ready_or_leased_;
   // The size only when it matters (not on every restart's path).
   const std::size_t threshold =
       options_.degraded_below > 0 ? std::min(options_.degraded_below, live_slots()) : 0;

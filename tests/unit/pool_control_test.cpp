@@ -108,6 +108,8 @@ TEST_CASE("fake world: a lease held past its deadline expires, its worker is res
   CHECK(events_of<sv::RestartScheduled>(pool).empty());
   auto snap = pool.snapshot();
   CHECK(snap.lease_expirations == 1);
+  CHECK(sv::to_prometheus(snap, "p").find(
+            "supervisor_pool_lease_expirations_total{pool=\"p\"} 1\n") != std::string::npos);
   // One failed call for the breaker, at the expiry; the late release adds nothing.
   CHECK(breaker->metrics(world.clock().now()).failed_calls == 1);
   lease.release(sv::LeaseOutcome::success);
@@ -377,6 +379,9 @@ TEST_CASE("fake world: the pool reports degraded, down and recovered", "[unit][p
   CHECK(pool.snapshot().health == sv::PoolHealth::healthy);
   world.kill(pid(pool, 0));
   CHECK(pool.snapshot().health == sv::PoolHealth::degraded);
+  CHECK(sv::to_prometheus(pool.snapshot(), "p")
+            .find("supervisor_pool_health{pool=\"p\",health=\"degraded\"} 1\n") !=
+        std::string::npos);
   auto changes = events_of<sv::PoolHealthChanged>(pool);
   CHECK(changes.back().from == sv::PoolHealth::healthy);
   CHECK(changes.back().ready == 2);
