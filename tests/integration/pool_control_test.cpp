@@ -14,6 +14,7 @@
 
 #include "audited.hpp"
 #include "catch_compat.hpp"
+#include "child_pool.hpp"
 #include "leak_audit.hpp"
 #include "pool_events.hpp"
 
@@ -23,19 +24,6 @@ using namespace std::chrono_literals;
 using st::events_of;
 
 namespace {
-
-sv::PoolOptions workers(const std::string& tag, std::vector<std::string> args, std::size_t size) {
-  sv::PoolOptions o;
-  o.spec.argv = {SUPERVISOR_TEST_CHILD, "--tag", tag};
-  o.spec.argv.insert(o.spec.argv.end(), args.begin(), args.end());
-  o.spec.out = sv::StdioSpec::null();
-  o.spec.stop.steps = {sv::StopStep{sv::Signal::terminate, 2s, true}};
-  o.size = size;
-  sv::StandardRestartOptions r;
-  r.backoff = sv::BackoffOptions::fixed(10ms);
-  o.restart_policy = std::make_shared<sv::StandardRestartPolicy>(r);
-  return o;
-}
 
 // Waits (a failure guard, not a timing) until worker `i` runs incarnation `inc` and is ready.
 bool ready_again(const sv::Pool& pool, std::size_t i, std::uint64_t inc) {
@@ -55,7 +43,7 @@ TEST_CASE("a hung job is stopped by its lease deadline, and the worker starts ag
   const auto tag = st::unique_tag("pool-deadline");
   {
     sv::Loop loop;
-    sv::Pool pool(loop, workers(tag, {"sleep", "forever"}, 1));
+    sv::Pool pool(loop, st::pool_for(tag, {"sleep", "forever"}, 1));
     pool.start();
     REQUIRE(pool.wait_ready(1, 10s));
     // The job never answers: the host just holds the lease.
@@ -89,7 +77,7 @@ TEST_CASE("a lease released `broken` replaces its worker with a new process",
   const auto tag = st::unique_tag("pool-broken");
   {
     sv::Loop loop;
-    sv::Pool pool(loop, workers(tag, {"sleep", "forever"}, 1));
+    sv::Pool pool(loop, st::pool_for(tag, {"sleep", "forever"}, 1));
     pool.start();
     REQUIRE(pool.wait_ready(1, 10s));
     sv::Lease lease = pool.acquire(5s);  // from the lease desk's fast path
@@ -114,7 +102,7 @@ TEST_CASE("signal_worker, kill_worker and restart_worker act on one real worker"
   const auto tag = st::unique_tag("pool-control");
   {
     sv::Loop loop;
-    sv::Pool pool(loop, workers(tag, {"sleep", "forever"}, 3));
+    sv::Pool pool(loop, st::pool_for(tag, {"sleep", "forever"}, 3));
     pool.start();
     REQUIRE(pool.wait_ready(3, 10s));
     const auto before = pool.snapshot();
@@ -171,7 +159,7 @@ TEST_CASE("revive brings back a worker whose fast crashes exhausted its budget",
   const auto tag = st::unique_tag("pool-revive");
   {
     sv::Loop loop;
-    auto o = workers(tag, {"exit", "3"}, 1);
+    auto o = st::pool_for(tag, {"exit", "3"}, 1);
     sv::StandardRestartOptions r;
     r.backoff = sv::BackoffOptions::fixed(5ms);
     r.budget = {3, 60s};

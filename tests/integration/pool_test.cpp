@@ -26,6 +26,7 @@
 
 #include "audited.hpp"
 #include "catch_compat.hpp"
+#include "child_pool.hpp"
 #include "env_guard.hpp"
 #include "leak_audit.hpp"
 #include "linux/notify_socket.hpp"
@@ -50,20 +51,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-sv::PoolOptions pool_for(const std::string& tag, std::vector<std::string> args, std::size_t size) {
-  sv::PoolOptions o;
-  o.spec.argv = {SUPERVISOR_TEST_CHILD, "--tag", tag};
-  o.spec.argv.insert(o.spec.argv.end(), args.begin(), args.end());
-  o.spec.out = sv::StdioSpec::null();
-  o.spec.stop.steps = {sv::StopStep{sv::Signal::terminate, 2s, true}};
-  o.size = size;
-  sv::StandardRestartOptions r;
-  r.backoff = sv::BackoffOptions::fixed(10ms);
-  o.restart_policy = std::make_shared<sv::StandardRestartPolicy>(r);
-  return o;
-}
-
 using st::events_of;
+using st::pool_for;
 
 // A process's environment now, as "\nNAME=value\n..." lines (empty when it is gone).
 std::string environ_of(int pid) {

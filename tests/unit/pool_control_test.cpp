@@ -65,6 +65,14 @@ std::vector<sv::PoolHealth> health_path(const sv::Pool& pool) {
   return out;
 }
 
+// A lease breaker that never trips here (10 calls before it judges): it counts.
+std::shared_ptr<sv::SlidingWindowBreaker> counting_breaker() {
+  sv::BreakerOptions b;
+  b.window_size = 10;
+  b.minimum_calls = 10;
+  return std::shared_ptr<sv::SlidingWindowBreaker>(sv::SlidingWindowBreaker::create(b));
+}
+
 std::error_code code_of(const std::function<void(std::error_code&)>& call) {
   std::error_code ec;
   call(ec);
@@ -77,10 +85,7 @@ TEST_CASE("fake world: a lease held past its deadline expires, its worker is res
           "[unit][pool][lease][control]") {
   sv::testing::FakeWorld world;
   auto o = options(1);
-  sv::BreakerOptions b;
-  b.window_size = 10;
-  b.minimum_calls = 10;
-  auto breaker = std::shared_ptr<sv::SlidingWindowBreaker>(sv::SlidingWindowBreaker::create(b));
+  auto breaker = counting_breaker();
   o.lease_breaker = breaker;
   sv::Pool pool(world, o);
   pool.start();
@@ -187,10 +192,7 @@ TEST_CASE("fake world: a lease released `broken` replaces its worker, through th
           "[unit][pool][lease][control]") {
   sv::testing::FakeWorld world;
   auto o = options(1);
-  sv::BreakerOptions b;
-  b.window_size = 10;
-  b.minimum_calls = 10;
-  auto breaker = std::shared_ptr<sv::SlidingWindowBreaker>(sv::SlidingWindowBreaker::create(b));
+  auto breaker = counting_breaker();
   o.lease_breaker = breaker;
   const bool fast = GENERATE(true, false);
   o.lease_fast_path = fast;
