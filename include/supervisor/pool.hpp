@@ -115,7 +115,7 @@ struct RecycleOptions {
 };
 
 /// How many of its workers a pool has up (ready or leased), against its threshold
-/// (`PoolOptions::degraded_below`).
+/// (`PoolOptions::degraded_below`, which also turns on its `PoolHealthChanged` events).
 enum class PoolHealth {
   starting,  ///< Started, and not healthy yet (no worker failed to start so far either).
   healthy,   ///< At least the threshold up.
@@ -247,8 +247,10 @@ struct PoolOptions {
   /// ever. Zero: never (a failed worker waits for `revive` or `resize`).
   Duration failed_retry_after{};
   /// The pool is `PoolHealth::degraded` while fewer than this many workers (at most its size)
-  /// are up, `down` with none; `PoolHealthChanged` reports each change. Zero: no `degraded`
-  /// state (the pool is healthy with one worker up).
+  /// are up, `down` with none, and a `PoolHealthChanged` event reports each change: 1 reports
+  /// only `down` and the recovery from it. Zero (the default): no such events (a pool of one
+  /// worker would send two on every restart); `PoolSnapshot::health` still shows `down` and
+  /// `healthy`.
   std::size_t degraded_below = 0;
 };
 

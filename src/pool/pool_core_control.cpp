@@ -205,7 +205,7 @@ SUPERVISOR_INLINE void PoolCore::on_failed(Slot& slot) {
 // ---- the pool's health (loop thread) ------------------------------------------------------
 // After the number of workers up (or the size) changed. While the pool starts, only reaching
 // `healthy` counts, or a start that failed (the pool may then be down for good): workers still
-// starting are not an outage.
+// starting are not an outage. Kept always (snapshots show it); reported with degraded_below.
 SUPERVISOR_INLINE void PoolCore::update_health(bool start_failed) {
   if (!running_ || stopping_) return;
   // Written only here on the loop (move_to), so the loop reads it without `mu_`.
@@ -221,7 +221,8 @@ SUPERVISOR_INLINE void PoolCore::update_health(bool start_failed) {
     return;
   const PoolHealth from = pool_health_;
   pool_health_ = to;
-  emit(PoolHealthChanged{from, to, up, live_slots()});
+  // Events only when asked for: a pool of one worker would send two on every restart.
+  if (options_.degraded_below > 0) emit(PoolHealthChanged{from, to, up, live_slots()});
 }
 
 // ---- recycling's spread (loop thread) -----------------------------------------------------

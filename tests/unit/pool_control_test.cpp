@@ -409,11 +409,12 @@ TEST_CASE("fake world: the pool reports degraded, down and recovered", "[unit][p
   CHECK(events_of<sv::PoolHealthChanged>(pool).size() == before);
 }
 
-TEST_CASE("fake world: without a threshold, starting workers are no outage; a failed start is",
+TEST_CASE("fake world: with a threshold of 1, starting workers are no outage; a failed start is",
           "[unit][pool][health]") {
   sv::testing::FakeWorld world;
   auto o = options(2);
   o.readiness = sv::Readiness::after(1s);
+  o.degraded_below = 1;  // down and recovered only
   sv::Pool pool(world, o);
   pool.start();
   world.advance(500ms);
@@ -423,10 +424,23 @@ TEST_CASE("fake world: without a threshold, starting workers are no outage; a fa
   world.exit_code(pid(pool, 0), 1);
   CHECK(pool.snapshot().health == sv::PoolHealth::down);
   world.advance(1s);
-  // One up is healthy without a threshold.
+  // One up is healthy with a threshold of 1.
   CHECK(pool.snapshot().health == sv::PoolHealth::healthy);
   CHECK(health_path(pool) ==
         std::vector<sv::PoolHealth>{sv::PoolHealth::down, sv::PoolHealth::healthy});
+}
+
+TEST_CASE("fake world: without a threshold, no health events, the snapshot still tells",
+          "[unit][pool][health]") {
+  sv::testing::FakeWorld world;
+  sv::Pool pool(world, options(1));
+  pool.start();
+  CHECK(pool.snapshot().health == sv::PoolHealth::healthy);
+  world.kill(pid(pool, 0));
+  CHECK(pool.snapshot().health == sv::PoolHealth::down);
+  world.advance(100ms);
+  CHECK(pool.snapshot().health == sv::PoolHealth::healthy);
+  CHECK(events_of<sv::PoolHealthChanged>(pool).empty());
 }
 
 namespace {
