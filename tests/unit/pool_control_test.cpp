@@ -409,7 +409,7 @@ TEST_CASE("fake world: the pool reports degraded, down and recovered", "[unit][p
   CHECK(events_of<sv::PoolHealthChanged>(pool).size() == before);
 }
 
-TEST_CASE("fake world: with a threshold of 1, starting workers are no outage; a failed start is",
+TEST_CASE("fake world: with a threshold of 1, starting workers are no outage, a failed start is",
           "[unit][pool][health]") {
   sv::testing::FakeWorld world;
   auto o = options(2);
