@@ -159,10 +159,24 @@ TEST_CASE("fake world: a lease released before its deadline does not expire",
   CHECK_FALSE(waited.expired());
   world.advance(1ms);
   CHECK(waited.expired());
-  // A negative deadline is refused, naming the field.
+  // A negative deadline is refused, naming the field; by acquire_async too.
   std::error_code ec;
   (void)pool.acquire(sv::AcquireOptions{0s, -1s}, ec);
   CHECK(ec == sv::errc::invalid_argument);
+  pool.acquire_async({0s, -1s}, [&](sv::Lease l, std::error_code e) {
+    CHECK_FALSE(l.valid());
+    ec = e;
+  });
+  ec.clear();
+  world.run_pending();
+  CHECK(ec == sv::errc::invalid_argument);
+  // The blocking form, at once on the loop thread (zero timeout), with a deadline.
+  waited.release();
+  world.run_pending();
+  sv::Lease direct = pool.acquire(sv::AcquireOptions{0s, 1s});
+  REQUIRE(direct.valid());
+  world.advance(1s);
+  CHECK(direct.expired());
   try {
     (void)pool.acquire(sv::AcquireOptions{0s, -1s});
     FAIL("no throw");
