@@ -99,7 +99,7 @@ struct RecycleOptions {
   Duration max_runtime{};        ///< Replace a worker after it ran this long (0: never).
   /// Spread for `max_runtime`: each incarnation runs `max_runtime` minus a random part of up to
   /// this much (uniform, drawn when it starts), so that workers started together are not all
-  /// recycled at the same moment. At most `max_runtime`; zero: none.
+  /// recycled at the same moment. Less than `max_runtime`; zero: none.
   Duration max_runtime_jitter{};
   /// Seed of that jitter's generator (SplitMix64, as `BackoffOptions::seed`): the same seed and
   /// the same starts give the same runtimes on every platform.
@@ -571,13 +571,14 @@ class SUPERVISOR_API Pool {
   /// it does not wait: it answers for now.
   bool drain(Duration timeout);
 
-  /// Changes the number of workers (a `failed` worker counts as missing: it is retired first
-  /// when shrinking, else revived as `revive(worker)` does). Growing adds workers (in reclaimed
-  /// retired slots, else with new indexes: see `WorkerSnapshot`) and spawns them at once (if
-  /// started); shrinking retires the highest-numbered workers, idle ones first: a leased worker
-  /// finishes its lease (state `draining`) before it is stopped. Retired workers stay in snapshots
-  /// with state `retired` until a new worker reclaims their slot. Errors: `errc::invalid_argument`
-  /// for 0 or more than 100000, `errc::stopped` once stopped.
+  /// Changes the number of workers. Growing adds workers (in reclaimed retired slots, else with
+  /// new indexes: see `WorkerSnapshot`) and spawns them at once (if started); shrinking retires
+  /// the highest-numbered workers, idle ones first: a leased worker finishes its lease (state
+  /// `draining`) before it is stopped. Retired workers stay in snapshots with state `retired`
+  /// until a new worker reclaims their slot. Errors: `errc::invalid_argument` for 0 or more than
+  /// 100000, `errc::stopped` once stopped.
+  /// A `failed` worker counts as missing: it is retired first when shrinking, else revived (as
+  /// `revive(worker)` does), so `resize(n)` with the same `n` replaces the failed ones.
   void resize(std::size_t size);
   /// \overload
   void resize(std::size_t size, std::error_code& ec) noexcept;
