@@ -51,6 +51,9 @@ enum class errc : int {
   /// A host's hook threw (e.g. `PoolOptions::pre_start`, `per_worker_spec`); the message names
   /// the hook and quotes the exception.
   hook_failed = 18,
+  /// No such worker: an index the pool never had, or one of a worker that is retired (or being
+  /// retired); the message names the index.
+  unknown_worker = 19,
 };
 
 /// The category of `supervisor::errc`. Its name is "supervisor". Thread-safe; one instance per

@@ -44,7 +44,8 @@ namespace supervisor {
 
 namespace detail {
 class PoolCore;
-}
+struct LeaseTicket;
+}  // namespace detail
 namespace testing {
 class FakeWorld;
 }
@@ -72,14 +73,58 @@ struct Readiness {
 
 /// How a lease ended; feeds the lease circuit breaker (`on_success`, `on_failure`, `on_slow`:
 /// a `slow` lease counts as a slow call whatever its duration) and the health score.
-enum class LeaseOutcome { success, failure, slow };
+/// `broken` says the worker itself is broken: it counts as a failure, and the worker is not
+/// reused: it is stopped with its StopPlan and started again at once as a new incarnation
+/// (counted in `PoolSnapshot::broken_leases`).
+enum class LeaseOutcome { success, failure, slow, broken };
+
+/// How to take a lease (`Pool::acquire`).
+struct AcquireOptions {
+  /// How long to wait for a ready worker (FIFO among waiters); zero: do not wait.
+  Duration timeout{};
+  /// How long the lease may be held (zero: for ever). Past it, the lease expires: the worker
+  /// (stuck on a job that never ends, say) is stopped with its StopPlan and started again at
+  /// once as a new incarnation, the expiry counts as a failed lease (breaker, health score), a
+  /// `LeaseExpired` event is sent and `PoolSnapshot::lease_expirations` counts it; the holder
+  /// sees `Lease::expired()`, and its later `release` reports nothing more. A lease with a
+  /// deadline is handed out by the loop, never the lease desk's fast path (its timer is the
+  /// loop's). Must not be negative (`errc::invalid_argument` naming `AcquireOptions.deadline`).
+  Duration deadline{};
+};
 
 /// Planned replacement of workers that have done enough (soft limits; a worker is never stopped
 /// in the middle of a lease: a leased one finishes its lease first, in state `draining`).
 struct RecycleOptions {
   std::uint64_t max_leases = 0;  ///< Replace a worker after this many leases (0: never).
   Duration max_runtime{};        ///< Replace a worker after it ran this long (0: never).
+  /// Spread for `max_runtime`: each incarnation runs `max_runtime` minus a random part of up to
+  /// this much (uniform, drawn when it starts), so that workers started together are not all
+  /// recycled at the same moment. Less than `max_runtime`; zero: none.
+  Duration max_runtime_jitter{};
+  /// Seed of that jitter's generator (SplitMix64, as `BackoffOptions::seed`): the same seed and
+  /// the same starts give the same runtimes on every platform.
+  std::uint64_t seed = 0;
+  /// Recycle after `max_runtime` gracefully, as `Pool::replace` does: a new worker starts
+  /// first, and the old one drains and stops only once the new one is ready (so the pool never
+  /// has fewer ready workers for it). When the replacement is not ready within
+  /// `graceful_ready_timeout` (or the worker cannot be replaced now: it is part of another
+  /// replacement or a rollout), the old worker stays and is tried again after that timeout.
+  /// Off: the worker is stopped, then started again (a gap of one worker per recycle).
+  bool graceful = false;
+  Duration graceful_ready_timeout = std::chrono::seconds(30);
 };
+
+/// How many of its workers a pool has up (ready or leased), against its threshold
+/// (`PoolOptions::degraded_below`, which also turns on its `PoolHealthChanged` events).
+enum class PoolHealth {
+  starting,  ///< Started, and not healthy yet (no worker failed to start so far either).
+  healthy,   ///< At least the threshold up.
+  degraded,  ///< Some up, fewer than the threshold.
+  down,      ///< None up.
+};
+
+/// The health's name, e.g. "degraded".
+[[nodiscard]] SUPERVISOR_API std::string_view to_string(PoolHealth h) noexcept;
 
 /// A rolling restart of the whole pool, as a Kubernetes Deployment rolls out: `max_surge`
 /// workers may be replaced gracefully at once (a new one is started first, and the old one is
@@ -256,6 +301,16 @@ struct PoolOptions {
   /// `pre_start` prepared. An exception goes to `error_handler` (where "post_stop") and changes
   /// nothing else. Loop thread. Default: none.
   std::function<void(const WorkerContext& worker, const ExitStatus& status)> post_stop;
+  /// A worker the restart policy gave up on (`failed`) is revived after this long, as
+  /// `Pool::revive(worker)` would (its budget and backoff reset), instead of staying failed for
+  /// ever. Zero: never (a failed worker waits for `revive` or `resize`).
+  Duration failed_retry_after{};
+  /// The pool is `PoolHealth::degraded` while fewer than this many workers (at most its size)
+  /// are up, `down` with none, and a `PoolHealthChanged` event reports each change: 1 reports
+  /// only `down` and the recovery from it. Zero (the default): no such events (a pool of one
+  /// worker would send two on every restart); `PoolSnapshot::health` still shows `down` and
+  /// `healthy`.
+  std::size_t degraded_below = 0;
 };
 
 /// Validates the options (and the spec); the error names the first bad field.
@@ -365,12 +420,27 @@ struct RolloutFinished {
 struct LeaseTimedOut {
   Duration waited{};
 };
+/// A lease was held past its deadline (`AcquireOptions::deadline`): its worker is stopped and
+/// started again.
+struct LeaseExpired {
+  std::size_t worker = 0;
+  std::uint64_t incarnation = 0;
+  Duration held{};  ///< How long it had been held.
+};
+/// The pool's health changed (see `PoolHealth`, `PoolOptions::degraded_below`).
+struct PoolHealthChanged {
+  PoolHealth from = PoolHealth::starting;
+  PoolHealth to = PoolHealth::starting;
+  std::size_t ready = 0;  ///< Workers up (ready or leased) now.
+  std::size_t size = 0;   ///< The pool's target size now.
+};
 /// Everything a pool reports.
 using PoolEventData =
     std::variant<WorkerTransition, WorkerSpawned, WorkerExited, RestartScheduled, WorkerGaveUp,
                  SpawnFailed, BreakerChanged, LeaseTimedOut, WorkerStatusChanged, WorkerRecycled,
                  HealthChanged, ReplacementStarted, ReplacementFinished, ReplacementAborted,
-                 RolloutFinished, LimitViolation, LimitsNotEnforced>;
+                 RolloutFinished, LimitViolation, LimitsNotEnforced, LeaseExpired,
+                 PoolHealthChanged>;
 /// One event, numbered in the order it happened.
 struct PoolEvent {
   std::uint64_t sequence = 0;
@@ -459,6 +529,9 @@ struct PoolSnapshot {
   std::uint64_t health_stops_deferred = 0;
   std::optional<BreakerState> restart_breaker;  ///< Its state, when the pool has one.
   std::optional<BreakerState> lease_breaker;    ///< Its state, when the pool has one.
+  std::uint64_t lease_expirations = 0;          ///< Leases held past their deadline.
+  std::uint64_t broken_leases = 0;              ///< Leases released `broken`.
+  PoolHealth health = PoolHealth::starting;     ///< See `PoolHealthChanged`.
 };
 
 /// The snapshot in Prometheus' text exposition format (version 0.0.4), every series labelled
@@ -482,6 +555,10 @@ class SUPERVISOR_API Lease {
   [[nodiscard]] std::size_t worker() const noexcept { return worker_; }
   [[nodiscard]] int pid() const noexcept { return pid_; }
   [[nodiscard]] std::uint64_t incarnation() const noexcept { return incarnation_; }
+  /// True once the lease was held past its deadline (`AcquireOptions::deadline`): its worker is
+  /// being stopped and started again, and `release` reports nothing more (call it all the same,
+  /// or let the destructor). False for a lease without a deadline.
+  [[nodiscard]] bool expired() const noexcept;
   /// Gives the worker back, reporting how the job went. Idempotent. A lease that is destroyed
   /// without a release reports `success`, or `failure` when it is destroyed by an exception's
   /// unwinding (the job that held it did not finish).
@@ -496,6 +573,7 @@ class SUPERVISOR_API Lease {
   TimePoint acquired_{};
   bool fast_ = false;                          // taken from the pool's lease desk, without the loop
   int uncaught_ = std::uncaught_exceptions();  // at its start: more at its end means unwinding
+  std::shared_ptr<detail::LeaseTicket> ticket_;  // a lease with a deadline: whether it expired
 };
 
 /// Keeps `size` workers of one spec healthy on a Loop. Thread-safe.
@@ -537,6 +615,14 @@ class SUPERVISOR_API Pool {
   /// Like `acquire`, without blocking: `done` runs on the loop thread with the lease or the
   /// error (the same ones as `acquire`). Event-driven hosts and fake-world tests use this.
   void acquire_async(Duration timeout, std::function<void(Lease, std::error_code)> done);
+  /// `acquire` with options: a wait and a deadline for the lease (see `AcquireOptions`).
+  /// Errors: those of `acquire`, and `errc::invalid_argument` for a negative deadline.
+  Lease acquire(const AcquireOptions& options);
+  /// \overload
+  Lease acquire(const AcquireOptions& options, std::error_code& ec) noexcept;
+  /// `acquire_async` with options.
+  void acquire_async(const AcquireOptions& options,
+                     std::function<void(Lease, std::error_code)> done);
 
   /// Drains the pool: no new lease is handed out (waiting and new `acquire` calls fail with
   /// `errc::stopped`), and the call waits up to `timeout` for the current leases to be released.
@@ -550,6 +636,8 @@ class SUPERVISOR_API Pool {
   /// `draining`) before it is stopped. Retired workers stay in snapshots with state `retired`
   /// until a new worker reclaims their slot. Errors: `errc::invalid_argument` for 0 or more than
   /// 100000, `errc::stopped` once stopped.
+  /// A `failed` worker counts as missing: it is retired first when shrinking, else revived (as
+  /// `revive(worker)` does), so `resize(n)` with the same `n` replaces the failed ones.
   void resize(std::size_t size);
   /// \overload
   void resize(std::size_t size, std::error_code& ec) noexcept;
@@ -597,6 +685,41 @@ class SUPERVISOR_API Pool {
   /// Waits until at least `count` workers are ready (or leased); false on timeout. On the loop
   /// thread it does not wait: it answers for now.
   bool wait_ready(std::size_t count, Duration timeout);
+
+  /// Sends `signal` to the main process of `worker` (as `Process::signal`); what follows (an
+  /// exit, say) is handled as any other. Errors: `errc::unknown_worker` for an index the pool
+  /// never had or a retired (or retiring) worker, `errc::not_running` when the worker has no
+  /// process now (in backoff, failed) or the pool is not started, `errc::stopped` once the pool
+  /// stops, or the OS's refusal. Thread-safe (runs on the loop); usable from the loop thread.
+  void signal_worker(std::size_t worker, Signal signal);
+  /// \overload
+  void signal_worker(std::size_t worker, Signal signal, std::error_code& ec) noexcept;
+  /// Kills `worker`'s whole tree now (no StopPlan) and starts it again at once, as a new
+  /// incarnation (the restart policy is not asked: the host wanted it). A lease on it ends (its
+  /// release is then harmless). A worker already stopping is killed, and then goes where its
+  /// stop was leading. Errors: as `signal_worker`.
+  void kill_worker(std::size_t worker);
+  /// \overload
+  void kill_worker(std::size_t worker, std::error_code& ec) noexcept;
+  /// Restarts `worker`: stops it with its StopPlan and starts it again at once as a new
+  /// incarnation (a lease on it ends); one waiting in backoff starts now; a `failed` one is
+  /// revived (as `revive(worker)`). Errors: `errc::unknown_worker`, `errc::not_running` (pool
+  /// not started), `errc::stopped`.
+  void restart_worker(std::size_t worker);
+  /// \overload
+  void restart_worker(std::size_t worker, std::error_code& ec) noexcept;
+  /// Revives every `failed` worker (as systemd's `reset-failed` and a start): the restart
+  /// policy forgets it (budget and backoff start again) and it starts now. Returns how many.
+  /// Errors: `errc::not_running` (not started), `errc::stopped`.
+  std::size_t revive();
+  /// \overload
+  std::size_t revive(std::error_code& ec) noexcept;
+  /// Revives one `failed` worker. Errors: `errc::unknown_worker`, `errc::invalid_argument` for a
+  /// worker that is not `failed` (the message names its state), `errc::not_running`,
+  /// `errc::stopped`.
+  void revive(std::size_t worker);
+  /// \overload
+  void revive(std::size_t worker, std::error_code& ec) noexcept;
 
   [[nodiscard]] PoolSnapshot snapshot() const;
   /// The most recent events (at most `PoolOptions::history_size`), oldest first.

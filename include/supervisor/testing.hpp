@@ -86,6 +86,9 @@ class SUPERVISOR_API FakeWorld {
   /// reason is the real process layer's for it (`signal`, or `resource-limit` once its
   /// `wall_time` has stopped it).
   void kill(int pid, int signal = 9);
+  /// The signals `Pool::signal_worker` sent to `pid`, in order (a fake process only records
+  /// them, except `Signal::kill`, which ends it as `kill(pid)` does).
+  [[nodiscard]] std::vector<Signal> signals(int pid) const;
   /// How processes react to a stop request from now on.
   void set_stop_behavior(StopBehavior behavior) noexcept;
   /// The next `count` spawns fail with `error` (e.g. `std::errc::no_such_file_or_directory`).

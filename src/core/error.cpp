@@ -33,6 +33,7 @@ class Category final : public std::error_category {
       case errc::internal: return "internal error";
       case errc::untrusted: return "refused: another user could have written it";
       case errc::hook_failed: return "a hook of the host failed";
+      case errc::unknown_worker: return "no such worker";
     }
     return "unknown supervisor error " + std::to_string(value);
   }

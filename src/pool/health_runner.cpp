@@ -247,9 +247,9 @@ SUPERVISOR_INLINE void HealthRunner::health_stop(std::size_t worker, std::string
 
 SUPERVISOR_INLINE void HealthRunner::score_lease(std::size_t worker, LeaseOutcome outcome) {
   const HealthScoreOptions& hs = options_.health_score;
-  adjust_score(worker, outcome == LeaseOutcome::success   ? hs.lease_success
-                       : outcome == LeaseOutcome::failure ? hs.lease_failure
-                                                          : hs.lease_slow);
+  adjust_score(worker, outcome == LeaseOutcome::success ? hs.lease_success
+                       : outcome == LeaseOutcome::slow  ? hs.lease_slow
+                                                        : hs.lease_failure);  // failure, broken
 }
 
 // Low enough, and armed, the score asks for a replacement; it re-arms above recover_above.

@@ -9,7 +9,8 @@ namespace supervisor::detail {
 SUPERVISOR_INLINE void report_lease(CircuitBreaker& breaker, LeaseOutcome outcome, Duration elapsed,
                                     TimePoint t) {
   switch (outcome) {
-    case LeaseOutcome::failure: breaker.on_failure(elapsed, t); return;
+    case LeaseOutcome::failure:
+    case LeaseOutcome::broken: breaker.on_failure(elapsed, t); return;
     case LeaseOutcome::slow: breaker.on_slow(elapsed, t); return;
     case LeaseOutcome::success: breaker.on_success(elapsed, t); return;
   }
@@ -46,7 +47,8 @@ SUPERVISOR_INLINE LeaseDesk::Return LeaseDesk::give_back(std::size_t worker,
   const Worker w = it->second;
   taken_.erase(it);
   duration_.observe(std::chrono::duration<double>(t - acquired).count());
-  const bool back_on_desk = open_;
+  // A broken worker goes back to the loop, which replaces it.
+  const bool back_on_desk = open_ && outcome != LeaseOutcome::broken;
   if (back_on_desk) free_.push_back(w);
   lock.unlock();
   if (breaker_) {

@@ -40,7 +40,8 @@ class LeaseDesk {
   enum class Return {
     not_lent,  // not a desk lease (any more): the loop takes the release
     on_desk,   // back on the desk, free for the next host thread
-    closed,    // the desk closed meanwhile: the loop must take the worker back (`returned`)
+    closed,    // the desk closed meanwhile, or the lease ended `broken`: the loop must take the
+               // worker back (`returned`)
   };
   // What a snapshot shows of the desk, copied at once under its lock.
   struct Figures {

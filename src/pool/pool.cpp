@@ -55,6 +55,36 @@ SUPERVISOR_INLINE void check_health_entry(const HealthCheck& c, std::size_t i,
   at_least_one(c.timing.failure_threshold, "timing.failure_threshold");
 }
 
+// What issue 15's lease control, revival and recycling added: recycling's spread, failed
+// workers' retry, the health threshold.
+SUPERVISOR_INLINE void check_control_options(const PoolOptions& o, detail::ErrorSink& err) {
+  const RecycleOptions& r = o.recycle;
+  if (r.max_runtime_jitter < Duration::zero() ||
+      (r.max_runtime_jitter > Duration::zero() && r.max_runtime_jitter >= r.max_runtime)) {
+    err.fail(errc::invalid_argument, [&] {
+      return fmt::format(
+          "PoolOptions.recycle.max_runtime_jitter: {} (must be at least 0 and less than "
+          "max_runtime {})",
+          detail::format_duration(r.max_runtime_jitter), detail::format_duration(r.max_runtime));
+    });
+  } else if (r.graceful && r.graceful_ready_timeout <= Duration::zero()) {
+    err.fail(errc::invalid_argument, [&] {
+      return fmt::format("PoolOptions.recycle.graceful_ready_timeout: {} (must be positive)",
+                         detail::format_duration(r.graceful_ready_timeout));
+    });
+  } else if (o.failed_retry_after < Duration::zero()) {
+    err.fail(errc::invalid_argument, [&] {
+      return fmt::format("PoolOptions.failed_retry_after: {} is negative",
+                         detail::format_duration(o.failed_retry_after));
+    });
+  } else if (o.degraded_below > o.max_size) {
+    err.fail(errc::invalid_argument, [&] {
+      return fmt::format("PoolOptions.degraded_below: {} is more than max_size {}",
+                         o.degraded_below, o.max_size);
+    });
+  }
+}
+
 SUPERVISOR_INLINE void validate_pool(const PoolOptions& o, detail::ErrorSink& err) {
   detail::validate_spec(o.spec, err);
   if (err) return;
@@ -92,6 +122,8 @@ SUPERVISOR_INLINE void validate_pool(const PoolOptions& o, detail::ErrorSink& er
     });
     return;
   }
+  check_control_options(o, err);
+  if (err) return;
   if (o.limit_watch_period < Duration::zero()) {
     err.fail(errc::invalid_argument, [&] {
       return fmt::format("PoolOptions.limit_watch_period: negative ({}ns)",
@@ -135,6 +167,16 @@ SUPERVISOR_INLINE void validate_pool(const PoolOptions& o, detail::ErrorSink& er
 
 SUPERVISOR_LOCAL_END
 
+SUPERVISOR_INLINE std::string_view to_string(PoolHealth h) noexcept {
+  switch (h) {
+    case PoolHealth::starting: return "starting";
+    case PoolHealth::healthy: return "healthy";
+    case PoolHealth::degraded: return "degraded";
+    case PoolHealth::down: return "down";
+  }
+  return "?";
+}
+
 SUPERVISOR_INLINE void validate(const PoolOptions& options) {
   detail::or_throw([&](detail::ErrorSink& err) { validate_pool(options, err); });
 }
@@ -153,7 +195,8 @@ SUPERVISOR_INLINE Lease::Lease(Lease&& o) noexcept
       incarnation_(o.incarnation_),
       pid_(o.pid_),
       acquired_(o.acquired_),
-      fast_(o.fast_) {}
+      fast_(o.fast_),
+      ticket_(std::move(o.ticket_)) {}
 
 SUPERVISOR_INLINE Lease& Lease::operator=(Lease&& o) noexcept {
   if (this != &o) {
@@ -165,6 +208,7 @@ SUPERVISOR_INLINE Lease& Lease::operator=(Lease&& o) noexcept {
     acquired_ = o.acquired_;
     fast_ = o.fast_;
     uncaught_ = std::uncaught_exceptions();
+    ticket_ = std::move(o.ticket_);
   }
   return *this;
 }
@@ -174,10 +218,14 @@ SUPERVISOR_INLINE void Lease::release(LeaseOutcome outcome) noexcept {
   auto core = std::move(core_);
   core_.reset();
   try {
-    core->release(worker_, incarnation_, outcome, acquired_, fast_);
+    core->release(worker_, incarnation_, outcome, acquired_, fast_, ticket_);  // kept: expired()
   } catch (...) {
     // Out of memory while posting: the worker stays leased until the pool stops.
   }
+}
+
+SUPERVISOR_INLINE bool Lease::expired() const noexcept {
+  return ticket_ && ticket_->expired.load(std::memory_order_acquire);
 }
 
 SUPERVISOR_INLINE Pool::Pool(Loop& loop, PoolOptions options) {
@@ -203,7 +251,12 @@ SUPERVISOR_INLINE Pool::Pool(testing::FakeWorld& world, PoolOptions options) {
 
 SUPERVISOR_INLINE void Pool::acquire_async(Duration timeout,
                                            std::function<void(Lease, std::error_code)> done) {
-  core_->acquire_async(timeout, std::move(done));
+  core_->acquire_async(AcquireOptions{timeout, {}}, std::move(done));
+}
+
+SUPERVISOR_INLINE void Pool::acquire_async(const AcquireOptions& options,
+                                           std::function<void(Lease, std::error_code)> done) {
+  core_->acquire_async(options, std::move(done));
 }
 
 SUPERVISOR_INLINE Pool::~Pool() {
@@ -224,12 +277,77 @@ SUPERVISOR_INLINE void Pool::start(std::error_code& ec) noexcept {
 SUPERVISOR_INLINE void Pool::stop() { core_->stop(); }
 
 SUPERVISOR_INLINE Lease Pool::acquire(Duration timeout) {
-  return detail::or_throw([&](detail::ErrorSink& err) { return core_->acquire(timeout, err); });
+  return acquire(AcquireOptions{timeout, {}});
 }
 
 SUPERVISOR_INLINE Lease Pool::acquire(Duration timeout, std::error_code& ec) noexcept {
+  return acquire(AcquireOptions{timeout, {}}, ec);
+}
+
+SUPERVISOR_INLINE Lease Pool::acquire(const AcquireOptions& options) {
+  return detail::or_throw([&](detail::ErrorSink& err) { return core_->acquire(options, err); });
+}
+
+SUPERVISOR_INLINE Lease Pool::acquire(const AcquireOptions& options, std::error_code& ec) noexcept {
   return detail::into_code(ec,
-                           [&](detail::ErrorSink& err) { return core_->acquire(timeout, err); });
+                           [&](detail::ErrorSink& err) { return core_->acquire(options, err); });
+}
+
+SUPERVISOR_INLINE void Pool::signal_worker(std::size_t worker, Signal signal) {
+  detail::or_throw([&](detail::ErrorSink& err) {
+    core_->control(worker, detail::WorkerControl::signal, signal, err);
+  });
+}
+
+SUPERVISOR_INLINE void Pool::signal_worker(std::size_t worker, Signal signal,
+                                           std::error_code& ec) noexcept {
+  detail::into_code(ec, [&](detail::ErrorSink& err) {
+    core_->control(worker, detail::WorkerControl::signal, signal, err);
+  });
+}
+
+SUPERVISOR_INLINE void Pool::kill_worker(std::size_t worker) {
+  detail::or_throw([&](detail::ErrorSink& err) {
+    core_->control(worker, detail::WorkerControl::kill, Signal::kill, err);
+  });
+}
+
+SUPERVISOR_INLINE void Pool::kill_worker(std::size_t worker, std::error_code& ec) noexcept {
+  detail::into_code(ec, [&](detail::ErrorSink& err) {
+    core_->control(worker, detail::WorkerControl::kill, Signal::kill, err);
+  });
+}
+
+SUPERVISOR_INLINE void Pool::restart_worker(std::size_t worker) {
+  detail::or_throw([&](detail::ErrorSink& err) {
+    core_->control(worker, detail::WorkerControl::restart, Signal::terminate, err);
+  });
+}
+
+SUPERVISOR_INLINE void Pool::restart_worker(std::size_t worker, std::error_code& ec) noexcept {
+  detail::into_code(ec, [&](detail::ErrorSink& err) {
+    core_->control(worker, detail::WorkerControl::restart, Signal::terminate, err);
+  });
+}
+
+SUPERVISOR_INLINE std::size_t Pool::revive() {
+  return detail::or_throw([&](detail::ErrorSink& err) { return core_->revive_all(err); });
+}
+
+SUPERVISOR_INLINE std::size_t Pool::revive(std::error_code& ec) noexcept {
+  return detail::into_code(ec, [&](detail::ErrorSink& err) { return core_->revive_all(err); });
+}
+
+SUPERVISOR_INLINE void Pool::revive(std::size_t worker) {
+  detail::or_throw([&](detail::ErrorSink& err) {
+    core_->control(worker, detail::WorkerControl::revive, Signal::terminate, err);
+  });
+}
+
+SUPERVISOR_INLINE void Pool::revive(std::size_t worker, std::error_code& ec) noexcept {
+  detail::into_code(ec, [&](detail::ErrorSink& err) {
+    core_->control(worker, detail::WorkerControl::revive, Signal::terminate, err);
+  });
 }
 
 SUPERVISOR_INLINE bool Pool::drain(Duration timeout) { return core_->drain(timeout); }

@@ -17,6 +17,7 @@ SUPERVISOR_INLINE PoolCore::PoolCore(std::shared_ptr<PoolHost> host, PoolOptions
       limits_(*this, *this, *host_, options_) {
   if (!options_.restart_policy) options_.restart_policy = std::make_shared<StandardRestartPolicy>();
   shared_spec_ = std::make_shared<const ProcessSpec>(options_.spec);
+  recycle_random_ = options_.recycle.seed;
   for (std::size_t i = 0; i < options_.size; ++i) add_slot();
 }
 
@@ -384,6 +385,7 @@ SUPERVISOR_INLINE PoolSnapshot PoolCore::build_snapshot() {
   metrics_.fill(s, desk);
   limits_.fill(s);
   health_.fill(s);
+  s.health = pool_health_;
   guarded("restart_breaker", [&] {
     if (options_.restart_breaker) s.restart_breaker = options_.restart_breaker->state(now());
   });

@@ -17,12 +17,15 @@
 //
 // Its code: pool_core.cpp (what Pool and Lease call, the parts' view, events, snapshots),
 // pool_core_lifecycle.cpp (spawn, exit, restart decision, retirement, resize, stop),
-// pool_core_leases.cpp (acquire and release, the desk's loop side, the FIFO waiters) and
-// pool_core_hooks.cpp (a worker's own spec, the host's pre-start and post-stop hooks).
+// pool_core_leases.cpp (acquire and release, the desk's loop side, the FIFO waiters),
+// pool_core_hooks.cpp (a worker's own spec, the host's pre-start and post-stop hooks) and
+// pool_core_control.cpp (lease deadlines, the host's calls on one worker, revival, the pool's
+// health, recycling's spread).
 
 #include <fmt/format.h>
 
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -51,6 +54,16 @@
 
 namespace supervisor::detail {
 
+// What a lease with a deadline shares with the loop: whether it expired (set on the loop, read
+// by the holder's `Lease::expired` on any thread). Its address also names the lease: the slot
+// keeps the ticket of the lease it is under.
+struct LeaseTicket {
+  std::atomic<bool> expired{false};
+};
+
+// What the host asks of one worker (pool_core_control.cpp).
+enum class WorkerControl { signal, kill, restart, revive };
+
 class PoolCore final : public std::enable_shared_from_this<PoolCore>,
                        public HealthRunner::Core,
                        public Rollouts::Core,
@@ -69,8 +82,10 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
   GroupSample group_sample();
   void resize(std::size_t size, ErrorSink& err);
   bool retired();
-  Lease acquire(Duration timeout, ErrorSink& err);
-  void acquire_async(Duration timeout, std::function<void(Lease, std::error_code)> done);
+  Lease acquire(const AcquireOptions& o, ErrorSink& err);
+  void acquire_async(const AcquireOptions& o, std::function<void(Lease, std::error_code)> done);
+  void control(std::size_t worker, WorkerControl what, Signal signal, ErrorSink& err);
+  std::size_t revive_all(ErrorSink& err);
   void replace_async(std::size_t worker, Duration timeout,
                      std::function<void(bool, std::error_code)> done);
   void rolling_restart_async(const RollingRestart& o,
@@ -102,7 +117,7 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
 
   // ---- what Lease calls (any thread): the desk first (desk_mu_), else a post to the loop ---
   void release(std::size_t worker, std::uint64_t incarnation, LeaseOutcome outcome,
-               TimePoint acquired, bool fast);
+               TimePoint acquired, bool fast, std::shared_ptr<LeaseTicket> ticket);
 
  private:
   struct Slot {
@@ -130,12 +145,17 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
     // Retired, and a turn of the loop has passed since: nothing up the stack of the turn that
     // retired it still holds it, so add_slot may reclaim it once nothing else refers to it.
     bool settled = false;
+    // The lease through the loop it is under, when that lease has a deadline, and its timer.
+    std::shared_ptr<LeaseTicket> lease_ticket{};
+    std::uint64_t lease_timer = 0;
+    TimePoint leased_at{};
   };
   struct Waiter {
     std::uint64_t id;
     TimePoint since;
     std::function<void(Lease, std::error_code, std::string)> done;
     std::uint64_t timer = 0;
+    Duration deadline{};  // of the lease it will get (zero: none)
   };
   // What launch() started: the process, and its notify channel when the pool uses one.
   struct Launch {
@@ -195,7 +215,9 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
   // Lifecycle (pool_core_lifecycle.cpp).
   void move_to(Slot& slot, WorkerState to, std::string cause);
   Launch launch(std::size_t index, std::uint64_t incarnation);
-  void spawn(Slot& slot, ErrorSink* first_start_err, std::optional<Launch> launched = {});
+  // `cause`: of its move to `starting` (default "start" or "restart").
+  void spawn(Slot& slot, ErrorSink* first_start_err, std::optional<Launch> launched = {},
+             const char* cause = nullptr);
   [[nodiscard]] bool uses_notify() const;
   void arm_watchdog(Slot& slot);
   void on_note(std::size_t index, std::uint64_t incarnation, const NotifyNote& m);
@@ -242,15 +264,30 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
   void put_on_desk(Slot& slot);
   void withdraw(Slot& slot);
   void open_desk();
-  void desk_returned(std::size_t index, std::uint64_t incarnation);
+  void desk_returned(std::size_t index, std::uint64_t incarnation, LeaseOutcome outcome);
   bool lent_on_desk(const Slot& slot) { return desk_.lent(slot.index, slot.sm.incarnation()); }
-  void enqueue(Duration timeout, std::function<void(Lease, std::error_code, std::string)> done);
+  void enqueue(Duration timeout, Duration deadline,
+               std::function<void(Lease, std::error_code, std::string)> done);
   void time_out(Waiter& w);
   Slot* pick_ready();
   void hand_out(Slot& slot, Waiter& w);
   void serve_waiters();
   void on_release(std::size_t worker, std::uint64_t incarnation, LeaseOutcome outcome,
-                  TimePoint acquired);
+                  TimePoint acquired, const std::shared_ptr<LeaseTicket>& ticket);
+
+  // Control (pool_core_control.cpp).
+  static bool valid_deadline(const AcquireOptions& o, ErrorSink& err);
+  bool check_control(std::optional<std::size_t> worker, const char* what, ErrorSink& err);
+  void arm_lease_deadline(Slot& slot, Duration deadline, const std::shared_ptr<LeaseTicket>& t);
+  void end_lease_deadline(Slot& slot);
+  void expire_lease(Slot& slot);
+  void restart_now(Slot& slot, std::string why, bool kill);
+  void revive(Slot& slot, std::string why);
+  void on_failed(Slot& slot);
+  void update_health(bool started_failing = false);
+  [[nodiscard]] Duration recycle_after();
+  void arm_recycle(Slot& slot, Duration after);
+  void recycle_gracefully(std::size_t index, std::uint64_t incarnation);
 
   // ---- state -------------------------------------------------------------------------------
   const std::shared_ptr<PoolHost> host_;  // fixed at construction; itself thread-safe
@@ -286,6 +323,10 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
   bool stopping_ = false;               // (loop)
   bool stopped_ = false;                // (loop)
   bool draining_ = false;               // (loop)
+
+  // Lease control, revival, health, recycling's spread (pool_core_control.cpp).
+  PoolHealth pool_health_ = PoolHealth::starting;  // (loop) see update_health
+  std::uint64_t recycle_random_ = 0;               // (loop) RecycleOptions::seed's generator
 
   // What host threads wait on (wait_ready, drain, stop). `mu_` is taken before `desk_mu_`.
   std::mutex mu_;

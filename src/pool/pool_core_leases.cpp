@@ -9,9 +9,13 @@
 namespace supervisor::detail {
 
 // ---- what Pool and Lease call (any thread) -------------------------------------------------
-SUPERVISOR_INLINE Lease PoolCore::acquire(Duration timeout, ErrorSink& err) {
+SUPERVISOR_INLINE Lease PoolCore::acquire(const AcquireOptions& o, ErrorSink& err) {
   auto self = shared_from_this();
-  if (Lease fast; desk_acquire(fast)) return fast;
+  if (!valid_deadline(o, err)) return {};
+  const Duration timeout = o.timeout;
+  const Duration deadline = o.deadline;
+  // A deadline needs the loop's timer: such a lease never comes from the desk.
+  if (Lease fast; deadline == Duration::zero() && desk_acquire(fast)) return fast;
   if (host_->in_loop()) {
     Lease out;
     if (timeout > Duration::zero()) {
@@ -21,7 +25,7 @@ SUPERVISOR_INLINE Lease PoolCore::acquire(Duration timeout, ErrorSink& err) {
       });
       return out;
     }
-    enqueue(Duration::zero(), [&](Lease l, std::error_code ec, std::string msg) {
+    enqueue(Duration::zero(), deadline, [&](Lease l, std::error_code ec, std::string msg) {
       out = std::move(l);
       if (ec) err.fail(ec, [&] { return msg; });
     });
@@ -34,8 +38,8 @@ SUPERVISOR_INLINE Lease PoolCore::acquire(Duration timeout, ErrorSink& err) {
   };
   auto promise = std::make_shared<std::promise<Result>>();
   auto future = promise->get_future();
-  host_->post([self, timeout, promise] {
-    self->enqueue(timeout, [promise](Lease l, std::error_code ec, std::string msg) {
+  host_->post([self, timeout, deadline, promise] {
+    self->enqueue(timeout, deadline, [promise](Lease l, std::error_code ec, std::string msg) {
       promise->set_value(Result{std::move(l), ec, std::move(msg)});
     });
   });
@@ -44,23 +48,31 @@ SUPERVISOR_INLINE Lease PoolCore::acquire(Duration timeout, ErrorSink& err) {
   return std::move(r.lease);
 }
 
-SUPERVISOR_INLINE void PoolCore::acquire_async(Duration timeout,
+SUPERVISOR_INLINE void PoolCore::acquire_async(const AcquireOptions& o,
                                                std::function<void(Lease, std::error_code)> done) {
   auto self = shared_from_this();
   done = guarded_callback(std::move(done), "acquire_async callback");
-  host_->post([self, timeout, done = std::move(done)]() mutable {
-    self->enqueue(timeout, [done = std::move(done)](Lease l, std::error_code ec, std::string) {
-      done(std::move(l), ec);
-    });
+  ErrorSink err{{}, {}, false};
+  const bool valid = valid_deadline(o, err);
+  host_->post([self, o, valid, done = std::move(done)]() mutable {
+    if (!valid) {
+      done(Lease(), errc::invalid_argument);
+      return;
+    }
+    self->enqueue(o.timeout, o.deadline,
+                  [done = std::move(done)](Lease l, std::error_code ec, std::string) {
+                    done(std::move(l), ec);
+                  });
   });
 }
 
 SUPERVISOR_INLINE void PoolCore::release(std::size_t worker, std::uint64_t incarnation,
-                                         LeaseOutcome outcome, TimePoint acquired, bool fast) {
+                                         LeaseOutcome outcome, TimePoint acquired, bool fast,
+                                         std::shared_ptr<LeaseTicket> ticket) {
   auto self = shared_from_this();
   if (fast && desk_release(worker, incarnation, outcome, acquired)) return;
-  host_->post([self, worker, incarnation, outcome, acquired] {
-    self->on_release(worker, incarnation, outcome, acquired);
+  host_->post([self, worker, incarnation, outcome, acquired, ticket = std::move(ticket)] {
+    self->on_release(worker, incarnation, outcome, acquired, ticket);
   });
 }
 
@@ -87,7 +99,8 @@ SUPERVISOR_INLINE bool PoolCore::desk_release(std::size_t worker, std::uint64_t 
     case LeaseDesk::Return::closed: break;
   }
   auto self = shared_from_this();
-  host_->post([self, worker, incarnation] { self->desk_returned(worker, incarnation); });
+  host_->post(
+      [self, worker, incarnation, outcome] { self->desk_returned(worker, incarnation, outcome); });
   return true;
 }
 
@@ -114,15 +127,24 @@ SUPERVISOR_INLINE void PoolCore::open_desk() {
   for (auto& s : slots_) put_on_desk(s);
 }
 
-// A host thread gave back a desk lease while the desk was closed.
-SUPERVISOR_INLINE void PoolCore::desk_returned(std::size_t index, std::uint64_t incarnation) {
+// A host thread gave back a desk lease while the desk was closed, or `broken`: then the loop
+// replaces the worker, even if it took the worker back from the desk meanwhile.
+SUPERVISOR_INLINE void PoolCore::desk_returned(std::size_t index, std::uint64_t incarnation,
+                                               LeaseOutcome outcome) {
   Slot& slot = slots_[index];
   {
     std::lock_guard lock(mu_);
     cv_.notify_all();  // drain() may be waiting for it
   }
-  if (slot.sm.incarnation() != incarnation || !desk_.holds(index)) return;
-  desk_.returned(index);
+  const bool broken = outcome == LeaseOutcome::broken;
+  if (broken) ++metrics_.broken_leases;
+  if (slot.sm.incarnation() != incarnation) return;
+  if (desk_.holds(index)) {
+    desk_.returned(index);
+  } else if (!broken) {
+    return;
+  }
+  if (broken) restart_now(slot, "lease released broken", false);
   serve_waiters();
 }
 
@@ -130,7 +152,8 @@ SUPERVISOR_INLINE void PoolCore::desk_returned(std::size_t index, std::uint64_t 
 // They stay in the core, not the desk: handing a worker to a waiter moves its state machine, and
 // a release through the loop decides recycling and retirement, which are the lifecycle's.
 SUPERVISOR_INLINE void PoolCore::enqueue(
-    Duration timeout, std::function<void(Lease, std::error_code, std::string)> done) {
+    Duration timeout, Duration deadline,
+    std::function<void(Lease, std::error_code, std::string)> done) {
   if (draining_ && !stopping_) {
     done(Lease(), errc::stopped, "Pool::acquire: the pool is draining");
     return;
@@ -154,6 +177,7 @@ SUPERVISOR_INLINE void PoolCore::enqueue(
     }
   }
   Waiter w{++next_waiter_, now(), std::move(done)};
+  w.deadline = deadline;
   desk_.close();  // its idle workers are the loop's again, for this and any queued waiter
   if (Slot* s = pick_ready(); s && waiters_.empty()) {
     hand_out(*s, w);
@@ -217,6 +241,10 @@ SUPERVISOR_INLINE void PoolCore::hand_out(Slot& slot, Waiter& w) {
   lease.incarnation_ = slot.sm.incarnation();
   lease.pid_ = pid_of(slot);
   lease.acquired_ = now();
+  if (w.deadline > Duration::zero()) {
+    lease.ticket_ = std::make_shared<LeaseTicket>();
+    arm_lease_deadline(slot, w.deadline, lease.ticket_);
+  }
   w.done(std::move(lease), {}, {});
 }
 
@@ -232,8 +260,11 @@ SUPERVISOR_INLINE void PoolCore::serve_waiters() {
 }
 
 SUPERVISOR_INLINE void PoolCore::on_release(std::size_t worker, std::uint64_t incarnation,
-                                            LeaseOutcome outcome, TimePoint acquired) {
+                                            LeaseOutcome outcome, TimePoint acquired,
+                                            const std::shared_ptr<LeaseTicket>& ticket) {
+  if (ticket && ticket->expired.load(std::memory_order_relaxed)) return;  // told at its expiry
   const TimePoint t = now();
+  if (outcome == LeaseOutcome::broken) ++metrics_.broken_leases;
   metrics_.lease_duration.observe(std::chrono::duration<double>(t - acquired).count());
   if (options_.lease_breaker) {
     guarded("lease_breaker",
@@ -250,6 +281,12 @@ SUPERVISOR_INLINE void PoolCore::on_release(std::size_t worker, std::uint64_t in
     return;
   }
   if (slot.sm.incarnation() != incarnation || slot.sm.state() != WorkerState::leased) return;
+  if (outcome == LeaseOutcome::broken) {
+    health_.score_lease(slot.index, outcome);
+    restart_now(slot, "lease released broken", false);
+    serve_waiters();
+    return;
+  }
   if (options_.recycle.max_leases > 0 && slot.incarnation_leases >= options_.recycle.max_leases) {
     move_to(slot, WorkerState::ready, "released");
     recycle(slot, fmt::format("served {} leases", slot.incarnation_leases));

@@ -26,6 +26,9 @@ SUPERVISOR_INLINE void PoolCore::move_to(Slot& slot, WorkerState to, std::string
     }
     return;
   }
+  // Out of its lease (released, stopped, exited): a deadline no longer applies.
+  if (slot.lease_ticket && to != WorkerState::leased && to != WorkerState::draining)
+    end_lease_deadline(slot);
   if ((from == WorkerState::leased) != (to == WorkerState::leased)) {
     std::lock_guard lock(mu_);
     if (to == WorkerState::leased) {
@@ -47,6 +50,8 @@ SUPERVISOR_INLINE void PoolCore::move_to(Slot& slot, WorkerState to, std::string
     cv_.notify_all();
   }
   emit(std::move(t));
+  if (was_up != is_up || (from == WorkerState::starting && to == WorkerState::exited))
+    update_health(from == WorkerState::starting && to == WorkerState::exited);
 }
 
 // Starts the process of incarnation `incarnation` of worker `index` (the slot records it in
@@ -86,7 +91,7 @@ SUPERVISOR_INLINE PoolCore::Launch PoolCore::launch(std::size_t index, std::uint
 // Moves `slot` to its next incarnation and starts it, or takes `launched`: that incarnation's
 // process, started ahead by on_exit's fast path.
 SUPERVISOR_INLINE void PoolCore::spawn(Slot& slot, ErrorSink* first_start_err,
-                                       std::optional<Launch> launched) {
+                                       std::optional<Launch> launched, const char* cause) {
   slot.timer = 0;
   if (slot.sm.state() == WorkerState::retired) {
     // A subscriber stopped the pool (or retired the worker) from an event of the exit that led
@@ -96,7 +101,7 @@ SUPERVISOR_INLINE void PoolCore::spawn(Slot& slot, ErrorSink* first_start_err,
     return;
   }
   const bool first = slot.sm.incarnation() + 1 == slot.first_incarnation;
-  move_to(slot, WorkerState::starting, first ? "start" : "restart");
+  move_to(slot, WorkerState::starting, cause ? cause : first ? "start" : "restart");
   if (!first) ++slot.restarts, ++metrics_.restarts;
   const std::size_t index = slot.index;
   const std::uint64_t incarnation = slot.sm.incarnation();
@@ -136,14 +141,7 @@ SUPERVISOR_INLINE void PoolCore::spawn(Slot& slot, ErrorSink* first_start_err,
   health_.renew_score(index);
   slot.incarnation_leases = 0;
   slot.recycling = false;
-  if (options_.recycle.max_runtime > Duration::zero()) {
-    auto self = shared_from_this();
-    slot.recycle_timer = host_->add_timer(options_.recycle.max_runtime, [self, index, incarnation] {
-      Slot& s = self->slots_[index];
-      s.recycle_timer = 0;
-      if (s.sm.incarnation() == incarnation) self->recycle(s, "reached its maximum runtime");
-    });
-  }
+  if (options_.recycle.max_runtime > Duration::zero()) arm_recycle(slot, recycle_after());
   emit(WorkerSpawned{slot.index, slot.sm.incarnation(), slot.worker->pid()});
   if (slot.sm.state() != WorkerState::starting || slot.sm.incarnation() != incarnation)
     return;  // a subscriber stopped it (its stop request went to this process): no more to start
@@ -392,6 +390,7 @@ SUPERVISOR_INLINE void PoolCore::decide(Slot& slot, const ExitStatus& st,
   if (!d.restart) {
     move_to(slot, WorkerState::failed, "gave up: " + d.why);
     emit(WorkerGaveUp{slot.index, d.why});
+    on_failed(slot);
     return;
   }
   const Duration delay = std::max(d.delay, Duration::zero());
@@ -474,8 +473,8 @@ SUPERVISOR_INLINE void PoolCore::retire(Slot& slot, std::string cause) {
 // of a reclaimed slot go on from there (add_slot).
 SUPERVISOR_INLINE bool PoolCore::reclaimable(const Slot& s) const {
   return s.settled && s.sm.state() == WorkerState::retired && s.timer == 0 &&
-         s.recycle_timer == 0 && s.watchdog_timer == 0 && !s.notify && !desk_.holds(s.index) &&
-         rollouts_.idle(s.index) && health_.idle(s.index) &&
+         s.recycle_timer == 0 && s.watchdog_timer == 0 && s.lease_timer == 0 && !s.notify &&
+         !desk_.holds(s.index) && rollouts_.idle(s.index) && health_.idle(s.index) &&
          std::none_of(discarded_.begin(), discarded_.end(),
                       [&](const Discarded& d) { return d.index == s.index; });
 }
@@ -536,6 +535,18 @@ SUPERVISOR_INLINE std::size_t PoolCore::live_slots() const {
 
 SUPERVISOR_INLINE void PoolCore::apply_resize(std::size_t size) {
   std::size_t live = live_slots();
+  // A failed worker counts as missing: retired first when shrinking, revived otherwise.
+  for (std::size_t i = slots_.size(); i-- > 0 && live > size;) {
+    Slot& s = slots_[i];
+    if (s.sm.state() != WorkerState::failed || s.retiring) continue;
+    --live;
+    retire_slot(s);
+  }
+  if (running_) {
+    for (auto& s : slots_) {
+      if (s.sm.state() == WorkerState::failed && !s.retiring) revive(s, "resize");
+    }
+  }
   // Grow: a reclaimed retired slot, or a new one at the end (add_slot). A late callback of
   // the reclaimed slot's last incarnation is never mistaken for the new worker's: incarnations
   // go on.
@@ -555,6 +566,7 @@ SUPERVISOR_INLINE void PoolCore::apply_resize(std::size_t size) {
       retire_slot(s);
     }
   }
+  update_health();
 }
 
 // Takes a slot out of the pool: at once when it has no process, after its lease otherwise.

@@ -32,6 +32,8 @@ class WorkerProcess {
   [[nodiscard]] virtual int pid() const = 0;
   virtual void request_stop() = 0;  // its StopPlan; the exit comes through on_exit
   virtual void request_kill() = 0;  // the whole tree, now
+  // Sends `s` to its main process (Pool::signal_worker); the OS's refusal goes to `err`.
+  virtual void signal(Signal s, ErrorSink& err) = 0;
   // How each limit of the spec's resources is enforced for this process.
   [[nodiscard]] virtual std::vector<LimitStatus> limits() const { return {}; }
   // Its resources now (loop thread).

@@ -42,6 +42,8 @@ SUPERVISOR_INLINE void PoolMetrics::fill(PoolSnapshot& s, const LeaseDesk::Figur
   s.restarts = restarts;
   s.spawn_failures = spawn_failures;
   s.lease_timeouts = lease_timeouts;
+  s.lease_expirations = lease_expirations;
+  s.broken_leases = broken_leases;
   s.strategy_errors = strategy_errors;
   s.invalid_transitions = invalid_transitions;
   s.leases = leases + desk.leases;

@@ -26,6 +26,8 @@ struct PoolMetrics {
   std::uint64_t invalid_transitions = 0;
   std::uint64_t ignored_notifications = 0;  // sd_notify messages from a process not allowed to
   std::uint64_t leases = 0;                 // handed out by the loop (the desk counts its own)
+  std::uint64_t lease_expirations = 0;
+  std::uint64_t broken_leases = 0;
   Histogram lease_wait = Histogram::default_seconds();
   Histogram lease_duration = Histogram::default_seconds();
   Histogram start_to_ready = Histogram::default_seconds();

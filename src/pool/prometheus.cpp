@@ -79,6 +79,9 @@ SUPERVISOR_INLINE std::string to_prometheus(const PoolSnapshot& s, std::string_v
       {"supervisor_pool_probes_total", "Health probes run.", s.probes},
       {"supervisor_pool_probe_failures_total", "Health probes that failed.", s.probe_failures},
       {"supervisor_pool_health_stops_total", "Workers stopped by a failing check.", s.health_stops},
+      {"supervisor_pool_lease_expirations_total", "Leases held past their deadline.",
+       s.lease_expirations},
+      {"supervisor_pool_broken_leases_total", "Leases released broken.", s.broken_leases},
   };
   for (const Counter& c : counters) {
     out += fmt::format("# HELP {} {}\n# TYPE {} counter\n{}{{pool=\"{}\"}} {}\n", c.name, c.help,
@@ -102,6 +105,14 @@ SUPERVISOR_INLINE std::string to_prometheus(const PoolSnapshot& s, std::string_v
       "# HELP supervisor_pool_waiting Acquire calls waiting for a worker.\n"
       "# TYPE supervisor_pool_waiting gauge\n";
   out += fmt::format("supervisor_pool_waiting{{pool=\"{}\"}} {}\n", pool, s.waiting);
+  out +=
+      "# HELP supervisor_pool_health The pool's health (1 for the current one).\n"
+      "# TYPE supervisor_pool_health gauge\n";
+  for (PoolHealth h :
+       {PoolHealth::starting, PoolHealth::healthy, PoolHealth::degraded, PoolHealth::down}) {
+    out += fmt::format("supervisor_pool_health{{pool=\"{}\",health=\"{}\"}} {}\n", pool,
+                       to_string(h), s.health == h ? 1 : 0);
+  }
   auto breaker = [&](std::string_view which, const std::optional<BreakerState>& st) {
     if (!st) return;
     for (BreakerState b : {BreakerState::closed, BreakerState::open, BreakerState::half_open,

@@ -17,6 +17,11 @@ class RealWorker final : public WorkerProcess {
   [[nodiscard]] int pid() const override { return process_.pid(); }
   void request_stop() override { process_.request_stop(); }
   void request_kill() override { process_.request_kill(); }
+  // On the loop already: the process's own step, without a hop.
+  void signal(Signal s, ErrorSink& err) override {
+    const auto& state = ProcessAccess::state(process_);
+    if (state) state->signal_leader(s, err);
+  }
   [[nodiscard]] std::vector<LimitStatus> limits() const override { return process_.info().limits; }
   [[nodiscard]] ResourceSample sample() const override { return process_.sample(); }
   [[nodiscard]] std::shared_ptr<const ProcessSpec> spec() const override {

@@ -64,6 +64,7 @@ class FakeHost final : public PoolHost, public std::enable_shared_from_this<Fake
     std::uint64_t memory_bytes = 0;
     double cpu_seconds = 0;
     std::vector<std::string> extra_env{};  // "NAME=value": what the pool set beyond its spec
+    std::vector<Signal> signals{};  // sent by Pool::signal_worker, in order
   };
   std::map<int, Proc> procs_;
   std::map<std::string, std::function<void(const NotifyNote&)>> channels_;  // by address
@@ -79,6 +80,7 @@ class FakeHost final : public PoolHost, public std::enable_shared_from_this<Fake
   void end_with(int pid, ExitFacts facts);
   void on_stop_request(int pid);
   void on_kill_request(int pid);
+  void on_signal(int pid, Signal s);
 
  private:
   std::deque<std::function<void()>> queue_;

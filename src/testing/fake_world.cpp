@@ -31,6 +31,9 @@ class FakeWorker final : public WorkerProcess {
     const auto it = h->procs_.find(pid_);
     return it == h->procs_.end() ? nullptr : it->second.spec;
   }
+  void signal(Signal s, ErrorSink&) override {
+    if (auto h = host_.lock()) h->on_signal(pid_, s);
+  }
   [[nodiscard]] ResourceSample sample() const override {
     ResourceSample s;
     const auto h = host_.lock();
@@ -250,6 +253,17 @@ SUPERVISOR_INLINE void FakeHost::on_stop_request(int pid) {
   p.stop_timer = add_timer(total, [this, pid] { on_kill_request(pid); });
 }
 
+SUPERVISOR_INLINE void FakeHost::on_signal(int pid, Signal s) {
+  auto it = procs_.find(pid);
+  if (it == procs_.end() || !it->second.alive) return;
+  it->second.signals.push_back(s);
+  if (s != Signal::kill) return;  // the others are only recorded
+  ExitFacts f;                    // killed by a signal the pool did not send as a stop
+  f.signal = native_signal(Signal::kill);
+  f.kill_signal = true;
+  end_with(pid, f);
+}
+
 SUPERVISOR_INLINE void FakeHost::on_kill_request(int pid) {
   auto it = procs_.find(pid);
   if (it == procs_.end() || !it->second.alive) return;
@@ -324,6 +338,11 @@ SUPERVISOR_INLINE void FakeWorld::kill(int pid, int signal) {
   f.kill_signal = signal == detail::native_signal(Signal::kill);
   host_->end_with(pid, f);
   host_->pump();
+}
+
+SUPERVISOR_INLINE std::vector<Signal> FakeWorld::signals(int pid) const {
+  auto it = host_->procs_.find(pid);
+  return it == host_->procs_.end() ? std::vector<Signal>{} : it->second.signals;
 }
 
 SUPERVISOR_INLINE void FakeWorld::set_stop_behavior(StopBehavior behavior) noexcept {

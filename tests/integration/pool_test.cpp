@@ -51,11 +51,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-sv::PoolOptions pool_for(const std::string& tag, std::vector<std::string> args, std::size_t size) {
-  return st::child_pool(tag, std::move(args), size);
-}
-
 using st::events_of;
+using st::pool_for;
 
 // A process's environment now, as "\nNAME=value\n..." lines (empty when it is gone).
 std::string environ_of(int pid) {

@@ -35,6 +35,12 @@ inline PoolOptions child_pool(const std::string& tag, std::vector<std::string> a
   return o;
 }
 
+// The same, under the name the pool tests use.
+inline PoolOptions pool_for(const std::string& tag, std::vector<std::string> args,
+                            std::size_t size) {
+  return child_pool(tag, std::move(args), size);
+}
+
 // A whole file, or empty.
 inline std::string slurp(const std::string& path) {
   std::ifstream in(path);
