@@ -31,6 +31,7 @@
 namespace supervisor {
 
 class Pool;
+class SupervisionGroup;
 
 namespace detail {
 class FakeHost;
@@ -92,6 +93,7 @@ class SUPERVISOR_API FakeWorld {
 
  private:
   friend class supervisor::Pool;
+  friend class supervisor::SupervisionGroup;
   std::shared_ptr<detail::FakeHost> host_;
 };
 

@@ -82,6 +82,14 @@ SUPERVISOR_INLINE void PoolCore::stop() {
   cv_.wait(lock, [&] { return all_retired_; });
 }
 
+SUPERVISOR_INLINE void PoolCore::stop_async(std::function<void()> done) {
+  auto self = shared_from_this();
+  host_->post([self, done = std::move(done)]() mutable {
+    if (done) self->stop_waiters_.push_back(std::move(done));
+    self->begin_stop();  // check_all_retired hands the waiters their answer
+  });
+}
+
 SUPERVISOR_INLINE bool PoolCore::drain(Duration timeout) {
   auto self = shared_from_this();
   host_->run_sync([self] { self->begin_drain(); });

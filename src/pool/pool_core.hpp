@@ -62,6 +62,7 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
   // ---- what Pool calls (any thread; the blocking ones not on the loop thread) --------------
   void start(ErrorSink& err);
   void stop();
+  void stop_async(std::function<void()> done);
   bool drain(Duration timeout);
   void set_resources(const ResourceLimits& limits, ErrorSink& err);
   void set_group_resources(const ResourceLimits& limits, ErrorSink& err);
@@ -270,6 +271,7 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
   bool stopping_ = false;               // (loop)
   bool stopped_ = false;                // (loop)
   bool draining_ = false;               // (loop)
+  std::vector<std::function<void()>> stop_waiters_;  // (loop) of stop_async: run once all retired
 
   // What host threads wait on (wait_ready, drain, stop). `mu_` is taken before `desk_mu_`.
   std::mutex mu_;

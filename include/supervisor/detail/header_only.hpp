@@ -13,8 +13,8 @@
 #include <supervisor/supervisor.hpp>
 #include <supervisor/testing.hpp>
 
-// Portable: the core, the strategies, the pool, the process layer above its backend, the fake
-// world.
+// Portable: the core, the strategies, the pool, the supervision group, the process layer above
+// its backend, the fake world.
 #include <supervisor/detail/impl/core/clock.cpp>
 #include <supervisor/detail/impl/core/duration.cpp>
 #include <supervisor/detail/impl/core/error.cpp>
@@ -34,6 +34,8 @@
 #include <supervisor/detail/impl/pool/pool_metrics.cpp>
 #include <supervisor/detail/impl/pool/prometheus.cpp>
 #include <supervisor/detail/impl/pool/rollouts.cpp>
+#include <supervisor/detail/impl/group/group_core.cpp>
+#include <supervisor/detail/impl/group/supervision_group.cpp>
 #include <supervisor/detail/impl/process/child.cpp>
 #include <supervisor/detail/impl/process/exit_classify.cpp>
 #include <supervisor/detail/impl/process/http_status.cpp>
