@@ -229,8 +229,8 @@ struct MemberSnapshot {
 struct GroupSnapshot {
   GroupState state = GroupState::idle;
   bool escalated = false;
-  std::uint64_t restarts = 0;     ///< Deaths handled (restarts made or left to a pool).
-  int restarts_in_period = 0;     ///< ... within the last `period`.
+  std::uint64_t restarts = 0;           ///< Deaths handled (restarts made or left to a pool).
+  int restarts_in_period = 0;           ///< ... within the last `period`.
   std::vector<MemberSnapshot> members;  ///< In start order.
 };
 

@@ -185,7 +185,8 @@ SUPERVISOR_INLINE void GroupCore::emit(GroupEventData data) {
   for (const auto& entry : *subscribers) guarded("subscriber", [&] { entry.second(*shared); });
 }
 
-SUPERVISOR_INLINE void GroupCore::begin_start(std::function<void(std::error_code, std::string)> done) {
+SUPERVISOR_INLINE void GroupCore::begin_start(
+    std::function<void(std::error_code, std::string)> done) {
   if (state_ != GroupState::idle) {
     const bool stopped = state_ == GroupState::stopping || state_ == GroupState::stopped;
     done(stopped ? errc::stopped : errc::already_running,
@@ -281,9 +282,8 @@ SUPERVISOR_INLINE void GroupCore::stop_member(std::size_t i) {
   const std::uint64_t incarnation = m.incarnation;
   std::weak_ptr<GroupCore> weak = weak_from_this();
   m.pool->stop_async([weak, i, incarnation] {
-    if (auto self = weak.lock()) self->post_step([s = self.get(), i, incarnation] {
-        s->on_stopped(i, incarnation);
-      });
+    if (auto self = weak.lock())
+      self->post_step([s = self.get(), i, incarnation] { s->on_stopped(i, incarnation); });
   });
 }
 
@@ -336,11 +336,11 @@ SUPERVISOR_INLINE void GroupCore::start_member(std::size_t i) {
         mm.start_timer = 0;
         if (mm.incarnation != incarnation || mm.state != MemberState::starting) return;
         const GroupMember& oo = s->options_.members[i];
-        s->start_failed(i, errc::timeout,
-                        fmt::format("member \"{}\" did not become ready within {} ({} of {} "
-                                    "workers ready)",
-                                    oo.name, format_duration(oo.start_timeout), mm.up.size(),
-                                    mm.need));
+        s->start_failed(
+            i, errc::timeout,
+            fmt::format("member \"{}\" did not become ready within {} ({} of {} "
+                        "workers ready)",
+                        oo.name, format_duration(oo.start_timeout), mm.up.size(), mm.need));
         s->next();
       });
     });
@@ -455,8 +455,8 @@ SUPERVISOR_INLINE void GroupCore::handle_death(std::size_t i, std::size_t worker
   const int in_period = restarts_in_period();
   if (in_period >= options_.intensity) {
     escalated_ = true;
-    const GroupEscalated e{i, name, why, options_.intensity, options_.period,
-                           options_.stop_on_escalation};
+    const GroupEscalated e{
+        i, name, why, options_.intensity, options_.period, options_.stop_on_escalation};
     emit(e);
     if (options_.on_escalation) guarded("on_escalation", [&] { options_.on_escalation(e); });
     if (options_.stop_on_escalation) {

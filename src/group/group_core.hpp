@@ -18,9 +18,9 @@
 #include <deque>
 #include <functional>
 #include <map>
-#include <optional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -36,8 +36,7 @@ namespace supervisor::detail {
 class GroupCore final : public std::enable_shared_from_this<GroupCore> {
  public:
   using PoolFactory = std::function<std::shared_ptr<Pool>(PoolOptions)>;
-  GroupCore(std::shared_ptr<PoolHost> host, PoolFactory make_pool,
-            SupervisionGroupOptions options);
+  GroupCore(std::shared_ptr<PoolHost> host, PoolFactory make_pool, SupervisionGroupOptions options);
 
   // ---- what SupervisionGroup calls (any thread; the blocking ones not on the loop thread) ---
   void start(ErrorSink& err);
@@ -51,15 +50,15 @@ class GroupCore final : public std::enable_shared_from_this<GroupCore> {
 
  private:
   struct Member {
-    std::shared_ptr<Pool> pool;     // (loop; read by host threads under mu_)
-    std::uint64_t subscription = 0;  // (loop) on `pool`
-    std::uint64_t incarnation = 0;   // (loop) starts so far
+    std::shared_ptr<Pool> pool;                // (loop; read by host threads under mu_)
+    std::uint64_t subscription = 0;            // (loop) on `pool`
+    std::uint64_t incarnation = 0;             // (loop) starts so far
     MemberState state = MemberState::stopped;  // (loop)
-    std::set<std::size_t> up;        // (loop) its workers ready or leased, this incarnation
-    bool was_up = false;             // (loop) it had its ready workers (no_ready_worker)
-    std::uint64_t deaths = 0;        // (loop)
-    std::uint64_t start_timer = 0;   // (loop)
-    std::size_t need = 0;            // ready workers for it to count as started
+    std::set<std::size_t> up;       // (loop) its workers ready or leased, this incarnation
+    bool was_up = false;            // (loop) it had its ready workers (no_ready_worker)
+    std::uint64_t deaths = 0;       // (loop)
+    std::uint64_t start_timer = 0;  // (loop)
+    std::size_t need = 0;           // ready workers for it to count as started
   };
   struct Step {
     enum class Kind { stop, start, failed };  // failed: a restart's start failed; handle it
@@ -115,9 +114,9 @@ class GroupCore final : public std::enable_shared_from_this<GroupCore> {
   GroupState state_ = GroupState::idle;
   Plan plan_ = Plan::none;
   std::deque<Step> steps_;
-  bool busy_ = false;        // a step (a member starting or stopping) is under way
+  bool busy_ = false;                   // a step (a member starting or stopping) is under way
   std::optional<std::size_t> current_;  // the member a busy step waits for
-  bool in_step_ = false;     // inside run_step: steps posted now wait for it
+  bool in_step_ = false;                // inside run_step: steps posted now wait for it
   std::vector<std::function<void()>> deferred_;
   std::deque<Death> pending_;  // deaths seen during a plan, handled after it
   std::function<void(std::error_code, std::string)> start_done_;

@@ -26,14 +26,14 @@ SUPERVISOR_INLINE void check_group_member(const SupervisionGroupOptions& o, std:
     return fmt::format("SupervisionGroupOptions.members[{}].{}", i, name);
   };
   if (m.name.empty()) {
-    err.fail(errc::invalid_argument, [&] { return field("name") + ": empty (a member needs a name)"; });
+    err.fail(errc::invalid_argument,
+             [&] { return field("name") + ": empty (a member needs a name)"; });
     return;
   }
   for (std::size_t j = 0; j < i; ++j) {
     if (o.members[j].name != m.name) continue;
     err.fail(errc::invalid_argument, [&] {
-      return fmt::format("{}: \"{}\" is not unique (members[{}] has it)", field("name"), m.name,
-                         j);
+      return fmt::format("{}: \"{}\" is not unique (members[{}] has it)", field("name"), m.name, j);
     });
     return;
   }

@@ -271,7 +271,9 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
   bool stopping_ = false;               // (loop)
   bool stopped_ = false;                // (loop)
   bool draining_ = false;               // (loop)
-  std::vector<std::function<void()>> stop_waiters_;  // (loop) of stop_async: run once all retired
+
+  // (loop) stop_async's callers, answered once every slot is retired
+  std::vector<std::function<void()>> stop_waiters_;
 
   // What host threads wait on (wait_ready, drain, stop). `mu_` is taken before `desk_mu_`.
   std::mutex mu_;

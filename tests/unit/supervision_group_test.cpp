@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "catch_compat.hpp"
+#include "group_events.hpp"
 
 namespace sv = supervisor;
 using namespace std::chrono_literals;
@@ -42,45 +43,7 @@ sv::SupervisionGroupOptions group_of(sv::GroupStrategy strategy, std::size_t siz
   return o;
 }
 
-// The group's events as short lines ("started a", "restarting b: a b c"), oldest first.
-std::vector<std::string> story(const sv::SupervisionGroup& group) {
-  std::vector<std::string> out;
-  for (const auto& e : group.history()) {
-    std::visit(
-        [&](const auto& d) {
-          using T = std::decay_t<decltype(d)>;
-          if constexpr (std::is_same_v<T, sv::MemberStarting>) {
-            out.push_back("starting " + d.name);
-          } else if constexpr (std::is_same_v<T, sv::MemberStarted>) {
-            out.push_back("started " + d.name);
-          } else if constexpr (std::is_same_v<T, sv::MemberStartFailed>) {
-            out.push_back("start failed " + d.name);
-          } else if constexpr (std::is_same_v<T, sv::MemberDied>) {
-            out.push_back("died " + d.name);
-          } else if constexpr (std::is_same_v<T, sv::MemberStopping>) {
-            out.push_back("stopping " + d.name);
-          } else if constexpr (std::is_same_v<T, sv::MemberStopped>) {
-            out.push_back("stopped " + d.name);
-          } else if constexpr (std::is_same_v<T, sv::GroupRestarting>) {
-            std::string line = "restarting " + d.name + ":";
-            for (const auto& m : d.members) line += " " + m;
-            out.push_back(line);
-          } else if constexpr (std::is_same_v<T, sv::GroupEscalated>) {
-            out.push_back("escalated " + d.name);
-          } else if constexpr (std::is_same_v<T, sv::GroupStopped>) {
-            out.push_back("group stopped");
-          }
-        },
-        e.data);
-  }
-  return out;
-}
-
-// The events from the `from`-th on.
-std::vector<std::string> story_since(const sv::SupervisionGroup& group, std::size_t from) {
-  auto all = story(group);
-  return {all.begin() + static_cast<std::ptrdiff_t>(std::min(from, all.size())), all.end()};
-}
+using sv::testing::story;
 
 int pid_of(const sv::SupervisionGroup& group, const std::string& name, std::size_t worker = 0) {
   return group.pool(name)->snapshot().workers.at(worker).pid;
@@ -121,16 +84,19 @@ TEST_CASE("group: options are validated, the error names the field", "[unit][gro
   };
   CHECK(bad([](auto& o) { o.members.clear(); }).find("SupervisionGroupOptions.members") !=
         std::string::npos);
-  CHECK(bad([](auto& o) { o.members[1].name.clear(); })
-            .find("SupervisionGroupOptions.members[1].name: empty") != std::string::npos);
-  CHECK(bad([](auto& o) { o.members[2].name = "a"; })
-            .find("members[2].name: \"a\" is not unique") != std::string::npos);
-  CHECK(bad([](auto& o) { o.members[1].pool.size = 0; })
-            .find("members[1].pool (\"b\"): PoolOptions.size") != std::string::npos);
-  CHECK(bad([](auto& o) { o.members[0].ready_workers = 2; })
-            .find("members[0].ready_workers: 2") != std::string::npos);
-  CHECK(bad([](auto& o) { o.members[0].start_timeout = 0s; })
-            .find("members[0].start_timeout") != std::string::npos);
+  CHECK(bad([](auto& o) {
+          o.members[1].name.clear();
+        }).find("SupervisionGroupOptions.members[1].name: empty") != std::string::npos);
+  CHECK(bad([](auto& o) {
+          o.members[2].name = "a";
+        }).find("members[2].name: \"a\" is not unique") != std::string::npos);
+  CHECK(bad([](auto& o) {
+          o.members[1].pool.size = 0;
+        }).find("members[1].pool (\"b\"): PoolOptions.size") != std::string::npos);
+  CHECK(bad([](auto& o) { o.members[0].ready_workers = 2; }).find("members[0].ready_workers: 2") !=
+        std::string::npos);
+  CHECK(bad([](auto& o) { o.members[0].start_timeout = 0s; }).find("members[0].start_timeout") !=
+        std::string::npos);
   CHECK(bad([](auto& o) { o.intensity = 0; }).find("SupervisionGroupOptions.intensity: 0") !=
         std::string::npos);
   CHECK(bad([](auto& o) { o.period = 0s; }).find("SupervisionGroupOptions.period") !=
@@ -194,9 +160,9 @@ TEST_CASE("group: members start in order, each ready before the next, and stop i
   const std::size_t before = story(group).size();
   group.stop();
   CHECK(world.live_pids().empty());
-  CHECK(story_since(group, before) ==
-        std::vector<std::string>{"stopping c", "stopped c", "stopping b", "stopped b",
-                                 "stopping a", "stopped a", "group stopped"});
+  CHECK(story(group, before) == std::vector<std::string>{"stopping c", "stopped c", "stopping b",
+                                                         "stopped b", "stopping a", "stopped a",
+                                                         "group stopped"});
   CHECK(group.snapshot().state == sv::GroupState::stopped);
   // A stopped group does not start again.
   std::error_code after;
@@ -266,11 +232,11 @@ TEST_CASE("group: one_for_all restarts every member in start order when one dies
   const std::size_t before = story(group).size();
   world.kill(b);
   world.run_pending();
-  CHECK(story_since(group, before) ==
-        std::vector<std::string>{"died b", "restarting b: a b c", "stopping c", "stopped c",
-                                 "stopping b", "stopped b", "stopping a", "stopped a",
-                                 "starting a", "started a", "starting b", "started b",
-                                 "starting c", "started c"});
+  CHECK(story(group, before) == std::vector<std::string>{"died b", "restarting b: a b c",
+                                                         "stopping c", "stopped c", "stopping b",
+                                                         "stopped b", "stopping a", "stopped a",
+                                                         "starting a", "started a", "starting b",
+                                                         "started b", "starting c", "started c"});
   CHECK(world.live_pids().size() == 6);
   CHECK(pid_of(group, "a") != a);
   CHECK(pid_of(group, "c") != c);
@@ -293,10 +259,10 @@ TEST_CASE("group: rest_for_one restarts the dead member and those started after 
   const std::size_t before = story(group).size();
   world.kill(pid_of(group, "b"));
   world.run_pending();
-  CHECK(story_since(group, before) ==
-        std::vector<std::string>{"died b", "restarting b: b c", "stopping c", "stopped c",
-                                 "stopping b", "stopped b", "starting b", "started b",
-                                 "starting c", "started c"});
+  CHECK(story(group, before) == std::vector<std::string>{"died b", "restarting b: b c",
+                                                         "stopping c", "stopped c", "stopping b",
+                                                         "stopped b", "starting b", "started b",
+                                                         "starting c", "started c"});
   CHECK(pid_of(group, "a") == a);
   CHECK(group.pool("a") == old_a);
   CHECK(pid_of(group, "c") != c);
@@ -318,7 +284,7 @@ TEST_CASE("group: one_for_one leaves the restart to the pool and counts it", "[u
   const std::size_t before = story(group).size();
   world.kill(b);
   world.run_pending();
-  CHECK(story_since(group, before) == std::vector<std::string>{"died b", "restarting b:"});
+  CHECK(story(group, before) == std::vector<std::string>{"died b", "restarting b:"});
   world.advance(100ms);  // the pool's own backoff
   CHECK(pid_of(group, "b") != b);
   CHECK(pid_of(group, "b") != 0);
@@ -350,9 +316,8 @@ TEST_CASE("group: one_for_one restarts alone a member whose pool gave up", "[uni
   const std::size_t before = story(group).size();
   world.kill(pid_of(group, "b"));
   world.run_pending();
-  CHECK(story_since(group, before) ==
-        std::vector<std::string>{"died b", "restarting b: b", "stopping b", "stopped b",
-                                 "starting b", "started b"});
+  CHECK(story(group, before) == std::vector<std::string>{"died b", "restarting b: b", "stopping b",
+                                                         "stopped b", "starting b", "started b"});
   CHECK(group.pool("b")->snapshot().workers[0].state == sv::WorkerState::ready);
   CHECK(incarnation(group, 0) == 1);
   CHECK(incarnation(group, 1) == 2);
@@ -414,7 +379,7 @@ TEST_CASE("group: the budget escalates once when spent, and stops the group", "[
   const auto snap = group.snapshot();
   CHECK(snap.state == sv::GroupState::stopped);
   CHECK(snap.escalated);
-  const auto tail = story_since(group, story(group).size() - 9);
+  const auto tail = story(group, story(group).size() - 9);
   CHECK(tail == std::vector<std::string>{"died c", "escalated c", "stopping c", "stopped c",
                                          "stopping b", "stopped b", "stopping a", "stopped a",
                                          "group stopped"});
@@ -465,13 +430,14 @@ TEST_CASE("group: a restart whose member fails to start counts against the budge
   world.fail_next_spawns(100, std::make_error_code(std::errc::permission_denied));
   world.kill(pid_of(group, "b"));
   world.run_pending();
-  CHECK(story_since(group, before) ==
-        std::vector<std::string>{"died b", "restarting b: b c", "stopping c", "stopped c",
-                                 "stopping b", "stopped b", "starting b", "start failed b",
-                                 "stopping b", "stopped b", "died b", "restarting b: b c",
-                                 "starting b", "start failed b", "stopping b", "stopped b",
-                                 "died b", "escalated b", "stopping a", "stopped a",
-                                 "group stopped"});
+  CHECK(story(group, before) ==
+        std::vector<std::string>{
+            "died b",       "restarting b: b c", "stopping c", "stopped c",
+            "stopping b",   "stopped b",         "starting b", "start failed b",
+            "stopping b",   "stopped b",         "died b",     "restarting b: b c",
+            "starting b",   "start failed b",    "stopping b", "stopped b",
+            "died b",       "escalated b",       "stopping a", "stopped a",
+            "group stopped"});
   CHECK(escalations == 1);
   CHECK(world.live_pids().empty());
 }
@@ -492,4 +458,27 @@ TEST_CASE("group: stop during the start stops what started and answers the start
   CHECK(story(group) == std::vector<std::string>{"starting a", "started a", "starting b",
                                                  "stopping b", "stopped b", "stopping a",
                                                  "stopped a", "group stopped"});
+}
+
+TEST_CASE("pool: stop_async answers once every worker is gone, and at once when stopped",
+          "[unit][group][pool]") {
+  sv::testing::FakeWorld world;
+  world.set_stop_behavior(sv::testing::StopBehavior::ignore_term);
+  auto o = pool_options(2);
+  o.spec.stop.steps = {sv::StopStep{sv::Signal::terminate, 3s, true}};
+  sv::Pool pool(world, o);
+  pool.start();
+  int answers = 0;
+  pool.stop_async([&] { ++answers; });
+  CHECK(answers == 0);  // never inside the call
+  world.run_pending();
+  CHECK(answers == 0);  // the workers ignore SIGTERM: the plan waits
+  CHECK(world.live_pids().size() == 2);
+  world.advance(3s);
+  world.run_pending();
+  CHECK(answers == 1);
+  CHECK(world.live_pids().empty());
+  pool.stop_async([&] { ++answers; });
+  world.run_pending();
+  CHECK(answers == 2);
 }

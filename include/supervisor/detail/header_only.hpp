@@ -24,6 +24,8 @@
 #include <supervisor/detail/impl/core/validate.cpp>
 #include <supervisor/detail/impl/core/version.cpp>
 #include <supervisor/detail/impl/core/worker_state.cpp>
+#include <supervisor/detail/impl/group/group_core.cpp>
+#include <supervisor/detail/impl/group/supervision_group.cpp>
 #include <supervisor/detail/impl/pool/health_runner.cpp>
 #include <supervisor/detail/impl/pool/lease_desk.cpp>
 #include <supervisor/detail/impl/pool/limit_watch.cpp>
@@ -34,8 +36,6 @@
 #include <supervisor/detail/impl/pool/pool_metrics.cpp>
 #include <supervisor/detail/impl/pool/prometheus.cpp>
 #include <supervisor/detail/impl/pool/rollouts.cpp>
-#include <supervisor/detail/impl/group/group_core.cpp>
-#include <supervisor/detail/impl/group/supervision_group.cpp>
 #include <supervisor/detail/impl/process/child.cpp>
 #include <supervisor/detail/impl/process/exit_classify.cpp>
 #include <supervisor/detail/impl/process/http_status.cpp>
