@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <variant>
@@ -206,9 +207,12 @@ TEST_CASE("group: a spent budget escalates exactly once and stops the real group
     o.intensity = 2;
     o.period = 60s;
     std::atomic<int> callbacks{0};
+    std::mutex mu;
+    sv::GroupEscalated escalated;  // (mu) what the callback got, checked here: Catch is not
+                                   // thread-safe, and the callback runs on the loop thread
     o.on_escalation = [&](const sv::GroupEscalated& e) {
-      CHECK(e.name == "c");
-      CHECK(e.stopping);
+      std::lock_guard lock(mu);
+      escalated = e;
       ++callbacks;
     };
     sv::SupervisionGroup group(loop, o);
@@ -227,6 +231,12 @@ TEST_CASE("group: a spent budget escalates exactly once and stops the real group
         st::wait_until([&] { return group.snapshot().state == sv::GroupState::stopped; }, 20000ms));
     CHECK(callbacks == 1);
     CHECK(events == 1);
+    {
+      std::lock_guard lock(mu);
+      CHECK(escalated.name == "c");
+      CHECK(escalated.stopping);
+      CHECK(escalated.intensity == 2);
+    }
     const auto snap = group.snapshot();
     CHECK(snap.escalated);
     CHECK(snap.restarts == 2);
