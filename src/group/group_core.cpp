@@ -58,8 +58,8 @@ SUPERVISOR_INLINE void GroupCore::start(ErrorSink& err) {
       promise->set_value({ec, std::move(message)});
     });
   });
-  auto [ec, message] = future.get();
-  if (ec) err.fail(ec, [&] { return "SupervisionGroup::start: " + message; });
+  const std::pair<std::error_code, std::string> got = future.get();
+  if (got.first) err.fail(got.first, [&] { return "SupervisionGroup::start: " + got.second; });
 }
 
 SUPERVISOR_INLINE void GroupCore::start_async(std::function<void(std::error_code)> done) {
@@ -334,7 +334,8 @@ SUPERVISOR_INLINE void GroupCore::start_member(std::size_t i) {
       self->run_step([s = self.get(), i, incarnation] {
         Member& mm = s->members_[i];
         mm.start_timer = 0;
-        if (mm.incarnation != incarnation || mm.state != MemberState::starting) return;
+        if (mm.incarnation != incarnation || mm.state != MemberState::starting || s->current_ != i)
+          return;
         const GroupMember& oo = s->options_.members[i];
         s->start_failed(
             i, errc::timeout,
@@ -398,7 +399,9 @@ SUPERVISOR_INLINE void GroupCore::watch(std::size_t i, std::uint64_t incarnation
 
 SUPERVISOR_INLINE void GroupCore::on_ready(std::size_t i, std::uint64_t incarnation) {
   Member& m = members_[i];
-  if (m.incarnation != incarnation || m.state != MemberState::starting) return;
+  // Only the start the plan waits for: a stop cancels the wait (begin_stop), and the member's
+  // turn to stop comes later.
+  if (m.incarnation != incarnation || m.state != MemberState::starting || current_ != i) return;
   if (m.start_timer) host_->cancel_timer(m.start_timer);
   m.start_timer = 0;
   m.state = MemberState::running;

@@ -482,3 +482,34 @@ TEST_CASE("pool: stop_async answers once every worker is gone, and at once when 
   world.run_pending();
   CHECK(answers == 2);
 }
+
+TEST_CASE("group: a stop while a member restarts waits for each member in reverse order",
+          "[unit][group]") {
+  sv::testing::FakeWorld world;
+  auto o = group_of(sv::GroupStrategy::one_for_one);
+  o.members[1].failure = sv::MemberFailure::worker_gave_up;
+  sv::StandardRestartOptions never;
+  never.mode = sv::RestartMode::never;
+  o.members[1].pool.restart_policy = std::make_shared<sv::StandardRestartPolicy>(never);
+  o.members[1].pool.readiness = sv::Readiness::after(5s);
+  for (auto& m : o.members) m.pool.spec.stop.steps = {sv::StopStep{sv::Signal::terminate, 10s}};
+  sv::SupervisionGroup group(world, o);
+  bool started = false;
+  group.start_async([&](std::error_code ec) { started = !ec; });
+  world.advance(5s);
+  REQUIRE(started);
+  world.kill(pid_of(group, "b"));
+  world.run_pending();  // b restarts alone, and waits 5 s to be ready again
+  CHECK(group.snapshot().members[1].state == sv::MemberState::starting);
+  const std::size_t before = story(group).size();
+  world.set_stop_behavior(sv::testing::StopBehavior::ignore_term);  // each stop takes 10 s
+  world.advance(1s);
+  group.stop();  // returns with c still stopping: the fake world's time stands still
+  CHECK(group.snapshot().state == sv::GroupState::stopping);
+  world.advance(4s);  // b would be ready now: it must not count, nor jump the queue
+  world.advance(60s);
+  CHECK(world.live_pids().empty());
+  CHECK(story(group, before) == std::vector<std::string>{"stopping c", "stopped c", "stopping b",
+                                                         "stopped b", "stopping a", "stopped a",
+                                                         "group stopped"});
+}
