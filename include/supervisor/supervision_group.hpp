@@ -120,8 +120,8 @@ struct SupervisionGroupOptions {
   int intensity = 1;
   Duration period = std::chrono::seconds(5);
   /// On escalation, stop the whole group (in reverse order), as an OTP supervisor terminates.
-  /// Otherwise the group restarts nothing any more (each pool goes on by its own policy, and a
-  /// member whose restart failed stays stopped); it escalates once, never again.
+  /// Otherwise the group restarts nothing any more (each pool goes on by its own policy, and the
+  /// members a failed restart left stopped stay so); it escalates once, never again.
   bool stop_on_escalation = true;
   /// Called on the loop thread when the budget is spent, before the group stops (if it does).
   /// Must not block; what it throws goes to `error_handler`.
@@ -266,8 +266,11 @@ class SUPERVISOR_API SupervisionGroup {
   void stop();
 
   /// The member's current pool: a new one each time the group starts it (an old one, once
-  /// stopped, answers `errc::stopped`); null before its first start. Errors:
-  /// `errc::invalid_argument` for an unknown name.
+  /// stopped, answers `errc::stopped`); null before its first start. Its lifecycle is the
+  /// group's: a host that stops it itself leaves the member running without workers (not a
+  /// death, except by `no_ready_worker`). Strategies given to `GroupMember::pool` as shared
+  /// pointers are shared by all its incarnations (a restart policy's history carries over).
+  /// Errors: `errc::invalid_argument` for an unknown name.
   [[nodiscard]] std::shared_ptr<Pool> pool(std::string_view member) const;
   /// \overload
   [[nodiscard]] std::shared_ptr<Pool> pool(std::string_view member,
