@@ -130,22 +130,12 @@ SUPERVISOR_INLINE std::vector<GroupEvent> GroupCore::history() {
 
 SUPERVISOR_INLINE std::uint64_t GroupCore::subscribe(std::function<void(const GroupEvent&)> fn) {
   auto self = shared_from_this();
-  return host_->run_sync([self, &fn] {
-    const std::uint64_t id = ++self->next_subscriber_;
-    auto next = std::make_shared<Subscribers>(*self->subscribers_);
-    next->emplace(id, std::move(fn));
-    self->subscribers_ = std::move(next);
-    return id;
-  });
+  return host_->run_sync([self, &fn] { return self->subscribers_.add(std::move(fn)); });
 }
 
 SUPERVISOR_INLINE void GroupCore::unsubscribe(std::uint64_t id) {
   auto self = shared_from_this();
-  host_->run_sync([self, id] {
-    auto next = std::make_shared<Subscribers>(*self->subscribers_);
-    next->erase(id);
-    self->subscribers_ = std::move(next);
-  });
+  host_->run_sync([self, id] { self->subscribers_.remove(id); });
 }
 
 // ---- loop thread ----------------------------------------------------------------------------
@@ -181,7 +171,7 @@ SUPERVISOR_INLINE void GroupCore::emit(GroupEventData data) {
       GroupEvent{++sequence_, host_->now(), host_->wall_now(), std::move(data)});
   history_.push_back(shared);
   while (history_.size() > options_.history_size) history_.pop_front();
-  const std::shared_ptr<const Subscribers> subscribers = subscribers_;  // copy-on-write
+  const auto subscribers = subscribers_.current();
   for (const auto& entry : *subscribers) guarded("subscriber", [&] { entry.second(*shared); });
 }
 

@@ -29,6 +29,7 @@
 
 #include <supervisor/supervision_group.hpp>
 
+#include "../core/subscriber_set.hpp"
 #include "../pool/pool_host.hpp"
 
 namespace supervisor::detail {
@@ -73,7 +74,6 @@ class GroupCore final : public std::enable_shared_from_this<GroupCore> {
     std::size_t worker;
     std::string why;
   };
-  using Subscribers = std::map<std::uint64_t, std::function<void(const GroupEvent&)>>;
 
   // ---- loop thread ---------------------------------------------------------------------------
   void post_step(std::function<void()> f);
@@ -127,8 +127,7 @@ class GroupCore final : public std::enable_shared_from_this<GroupCore> {
   std::uint64_t restarts_ = 0;
   std::deque<TimePoint> recent_;  // when the deaths within `period` were handled
   std::deque<std::shared_ptr<const GroupEvent>> history_;
-  std::shared_ptr<const Subscribers> subscribers_ = std::make_shared<const Subscribers>();
-  std::uint64_t next_subscriber_ = 0;
+  SubscriberSet<GroupEvent> subscribers_;
   std::uint64_t sequence_ = 0;
 
   // What host threads read or wait on.

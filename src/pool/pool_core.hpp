@@ -40,6 +40,7 @@
 
 #include <supervisor/pool.hpp>
 
+#include "../core/subscriber_set.hpp"
 #include "health_runner.hpp"
 #include "lease_desk.hpp"
 #include "limit_watch.hpp"
@@ -149,7 +150,6 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
     std::uint64_t incarnation = 0;
     std::unique_ptr<WorkerProcess> worker;
   };
-  using Subscribers = std::map<std::uint64_t, std::function<void(const PoolEvent&)>>;
 
   // ---- the parts' view of the core (loop thread): see each part's Core --------------------
   void emit(PoolEventData data) override;
@@ -261,8 +261,7 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
   Duration longest_wait_{};  // (loop) of acquires served or timed out since the last scaling look
   std::deque<std::shared_ptr<const PoolEvent>> history_;  // (loop)
   // (loop) copy-on-write: a subscriber may (un)subscribe while emit walks the current set
-  std::shared_ptr<const Subscribers> subscribers_ = std::make_shared<const Subscribers>();
-  std::uint64_t next_subscriber_ = 0;   // (loop)
+  SubscriberSet<PoolEvent> subscribers_;
   std::uint64_t sequence_ = 0;          // (loop) of the last event
   std::uint64_t scaling_timer_ = 0;     // (loop)
   std::unique_ptr<WorkerGroup> group_;  // (loop) the workers' group, if any

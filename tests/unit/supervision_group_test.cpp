@@ -43,6 +43,14 @@ sv::SupervisionGroupOptions group_of(sv::GroupStrategy strategy, std::size_t siz
   return o;
 }
 
+// The member's pool never restarts a worker, and its death is a worker given up on.
+void gives_up_at_once(sv::GroupMember& m) {
+  m.failure = sv::MemberFailure::worker_gave_up;
+  sv::StandardRestartOptions never;
+  never.mode = sv::RestartMode::never;
+  m.pool.restart_policy = std::make_shared<sv::StandardRestartPolicy>(never);
+}
+
 using sv::testing::story;
 
 int pid_of(const sv::SupervisionGroup& group, const std::string& name, std::size_t worker = 0) {
@@ -307,10 +315,7 @@ TEST_CASE("group: one_for_one leaves the restart to the pool and counts it", "[u
 TEST_CASE("group: one_for_one restarts alone a member whose pool gave up", "[unit][group]") {
   sv::testing::FakeWorld world;
   auto o = group_of(sv::GroupStrategy::one_for_one);
-  o.members[1].failure = sv::MemberFailure::worker_gave_up;
-  sv::StandardRestartOptions never;
-  never.mode = sv::RestartMode::never;
-  o.members[1].pool.restart_policy = std::make_shared<sv::StandardRestartPolicy>(never);
+  gives_up_at_once(o.members[1]);
   sv::SupervisionGroup group(world, o);
   REQUIRE_FALSE(start(world, group));
   const std::size_t before = story(group).size();
@@ -487,10 +492,7 @@ TEST_CASE("group: a stop while a member restarts waits for each member in revers
           "[unit][group]") {
   sv::testing::FakeWorld world;
   auto o = group_of(sv::GroupStrategy::one_for_one);
-  o.members[1].failure = sv::MemberFailure::worker_gave_up;
-  sv::StandardRestartOptions never;
-  never.mode = sv::RestartMode::never;
-  o.members[1].pool.restart_policy = std::make_shared<sv::StandardRestartPolicy>(never);
+  gives_up_at_once(o.members[1]);
   o.members[1].pool.readiness = sv::Readiness::after(5s);
   for (auto& m : o.members) m.pool.spec.stop.steps = {sv::StopStep{sv::Signal::terminate, 10s}};
   sv::SupervisionGroup group(world, o);
