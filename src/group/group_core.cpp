@@ -238,7 +238,7 @@ SUPERVISOR_INLINE void GroupCore::finish_plan() {
     case Plan::none: return;
     case Plan::start:
       state_ = GroupState::running;
-      if (auto cb = std::move(start_done_)) cb({}, {});
+      if (auto cb = std::exchange(start_done_, nullptr)) cb({}, {});
       break;
     case Plan::restart: state_ = GroupState::running; break;
     case Plan::stop: {
@@ -249,7 +249,7 @@ SUPERVISOR_INLINE void GroupCore::finish_plan() {
         stopped_ = true;
         cv_.notify_all();
       }
-      if (auto cb = std::move(start_done_)) cb(start_error_, start_message_);
+      if (auto cb = std::exchange(start_done_, nullptr)) cb(start_error_, start_message_);
       return;
     }
   }
@@ -293,7 +293,15 @@ SUPERVISOR_INLINE void GroupCore::on_stopped(std::size_t i, std::uint64_t incarn
 SUPERVISOR_INLINE void GroupCore::start_member(std::size_t i) {
   Member& m = members_[i];
   const GroupMember& o = options_.members[i];
-  std::shared_ptr<Pool> pool = make_pool_(o.pool);
+  std::shared_ptr<Pool> pool;
+  try {
+    pool = make_pool_(o.pool);
+  } catch (...) {
+    // Out of memory (the options were validated): a start failure, the member still stopped.
+    start_failed(i, current_exception_code(),
+                 fmt::format("member \"{}\": its pool could not be made", o.name));
+    return;
+  }
   ++m.incarnation;
   m.up.clear();
   m.was_up = false;
