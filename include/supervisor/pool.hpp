@@ -603,6 +603,11 @@ class SUPERVISOR_API Pool {
   /// waiting would wait for itself, it starts the stop and returns at once; `stop()` from a host
   /// thread (or the destructor) then waits for the end.
   void stop();
+  /// Like `stop`, without blocking: starts the stop, and `done` runs on the loop thread (in a
+  /// turn of its own, never inside this call) once every worker is gone, as `stop()` would have
+  /// returned; at once (next turn) when the pool is stopped already. For event-driven hosts and
+  /// supervisors of pools (`SupervisionGroup`). What `done` throws goes to the error handler.
+  void stop_async(std::function<void()> done);
 
   /// Exclusive use of a ready worker; waits up to `timeout` (FIFO among waiters). Errors:
   /// `errc::lease_timeout`, `errc::circuit_open` (lease breaker), `errc::stopped`,

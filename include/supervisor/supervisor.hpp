@@ -24,6 +24,7 @@
 #include <supervisor/resource_group.hpp>
 #include <supervisor/restart_policy.hpp>
 #include <supervisor/scaling.hpp>
+#include <supervisor/supervision_group.hpp>
 #include <supervisor/version.hpp>
 #include <supervisor/worker_state.hpp>
 

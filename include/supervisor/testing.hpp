@@ -33,6 +33,7 @@
 namespace supervisor {
 
 class Pool;
+class SupervisionGroup;
 
 namespace detail {
 class FakeHost;
@@ -102,6 +103,7 @@ class SUPERVISOR_API FakeWorld {
 
  private:
   friend class supervisor::Pool;
+  friend class supervisor::SupervisionGroup;
   std::shared_ptr<detail::FakeHost> host_;
 };
 

@@ -275,6 +275,9 @@ SUPERVISOR_INLINE void Pool::start(std::error_code& ec) noexcept {
 }
 
 SUPERVISOR_INLINE void Pool::stop() { core_->stop(); }
+SUPERVISOR_INLINE void Pool::stop_async(std::function<void()> done) {
+  core_->stop_async(std::move(done));
+}
 
 SUPERVISOR_INLINE Lease Pool::acquire(Duration timeout) {
   return acquire(AcquireOptions{timeout, {}});

@@ -83,6 +83,14 @@ SUPERVISOR_INLINE void PoolCore::stop() {
   cv_.wait(lock, [&] { return all_retired_; });
 }
 
+SUPERVISOR_INLINE void PoolCore::stop_async(std::function<void()> done) {
+  auto self = shared_from_this();
+  host_->post([self, done = std::move(done)]() mutable {
+    if (done) self->stop_waiters_.push_back(std::move(done));
+    self->begin_stop();  // check_all_retired hands the waiters their answer
+  });
+}
+
 SUPERVISOR_INLINE bool PoolCore::drain(Duration timeout) {
   auto self = shared_from_this();
   host_->run_sync([self] { self->begin_drain(); });
@@ -228,22 +236,12 @@ SUPERVISOR_INLINE std::vector<PoolEvent> PoolCore::history() {
 
 SUPERVISOR_INLINE std::uint64_t PoolCore::subscribe(std::function<void(const PoolEvent&)> fn) {
   auto self = shared_from_this();
-  return host_->run_sync([self, &fn] {
-    const std::uint64_t id = ++self->next_subscriber_;
-    auto next = std::make_shared<Subscribers>(*self->subscribers_);
-    next->emplace(id, std::move(fn));
-    self->subscribers_ = std::move(next);
-    return id;
-  });
+  return host_->run_sync([self, &fn] { return self->subscribers_.add(std::move(fn)); });
 }
 
 SUPERVISOR_INLINE void PoolCore::unsubscribe(std::uint64_t id) {
   auto self = shared_from_this();
-  host_->run_sync([self, id] {
-    auto next = std::make_shared<Subscribers>(*self->subscribers_);
-    next->erase(id);
-    self->subscribers_ = std::move(next);
-  });
+  host_->run_sync([self, id] { self->subscribers_.remove(id); });
 }
 
 // ---- the parts' view of the core (loop thread) ---------------------------------------------
@@ -343,7 +341,7 @@ SUPERVISOR_INLINE void PoolCore::emit(PoolEventData data) {
   history_.push_back(shared);
   while (history_.size() > options_.history_size) history_.pop_front();
   // Copy-on-write: a subscriber may (un)subscribe while this walks the current set.
-  const std::shared_ptr<const Subscribers> subscribers = subscribers_;
+  const auto subscribers = subscribers_.current();
   ++emitting_;
   for (const auto& entry : *subscribers) {
     try {

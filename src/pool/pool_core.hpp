@@ -44,6 +44,7 @@
 
 #include <supervisor/pool.hpp>
 
+#include "../core/subscriber_set.hpp"
 #include "health_runner.hpp"
 #include "lease_desk.hpp"
 #include "limit_watch.hpp"
@@ -76,6 +77,7 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
   // ---- what Pool calls (any thread; the blocking ones not on the loop thread) --------------
   void start(ErrorSink& err);
   void stop();
+  void stop_async(std::function<void()> done);
   bool drain(Duration timeout);
   void set_resources(const ResourceLimits& limits, ErrorSink& err);
   void set_group_resources(const ResourceLimits& limits, ErrorSink& err);
@@ -169,7 +171,6 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
     std::uint64_t incarnation = 0;
     std::unique_ptr<WorkerProcess> worker;
   };
-  using Subscribers = std::map<std::uint64_t, std::function<void(const PoolEvent&)>>;
 
   // ---- the parts' view of the core (loop thread): see each part's Core --------------------
   void emit(PoolEventData data) override;
@@ -313,8 +314,7 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
   Duration longest_wait_{};  // (loop) of acquires served or timed out since the last scaling look
   std::deque<std::shared_ptr<const PoolEvent>> history_;  // (loop)
   // (loop) copy-on-write: a subscriber may (un)subscribe while emit walks the current set
-  std::shared_ptr<const Subscribers> subscribers_ = std::make_shared<const Subscribers>();
-  std::uint64_t next_subscriber_ = 0;   // (loop)
+  SubscriberSet<PoolEvent> subscribers_;
   std::uint64_t sequence_ = 0;          // (loop) of the last event
   std::uint64_t scaling_timer_ = 0;     // (loop)
   std::unique_ptr<WorkerGroup> group_;  // (loop) the workers' group, if any
@@ -327,6 +327,8 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
   // Lease control, revival, health, recycling's spread (pool_core_control.cpp).
   PoolHealth pool_health_ = PoolHealth::starting;  // (loop) see update_health
   std::uint64_t recycle_random_ = 0;               // (loop) RecycleOptions::seed's generator
+  // (loop) stop_async's callers, answered once every slot is retired
+  std::vector<std::function<void()>> stop_waiters_;
 
   // What host threads wait on (wait_ready, drain, stop). `mu_` is taken before `desk_mu_`.
   std::mutex mu_;

@@ -485,9 +485,19 @@ SUPERVISOR_INLINE void PoolCore::check_all_retired() {
     if (s.sm.state() != WorkerState::retired) return;
   }
   running_ = false;
-  std::lock_guard lock(mu_);
-  all_retired_ = true;
-  cv_.notify_all();
+  {
+    std::lock_guard lock(mu_);
+    all_retired_ = true;
+    cv_.notify_all();
+  }
+  // stop_async's callers, each from a turn of its own: it may destroy the Pool.
+  auto waiters = std::move(stop_waiters_);
+  stop_waiters_.clear();
+  for (auto& done : waiters) {
+    host_->post([self = shared_from_this(), done = std::move(done)] {
+      self->guarded("stop_async callback", done);
+    });
+  }
 }
 
 SUPERVISOR_INLINE void PoolCore::schedule_scaling() {

@@ -13,8 +13,8 @@
 #include <supervisor/supervisor.hpp>
 #include <supervisor/testing.hpp>
 
-// Portable: the core, the strategies, the pool, the process layer above its backend, the fake
-// world.
+// Portable: the core, the strategies, the pool, the supervision group, the process layer above
+// its backend, the fake world.
 #include <supervisor/detail/impl/core/clock.cpp>
 #include <supervisor/detail/impl/core/duration.cpp>
 #include <supervisor/detail/impl/core/error.cpp>
@@ -24,6 +24,8 @@
 #include <supervisor/detail/impl/core/validate.cpp>
 #include <supervisor/detail/impl/core/version.cpp>
 #include <supervisor/detail/impl/core/worker_state.cpp>
+#include <supervisor/detail/impl/group/group_core.cpp>
+#include <supervisor/detail/impl/group/supervision_group.cpp>
 #include <supervisor/detail/impl/pool/health_runner.cpp>
 #include <supervisor/detail/impl/pool/lease_desk.cpp>
 #include <supervisor/detail/impl/pool/limit_watch.cpp>
