@@ -6,9 +6,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <chrono>
-
 #include "access.hpp"
 #include "child.hpp"
 #include "host_end.hpp"
@@ -51,17 +48,8 @@ SUPERVISOR_INLINE std::string channel_request(const std::shared_ptr<HostEnd>& en
                                               std::uint64_t ticket, std::string_view message,
                                               Duration timeout, ErrorSink& err) {
   std::string reply;
-  HostEnd* e = channel_end(end, ticket, "request", err);
-  if (!e) return reply;
-  const auto start = std::chrono::steady_clock::now();
-  e->send(message, timeout, err);
-  if (err) return reply;
-  // What is left of the one timeout (a year or more stays "no limit").
-  const Duration left =
-      timeout >= std::chrono::hours(24 * 365)
-          ? timeout
-          : std::max(Duration::zero(), timeout - (std::chrono::steady_clock::now() - start));
-  e->receive(reply, left, err);
+  if (HostEnd* e = channel_end(end, ticket, "request", err))
+    e->request(message, reply, timeout, err);
   return reply;
 }
 

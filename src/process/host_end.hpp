@@ -43,6 +43,9 @@ class HostEnd {
   // Receives one whole message into `message`, waiting at most `timeout`. Errors: errc::timeout,
   // errc::peer_gone, or the OS's.
   virtual void receive(std::string& message, Duration timeout, ErrorSink& err) = 0;
+  // send, then receive, within one timeout: a job and its answer.
+  virtual void request(std::string_view message, std::string& reply, Duration timeout,
+                       ErrorSink& err) = 0;
   // Idempotent: from now on every call fails, with errc::peer_gone when `host` is false (the
   // child ended: its incarnation is over), else errc::invalid_argument (the host closed it).
   virtual void close(bool host) noexcept = 0;

@@ -11,12 +11,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <future>
 #include <string>
 #include <system_error>
 #include <thread>
+#include <vector>
 
 #include "catch_compat.hpp"
 #include "posix/fd_end.hpp"
@@ -126,6 +128,31 @@ TEST_CASE("a channel end: the peer gone, a full buffer, and a close under a wait
     CHECK_FALSE(open_fd(p.ours));  // closed once the last call left
     std::string got;
     CHECK(receive(*p.end, got, 0s) == sv::errc::peer_gone);
+  }
+  SECTION("calls racing a close: each ends, typed, and the fd is closed once, after the last") {
+    Pair p;
+    std::vector<std::thread> callers;
+    std::atomic<int> gone{0};
+    for (int t = 0; t < 4; ++t) {
+      callers.emplace_back([&, t] {
+        for (;;) {
+          d::ErrorSink err;
+          std::string got;
+          if (t % 2 == 0) {
+            p.end->send("job", 0s, err);
+          } else {
+            p.end->receive(got, 1ms, err);
+          }
+          if (err.code == sv::errc::peer_gone) break;
+        }
+        gone.fetch_add(1);
+      });
+    }
+    std::this_thread::sleep_for(5ms);
+    p.end->close(false);
+    for (auto& c : callers) c.join();
+    CHECK(gone.load() == 4);
+    CHECK_FALSE(open_fd(p.ours));
   }
   SECTION("closed by the host: invalid_argument, at once") {
     Pair p;
