@@ -204,6 +204,23 @@ class FdEnd final : public HostEnd {
     return false;
   }
 
+  // Waits until the fd is ready for `events`: true to try again, else false with `err` set
+  // (errc::timeout when `what` found `missing` until the deadline, or poll's own error).
+  bool await(short events, FdDeadline& deadline, const char* what, const char* missing,
+             ErrorSink& err) {
+    const int ready = fd_end_wait(fd_, events, deadline);
+    if (ready > 0) return true;
+    if (ready < 0) {
+      fail_io(what, errno, err);
+      return false;
+    }
+    err.fail(errc::timeout, [&] {
+      return fmt::format("{}: {}: {} within {}", label, what, missing,
+                         format_duration(deadline.timeout()));
+    });
+    return false;
+  }
+
   void send_held(std::string_view message, FdDeadline& deadline, ErrorSink& err) {
     for (;;) {
       if (::send(fd_, message.data(), message.size(), MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) return;
@@ -211,16 +228,7 @@ class FdEnd final : public HostEnd {
       if (e == EINTR) continue;
       if (e == EAGAIN) {
         // Writable, or hung up: the next send says which.
-        const int ready = fd_end_wait(fd_, POLLOUT, deadline);
-        if (ready == 0) {
-          err.fail(errc::timeout, [&] {
-            return fmt::format("{}: send: no room for the message within {}", label,
-                               format_duration(deadline.timeout()));
-          });
-          return;
-        }
-        if (ready > 0) continue;
-        fail_io("send", errno, err);
+        if (await(POLLOUT, deadline, "send", "no room for the message", err)) continue;
         return;
       }
       if (e == EMSGSIZE) {
@@ -270,16 +278,7 @@ class FdEnd final : public HostEnd {
       }
       if (e == EINTR) continue;
       if (e == EAGAIN) {
-        const int ready = fd_end_wait(fd_, POLLIN, deadline);
-        if (ready == 0) {
-          err.fail(errc::timeout, [&] {
-            return fmt::format("{}: receive: no message within {}", label,
-                               format_duration(deadline.timeout()));
-          });
-          return;
-        }
-        if (ready > 0) continue;
-        fail_io("receive", errno, err);
+        if (await(POLLIN, deadline, "receive", "no message", err)) continue;
         return;
       }
       fail_io("receive", e, err);

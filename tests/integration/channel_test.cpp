@@ -55,6 +55,17 @@ std::string reply_of(int pid, const std::string& job) {
   return "pid=" + std::to_string(pid) + " " + job;
 }
 
+// Sends the worker a job it never answers; the gateway's thread that waits for the answer
+// (at most `timeout`) gives the error it ended with.
+std::future<std::error_code> hung_job(sv::Channel ch, sv::Duration timeout) {
+  ch.send("hang", patience);
+  return std::async(std::launch::async, [ch, timeout]() mutable {
+    std::error_code ec;
+    (void)ch.receive(timeout, ec);
+    return ec;
+  });
+}
+
 }  // namespace
 
 TEST_CASE("stdin as a pipe: the host writes it, closes it, and the child reads to its end",
@@ -247,14 +258,8 @@ TEST_CASE("a worker killed mid-job: the job fails with peer_gone, and the worker
     REQUIRE(pool.wait_ready(1, patience));
     auto lease = pool.acquire(patience);
     const int pid = lease.pid();
-    sv::Channel ch = lease.channel();
-    ch.send("hang", patience);
     // The gateway waits for the answer on another thread; the worker dies meanwhile.
-    auto answer = std::async(std::launch::async, [ch]() mutable {
-      std::error_code ec;
-      (void)ch.receive(patience, ec);
-      return ec;
-    });
+    auto answer = hung_job(lease.channel(), patience);
     CHECK(answer.wait_for(50ms) == std::future_status::timeout);  // no answer to a hung job
     REQUIRE(::kill(pid, SIGKILL) == 0);
     REQUIRE(answer.wait_for(patience) == std::future_status::ready);
@@ -280,13 +285,7 @@ TEST_CASE("stopping a pool wakes a job waiting on a worker's channel",
     sv::Pool pool(echo_pool(tag, 1));
     pool.start();
     auto lease = pool.acquire(patience);
-    sv::Channel ch = lease.channel();
-    ch.send("hang", patience);
-    auto answer = std::async(std::launch::async, [ch]() mutable {
-      std::error_code ec;
-      (void)ch.receive(std::chrono::hours(24 * 365), ec);  // no limit: only the end wakes it
-      return ec;
-    });
+    auto answer = hung_job(lease.channel(), std::chrono::hours(24 * 365));  // only the end wakes it
     pool.stop();
     REQUIRE(answer.wait_for(patience) == std::future_status::ready);
     CHECK(answer.get() == sv::errc::peer_gone);
