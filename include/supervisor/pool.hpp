@@ -569,7 +569,10 @@ class SUPERVISOR_API Lease {
   /// only. It serves while the lease is held: once the lease is released its calls fail with
   /// `errc::invalid_argument` (the worker may serve another lease by then). A worker that dies
   /// mid-job makes them fail with `errc::peer_gone`; release the lease with
-  /// `LeaseOutcome::failure` then (the pool restarts the worker by its restart policy).
+  /// `LeaseOutcome::failure` then (the pool restarts the worker by its restart policy). The job
+  /// may see the death before the pool does: until the loop has read the exit (usually well
+  /// under a millisecond), an `acquire` may still hand out that worker, whose calls then fail
+  /// with `errc::peer_gone` at once; retry such a job on a new lease.
   [[nodiscard]] Channel channel() const;
 
  private:
