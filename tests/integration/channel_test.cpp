@@ -19,6 +19,7 @@
 
 #include "audited.hpp"
 #include "catch_compat.hpp"
+#include "child_pool.hpp"
 #include "leak_audit.hpp"
 #include "pool_events.hpp"
 
@@ -39,15 +40,10 @@ sv::ProcessSpec child_spec(const std::string& tag, std::vector<std::string> args
   return spec;
 }
 
+// `size` workers answering jobs on their channels (the test child's channel-echo).
 sv::PoolOptions echo_pool(const std::string& tag, std::size_t size) {
-  sv::PoolOptions o;
-  o.spec = child_spec(tag, {"channel-echo"});
-  o.spec.out = sv::StdioSpec::null();
+  sv::PoolOptions o = st::child_pool(tag, {"channel-echo"}, size);
   o.spec.channel.enabled = true;
-  o.size = size;
-  sv::StandardRestartOptions r;
-  r.backoff = sv::BackoffOptions::fixed(10ms);
-  o.restart_policy = std::make_shared<sv::StandardRestartPolicy>(r);
   return o;
 }
 
