@@ -585,8 +585,8 @@ class SUPERVISOR_API Lease {
   bool fast_ = false;                          // taken from the pool's lease desk, without the loop
   int uncaught_ = std::uncaught_exceptions();  // at its start: more at its end means unwinding
   std::shared_ptr<detail::LeaseTicket> ticket_;  // a lease with a deadline: whether it expired
-  std::shared_ptr<detail::HostEnd> channel_;   // its worker's channel, if it has one
-  std::uint64_t channel_ticket_ = 0;           // the channel's generation while it is held
+  std::shared_ptr<detail::HostEnd> channel_;     // its worker's channel, if it has one
+  std::uint64_t channel_ticket_ = 0;             // the channel's generation while it is held
 };
 
 /// Keeps `size` workers of one spec healthy on a Loop. Thread-safe.
