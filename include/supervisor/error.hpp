@@ -54,6 +54,9 @@ enum class errc : int {
   /// No such worker: an index the pool never had, or one of a worker that is retired (or being
   /// retired); the message names the index.
   unknown_worker = 19,
+  /// The other end of a pipe or channel to a child is gone: the child closed it, or it (or its
+  /// incarnation) ended. A job sent to a worker that dies mid-job ends with this.
+  peer_gone = 20,
 };
 
 /// The category of `supervisor::errc`. Its name is "supervisor". Thread-safe; one instance per

@@ -43,6 +43,7 @@
 namespace supervisor {
 
 namespace detail {
+class HostEnd;
 class PoolCore;
 struct LeaseTicket;
 }  // namespace detail
@@ -563,6 +564,16 @@ class SUPERVISOR_API Lease {
   /// without a release reports `success`, or `failure` when it is destroyed by an exception's
   /// unwinding (the job that held it did not finish).
   void release(LeaseOutcome outcome = LeaseOutcome::success) noexcept;
+  /// The channel to the leased worker's current incarnation, when the pool's spec has one
+  /// (`ProcessSpec::channel`; else an invalid `Channel`). Jobs sent there reach this worker
+  /// only. It serves while the lease is held: once the lease is released its calls fail with
+  /// `errc::invalid_argument` (the worker may serve another lease by then). A worker that dies
+  /// mid-job makes them fail with `errc::peer_gone`; release the lease with
+  /// `LeaseOutcome::failure` then (the pool restarts the worker by its restart policy). The job
+  /// may see the death before the pool does: until the loop has read the exit (usually well
+  /// under a millisecond), an `acquire` may still hand out that worker, whose calls then fail
+  /// with `errc::peer_gone` at once; retry such a job on a new lease.
+  [[nodiscard]] Channel channel() const;
 
  private:
   friend class detail::PoolCore;
@@ -574,6 +585,8 @@ class SUPERVISOR_API Lease {
   bool fast_ = false;                          // taken from the pool's lease desk, without the loop
   int uncaught_ = std::uncaught_exceptions();  // at its start: more at its end means unwinding
   std::shared_ptr<detail::LeaseTicket> ticket_;  // a lease with a deadline: whether it expired
+  std::shared_ptr<detail::HostEnd> channel_;     // its worker's channel, if it has one
+  std::uint64_t channel_ticket_ = 0;             // the channel's generation while it is held
 };
 
 /// Keeps `size` workers of one spec healthy on a Loop. Thread-safe.

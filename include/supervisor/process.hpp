@@ -10,10 +10,13 @@
 /// public for hosts that need a single supervised child. Includes the rest of the process layer
 /// (`Loop`, `ResourceGroup`, `ProcessInfo` and the samples).
 
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 #include <supervisor/clock.hpp>
@@ -29,8 +32,61 @@ namespace supervisor {
 
 namespace detail {
 class ChildCore;
+class HostEnd;
 struct ProcessAccess;
+struct ChannelAccess;
 }  // namespace detail
+
+/// The host's side of a child's channel (`ProcessSpec::channel`): whole messages sent to and
+/// received from that one child, from the calling thread (no round trip to the loop). Get one
+/// from `Process::channel()` or, in a pool, `Lease::channel()`: a job sent there goes to exactly
+/// the leased worker's current incarnation, and nowhere else.
+///
+/// Every call is thread-safe and never blocks past its timeout (zero: only what is possible now;
+/// a year or more: no limit). Errors, all typed:
+///   - `errc::timeout`: no message (or no room for one) within the timeout;
+///   - `errc::peer_gone`: the child closed its end or ended (a worker that died mid-job), or its
+///     incarnation is over (the host's end closes once the child's whole tree is gone);
+///   - `errc::invalid_argument`: no channel (a default `Channel`, or the spec's channel is off),
+///     a `Channel` of a lease that was released since, an empty message, or one larger than the
+///     socket buffer (about 200 KiB by default).
+///
+/// Replies are not matched to requests: a reply that comes after its `receive` timed out waits
+/// in the channel for the next `receive` (of the next lease of that worker). Put a job id in
+/// your messages when a timeout may leave one behind (the Python pool example does).
+///
+/// Copyable and cheap: copies share the same end. Valid while its process runs (and, from a
+/// lease, while the lease is held).
+class SUPERVISOR_API Channel {
+ public:
+  Channel() noexcept;
+  ~Channel();
+  Channel(const Channel&);
+  Channel& operator=(const Channel&);
+  Channel(Channel&&) noexcept;
+  Channel& operator=(Channel&&) noexcept;
+
+  /// Whether there is a channel behind it (it may still have ended since).
+  [[nodiscard]] bool valid() const noexcept { return end_ != nullptr; }
+
+  /// Sends one message (not empty), waiting up to `timeout` for room.
+  void send(std::string_view message, Duration timeout);
+  /// \overload
+  void send(std::string_view message, Duration timeout, std::error_code& ec) noexcept;
+  /// Receives the next message whole, waiting up to `timeout` for it.
+  [[nodiscard]] std::string receive(Duration timeout);
+  /// \overload
+  std::string receive(Duration timeout, std::error_code& ec) noexcept;
+  /// `send`, then `receive`, both within `timeout` in all: one job and its answer.
+  [[nodiscard]] std::string request(std::string_view message, Duration timeout);
+  /// \overload
+  std::string request(std::string_view message, Duration timeout, std::error_code& ec) noexcept;
+
+ private:
+  friend struct detail::ChannelAccess;
+  std::shared_ptr<detail::HostEnd> end_;
+  std::uint64_t ticket_ = 0;  // the lease it belongs to (0: none, a Process's own)
+};
 
 /// Options for one Process.
 struct ProcessOptions {
@@ -101,6 +157,24 @@ class SUPERVISOR_API Process {
   /// room, and reading resumes).
   std::string take_output(StdStream stream);
   [[nodiscard]] OutputStats output_stats(StdStream stream) const;
+
+  /// Writes to the child's stdin, when the spec made it a pipe (`in = StdioSpec::pipe()`), from
+  /// the calling thread: as much of `data` as the pipe takes within `timeout` (zero: what fits
+  /// now, never waiting). Returns how many bytes went; fewer than `data.size()` means the
+  /// timeout passed with the pipe full (the child reads slower), which is no error: write the
+  /// rest later. Never raises SIGPIPE in the host (the calling thread blocks it for the call).
+  /// Errors: `errc::peer_gone` (the child closed its stdin or ended), `errc::invalid_argument`
+  /// (stdin is not a pipe, or `close_stdin` closed it), `errc::not_running` (no process).
+  std::size_t write_stdin(std::string_view data, Duration timeout);
+  /// \overload
+  std::size_t write_stdin(std::string_view data, Duration timeout, std::error_code& ec) noexcept;
+  /// Closes the host's end of the stdin pipe: the child reads end-of-file once it has read what
+  /// was written. Idempotent; nothing happens when stdin is not a pipe. A write under way on
+  /// another thread keeps the pipe open until it returns (at most its timeout). Also done when
+  /// the process ends.
+  void close_stdin() noexcept;
+  /// The channel to the child (`ProcessSpec::channel`); an invalid one when it has none.
+  [[nodiscard]] Channel channel() const;
 
   /// Samples the worker's resources now (on Linux: reads /proc and the cgroup; does not block the
   /// loop for long). A finished process gives `alive == false`.

@@ -49,7 +49,10 @@ struct SUPERVISOR_API StdioSpec {
     inherit,  ///< The host's own stream.
     null,     ///< /dev/null.
     file,     ///< A file, opened by the library (created with mode 0640 if missing).
-    pipe,     ///< A pipe read by the supervision loop (out/err only): ring buffer + line callback.
+    /// out/err: a pipe read by the supervision loop (ring buffer + line callback).
+    /// in: a pipe the host writes with `Process::write_stdin` and closes with
+    /// `Process::close_stdin` (`on_line` stays empty); the child reads an ordinary blocking pipe.
+    pipe,
   };
   Mode mode = Mode::null;
   std::string path;    ///< For `file`.
@@ -141,6 +144,26 @@ struct PassFd {
   int child_fd = -1;
 };
 
+/// A private channel between the host and the child: a connected pair of Unix sockets of type
+/// `SOCK_SEQPACKET`, made afresh for every start (a pool worker gets a new one each incarnation).
+/// The child finds its end on fd `child_fd`, announced in its environment as
+/// `SUPERVISOR_CHANNEL_FD=<child_fd>` (set by the library, never inherited from the host); the
+/// host reaches the other end through `Process::channel()` or, in a pool, `Lease::channel()`.
+///
+/// Sequenced packets keep message boundaries: each send is one message that the other side
+/// receives whole (or not at all, if the sender dies first), so neither side needs framing, and a
+/// child written in any language reads a job with one `recv` (Python:
+/// `socket.socket(fileno=int(os.environ["SUPERVISOR_CHANNEL_FD"]))`). A message is at most about
+/// the socket buffer's size (the kernel's `net.core.wmem_default`, some 200 KiB); larger ones are
+/// refused. The child's end is blocking, as it would expect; the host's end never blocks past a
+/// call's timeout. The host's end closes when the process (its whole tree) has ended.
+struct ChannelSpec {
+  /// The variable that tells the child its fd number.
+  static constexpr const char* environment_variable = "SUPERVISOR_CHANNEL_FD";
+  bool enabled = false;
+  int child_fd = 3;  ///< The child's fd number for its end (3 or more, not one of `pass_fds`).
+};
+
 /// One rung of the stop ladder: send `signal` to the whole tree, then wait up to `wait` for it to
 /// exit before the next rung.
 struct StopStep {
@@ -182,6 +205,8 @@ struct ProcessSpec {
   /// Arm PR_SET_PDEATHSIG(SIGKILL) in the child (Linux): it dies when the loop thread that started
   /// it dies, i.e. with the host.
   bool die_with_host = true;
+  /// A channel to the child (off by default).
+  ChannelSpec channel;
 
   /// The display name: `name`, or argv[0].
   [[nodiscard]] std::string display_name() const {

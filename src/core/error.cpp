@@ -34,6 +34,7 @@ class Category final : public std::error_category {
       case errc::untrusted: return "refused: another user could have written it";
       case errc::hook_failed: return "a hook of the host failed";
       case errc::unknown_worker: return "no such worker";
+      case errc::peer_gone: return "the other end is gone (the child closed it or ended)";
     }
     return "unknown supervisor error " + std::to_string(value);
   }
@@ -52,6 +53,7 @@ class Category final : public std::error_category {
       case errc::stopped:
       case errc::circuit_open: return std::errc::operation_canceled;
       case errc::untrusted: return std::errc::permission_denied;
+      case errc::peer_gone: return std::errc::broken_pipe;
       default: return {value, *this};
     }
   }

@@ -57,9 +57,12 @@ SUPERVISOR_INLINE void check_stdio(const StdioSpec& io, std::string_view field, 
       return fmt::format("ProcessSpec.{}.path: {} is not a usable file path", field,
                          quoted(io.path));
     });
-  } else if (io.mode == Mode::pipe && is_input) {
+  } else if (io.mode == Mode::pipe && is_input && io.on_line) {
     err.fail(errc::invalid_spec, [&] {
-      return fmt::format("ProcessSpec.{}: mode pipe is only for out and err", field);
+      return fmt::format(
+          "ProcessSpec.{}.on_line: set, but a stdin pipe is written by the host "
+          "(Process::write_stdin), not read",
+          field);
     });
   } else if (io.mode != Mode::pipe && io.on_line) {
     err.fail(errc::invalid_spec, [&] {
@@ -295,6 +298,23 @@ SUPERVISOR_INLINE void detail::validate_spec(const ProcessSpec& spec, detail::Er
     if (!targets.insert(p.child_fd).second) {
       err.fail(errc::invalid_spec, [&] {
         return fmt::format("ProcessSpec.pass_fds[{}].child_fd: {} is given twice", i, p.child_fd);
+      });
+      return;
+    }
+  }
+  if (spec.channel.enabled) {
+    if (spec.channel.child_fd < 3) {
+      err.fail(errc::invalid_spec, [&] {
+        return fmt::format(
+            "ProcessSpec.channel.child_fd: {} (0, 1 and 2 are set by in/out/err; use 3 or more)",
+            spec.channel.child_fd);
+      });
+      return;
+    }
+    if (targets.count(spec.channel.child_fd) != 0) {
+      err.fail(errc::invalid_spec, [&] {
+        return fmt::format("ProcessSpec.channel.child_fd: {} is also a target of pass_fds",
+                           spec.channel.child_fd);
       });
       return;
     }

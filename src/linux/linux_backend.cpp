@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 #include "linux_backend.hpp"
 #include "../posix/errno_text.hpp"
+#include "../posix/fd_end.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -334,9 +335,14 @@ SUPERVISOR_INLINE std::unique_ptr<ChildOs> LinuxBackend::spawn(SpawnPlan& plan_b
   info.limits = limits.statuses;
   // The child has its copies; ours close now, so that EOF on the pipes means the tree is done.
   prepared.owned.clear();
-  return std::make_unique<LinuxChild>(*this, plan.spec, info, std::move(r), std::move(group),
-                                      std::move(limits), std::move(prepared.out_read),
-                                      std::move(prepared.err_read));
+  auto child = std::make_unique<LinuxChild>(*this, plan.spec, info, std::move(r), std::move(group),
+                                            std::move(limits), std::move(prepared.out_read),
+                                            std::move(prepared.err_read));
+  HostEnds ends;
+  if (prepared.in_write) ends.input = make_pipe_end(std::move(prepared.in_write));
+  if (prepared.channel) ends.channel = make_channel_end(std::move(prepared.channel));
+  child->set_ends(std::move(ends));
+  return child;
 }
 
 SUPERVISOR_INLINE std::shared_ptr<GroupOs> LinuxBackend::make_group(

@@ -37,6 +37,7 @@ class LinuxChild final : public ChildOs {
   LinuxChild(const LinuxChild&) = delete;
   LinuxChild& operator=(const LinuxChild&) = delete;
 
+  HostEnds take_ends() override { return std::move(ends_); }
   bool reserve() override;
   void install(const std::shared_ptr<ChildEvents>& events) override;
   std::error_code signal_leader(Signal s) override;
@@ -58,6 +59,8 @@ class LinuxChild final : public ChildOs {
   void change_limits(const ResourceLimits& previous, const ResourceLimits& next,
                      std::vector<LimitStatus>& statuses, ErrorSink& err) override;
   ResourceSample sample(bool limit_counters) override;
+  // Set by the spawn, before take_ends().
+  void set_ends(HostEnds ends) { ends_ = std::move(ends); }
 
  private:
   struct Pipe {
@@ -96,6 +99,7 @@ class LinuxChild final : public ChildOs {
   Duration exit_poll_{std::chrono::milliseconds(1)};
   bool leader_exited_ = false;
   std::vector<UniqueFd> escapees_;  // pidfds of descendants outside the process group
+  HostEnds ends_;                   // until take_ends()
 };
 
 }  // namespace supervisor::detail

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -22,6 +23,8 @@
 #include <supervisor/clock.hpp>
 #include <supervisor/metrics.hpp>
 #include <supervisor/pool.hpp>
+
+#include "../process/host_end.hpp"
 
 namespace supervisor::detail {
 
@@ -35,6 +38,7 @@ class LeaseDesk {
     std::size_t index = 0;
     std::uint64_t incarnation = 0;
     int pid = 0;
+    std::shared_ptr<HostEnd> channel;  // its channel's end, or null
   };
   // Where a lease given back to the desk went.
   enum class Return {

@@ -88,6 +88,15 @@ SUPERVISOR_INLINE void check_control_options(const PoolOptions& o, detail::Error
 SUPERVISOR_INLINE void validate_pool(const PoolOptions& o, detail::ErrorSink& err) {
   detail::validate_spec(o.spec, err);
   if (err) return;
+  if (o.spec.in.mode == StdioSpec::Mode::pipe) {
+    // Nothing of the pool's would ever write it: the workers would wait on stdin for ever.
+    err.fail(errc::invalid_argument, [] {
+      return std::string(
+          "PoolOptions.spec.in: a stdin pipe is not reachable through a pool (use "
+          "spec.channel and Lease::channel)");
+    });
+    return;
+  }
   if (o.size == 0) {
     err.fail(errc::invalid_argument,
              [] { return std::string("PoolOptions.size: 0 (at least 1 worker)"); });
@@ -196,7 +205,9 @@ SUPERVISOR_INLINE Lease::Lease(Lease&& o) noexcept
       pid_(o.pid_),
       acquired_(o.acquired_),
       fast_(o.fast_),
-      ticket_(std::move(o.ticket_)) {}
+      ticket_(std::move(o.ticket_)),
+      channel_(std::move(o.channel_)),
+      channel_ticket_(o.channel_ticket_) {}
 
 SUPERVISOR_INLINE Lease& Lease::operator=(Lease&& o) noexcept {
   if (this != &o) {
@@ -207,6 +218,8 @@ SUPERVISOR_INLINE Lease& Lease::operator=(Lease&& o) noexcept {
     pid_ = o.pid_;
     acquired_ = o.acquired_;
     fast_ = o.fast_;
+    channel_ = std::move(o.channel_);
+    channel_ticket_ = o.channel_ticket_;
     uncaught_ = std::uncaught_exceptions();
     ticket_ = std::move(o.ticket_);
   }
@@ -217,6 +230,11 @@ SUPERVISOR_INLINE void Lease::release(LeaseOutcome outcome) noexcept {
   if (!core_) return;
   auto core = std::move(core_);
   core_.reset();
+  if (channel_) {
+    // Before the worker is given back: a Channel kept from this lease is refused from now on.
+    channel_->generation.fetch_add(1, std::memory_order_acq_rel);
+    channel_.reset();
+  }
   try {
     core->release(worker_, incarnation_, outcome, acquired_, fast_, ticket_);  // kept: expired()
   } catch (...) {
@@ -226,6 +244,11 @@ SUPERVISOR_INLINE void Lease::release(LeaseOutcome outcome) noexcept {
 
 SUPERVISOR_INLINE bool Lease::expired() const noexcept {
   return ticket_ && ticket_->expired.load(std::memory_order_acquire);
+}
+
+SUPERVISOR_INLINE Channel Lease::channel() const {
+  if (!core_ || !channel_) return {};
+  return detail::ChannelAccess::make(channel_, channel_ticket_);
 }
 
 SUPERVISOR_INLINE Pool::Pool(Loop& loop, PoolOptions options) {

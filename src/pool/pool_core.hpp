@@ -289,6 +289,11 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
   [[nodiscard]] Duration recycle_after();
   void arm_recycle(Slot& slot, Duration after);
   void recycle_gracefully(std::size_t index, std::uint64_t incarnation);
+  // The worker's channel goes with its lease (any thread).
+  static void attach_channel(Lease& lease, std::shared_ptr<HostEnd> end);
+  static std::shared_ptr<HostEnd> channel_of(const Slot& slot) {
+    return slot.worker ? slot.worker->channel() : nullptr;
+  }
 
   // ---- state -------------------------------------------------------------------------------
   const std::shared_ptr<PoolHost> host_;  // fixed at construction; itself thread-safe

@@ -88,7 +88,15 @@ SUPERVISOR_INLINE bool PoolCore::desk_acquire(Lease& out) {
   out.pid_ = w.pid;
   out.acquired_ = t;
   out.fast_ = true;
+  attach_channel(out, std::move(w.channel));
   return true;
+}
+
+SUPERVISOR_INLINE void PoolCore::attach_channel(Lease& lease, std::shared_ptr<HostEnd> end) {
+  if (!end) return;
+  // One lease holds the worker at a time, and the last one's release moved the generation on.
+  lease.channel_ticket_ = end->generation.load(std::memory_order_acquire);
+  lease.channel_ = std::move(end);
 }
 
 SUPERVISOR_INLINE bool PoolCore::desk_release(std::size_t worker, std::uint64_t incarnation,
@@ -110,7 +118,7 @@ SUPERVISOR_INLINE void PoolCore::put_on_desk(Slot& slot) {
   if (!desk_.enabled() || desk_.holds(slot.index) || slot.sm.state() != WorkerState::ready ||
       !health_.serving(slot.index) || !waiters_.empty() || slot.retiring)
     return;
-  desk_.put(LeaseDesk::Worker{slot.index, slot.sm.incarnation(), pid_of(slot)});
+  desk_.put(LeaseDesk::Worker{slot.index, slot.sm.incarnation(), pid_of(slot), channel_of(slot)});
 }
 
 // Takes a worker back from the desk before the loop changes its state. One that a host thread
@@ -245,6 +253,7 @@ SUPERVISOR_INLINE void PoolCore::hand_out(Slot& slot, Waiter& w) {
     lease.ticket_ = std::make_shared<LeaseTicket>();
     arm_lease_deadline(slot, w.deadline, lease.ticket_);
   }
+  attach_channel(lease, channel_of(slot));
   w.done(std::move(lease), {}, {});
 }
 

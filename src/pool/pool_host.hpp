@@ -21,6 +21,7 @@
 #include <supervisor/process_spec.hpp>
 
 #include "../core/run_sync.hpp"
+#include "../process/host_end.hpp"
 #include "../process/notify_note.hpp"
 
 namespace supervisor::detail {
@@ -45,6 +46,8 @@ class WorkerProcess {
   // The spec it was started with (null where unknown) and its cgroup directory (empty: none).
   [[nodiscard]] virtual std::shared_ptr<const ProcessSpec> spec() const { return nullptr; }
   [[nodiscard]] virtual std::string cgroup() const { return {}; }
+  // The host's end of its channel (ProcessSpec::channel), or null.
+  [[nodiscard]] virtual std::shared_ptr<HostEnd> channel() const { return nullptr; }
 };
 
 // The group all of a pool's workers share: its own (`PoolOptions::group_resources`), or the

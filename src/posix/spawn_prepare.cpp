@@ -6,6 +6,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -208,8 +209,9 @@ SUPERVISOR_INLINE int native_limit(ResourceLimit::Kind k) {
   return RLIMIT_NOFILE;
 }
 
+// `host_end` receives the host's end of a pipe: the read end of out/err, the write end of in.
 SUPERVISOR_INLINE void open_stdio(const StdioSpec& io, int target, PreparedSpawn& p,
-                                  UniqueFd* read_end, std::string_view field, ErrorSink& err) {
+                                  UniqueFd* host_end, std::string_view field, ErrorSink& err) {
   using Mode = StdioSpec::Mode;
   switch (io.mode) {
     case Mode::inherit: p.fds.push_back({target, target}); return;
@@ -257,14 +259,35 @@ SUPERVISOR_INLINE void open_stdio(const StdioSpec& io, int target, PreparedSpawn
       }
       UniqueFd r(ends[0]);
       UniqueFd w(ends[1]);
-      // Only our end is non-blocking: the worker writes to an ordinary blocking pipe.
-      ::fcntl(r.get(), F_SETFL, ::fcntl(r.get(), F_GETFL) | O_NONBLOCK);
-      p.fds.push_back({w.get(), target});
-      p.owned.push_back(std::move(w));
-      if (read_end) *read_end = std::move(r);
+      // Only our end is non-blocking: the worker reads or writes an ordinary blocking pipe.
+      UniqueFd& ours = target == 0 ? w : r;
+      UniqueFd& theirs = target == 0 ? r : w;
+      ::fcntl(ours.get(), F_SETFL, ::fcntl(ours.get(), F_GETFL) | O_NONBLOCK);
+      p.fds.push_back({theirs.get(), target});
+      p.owned.push_back(std::move(theirs));
+      if (host_end) *host_end = std::move(ours);
       return;
     }
   }
+}
+
+// The channel: a connected pair of sequenced-packet sockets, both close-on-exec (the child's
+// end loses the flag when it is placed on its fd, like every fd it is given). Only the host's
+// end is non-blocking; the child's blocks, as a program reading a socket expects.
+SUPERVISOR_INLINE void open_channel(const ChannelSpec& channel, PreparedSpawn& p, ErrorSink& err) {
+  int ends[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ends) != 0) {
+    const int e = errno;
+    err.fail(std::error_code(e, std::system_category()),
+             [&] { return fmt::format("ProcessSpec.channel: socketpair: {}", sys_message(e)); });
+    return;
+  }
+  UniqueFd ours(ends[0]);
+  UniqueFd theirs(ends[1]);
+  ::fcntl(ours.get(), F_SETFL, ::fcntl(ours.get(), F_GETFL) | O_NONBLOCK);
+  p.fds.push_back({theirs.get(), channel.child_fd});
+  p.owned.push_back(std::move(theirs));
+  p.channel = std::move(ours);
 }
 
 SUPERVISOR_LOCAL_END
@@ -279,6 +302,12 @@ SUPERVISOR_INLINE void prepare_spawn(const ProcessSpec& spec, PreparedSpawn& p, 
   EnvVars identity_vars;
   resolve_identity(spec, p, identity_vars, err);
   if (err) return;
+  if (spec.channel.enabled) {
+    // The library's own variable for this child: after `set`, and never the host's own (a host
+    // that is itself a worker).
+    extra_env.push_back(std::string(ChannelSpec::environment_variable) + "=" +
+                        std::to_string(spec.channel.child_fd));
+  }
   EnvPlan env = plan_environment(spec.env, environ, "/usr/local/bin:/usr/bin:/bin", identity_vars,
                                  std::move(extra_env));
   if (env.host_as_is) {
@@ -311,7 +340,7 @@ SUPERVISOR_INLINE void prepare_spawn(const ProcessSpec& spec, PreparedSpawn& p, 
   }
   p.envp.push_back(nullptr);
 
-  open_stdio(spec.in, 0, p, nullptr, "in", err);
+  open_stdio(spec.in, 0, p, &p.in_write, "in", err);
   if (err) return;
   open_stdio(spec.out, 1, p, &p.out_read, "out", err);
   if (err) return;
@@ -327,6 +356,10 @@ SUPERVISOR_INLINE void prepare_spawn(const ProcessSpec& spec, PreparedSpawn& p, 
       return;
     }
     p.fds.push_back({pf.host_fd, pf.child_fd});
+  }
+  if (spec.channel.enabled) {
+    open_channel(spec.channel, p, err);
+    if (err) return;
   }
   for (const auto& m : p.fds) p.max_target = std::max(p.max_target, m.target);
   rlimit nofile{};

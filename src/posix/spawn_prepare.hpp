@@ -58,6 +58,8 @@ struct PreparedSpawn {
   std::vector<UniqueFd> join_fds;
   UniqueFd out_read;  // pipe read ends, handed to the loop (non-blocking)
   UniqueFd err_read;
+  UniqueFd in_write;             // the stdin pipe's write end (non-blocking), for the host's writes
+  UniqueFd channel;              // the host's end of the channel (ProcessSpec::channel)
   bool use_pidfd = true;         // input (Linux): false on kernels without pidfds
   bool has_close_range = false;  // input: close_range(2) works, so close_limit is not needed
   int shared_null = -1;          // input: an O_RDWR /dev/null the caller keeps open (-1: open one)

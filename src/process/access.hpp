@@ -5,6 +5,7 @@
 // The library's ways into the public facades of the process layer (their friends): a Loop's
 // core, a Process's child, a ResourceGroup's OS half.
 
+#include <cstdint>
 #include <memory>
 #include <utility>
 
@@ -16,6 +17,7 @@ namespace supervisor::detail {
 
 class ChildCore;
 class GroupOs;
+class HostEnd;
 class LoopCore;
 
 struct LoopAccess {
@@ -25,6 +27,15 @@ struct LoopAccess {
 struct ProcessAccess {
   static const std::shared_ptr<ChildCore>& state(const Process& p) noexcept { return p.state_; }
   static Process make(std::shared_ptr<ChildCore> s) noexcept { return Process(std::move(s)); }
+};
+
+struct ChannelAccess {
+  static Channel make(std::shared_ptr<HostEnd> end, std::uint64_t ticket) {
+    Channel c;
+    c.end_ = std::move(end);
+    c.ticket_ = ticket;
+    return c;
+  }
 };
 
 struct GroupAccess {

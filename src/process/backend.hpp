@@ -31,6 +31,7 @@
 #include <supervisor/process_info.hpp>
 #include <supervisor/process_spec.hpp>
 
+#include "host_end.hpp"
 #include "notify_note.hpp"
 
 namespace supervisor::detail {
@@ -110,11 +111,21 @@ struct TreeCounters {
   std::uint64_t fork_refusals = 0;  // forks refused at max_processes
 };
 
+// The host's ends of what it talks to a child through (null: the spec asks for none).
+struct HostEnds {
+  std::shared_ptr<HostEnd> input;    // its stdin pipe (StdioSpec::Mode::pipe for `in`)
+  std::shared_ptr<HostEnd> channel;  // its channel (ProcessSpec::channel)
+};
+
 // The OS half of one child incarnation: its handles (process, pipes, groups), and what can be
 // done to its tree. Made by Backend::spawn; owned by the portable half.
 class ChildOs {
  public:
   virtual ~ChildOs() = default;
+
+  // The spawning thread, once, right after the spawn: the host's ends of the child's stdin pipe
+  // and channel, which the portable half owns from then on (and closes when the tree is gone).
+  virtual HostEnds take_ends() { return {}; }
 
   // Any thread, once, right after the spawn: puts the child's handles into the loop's poller
   // (and its bookkeeping: registry, sentinel). Returns whether the loop must be woken to

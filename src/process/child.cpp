@@ -26,6 +26,11 @@ SUPERVISOR_INLINE ChildCore::~ChildCore() = default;
 
 SUPERVISOR_INLINE void ChildCore::begin(std::unique_ptr<ChildOs> os) {
   os_ = std::move(os);
+  ends = os_->take_ends();
+  if (ends.input)
+    ends.input->label = fmt::format("stdin of \"{}\" (pid {})", spec.display_name(), info.pid);
+  if (ends.channel)
+    ends.channel->label = fmt::format("channel of \"{}\" (pid {})", spec.display_name(), info.pid);
   started_at_ = default_clock().now();
   current_limits_ = spec.resources;
   out_open_ = spec.out.mode == StdioSpec::Mode::pipe;
@@ -202,6 +207,11 @@ SUPERVISOR_INLINE void ChildCore::finalize() {
   }
   // An abandoned leader keeps its groups, sentinel entry and registry line until it is reaped.
   if (!abandoned_) os_->release_tree();
+  // Nothing is left to talk to: a call waiting on the channel wakes with errc::peer_gone, and
+  // the host's ends close (at once, or when the calls using them return).
+  for (HostEnd* end : {ends.input.get(), ends.channel.get()}) {
+    if (end) end->close(false);
+  }
   ExitFacts facts;
   facts.observed = leader_.observed && !abandoned_;
   facts.exit_code = status_.exit_code;

@@ -63,6 +63,10 @@ class ChildCore final : public ChildEvents,
     return s == StdStream::err ? err_ : out_;
   }
 
+  // The host's ends of its stdin pipe and channel (null: none): set by begin(), before the
+  // Process is handed out, then fixed; themselves thread-safe; closed when the tree is gone.
+  HostEnds ends;
+
   const std::shared_ptr<LoopCore> loop;
   // Shared: a pool's workers all point at one spec instead of holding a copy each.
   const std::shared_ptr<const ProcessSpec> spec_ptr;

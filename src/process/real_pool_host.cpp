@@ -29,6 +29,10 @@ class RealWorker final : public WorkerProcess {
     return state ? state->spec_ptr : nullptr;
   }
   [[nodiscard]] std::string cgroup() const override { return process_.info().cgroup; }
+  [[nodiscard]] std::shared_ptr<HostEnd> channel() const override {
+    const auto& state = ProcessAccess::state(process_);
+    return state ? state->ends.channel : nullptr;
+  }
   [[nodiscard]] bool in_tree(int pid) const override {
     const auto& state = ProcessAccess::state(process_);
     return state && state->in_tree(pid);

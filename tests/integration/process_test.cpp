@@ -493,7 +493,21 @@ TEST_CASE("an invalid spec names the field and the value", "[integration][proces
         std::string::npos);
   s = base;
   s.in = sv::StdioSpec::pipe();
-  CHECK(msg(s).find("ProcessSpec.in: mode pipe") != std::string::npos);
+  CHECK(msg(s).empty());  // stdin as a pipe the host writes
+  s.in = sv::StdioSpec::pipe([](std::string_view) {});
+  CHECK(msg(s).find("ProcessSpec.in.on_line: set, but a stdin pipe is written by the host") !=
+        std::string::npos);
+  s = base;
+  s.channel.enabled = true;
+  CHECK(msg(s).empty());
+  s.channel.child_fd = 2;
+  CHECK(msg(s).find("ProcessSpec.channel.child_fd: 2 (0, 1 and 2") != std::string::npos);
+  s.channel.child_fd = 5;
+  s.pass_fds = {{0, 5}};
+  CHECK(msg(s).find("ProcessSpec.channel.child_fd: 5 is also a target of pass_fds") !=
+        std::string::npos);
+  s.channel.enabled = false;  // a channel that is off is not checked
+  CHECK(msg(s).empty());
   s = base;
   s.argv = {"/bin/true", std::string("a\0b", 3)};
   CHECK(msg(s).find("ProcessSpec.argv[1]") != std::string::npos);

@@ -63,7 +63,7 @@ constexpr std::string_view usage_text =
     " | notify-ready [STATUS] | notify-ready-once PATH | heartbeat MS [COUNT] | sd-watchdog"
     " | spin MS"
     " | threads N"
-    " | http-server PORT STATUS (SIGUSR1: close the listener)\n";
+    " | http-server PORT STATUS (SIGUSR1: close the listener) | channel-echo | stdin-echo\n";
 
 // Upper bounds that keep a typo from turning a test into a real fork bomb or a 30-year sleep.
 constexpr std::uint64_t max_ms = 1'000'000'000'000ULL;
@@ -740,6 +740,56 @@ extern "C" void on_sigusr1(int) { got_sigusr1 = 1; }
   }
 }
 
+// Serves jobs on the channel the library passed (fd $SUPERVISOR_CHANNEL_FD): each message is
+// answered with `pid=PID MESSAGE`; the message `hang` is never answered (a job that hangs, for a
+// test to kill the worker mid-job), `exit` ends the child without an answer. Ends at the
+// channel's end (the host closed it).
+[[noreturn]] void mode_channel_echo(const Args& args) {
+  expect_args(args, 0, 0);
+  announce("channel-echo");
+  const char* fd_text = std::getenv("SUPERVISOR_CHANNEL_FD");
+  if (fd_text == nullptr) {
+    complain("channel-echo: SUPERVISOR_CHANNEL_FD is not set");
+    std::exit(exit_usage);
+  }
+  const int fd = static_cast<int>(number_or_usage<unsigned>(fd_text, 65535));
+  const std::string prefix = "pid=" + std::to_string(::getpid()) + " ";
+  std::vector<char> buf(256 * 1024);
+  for (;;) {
+    const ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+    if (n == 0) std::exit(0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      die("recv");
+    }
+    const std::string_view job(buf.data(), static_cast<std::size_t>(n));
+    if (job == "hang") sleep_forever();
+    if (job == "exit") std::exit(0);
+    const std::string reply = prefix + std::string(job);
+    if (::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL) < 0) die("send");
+  }
+}
+
+// Copies stdin to stdout until its end, then prints `stdin-eof bytes=N` and exits 0.
+[[noreturn]] void mode_stdin_echo(const Args& args) {
+  expect_args(args, 0, 0);
+  announce("stdin-echo");
+  std::uint64_t total = 0;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      die("read stdin");
+    }
+    total += static_cast<std::uint64_t>(n);
+    static_cast<void>(write_all(STDOUT_FILENO, std::string_view(buf, static_cast<std::size_t>(n))));
+  }
+  say("stdin-eof bytes=" + std::to_string(total));
+  std::exit(0);
+}
+
 constexpr Mode modes[] = {
     {"exit", mode_exit},
     {"sleep", mode_sleep},
@@ -765,6 +815,8 @@ constexpr Mode modes[] = {
     {"sd-watchdog", mode_sd_watchdog},
     {"spin", mode_spin},
     {"threads", mode_threads},
+    {"channel-echo", mode_channel_echo},
+    {"stdin-echo", mode_stdin_echo},
 };
 
 }  // namespace

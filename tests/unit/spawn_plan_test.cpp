@@ -56,6 +56,28 @@ TEST_CASE("an explicit environment holds only what is set, and its own PATH", "[
   CHECK(d::plan_environment(env, k_host, "/default").path == "/default");
 }
 
+TEST_CASE("the channel's variable is added last, and never inherited from the host",
+          "[unit][spawn]") {
+  const std::vector<std::string> own = {"SUPERVISOR_CHANNEL_FD=3"};
+  // The host's environment as it is: only the channel's variable is added to it.
+  const d::EnvPlan as_is = d::plan_environment(sv::Environment{}, k_host, "/default", {}, own);
+  CHECK(as_is.host_as_is);
+  CHECK(as_is.vars == own);
+  CHECK(as_is.path == "/opt/bin:/usr/bin");
+  // A host that is itself a worker: its own value is not inherited (no duplicate), and the
+  // spec's `set` cannot override the child's.
+  const char* const worker_host[] = {"SUPERVISOR_CHANNEL_FD=9", "PATH=/bin", "A=1", nullptr};
+  const d::EnvPlan nested = d::plan_environment(sv::Environment{}, worker_host, "/d", {}, own);
+  CHECK_FALSE(nested.host_as_is);
+  CHECK(nested.vars == std::vector<std::string>{"A=1", "PATH=/bin", "SUPERVISOR_CHANNEL_FD=3"});
+  sv::Environment set;
+  set.set = {{"SUPERVISOR_CHANNEL_FD", "7"}};
+  CHECK(d::plan_environment(set, k_host, "/d", {}, own).vars.back() == "SUPERVISOR_CHANNEL_FD=3");
+  sv::Environment explicit_env;
+  explicit_env.inherit = false;
+  CHECK(d::plan_environment(explicit_env, k_host, "/d", {}, own).vars == own);
+}
+
 TEST_CASE("PATH search tries each entry in order, an empty one as the current directory",
           "[unit][spawn]") {
   std::vector<std::string> tried;

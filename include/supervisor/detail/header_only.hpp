@@ -38,6 +38,7 @@
 #include <supervisor/detail/impl/pool/pool_metrics.cpp>
 #include <supervisor/detail/impl/pool/prometheus.cpp>
 #include <supervisor/detail/impl/pool/rollouts.cpp>
+#include <supervisor/detail/impl/process/channel.cpp>
 #include <supervisor/detail/impl/process/child.cpp>
 #include <supervisor/detail/impl/process/exit_classify.cpp>
 #include <supervisor/detail/impl/process/http_status.cpp>
@@ -73,6 +74,7 @@
 #  include <supervisor/detail/impl/linux/sentinel.cpp>
 #  include <supervisor/detail/impl/linux/spawn.cpp>
 #  include <supervisor/detail/impl/linux/tcp_check.cpp>
+#  include <supervisor/detail/impl/posix/fd_end.cpp>
 #  include <supervisor/detail/impl/posix/posix_spawn.cpp>
 #  include <supervisor/detail/impl/posix/signals.cpp>
 #  include <supervisor/detail/impl/posix/spawn_prepare.cpp>
