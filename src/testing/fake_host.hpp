@@ -64,7 +64,7 @@ class FakeHost final : public PoolHost, public std::enable_shared_from_this<Fake
     std::uint64_t memory_bytes = 0;
     double cpu_seconds = 0;
     std::vector<std::string> extra_env{};  // "NAME=value": what the pool set beyond its spec
-    std::vector<Signal> signals{};  // sent by Pool::signal_worker, in order
+    std::vector<Signal> signals{};         // sent by Pool::signal_worker, in order
   };
   std::map<int, Proc> procs_;
   std::map<std::string, std::function<void(const NotifyNote&)>> channels_;  // by address

@@ -31,8 +31,8 @@
 #include <supervisor/detail/impl/pool/limit_watch.cpp>
 #include <supervisor/detail/impl/pool/pool.cpp>
 #include <supervisor/detail/impl/pool/pool_core.cpp>
-#include <supervisor/detail/impl/pool/pool_core_hooks.cpp>
 #include <supervisor/detail/impl/pool/pool_core_control.cpp>
+#include <supervisor/detail/impl/pool/pool_core_hooks.cpp>
 #include <supervisor/detail/impl/pool/pool_core_leases.cpp>
 #include <supervisor/detail/impl/pool/pool_core_lifecycle.cpp>
 #include <supervisor/detail/impl/pool/pool_metrics.cpp>
