@@ -381,6 +381,21 @@ SUPERVISOR_INLINE void Pool::rolling_restart_async(
   core_->rolling_restart_async(options, std::move(done));
 }
 
+SUPERVISOR_INLINE UpdateResult Pool::update(const PoolUpdate& update) {
+  return detail::or_throw([&](detail::ErrorSink& err) { return core_->update(update, err); });
+}
+
+SUPERVISOR_INLINE UpdateResult Pool::update(const PoolUpdate& update,
+                                            std::error_code& ec) noexcept {
+  return detail::into_code(ec,
+                           [&](detail::ErrorSink& err) { return core_->update(update, err); });
+}
+
+SUPERVISOR_INLINE void Pool::update_async(const PoolUpdate& update,
+                                          std::function<void(UpdateResult, std::error_code)> done) {
+  core_->update_async(update, std::move(done));
+}
+
 SUPERVISOR_INLINE void Pool::set_group_resources(const ResourceLimits& limits) {
   detail::or_throw([&](detail::ErrorSink& err) { core_->set_group_resources(limits, err); });
 }

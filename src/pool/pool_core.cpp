@@ -271,6 +271,7 @@ SUPERVISOR_INLINE std::size_t PoolCore::add_slot() {
   desk_.add_slot(i);
   health_.add_slot(i);
   rollouts_.add_slot(i);
+  slots_[i].revision = target_revision_;
   return i;
 }
 
@@ -377,6 +378,7 @@ SUPERVISOR_INLINE PoolSnapshot PoolCore::build_snapshot() {
     w.status = slot.status;
     PoolMetrics::describe_times(slot.sm, now(), w);
     health_.describe(slot.index, w);
+    w.revision = slot.revision;
     PoolMetrics::add_worker(s, std::move(w));
   }
   s.waiting = waiters_.size();
@@ -384,6 +386,7 @@ SUPERVISOR_INLINE PoolSnapshot PoolCore::build_snapshot() {
   limits_.fill(s);
   health_.fill(s);
   s.health = pool_health_;
+  s.rollout = rollout_status();
   guarded("restart_breaker", [&] {
     if (options_.restart_breaker) s.restart_breaker = options_.restart_breaker->state(now());
   });

@@ -39,7 +39,7 @@ SUPERVISOR_INLINE void Rollouts::start_replacement(
 SUPERVISOR_INLINE bool Rollouts::idle(std::size_t worker) const {
   const SlotRollout& r = slots_[worker];
   if (r.replaces || r.replaced_by || r.deadline_timer || r.done || r.rollout_member ||
-      r.restarting_in_place)
+      r.restarting_in_place || r.settle_timer)
     return false;
   return !rollout_ ||
          std::find(rollout_->todo.begin(), rollout_->todo.end(), worker) == rollout_->todo.end();
@@ -47,18 +47,43 @@ SUPERVISOR_INLINE bool Rollouts::idle(std::size_t worker) const {
 
 SUPERVISOR_INLINE void Rollouts::on_ready(std::size_t worker) {
   SlotRollout& r = slots_[worker];
+  const bool member = r.rollout_member || r.restarting_in_place;
+  if (member && rollout_ && rollout_->min_ready > Duration::zero()) {
+    // minReadySeconds: it counts only if it is still up once that has passed (an exit meanwhile
+    // aborts a replacement, and an in-place restart waits for its next ready).
+    cancel_settle(worker);
+    r.settle_timer =
+        host_.add_timer(rollout_->min_ready, [self = anchor_.shared_from_this(), this, worker] {
+          slots_[worker].settle_timer = 0;
+          const WorkerState st = core_.state(worker);
+          if (st == WorkerState::ready || st == WorkerState::leased) settled(worker);
+        });
+    return;
+  }
+  settled(worker);
+}
+
+SUPERVISOR_INLINE void Rollouts::settled(std::size_t worker) {
+  SlotRollout& r = slots_[worker];
   if (r.replaces) finish_replacement(worker);
   if (r.restarting_in_place) {
     r.restarting_in_place = false;
     cancel_deadline(worker);
-    step(false, true, {});
+    step(false, true, {}, worker);
   }
+}
+
+SUPERVISOR_INLINE void Rollouts::cancel_settle(std::size_t worker) {
+  SlotRollout& r = slots_[worker];
+  if (r.settle_timer) host_.cancel_timer(r.settle_timer);
+  r.settle_timer = 0;
 }
 
 SUPERVISOR_INLINE void Rollouts::cancel_deadline(std::size_t worker) {
   SlotRollout& r = slots_[worker];
   if (r.deadline_timer) host_.cancel_timer(r.deadline_timer);
   r.deadline_timer = 0;
+  cancel_settle(worker);
 }
 
 // The pair is over, either way: the old worker's index.
@@ -81,7 +106,8 @@ SUPERVISOR_INLINE void Rollouts::conclude(std::size_t fresh, std::size_t old_ind
   if (r.rollout_member) {
     r.rollout_member = false;
     step(true, ok,
-         ok ? std::string() : fmt::format("replacing worker {} failed: {}", old_index, why));
+         ok ? std::string() : fmt::format("replacing worker {} failed: {}", old_index, why),
+         fresh);
   }
 }
 
@@ -101,7 +127,8 @@ SUPERVISOR_INLINE void Rollouts::abort(std::size_t worker, std::string why) {
 }
 
 SUPERVISOR_INLINE void Rollouts::start_rollout(
-    const RollingRestart& o, std::function<void(RolloutResult, std::error_code)> done) {
+    const RollingRestart& o, std::function<void(RolloutResult, std::error_code)> done,
+    std::uint64_t revision, Duration min_ready) {
   if (core_.stopping() || !core_.running()) {
     done({}, core_.stopping() ? errc::stopped : errc::not_running);
     return;
@@ -117,8 +144,14 @@ SUPERVISOR_INLINE void Rollouts::start_rollout(
   Rollout r;
   r.options = o;
   r.done = std::move(done);
+  r.revision = revision;
+  r.min_ready = min_ready;
   for (std::size_t i = 0; i < core_.slot_count(); ++i) {
-    if (core_.replaceable(i)) r.todo.push_back(i);
+    if (revision != 0 && core_.revision(i) == revision) continue;
+    const WorkerState st = core_.state(i);
+    if (core_.replaceable(i) ||
+        (revision != 0 && (st == WorkerState::backoff || st == WorkerState::failed)))
+      r.todo.push_back(i);
   }
   r.result.total = r.todo.size();
   rollout_ = std::move(r);
@@ -133,7 +166,12 @@ SUPERVISOR_INLINE void Rollouts::pump() {
     const std::size_t index = r.todo.front();
     r.todo.pop_front();
     if (!core_.replaceable(index)) {
-      ++r.result.replaced;  // gone or replaced meanwhile: nothing left to do for it
+      // Gone or replaced meanwhile: nothing left to do for it. Or, for an update, between two
+      // processes (backoff, failed): its next one starts on the target.
+      const WorkerState st = core_.state(index);
+      if (r.revision != 0 && (st == WorkerState::backoff || st == WorkerState::failed))
+        core_.adopt(index, r.revision);
+      ++r.result.replaced;
       continue;
     }
     if (r.surging < r.options.max_surge) {
@@ -155,13 +193,17 @@ SUPERVISOR_INLINE void Rollouts::pump() {
 }
 
 // A replacement of the rollout ended: count it, and start the next.
-SUPERVISOR_INLINE void Rollouts::step(bool surge, bool ok, std::string why) {
+SUPERVISOR_INLINE void Rollouts::step(bool surge, bool ok, std::string why, std::size_t worker) {
   if (!rollout_) return;
   Rollout& r = *rollout_;
   std::size_t& in_flight = surge ? r.surging : r.restarting;
   if (in_flight > 0) --in_flight;
   if (ok) {
     ++r.result.replaced;
+    if (r.revision != 0) {
+      const RolloutStatus now = core_.rollout_status();
+      core_.emit(RolloutProgress{r.revision, worker, now.updated, now.ready_updated, now.old});
+    }
   } else if (r.result.why.empty()) {
     r.result.why = std::move(why);
   }
@@ -172,6 +214,7 @@ SUPERVISOR_INLINE void Rollouts::step(bool surge, bool ok, std::string why) {
 SUPERVISOR_INLINE void Rollouts::restart_in_place(std::size_t worker, Duration ready_timeout) {
   SlotRollout& r = slots_[worker];
   r.restarting_in_place = true;
+  if (rollout_ && rollout_->revision != 0) core_.adopt(worker, rollout_->revision);
   r.deadline_timer =
       host_.add_timer(ready_timeout, [self = anchor_.shared_from_this(), this, worker] {
         SlotRollout& s = slots_[worker];

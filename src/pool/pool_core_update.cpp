@@ -1,0 +1,235 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+// Pool::update: revisions of the pool's spec, rolled out through the rollout part (rollouts.cpp)
+// with a Deployment's semantics, and rolled back the same way when the rollout fails.
+//
+// Every slot carries the revision its process runs (or its next one will). New slots (the
+// rollout's replacements, scale-ups, graceful replacements) start on the target revision; a
+// slot's own restarts (after a crash, a recycle) keep its revision, as a ReplicaSet restarts its
+// own pods, so an old worker that crashes mid-rollout comes back old and is replaced in its turn.
+// The rollout part moves a slot onto the target by replacing it (max_surge) or restarting it in
+// place (max_unavailable); a slot between processes (backoff, failed) is simply adopted.
+#include <string>
+#include <utility>
+
+#include "../core/validate.hpp"
+#include "pool_core.hpp"
+
+namespace supervisor::detail {
+SUPERVISOR_LOCAL_BEGIN
+
+SUPERVISOR_INLINE void validate_limit(const IntOrPercent& v, const char* field, ErrorSink& err) {
+  if (err || !v.is_percent || v.value <= 100) return;
+  err.fail(errc::invalid_spec, [&] {
+    return fmt::format("PoolUpdate.strategy.{}: {}% (at most 100%)", field, v.value);
+  });
+}
+
+SUPERVISOR_INLINE void validate_update(const PoolUpdate& u, bool identity_env, ErrorSink& err) {
+  ErrorSink spec;
+  validate_spec(u.spec, spec);
+  if (spec) {
+    err.fail(spec.code, [&] { return "PoolUpdate.spec: " + spec.context; });
+    return;
+  }
+  if (identity_env) {
+    for (const std::string_view name : {worker_index_variable, worker_incarnation_variable}) {
+      if (u.spec.env.set.count(std::string(name)) == 0) continue;
+      err.fail(errc::invalid_spec, [&] {
+        return fmt::format(
+            "PoolUpdate.spec.env.set: {} is the pool's own while PoolOptions.identity_env is on",
+            name);
+      });
+      return;
+    }
+  }
+  const RolloutStrategy& s = u.strategy;
+  validate_limit(s.max_surge, "max_surge", err);
+  validate_limit(s.max_unavailable, "max_unavailable", err);
+  if (err) return;
+  if (s.max_surge.value == 0 && s.max_unavailable.value == 0) {
+    err.fail(errc::invalid_spec, [] {
+      return std::string(
+          "PoolUpdate.strategy: max_surge and max_unavailable are both 0 (the rollout could "
+          "never replace a worker)");
+    });
+  } else if (s.min_ready < Duration::zero()) {
+    err.fail(errc::invalid_spec,
+             [] { return std::string("PoolUpdate.strategy.min_ready: negative"); });
+  } else if (s.progress_deadline <= Duration::zero()) {
+    err.fail(errc::invalid_spec, [] {
+      return std::string("PoolUpdate.strategy.progress_deadline: not positive");
+    });
+  }
+}
+
+SUPERVISOR_LOCAL_END
+
+SUPERVISOR_INLINE void PoolCore::update_async(
+    const PoolUpdate& u, std::function<void(UpdateResult, std::error_code)> done) {
+  ErrorSink err;
+  err.keep_context = false;
+  validate_update(u, options_.identity_env, err);  // identity_env: fixed at construction
+  done = guarded_callback(std::move(done), "update_async callback");
+  auto self = shared_from_this();
+  host_->post([self, u, err = err.code, done = std::move(done)]() mutable {
+    if (err) {
+      done({}, err);
+      return;
+    }
+    self->start_update(std::move(u), std::move(done));
+  });
+}
+
+// The blocking form: the spec's errors with their message (the field named), then the rollout.
+SUPERVISOR_INLINE UpdateResult PoolCore::update(const PoolUpdate& u, ErrorSink& err) {
+  validate_update(u, options_.identity_env, err);
+  if (err) return {};
+  return blocking<UpdateResult>("update", err, [&](auto done) { update_async(u, std::move(done)); });
+}
+
+SUPERVISOR_INLINE const std::shared_ptr<const ProcessSpec>& PoolCore::spec_of(
+    std::uint64_t revision) const {
+  if (revision == target_revision_) return shared_spec_;
+  const auto it = old_specs_.find(revision);
+  // Every live slot's revision has its spec (prune_revisions keeps them); a retired slot is
+  // never started again before add_slot gives it the target.
+  return it != old_specs_.end() ? it->second : shared_spec_;
+}
+
+SUPERVISOR_INLINE void PoolCore::start_update(
+    PoolUpdate u, std::function<void(UpdateResult, std::error_code)> done) {
+  if (stopping_ || !running_) {
+    done({}, stopping_ ? errc::stopped : errc::not_running);
+    return;
+  }
+  if (update_ || rollouts_.rollout_running()) {
+    done({}, errc::already_running);
+    return;
+  }
+  const std::size_t size = live_slots();
+  RollingRestart plan;
+  plan.max_surge = u.strategy.max_surge.resolve(size, true);
+  plan.max_unavailable = u.strategy.max_unavailable.resolve(size, false);
+  if (plan.max_surge == 0 && plan.max_unavailable == 0) plan.max_unavailable = 1;  // as k8s
+  plan.ready_timeout = u.strategy.progress_deadline;
+
+  Update& up = update_.emplace();
+  up.done = std::move(done);
+  stable_revision_ = target_revision_;
+  up.result.from_revision = stable_revision_;
+  up.result.to_revision = ++last_revision_;
+  old_specs_[stable_revision_] = shared_spec_;
+  options_.spec = std::move(u.spec);
+  shared_spec_ = std::make_shared<const ProcessSpec>(options_.spec);
+  target_revision_ = up.result.to_revision;
+  up.request = std::move(u);
+  emit(RolloutStarted{stable_revision_, target_revision_, false, plan.max_surge,
+                      plan.max_unavailable});
+  auto self = shared_from_this();
+  rollouts_.start_rollout(
+      plan,
+      [self, this](RolloutResult r, std::error_code ec) {
+        if (ec) return finish_update(ec);
+        update_rolled_out(std::move(r));
+      },
+      target_revision_, up.request.strategy.min_ready);
+}
+
+SUPERVISOR_INLINE void PoolCore::update_rolled_out(RolloutResult r) {
+  Update& up = *update_;
+  up.result.updated = r.replaced;
+  if (r.completed) {
+    up.result.completed = true;
+    up.result.revision = target_revision_;
+    stable_revision_ = target_revision_;
+    return finish_update();
+  }
+  up.result.why = r.why;
+  if (!up.request.rollback_on_failure || stopping_) return finish_update();
+  // Back to the old spec: the failed revision's workers are now the old ones.
+  const std::uint64_t failed = target_revision_;
+  emit(RolloutRolledBack{failed, stable_revision_, r.why});
+  old_specs_[failed] = shared_spec_;
+  shared_spec_ = old_specs_[stable_revision_];
+  old_specs_.erase(stable_revision_);
+  options_.spec = *shared_spec_;
+  target_revision_ = stable_revision_;
+  up.rolling_back = true;
+  const std::size_t size = live_slots();
+  RollingRestart plan;
+  plan.max_surge = up.request.strategy.max_surge.resolve(size, true);
+  plan.max_unavailable = up.request.strategy.max_unavailable.resolve(size, false);
+  if (plan.max_surge == 0 && plan.max_unavailable == 0) plan.max_unavailable = 1;
+  plan.ready_timeout = up.request.strategy.progress_deadline;
+  emit(RolloutStarted{failed, target_revision_, true, plan.max_surge, plan.max_unavailable});
+  auto self = shared_from_this();
+  rollouts_.start_rollout(
+      plan,
+      [self, this](RolloutResult back, std::error_code ec) {
+        if (ec) return finish_update(ec);
+        rolled_back(std::move(back));
+      },
+      target_revision_, up.request.strategy.min_ready);
+}
+
+SUPERVISOR_INLINE void PoolCore::rolled_back(RolloutResult r) {
+  UpdateResult& res = update_->result;
+  res.rolled_back = r.completed;
+  if (r.completed) {
+    res.revision = target_revision_;
+  } else {
+    res.why += "; rolling back failed too: " + r.why;
+  }
+  finish_update();
+}
+
+SUPERVISOR_INLINE void PoolCore::finish_update(std::error_code ec) {
+  prune_revisions();
+  UpdateResult result = std::move(update_->result);
+  auto done = std::move(update_->done);
+  update_.reset();
+  if (done) done(std::move(result), ec);
+}
+
+// Drops the specs of revisions no live worker runs any more.
+SUPERVISOR_INLINE void PoolCore::prune_revisions() {
+  for (auto it = old_specs_.begin(); it != old_specs_.end();) {
+    bool used = false;
+    for (const Slot& s : slots_) {
+      if (s.revision == it->first && !s.retiring && s.sm.state() != WorkerState::retired) {
+        used = true;
+        break;
+      }
+    }
+    it = used ? std::next(it) : old_specs_.erase(it);
+  }
+}
+
+SUPERVISOR_INLINE void PoolCore::adopt(std::size_t worker, std::uint64_t revision) {
+  Slot& slot = slots_[worker];
+  slot.revision = revision;
+  if (slot.sm.state() == WorkerState::failed && !stopping_ && !slot.retiring)
+    revive(slot, "update");
+}
+
+SUPERVISOR_INLINE RolloutStatus PoolCore::rollout_status() const {
+  RolloutStatus s;
+  s.active = update_.has_value();
+  s.rolling_back = update_ && update_->rolling_back;
+  s.current_revision = update_ ? stable_revision_ : target_revision_;
+  s.target_revision = target_revision_;
+  for (const Slot& slot : slots_) {
+    const WorkerState st = slot.sm.state();
+    if (slot.retiring || st == WorkerState::retired) continue;
+    if (slot.revision != target_revision_) {
+      ++s.old;
+      continue;
+    }
+    ++s.updated;
+    if (st == WorkerState::ready || st == WorkerState::leased) ++s.ready_updated;
+  }
+  return s;
+}
+
+}  // namespace supervisor::detail
