@@ -351,3 +351,37 @@ TEST_CASE("update: invalid requests fail with a typed error naming the field",
   CHECK(first.result->completed);
   pool.stop();
 }
+
+TEST_CASE("update: an old worker that crashes mid-rollout restarts on the old spec",
+          "[unit][pool][update]") {
+  sv::testing::FakeWorld world;
+  sv::Pool pool(world, options(3));
+  pool.start();
+  ready_up(world, pool, {"/usr/bin/worker-v1"});
+  sv::RolloutStrategy strategy;
+  strategy.max_surge = 1;
+  strategy.max_unavailable = 0;
+  Outcome out;
+  pool.update_async(to_version("/usr/bin/worker-v2", strategy),
+                    [&](sv::UpdateResult r, std::error_code) { out.result = std::move(r); });
+  world.run_pending();
+  // Worker 2 waits its turn (worker 0's replacement is starting); it crashes.
+  const int crashed = pool.snapshot().workers[2].pid;
+  world.kill(crashed);
+  for (int i = 0; i < 600 && (pool.snapshot().workers[2].pid == 0 ||
+                              pool.snapshot().workers[2].pid == crashed);
+       ++i)
+    world.advance(100ms);
+  const auto w2 = pool.snapshot().workers[2];
+  REQUIRE(w2.pid != 0);
+  REQUIRE(w2.pid != crashed);
+  CHECK(version_of(world, w2.pid) == "/usr/bin/worker-v1");  // as its ReplicaSet would
+  CHECK(w2.revision == 1);
+  // ... and is replaced in its turn: the rollout still ends with every worker on v2.
+  run_until_done(world, pool, out, {"/usr/bin/worker-v1", "/usr/bin/worker-v2"}, 2);
+  REQUIRE(out.result.has_value());
+  CHECK(out.result->completed);
+  world.run_pending();
+  CHECK(live_versions(world, pool) == std::vector<std::string>(3, "/usr/bin/worker-v2"));
+  pool.stop();
+}
