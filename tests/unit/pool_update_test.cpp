@@ -385,3 +385,27 @@ TEST_CASE("update: an old worker that crashes mid-rollout restarts on the old sp
   CHECK(live_versions(world, pool) == std::vector<std::string>(3, "/usr/bin/worker-v2"));
   pool.stop();
 }
+
+TEST_CASE("update: stopping the pool mid-rollout answers the update", "[unit][pool][update]") {
+  sv::testing::FakeWorld world;
+  sv::Pool pool(world, options(2));
+  pool.start();
+  ready_up(world, pool, {"/usr/bin/worker-v1"});
+  Outcome out;
+  pool.update_async(to_version("/usr/bin/worker-v2"), [&](sv::UpdateResult r, std::error_code ec) {
+    out.result = std::move(r);
+    out.ec = ec;
+  });
+  world.run_pending();
+  REQUIRE(pool.snapshot().rollout.active);
+  bool stopped = false;
+  pool.stop_async([&] { stopped = true; });
+  for (int i = 0; i < 100 && !stopped; ++i) world.advance(100ms);
+  CHECK(stopped);
+  REQUIRE((out.result.has_value() || out.ec));
+  if (out.result) {
+    CHECK_FALSE(out.result->completed);
+    CHECK_FALSE(out.result->rolled_back);
+  }
+  CHECK(world.live_pids().empty());
+}
