@@ -187,6 +187,9 @@ struct PoolUpdate {
   /// The new spec (validated as `PoolOptions::spec` is: `errc::invalid_spec` names the field).
   /// `PoolOptions::per_worker_spec`, the hooks and the identity variables apply to it as before.
   ProcessSpec spec;
+  /// The new version's health checks (validated as `PoolOptions::health_checks`); none given:
+  /// the current ones. Each worker is probed by the checks of its own revision.
+  std::optional<std::vector<HealthCheck>> health_checks;
   RolloutStrategy strategy{};
   /// When the rollout fails (a new worker not counted within `progress_deadline`, or one that
   /// died before it was ready): return to the previous spec, replacing the new-version workers
@@ -210,13 +213,13 @@ struct UpdateResult {
 /// The rollout of `Pool::update` now (`PoolSnapshot::rollout`). Without one under way, the
 /// figures still describe the pool: `current_revision == target_revision`, `old == 0`.
 struct RolloutStatus {
-  bool active = false;               ///< A rollout (or its rollback) is under way.
-  bool rolling_back = false;         ///< ... and it is the rollback.
+  bool active = false;                 ///< A rollout (or its rollback) is under way.
+  bool rolling_back = false;           ///< ... and it is the rollback.
   std::uint64_t current_revision = 1;  ///< The revision the pool ran before the rollout.
   std::uint64_t target_revision = 1;   ///< The revision new workers start on.
-  std::size_t updated = 0;        ///< Live workers on the target revision.
-  std::size_t ready_updated = 0;  ///< ... ready or leased.
-  std::size_t old = 0;            ///< Live workers on another revision.
+  std::size_t updated = 0;             ///< Live workers on the target revision.
+  std::size_t ready_updated = 0;       ///< ... ready or leased.
+  std::size_t old = 0;                 ///< Live workers on another revision.
 };
 
 /// A 0–100 score per worker, fed by its probes and its leases, that starts a graceful

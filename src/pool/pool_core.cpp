@@ -17,6 +17,7 @@ SUPERVISOR_INLINE PoolCore::PoolCore(std::shared_ptr<PoolHost> host, PoolOptions
       limits_(*this, *this, *host_, options_) {
   if (!options_.restart_policy) options_.restart_policy = std::make_shared<StandardRestartPolicy>();
   shared_spec_ = std::make_shared<const ProcessSpec>(options_.spec);
+  target_checks_ = std::make_shared<const std::vector<HealthCheck>>(options_.health_checks);
   recycle_random_ = options_.recycle.seed;
   for (std::size_t i = 0; i < options_.size; ++i) add_slot();
 }
@@ -110,12 +111,13 @@ SUPERVISOR_INLINE bool PoolCore::drain(Duration timeout) {
 }
 
 SUPERVISOR_INLINE void PoolCore::set_resources(const ResourceLimits& limits, ErrorSink& err) {
-  ProcessSpec checked = options_.spec;
-  checked.resources = limits;
-  validate_spec(checked, err);
-  if (err) return;
   auto self = shared_from_this();
   host_->run_sync([&] {
+    // On the loop: Pool::update replaces options_.spec there.
+    ProcessSpec checked = options_.spec;
+    checked.resources = limits;
+    validate_spec(checked, err);
+    if (err) return;
     options_.spec.resources = limits;
     shared_spec_ = std::make_shared<const ProcessSpec>(options_.spec);
     for (auto& slot : slots_) {

@@ -56,6 +56,10 @@
 
 namespace supervisor::detail {
 
+// Pool::update's request: its spec, checks and strategy, each error naming its field (pool.cpp).
+// `identity_env`: the pool's PoolOptions::identity_env.
+void validate_update(const PoolUpdate& u, bool identity_env, ErrorSink& err);
+
 // What a lease with a deadline shares with the loop: whether it expired (set on the loop, read
 // by the holder's `Lease::expired` on any thread). Its address also names the lease: the slot
 // keeps the ticket of the lease it is under.
@@ -264,6 +268,8 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
   void run_post_stop(std::size_t index, std::uint64_t incarnation, const ExitStatus& st);
   // Pool::update (pool_core_update.cpp).
   [[nodiscard]] const std::shared_ptr<const ProcessSpec>& spec_of(std::uint64_t revision) const;
+  [[nodiscard]] std::shared_ptr<const std::vector<HealthCheck>> checks_of(
+      std::uint64_t revision) const;
   void start_update(PoolUpdate u, std::function<void(UpdateResult, std::error_code)> done);
   void update_rolled_out(RolloutResult r);
   void rolled_back(RolloutResult r);
@@ -348,7 +354,8 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
   std::vector<std::function<void()>> stop_waiters_;
 
   // Pool::update (pool_core_update.cpp). `shared_spec_` and `options_.spec` are the target
-  // revision's spec: new workers start on it; `old_specs_` keeps the others live workers run.
+  // revision's spec (and `target_checks_` its checks): new workers start on it; `old_specs_`
+  // keeps the others live workers run.
   struct Update {
     PoolUpdate request;  // its spec moved to shared_spec_ (or old_specs_ once rolled back)
     UpdateResult result;
@@ -358,8 +365,14 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
   std::uint64_t target_revision_ = 1;  // (loop)
   std::uint64_t last_revision_ = 1;    // (loop) the highest given out
   std::uint64_t stable_revision_ = 1;  // (loop) the one the pool ran before the update
-  std::map<std::uint64_t, std::shared_ptr<const ProcessSpec>> old_specs_;  // (loop)
-  std::optional<Update> update_;                                           // (loop)
+  using CheckSet = std::shared_ptr<const std::vector<HealthCheck>>;
+  struct RevisionSpec {
+    std::shared_ptr<const ProcessSpec> spec;
+    CheckSet checks;
+  };
+  CheckSet target_checks_;                           // (loop)
+  std::map<std::uint64_t, RevisionSpec> old_specs_;  // (loop)
+  std::optional<Update> update_;                     // (loop)
 
   // What host threads wait on (wait_ready, drain, stop). `mu_` is taken before `desk_mu_`.
   std::mutex mu_;

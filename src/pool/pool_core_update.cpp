@@ -12,59 +12,9 @@
 #include <string>
 #include <utility>
 
-#include "../core/validate.hpp"
 #include "pool_core.hpp"
 
 namespace supervisor::detail {
-SUPERVISOR_LOCAL_BEGIN
-
-SUPERVISOR_INLINE void validate_limit(const IntOrPercent& v, const char* field, ErrorSink& err) {
-  if (err || !v.is_percent || v.value <= 100) return;
-  err.fail(errc::invalid_spec, [&] {
-    return fmt::format("PoolUpdate.strategy.{}: {}% (at most 100%)", field, v.value);
-  });
-}
-
-SUPERVISOR_INLINE void validate_update(const PoolUpdate& u, bool identity_env, ErrorSink& err) {
-  ErrorSink spec;
-  validate_spec(u.spec, spec);
-  if (spec) {
-    err.fail(spec.code, [&] { return "PoolUpdate.spec: " + spec.context; });
-    return;
-  }
-  if (identity_env) {
-    for (const std::string_view name : {worker_index_variable, worker_incarnation_variable}) {
-      if (u.spec.env.set.count(std::string(name)) == 0) continue;
-      err.fail(errc::invalid_spec, [&] {
-        return fmt::format(
-            "PoolUpdate.spec.env.set: {} is the pool's own while PoolOptions.identity_env is on",
-            name);
-      });
-      return;
-    }
-  }
-  const RolloutStrategy& s = u.strategy;
-  validate_limit(s.max_surge, "max_surge", err);
-  validate_limit(s.max_unavailable, "max_unavailable", err);
-  if (err) return;
-  if (s.max_surge.value == 0 && s.max_unavailable.value == 0) {
-    err.fail(errc::invalid_spec, [] {
-      return std::string(
-          "PoolUpdate.strategy: max_surge and max_unavailable are both 0 (the rollout could "
-          "never replace a worker)");
-    });
-  } else if (s.min_ready < Duration::zero()) {
-    err.fail(errc::invalid_spec,
-             [] { return std::string("PoolUpdate.strategy.min_ready: negative"); });
-  } else if (s.progress_deadline <= Duration::zero()) {
-    err.fail(errc::invalid_spec, [] {
-      return std::string("PoolUpdate.strategy.progress_deadline: not positive");
-    });
-  }
-}
-
-SUPERVISOR_LOCAL_END
-
 SUPERVISOR_INLINE void PoolCore::update_async(
     const PoolUpdate& u, std::function<void(UpdateResult, std::error_code)> done) {
   ErrorSink err;
@@ -85,7 +35,8 @@ SUPERVISOR_INLINE void PoolCore::update_async(
 SUPERVISOR_INLINE UpdateResult PoolCore::update(const PoolUpdate& u, ErrorSink& err) {
   validate_update(u, options_.identity_env, err);
   if (err) return {};
-  return blocking<UpdateResult>("update", err, [&](auto done) { update_async(u, std::move(done)); });
+  return blocking<UpdateResult>("update", err,
+                                [&](auto done) { update_async(u, std::move(done)); });
 }
 
 SUPERVISOR_INLINE const std::shared_ptr<const ProcessSpec>& PoolCore::spec_of(
@@ -94,7 +45,14 @@ SUPERVISOR_INLINE const std::shared_ptr<const ProcessSpec>& PoolCore::spec_of(
   const auto it = old_specs_.find(revision);
   // Every live slot's revision has its spec (prune_revisions keeps them); a retired slot is
   // never started again before add_slot gives it the target.
-  return it != old_specs_.end() ? it->second : shared_spec_;
+  return it != old_specs_.end() ? it->second.spec : shared_spec_;
+}
+
+SUPERVISOR_INLINE std::shared_ptr<const std::vector<HealthCheck>> PoolCore::checks_of(
+    std::uint64_t revision) const {
+  if (revision == target_revision_) return target_checks_;
+  const auto it = old_specs_.find(revision);
+  return it != old_specs_.end() ? it->second.checks : target_checks_;
 }
 
 SUPERVISOR_INLINE void PoolCore::start_update(
@@ -119,9 +77,13 @@ SUPERVISOR_INLINE void PoolCore::start_update(
   stable_revision_ = target_revision_;
   up.result.from_revision = stable_revision_;
   up.result.to_revision = ++last_revision_;
-  old_specs_[stable_revision_] = shared_spec_;
+  old_specs_[stable_revision_] = RevisionSpec{shared_spec_, target_checks_};
   options_.spec = std::move(u.spec);
   shared_spec_ = std::make_shared<const ProcessSpec>(options_.spec);
+  if (u.health_checks) {
+    target_checks_ = std::make_shared<const std::vector<HealthCheck>>(std::move(*u.health_checks));
+    u.health_checks.reset();
+  }
   target_revision_ = up.result.to_revision;
   up.request = std::move(u);
   emit(RolloutStarted{stable_revision_, target_revision_, false, plan.max_surge,
@@ -150,8 +112,9 @@ SUPERVISOR_INLINE void PoolCore::update_rolled_out(RolloutResult r) {
   // Back to the old spec: the failed revision's workers are now the old ones.
   const std::uint64_t failed = target_revision_;
   emit(RolloutRolledBack{failed, stable_revision_, r.why});
-  old_specs_[failed] = shared_spec_;
-  shared_spec_ = old_specs_[stable_revision_];
+  old_specs_[failed] = RevisionSpec{shared_spec_, target_checks_};
+  shared_spec_ = old_specs_[stable_revision_].spec;
+  target_checks_ = old_specs_[stable_revision_].checks;
   old_specs_.erase(stable_revision_);
   options_.spec = *shared_spec_;
   target_revision_ = stable_revision_;

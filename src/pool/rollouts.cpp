@@ -106,8 +106,7 @@ SUPERVISOR_INLINE void Rollouts::conclude(std::size_t fresh, std::size_t old_ind
   if (r.rollout_member) {
     r.rollout_member = false;
     step(true, ok,
-         ok ? std::string() : fmt::format("replacing worker {} failed: {}", old_index, why),
-         fresh);
+         ok ? std::string() : fmt::format("replacing worker {} failed: {}", old_index, why), fresh);
   }
 }
 

@@ -54,6 +54,13 @@ void ready_up(sv::testing::FakeWorld& world, const sv::Pool& pool,
   }
 }
 
+int first_ready_pid(const sv::Pool& pool) {
+  for (const auto& w : pool.snapshot().workers) {
+    if (w.state == WorkerState::ready) return w.pid;
+  }
+  return 0;
+}
+
 std::size_t up(const sv::PoolSnapshot& s) { return s.ready + s.leased; }
 
 // The versions the live processes of the pool run, one entry per live worker.
@@ -150,12 +157,8 @@ TEST_CASE("update: a new spec rolls out, ready-gated, and every worker ends on i
   CHECK(events_of<sv::RolloutRolledBack>(pool).empty());
 
   // A crash after the rollout restarts on the new spec; so does a scale-up.
-  world.kill(s.workers[std::size_t(std::find_if(s.workers.begin(), s.workers.end(),
-                                                [](const sv::WorkerSnapshot& w) {
-                                                  return w.state == WorkerState::ready;
-                                                }) -
-                                   s.workers.begin())]
-                 .pid);
+  REQUIRE(first_ready_pid(pool) != 0);
+  world.kill(first_ready_pid(pool));
   pool.resize(5);
   world.advance(5s);
   CHECK(live_versions(world, pool) == std::vector<std::string>(5, "/usr/bin/worker-v2"));
@@ -272,7 +275,7 @@ TEST_CASE("update: a new worker that leaves ready during min_ready does not coun
 }
 
 TEST_CASE("update: percentages round as Kubernetes does", "[unit][pool][update]") {
-  CHECK(sv::percent(25).resolve(10, true) == 3);  // surge: 2.5 rounds up
+  CHECK(sv::percent(25).resolve(10, true) == 3);   // surge: 2.5 rounds up
   CHECK(sv::percent(25).resolve(10, false) == 2);  // unavailable: 2.5 rounds down
   CHECK(sv::percent(100).resolve(7, false) == 7);
   CHECK(sv::IntOrPercent(3).resolve(10, true) == 3);
@@ -408,4 +411,84 @@ TEST_CASE("update: stopping the pool mid-rollout answers the update", "[unit][po
     CHECK_FALSE(out.result->rolled_back);
   }
   CHECK(world.live_pids().empty());
+}
+
+namespace {
+
+// A readiness check with a fixed answer.
+class Fixed final : public sv::HealthCheckStrategy {
+ public:
+  explicit Fixed(bool up) : up_(up) {}
+  void probe(const sv::ProbeTarget&, sv::ProbeCallback done) override {
+    done(up_ ? sv::ProbeResult::healthy() : sv::ProbeResult::unhealthy("not yet"));
+  }
+  [[nodiscard]] std::string name() const override { return up_ ? "up" : "down"; }
+
+ private:
+  bool up_;
+};
+
+std::vector<sv::HealthCheck> readiness_check(bool up) {
+  sv::ProbeTiming t;
+  t.period = 500ms;
+  return {{std::make_shared<Fixed>(up), sv::ProbeRole::readiness, t}};
+}
+
+}  // namespace
+
+TEST_CASE("update: the new version's own checks gate it, and a rollback restores the old ones",
+          "[unit][pool][update]") {
+  sv::testing::FakeWorld world;
+  sv::Pool pool(world, options(2));  // no checks
+  pool.start();
+  const std::vector<std::string> all = {"/usr/bin/worker-v1", "/usr/bin/worker-v2"};
+  ready_up(world, pool, all);
+  sv::RolloutStrategy strategy;
+  strategy.max_surge = 1;
+  strategy.max_unavailable = 0;
+  strategy.progress_deadline = 5s;
+
+  // v2 says READY=1, but its readiness check never passes: rolled back.
+  auto u = to_version("/usr/bin/worker-v2", strategy);
+  u.health_checks = readiness_check(false);
+  Outcome out;
+  pool.update_async(u, [&](sv::UpdateResult r, std::error_code) { out.result = std::move(r); });
+  run_until_done(world, pool, out, all, 2);
+  REQUIRE(out.result.has_value());
+  CHECK(out.result->rolled_back);
+  CHECK(pool.snapshot().probes > 0);
+  world.run_pending();
+  CHECK(pool.snapshot().ready == 2);
+  // The old workers run without checks again: a restart is ready on READY=1 alone.
+  const auto probes = pool.snapshot().probes;
+  REQUIRE(first_ready_pid(pool) != 0);
+  world.kill(first_ready_pid(pool));
+  for (int i = 0; i < 100 && pool.snapshot().ready < 2; ++i) {
+    world.advance(100ms);
+    ready_up(world, pool, all);
+  }
+  CHECK(pool.snapshot().ready == 2);
+  CHECK(pool.snapshot().probes == probes);
+
+  // With a check that passes, the same version rolls out.
+  u.health_checks = readiness_check(true);
+  Outcome again;
+  pool.update_async(u, [&](sv::UpdateResult r, std::error_code) { again.result = std::move(r); });
+  run_until_done(world, pool, again, all, 2);
+  REQUIRE(again.result.has_value());
+  CHECK(again.result->completed);
+  CHECK(again.result->revision == 3);  // revision numbers are never reused
+  world.run_pending();
+  CHECK(live_versions(world, pool) == std::vector<std::string>(2, "/usr/bin/worker-v2"));
+
+  // Checks are validated as PoolOptions' are, the field named.
+  sv::PoolUpdate bad = to_version("/usr/bin/worker-v3");
+  bad.health_checks = std::vector<sv::HealthCheck>{{nullptr, sv::ProbeRole::readiness, {}}};
+  try {
+    (void)pool.update(bad);
+    FAIL("no error");
+  } catch (const std::system_error& e) {
+    CHECK(std::string(e.what()).find("PoolUpdate.health_checks[0].strategy") != std::string::npos);
+  }
+  pool.stop();
 }
