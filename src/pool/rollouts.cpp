@@ -9,6 +9,16 @@
 #include "../core/duration.hpp"
 
 namespace supervisor::detail {
+SUPERVISOR_LOCAL_BEGIN
+
+// Its process is ending or gone, and the slot will start another (a restart, a recycle, a
+// revival): for an update, the next one simply starts on the target revision.
+SUPERVISOR_INLINE bool between_processes(WorkerState st) {
+  return st == WorkerState::backoff || st == WorkerState::failed || st == WorkerState::stopping ||
+         st == WorkerState::draining;
+}
+
+SUPERVISOR_LOCAL_END
 
 SUPERVISOR_INLINE void Rollouts::start_replacement(
     std::size_t old_index, Duration ready_timeout, bool rollout_member,
@@ -148,9 +158,7 @@ SUPERVISOR_INLINE void Rollouts::start_rollout(
   for (std::size_t i = 0; i < core_.slot_count(); ++i) {
     if (revision != 0 && core_.revision(i) == revision) continue;
     const WorkerState st = core_.state(i);
-    if (core_.replaceable(i) ||
-        (revision != 0 && (st == WorkerState::backoff || st == WorkerState::failed)))
-      r.todo.push_back(i);
+    if (core_.replaceable(i) || (revision != 0 && between_processes(st))) r.todo.push_back(i);
   }
   r.result.total = r.todo.size();
   rollout_ = std::move(r);
@@ -166,10 +174,8 @@ SUPERVISOR_INLINE void Rollouts::pump() {
     r.todo.pop_front();
     if (!core_.replaceable(index)) {
       // Gone or replaced meanwhile: nothing left to do for it. Or, for an update, between two
-      // processes (backoff, failed): its next one starts on the target.
-      const WorkerState st = core_.state(index);
-      if (r.revision != 0 && (st == WorkerState::backoff || st == WorkerState::failed))
-        core_.adopt(index, r.revision);
+      // processes: its next one starts on the target.
+      if (r.revision != 0 && between_processes(core_.state(index))) core_.adopt(index, r.revision);
       ++r.result.replaced;
       continue;
     }

@@ -492,3 +492,38 @@ TEST_CASE("update: the new version's own checks gate it, and a rollback restores
   }
   pool.stop();
 }
+
+TEST_CASE(
+    "update: a worker stopping to restart when the rollout reaches it restarts on the new "
+    "spec",
+    "[unit][pool][update]") {
+  sv::testing::FakeWorld world;
+  sv::Pool pool(world, options(2));
+  pool.start();
+  const std::vector<std::string> all = {"/usr/bin/worker-v1", "/usr/bin/worker-v2"};
+  ready_up(world, pool, all);
+  world.set_stop_behavior(sv::testing::StopBehavior::ignore_term);  // it stays `stopping` a while
+  const int stopping_pid = pool.snapshot().workers[1].pid;
+  pool.restart_worker(1);
+  world.run_pending();
+  REQUIRE(pool.snapshot().workers[1].state == WorkerState::stopping);
+  sv::RolloutStrategy strategy;
+  strategy.max_surge = 1;
+  strategy.max_unavailable = 0;
+  Outcome out;
+  pool.update_async(to_version("/usr/bin/worker-v2", strategy),
+                    [&](sv::UpdateResult r, std::error_code) { out.result = std::move(r); });
+  run_until_done(world, pool, out, all, 0);
+  REQUIRE(out.result.has_value());
+  CHECK(out.result->completed);
+  for (int i = 0; i < 600 && live_versions(world, pool).size() != 2; ++i) {
+    world.advance(100ms);
+    ready_up(world, pool, all);
+  }
+  world.run_pending();
+  const std::vector<int> live = world.live_pids();
+  CHECK(std::find(live.begin(), live.end(), stopping_pid) == live.end());
+  CHECK(live_versions(world, pool) == std::vector<std::string>(2, "/usr/bin/worker-v2"));
+  CHECK(pool.snapshot().rollout.old == 0);
+  pool.stop();
+}
