@@ -117,7 +117,32 @@ SUPERVISOR_INLINE void Rollouts::conclude(std::size_t fresh, std::size_t old_ind
     r.rollout_member = false;
     step(true, ok,
          ok ? std::string() : fmt::format("replacing worker {} failed: {}", old_index, why), fresh);
+  } else if (rollout_ && rollout_->revision != 0) {
+    // Another replacement (Pool::replace, the health score, graceful recycling) ended during an
+    // update: the worker it leaves may still run an older revision; the update takes it too.
+    const std::size_t survivor = ok ? fresh : old_index;
+    Rollout& u = *rollout_;
+    if (u.result.why.empty() && core_.revision(survivor) != u.revision &&
+        std::find(u.todo.begin(), u.todo.end(), survivor) == u.todo.end()) {
+      u.todo.push_back(survivor);
+      ++u.result.total;
+    }
+    pump();
   }
+}
+
+// An update waits for replacements it does not run that involve an older revision: the worker
+// each leaves is then the update's to replace (see conclude).
+SUPERVISOR_INLINE bool Rollouts::outside_pairs() const {
+  if (!rollout_ || rollout_->revision == 0) return false;
+  for (std::size_t i = 0; i < slots_.size() && i < core_.slot_count(); ++i) {
+    const SlotRollout& s = slots_[i];
+    if (s.replaces && !s.rollout_member &&
+        (core_.revision(i) != rollout_->revision ||
+         core_.revision(*s.replaces) != rollout_->revision))
+      return true;
+  }
+  return false;
 }
 
 SUPERVISOR_INLINE void Rollouts::finish_replacement(std::size_t fresh) {
@@ -187,7 +212,8 @@ SUPERVISOR_INLINE void Rollouts::pump() {
       restart_in_place(index, r.options.ready_timeout);
     }
   }
-  if (r.surging + r.restarting == 0 && (r.todo.empty() || !r.result.why.empty())) {
+  if (r.surging + r.restarting == 0 &&
+      ((r.todo.empty() && !outside_pairs()) || !r.result.why.empty())) {
     RolloutResult result = r.result;
     result.completed = result.why.empty() && result.replaced == result.total;
     auto done = std::move(r.done);

@@ -115,6 +115,7 @@ class Rollouts {
   void step(bool surge, bool ok, std::string why, std::size_t worker = 0);
   void restart_in_place(std::size_t worker, Duration ready_timeout);
   void settled(std::size_t worker);
+  [[nodiscard]] bool outside_pairs() const;
   void cancel_settle(std::size_t worker);
 
   Core& core_;                // fixed at construction

@@ -527,3 +527,31 @@ TEST_CASE(
   CHECK(pool.snapshot().rollout.old == 0);
   pool.stop();
 }
+
+TEST_CASE("update: a replacement already under way when it starts is followed by the update",
+          "[unit][pool][update]") {
+  sv::testing::FakeWorld world;
+  sv::Pool pool(world, options(2));
+  pool.start();
+  const std::vector<std::string> all = {"/usr/bin/worker-v1", "/usr/bin/worker-v2"};
+  ready_up(world, pool, all);
+  std::optional<bool> replaced;
+  pool.replace_async(0, 30s, [&](bool ok, std::error_code) { replaced = ok; });
+  world.run_pending();  // its new worker starts on v1, not ready yet
+  sv::RolloutStrategy strategy;
+  strategy.max_surge = 1;
+  strategy.max_unavailable = 0;
+  Outcome out;
+  pool.update_async(to_version("/usr/bin/worker-v2", strategy),
+                    [&](sv::UpdateResult r, std::error_code) { out.result = std::move(r); });
+  world.run_pending();
+  run_until_done(world, pool, out, all, 1);
+  REQUIRE(out.result.has_value());
+  CHECK(out.result->completed);
+  CHECK(replaced == std::optional<bool>(true));
+  for (int i = 0; i < 100 && pool.snapshot().rollout.old != 0; ++i) world.advance(100ms);
+  world.run_pending();
+  CHECK(pool.snapshot().rollout.old == 0);
+  CHECK(live_versions(world, pool) == std::vector<std::string>(2, "/usr/bin/worker-v2"));
+  pool.stop();
+}
