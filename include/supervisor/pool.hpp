@@ -795,7 +795,8 @@ class SUPERVISOR_API Pool {
   /// one again). A worker's restarts after a crash keep its own revision (as a Kubernetes
   /// ReplicaSet restarts its own pods): an old worker that crashes mid-rollout comes back on the
   /// old spec, to be replaced in its turn. Errors: `errc::invalid_spec` naming the field (a bad
-  /// spec, a percentage over 100, both limits zero, a progress deadline not positive),
+  /// spec, a percentage over 100, both limits zero, a progress deadline not positive;
+  /// `errc::invalid_argument` for a bad health check, as `PoolOptions::health_checks`),
   /// `errc::already_running` (a rollout or rolling restart is under way), `errc::not_running`,
   /// `errc::stopped`; on the loop thread `std::errc::resource_deadlock_would_occur` (use
   /// `update_async`). A failed rollout is no error: see `UpdateResult`.

@@ -4,7 +4,8 @@
 
 // Graceful replacement (a new worker that `replaces` an old one starts first; the old one is
 // retired once the new one is ready, or kept if it never is) and rolling restarts (a few
-// replacements, or in-place restarts, at a time).
+// replacements, or in-place restarts, at a time), which also move workers onto a new revision of
+// the spec for Pool::update (pool_core_update.cpp).
 
 #include <cstddef>
 #include <cstdint>
