@@ -555,3 +555,37 @@ TEST_CASE("update: a replacement already under way when it starts is followed by
   CHECK(live_versions(world, pool) == std::vector<std::string>(2, "/usr/bin/worker-v2"));
   pool.stop();
 }
+
+TEST_CASE("update: a new version that crashes on start, restarted in place, is rolled back",
+          "[unit][pool][update]") {
+  sv::testing::FakeWorld world;
+  sv::Pool pool(world, options(3));
+  pool.start();
+  ready_up(world, pool, {"/usr/bin/worker-v1"});
+  sv::RolloutStrategy strategy;
+  strategy.max_surge = 0;
+  strategy.max_unavailable = 1;
+  strategy.progress_deadline = 5s;
+  Outcome out;
+  pool.update_async(to_version("/usr/bin/worker-v2", strategy),
+                    [&](sv::UpdateResult r, std::error_code) { out.result = std::move(r); });
+  for (int i = 0; i < 6000 && !out.result; ++i) {
+    for (const int pid : world.live_pids()) {
+      if (version_of(world, pid) == "/usr/bin/worker-v2") world.exit_code(pid, 3);
+    }
+    ready_up(world, pool, {"/usr/bin/worker-v1"});
+    world.run_pending();
+    REQUIRE(up(pool.snapshot()) >= 2);  // size - max_unavailable
+    world.advance(100ms);
+  }
+  REQUIRE(out.result.has_value());
+  CHECK(out.result->rolled_back);
+  for (int i = 0; i < 100 && pool.snapshot().ready < 3; ++i) {
+    world.advance(100ms);
+    ready_up(world, pool, {"/usr/bin/worker-v1"});
+  }
+  CHECK(pool.snapshot().ready == 3);
+  CHECK(live_versions(world, pool) == std::vector<std::string>(3, "/usr/bin/worker-v1"));
+  CHECK(pool.snapshot().rollout.old == 0);
+  pool.stop();
+}
