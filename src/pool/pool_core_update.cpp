@@ -72,7 +72,10 @@ SUPERVISOR_INLINE void PoolCore::start_update(
   if (plan.max_surge == 0 && plan.max_unavailable == 0) plan.max_unavailable = 1;  // as k8s
   plan.ready_timeout = u.strategy.progress_deadline;
 
-  Update& up = update_.emplace();
+  // Not emplace(): clang decides Update (a nested aggregate with default member initializers)
+  // is not default-constructible inside PoolCore's definition, and remembers it.
+  update_ = Update{};
+  Update& up = *update_;
   up.done = std::move(done);
   stable_revision_ = target_revision_;
   up.result.from_revision = stable_revision_;
