@@ -271,6 +271,7 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
   [[nodiscard]] std::shared_ptr<const std::vector<HealthCheck>> checks_of(
       std::uint64_t revision) const;
   void start_update(PoolUpdate u, std::function<void(UpdateResult, std::error_code)> done);
+  void roll_out(std::uint64_t from, bool rollback);
   void update_rolled_out(RolloutResult r);
   void rolled_back(RolloutResult r);
   void finish_update(std::error_code ec = {});

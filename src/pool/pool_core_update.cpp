@@ -65,13 +65,6 @@ SUPERVISOR_INLINE void PoolCore::start_update(
     done({}, errc::already_running);
     return;
   }
-  const std::size_t size = live_slots();
-  RollingRestart plan;
-  plan.max_surge = u.strategy.max_surge.resolve(size, true);
-  plan.max_unavailable = u.strategy.max_unavailable.resolve(size, false);
-  if (plan.max_surge == 0 && plan.max_unavailable == 0) plan.max_unavailable = 1;  // as k8s
-  plan.ready_timeout = u.strategy.progress_deadline;
-
   // Not emplace(): clang decides Update (a nested aggregate with default member initializers)
   // is not default-constructible inside PoolCore's definition, and remembers it.
   update_ = Update{};
@@ -89,16 +82,29 @@ SUPERVISOR_INLINE void PoolCore::start_update(
   }
   target_revision_ = up.result.to_revision;
   up.request = std::move(u);
-  emit(RolloutStarted{stable_revision_, target_revision_, false, plan.max_surge,
-                      plan.max_unavailable});
+  roll_out(stable_revision_, false);
+}
+
+// Rolls the workers not on the target revision onto it (the update, or its rollback), with the
+// strategy's limits resolved against the size now.
+SUPERVISOR_INLINE void PoolCore::roll_out(std::uint64_t from, bool rollback) {
+  const RolloutStrategy& strategy = update_->request.strategy;
+  const std::size_t size = live_slots();
+  RollingRestart plan;
+  plan.max_surge = strategy.max_surge.resolve(size, true);
+  plan.max_unavailable = strategy.max_unavailable.resolve(size, false);
+  if (plan.max_surge == 0 && plan.max_unavailable == 0) plan.max_unavailable = 1;  // as k8s
+  plan.ready_timeout = strategy.progress_deadline;
+  emit(RolloutStarted{from, target_revision_, rollback, plan.max_surge, plan.max_unavailable});
   auto self = shared_from_this();
   rollouts_.start_rollout(
       plan,
-      [self, this](RolloutResult r, std::error_code ec) {
+      [self, this, rollback](RolloutResult r, std::error_code ec) {
         if (ec) return finish_update(ec);
+        if (rollback) return rolled_back(std::move(r));
         update_rolled_out(std::move(r));
       },
-      target_revision_, up.request.strategy.min_ready);
+      target_revision_, strategy.min_ready);
 }
 
 SUPERVISOR_INLINE void PoolCore::update_rolled_out(RolloutResult r) {
@@ -122,21 +128,7 @@ SUPERVISOR_INLINE void PoolCore::update_rolled_out(RolloutResult r) {
   options_.spec = *shared_spec_;
   target_revision_ = stable_revision_;
   up.rolling_back = true;
-  const std::size_t size = live_slots();
-  RollingRestart plan;
-  plan.max_surge = up.request.strategy.max_surge.resolve(size, true);
-  plan.max_unavailable = up.request.strategy.max_unavailable.resolve(size, false);
-  if (plan.max_surge == 0 && plan.max_unavailable == 0) plan.max_unavailable = 1;
-  plan.ready_timeout = up.request.strategy.progress_deadline;
-  emit(RolloutStarted{failed, target_revision_, true, plan.max_surge, plan.max_unavailable});
-  auto self = shared_from_this();
-  rollouts_.start_rollout(
-      plan,
-      [self, this](RolloutResult back, std::error_code ec) {
-        if (ec) return finish_update(ec);
-        rolled_back(std::move(back));
-      },
-      target_revision_, up.request.strategy.min_ready);
+  roll_out(failed, true);
 }
 
 SUPERVISOR_INLINE void PoolCore::rolled_back(RolloutResult r) {
