@@ -147,6 +147,82 @@ struct RolloutResult {
   std::string why;           ///< When not: what stopped it.
 };
 
+/// A count of workers, or a percentage of the pool's size (Kubernetes' IntOrString): `3`, or
+/// `percent(25)`. Resolved against the pool's size when a rollout starts (see `resolve`).
+struct IntOrPercent {
+  std::size_t value = 0;
+  bool is_percent = false;  ///< `value` is a percentage (0-100) of the pool's size.
+
+  constexpr IntOrPercent() noexcept = default;
+  constexpr IntOrPercent(std::size_t count) noexcept : value(count) {}  // NOLINT: implicit
+  constexpr IntOrPercent(std::size_t v, bool percent) noexcept : value(v), is_percent(percent) {}
+  /// The count it stands for in a pool of `size`: a percentage rounded up (`round_up`, as
+  /// Kubernetes does for maxSurge) or down (maxUnavailable).
+  [[nodiscard]] constexpr std::size_t resolve(std::size_t size, bool round_up) const noexcept {
+    if (!is_percent) return value;
+    return round_up ? (value * size + 99) / 100 : value * size / 100;
+  }
+};
+/// `percent(25)`: 25% of the pool's size.
+[[nodiscard]] constexpr IntOrPercent percent(std::size_t p) noexcept { return {p, true}; }
+
+/// How `Pool::update` rolls a new spec out, with the semantics of a Kubernetes Deployment's
+/// RollingUpdate strategy (and its defaults): at most `max_surge` workers above the pool's size
+/// (new workers started before old ones go), and at most `max_unavailable` below it (old workers
+/// restarted in place on the new spec). Percentages are of the pool's size when the rollout
+/// starts; `max_surge` rounds up, `max_unavailable` down, and when both come to zero
+/// `max_unavailable` is 1 (as Kubernetes does). Not both may be given as zero.
+struct RolloutStrategy {
+  IntOrPercent max_surge = percent(25);
+  IntOrPercent max_unavailable = percent(25);
+  /// A new worker counts as updated only once it has stayed ready this long (minReadySeconds);
+  /// should it leave `ready`/`leased` meanwhile, it does not count.
+  Duration min_ready{};
+  /// A new worker not counted as updated within this long (started, ready, and `min_ready`
+  /// passed) fails the rollout (Kubernetes' progressDeadlineSeconds, per worker here). Positive.
+  Duration progress_deadline = std::chrono::seconds(600);
+};
+
+/// A new version of the pool's workers, for `Pool::update`.
+struct PoolUpdate {
+  /// The new spec (validated as `PoolOptions::spec` is: `errc::invalid_spec` names the field).
+  /// `PoolOptions::per_worker_spec`, the hooks and the identity variables apply to it as before.
+  ProcessSpec spec;
+  /// The new version's health checks (validated as `PoolOptions::health_checks`); none given:
+  /// the current ones. Each worker is probed by the checks of its own revision.
+  std::optional<std::vector<HealthCheck>> health_checks;
+  RolloutStrategy strategy{};
+  /// When the rollout fails (a new worker not counted within `progress_deadline`, or one that
+  /// died before it was ready): return to the previous spec, replacing the new-version workers
+  /// back, ready-gated, with the same strategy; the pool ends on the old version with every
+  /// worker serving. Off: the rollout stops where it is (old and new workers both serve).
+  bool rollback_on_failure = true;
+};
+
+/// How `Pool::update` ended.
+struct UpdateResult {
+  std::uint64_t from_revision = 0;  ///< The revision the pool ran when it started.
+  std::uint64_t to_revision = 0;    ///< The new spec's revision.
+  std::uint64_t revision = 0;       ///< The revision every worker runs now (when `completed`:
+                                    ///< `to_revision`; when rolled back: `from_revision`).
+  bool completed = false;           ///< Every worker runs the new spec.
+  bool rolled_back = false;         ///< It failed, and the pool went back to the old spec.
+  std::size_t updated = 0;          ///< Workers the forward rollout moved to the new spec.
+  std::string why;                  ///< When not completed: what failed.
+};
+
+/// The rollout of `Pool::update` now (`PoolSnapshot::rollout`). Without one under way, the
+/// figures still describe the pool: `current_revision == target_revision`, `old == 0`.
+struct RolloutStatus {
+  bool active = false;                 ///< A rollout (or its rollback) is under way.
+  bool rolling_back = false;           ///< ... and it is the rollback.
+  std::uint64_t current_revision = 1;  ///< The revision the pool ran before the rollout.
+  std::uint64_t target_revision = 1;   ///< The revision new workers start on.
+  std::size_t updated = 0;             ///< Live workers on the target revision.
+  std::size_t ready_updated = 0;       ///< ... ready or leased.
+  std::size_t old = 0;                 ///< Live workers on another revision.
+};
+
 /// A 0–100 score per worker, fed by its probes and its leases, that starts a graceful
 /// replacement when it sinks too low: for workers that degrade slowly (leaks, fragmentation,
 /// a wedged cache) rather than fail outright. Hysteresis: after one replacement request, the next
@@ -417,6 +493,28 @@ struct ReplacementAborted {
 struct RolloutFinished {
   RolloutResult result;
 };
+/// `Pool::update` started rolling out a revision (`rollback`: back to the previous one).
+struct RolloutStarted {
+  std::uint64_t from_revision = 0;
+  std::uint64_t to_revision = 0;
+  bool rollback = false;
+  std::size_t max_surge = 0;        ///< Resolved against the pool's size.
+  std::size_t max_unavailable = 0;  ///< Resolved against the pool's size.
+};
+/// A worker of `Pool::update`'s rollout now counts as updated (ready for `min_ready`).
+struct RolloutProgress {
+  std::uint64_t revision = 0;  ///< The target.
+  std::size_t worker = 0;      ///< The worker that now counts.
+  std::size_t updated = 0;     ///< Live workers on the target revision.
+  std::size_t ready_updated = 0;
+  std::size_t old = 0;  ///< Live workers on another revision.
+};
+/// `Pool::update`'s rollout failed and was rolled back (the rollback's own end follows).
+struct RolloutRolledBack {
+  std::uint64_t from_revision = 0;  ///< The revision that failed.
+  std::uint64_t to_revision = 0;    ///< The revision restored.
+  std::string why;
+};
 /// An `acquire` found no ready worker in time.
 struct LeaseTimedOut {
   Duration waited{};
@@ -441,7 +539,7 @@ using PoolEventData =
                  SpawnFailed, BreakerChanged, LeaseTimedOut, WorkerStatusChanged, WorkerRecycled,
                  HealthChanged, ReplacementStarted, ReplacementFinished, ReplacementAborted,
                  RolloutFinished, LimitViolation, LimitsNotEnforced, LeaseExpired,
-                 PoolHealthChanged>;
+                 PoolHealthChanged, RolloutStarted, RolloutProgress, RolloutRolledBack>;
 /// One event, numbered in the order it happened.
 struct PoolEvent {
   std::uint64_t sequence = 0;
@@ -481,6 +579,9 @@ struct WorkerSnapshot {
   std::string health_detail;  ///< The last answer's detail of the check that set `health`.
   int health_score = 100;     ///< See `HealthScoreOptions` (stays 100 when it is off).
   bool serving = true;  ///< Its readiness checks pass (true without any): leases may go to it.
+  /// The revision of the spec its process runs (or its next one will): 1 for
+  /// `PoolOptions::spec`, one more for each `Pool::update`.
+  std::uint64_t revision = 1;
 };
 
 /// The whole pool, as seen at snapshot time.
@@ -533,6 +634,7 @@ struct PoolSnapshot {
   std::uint64_t lease_expirations = 0;          ///< Leases held past their deadline.
   std::uint64_t broken_leases = 0;              ///< Leases released `broken`.
   PoolHealth health = PoolHealth::starting;     ///< See `PoolHealthChanged`.
+  RolloutStatus rollout;  ///< Revisions and `Pool::update`'s progress (see `RolloutStatus`).
 };
 
 /// The snapshot in Prometheus' text exposition format (version 0.0.4), every series labelled
@@ -699,6 +801,24 @@ class SUPERVISOR_API Pool {
   /// Like `rolling_restart`, without blocking: `done` runs on the loop thread.
   void rolling_restart_async(const RollingRestart& options,
                              std::function<void(RolloutResult, std::error_code)> done);
+  /// Rolls a new spec out (see `PoolUpdate`, `RolloutStrategy`): new workers (the rollout's,
+  /// scale-ups, graceful replacements) start on it, old ones are replaced a few at a time, and
+  /// each new one counts once ready for `min_ready`. Blocks until every worker runs the new
+  /// spec, or the rollout failed (and, with `rollback_on_failure`, every worker runs the old
+  /// one again). A worker's restarts after a crash keep its own revision (as a Kubernetes
+  /// ReplicaSet restarts its own pods): an old worker that crashes mid-rollout comes back on the
+  /// old spec, to be replaced in its turn. Errors: `errc::invalid_spec` naming the field (a bad
+  /// spec, a percentage over 100, both limits zero, a progress deadline not positive;
+  /// `errc::invalid_argument` for a bad health check, as `PoolOptions::health_checks`),
+  /// `errc::already_running` (a rollout or rolling restart is under way), `errc::not_running`,
+  /// `errc::stopped`; on the loop thread `std::errc::resource_deadlock_would_occur` (use
+  /// `update_async`). A failed rollout is no error: see `UpdateResult`.
+  UpdateResult update(const PoolUpdate& update);
+  /// \overload
+  UpdateResult update(const PoolUpdate& update, std::error_code& ec) noexcept;
+  /// Like `update`, without blocking: `done` runs on the loop thread.
+  void update_async(const PoolUpdate& update,
+                    std::function<void(UpdateResult, std::error_code)> done);
 
   /// Waits until at least `count` workers are ready (or leased); false on timeout. On the loop
   /// thread it does not wait: it answers for now.

@@ -21,8 +21,8 @@ SUPERVISOR_INLINE void HealthRunner::renew_score(std::size_t worker) {
   slots_[worker].score_armed = true;
 }
 
-SUPERVISOR_INLINE bool HealthRunner::has_role(ProbeRole role) const {
-  return std::any_of(checks().begin(), checks().end(),
+SUPERVISOR_INLINE bool HealthRunner::has_role(std::size_t worker, ProbeRole role) const {
+  return std::any_of(checks(worker).begin(), checks(worker).end(),
                      [&](const HealthCheck& c) { return c.role == role; });
 }
 
@@ -37,7 +37,7 @@ SUPERVISOR_INLINE bool HealthRunner::serving(std::size_t worker) const {
   const SlotHealth& h = slots_[worker];
   if (!h.startup_passed) return false;
   for (std::size_t k = 0; k < h.checks.size(); ++k) {
-    if (checks()[k].role == ProbeRole::readiness && !h.checks[k].passing) return false;
+    if (checks(worker)[k].role == ProbeRole::readiness && !h.checks[k].passing) return false;
   }
   return true;
 }
@@ -58,22 +58,29 @@ SUPERVISOR_INLINE bool HealthRunner::take_stop_verdict(std::size_t worker) {
 
 SUPERVISOR_INLINE void HealthRunner::start(std::size_t worker, std::uint64_t incarnation, int pid,
                                            std::shared_ptr<const ProcessSpec> spec,
-                                           std::string cgroup) {
-  if (checks().empty()) return;
+                                           std::string cgroup,
+                                           std::shared_ptr<const std::vector<HealthCheck>> set) {
   SlotHealth& h = slots_[worker];
+  h.set = std::move(set);
+  if (checks(worker).empty()) {
+    // An earlier incarnation may have run another revision's checks (Pool::update).
+    h.checks.clear();
+    h.startup_passed = true;
+    return;
+  }
   h.incarnation = incarnation;
   h.pid = pid;
   h.spec = std::move(spec);
   h.cgroup = std::move(cgroup);
-  h.checks.assign(checks().size(), CheckRun{});
-  h.startup_passed = !has_role(ProbeRole::startup);
+  h.checks.assign(checks(worker).size(), CheckRun{});
+  h.startup_passed = !has_role(worker, ProbeRole::startup);
   h.health_stopping = false;
   h.ready_pending = false;
-  for (std::size_t k = 0; k < checks().size(); ++k) {
+  for (std::size_t k = 0; k < checks(worker).size(); ++k) {
     // Kubernetes: liveness passes until it fails; readiness fails until it passes.
-    h.checks[k].passing = checks()[k].role == ProbeRole::liveness;
-    if (checks()[k].role == ProbeRole::startup || h.startup_passed)
-      schedule_probe(worker, k, checks()[k].timing.initial_delay);
+    h.checks[k].passing = checks(worker)[k].role == ProbeRole::liveness;
+    if (checks(worker)[k].role == ProbeRole::startup || h.startup_passed)
+      schedule_probe(worker, k, checks(worker)[k].timing.initial_delay);
   }
 }
 
@@ -102,7 +109,7 @@ SUPERVISOR_INLINE ProbeTarget HealthRunner::target_of(std::size_t worker) const 
 }
 
 SUPERVISOR_INLINE void HealthRunner::cancel_probe(std::size_t worker, std::size_t k) {
-  const auto& strategy = checks()[k].strategy;
+  const auto& strategy = checks(worker)[k].strategy;
   if (strategy) guarded(core_, "health_check.cancel", [&] { strategy->cancel(target_of(worker)); });
 }
 
@@ -123,7 +130,7 @@ SUPERVISOR_INLINE void HealthRunner::run_probe(std::size_t worker, std::size_t k
   SlotHealth& h = slots_[worker];
   if (!process_alive(core_.state(worker)) || h.health_stopping) return;
   CheckRun& c = h.checks[k];
-  const HealthCheck& check = checks()[k];
+  const HealthCheck& check = checks(worker)[k];
   c.in_flight = true;
   c.started = host_.now();
   const std::uint64_t seq = ++c.seq;
@@ -170,7 +177,7 @@ SUPERVISOR_INLINE void HealthRunner::on_probe_result(std::size_t worker, std::ui
   if (c.timeout_timer) host_.cancel_timer(c.timeout_timer);
   c.timeout_timer = 0;
   probe_latency_.observe(std::chrono::duration<double>(host_.now() - c.started).count());
-  const HealthCheck& check = checks()[k];
+  const HealthCheck& check = checks(worker)[k];
   const bool ok = r.status == HealthStatus::healthy || r.status == HealthStatus::degraded;
   if (ok) {
     ++c.successes;
@@ -206,9 +213,9 @@ SUPERVISOR_INLINE void HealthRunner::on_probe_result(std::size_t worker, std::ui
   if (check.role == ProbeRole::startup && c.passing) {
     // Passed: the startup check is done, and the others begin.
     h.startup_passed = true;
-    for (std::size_t j = 0; j < checks().size(); ++j) {
-      if (checks()[j].role != ProbeRole::startup)
-        schedule_probe(worker, j, checks()[j].timing.initial_delay);
+    for (std::size_t j = 0; j < checks(worker).size(); ++j) {
+      if (checks(worker)[j].role != ProbeRole::startup)
+        schedule_probe(worker, j, checks(worker)[j].timing.initial_delay);
     }
   } else {
     schedule_probe(worker, k, check.timing.period);

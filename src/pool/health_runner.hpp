@@ -58,8 +58,10 @@ class HealthRunner {
   void renew_score(std::size_t worker);
   // Its checks begin (the startup check first, when there is one).
   // `spec` and `cgroup`: the incarnation's, for probes that run as the worker (ExecCheck).
+  // `checks`: those of the incarnation's revision (Pool::update); null: PoolOptions'.
   void start(std::size_t worker, std::uint64_t incarnation, int pid,
-             std::shared_ptr<const ProcessSpec> spec, std::string cgroup);
+             std::shared_ptr<const ProcessSpec> spec, std::string cgroup,
+             std::shared_ptr<const std::vector<HealthCheck>> checks = nullptr);
   // The incarnation is over: timers cancelled, the probe in flight cancelled, late answers ignored.
   void stop(std::size_t worker);
   // Whether a failing check stopped this incarnation (its exit is then `unhealthy`); forgets it.
@@ -96,17 +98,22 @@ class HealthRunner {
     int pid = 0;
     std::shared_ptr<const ProcessSpec> spec;  // the incarnation's (null on a fake world)
     std::string cgroup;                       // its cgroup directory, or empty
-    std::vector<CheckRun> checks;             // one per PoolOptions::health_checks entry
-    bool startup_passed = true;               // no startup check, or it passed
-    bool health_stopping = false;             // a failing check stopped it: its exit is `unhealthy`
-    bool ready_pending = false;   // readiness mode satisfied; waiting for readiness checks
-    bool out_for_health = false;  // stopped by a check, and not ready again yet
-    int score = 100;              // HealthScoreOptions
-    bool score_armed = true;      // may ask for a replacement when the score sinks
+    std::vector<CheckRun> checks;             // one per entry of `set`
+    // The checks of its incarnation's revision (null: PoolOptions::health_checks).
+    std::shared_ptr<const std::vector<HealthCheck>> set;
+    bool startup_passed = true;    // no startup check, or it passed
+    bool health_stopping = false;  // a failing check stopped it: its exit is `unhealthy`
+    bool ready_pending = false;    // readiness mode satisfied; waiting for readiness checks
+    bool out_for_health = false;   // stopped by a check, and not ready again yet
+    int score = 100;               // HealthScoreOptions
+    bool score_armed = true;       // may ask for a replacement when the score sinks
   };
 
-  [[nodiscard]] const std::vector<HealthCheck>& checks() const { return options_.health_checks; }
-  [[nodiscard]] bool has_role(ProbeRole role) const;
+  [[nodiscard]] const std::vector<HealthCheck>& checks(std::size_t worker) const {
+    const auto& set = slots_[worker].set;
+    return set ? *set : options_.health_checks;
+  }
+  [[nodiscard]] bool has_role(std::size_t worker, ProbeRole role) const;
   [[nodiscard]] ProbeTarget target_of(std::size_t worker) const;
   void cancel_probe(std::size_t worker, std::size_t k);
   void schedule_probe(std::size_t worker, std::size_t k, Duration delay);

@@ -20,9 +20,10 @@ SUPERVISOR_LOCAL_BEGIN
 // One PoolOptions::health_checks entry: a strategy, and timings a prober can keep (a zero period
 // would probe without pause, a whole core's worth).
 SUPERVISOR_INLINE void check_health_entry(const HealthCheck& c, std::size_t i,
-                                          detail::ErrorSink& err) {
-  const auto field = [i](std::string_view name) {
-    return fmt::format("PoolOptions.health_checks[{}].{}", i, name);
+                                          detail::ErrorSink& err,
+                                          std::string_view owner = "PoolOptions") {
+  const auto field = [i, owner](std::string_view name) {
+    return fmt::format("{}.health_checks[{}].{}", owner, i, name);
   };
   if (!c.strategy) {
     err.fail(errc::invalid_argument,
@@ -53,6 +54,14 @@ SUPERVISOR_INLINE void check_health_entry(const HealthCheck& c, std::size_t i,
   };
   if (!at_least_one(c.timing.success_threshold, "timing.success_threshold")) return;
   at_least_one(c.timing.failure_threshold, "timing.failure_threshold");
+}
+
+SUPERVISOR_INLINE void validate_limit(const IntOrPercent& v, const char* field,
+                                      detail::ErrorSink& err) {
+  if (err || !v.is_percent || v.value <= 100) return;
+  err.fail(errc::invalid_spec, [&] {
+    return fmt::format("PoolUpdate.strategy.{}: {}% (at most 100%)", field, v.value);
+  });
 }
 
 // What issue 15's lease control, revival and recycling added: recycling's spread, failed
@@ -391,6 +400,50 @@ SUPERVISOR_INLINE void Pool::replace_async(std::size_t worker, Duration ready_ti
   core_->replace_async(worker, ready_timeout, std::move(done));
 }
 
+SUPERVISOR_INLINE void detail::validate_update(const PoolUpdate& u, bool identity_env,
+                                               detail::ErrorSink& err) {
+  detail::ErrorSink spec;
+  detail::validate_spec(u.spec, spec);
+  if (spec) {
+    err.fail(spec.code, [&] { return "PoolUpdate.spec: " + spec.context; });
+    return;
+  }
+  if (identity_env) {
+    for (const std::string_view name : {worker_index_variable, worker_incarnation_variable}) {
+      if (u.spec.env.set.count(std::string(name)) == 0) continue;
+      err.fail(errc::invalid_spec, [&] {
+        return fmt::format(
+            "PoolUpdate.spec.env.set: {} is the pool's own while PoolOptions.identity_env is on",
+            name);
+      });
+      return;
+    }
+  }
+  const RolloutStrategy& s = u.strategy;
+  validate_limit(s.max_surge, "max_surge", err);
+  validate_limit(s.max_unavailable, "max_unavailable", err);
+  if (err) return;
+  if (u.health_checks) {
+    for (std::size_t i = 0; i < u.health_checks->size(); ++i) {
+      check_health_entry((*u.health_checks)[i], i, err, "PoolUpdate");
+      if (err) return;
+    }
+  }
+  if (s.max_surge.value == 0 && s.max_unavailable.value == 0) {
+    err.fail(errc::invalid_spec, [] {
+      return std::string(
+          "PoolUpdate.strategy: max_surge and max_unavailable are both 0 (the rollout could "
+          "never replace a worker)");
+    });
+  } else if (s.min_ready < Duration::zero()) {
+    err.fail(errc::invalid_spec,
+             [] { return std::string("PoolUpdate.strategy.min_ready: negative"); });
+  } else if (s.progress_deadline <= Duration::zero()) {
+    err.fail(errc::invalid_spec,
+             [] { return std::string("PoolUpdate.strategy.progress_deadline: not positive"); });
+  }
+}
+
 SUPERVISOR_INLINE RolloutResult Pool::rolling_restart(const RollingRestart& options) {
   return detail::or_throw([&](detail::ErrorSink& err) {
     return core_->blocking<RolloutResult>("rolling_restart", err, [&](auto done) {
@@ -402,6 +455,20 @@ SUPERVISOR_INLINE RolloutResult Pool::rolling_restart(const RollingRestart& opti
 SUPERVISOR_INLINE void Pool::rolling_restart_async(
     const RollingRestart& options, std::function<void(RolloutResult, std::error_code)> done) {
   core_->rolling_restart_async(options, std::move(done));
+}
+
+SUPERVISOR_INLINE UpdateResult Pool::update(const PoolUpdate& update) {
+  return detail::or_throw([&](detail::ErrorSink& err) { return core_->update(update, err); });
+}
+
+SUPERVISOR_INLINE UpdateResult Pool::update(const PoolUpdate& update,
+                                            std::error_code& ec) noexcept {
+  return detail::into_code(ec, [&](detail::ErrorSink& err) { return core_->update(update, err); });
+}
+
+SUPERVISOR_INLINE void Pool::update_async(const PoolUpdate& update,
+                                          std::function<void(UpdateResult, std::error_code)> done) {
+  core_->update_async(update, std::move(done));
 }
 
 SUPERVISOR_INLINE void Pool::set_group_resources(const ResourceLimits& limits) {

@@ -17,6 +17,7 @@ SUPERVISOR_INLINE PoolCore::PoolCore(std::shared_ptr<PoolHost> host, PoolOptions
       limits_(*this, *this, *host_, options_) {
   if (!options_.restart_policy) options_.restart_policy = std::make_shared<StandardRestartPolicy>();
   shared_spec_ = std::make_shared<const ProcessSpec>(options_.spec);
+  target_checks_ = std::make_shared<const std::vector<HealthCheck>>(options_.health_checks);
   recycle_random_ = options_.recycle.seed;
   for (std::size_t i = 0; i < options_.size; ++i) add_slot();
 }
@@ -110,12 +111,13 @@ SUPERVISOR_INLINE bool PoolCore::drain(Duration timeout) {
 }
 
 SUPERVISOR_INLINE void PoolCore::set_resources(const ResourceLimits& limits, ErrorSink& err) {
-  ProcessSpec checked = options_.spec;
-  checked.resources = limits;
-  validate_spec(checked, err);
-  if (err) return;
   auto self = shared_from_this();
   host_->run_sync([&] {
+    // On the loop: Pool::update replaces options_.spec there.
+    ProcessSpec checked = options_.spec;
+    checked.resources = limits;
+    validate_spec(checked, err);
+    if (err) return;
     options_.spec.resources = limits;
     shared_spec_ = std::make_shared<const ProcessSpec>(options_.spec);
     for (auto& slot : slots_) {
@@ -271,6 +273,7 @@ SUPERVISOR_INLINE std::size_t PoolCore::add_slot() {
   desk_.add_slot(i);
   health_.add_slot(i);
   rollouts_.add_slot(i);
+  slots_[i].revision = target_revision_;
   return i;
 }
 
@@ -377,6 +380,7 @@ SUPERVISOR_INLINE PoolSnapshot PoolCore::build_snapshot() {
     w.status = slot.status;
     PoolMetrics::describe_times(slot.sm, now(), w);
     health_.describe(slot.index, w);
+    w.revision = slot.revision;
     PoolMetrics::add_worker(s, std::move(w));
   }
   s.waiting = waiters_.size();
@@ -384,6 +388,7 @@ SUPERVISOR_INLINE PoolSnapshot PoolCore::build_snapshot() {
   limits_.fill(s);
   health_.fill(s);
   s.health = pool_health_;
+  s.rollout = rollout_status();
   guarded("restart_breaker", [&] {
     if (options_.restart_breaker) s.restart_breaker = options_.restart_breaker->state(now());
   });

@@ -18,7 +18,8 @@
 // Its code: pool_core.cpp (what Pool and Lease call, the parts' view, events, snapshots),
 // pool_core_lifecycle.cpp (spawn, exit, restart decision, retirement, resize, stop),
 // pool_core_leases.cpp (acquire and release, the desk's loop side, the FIFO waiters),
-// pool_core_hooks.cpp (a worker's own spec, the host's pre-start and post-stop hooks) and
+// pool_core_hooks.cpp (a worker's own spec, the host's pre-start and post-stop hooks),
+// pool_core_update.cpp (Pool::update: revisions of the spec, the rollout and its rollback) and
 // pool_core_control.cpp (lease deadlines, the host's calls on one worker, revival, the pool's
 // health, recycling's spread).
 
@@ -54,6 +55,10 @@
 #include "rollouts.hpp"
 
 namespace supervisor::detail {
+
+// Pool::update's request: its spec, checks and strategy, each error naming its field (pool.cpp).
+// `identity_env`: the pool's PoolOptions::identity_env.
+void validate_update(const PoolUpdate& u, bool identity_env, ErrorSink& err);
 
 // What a lease with a deadline shares with the loop: whether it expired (set on the loop, read
 // by the holder's `Lease::expired` on any thread). Its address also names the lease: the slot
@@ -92,6 +97,8 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
                      std::function<void(bool, std::error_code)> done);
   void rolling_restart_async(const RollingRestart& o,
                              std::function<void(RolloutResult, std::error_code)> done);
+  void update_async(const PoolUpdate& u, std::function<void(UpdateResult, std::error_code)> done);
+  UpdateResult update(const PoolUpdate& u, ErrorSink& err);
   bool wait_ready(std::size_t count, Duration timeout);
   PoolSnapshot snapshot();
   std::vector<PoolEvent> history();
@@ -151,6 +158,8 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
     std::shared_ptr<LeaseTicket> lease_ticket{};
     std::uint64_t lease_timer = 0;
     TimePoint leased_at{};
+    // The revision of the spec its process runs, or its next one will (Pool::update).
+    std::uint64_t revision = 1;
   };
   struct Waiter {
     std::uint64_t id;
@@ -192,6 +201,11 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
   void recycle(std::size_t worker, std::string why) override;
   void retire_worker(std::size_t worker) override;
   void replace(std::size_t worker, Duration ready_timeout) override;
+  [[nodiscard]] std::uint64_t revision(std::size_t worker) const override {
+    return slots_[worker].revision;
+  }
+  void adopt(std::size_t worker, std::uint64_t revision) override;
+  [[nodiscard]] RolloutStatus rollout_status() const override;
 
   // ---- loop thread ---------------------------------------------------------------------------
   TimePoint now() const { return host_->now(); }
@@ -252,6 +266,16 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
   void run_pre_start(std::size_t index, std::uint64_t incarnation, const ProcessSpec& spec,
                      ErrorSink& err);
   void run_post_stop(std::size_t index, std::uint64_t incarnation, const ExitStatus& st);
+  // Pool::update (pool_core_update.cpp).
+  [[nodiscard]] const std::shared_ptr<const ProcessSpec>& spec_of(std::uint64_t revision) const;
+  [[nodiscard]] std::shared_ptr<const std::vector<HealthCheck>> checks_of(
+      std::uint64_t revision) const;
+  void start_update(PoolUpdate u, std::function<void(UpdateResult, std::error_code)> done);
+  void roll_out(std::uint64_t from, bool rollback);
+  void update_rolled_out(RolloutResult r);
+  void rolled_back(RolloutResult r);
+  void finish_update(std::error_code ec = {});
+  void prune_revisions();
   static ExitStatus spawn_failed_status() {
     ExitStatus st;
     st.reason = ExitReason::spawn_failed;
@@ -334,6 +358,27 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
   std::uint64_t recycle_random_ = 0;               // (loop) RecycleOptions::seed's generator
   // (loop) stop_async's callers, answered once every slot is retired
   std::vector<std::function<void()>> stop_waiters_;
+
+  // Pool::update (pool_core_update.cpp). `shared_spec_` and `options_.spec` are the target
+  // revision's spec (and `target_checks_` its checks): new workers start on it; `old_specs_`
+  // keeps the others live workers run.
+  struct Update {
+    PoolUpdate request;  // its spec moved to shared_spec_ (or old_specs_ once rolled back)
+    UpdateResult result;
+    std::function<void(UpdateResult, std::error_code)> done;
+    bool rolling_back = false;
+  };
+  std::uint64_t target_revision_ = 1;  // (loop)
+  std::uint64_t last_revision_ = 1;    // (loop) the highest given out
+  std::uint64_t stable_revision_ = 1;  // (loop) the one the pool ran before the update
+  using CheckSet = std::shared_ptr<const std::vector<HealthCheck>>;
+  struct RevisionSpec {
+    std::shared_ptr<const ProcessSpec> spec;
+    CheckSet checks;
+  };
+  CheckSet target_checks_;                           // (loop)
+  std::map<std::uint64_t, RevisionSpec> old_specs_;  // (loop)
+  std::optional<Update> update_;                     // (loop)
 
   // What host threads wait on (wait_ready, drain, stop). `mu_` is taken before `desk_mu_`.
   std::mutex mu_;

@@ -32,8 +32,9 @@ SUPERVISOR_LOCAL_END
 // the incarnation's notify socket.
 SUPERVISOR_INLINE std::shared_ptr<const ProcessSpec> PoolCore::worker_spec(
     std::size_t index, std::uint64_t incarnation, const NotifyChannel* notify, ErrorSink& err) {
-  if (!options_.per_worker_spec && notify == nullptr) return shared_spec_;
-  auto spec = std::make_shared<ProcessSpec>(options_.spec);
+  const std::shared_ptr<const ProcessSpec>& base = spec_of(slots_[index].revision);
+  if (!options_.per_worker_spec && notify == nullptr) return base;
+  auto spec = std::make_shared<ProcessSpec>(*base);
   if (options_.per_worker_spec) {
     const WorkerContext worker{index, incarnation};
     bool threw = false;

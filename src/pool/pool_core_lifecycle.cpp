@@ -152,7 +152,8 @@ SUPERVISOR_INLINE void PoolCore::spawn(Slot& slot, ErrorSink* first_start_err,
     slot.watchdog_fired = false;
     arm_watchdog(slot);
   }
-  health_.start(index, incarnation, pid_of(slot), slot.worker->spec(), slot.worker->cgroup());
+  health_.start(index, incarnation, pid_of(slot), slot.worker->spec(), slot.worker->cgroup(),
+                checks_of(slot.revision));
   if (options_.readiness.mode == Readiness::Mode::immediate) {
     become_ready(slot, "ready: started");
   } else if (options_.readiness.mode == Readiness::Mode::notify) {

@@ -4,7 +4,8 @@
 
 // Graceful replacement (a new worker that `replaces` an old one starts first; the old one is
 // retired once the new one is ready, or kept if it never is) and rolling restarts (a few
-// replacements, or in-place restarts, at a time).
+// replacements, or in-place restarts, at a time), which also move workers onto a new revision of
+// the spec for Pool::update (pool_core_update.cpp).
 
 #include <cstddef>
 #include <cstdint>
@@ -37,6 +38,12 @@ class Rollouts {
     virtual void retire_worker(std::size_t worker) = 0;
     // Stops the worker as planned (after its lease) and starts it again at once.
     virtual void recycle(std::size_t worker, std::string why) = 0;
+    // The revision of the spec the slot's process runs (or its next one will), and a change of
+    // it for the slot's next process (a failed worker is started again on it at once).
+    [[nodiscard]] virtual std::uint64_t revision(std::size_t worker) const = 0;
+    virtual void adopt(std::size_t worker, std::uint64_t revision) = 0;
+    // Pool::update's figures now (events and snapshots).
+    [[nodiscard]] virtual RolloutStatus rollout_status() const = 0;
 
    protected:
     ~Core() = default;
@@ -65,8 +72,12 @@ class Rollouts {
   // `done` (may be empty) hears the outcome; the caller has made it safe to call.
   void start_replacement(std::size_t old_index, Duration ready_timeout, bool rollout_member,
                          std::function<void(bool, std::error_code)> done);
+  // `revision` (Pool::update): roll the workers not on it onto it, each counted once ready for
+  // `min_ready`; 0: restart every worker on the revision it has.
   void start_rollout(const RollingRestart& o,
-                     std::function<void(RolloutResult, std::error_code)> done);
+                     std::function<void(RolloutResult, std::error_code)> done,
+                     std::uint64_t revision = 0, Duration min_ready = {});
+  [[nodiscard]] bool rollout_running() const { return rollout_.has_value(); }
   // The worker became ready: a replacement is finished, an in-place restart done.
   void on_ready(std::size_t worker);
   // The replacement is given up (it died, timed out, or was retired); the old worker stays.
@@ -85,6 +96,7 @@ class Rollouts {
     std::function<void(bool, std::error_code)> done;  // on the new slot
     bool rollout_member = false;       // its replacement (or in-place restart) is the rollout's
     bool restarting_in_place = false;  // rollout: stopped to start again; done once ready
+    std::uint64_t settle_timer = 0;    // ready; counts once it stays so for min_ready
   };
   struct Rollout {
     RollingRestart options;
@@ -93,14 +105,19 @@ class Rollouts {
     std::size_t restarting = 0;  // in-place restarts in flight
     RolloutResult result;
     std::function<void(RolloutResult, std::error_code)> done;
+    std::uint64_t revision = 0;  // Pool::update's target (0: a rolling restart)
+    Duration min_ready{};
   };
 
   std::size_t unpair(std::size_t fresh);
   void conclude(std::size_t fresh, std::size_t old_index, bool ok, const std::string& why);
   void finish_replacement(std::size_t fresh);
   void pump();
-  void step(bool surge, bool ok, std::string why);
+  void step(bool surge, bool ok, std::string why, std::size_t worker = 0);
   void restart_in_place(std::size_t worker, Duration ready_timeout);
+  void settled(std::size_t worker);
+  [[nodiscard]] bool outside_pairs() const;
+  void cancel_settle(std::size_t worker);
 
   Core& core_;                // fixed at construction
   const CoreAnchor& anchor_;  // fixed at construction

@@ -35,6 +35,7 @@
 #include <supervisor/detail/impl/pool/pool_core_hooks.cpp>
 #include <supervisor/detail/impl/pool/pool_core_leases.cpp>
 #include <supervisor/detail/impl/pool/pool_core_lifecycle.cpp>
+#include <supervisor/detail/impl/pool/pool_core_update.cpp>
 #include <supervisor/detail/impl/pool/pool_metrics.cpp>
 #include <supervisor/detail/impl/pool/prometheus.cpp>
 #include <supervisor/detail/impl/pool/rollouts.cpp>
