@@ -254,6 +254,21 @@ inline constexpr std::string_view worker_index_variable = "SUPERVISOR_WORKER_IND
 /// \copydoc worker_index_variable
 inline constexpr std::string_view worker_incarnation_variable = "SUPERVISOR_WORKER_INCARNATION";
 
+/// One line of a worker's output, as `PoolOptions::on_output` receives it.
+struct OutputLine {
+  std::size_t worker = 0;          ///< The worker's index (see `WorkerSnapshot`).
+  std::uint64_t incarnation = 0;   ///< The incarnation that wrote it.
+  StdStream stream = StdStream::out;  ///< `out` or `err` (`out` when err is `same_as_out`).
+  std::string_view text;  ///< The line, without its newline; valid only during the call.
+};
+
+/// Output counters of a worker (summed over its incarnations) or of a pool, per stream. Counts
+/// only what the loop reads (streams that are `pipe` or `log_file`).
+struct OutputCounts {
+  OutputStats out;  ///< Its stdout (with stderr, when err is `same_as_out`).
+  OutputStats err;  ///< Its stderr.
+};
+
 /// Configuration of a Pool.
 struct PoolOptions {
   ProcessSpec spec;             ///< What every worker runs.
@@ -388,6 +403,18 @@ struct PoolOptions {
   /// worker would send two on every restart); `PoolSnapshot::health` still shows `down` and
   /// `healthy`.
   std::size_t degraded_below = 0;
+
+  // ---- Output ------------------------------------------------------------------------------
+  /// Receives every complete line of every worker's piped stdout and stderr (`pipe` or
+  /// `log_file`), with the worker's index, its incarnation and the stream (lines longer than
+  /// `OutputOptions::max_line` come in pieces), after the stream's own `StdioSpec::on_line`
+  /// (which still gets the bare line, as for a plain Process). Lines of a `log_file` stream
+  /// come here too (and are also in the file). Loop thread: it must not block; an exception goes
+  /// to `error_handler` (where "on_output"). Default: none (no cost per spawn). To give each
+  /// worker a log file of its own, put `{worker}` in the spec's `StdioSpec::path` (see
+  /// `StdioSpec::Mode::log_file`; it works for `file` paths too) or set the path in
+  /// `per_worker_spec`.
+  std::function<void(const OutputLine& line)> on_output;
 };
 
 /// Validates the options (and the spec); the error names the first bad field.
@@ -582,6 +609,8 @@ struct WorkerSnapshot {
   /// The revision of the spec its process runs (or its next one will): 1 for
   /// `PoolOptions::spec`, one more for each `Pool::update`.
   std::uint64_t revision = 1;
+  /// What its processes wrote: bytes read, bytes the ring dropped, lines (all its incarnations).
+  OutputCounts output;
 };
 
 /// The whole pool, as seen at snapshot time.
@@ -635,6 +664,8 @@ struct PoolSnapshot {
   std::uint64_t broken_leases = 0;              ///< Leases released `broken`.
   PoolHealth health = PoolHealth::starting;     ///< See `PoolHealthChanged`.
   RolloutStatus rollout;  ///< Revisions and `Pool::update`'s progress (see `RolloutStatus`).
+  /// What every worker the pool ever had wrote (those of reclaimed slots too).
+  OutputCounts output;
 };
 
 /// The snapshot in Prometheus' text exposition format (version 0.0.4), every series labelled
