@@ -180,7 +180,7 @@ TEST_CASE("fake world: without on_output or worker paths, workers share the pool
           "[unit][pool][output]") {
   sv::testing::FakeWorld world;
   auto o = options(2);
-  o.spec.out = sv::StdioSpec::log_file("/var/log/app/all.log", 1000, 2);
+  o.spec.out = sv::StdioSpec::log_file("/var/log/app/all.log");  // appended to by all, no rotation
   sv::Pool pool(world, o);
   pool.start();
   world.run_pending();
@@ -227,6 +227,27 @@ TEST_CASE("the new stdio modes are validated, each error naming its field", "[un
     spec.err = sv::StdioSpec::file("/tmp/e");
     spec.err.on_line = [](std::string_view) {};
     CHECK(validation(spec).find("ProcessSpec.err.on_line") != std::string::npos);
+  }
+  SECTION("a pool's workers cannot rotate one shared log file") {
+    sv::PoolOptions o;
+    o.spec = spec;
+    o.spec.err = sv::StdioSpec::log_file("/var/log/app/all.log", 1000, 2);
+    std::error_code ec;
+    sv::validate(o, ec);
+    CHECK(ec == sv::errc::invalid_argument);
+    CHECK_THROWS_WITH(sv::validate(o), Catch::Matchers::Contains("PoolOptions.spec.err.path") &&
+                                           Catch::Matchers::Contains("{worker}"));
+    o.spec.err.path = "/var/log/app/w{worker}.log";  // each worker its own
+    CHECK_NOTHROW(sv::validate(o));
+    o.spec.err.path = "/var/log/app/all.log";
+    o.spec.err.max_bytes = 0;  // appended to by all, never rotated
+    CHECK_NOTHROW(sv::validate(o));
+    o.spec.err.max_bytes = 1000;
+    o.max_size = 1;  // one worker only
+    CHECK_NOTHROW(sv::validate(o));
+    o.max_size = 2;
+    o.per_worker_spec = [](const sv::WorkerContext&, sv::ProcessSpec&) {};  // the host's business
+    CHECK_NOTHROW(sv::validate(o));
   }
   SECTION("a pool's spec is validated the same way") {
     sv::PoolOptions o;
