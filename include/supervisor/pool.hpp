@@ -256,8 +256,8 @@ inline constexpr std::string_view worker_incarnation_variable = "SUPERVISOR_WORK
 
 /// One line of a worker's output, as `PoolOptions::on_output` receives it.
 struct OutputLine {
-  std::size_t worker = 0;          ///< The worker's index (see `WorkerSnapshot`).
-  std::uint64_t incarnation = 0;   ///< The incarnation that wrote it.
+  std::size_t worker = 0;             ///< The worker's index (see `WorkerSnapshot`).
+  std::uint64_t incarnation = 0;      ///< The incarnation that wrote it.
   StdStream stream = StdStream::out;  ///< `out` or `err` (`out` when err is `same_as_out`).
   std::string_view text;  ///< The line, without its newline; valid only during the call.
 };

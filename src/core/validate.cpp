@@ -60,8 +60,7 @@ SUPERVISOR_INLINE void check_stdio(const StdioSpec& io, std::string_view field, 
     });
   } else if (io.mode == Mode::log_file && is_input) {
     err.fail(errc::invalid_spec, [&] {
-      return fmt::format("ProcessSpec.{}.mode: log_file is for an output stream (out, err)",
-                         field);
+      return fmt::format("ProcessSpec.{}.mode: log_file is for an output stream (out, err)", field);
     });
   } else if ((io.mode == Mode::file || io.mode == Mode::log_file) &&
              (io.path.empty() || has_nul(io.path))) {

@@ -65,7 +65,7 @@ SUPERVISOR_INLINE std::shared_ptr<const ProcessSpec> PoolCore::worker_spec(
     }
   }
   expand_worker_paths(*spec, index);  // the spec's, or those per_worker_spec set
-  if (notify != nullptr) {  // this incarnation's own socket
+  if (notify != nullptr) {            // this incarnation's own socket
     spec->env.set["NOTIFY_SOCKET"] = notify->address();
     if (options_.watchdog > Duration::zero()) {
       spec->env.set["WATCHDOG_USEC"] = std::to_string(

@@ -79,9 +79,9 @@ SUPERVISOR_INLINE PoolCore::Launch PoolCore::launch(std::size_t index, std::uint
   if (!l.err) spec = worker_spec(index, incarnation, l.notify.get(), l.err);
   if (!l.err && options_.pre_start) run_pre_start(index, incarnation, *spec, l.err);
   if (!l.err) {
-    l.worker = host_->spawn(std::move(spec), identity_vars(index, incarnation),
-                            options_.containment, group_.get(), std::move(on_exit),
-                            output_hook(index, incarnation), l.err);
+    l.worker =
+        host_->spawn(std::move(spec), identity_vars(index, incarnation), options_.containment,
+                     group_.get(), std::move(on_exit), output_hook(index, incarnation), l.err);
   }
   if (!l.err && !l.worker)
     l.err.fail(errc::internal, [] { return std::string("spawn returned no process"); });

@@ -46,8 +46,9 @@ SUPERVISOR_INLINE OutputHook PoolCore::output_hook(std::size_t index, std::uint6
     // (a process that outlived a destroyed Pool's stop).
     const auto self = weak.lock();
     if (!self) return;
-    self->guarded("on_output",
-                  [&] { self->options_.on_output(OutputLine{index, incarnation, stream, text}); });
+    self->guarded("on_output", [&] {
+      self->options_.on_output(OutputLine{index, incarnation, stream, text});
+    });
   };
 }
 

@@ -22,8 +22,8 @@
 
 #include "../core/run_sync.hpp"
 #include "../process/host_end.hpp"
-#include "../process/output_hook.hpp"
 #include "../process/notify_note.hpp"
+#include "../process/output_hook.hpp"
 
 namespace supervisor::detail {
 

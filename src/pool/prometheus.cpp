@@ -59,8 +59,10 @@ SUPERVISOR_INLINE void prom_output(std::string& out, const PoolSnapshot& s,
     std::uint64_t OutputStats::*field;
   };
   const Series series[] = {
-      {"output_bytes_total", "Bytes read from the workers' piped output.", &OutputStats::bytes_read},
-      {"output_dropped_bytes_total", "Output bytes the ring buffer dropped before anyone took them.",
+      {"output_bytes_total", "Bytes read from the workers' piped output.",
+       &OutputStats::bytes_read},
+      {"output_dropped_bytes_total",
+       "Output bytes the ring buffer dropped before anyone took them.",
        &OutputStats::bytes_dropped},
       {"output_lines_total", "Output lines read.", &OutputStats::lines},
   };

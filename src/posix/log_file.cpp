@@ -111,7 +111,8 @@ class RotatingLogFile final : public LogFile {
       if (fd_ && ::ftruncate(fd_.get(), 0) == 0) return;
     } else {
       const auto name = [this](std::size_t i) { return path_ + "." + std::to_string(i); };
-      for (std::size_t i = backups_; i > 1; --i) (void)std::rename(name(i - 1).c_str(), name(i).c_str());
+      for (std::size_t i = backups_; i > 1; --i)
+        (void)std::rename(name(i - 1).c_str(), name(i).c_str());
       (void)std::rename(path_.c_str(), name(1).c_str());
     }
     int flags = O_WRONLY | O_CREAT | O_APPEND | O_TRUNC | O_CLOEXEC | O_NOCTTY;

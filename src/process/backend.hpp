@@ -117,8 +117,7 @@ class LogFile {
 
 // Opens ProcessSpec.`field`'s log file `io` (any thread, before the spawn); null with `err` set
 // (naming the field and the path) when it cannot.
-std::unique_ptr<LogFile> open_log_file(const StdioSpec& io, std::string_view field,
-                                       ErrorSink& err);
+std::unique_ptr<LogFile> open_log_file(const StdioSpec& io, std::string_view field, ErrorSink& err);
 
 // Counters of what the kernel did under a tree's limits, read once it is gone.
 struct TreeCounters {

@@ -37,8 +37,8 @@ SUPERVISOR_INLINE std::optional<ProcessSample> sample_process(int) { return std:
 SUPERVISOR_INLINE std::unique_ptr<LogFile> open_log_file(const StdioSpec&, std::string_view field,
                                                          ErrorSink& err) {
   err.fail(errc::unsupported, [&] {
-    return fmt::format("ProcessSpec.{}: log files need a process backend, which this platform lacks",
-                       field);
+    return fmt::format(
+        "ProcessSpec.{}: log files need a process backend, which this platform lacks", field);
   });
   return nullptr;
 }

@@ -135,7 +135,8 @@ TEST_CASE("output lines are attributed to the right worker and incarnation",
       }
     }
     using Key = std::pair<std::size_t, std::uint64_t>;
-    CHECK(per_incarnation == std::map<Key, int>{{{0, 1}, 2}, {{1, 1}, 2}, {{1, 2}, 2}, {{2, 1}, 2}});
+    CHECK(per_incarnation ==
+          std::map<Key, int>{{{0, 1}, 2}, {{1, 1}, 2}, {{1, 2}, 2}, {{2, 1}, 2}});
     {
       std::lock_guard lock(bare_mu);
       CHECK(bare == 8);
@@ -299,8 +300,8 @@ TEST_CASE("log files: no backups restarts the file, an over-long line is cut, no
       int files = 0;
       for (int i = 100; i >= 0; --i) {
         const fs::path f =
-            i == 0 ? dir.path / "long.log" : fs::path((dir.path / "long.log").string() + "." +
-                                                      std::to_string(i));
+            i == 0 ? dir.path / "long.log"
+                   : fs::path((dir.path / "long.log").string() + "." + std::to_string(i));
         if (!fs::exists(f)) continue;
         ++files;
         CHECK(fs::file_size(f) <= 100);

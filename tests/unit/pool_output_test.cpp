@@ -61,8 +61,8 @@ TEST_CASE("fake world: on_output gets each line with its worker, incarnation and
   world.output(pid(pool, 0), StdStream::out, "zero\nhalf");
   world.output(pid(pool, 1), StdStream::err, "one err\n");
   world.output(pid(pool, 0), StdStream::out, " done\n");
-  CHECK(seen.lines == std::vector<std::string>{"0/1/out zero", "1/1/err one err",
-                                               "0/1/out half done"});
+  CHECK(seen.lines ==
+        std::vector<std::string>{"0/1/out zero", "1/1/err one err", "0/1/out half done"});
   CHECK(bare == std::vector<std::string>{"zero", "half done"});
 
   // A restarted worker's lines carry its new incarnation; the counts add up over both.
@@ -93,9 +93,9 @@ TEST_CASE("fake world: on_output gets each line with its worker, incarnation and
         std::string::npos);
   CHECK(text.find("supervisor_pool_output_dropped_bytes_total{pool=\"p\",stream=\"out\"} 0\n") !=
         std::string::npos);
-  CHECK(text.find(
-            "supervisor_pool_worker_output_bytes_total{pool=\"p\",worker=\"1\",stream=\"err\"} "
-            "14\n") != std::string::npos);
+  CHECK(
+      text.find("supervisor_pool_worker_output_bytes_total{pool=\"p\",worker=\"1\",stream=\"err\"} "
+                "14\n") != std::string::npos);
   pool.stop();
 }
 
@@ -118,8 +118,7 @@ TEST_CASE("fake world: the ring's drops are counted per worker and for the pool"
   pool.stop();
 }
 
-TEST_CASE("fake world: stderr merged into stdout arrives as stream out",
-          "[unit][pool][output]") {
+TEST_CASE("fake world: stderr merged into stdout arrives as stream out", "[unit][pool][output]") {
   sv::testing::FakeWorld world;
   Seen seen;
   auto o = options(1);
