@@ -30,20 +30,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A fresh directory under the temporary one, removed by the destructor.
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& tag) : path(fs::temp_directory_path() / tag) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-};
+using st::TempDir;
 
 std::string slurp(const fs::path& path) { return st::slurp(path.string()); }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "catch_compat.hpp"
+#include "fake_pool.hpp"
 
 namespace sv = supervisor;
 using namespace std::chrono_literals;
@@ -22,15 +23,7 @@ using sv::StdStream;
 
 namespace {
 
-sv::PoolOptions options(std::size_t size) {
-  sv::PoolOptions o;
-  o.spec.argv = {"/usr/bin/worker"};  // never executed: the world is fake
-  o.size = size;
-  sv::StandardRestartOptions r;
-  r.backoff = sv::BackoffOptions::fixed(100ms);
-  o.restart_policy = std::make_shared<sv::StandardRestartPolicy>(r);
-  return o;
-}
+sv::PoolOptions options(std::size_t size) { return sv::testing::fake_pool(size); }
 
 int pid(const sv::Pool& pool, std::size_t i) { return pool.snapshot().workers[i].pid; }
 
