@@ -7,7 +7,6 @@
 
 #include <memory>
 #include <string>
-#include <utility>
 
 #include "../core/duration.hpp"
 #include "../core/validate.hpp"
@@ -107,19 +106,6 @@ SUPERVISOR_INLINE void validate_pool(const PoolOptions& o, detail::ErrorSink& er
     });
     return;
   }
-  for (const auto& [field, io] : {std::pair{"out", &o.spec.out}, std::pair{"err", &o.spec.err}}) {
-    // Workers rotating one file would rotate it from under each other.
-    if (io->mode != StdioSpec::Mode::log_file || io->max_bytes == 0 || o.max_size <= 1 ||
-        o.per_worker_spec || io->path.find("{worker}") != std::string::npos)
-      continue;
-    err.fail(errc::invalid_argument, [&, field = field, io = io] {
-      return fmt::format(
-          "PoolOptions.spec.{}.path: \"{}\" would be every worker's log file, which rotation "
-          "needs to be a worker's own: put {{worker}} in it (or set it in per_worker_spec)",
-          field, io->path);
-    });
-    return;
-  }
   if (o.size == 0) {
     err.fail(errc::invalid_argument,
              [] { return std::string("PoolOptions.size: 0 (at least 1 worker)"); });
@@ -195,6 +181,7 @@ SUPERVISOR_INLINE void validate_pool(const PoolOptions& o, detail::ErrorSink& er
     err.fail(errc::invalid_argument,
              [] { return std::string("PoolOptions.history_size: 0 (at least 1)"); });
   }
+  if (!err) detail::check_worker_logs(o, err);
 }
 
 SUPERVISOR_LOCAL_END

@@ -63,6 +63,8 @@ void validate_update(const PoolUpdate& u, bool identity_env, ErrorSink& err);
 
 // Adds `from`'s counts to `to` (pool_core_output.cpp).
 void add_output(OutputCounts& to, const OutputCounts& from);
+// Refuses a rotating log file that every worker of `o` would share (pool_core_output.cpp).
+void check_worker_logs(const PoolOptions& o, ErrorSink& err);
 
 // What a lease with a deadline shares with the loop: whether it expired (set on the loop, read
 // by the holder's `Lease::expired` on any thread). Its address also names the lease: the slot

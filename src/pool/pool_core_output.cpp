@@ -38,6 +38,21 @@ SUPERVISOR_INLINE void add_output(OutputCounts& to, const OutputCounts& from) {
   add_stats(to.err, from.err);
 }
 
+// Workers rotating one file would rotate it from under each other; appending to one is fine.
+SUPERVISOR_INLINE void check_worker_logs(const PoolOptions& o, ErrorSink& err) {
+  if (o.max_size <= 1 || o.per_worker_spec) return;  // one worker, or the host sets the paths
+  for (const auto& [field, io] : {std::pair{"out", &o.spec.out}, std::pair{"err", &o.spec.err}}) {
+    if (io->mode != StdioSpec::Mode::log_file || io->max_bytes == 0 || names_worker(*io)) continue;
+    err.fail(errc::invalid_argument, [&, field = field, io = io] {
+      return fmt::format(
+          "PoolOptions.spec.{}.path: \"{}\" would be every worker's log file, which rotation "
+          "needs to be a worker's own: put {{worker}} in it (or set it in per_worker_spec)",
+          field, io->path);
+    });
+    return;
+  }
+}
+
 // Nothing (and so no allocation on the restart path) without PoolOptions::on_output.
 SUPERVISOR_INLINE OutputHook PoolCore::output_hook(std::size_t index, std::uint64_t incarnation) {
   if (!options_.on_output) return {};
