@@ -670,7 +670,10 @@ struct PoolSnapshot {
 
 /// The snapshot in Prometheus' text exposition format (version 0.0.4), every series labelled
 /// `pool="<pool>"`: worker counts by state, restarts, exits by reason, lease counters, breaker
-/// states, and the histograms. Serve it from your own HTTP endpoint.
+/// states, the histograms, and the output counters (`supervisor_pool_output_bytes_total`,
+/// `..._output_dropped_bytes_total`, `..._output_lines_total` by `stream`, and
+/// `supervisor_pool_worker_output_bytes_total`, `..._worker_output_dropped_bytes_total` by
+/// `worker` and `stream`). Serve it from your own HTTP endpoint.
 [[nodiscard]] SUPERVISOR_API std::string to_prometheus(const PoolSnapshot& snapshot,
                                                        std::string_view pool);
 
