@@ -94,18 +94,37 @@ SUPERVISOR_INLINE void check_control_options(const PoolOptions& o, detail::Error
   }
 }
 
-SUPERVISOR_INLINE void validate_pool(const PoolOptions& o, detail::ErrorSink& err) {
-  detail::validate_spec(o.spec, err);
-  if (err) return;
-  if (o.spec.in.mode == StdioSpec::Mode::pipe) {
+// What a pool's spec (PoolOptions.spec, PoolUpdate.spec) may not hold beyond validate_spec's rules.
+SUPERVISOR_INLINE void validate_worker_spec(const ProcessSpec& spec, bool identity_env,
+                                            const char* owner, errc code, detail::ErrorSink& err) {
+  if (spec.in.mode == StdioSpec::Mode::pipe) {
     // Nothing of the pool's would ever write it: the workers would wait on stdin for ever.
-    err.fail(errc::invalid_argument, [] {
-      return std::string(
-          "PoolOptions.spec.in: a stdin pipe is not reachable through a pool (use "
-          "spec.channel and Lease::channel)");
+    err.fail(code, [&] {
+      return fmt::format(
+          "{}.spec.in: a stdin pipe is not reachable through a pool (use spec.channel and "
+          "Lease::channel)",
+          owner);
     });
     return;
   }
+  if (!identity_env) return;
+  for (const std::string_view name : {worker_index_variable, worker_incarnation_variable}) {
+    if (spec.env.set.count(std::string(name)) == 0) continue;
+    err.fail(code, [&] {
+      return fmt::format(
+          "{}.spec.env.set: {} is the pool's own while PoolOptions.identity_env is on (each "
+          "worker gets its own value)",
+          owner, name);
+    });
+    return;
+  }
+}
+
+SUPERVISOR_INLINE void validate_pool(const PoolOptions& o, detail::ErrorSink& err) {
+  detail::validate_spec(o.spec, err);
+  if (err) return;
+  validate_worker_spec(o.spec, o.identity_env, "PoolOptions", errc::invalid_argument, err);
+  if (err) return;
   if (o.size == 0) {
     err.fail(errc::invalid_argument,
              [] { return std::string("PoolOptions.size: 0 (at least 1 worker)"); });
@@ -164,18 +183,6 @@ SUPERVISOR_INLINE void validate_pool(const PoolOptions& o, detail::ErrorSink& er
   for (std::size_t i = 0; i < o.health_checks.size(); ++i) {
     check_health_entry(o.health_checks[i], i, err);
     if (err) return;
-  }
-  if (o.identity_env) {
-    for (const std::string_view name : {worker_index_variable, worker_incarnation_variable}) {
-      if (o.spec.env.set.count(std::string(name)) == 0) continue;
-      err.fail(errc::invalid_argument, [&] {
-        return fmt::format(
-            "PoolOptions.spec.env.set: {} is the pool's own while PoolOptions.identity_env is on "
-            "(each worker gets its own value)",
-            name);
-      });
-      return;
-    }
   }
   if (o.history_size == 0) {
     err.fail(errc::invalid_argument,
@@ -408,17 +415,8 @@ SUPERVISOR_INLINE void detail::validate_update(const PoolUpdate& u, bool identit
     err.fail(spec.code, [&] { return "PoolUpdate.spec: " + spec.context; });
     return;
   }
-  if (identity_env) {
-    for (const std::string_view name : {worker_index_variable, worker_incarnation_variable}) {
-      if (u.spec.env.set.count(std::string(name)) == 0) continue;
-      err.fail(errc::invalid_spec, [&] {
-        return fmt::format(
-            "PoolUpdate.spec.env.set: {} is the pool's own while PoolOptions.identity_env is on",
-            name);
-      });
-      return;
-    }
-  }
+  validate_worker_spec(u.spec, identity_env, "PoolUpdate", errc::invalid_spec, err);
+  if (err) return;
   const RolloutStrategy& s = u.strategy;
   validate_limit(s.max_surge, "max_surge", err);
   validate_limit(s.max_unavailable, "max_unavailable", err);
