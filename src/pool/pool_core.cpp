@@ -371,9 +371,7 @@ SUPERVISOR_INLINE PoolSnapshot PoolCore::build_snapshot() {
     w.index = slot.index;
     w.state = slot.sm.state();
     w.incarnation = slot.sm.incarnation();
-    const bool alive = w.state == WorkerState::starting || w.state == WorkerState::ready ||
-                       w.state == WorkerState::leased || w.state == WorkerState::draining ||
-                       w.state == WorkerState::stopping;
+    const bool alive = process_runs(w.state);
     w.pid = alive ? pid_of(slot) : 0;
     w.restarts = slot.restarts;
     w.leases = slot.leases;

@@ -30,12 +30,8 @@ SUPERVISOR_INLINE void UsageSampler::sample_all() {
   last_.resize(core_.slot_count());
   const TimePoint now = host_.now();
   for (std::size_t i = 0; i < last_.size(); ++i) {
-    const WorkerState st = core_.state(i);
-    const bool alive = st == WorkerState::starting || st == WorkerState::ready ||
-                       st == WorkerState::leased || st == WorkerState::draining ||
-                       st == WorkerState::stopping;
     WorkerProcess* process = core_.process(i);
-    if (!alive || process == nullptr) continue;
+    if (!process_runs(core_.state(i)) || process == nullptr) continue;
     std::optional<WorkerUsage> u = process->usage();
     if (!u) continue;
     u->sampled_at = now;
