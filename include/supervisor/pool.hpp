@@ -556,10 +556,6 @@ struct PoolEvent {
   PoolEventData data;
 };
 
-/// One worker slot, as seen at snapshot time: the worker in it now, and only that one (a slot
-/// reclaimed for a new worker starts its counts, times and `last_exit` again; the pool's totals
-/// in `PoolSnapshot` keep counting everything ever).
-///
 /// Whose figures a `WorkerUsage` figure is.
 enum class UsageScope {
   /// The worker's main process alone (Linux: /proc/<pid>/stat), not its children: its resident
@@ -595,14 +591,18 @@ struct WorkerUsage {
 struct PoolUsage {
   /// The sum of `WorkerUsage::memory_bytes` over the workers whose process runs.
   std::uint64_t memory_bytes = 0;
-  /// CPU time of every incarnation sampled since `start()`, never decreasing (a counter): a live
-  /// one's at its last sample; an ended one's at its end (the larger of its last sample and the
-  /// main process's own CPU time from its exit, `ExitStatus::usage`). CPU used after a tree's
-  /// last sample by its other processes is not counted.
+  /// CPU time of every incarnation since `start()`, never decreasing (a counter): a live one's
+  /// at its last sample; an ended one's at its end (the larger of its last sample, if any, and
+  /// the main process's own CPU time from its exit, `ExitStatus::usage`). CPU that a tree's other
+  /// processes used after its last sample is not counted.
   Duration cpu_time{};
   std::size_t workers = 0;  ///< Workers in `memory_bytes` (those with a sample now).
 };
 
+/// One worker slot, as seen at snapshot time: the worker in it now, and only that one (a slot
+/// reclaimed for a new worker starts its counts, times and `last_exit` again; the pool's totals
+/// in `PoolSnapshot` keep counting everything ever).
+///
 /// Worker indices are slot numbers, reused: a new worker (a graceful replacement, a rollout's,
 /// a scale-up) takes the lowest retired slot that nothing refers to any more (no lease of it
 /// handed out through the desk, no timer, replacement, rollout or probe pending, no process of
