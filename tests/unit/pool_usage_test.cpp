@@ -171,21 +171,35 @@ TEST_CASE("usage: an incarnation's end counts its main process's own cpu when th
 
 TEST_CASE("usage: the timer stops at stop(), and no sample is taken after", "[unit][pool][usage]") {
   sv::testing::FakeWorld world;
-  sv::Pool pool(world, options(1, 1s));
+  auto o = options(1, 1s);
+  o.spec.stop.steps = {sv::StopStep{sv::Signal::terminate, 5s, true}};
+  sv::Pool pool(world, o);
   pool.start();
   const int pid = world.live_pids().at(0);
+  world.set_stop_behavior(sv::testing::StopBehavior::ignore_term);
   world.set_usage(pid, k_mib, 1.0);
   world.advance(1s);
   const sv::TimePoint last = pool.snapshot().workers[0].usage->sampled_at;
-  pool.stop();
-  CHECK(world.live_pids().empty());
-  world.advance(10s);
+  // The stop begins; the worker ignores SIGTERM and lives on for its plan's 5 s.
+  bool stopped = false;
+  pool.stop_async([&] { stopped = true; });
   world.run_pending();
+  world.set_usage(pid, 2 * k_mib, 2.0);
+  world.advance(3s);
+  {
+    const sv::PoolSnapshot s = pool.snapshot();
+    REQUIRE(s.workers[0].state == sv::WorkerState::stopping);
+    REQUIRE(s.workers[0].usage.has_value());
+    CHECK(s.workers[0].usage->sampled_at == last);  // no sample since the stop began
+    CHECK(s.workers[0].usage->memory_bytes == k_mib);
+  }
+  world.advance(10s);
+  CHECK(stopped);
+  CHECK(world.live_pids().empty());
   const sv::PoolSnapshot s = pool.snapshot();
   CHECK_FALSE(s.workers[0].usage.has_value());  // retired: no process, no sample
   CHECK(s.usage->workers == 0);
-  CHECK(seconds(s.usage->cpu_time) == Approx(1.0));
-  CHECK(last == world.clock().now() - 10s);
+  CHECK(seconds(s.usage->cpu_time) == Approx(1.0));  // its last sample, kept
 }
 
 TEST_CASE("usage: a worker still stopping under a slow StopPlan is sampled until it ends",
