@@ -64,8 +64,8 @@ SUPERVISOR_INLINE void validate_limit(const IntOrPercent& v, const char* field,
   });
 }
 
-// What issue 15's lease control, revival and recycling added: recycling's spread, failed
-// workers' retry, the health threshold.
+// What issue 15's lease control, revival, recycling and usage sampling added: recycling's
+// spread, failed workers' retry, the health threshold, the usage sampling period.
 SUPERVISOR_INLINE void check_control_options(const PoolOptions& o, detail::ErrorSink& err) {
   const RecycleOptions& r = o.recycle;
   if (r.max_runtime_jitter < Duration::zero() ||
@@ -85,6 +85,14 @@ SUPERVISOR_INLINE void check_control_options(const PoolOptions& o, detail::Error
     err.fail(errc::invalid_argument, [&] {
       return fmt::format("PoolOptions.failed_retry_after: {} is negative",
                          detail::format_duration(o.failed_retry_after));
+    });
+  } else if (o.usage_sample_period < Duration::zero() ||
+             (o.usage_sample_period > Duration::zero() &&
+              o.usage_sample_period < std::chrono::milliseconds(10))) {
+    // Below 10 ms the reads would cost more than they tell (a busy loop over /proc).
+    err.fail(errc::invalid_argument, [&] {
+      return fmt::format("PoolOptions.usage_sample_period: {} (zero for off, else at least 10ms)",
+                         detail::format_duration(o.usage_sample_period));
     });
   } else if (o.degraded_below > o.max_size) {
     err.fail(errc::invalid_argument, [&] {

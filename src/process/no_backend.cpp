@@ -30,7 +30,7 @@ SUPERVISOR_INLINE int native_signal(Signal s) noexcept {
   return 15;
 }
 
-SUPERVISOR_INLINE std::optional<ProcessSample> sample_process(int) { return std::nullopt; }
+SUPERVISOR_INLINE std::optional<ProcessSample> sample_process(int, bool) { return std::nullopt; }
 
 }  // namespace supervisor::detail
 
