@@ -404,6 +404,14 @@ struct PoolOptions {
   /// `healthy`.
   std::size_t degraded_below = 0;
 
+  // ---- Resource usage ------------------------------------------------------------------------
+  /// How often the pool samples each running worker's memory and CPU time (one timer on the
+  /// pool's loop; each worker's figures are read once per period: see `WorkerUsage`). The last
+  /// sample shows in `WorkerSnapshot::usage`, the pool's totals in `PoolSnapshot::usage` and in
+  /// `to_prometheus`. Zero (the default): off, at no cost (no timer, no reads). Otherwise at
+  /// least 10 ms (`errc::invalid_argument`).
+  Duration usage_sample_period{};
+
   // ---- Output ------------------------------------------------------------------------------
   /// Receives every complete line of every worker's piped stdout and stderr (`pipe` or
   /// `log_file`), with the worker's index, its incarnation and the stream (lines longer than
@@ -575,6 +583,49 @@ struct PoolEvent {
   PoolEventData data;
 };
 
+/// Whose figures a `WorkerUsage` figure is.
+enum class UsageScope {
+  /// The worker's main process alone (Linux: /proc/<pid>/stat), not its children: its resident
+  /// set size, its own user + system CPU time.
+  process,
+  /// Its whole tree, from the worker's own cgroup (Linux: cgroup v2 `cpu.stat` `usage_usec` and
+  /// `memory.current`; cgroup v1 `memory.usage_in_bytes` when a v1 memory limit gave it a v1
+  /// memory group): every process in it, the CPU of descendants that already ended included. Its
+  /// memory is what the kernel charges the tree (systemd's `MemoryCurrent=`): anonymous memory,
+  /// and also page cache and kernel memory, so it can exceed the sum of the RSS of its processes.
+  tree,
+};
+
+/// A worker's resources at its last sample (`PoolOptions::usage_sample_period`). Each figure is
+/// the tree's where the worker has its own cgroup giving it (the default containment on a
+/// cgroup v2 host: CPU always, memory where the memory controller is enabled for the workers'
+/// groups), else its main process's; `memory_scope` and `cpu_scope` say which. A new
+/// incarnation starts afresh: its CPU time counts from its own start, and `cpu_cores` is unknown
+/// until its second sample. A worker's CPU over all its incarnations is not kept per worker: the
+/// pool's total (`PoolUsage::cpu_time`) keeps every incarnation's.
+struct WorkerUsage {
+  std::uint64_t memory_bytes = 0;  ///< Resident memory (see `memory_scope`).
+  UsageScope memory_scope = UsageScope::process;
+  Duration cpu_time{};  ///< User + system CPU time of this incarnation so far.
+  UsageScope cpu_scope = UsageScope::process;
+  /// CPU used since the previous sample of this incarnation, in cores (1.0: one core busy all
+  /// the time; more for a tree that uses several). None at an incarnation's first sample.
+  std::optional<double> cpu_cores;
+  TimePoint sampled_at{};  ///< When it was read (the pool's clock).
+};
+
+/// The pool's totals of `WorkerUsage` (sampling on).
+struct PoolUsage {
+  /// The sum of `WorkerUsage::memory_bytes` over the workers whose process runs.
+  std::uint64_t memory_bytes = 0;
+  /// CPU time of every incarnation since `start()`, never decreasing (a counter): a live one's
+  /// at its last sample; an ended one's at its end (the larger of its last sample, if any, and
+  /// the main process's own CPU time from its exit, `ExitStatus::usage`). CPU that a tree's other
+  /// processes used after its last sample is not counted.
+  Duration cpu_time{};
+  std::size_t workers = 0;  ///< Workers in `memory_bytes` (those with a sample now).
+};
+
 /// One worker slot, as seen at snapshot time: the worker in it now, and only that one (a slot
 /// reclaimed for a new worker starts its counts, times and `last_exit` again; the pool's totals
 /// in `PoolSnapshot` keep counting everything ever).
@@ -609,6 +660,9 @@ struct WorkerSnapshot {
   /// The revision of the spec its process runs (or its next one will): 1 for
   /// `PoolOptions::spec`, one more for each `Pool::update`.
   std::uint64_t revision = 1;
+  /// Its current process's last sample (`PoolOptions::usage_sample_period`): none while
+  /// sampling is off, before the incarnation's first sample, and once its process ended.
+  std::optional<WorkerUsage> usage;
   /// What its processes wrote: bytes read, bytes the ring dropped, lines (all its incarnations).
   OutputCounts output;
 };
@@ -664,16 +718,21 @@ struct PoolSnapshot {
   std::uint64_t broken_leases = 0;              ///< Leases released `broken`.
   PoolHealth health = PoolHealth::starting;     ///< See `PoolHealthChanged`.
   RolloutStatus rollout;  ///< Revisions and `Pool::update`'s progress (see `RolloutStatus`).
+  /// The workers' resources together; none while sampling is off
+  /// (`PoolOptions::usage_sample_period`).
+  std::optional<PoolUsage> usage;
   /// What every worker the pool ever had wrote (those of reclaimed slots too).
   OutputCounts output;
 };
 
 /// The snapshot in Prometheus' text exposition format (version 0.0.4), every series labelled
 /// `pool="<pool>"`: worker counts by state, restarts, exits by reason, lease counters, breaker
-/// states, the histograms, and the output counters (`supervisor_pool_output_bytes_total`,
+/// states, the histograms, the output counters (`supervisor_pool_output_bytes_total`,
 /// `..._output_dropped_bytes_total`, `..._output_lines_total` by `stream`, and
 /// `supervisor_pool_worker_output_bytes_total`, `..._worker_output_dropped_bytes_total` by
-/// `worker` and `stream`). Serve it from your own HTTP endpoint.
+/// `worker` and `stream`); with usage sampling on (`PoolSnapshot::usage`), also
+/// `supervisor_pool_resident_memory_bytes` and `supervisor_pool_cpu_seconds_total`. Serve it from
+/// your own HTTP endpoint.
 [[nodiscard]] SUPERVISOR_API std::string to_prometheus(const PoolSnapshot& snapshot,
                                                        std::string_view pool);
 

@@ -97,8 +97,9 @@ class SUPERVISOR_API FakeWorld {
   /// Delivers one sd_notify datagram (`"READY=1\nSTATUS=up"`) to `pid`'s NOTIFY_SOCKET, as sent
   /// by process `sender` (default: `pid` itself). No effect when it has no notify socket.
   void notify(int pid, std::string_view datagram, int sender = 0);
-  /// What `pid`'s resources read from now on (for `ResourceLimiter` tests): its memory (as the
-  /// tree's) and its CPU time so far.
+  /// What `pid`'s resources read from now on (for `ResourceLimiter` tests, and for usage
+  /// sampling: `PoolOptions::usage_sample_period`, both figures with `UsageScope::tree`): its
+  /// memory (as the tree's) and its CPU time so far. A new process starts at zero.
   void set_usage(int pid, std::uint64_t memory_bytes, double cpu_seconds);
   /// `pid` writes `text` to its `stream` (out or err), read as the real loop reads a pipe: each
   /// complete line goes to the stream's `on_line` and to the pool's `PoolOptions::on_output`

@@ -389,4 +389,14 @@ SUPERVISOR_INLINE CgroupStats CgroupV2Group::stats(ErrorSink& err) {
   return stats;
 }
 
+SUPERVISOR_INLINE CgroupUsage CgroupV2Group::usage(bool memory, ErrorSink& err) {
+  CgroupUsage u;
+  std::string text;
+  if (read_file("cpu.stat", text, err, ENOENT) == 0)
+    u.cpu_usage_usec = keyed_value(text, "usage_usec");
+  if (memory && read_file("memory.current", text, err, ENOENT) == 0)
+    u.memory_current = parse_u64(text);
+  return u;
+}
+
 }  // namespace supervisor::detail

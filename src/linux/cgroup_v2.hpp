@@ -71,6 +71,13 @@ struct CgroupStats {
   std::optional<std::uint64_t> pids_max_events;     ///< pids.events max: forks refused.
 };
 
+/// What usage sampling reads of a group (see `CgroupV2Group::usage`); nullopt where the file
+/// does not exist.
+struct CgroupUsage {
+  std::optional<std::uint64_t> cpu_usage_usec;  ///< cpu.stat usage_usec.
+  std::optional<std::uint64_t> memory_current;  ///< memory.current, bytes.
+};
+
 /// How `CgroupV2Group::kill` did its work.
 enum class CgroupKillMethod {
   kill_file,    ///< One write to cgroup.kill (kernel 5.14 and later): race-free.
@@ -154,6 +161,9 @@ class CgroupV2Group {
   }
   /// Reads the group's counters (see `CgroupStats`).
   [[nodiscard]] CgroupStats stats(ErrorSink& err);
+  /// Only cpu.stat and, when `memory`, memory.current: one or two reads, for sampling on a
+  /// period (`stats` reads six files).
+  [[nodiscard]] CgroupUsage usage(bool memory, ErrorSink& err);
 
  private:
   CgroupV2Group(std::string path, int dir_fd, int events_fd) noexcept

@@ -464,4 +464,42 @@ SUPERVISOR_INLINE ResourceSample LinuxChild::sample(bool limit_counters) {
   return r;
 }
 
+// Usage sampling runs once per worker per period, so it reads as little as it can: the tree's
+// figures from its own cgroup v2 group (cpu.stat counts every process that ever ran in it;
+// memory.current exists only where the memory controller is enabled for the group, which is
+// looked at once), else from a v1 memory group (a v1 memory limit), and /proc/<pid>/stat only for
+// what the groups did not give.
+SUPERVISOR_INLINE std::optional<UsageReading> LinuxChild::usage() {
+  UsageReading u;
+  if (group_) {
+    ErrorSink ignored;
+    const CgroupUsage g = group_->usage(!no_memory_current_, ignored);
+    if (g.cpu_usage_usec) {
+      u.cpu_seconds = static_cast<double>(*g.cpu_usage_usec) / 1e6;
+      u.tree_cpu = true;
+    }
+    if (g.memory_current) {
+      u.memory_bytes = *g.memory_current;
+      u.tree_memory = true;
+    } else {
+      no_memory_current_ = true;
+    }
+  }
+  if (!u.tree_memory) {
+    if (const auto* g = limits_.group("memory")) {
+      if (const auto bytes = g->number("memory.usage_in_bytes")) {
+        u.memory_bytes = *bytes;
+        u.tree_memory = true;
+      }
+    }
+  }
+  if (u.tree_memory && u.tree_cpu) return u;
+  // The pidfd keeps the PID from being reused while we read /proc/<pid> (see sample()).
+  const auto s = sample_process(pid_, false);
+  if (!s || s->state == 'Z') return std::nullopt;
+  if (!u.tree_memory) u.memory_bytes = s->rss_bytes;
+  if (!u.tree_cpu) u.cpu_seconds = s->cpu_seconds;
+  return u;
+}
+
 }  // namespace supervisor::detail

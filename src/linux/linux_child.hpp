@@ -59,6 +59,7 @@ class LinuxChild final : public ChildOs {
   void change_limits(const ResourceLimits& previous, const ResourceLimits& next,
                      std::vector<LimitStatus>& statuses, ErrorSink& err) override;
   ResourceSample sample(bool limit_counters) override;
+  std::optional<UsageReading> usage() override;
   // Set by the spawn, before take_ends().
   void set_ends(HostEnds ends) { ends_ = std::move(ends); }
 
@@ -98,6 +99,7 @@ class LinuxChild final : public ChildOs {
   std::uint64_t exit_poll_timer_ = 0;  // no pidfd: the next waitid(P_PID, WNOHANG)
   Duration exit_poll_{std::chrono::milliseconds(1)};
   bool leader_exited_ = false;
+  bool no_memory_current_ = false;  // its v2 group has no memory controller: not read again
   std::vector<UniqueFd> escapees_;  // pidfds of descendants outside the process group
   HostEnds ends_;                   // until take_ends()
 };

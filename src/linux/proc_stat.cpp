@@ -73,7 +73,7 @@ SUPERVISOR_INLINE std::optional<ProcStat> read_proc_stat(int pid) {
   return parse_proc_stat(std::string_view(buf, static_cast<std::size_t>(n)));
 }
 
-SUPERVISOR_INLINE std::optional<ProcessSample> sample_process(int pid) {
+SUPERVISOR_INLINE std::optional<ProcessSample> sample_process(int pid, bool open_fds) {
   const auto stat = read_proc_stat(pid);
   if (!stat) return std::nullopt;
   static const long page_size = ::sysconf(_SC_PAGESIZE);
@@ -84,6 +84,7 @@ SUPERVISOR_INLINE std::optional<ProcessSample> sample_process(int pid) {
                        static_cast<double>(ticks_per_second > 0 ? ticks_per_second : 100);
   sample.threads = stat->num_threads;
   sample.state = stat->state;
+  if (!open_fds) return sample;
   // /proc/PID/fd needs ptrace-read access (same uid, or CAP_SYS_PTRACE): -1 says "unknown".
   std::error_code ec;
   int count = 0;

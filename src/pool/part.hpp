@@ -41,6 +41,12 @@ class PartCore {
   ~PartCore() = default;
 };
 
+// Whether a worker in state `s` has a process running (starting to stopping).
+[[nodiscard]] constexpr bool process_runs(WorkerState s) noexcept {
+  return s == WorkerState::starting || s == WorkerState::ready || s == WorkerState::leased ||
+         s == WorkerState::draining || s == WorkerState::stopping;
+}
+
 // A part's timers and posted answers hold the core alive through it, exactly as the core's own
 // do (the part is a member of the core, so `this` stays valid as long as they hold it).
 using CoreAnchor = std::enable_shared_from_this<PoolCore>;

@@ -64,8 +64,8 @@ SUPERVISOR_INLINE void validate_limit(const IntOrPercent& v, const char* field,
   });
 }
 
-// What issue 15's lease control, revival and recycling added: recycling's spread, failed
-// workers' retry, the health threshold.
+// What issue 15's lease control, revival, recycling and usage sampling added: recycling's
+// spread, failed workers' retry, the health threshold, the usage sampling period.
 SUPERVISOR_INLINE void check_control_options(const PoolOptions& o, detail::ErrorSink& err) {
   const RecycleOptions& r = o.recycle;
   if (r.max_runtime_jitter < Duration::zero() ||
@@ -86,6 +86,14 @@ SUPERVISOR_INLINE void check_control_options(const PoolOptions& o, detail::Error
       return fmt::format("PoolOptions.failed_retry_after: {} is negative",
                          detail::format_duration(o.failed_retry_after));
     });
+  } else if (o.usage_sample_period < Duration::zero() ||
+             (o.usage_sample_period > Duration::zero() &&
+              o.usage_sample_period < std::chrono::milliseconds(10))) {
+    // Below 10 ms the reads would cost more than they tell (a busy loop over /proc).
+    err.fail(errc::invalid_argument, [&] {
+      return fmt::format("PoolOptions.usage_sample_period: {} (zero for off, else at least 10ms)",
+                         detail::format_duration(o.usage_sample_period));
+    });
   } else if (o.degraded_below > o.max_size) {
     err.fail(errc::invalid_argument, [&] {
       return fmt::format("PoolOptions.degraded_below: {} is more than max_size {}",
@@ -94,18 +102,37 @@ SUPERVISOR_INLINE void check_control_options(const PoolOptions& o, detail::Error
   }
 }
 
-SUPERVISOR_INLINE void validate_pool(const PoolOptions& o, detail::ErrorSink& err) {
-  detail::validate_spec(o.spec, err);
-  if (err) return;
-  if (o.spec.in.mode == StdioSpec::Mode::pipe) {
+// What a pool's spec (PoolOptions.spec, PoolUpdate.spec) may not hold beyond validate_spec's rules.
+SUPERVISOR_INLINE void validate_worker_spec(const ProcessSpec& spec, bool identity_env,
+                                            const char* owner, errc code, detail::ErrorSink& err) {
+  if (spec.in.mode == StdioSpec::Mode::pipe) {
     // Nothing of the pool's would ever write it: the workers would wait on stdin for ever.
-    err.fail(errc::invalid_argument, [] {
-      return std::string(
-          "PoolOptions.spec.in: a stdin pipe is not reachable through a pool (use "
-          "spec.channel and Lease::channel)");
+    err.fail(code, [&] {
+      return fmt::format(
+          "{}.spec.in: a stdin pipe is not reachable through a pool (use spec.channel and "
+          "Lease::channel)",
+          owner);
     });
     return;
   }
+  if (!identity_env) return;
+  for (const std::string_view name : {worker_index_variable, worker_incarnation_variable}) {
+    if (spec.env.set.count(std::string(name)) == 0) continue;
+    err.fail(code, [&] {
+      return fmt::format(
+          "{}.spec.env.set: {} is the pool's own while PoolOptions.identity_env is on (each "
+          "worker gets its own value)",
+          owner, name);
+    });
+    return;
+  }
+}
+
+SUPERVISOR_INLINE void validate_pool(const PoolOptions& o, detail::ErrorSink& err) {
+  detail::validate_spec(o.spec, err);
+  if (err) return;
+  validate_worker_spec(o.spec, o.identity_env, "PoolOptions", errc::invalid_argument, err);
+  if (err) return;
   if (o.size == 0) {
     err.fail(errc::invalid_argument,
              [] { return std::string("PoolOptions.size: 0 (at least 1 worker)"); });
@@ -164,18 +191,6 @@ SUPERVISOR_INLINE void validate_pool(const PoolOptions& o, detail::ErrorSink& er
   for (std::size_t i = 0; i < o.health_checks.size(); ++i) {
     check_health_entry(o.health_checks[i], i, err);
     if (err) return;
-  }
-  if (o.identity_env) {
-    for (const std::string_view name : {worker_index_variable, worker_incarnation_variable}) {
-      if (o.spec.env.set.count(std::string(name)) == 0) continue;
-      err.fail(errc::invalid_argument, [&] {
-        return fmt::format(
-            "PoolOptions.spec.env.set: {} is the pool's own while PoolOptions.identity_env is on "
-            "(each worker gets its own value)",
-            name);
-      });
-      return;
-    }
   }
   if (o.history_size == 0) {
     err.fail(errc::invalid_argument,
@@ -409,17 +424,8 @@ SUPERVISOR_INLINE void detail::validate_update(const PoolUpdate& u, bool identit
     err.fail(spec.code, [&] { return "PoolUpdate.spec: " + spec.context; });
     return;
   }
-  if (identity_env) {
-    for (const std::string_view name : {worker_index_variable, worker_incarnation_variable}) {
-      if (u.spec.env.set.count(std::string(name)) == 0) continue;
-      err.fail(errc::invalid_spec, [&] {
-        return fmt::format(
-            "PoolUpdate.spec.env.set: {} is the pool's own while PoolOptions.identity_env is on",
-            name);
-      });
-      return;
-    }
-  }
+  validate_worker_spec(u.spec, identity_env, "PoolUpdate", errc::invalid_spec, err);
+  if (err) return;
   const RolloutStrategy& s = u.strategy;
   validate_limit(s.max_surge, "max_surge", err);
   validate_limit(s.max_unavailable, "max_unavailable", err);

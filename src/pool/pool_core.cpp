@@ -19,6 +19,8 @@ SUPERVISOR_INLINE PoolCore::PoolCore(std::shared_ptr<PoolHost> host, PoolOptions
   shared_spec_ = std::make_shared<const ProcessSpec>(options_.spec);
   target_checks_ = std::make_shared<const std::vector<HealthCheck>>(options_.health_checks);
   recycle_random_ = options_.recycle.seed;
+  if (options_.usage_sample_period > Duration::zero())
+    usage_.emplace(*this, *this, *host_, options_.usage_sample_period);
   for (std::size_t i = 0; i < options_.size; ++i) add_slot();
 }
 
@@ -65,6 +67,7 @@ SUPERVISOR_INLINE void PoolCore::start(ErrorSink& err) {
     if (!err && options_.scaling) schedule_scaling();
     if (!err) limits_.ensure_watch();
     if (!err) limits_.start_limiters();
+    if (!err && usage_) usage_->start();
     if (!err) open_desk();
   });
   if (err) stop();  // a misconfigured pool leaves nothing running
@@ -370,9 +373,7 @@ SUPERVISOR_INLINE PoolSnapshot PoolCore::build_snapshot() {
     w.index = slot.index;
     w.state = slot.sm.state();
     w.incarnation = slot.sm.incarnation();
-    const bool alive = w.state == WorkerState::starting || w.state == WorkerState::ready ||
-                       w.state == WorkerState::leased || w.state == WorkerState::draining ||
-                       w.state == WorkerState::stopping;
+    const bool alive = process_runs(w.state);
     w.pid = alive ? pid_of(slot) : 0;
     w.restarts = slot.restarts;
     w.leases = slot.leases;
@@ -383,6 +384,7 @@ SUPERVISOR_INLINE PoolSnapshot PoolCore::build_snapshot() {
     PoolMetrics::describe_times(slot.sm, now(), w);
     health_.describe(slot.index, w);
     w.revision = slot.revision;
+    if (usage_) usage_->describe(slot.index, w.incarnation, alive, w);
     w.output = output_of(slot);
     add_output(s.output, w.output);
     PoolMetrics::add_worker(s, std::move(w));
@@ -394,6 +396,7 @@ SUPERVISOR_INLINE PoolSnapshot PoolCore::build_snapshot() {
   health_.fill(s);
   s.health = pool_health_;
   s.rollout = rollout_status();
+  if (usage_) usage_->fill(s);
   guarded("restart_breaker", [&] {
     if (options_.restart_breaker) s.restart_breaker = options_.restart_breaker->state(now());
   });

@@ -14,6 +14,7 @@
 //   Rollouts      (rollouts.hpp)       graceful replacement and rolling restarts
 //   LimitWatch    (limit_watch.hpp)    limit violations, unenforced limits, ResourceLimiters
 //   PoolMetrics   (pool_metrics.hpp)   the core's counters and histograms, a snapshot's sums
+//   UsageSampler  (usage_sampler.hpp)  workers' memory and CPU every usage_sample_period
 //
 // Its code: pool_core.cpp (what Pool and Lease call, the parts' view, events, snapshots),
 // pool_core_lifecycle.cpp (spawn, exit, restart decision, retirement, resize, stop),
@@ -54,6 +55,7 @@
 #include "pool_host.hpp"
 #include "pool_metrics.hpp"
 #include "rollouts.hpp"
+#include "usage_sampler.hpp"
 
 namespace supervisor::detail {
 
@@ -79,7 +81,8 @@ enum class WorkerControl { signal, kill, restart, revive };
 class PoolCore final : public std::enable_shared_from_this<PoolCore>,
                        public HealthRunner::Core,
                        public Rollouts::Core,
-                       public LimitWatch::Core {
+                       public LimitWatch::Core,
+                       public UsageSampler::Core {
  public:
   PoolCore(std::shared_ptr<PoolHost> host, PoolOptions options);
   // Once owned by a shared_ptr: the breakers' listeners hold it weakly.
@@ -374,6 +377,10 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
   std::uint64_t recycle_random_ = 0;               // (loop) RecycleOptions::seed's generator
   // (loop) stop_async's callers, answered once every slot is retired
   std::vector<std::function<void()>> stop_waiters_;
+
+  // (loop) PoolOptions::usage_sample_period; none when it is off, so that sampling then costs
+  // nothing (see usage_sampler.hpp).
+  std::optional<UsageSampler> usage_;
 
   // Pool::update (pool_core_update.cpp). `shared_spec_` and `options_.spec` are the target
   // revision's spec (and `target_checks_` its checks): new workers start on it; `old_specs_`

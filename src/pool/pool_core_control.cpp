@@ -31,10 +31,7 @@ SUPERVISOR_INLINE void PoolCore::control(std::size_t worker, WorkerControl what,
     if (!check_control(worker, name, err)) return;
     Slot& slot = slots_[worker];
     const WorkerState state = slot.sm.state();
-    const bool has_process =
-        slot.worker && (state == WorkerState::starting || state == WorkerState::ready ||
-                        state == WorkerState::leased || state == WorkerState::draining ||
-                        state == WorkerState::stopping);
+    const bool has_process = slot.worker && process_runs(state);
     if ((what == WorkerControl::signal || what == WorkerControl::kill) && !has_process) {
       err.fail(errc::not_running, [&] {
         return fmt::format("Pool::{}: worker {} has no process now (state {})", name, worker,

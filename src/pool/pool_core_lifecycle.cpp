@@ -324,6 +324,7 @@ SUPERVISOR_INLINE void PoolCore::on_exit(std::size_t index, std::uint64_t incarn
   move_to(slot, WorkerState::exited, "exited: " + st.describe());
   emit(WorkerExited{index, incarnation, st});
   limits_.on_exit(index, incarnation, st);
+  if (usage_) usage_->on_exit(index, incarnation, st);
   if (stopping_ || slot.retiring) {
     // A subscriber stopped the pool meanwhile: the process started ahead is not wanted.
     if (launched) discard_launch(index, slot.sm.incarnation() + 1, std::move(*launched));
@@ -626,6 +627,7 @@ SUPERVISOR_INLINE void PoolCore::begin_stop() {
   if (scaling_timer_) host_->cancel_timer(scaling_timer_);
   scaling_timer_ = 0;
   limits_.stop();
+  if (usage_) usage_->stop();
   for (auto& w : waiters_) {
     if (w.timer) host_->cancel_timer(w.timer);
     w.done(Lease(), errc::stopped, "Pool::acquire: the pool is stopping");

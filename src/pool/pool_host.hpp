@@ -10,6 +10,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -17,6 +18,7 @@
 #include <supervisor/clock.hpp>
 #include <supervisor/error.hpp>
 #include <supervisor/exit_status.hpp>
+#include <supervisor/pool.hpp>
 #include <supervisor/process.hpp>
 #include <supervisor/process_spec.hpp>
 
@@ -40,6 +42,10 @@ class WorkerProcess {
   [[nodiscard]] virtual std::vector<LimitStatus> limits() const { return {}; }
   // Its resources now (loop thread).
   [[nodiscard]] virtual ResourceSample sample() const { return {}; }
+  // Its memory and CPU time now, for usage sampling (PoolOptions::usage_sample_period): only
+  // `memory_bytes`, `memory_scope`, `cpu_time` and `cpu_scope` are filled. None once its process
+  // ended, or where the host cannot read it. Loop thread; cheap (a read or two of the OS).
+  [[nodiscard]] virtual std::optional<WorkerUsage> usage() const { return std::nullopt; }
   // New limits for the running tree (loop thread).
   virtual void set_resources(const ResourceLimits& /*limits*/, ErrorSink& /*err*/) {}
   // Whether `pid` is this process or one of its tree (its group, or the session it leads).

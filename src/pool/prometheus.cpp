@@ -155,6 +155,17 @@ SUPERVISOR_INLINE std::string to_prometheus(const PoolSnapshot& s, std::string_v
     out += fmt::format("supervisor_pool_health{{pool=\"{}\",health=\"{}\"}} {}\n", pool,
                        to_string(h), s.health == h ? 1 : 0);
   }
+  if (s.usage) {  // PoolOptions::usage_sample_period
+    out += fmt::format(
+        "# HELP supervisor_pool_resident_memory_bytes Memory of the running workers at their last "
+        "sample.\n# TYPE supervisor_pool_resident_memory_bytes gauge\n"
+        "supervisor_pool_resident_memory_bytes{{pool=\"{}\"}} {}\n"
+        "# HELP supervisor_pool_cpu_seconds_total CPU time (user + system) of every worker "
+        "incarnation.\n# TYPE supervisor_pool_cpu_seconds_total counter\n"
+        "supervisor_pool_cpu_seconds_total{{pool=\"{}\"}} {}\n",
+        pool, s.usage->memory_bytes, pool,
+        prom_number(std::chrono::duration<double>(s.usage->cpu_time).count()));
+  }
   auto breaker = [&](std::string_view which, const std::optional<BreakerState>& st) {
     if (!st) return;
     for (BreakerState b : {BreakerState::closed, BreakerState::open, BreakerState::half_open,

@@ -125,6 +125,15 @@ struct TreeCounters {
   std::uint64_t fork_refusals = 0;  // forks refused at max_processes
 };
 
+// What usage sampling reads of a tree (PoolOptions::usage_sample_period): each figure its
+// tree's where the child's own group gives it (`tree_*` set), else its main process's.
+struct UsageReading {
+  std::uint64_t memory_bytes = 0;
+  double cpu_seconds = 0;  // user + system
+  bool tree_memory = false;
+  bool tree_cpu = false;
+};
+
 // The host's ends of what it talks to a child through (null: the spec asks for none).
 struct HostEnds {
   std::shared_ptr<HostEnd> input;    // its stdin pipe (StdioSpec::Mode::pipe for `in`)
@@ -197,6 +206,9 @@ class ChildOs {
   // The tree's resources now (the main process, and the tree where its groups count it);
   // `limit_counters`: also the counters of its limits.
   virtual ResourceSample sample(bool limit_counters) = 0;
+  // Its memory and CPU time for usage sampling, in as few reads as the OS allows (it runs once
+  // per worker per period); none when the main process cannot be read any more.
+  virtual std::optional<UsageReading> usage() { return std::nullopt; }
 };
 
 class GroupOs;
@@ -293,6 +305,7 @@ std::unique_ptr<Backend> make_backend(LoopCore& loop, const LoopOptions& options
 [[nodiscard]] int native_signal(Signal s) noexcept;
 
 // Samples any process of this machine by pid (health checks); nullopt when there is none.
-[[nodiscard]] std::optional<ProcessSample> sample_process(int pid);
+// `open_fds`: also count its open fds (a directory listing; -1 when not).
+[[nodiscard]] std::optional<ProcessSample> sample_process(int pid, bool open_fds = true);
 
 }  // namespace supervisor::detail

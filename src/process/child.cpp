@@ -373,6 +373,11 @@ SUPERVISOR_INLINE ResourceSample ChildCore::sample() {
   return os_->sample(reads_limit_counters());
 }
 
+SUPERVISOR_INLINE std::optional<UsageReading> ChildCore::usage() {
+  if (finalized_ || leader_exited_) return std::nullopt;
+  return os_->usage();
+}
+
 SUPERVISOR_INLINE bool ChildCore::in_tree(int pid) {
   if (pid <= 0 || finalized_) return false;
   return pid == info.pid || os_->in_tree(pid);

@@ -48,6 +48,8 @@ class ChildCore final : public ChildEvents,
   void signal_leader(Signal s, ErrorSink& err);
   void resume_output(StdStream s);
   ResourceSample sample();
+  // What usage sampling reads (none once the main process ended).
+  std::optional<UsageReading> usage();
   void set_resources(const ResourceLimits& limits, ErrorSink& err);
   // Whether `pid` is the main process or another process of its tree, now.
   [[nodiscard]] bool in_tree(int pid);

@@ -32,7 +32,7 @@ SUPERVISOR_INLINE int native_signal(Signal s) noexcept {
   return 15;
 }
 
-SUPERVISOR_INLINE std::optional<ProcessSample> sample_process(int) { return std::nullopt; }
+SUPERVISOR_INLINE std::optional<ProcessSample> sample_process(int, bool) { return std::nullopt; }
 
 SUPERVISOR_INLINE std::unique_ptr<LogFile> open_log_file(const StdioSpec&, std::string_view field,
                                                          ErrorSink& err) {

@@ -24,6 +24,18 @@ class RealWorker final : public WorkerProcess {
   }
   [[nodiscard]] std::vector<LimitStatus> limits() const override { return process_.info().limits; }
   [[nodiscard]] ResourceSample sample() const override { return process_.sample(); }
+  [[nodiscard]] std::optional<WorkerUsage> usage() const override {
+    const auto& state = ProcessAccess::state(process_);
+    const std::optional<UsageReading> r = state ? state->usage() : std::nullopt;
+    if (!r) return std::nullopt;
+    WorkerUsage u;
+    u.memory_bytes = r->memory_bytes;
+    u.memory_scope = r->tree_memory ? UsageScope::tree : UsageScope::process;
+    u.cpu_time =
+        std::chrono::duration_cast<Duration>(std::chrono::duration<double>(r->cpu_seconds));
+    u.cpu_scope = r->tree_cpu ? UsageScope::tree : UsageScope::process;
+    return u;
+  }
   [[nodiscard]] std::shared_ptr<const ProcessSpec> spec() const override {
     const auto& state = ProcessAccess::state(process_);
     return state ? state->spec_ptr : nullptr;

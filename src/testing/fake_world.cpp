@@ -53,6 +53,18 @@ class FakeWorker final : public WorkerProcess {
     s.tree_cpu_seconds = it->second.cpu_seconds;
     return s;
   }
+  // What set_usage set, as the tree's figures.
+  [[nodiscard]] std::optional<WorkerUsage> usage() const override {
+    const ResourceSample s = sample();
+    if (!s.alive) return std::nullopt;
+    WorkerUsage u;
+    u.memory_bytes = s.tree_memory_bytes.value_or(0);
+    u.memory_scope = UsageScope::tree;
+    u.cpu_time = std::chrono::duration_cast<Duration>(
+        std::chrono::duration<double>(s.tree_cpu_seconds.value_or(0)));
+    u.cpu_scope = UsageScope::tree;
+    return u;
+  }
 
  private:
   std::weak_ptr<FakeHost> host_;

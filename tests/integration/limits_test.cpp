@@ -601,6 +601,40 @@ TEST_CASE("a real worker above its soft memory limit is replaced after its lease
   REQUIRE_CLEAN(audit, tag);
 }
 
+TEST_CASE("usage sampling reads a worker with a memory limit as its tree, from its memory group",
+          "[integration][limits][pool][usage]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("usage-tree");
+  {
+    sv::Loop loop;
+    if (const auto why = missing_controller(loop.info(), "memory"); !why.empty())
+      SUPERVISOR_SKIP(why);
+    auto o = pool_of(tag, {"alloc", "64", "forever"});
+    o.spec.resources.memory_max = 256 * k_mib;
+    o.usage_sample_period = 50ms;
+    sv::Pool pool(loop, o);
+    pool.start();
+    REQUIRE(pool.wait_ready(1, 10s));
+    std::optional<sv::WorkerUsage> u;
+    const bool seen = st::wait_until(
+        [&] {
+          u = pool.snapshot().workers.at(0).usage;
+          return u && u->memory_bytes >= 64 * k_mib;
+        },
+        20000ms);
+    REQUIRE(seen);
+    // The memory limit gave the worker a group with the memory controller (v2 memory.current,
+    // or v1 memory.usage_in_bytes): its figure is the tree's.
+    CHECK(u->memory_scope == sv::UsageScope::tree);
+    CHECK(u->memory_bytes < 256 * k_mib);  // under its limit
+    // Its own v2 group (automatic containment where the loop can make one) gives the tree's CPU:
+    // cpu.stat needs no controller.
+    if (loop.info().cgroup_usable) CHECK(u->cpu_scope == sv::UsageScope::tree);
+    pool.stop();
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
 TEST_CASE("a pool changes its workers' limits while they run, and starts new ones with them",
           "[integration][limits][pool]") {
   st::LeakAudit audit;

@@ -340,6 +340,21 @@ TEST_CASE("update: invalid requests fail with a typed error naming the field",
   (void)pool.update(empty, ec);
   CHECK(ec == sv::errc::invalid_spec);
 
+  // What a pool's spec may not hold, as PoolOptions.spec: a stdin pipe, the identity variables.
+  sv::PoolUpdate piped = to_version("/usr/bin/worker-v2");
+  piped.spec.in = sv::StdioSpec::pipe();
+  (void)pool.update(piped, ec);
+  CHECK(ec == sv::errc::invalid_spec);
+  sv::PoolUpdate own_index = to_version("/usr/bin/worker-v2");
+  own_index.spec.env.set[std::string(sv::worker_index_variable)] = "7";
+  try {
+    (void)pool.update(own_index);
+    FAIL("no error");
+  } catch (const std::system_error& e) {
+    CHECK(e.code() == sv::errc::invalid_spec);
+    CHECK(std::string(e.what()).find("PoolUpdate.spec.env.set") != std::string::npos);
+  }
+
   // One rollout at a time.
   Outcome first;
   pool.update_async(to_version("/usr/bin/worker-v2"),

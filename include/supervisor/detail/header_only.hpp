@@ -40,6 +40,7 @@
 #include <supervisor/detail/impl/pool/pool_metrics.cpp>
 #include <supervisor/detail/impl/pool/prometheus.cpp>
 #include <supervisor/detail/impl/pool/rollouts.cpp>
+#include <supervisor/detail/impl/pool/usage_sampler.cpp>
 #include <supervisor/detail/impl/process/channel.cpp>
 #include <supervisor/detail/impl/process/child.cpp>
 #include <supervisor/detail/impl/process/exit_classify.cpp>
