@@ -254,6 +254,21 @@ inline constexpr std::string_view worker_index_variable = "SUPERVISOR_WORKER_IND
 /// \copydoc worker_index_variable
 inline constexpr std::string_view worker_incarnation_variable = "SUPERVISOR_WORKER_INCARNATION";
 
+/// One line of a worker's output, as `PoolOptions::on_output` receives it.
+struct OutputLine {
+  std::size_t worker = 0;             ///< The worker's index (see `WorkerSnapshot`).
+  std::uint64_t incarnation = 0;      ///< The incarnation that wrote it.
+  StdStream stream = StdStream::out;  ///< `out` or `err` (`out` when err is `same_as_out`).
+  std::string_view text;  ///< The line, without its newline; valid only during the call.
+};
+
+/// Output counters of a worker (summed over its incarnations) or of a pool, per stream. Counts
+/// only what the loop reads (streams that are `pipe` or `log_file`).
+struct OutputCounts {
+  OutputStats out;  ///< Its stdout (with stderr, when err is `same_as_out`).
+  OutputStats err;  ///< Its stderr.
+};
+
 /// Configuration of a Pool.
 struct PoolOptions {
   ProcessSpec spec;             ///< What every worker runs.
@@ -396,6 +411,18 @@ struct PoolOptions {
   /// `to_prometheus`. Zero (the default): off, at no cost (no timer, no reads). Otherwise at
   /// least 10 ms (`errc::invalid_argument`).
   Duration usage_sample_period{};
+
+  // ---- Output ------------------------------------------------------------------------------
+  /// Receives every complete line of every worker's piped stdout and stderr (`pipe` or
+  /// `log_file`), with the worker's index, its incarnation and the stream (lines longer than
+  /// `OutputOptions::max_line` come in pieces), after the stream's own `StdioSpec::on_line`
+  /// (which still gets the bare line, as for a plain Process). Lines of a `log_file` stream
+  /// come here too (and are also in the file). Loop thread: it must not block; an exception goes
+  /// to `error_handler` (where "on_output"). Default: none (no cost per spawn). To give each
+  /// worker a log file of its own, put `{worker}` in the spec's `StdioSpec::path` (see
+  /// `StdioSpec::Mode::log_file`; it works for `file` paths too) or set the path in
+  /// `per_worker_spec`.
+  std::function<void(const OutputLine& line)> on_output;
 };
 
 /// Validates the options (and the spec); the error names the first bad field.
@@ -636,6 +663,8 @@ struct WorkerSnapshot {
   /// Its current process's last sample (`PoolOptions::usage_sample_period`): none while
   /// sampling is off, before the incarnation's first sample, and once its process ended.
   std::optional<WorkerUsage> usage;
+  /// What its processes wrote: bytes read, bytes the ring dropped, lines (all its incarnations).
+  OutputCounts output;
 };
 
 /// The whole pool, as seen at snapshot time.
@@ -692,11 +721,16 @@ struct PoolSnapshot {
   /// The workers' resources together; none while sampling is off
   /// (`PoolOptions::usage_sample_period`).
   std::optional<PoolUsage> usage;
+  /// What every worker the pool ever had wrote (those of reclaimed slots too).
+  OutputCounts output;
 };
 
 /// The snapshot in Prometheus' text exposition format (version 0.0.4), every series labelled
 /// `pool="<pool>"`: worker counts by state, restarts, exits by reason, lease counters, breaker
-/// states, and the histograms; with usage sampling on (`PoolSnapshot::usage`), also
+/// states, the histograms, the output counters (`supervisor_pool_output_bytes_total`,
+/// `..._output_dropped_bytes_total`, `..._output_lines_total` by `stream`, and
+/// `supervisor_pool_worker_output_bytes_total`, `..._worker_output_dropped_bytes_total` by
+/// `worker` and `stream`); with usage sampling on (`PoolSnapshot::usage`), also
 /// `supervisor_pool_resident_memory_bytes` and `supervisor_pool_cpu_seconds_total`. Serve it from
 /// your own HTTP endpoint.
 [[nodiscard]] SUPERVISOR_API std::string to_prometheus(const PoolSnapshot& snapshot,

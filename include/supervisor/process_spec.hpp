@@ -53,6 +53,27 @@ struct SUPERVISOR_API StdioSpec {
     /// in: a pipe the host writes with `Process::write_stdin` and closes with
     /// `Process::close_stdin` (`on_line` stays empty); the child reads an ordinary blocking pipe.
     pipe,
+    /// err only: the child's stderr is a copy of its stdout (its fd 2 is a dup of its fd 1),
+    /// whatever stdout is: a pipe (then stderr's lines reach `out`'s callbacks and counters, as
+    /// stream `out`, interleaved in the order the child wrote them), a file, a log file, the
+    /// host's stdout, or /dev/null. For `out` or `in` it is refused (`errc::invalid_spec`
+    /// naming the field). `ExitStatus::stderr_tail` then stays empty (stderr has no pipe).
+    same_as_out,
+    /// out/err: a pipe read by the loop, exactly like `pipe` (ring buffer, `on_line`, a pool's
+    /// `PoolOptions::on_output`, counters), whose bytes the loop also appends to the file `path`
+    /// (created 0640, opened without following a symbolic link unless `follow_symlinks`; an
+    /// error opening it fails the start, naming the field and the path). With `max_bytes` set,
+    /// the file is rotated (supervisord's `stdout_logfile_maxbytes` / `_backups`) before a write
+    /// would take it past `max_bytes`: `path` becomes `path.1`, `path.1` becomes `path.2`, ...,
+    /// keeping at most `backups` old files (the oldest is removed); with `backups` = 0 the file
+    /// is emptied and written again from its start. A line is never split across two files
+    /// unless it is longer than `max_bytes` (it is then cut at `max_bytes`); to that end an
+    /// unfinished last line is held back (in memory, at most `max_bytes`) until its newline
+    /// comes or the stream ends. Bytes are lost only when the file cannot be written (a full
+    /// disk): such a write is dropped and the next one tried. In a pool, `{worker}` in `path`
+    /// is replaced by the worker's index (e.g. `/var/log/app/worker-{worker}.log`); a plain
+    /// `Process` leaves it as it is. Not for `in`.
+    log_file,
   };
   Mode mode = Mode::null;
   std::string path;    ///< For `file`.
@@ -65,13 +86,46 @@ struct SUPERVISOR_API StdioSpec {
   /// planted at a log path names; the start fails with ELOOP instead.
   bool follow_symlinks = false;
 
-  static StdioSpec inherit() { return {Mode::inherit, {}, true, {}, false}; }
-  static StdioSpec null() { return {Mode::null, {}, true, {}, false}; }
+  /// For `log_file`: rotate before the file would grow past this many bytes (0: never rotate).
+  std::uint64_t max_bytes = 0;
+  /// For `log_file`: how many rotated files (`path.1` ... `path.N`) are kept.
+  std::size_t backups = 0;
+
+  static StdioSpec inherit() { return with_mode(Mode::inherit); }
+  static StdioSpec null() { return with_mode(Mode::null); }
   static StdioSpec file(std::string p, bool append_to = true) {
-    return {Mode::file, std::move(p), append_to, {}, false};
+    StdioSpec s = with_mode(Mode::file);
+    s.path = std::move(p);
+    s.append = append_to;
+    return s;
   }
   static StdioSpec pipe(std::function<void(std::string_view)> cb = {}) {
-    return {Mode::pipe, {}, true, std::move(cb), false};
+    StdioSpec s = with_mode(Mode::pipe);
+    s.on_line = std::move(cb);
+    return s;
+  }
+  /// For `err`: stderr into stdout (see `Mode::same_as_out`).
+  static StdioSpec same_as_out() { return with_mode(Mode::same_as_out); }
+  /// A log file the loop writes, rotated at `max_bytes` keeping `backups` old files (see
+  /// `Mode::log_file`); `cb` gets its lines too, as with `pipe`.
+  static StdioSpec log_file(std::string p, std::uint64_t max_bytes_each = 0,
+                            std::size_t backups_kept = 0,
+                            std::function<void(std::string_view)> cb = {}) {
+    StdioSpec s = with_mode(Mode::log_file);
+    s.path = std::move(p);
+    s.max_bytes = max_bytes_each;
+    s.backups = backups_kept;
+    s.on_line = std::move(cb);
+    return s;
+  }
+  /// Whether the loop reads this stream from a pipe (`pipe` or `log_file`).
+  [[nodiscard]] bool piped() const noexcept { return mode == Mode::pipe || mode == Mode::log_file; }
+
+ private:
+  static StdioSpec with_mode(Mode m) {
+    StdioSpec s;
+    s.mode = m;
+    return s;
   }
 };
 

@@ -101,6 +101,13 @@ class SUPERVISOR_API FakeWorld {
   /// sampling: `PoolOptions::usage_sample_period`, both figures with `UsageScope::tree`): its
   /// memory (as the tree's) and its CPU time so far. A new process starts at zero.
   void set_usage(int pid, std::uint64_t memory_bytes, double cpu_seconds);
+  /// `pid` writes `text` to its `stream` (out or err), read as the real loop reads a pipe: each
+  /// complete line goes to the stream's `on_line` and to the pool's `PoolOptions::on_output`
+  /// (with the worker's index and incarnation), and the bytes and lines are counted
+  /// (`WorkerSnapshot::output`). Stderr is read as stdout when `err` is `same_as_out`; a stream
+  /// that is not piped (`pipe`, `log_file`) is not read, and no log file is written. Unknown or
+  /// dead: ignored.
+  void output(int pid, StdStream stream, std::string_view text);
 
  private:
   friend class supervisor::Pool;

@@ -52,10 +52,25 @@ SUPERVISOR_INLINE std::string quoted(std::string_view s) {
 SUPERVISOR_INLINE void check_stdio(const StdioSpec& io, std::string_view field, bool is_input,
                                    detail::ErrorSink& err) {
   using Mode = StdioSpec::Mode;
-  if (io.mode == Mode::file && (io.path.empty() || has_nul(io.path))) {
+  if (io.mode == Mode::same_as_out && field != "err") {
+    err.fail(errc::invalid_spec, [&] {
+      return fmt::format(
+          "ProcessSpec.{}.mode: same_as_out (stderr into stdout) is for ProcessSpec.err only",
+          field);
+    });
+  } else if (io.mode == Mode::log_file && is_input) {
+    err.fail(errc::invalid_spec, [&] {
+      return fmt::format("ProcessSpec.{}.mode: log_file is for an output stream (out, err)", field);
+    });
+  } else if ((io.mode == Mode::file || io.mode == Mode::log_file) &&
+             (io.path.empty() || has_nul(io.path))) {
     err.fail(errc::invalid_spec, [&] {
       return fmt::format("ProcessSpec.{}.path: {} is not a usable file path", field,
                          quoted(io.path));
+    });
+  } else if (io.mode == Mode::log_file && io.backups > 1000) {
+    err.fail(errc::invalid_spec, [&] {
+      return fmt::format("ProcessSpec.{}.backups: {} (at most 1000)", field, io.backups);
     });
   } else if (io.mode == Mode::pipe && is_input && io.on_line) {
     err.fail(errc::invalid_spec, [&] {
@@ -64,7 +79,7 @@ SUPERVISOR_INLINE void check_stdio(const StdioSpec& io, std::string_view field, 
           "(Process::write_stdin), not read",
           field);
     });
-  } else if (io.mode != Mode::pipe && io.on_line) {
+  } else if (!io.piped() && io.on_line) {
     err.fail(errc::invalid_spec, [&] {
       return fmt::format("ProcessSpec.{}.on_line: set, but the stream is not a pipe", field);
     });
@@ -217,8 +232,17 @@ SUPERVISOR_INLINE void detail::validate_spec(const ProcessSpec& spec, detail::Er
   if (err) return;
   check_stdio(spec.err, "err", false, err);
   if (err) return;
-  const bool piped =
-      spec.out.mode == StdioSpec::Mode::pipe || spec.err.mode == StdioSpec::Mode::pipe;
+  if (spec.out.mode == StdioSpec::Mode::log_file && spec.err.mode == StdioSpec::Mode::log_file &&
+      spec.out.path == spec.err.path) {
+    err.fail(errc::invalid_spec, [&] {
+      return fmt::format(
+          "ProcessSpec.err.path: {} is also ProcessSpec.out's log file (two writers would rotate "
+          "it apart; use StdioSpec::same_as_out for err)",
+          quoted(spec.err.path));
+    });
+    return;
+  }
+  const bool piped = spec.out.piped() || spec.err.piped();
   if (piped && spec.output.ring_bytes == 0) {
     err.fail(errc::invalid_spec,
              [] { return std::string("ProcessSpec.output.ring_bytes: 0 (must be at least 1)"); });

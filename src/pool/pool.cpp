@@ -196,6 +196,7 @@ SUPERVISOR_INLINE void validate_pool(const PoolOptions& o, detail::ErrorSink& er
     err.fail(errc::invalid_argument,
              [] { return std::string("PoolOptions.history_size: 0 (at least 1)"); });
   }
+  if (!err) detail::check_worker_logs(o, err);
 }
 
 SUPERVISOR_LOCAL_END

@@ -269,6 +269,8 @@ SUPERVISOR_INLINE std::size_t PoolCore::add_slot() {
   } else {
     Slot& s = slots_[i];
     metrics_.reclaim(s.exits, s.sm, now());
+    fold_output(s);
+    add_output(output_reclaimed_, s.output);
     const std::uint64_t last = s.sm.incarnation();
     s = Slot{i, WorkerStateMachine(i, WorkerState::backoff, now(), last)};
     s.first_incarnation = last + 1;
@@ -383,8 +385,11 @@ SUPERVISOR_INLINE PoolSnapshot PoolCore::build_snapshot() {
     health_.describe(slot.index, w);
     w.revision = slot.revision;
     if (usage_) usage_->describe(slot.index, w.incarnation, alive, w);
+    w.output = output_of(slot);
+    add_output(s.output, w.output);
     PoolMetrics::add_worker(s, std::move(w));
   }
+  add_output(s.output, output_reclaimed_);
   s.waiting = waiters_.size();
   metrics_.fill(s, desk);
   limits_.fill(s);

@@ -22,7 +22,8 @@
 // pool_core_hooks.cpp (a worker's own spec, the host's pre-start and post-stop hooks),
 // pool_core_update.cpp (Pool::update: revisions of the spec, the rollout and its rollback) and
 // pool_core_control.cpp (lease deadlines, the host's calls on one worker, revival, the pool's
-// health, recycling's spread).
+// health, recycling's spread) and pool_core_output.cpp (the workers' output: attributed lines,
+// counts, per-worker log paths).
 
 #include <fmt/format.h>
 
@@ -61,6 +62,11 @@ namespace supervisor::detail {
 // Pool::update's request: its spec, checks and strategy, each error naming its field (pool.cpp).
 // `identity_env`: the pool's PoolOptions::identity_env.
 void validate_update(const PoolUpdate& u, bool identity_env, ErrorSink& err);
+
+// Adds `from`'s counts to `to` (pool_core_output.cpp).
+void add_output(OutputCounts& to, const OutputCounts& from);
+// Refuses a rotating log file that every worker of `o` would share (pool_core_output.cpp).
+void check_worker_logs(const PoolOptions& o, ErrorSink& err);
 
 // What a lease with a deadline shares with the loop: whether it expired (set on the loop, read
 // by the holder's `Lease::expired` on any thread). Its address also names the lease: the slot
@@ -163,6 +169,8 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
     TimePoint leased_at{};
     // The revision of the spec its process runs, or its next one will (Pool::update).
     std::uint64_t revision = 1;
+    // What its processes before `worker` wrote (pool_core_output.cpp).
+    OutputCounts output{};
   };
   struct Waiter {
     std::uint64_t id;
@@ -285,6 +293,14 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
     return st;
   }
 
+  // Output (pool_core_output.cpp): PoolOptions::on_output, the counts, `{worker}` in paths.
+  OutputHook output_hook(std::size_t index, std::uint64_t incarnation);
+  // Before `slot.worker` is let go: its counts join the slot's.
+  void fold_output(Slot& slot);
+  [[nodiscard]] OutputCounts output_of(const Slot& slot) const;
+  [[nodiscard]] static bool has_worker_paths(const ProcessSpec& spec);
+  static void expand_worker_paths(ProcessSpec& spec, std::size_t index);
+
   // Leases (pool_core_leases.cpp).
   bool desk_acquire(Lease& out);  // any thread (desk_mu_)
   bool desk_release(std::size_t worker, std::uint64_t incarnation, LeaseOutcome outcome,
@@ -386,6 +402,8 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
   CheckSet target_checks_;                           // (loop)
   std::map<std::uint64_t, RevisionSpec> old_specs_;  // (loop)
   std::optional<Update> update_;                     // (loop)
+
+  OutputCounts output_reclaimed_;  // (loop) of the workers of reclaimed slots
 
   // What host threads wait on (wait_ready, drain, stop). `mu_` is taken before `desk_mu_`.
   std::mutex mu_;

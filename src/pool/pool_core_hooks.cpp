@@ -33,7 +33,8 @@ SUPERVISOR_LOCAL_END
 SUPERVISOR_INLINE std::shared_ptr<const ProcessSpec> PoolCore::worker_spec(
     std::size_t index, std::uint64_t incarnation, const NotifyChannel* notify, ErrorSink& err) {
   const std::shared_ptr<const ProcessSpec>& base = spec_of(slots_[index].revision);
-  if (!options_.per_worker_spec && notify == nullptr) return base;
+  const bool worker_paths = has_worker_paths(*base);
+  if (!options_.per_worker_spec && notify == nullptr && !worker_paths) return base;
   auto spec = std::make_shared<ProcessSpec>(*base);
   if (options_.per_worker_spec) {
     const WorkerContext worker{index, incarnation};
@@ -63,7 +64,8 @@ SUPERVISOR_INLINE std::shared_ptr<const ProcessSpec> PoolCore::worker_spec(
       return nullptr;
     }
   }
-  if (notify != nullptr) {  // this incarnation's own socket
+  expand_worker_paths(*spec, index);  // the spec's, or those per_worker_spec set
+  if (notify != nullptr) {            // this incarnation's own socket
     spec->env.set["NOTIFY_SOCKET"] = notify->address();
     if (options_.watchdog > Duration::zero()) {
       spec->env.set["WATCHDOG_USEC"] = std::to_string(

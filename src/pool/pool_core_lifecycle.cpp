@@ -79,8 +79,9 @@ SUPERVISOR_INLINE PoolCore::Launch PoolCore::launch(std::size_t index, std::uint
   if (!l.err) spec = worker_spec(index, incarnation, l.notify.get(), l.err);
   if (!l.err && options_.pre_start) run_pre_start(index, incarnation, *spec, l.err);
   if (!l.err) {
-    l.worker = host_->spawn(std::move(spec), identity_vars(index, incarnation),
-                            options_.containment, group_.get(), std::move(on_exit), l.err);
+    l.worker =
+        host_->spawn(std::move(spec), identity_vars(index, incarnation), options_.containment,
+                     group_.get(), std::move(on_exit), output_hook(index, incarnation), l.err);
   }
   if (!l.err && !l.worker)
     l.err.fail(errc::internal, [] { return std::string("spawn returned no process"); });
@@ -129,6 +130,7 @@ SUPERVISOR_INLINE void PoolCore::spawn(Slot& slot, ErrorSink* first_start_err,
     decide(slot, spawn_failed_status());
     return;
   }
+  fold_output(slot);
   slot.worker = std::move(worker);
   if (slot.sm.state() != WorkerState::starting) {
     // A subscriber of the `starting` transition, or a hook, stopped the pool or the worker
@@ -462,6 +464,7 @@ SUPERVISOR_INLINE void PoolCore::retire(Slot& slot, std::string cause) {
       Slot& s = self->slots_[index];
       if (s.sm.incarnation() != incarnation || s.sm.state() != WorkerState::retired) return;
       s.settled = true;
+      self->fold_output(s);
       s.worker.reset();  // its process ended; the snapshot shows its last_exit, kept
     });
   }

@@ -25,6 +25,7 @@
 #include "../core/run_sync.hpp"
 #include "../process/host_end.hpp"
 #include "../process/notify_note.hpp"
+#include "../process/output_hook.hpp"
 
 namespace supervisor::detail {
 
@@ -54,6 +55,8 @@ class WorkerProcess {
   [[nodiscard]] virtual std::string cgroup() const { return {}; }
   // The host's end of its channel (ProcessSpec::channel), or null.
   [[nodiscard]] virtual std::shared_ptr<HostEnd> channel() const { return nullptr; }
+  // What it read from a piped stream so far (any thread).
+  [[nodiscard]] virtual OutputStats output(StdStream /*stream*/) const { return {}; }
 };
 
 // The group all of a pool's workers share: its own (`PoolOptions::group_resources`), or the
@@ -80,11 +83,14 @@ class PoolHost {
   // is called later (loop thread) exactly once, from a turn of the loop of its own: never from
   // inside a call into this host, so the pool may act on it at once (restart, spawn).
   // `extra_env`: "NAME=value" entries its environment gets after the spec's (ChildRequest's).
+  // `on_output` (may be empty): called on the loop thread with every complete line of its piped
+  // streams and the stream it came from (stderr's lines as `out` when err is `same_as_out`),
+  // after the spec's own `on_line`.
   virtual std::unique_ptr<WorkerProcess> spawn(std::shared_ptr<const ProcessSpec> spec,
                                                std::vector<std::string> extra_env,
                                                Containment containment, WorkerGroup* group,
                                                std::function<void(const ExitStatus&)> on_exit,
-                                               ErrorSink& err) = 0;
+                                               OutputHook on_output, ErrorSink& err) = 0;
   // A group for all of a pool's workers, with shared limits (inside `parent` when it is valid).
   virtual std::unique_ptr<WorkerGroup> make_group(const ResourceLimits& limits,
                                                   const ResourceGroup& parent, ErrorSink& err) = 0;

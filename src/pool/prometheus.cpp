@@ -10,6 +10,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace supervisor {
 
@@ -47,6 +48,46 @@ SUPERVISOR_INLINE std::string prom_label(std::string_view v) {
     out += c;
   }
   return out;
+}
+
+// The output counters: the pool's, by stream, and each worker's (its slot's current worker).
+SUPERVISOR_INLINE void prom_output(std::string& out, const PoolSnapshot& s,
+                                   const std::string& pool) {
+  struct Series {
+    std::string_view name;
+    std::string_view help;
+    std::uint64_t OutputStats::*field;
+  };
+  const Series series[] = {
+      {"output_bytes_total", "Bytes read from the workers' piped output.",
+       &OutputStats::bytes_read},
+      {"output_dropped_bytes_total",
+       "Output bytes the ring buffer dropped before anyone took them.",
+       &OutputStats::bytes_dropped},
+      {"output_lines_total", "Output lines read.", &OutputStats::lines},
+  };
+  using Streams = std::pair<const OutputStats*, const OutputStats*>;  // out, err
+  const auto put = [&](std::string_view name, const std::string& labels, Streams st,
+                       std::uint64_t OutputStats::*field) {
+    out += fmt::format("{}{{{},stream=\"out\"}} {}\n{}{{{},stream=\"err\"}} {}\n", name, labels,
+                       st.first->*field, name, labels, st.second->*field);
+  };
+  const std::string pool_labels = fmt::format("pool=\"{}\"", pool);
+  for (const Series& m : series) {
+    const std::string name = fmt::format("supervisor_pool_{}", m.name);
+    out += fmt::format("# HELP {} {}\n# TYPE {} counter\n", name, m.help, name);
+    put(name, pool_labels, {&s.output.out, &s.output.err}, m.field);
+  }
+  for (const Series& m : series) {
+    if (m.field == &OutputStats::lines) continue;  // bytes are enough per worker
+    const std::string name = fmt::format("supervisor_pool_worker_{}", m.name);
+    out += fmt::format("# HELP {} {} By worker (the worker in the slot now).\n# TYPE {} counter\n",
+                       name, m.help, name);
+    for (const auto& w : s.workers) {
+      put(name, fmt::format("pool=\"{}\",worker=\"{}\"", pool, w.index),
+          {&w.output.out, &w.output.err}, m.field);
+    }
+  }
 }
 
 SUPERVISOR_LOCAL_END
@@ -101,6 +142,7 @@ SUPERVISOR_INLINE std::string to_prometheus(const PoolSnapshot& s, std::string_v
       out += fmt::format("supervisor_pool_limit_violations_total{{pool=\"{}\",limit=\"{}\"}} {}\n",
                          pool, limit, n);
   }
+  prom_output(out, s, pool);
   out +=
       "# HELP supervisor_pool_waiting Acquire calls waiting for a worker.\n"
       "# TYPE supervisor_pool_waiting gauge\n";

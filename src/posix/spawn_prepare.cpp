@@ -209,6 +209,22 @@ SUPERVISOR_INLINE int native_limit(ResourceLimit::Kind k) {
   return RLIMIT_NOFILE;
 }
 
+SUPERVISOR_LOCAL_END
+
+SUPERVISOR_INLINE void fail_open(std::string_view field, const std::string& path, int e,
+                                 bool no_follow, ErrorSink& err) {
+  err.fail(std::error_code(e, std::system_category()), [&] {
+    if (e == ELOOP && no_follow)
+      return fmt::format(
+          "ProcessSpec.{}: \"{}\" is a symbolic link, which is not followed unless "
+          "StdioSpec::follow_symlinks is set",
+          field, path);
+    return fmt::format("ProcessSpec.{}: open \"{}\": {}", field, path, sys_message(e));
+  });
+}
+
+SUPERVISOR_LOCAL_BEGIN
+
 // `host_end` receives the host's end of a pipe: the read end of out/err, the write end of in.
 SUPERVISOR_INLINE void open_stdio(const StdioSpec& io, int target, PreparedSpawn& p,
                                   UniqueFd* host_end, std::string_view field, ErrorSink& err) {
@@ -233,15 +249,7 @@ SUPERVISOR_INLINE void open_stdio(const StdioSpec& io, int target, PreparedSpawn
       if (io.mode == Mode::file && !io.follow_symlinks) flags |= O_NOFOLLOW;
       UniqueFd fd(::open(path.c_str(), flags, 0640));
       if (!fd) {
-        const int e = errno;
-        err.fail(std::error_code(e, std::system_category()), [&] {
-          if (e == ELOOP && (flags & O_NOFOLLOW) != 0)
-            return fmt::format(
-                "ProcessSpec.{}: \"{}\" is a symbolic link, which is not followed unless "
-                "StdioSpec::follow_symlinks is set",
-                field, path);
-          return fmt::format("ProcessSpec.{}: open \"{}\": {}", field, path, sys_message(e));
-        });
+        fail_open(field, path, errno, (flags & O_NOFOLLOW) != 0, err);
         return;
       }
       p.fds.push_back({fd.get(), target});
@@ -249,6 +257,18 @@ SUPERVISOR_INLINE void open_stdio(const StdioSpec& io, int target, PreparedSpawn
       p.owned.push_back(std::move(fd));
       return;
     }
+    case Mode::same_as_out: {
+      // The validated spec puts this on err only, after out's mapping: fd 2 gets what fd 1 gets.
+      for (const FdMapping& m : p.fds) {
+        if (m.target == 1) {
+          p.fds.push_back({m.source, target});
+          return;
+        }
+      }
+      p.fds.push_back({1, target});  // not reached: out always has a mapping
+      return;
+    }
+    case Mode::log_file:  // a pipe; the loop writes the file (open_log_file)
     case Mode::pipe: {
       int ends[2];
       if (::pipe2(ends, O_CLOEXEC) != 0) {

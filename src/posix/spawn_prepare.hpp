@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <supervisor/error.hpp>
@@ -88,6 +89,11 @@ enum class ExecStage {
 // non-directory cwd, a missing, non-executable or directory program; else the child's own errno,
 // with what it means for execve.
 void explain_exec_failure(const PreparedSpawn& p, ExecStage stage, int e, ErrorSink& err);
+
+// Reports that opening `path` for ProcessSpec.`field` failed with errno `e` (`no_follow`: opened
+// with O_NOFOLLOW, so ELOOP means a symbolic link).
+void fail_open(std::string_view field, const std::string& path, int e, bool no_follow,
+               ErrorSink& err);
 
 // The cwd a message names: the spec's, or the host's own.
 std::string shown_cwd(const std::string& cwd);

@@ -105,6 +105,20 @@ class OutputSink {
   ~OutputSink() = default;
 };
 
+// One output stream's log file (StdioSpec::Mode::log_file): the loop thread hands it what it
+// read from the pipe; it appends, rotating as the spec says. Loop thread only.
+class LogFile {
+ public:
+  virtual ~LogFile() = default;
+  virtual void write(std::string_view chunk) = 0;
+  // The stream ended: what was held back (an unfinished last line) is written.
+  virtual void finish() = 0;
+};
+
+// Opens ProcessSpec.`field`'s log file `io` (any thread, before the spawn); null with `err` set
+// (naming the field and the path) when it cannot.
+std::unique_ptr<LogFile> open_log_file(const StdioSpec& io, std::string_view field, ErrorSink& err);
+
 // Counters of what the kernel did under a tree's limits, read once it is gone.
 struct TreeCounters {
   std::uint64_t oom_kills = 0;      // processes the OOM killer killed in the tree

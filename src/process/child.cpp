@@ -14,13 +14,15 @@
 namespace supervisor::detail {
 
 SUPERVISOR_INLINE ChildCore::ChildCore(std::shared_ptr<LoopCore> loop_core,
-                                       std::shared_ptr<const ProcessSpec> s, ProcessOptions o)
+                                       std::shared_ptr<const ProcessSpec> s, ProcessOptions o,
+                                       OutputHook hook)
     : loop(std::move(loop_core)),
       spec_ptr(std::move(s)),
       spec(*spec_ptr),
       options(std::move(o)),
-      out_(spec.output, false, static_cast<bool>(spec.out.on_line)),
-      err_(spec.output, true, static_cast<bool>(spec.err.on_line)) {}
+      hook_(std::move(hook)),
+      out_(spec.output, false, hook_ || spec.out.on_line),
+      err_(spec.output, true, hook_ || spec.err.on_line) {}
 
 SUPERVISOR_INLINE ChildCore::~ChildCore() = default;
 
@@ -33,8 +35,8 @@ SUPERVISOR_INLINE void ChildCore::begin(std::unique_ptr<ChildOs> os) {
     ends.channel->label = fmt::format("channel of \"{}\" (pid {})", spec.display_name(), info.pid);
   started_at_ = default_clock().now();
   current_limits_ = spec.resources;
-  out_open_ = spec.out.mode == StdioSpec::Mode::pipe;
-  err_open_ = spec.err.mode == StdioSpec::Mode::pipe;
+  out_open_ = spec.out.piped();
+  err_open_ = spec.err.piped();
   const bool wake = os_->reserve();
   if (loop->in_loop()) {
     install();
@@ -79,6 +81,7 @@ SUPERVISOR_INLINE bool ChildCore::read_output(StdStream s, bool draining) {
 
 SUPERVISOR_INLINE bool ChildCore::on_chunk(StdStream s, std::string_view chunk, bool draining) {
   const auto& on_line = s == StdStream::err ? spec.err.on_line : spec.out.on_line;
+  if (LogFile* log = (s == StdStream::err ? err_log : out_log).get()) log->write(chunk);
   std::vector<std::string> lines;
   bool more = false;
   {
@@ -88,7 +91,8 @@ SUPERVISOR_INLINE bool ChildCore::on_chunk(StdStream s, std::string_view chunk, 
   if (!more) os_->pause_output(s, true);
   for (const auto& l : lines) {
     try {
-      on_line(l);
+      if (on_line) on_line(l);
+      if (hook_) hook_(s, l);  // the pool's own guard reports what it throws
     } catch (...) {
       loop->report_callback_error("on_line");
     }
@@ -101,6 +105,7 @@ SUPERVISOR_INLINE void ChildCore::close_output(StdStream s) {
   if (!open) return;
   open = false;
   os_->close_output(s);
+  if (LogFile* log = (s == StdStream::err ? err_log : out_log).get()) log->finish();
   std::lock_guard lock(mu);
   buffer(s).finish();
 }

@@ -9,10 +9,12 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <supervisor/exit_status.hpp>
@@ -20,6 +22,7 @@
 
 #include "backend.hpp"
 #include "output_buffer.hpp"
+#include "output_hook.hpp"
 
 namespace supervisor::detail {
 
@@ -30,7 +33,7 @@ class ChildCore final : public ChildEvents,
                         public std::enable_shared_from_this<ChildCore> {
  public:
   ChildCore(std::shared_ptr<LoopCore> loop_core, std::shared_ptr<const ProcessSpec> s,
-            ProcessOptions o);
+            ProcessOptions o, OutputHook hook = {});
   ~ChildCore() override;
   ChildCore(const ChildCore&) = delete;
   ChildCore& operator=(const ChildCore&) = delete;
@@ -68,6 +71,10 @@ class ChildCore final : public ChildEvents,
   // The host's ends of its stdin pipe and channel (null: none): set by begin(), before the
   // Process is handed out, then fixed; themselves thread-safe; closed when the tree is gone.
   HostEnds ends;
+  // The log files of out and err (StdioSpec::Mode::log_file; null: none): set before begin(),
+  // then the loop's.
+  std::unique_ptr<LogFile> out_log;
+  std::unique_ptr<LogFile> err_log;
 
   const std::shared_ptr<LoopCore> loop;
   // Shared: a pool's workers all point at one spec instead of holding a copy each.
@@ -98,6 +105,7 @@ class ChildCore final : public ChildEvents,
   }
 
   std::unique_ptr<ChildOs> os_;
+  OutputHook hook_;
   OutputBuffer out_;  // (mu)
   OutputBuffer err_;  // (mu)
   bool out_open_ = false;
@@ -127,6 +135,6 @@ class ChildCore final : public ChildEvents,
 Process start_process(const std::shared_ptr<LoopCore>& core,
                       std::shared_ptr<const ProcessSpec> spec, ProcessOptions options,
                       bool spec_validated, ErrorSink& err, const std::string& join_cgroup = {},
-                      std::vector<std::string> extra_env = {});
+                      std::vector<std::string> extra_env = {}, OutputHook hook = {});
 
 }  // namespace supervisor::detail

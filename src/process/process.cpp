@@ -19,7 +19,8 @@ SUPERVISOR_INLINE Process detail::start_process(const std::shared_ptr<LoopCore>&
                                                 std::shared_ptr<const ProcessSpec> spec_ptr,
                                                 ProcessOptions options, bool spec_validated,
                                                 ErrorSink& err, const std::string& join_cgroup,
-                                                std::vector<std::string> extra_env) {
+                                                std::vector<std::string> extra_env,
+                                                OutputHook hook) {
   const ProcessSpec& spec = *spec_ptr;
   if (!spec_validated) validate_spec(spec, err);
   if (err) return {};
@@ -39,7 +40,16 @@ SUPERVISOR_INLINE Process detail::start_process(const std::shared_ptr<LoopCore>&
   // calling thread.
   std::unique_ptr<SpawnPlan> plan = core->backend().prepare(spec_ptr, request, err);
   if (err) return {};
-  auto state = std::make_shared<ChildCore>(core, std::move(spec_ptr), std::move(options));
+  // Log files before the spawn: one that cannot be opened fails the start, with nothing begun.
+  std::unique_ptr<LogFile> logs[2];
+  if (spec.out.mode == StdioSpec::Mode::log_file) logs[0] = open_log_file(spec.out, "out", err);
+  if (!err && spec.err.mode == StdioSpec::Mode::log_file)
+    logs[1] = open_log_file(spec.err, "err", err);
+  if (err) return {};
+  auto state =
+      std::make_shared<ChildCore>(core, std::move(spec_ptr), std::move(options), std::move(hook));
+  state->out_log = std::move(logs[0]);
+  state->err_log = std::move(logs[1]);
   auto start_child = [&] {
     std::unique_ptr<ChildOs> os = core->backend().spawn(*plan, state->info, err);
     if (!err) state->begin(std::move(os));

@@ -45,6 +45,9 @@ class RealWorker final : public WorkerProcess {
     const auto& state = ProcessAccess::state(process_);
     return state ? state->ends.channel : nullptr;
   }
+  [[nodiscard]] OutputStats output(StdStream stream) const override {
+    return process_.output_stats(stream);
+  }
   [[nodiscard]] bool in_tree(int pid) const override {
     const auto& state = ProcessAccess::state(process_);
     return state && state->in_tree(pid);
@@ -91,14 +94,14 @@ class RealHost final : public PoolHost {
                                        std::vector<std::string> extra_env, Containment containment,
                                        WorkerGroup* group,
                                        std::function<void(const ExitStatus&)> on_exit,
-                                       ErrorSink& err) override {
+                                       OutputHook on_output, ErrorSink& err) override {
     ProcessOptions po;
     po.containment = containment;
     if (group != nullptr) po.group = static_cast<RealGroup*>(group)->group;
     po.on_exit = std::move(on_exit);
     // Validated by the pool when it started (a notify socket added since changes nothing there).
-    Process p =
-        start_process(core_, std::move(spec), std::move(po), true, err, {}, std::move(extra_env));
+    Process p = start_process(core_, std::move(spec), std::move(po), true, err, {},
+                              std::move(extra_env), std::move(on_output));
     if (err) return nullptr;
     return std::make_unique<RealWorker>(std::move(p));
   }

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -19,6 +20,7 @@
 #include "../core/timer_queue.hpp"
 #include "../pool/pool_host.hpp"
 #include "../process/exit_classify.hpp"
+#include "../process/output_buffer.hpp"
 
 namespace supervisor::detail {
 
@@ -38,7 +40,7 @@ class FakeHost final : public PoolHost, public std::enable_shared_from_this<Fake
                                        std::vector<std::string> extra_env, Containment containment,
                                        WorkerGroup* group,
                                        std::function<void(const ExitStatus&)> on_exit,
-                                       ErrorSink& err) override;
+                                       OutputHook on_output, ErrorSink& err) override;
   std::unique_ptr<WorkerGroup> make_group(const ResourceLimits& limits, const ResourceGroup& parent,
                                           ErrorSink& err) override;
   std::unique_ptr<WorkerGroup> adopt_group(const ResourceGroup& group, ErrorSink& err) override;
@@ -65,6 +67,9 @@ class FakeHost final : public PoolHost, public std::enable_shared_from_this<Fake
     double cpu_seconds = 0;
     std::vector<std::string> extra_env{};  // "NAME=value": what the pool set beyond its spec
     std::vector<Signal> signals{};         // sent by Pool::signal_worker, in order
+    OutputHook on_output{};
+    // Its piped streams (out, err), made with their first output (FakeWorld::output).
+    std::unique_ptr<OutputBuffer> buffers[2]{};
   };
   std::map<int, Proc> procs_;
   std::map<std::string, std::function<void(const NotifyNote&)>> channels_;  // by address
@@ -81,6 +86,8 @@ class FakeHost final : public PoolHost, public std::enable_shared_from_this<Fake
   void on_stop_request(int pid);
   void on_kill_request(int pid);
   void on_signal(int pid, Signal s);
+  // `pid` wrote `text` to `stream` (FakeWorld::output).
+  void output(int pid, StdStream stream, std::string_view text);
 
  private:
   std::deque<std::function<void()>> queue_;

@@ -34,6 +34,14 @@ class FakeWorker final : public WorkerProcess {
   void signal(Signal s, ErrorSink&) override {
     if (auto h = host_.lock()) h->on_signal(pid_, s);
   }
+  [[nodiscard]] OutputStats output(StdStream stream) const override {
+    const auto h = host_.lock();
+    if (!h) return {};
+    const auto it = h->procs_.find(pid_);
+    if (it == h->procs_.end() || stream == StdStream::in) return {};
+    const auto& buffer = it->second.buffers[stream == StdStream::err ? 1 : 0];
+    return buffer ? buffer->stats() : OutputStats{};
+  }
   [[nodiscard]] ResourceSample sample() const override {
     ResourceSample s;
     const auto h = host_.lock();
@@ -181,7 +189,8 @@ SUPERVISOR_INLINE std::unique_ptr<WorkerGroup> FakeHost::make_group(const Resour
 
 SUPERVISOR_INLINE std::unique_ptr<WorkerProcess> FakeHost::spawn(
     std::shared_ptr<const ProcessSpec> spec, std::vector<std::string> extra_env, Containment,
-    WorkerGroup*, std::function<void(const ExitStatus&)> on_exit, ErrorSink& err) {
+    WorkerGroup*, std::function<void(const ExitStatus&)> on_exit, OutputHook on_output,
+    ErrorSink& err) {
   if (fail_spawns_ > 0) {
     --fail_spawns_;
     err.fail(fail_error_, [&] {
@@ -194,6 +203,7 @@ SUPERVISOR_INLINE std::unique_ptr<WorkerProcess> FakeHost::spawn(
   Proc& proc =
       procs_.emplace(pid, Proc{std::move(spec), std::move(on_exit), clock_.now()}).first->second;
   proc.extra_env = std::move(extra_env);
+  proc.on_output = std::move(on_output);
   if (wall_time) {
     proc.wall_timer = add_timer(*wall_time, [this, pid] {
       auto it = procs_.find(pid);
@@ -205,6 +215,31 @@ SUPERVISOR_INLINE std::unique_ptr<WorkerProcess> FakeHost::spawn(
   }
   ++spawned_;
   return std::make_unique<FakeWorker>(weak_from_this(), pid);
+}
+
+// As the real process layer reads a pipe: through an OutputBuffer (counts, the ring, lines cut
+// at max_line), stderr merged into stdout when the spec says so; a stream that is not piped is
+// not read. No log file is written.
+SUPERVISOR_INLINE void FakeHost::output(int pid, StdStream stream, std::string_view text) {
+  auto it = procs_.find(pid);
+  if (it == procs_.end() || !it->second.alive || stream == StdStream::in) return;
+  Proc& p = it->second;
+  const ProcessSpec& spec = *p.spec;
+  if (stream == StdStream::err && spec.err.mode == StdioSpec::Mode::same_as_out)
+    stream = StdStream::out;
+  const bool err = stream == StdStream::err;
+  const StdioSpec& io = err ? spec.err : spec.out;
+  if (!io.piped()) return;
+  auto& buffer = p.buffers[err ? 1 : 0];
+  if (!buffer) buffer = std::make_unique<OutputBuffer>(spec.output, err, true);
+  std::vector<std::string> lines;
+  buffer->take(text, false, lines);
+  const OutputHook hook = p.on_output;  // a callback may end the process
+  const auto spec_ptr = p.spec;
+  for (const auto& l : lines) {
+    if (io.on_line) io.on_line(l);
+    if (hook) hook(stream, l);
+  }
 }
 
 SUPERVISOR_INLINE std::unique_ptr<NotifyChannel> FakeHost::open_notify(
@@ -376,6 +411,10 @@ SUPERVISOR_INLINE void FakeWorld::notify(int pid, std::string_view datagram, int
   auto deliver = channel->second;  // the callback may close the channel
   deliver(detail::parse_notify(datagram, sender != 0 ? sender : pid));
   host_->pump();
+}
+
+SUPERVISOR_INLINE void FakeWorld::output(int pid, StdStream stream, std::string_view text) {
+  host_->output(pid, stream, text);
 }
 
 SUPERVISOR_INLINE void FakeWorld::set_usage(int pid, std::uint64_t memory_bytes,

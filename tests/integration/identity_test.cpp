@@ -40,6 +40,7 @@ using st::events_of;
 namespace {
 
 using st::child_pool;
+using st::TempDir;
 
 std::string slurp(const fs::path& path) { return st::slurp(path.string()); }
 
@@ -72,21 +73,6 @@ std::uint16_t free_ports(std::uint16_t count) {
   FAIL("no free run of loopback ports");
   return 0;
 }
-
-// A fresh directory under the temporary one, removed by the destructor.
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& tag) : path(fs::temp_directory_path() / tag) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-};
 
 }  // namespace
 

@@ -63,7 +63,8 @@ constexpr std::string_view usage_text =
     " | notify-ready [STATUS] | notify-ready-once PATH | heartbeat MS [COUNT] | sd-watchdog"
     " | spin MS"
     " | threads N"
-    " | http-server PORT STATUS (SIGUSR1: close the listener) | channel-echo | stdin-echo\n";
+    " | http-server PORT STATUS (SIGUSR1: close the listener) | channel-echo | stdin-echo"
+    " | print-env-wait [NAME...] | interleave N [forever]\n";
 
 // Upper bounds that keep a typo from turning a test into a real fork bomb or a 30-year sleep.
 constexpr std::uint64_t max_ms = 1'000'000'000'000ULL;
@@ -576,6 +577,31 @@ void expect_args(const Args& args, std::size_t min, std::size_t max) {
   std::exit(1);
 }
 
+// Prints the named variables as print-env does (no announcement), then sleeps until killed.
+[[noreturn]] void mode_print_env_wait(const Args& args) {
+  for (const auto name : args) {
+    const std::string key(name);
+    const char* value = std::getenv(key.c_str());
+    say(value == nullptr ? "unset " + key : key + '=' + value);
+  }
+  sleep_forever();
+}
+
+// Writes N numbered lines alternately to stdout and stderr ("line K out" / "line K err", K from
+// 1), each with one write(2), and exits 0 (or sleeps with `forever`). No announcement.
+[[noreturn]] void mode_interleave(const Args& args) {
+  expect_args(args, 1, 2);
+  const auto count = number_or_usage(args[0], UINT64_MAX);
+  if (args.size() == 2 && args[1] != "forever") usage();
+  for (std::uint64_t k = 1; k <= count; ++k) {
+    const bool out = k % 2 == 1;
+    static_cast<void>(write_all(out ? STDOUT_FILENO : STDERR_FILENO,
+                                "line " + std::to_string(k) + (out ? " out\n" : " err\n")));
+  }
+  if (args.size() == 2) sleep_forever();
+  std::exit(0);
+}
+
 [[noreturn]] void mode_notify_ready(const Args& args) {
   expect_args(args, 0, 1);
   announce("notify-ready");
@@ -817,6 +843,8 @@ constexpr Mode modes[] = {
     {"threads", mode_threads},
     {"channel-echo", mode_channel_echo},
     {"stdin-echo", mode_stdin_echo},
+    {"print-env-wait", mode_print_env_wait},
+    {"interleave", mode_interleave},
 };
 
 }  // namespace

@@ -2,15 +2,17 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-// What the pool integration tests share: a pool of the test child (SUPERVISOR_TEST_CHILD), and
-// reading a whole file.
+// What the pool integration tests share: a pool of the test child (SUPERVISOR_TEST_CHILD),
+// reading a whole file, and a temporary directory.
 
 #include <chrono>
 #include <cstddef>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -48,5 +50,20 @@ inline std::string slurp(const std::string& path) {
   out << in.rdbuf();
   return out.str();
 }
+
+// A fresh directory under the temporary one, named `tag` (unique_tag), removed by the destructor.
+struct TempDir {
+  std::filesystem::path path;
+  explicit TempDir(const std::string& tag) : path(std::filesystem::temp_directory_path() / tag) {
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+};
 
 }  // namespace supervisor::testing

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "catch_compat.hpp"
+#include "fake_pool.hpp"
 #include "pool_events.hpp"
 
 namespace sv = supervisor;
@@ -25,15 +26,7 @@ using sv::testing::events_of;
 
 namespace {
 
-sv::PoolOptions options(std::size_t size) {
-  sv::PoolOptions o;
-  o.spec.argv = {"/usr/bin/worker"};  // never executed: the world is fake
-  o.size = size;
-  sv::StandardRestartOptions r;
-  r.backoff = sv::BackoffOptions::fixed(100ms);
-  o.restart_policy = std::make_shared<sv::StandardRestartPolicy>(r);
-  return o;
-}
+sv::PoolOptions options(std::size_t size) { return sv::testing::fake_pool(size); }
 
 int pid(const sv::Pool& pool, std::size_t i) { return pool.snapshot().workers[i].pid; }
 

@@ -35,6 +35,7 @@
 #include <supervisor/detail/impl/pool/pool_core_hooks.cpp>
 #include <supervisor/detail/impl/pool/pool_core_leases.cpp>
 #include <supervisor/detail/impl/pool/pool_core_lifecycle.cpp>
+#include <supervisor/detail/impl/pool/pool_core_output.cpp>
 #include <supervisor/detail/impl/pool/pool_core_update.cpp>
 #include <supervisor/detail/impl/pool/pool_metrics.cpp>
 #include <supervisor/detail/impl/pool/prometheus.cpp>
@@ -77,6 +78,7 @@
 #  include <supervisor/detail/impl/linux/spawn.cpp>
 #  include <supervisor/detail/impl/linux/tcp_check.cpp>
 #  include <supervisor/detail/impl/posix/fd_end.cpp>
+#  include <supervisor/detail/impl/posix/log_file.cpp>
 #  include <supervisor/detail/impl/posix/posix_spawn.cpp>
 #  include <supervisor/detail/impl/posix/signals.cpp>
 #  include <supervisor/detail/impl/posix/spawn_prepare.cpp>
