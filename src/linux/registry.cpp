@@ -142,7 +142,7 @@ SUPERVISOR_INLINE int open_no_symlinks(int dir_fd, const std::string& path, int 
     std::string part(rest.substr(0, slash));
     rest.remove_prefix(slash == std::string_view::npos ? rest.size() : slash);
     while (!rest.empty() && rest[0] == '/') rest.remove_prefix(1);
-    if (part.empty()) part = ".";
+    if (part.empty()) part.push_back('.');  // not `= "."`: GCC 12 -O2 reports a false -Wrestrict
     if (beneath && part == "..") {
       errno = EXDEV;
       return -1;
