@@ -196,7 +196,7 @@ SUPERVISOR_INLINE void validate_pool(const PoolOptions& o, detail::ErrorSink& er
     err.fail(errc::invalid_argument,
              [] { return std::string("PoolOptions.history_size: 0 (at least 1)"); });
   }
-  if (!err) detail::check_worker_logs(o, err);
+  if (!err) detail::check_worker_logs(o.spec, o, "PoolOptions", errc::invalid_argument, err);
 }
 
 SUPERVISOR_LOCAL_END
@@ -416,7 +416,7 @@ SUPERVISOR_INLINE void Pool::replace_async(std::size_t worker, Duration ready_ti
   core_->replace_async(worker, ready_timeout, std::move(done));
 }
 
-SUPERVISOR_INLINE void detail::validate_update(const PoolUpdate& u, bool identity_env,
+SUPERVISOR_INLINE void detail::validate_update(const PoolUpdate& u, const PoolOptions& pool,
                                                detail::ErrorSink& err) {
   detail::ErrorSink spec;
   detail::validate_spec(u.spec, spec);
@@ -424,7 +424,9 @@ SUPERVISOR_INLINE void detail::validate_update(const PoolUpdate& u, bool identit
     err.fail(spec.code, [&] { return "PoolUpdate.spec: " + spec.context; });
     return;
   }
-  validate_worker_spec(u.spec, identity_env, "PoolUpdate", errc::invalid_spec, err);
+  validate_worker_spec(u.spec, pool.identity_env, "PoolUpdate", errc::invalid_spec, err);
+  if (err) return;
+  check_worker_logs(u.spec, pool, "PoolUpdate", errc::invalid_spec, err);
   if (err) return;
   const RolloutStrategy& s = u.strategy;
   validate_limit(s.max_surge, "max_surge", err);

@@ -60,13 +60,16 @@
 namespace supervisor::detail {
 
 // Pool::update's request: its spec, checks and strategy, each error naming its field (pool.cpp).
-// `identity_env`: the pool's PoolOptions::identity_env.
-void validate_update(const PoolUpdate& u, bool identity_env, ErrorSink& err);
+// `pool`: the pool's options (what of them is fixed at construction: identity_env, max_size,
+// per_worker_spec).
+void validate_update(const PoolUpdate& u, const PoolOptions& pool, ErrorSink& err);
 
 // Adds `from`'s counts to `to` (pool_core_output.cpp).
 void add_output(OutputCounts& to, const OutputCounts& from);
-// Refuses a rotating log file that every worker of `o` would share (pool_core_output.cpp).
-void check_worker_logs(const PoolOptions& o, ErrorSink& err);
+// Refuses in `spec` (of `owner`: "PoolOptions" or "PoolUpdate") a rotating log file that every
+// worker of the pool `o` would share (pool_core_output.cpp).
+void check_worker_logs(const ProcessSpec& spec, const PoolOptions& o, const char* owner, errc code,
+                       ErrorSink& err);
 
 // What a lease with a deadline shares with the loop: whether it expired (set on the loop, read
 // by the holder's `Lease::expired` on any thread). Its address also names the lease: the slot

@@ -39,15 +39,16 @@ SUPERVISOR_INLINE void add_output(OutputCounts& to, const OutputCounts& from) {
 }
 
 // Workers rotating one file would rotate it from under each other; appending to one is fine.
-SUPERVISOR_INLINE void check_worker_logs(const PoolOptions& o, ErrorSink& err) {
+SUPERVISOR_INLINE void check_worker_logs(const ProcessSpec& spec, const PoolOptions& o,
+                                         const char* owner, errc code, ErrorSink& err) {
   if (o.max_size <= 1 || o.per_worker_spec) return;  // one worker, or the host sets the paths
-  for (const auto& [field, io] : {std::pair{"out", &o.spec.out}, std::pair{"err", &o.spec.err}}) {
+  for (const auto& [field, io] : {std::pair{"out", &spec.out}, std::pair{"err", &spec.err}}) {
     if (io->mode != StdioSpec::Mode::log_file || io->max_bytes == 0 || names_worker(*io)) continue;
-    err.fail(errc::invalid_argument, [&, field = field, io = io] {
+    err.fail(code, [&, field = field, io = io] {
       return fmt::format(
-          "PoolOptions.spec.{}.path: \"{}\" would be every worker's log file, which rotation "
-          "needs to be a worker's own: put {{worker}} in it (or set it in per_worker_spec)",
-          field, io->path);
+          "{}.spec.{}.path: \"{}\" would be every worker's log file, which rotation needs to "
+          "be a worker's own: put {{worker}} in it (or set it in per_worker_spec)",
+          owner, field, io->path);
     });
     return;
   }

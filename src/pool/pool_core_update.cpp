@@ -19,7 +19,7 @@ SUPERVISOR_INLINE void PoolCore::update_async(
     const PoolUpdate& u, std::function<void(UpdateResult, std::error_code)> done) {
   ErrorSink err;
   err.keep_context = false;
-  validate_update(u, options_.identity_env, err);  // identity_env: fixed at construction
+  validate_update(u, options_, err);  // what it reads is fixed at construction
   done = guarded_callback(std::move(done), "update_async callback");
   auto self = shared_from_this();
   host_->post([self, u, err = err.code, done = std::move(done)]() mutable {
@@ -33,7 +33,7 @@ SUPERVISOR_INLINE void PoolCore::update_async(
 
 // The blocking form: the spec's errors with their message (the field named), then the rollout.
 SUPERVISOR_INLINE UpdateResult PoolCore::update(const PoolUpdate& u, ErrorSink& err) {
-  validate_update(u, options_.identity_env, err);
+  validate_update(u, options_, err);
   if (err) return {};
   return blocking<UpdateResult>("update", err,
                                 [&](auto done) { update_async(u, std::move(done)); });

@@ -356,6 +356,16 @@ TEST_CASE("update: invalid requests fail with a typed error naming the field",
     CHECK(e.code() == sv::errc::invalid_spec);
     CHECK(std::string(e.what()).find("PoolUpdate.spec.env.set") != std::string::npos);
   }
+  // ... nor a rotating log file every worker would share.
+  sv::PoolUpdate shared_log = to_version("/usr/bin/worker-v2");
+  shared_log.spec.out = sv::StdioSpec::log_file("/var/log/app.log", 1024, 2);
+  try {
+    (void)pool.update(shared_log);
+    FAIL("no error");
+  } catch (const std::system_error& e) {
+    CHECK(e.code() == sv::errc::invalid_spec);
+    CHECK(std::string(e.what()).find("PoolUpdate.spec.out.path") != std::string::npos);
+  }
 
   // One rollout at a time.
   Outcome first;
