@@ -75,6 +75,14 @@ std::vector<std::string> live_versions(sv::testing::FakeWorld& world, const sv::
 struct Outcome {
   std::optional<sv::UpdateResult> result;
   std::error_code ec;
+
+  // Starts `update` on `pool`, its answer kept here (which must outlive it).
+  void start(sv::Pool& pool, const sv::PoolUpdate& update) {
+    pool.update_async(update, [this](sv::UpdateResult r, std::error_code e) {
+      result = std::move(r);
+      ec = e;
+    });
+  }
 };
 
 // Steps time by 100 ms (making `versions` ready), checking the pool never has fewer than
@@ -225,8 +233,7 @@ TEST_CASE("update: a new worker counts only after min_ready", "[unit][pool][upda
   strategy.max_unavailable = 0;
   strategy.min_ready = 5s;
   Outcome out;
-  pool.update_async(to_version("/usr/bin/worker-v2", strategy),
-                    [&](sv::UpdateResult r, std::error_code) { out.result = std::move(r); });
+  out.start(pool, to_version("/usr/bin/worker-v2", strategy));
   world.run_pending();
   ready_up(world, pool, {"/usr/bin/worker-v2"});
   auto s = pool.snapshot();
@@ -256,8 +263,7 @@ TEST_CASE("update: a new worker that leaves ready during min_ready does not coun
   strategy.min_ready = 5s;
   strategy.progress_deadline = 20s;
   Outcome out;
-  pool.update_async(to_version("/usr/bin/worker-v2", strategy),
-                    [&](sv::UpdateResult r, std::error_code) { out.result = std::move(r); });
+  out.start(pool, to_version("/usr/bin/worker-v2", strategy));
   world.run_pending();
   ready_up(world, pool, {"/usr/bin/worker-v2"});
   world.advance(2s);
@@ -288,8 +294,7 @@ TEST_CASE("update: percentages round as Kubernetes does", "[unit][pool][update]"
   strategy.max_surge = 0;
   strategy.max_unavailable = sv::percent(10);  // 0.3 of 3 rounds down to 0: then 1, as k8s
   Outcome out;
-  pool.update_async(to_version("/usr/bin/worker-v2", strategy),
-                    [&](sv::UpdateResult r, std::error_code) { out.result = std::move(r); });
+  out.start(pool, to_version("/usr/bin/worker-v2", strategy));
   world.run_pending();
   const auto started = events_of<sv::RolloutStarted>(pool);
   REQUIRE(started.size() == 1);
@@ -392,8 +397,7 @@ TEST_CASE("update: an old worker that crashes mid-rollout restarts on the old sp
   strategy.max_surge = 1;
   strategy.max_unavailable = 0;
   Outcome out;
-  pool.update_async(to_version("/usr/bin/worker-v2", strategy),
-                    [&](sv::UpdateResult r, std::error_code) { out.result = std::move(r); });
+  out.start(pool, to_version("/usr/bin/worker-v2", strategy));
   world.run_pending();
   // Worker 2 waits its turn (worker 0's replacement is starting); it crashes.
   const int crashed = pool.snapshot().workers[2].pid;
@@ -479,7 +483,7 @@ TEST_CASE("update: the new version's own checks gate it, and a rollback restores
   auto u = to_version("/usr/bin/worker-v2", strategy);
   u.health_checks = readiness_check(false);
   Outcome out;
-  pool.update_async(u, [&](sv::UpdateResult r, std::error_code) { out.result = std::move(r); });
+  out.start(pool, u);
   run_until_done(world, pool, out, all, 2);
   REQUIRE(out.result.has_value());
   CHECK(out.result->rolled_back);
@@ -538,8 +542,7 @@ TEST_CASE(
   strategy.max_surge = 1;
   strategy.max_unavailable = 0;
   Outcome out;
-  pool.update_async(to_version("/usr/bin/worker-v2", strategy),
-                    [&](sv::UpdateResult r, std::error_code) { out.result = std::move(r); });
+  out.start(pool, to_version("/usr/bin/worker-v2", strategy));
   run_until_done(world, pool, out, all, 0);
   REQUIRE(out.result.has_value());
   CHECK(out.result->completed);
@@ -569,8 +572,7 @@ TEST_CASE("update: a replacement already under way when it starts is followed by
   strategy.max_surge = 1;
   strategy.max_unavailable = 0;
   Outcome out;
-  pool.update_async(to_version("/usr/bin/worker-v2", strategy),
-                    [&](sv::UpdateResult r, std::error_code) { out.result = std::move(r); });
+  out.start(pool, to_version("/usr/bin/worker-v2", strategy));
   world.run_pending();
   run_until_done(world, pool, out, all, 1);
   REQUIRE(out.result.has_value());
@@ -594,8 +596,7 @@ TEST_CASE("update: a new version that crashes on start, restarted in place, is r
   strategy.max_unavailable = 1;
   strategy.progress_deadline = 5s;
   Outcome out;
-  pool.update_async(to_version("/usr/bin/worker-v2", strategy),
-                    [&](sv::UpdateResult r, std::error_code) { out.result = std::move(r); });
+  out.start(pool, to_version("/usr/bin/worker-v2", strategy));
   for (int i = 0; i < 6000 && !out.result; ++i) {
     for (const int pid : world.live_pids()) {
       if (version_of(world, pid) == "/usr/bin/worker-v2") world.exit_code(pid, 3);
