@@ -90,8 +90,10 @@ plan_windows_environment(const Environment& env, const std::vector<std::u16strin
     vars.erase(env_key(name));
   }
   std::map<std::u16string, const std::string*> set_names;  // key -> the spelling `set` used
-  for (const auto& [name, value] : env.set) {
-    const auto field = [&name = name] { return fmt::format("ProcessSpec.env.set[\"{}\"]", name); };
+  for (const auto& kv : env.set) {
+    const std::string& name = kv.first;  // not a structured binding: clang 14 cannot capture one
+    const std::string& value = kv.second;
+    const auto field = [&] { return fmt::format("ProcessSpec.env.set[\"{}\"]", name); };
     if (name.empty() || name.find('=') != std::string::npos) {
       err.fail(errc::invalid_spec, [&] {
         return fmt::format("ProcessSpec.env.set: variable name \"{}\" is {}", name,
@@ -104,12 +106,12 @@ plan_windows_environment(const Environment& env, const std::vector<std::u16strin
     const std::u16string wvalue = spec_utf16(value, field, err);
     if (err) return {};
     std::u16string key = env_key(wname);
-    if (const auto [it, fresh] = set_names.emplace(key, &name); !fresh) {
+    if (const auto seen = set_names.emplace(key, &name); !seen.second) {
       err.fail(errc::invalid_spec, [&] {
         return fmt::format(
             "ProcessSpec.env.set: \"{}\" and \"{}\" are one variable on Windows, where names "
             "are compared without regard to case",
-            *it->second, name);
+            *seen.first->second, name);
       });
       return {};
     }

@@ -10,7 +10,10 @@
 //     reports for the same case (std::error_code(errno, system_category()) there, which compares
 //     equal to these): a missing program ENOENT, a refused one EACCES, a bad executable ENOEXEC
 //     (std::errc::executable_format_error), a bad working directory ENOTDIR / ENOENT, and so on.
-//     The Win32 code stays in the message (win32_error_note).
+//     The Win32 code stays in the message (win32_error_note). CreateProcessW answers
+//     ERROR_DIRECTORY (ENOTDIR here) for a working directory that is missing as well as for one
+//     that is a file: the backend looks at it (GetFileAttributesW) to report ENOENT for a missing
+//     one, as the Linux backend looks after a failed chdir.
 // (b) A process's exit code (GetExitCodeProcess) -> LeaderExit, as the Linux backend fills it
 //     from waitid: a crash's NTSTATUS (STATUS_ACCESS_VIOLATION, STATUS_STACK_OVERFLOW, ...) is
 //     the signal Linux sends for the same fault, with the code kept in `native_code`; the
