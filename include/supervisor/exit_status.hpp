@@ -80,6 +80,12 @@ struct ExitStatus {
   bool wall_time_exceeded = false;
   ResourceUsage usage;
   std::vector<std::string> stderr_tail;  ///< The last lines of stderr, when it was piped.
+  /// Windows: the process's own exit code as Windows reported it (`GetExitCodeProcess`), kept
+  /// whatever the reason. A crash ends with an NTSTATUS such as 0xC0000005 (an access
+  /// violation), which `signal` names as the POSIX signal Linux sends for the same fault
+  /// (SIGSEGV, 11); an exit code above INT_MAX that is no crash (`exit(-1)`: 0xFFFFFFFF) is the
+  /// int the program passed in `exit_code` (-1) and is whole here. Always 0 on POSIX.
+  std::uint32_t native_code = 0;
 
   /// True when it exited normally with code 0.
   [[nodiscard]] bool ok() const noexcept { return reason == ExitReason::success; }

@@ -34,9 +34,10 @@ SUPERVISOR_INLINE std::string_view to_string(ExitReason r) noexcept {
 SUPERVISOR_LOCAL_BEGIN
 
 // Signal names for messages. Numbers are the platform's; these are Linux's (and most POSIX
-// systems' for the classic ones).
+// systems' for the classic ones). On Windows, `signal` holds these same numbers for a crash
+// (src/windows/status_map.hpp).
 SUPERVISOR_INLINE std::string signal_name(int sig) {
-#ifdef __linux__
+#if defined(__linux__) || defined(_WIN32)
   static constexpr const char* names[] = {
       nullptr,     "SIGHUP",  "SIGINT",    "SIGQUIT", "SIGILL",   "SIGTRAP", "SIGABRT", "SIGBUS",
       "SIGFPE",    "SIGKILL", "SIGUSR1",   "SIGSEGV", "SIGUSR2",  "SIGPIPE", "SIGALRM", "SIGTERM",
@@ -57,6 +58,13 @@ SUPERVISOR_INLINE void append_int(std::string& out, long long v) {
   out.append(buf, r.ptr);
 }
 
+// e.g. 0xC0000005: how Windows writes an NTSTATUS.
+SUPERVISOR_INLINE void append_hex(std::string& out, std::uint32_t v) {
+  static constexpr char digits[] = "0123456789ABCDEF";
+  out += "0x";
+  for (int shift = 28; shift >= 0; shift -= 4) out += digits[(v >> shift) & 0xFU];
+}
+
 SUPERVISOR_LOCAL_END
 
 // Built by appending: a pool describes every exit on its restart path, so no format parsing and
@@ -69,10 +77,18 @@ SUPERVISOR_INLINE std::string ExitStatus::describe() const {
     out += " (code ";
     append_int(out, exit_code);
     out += ')';
+  } else if (signal == 0 && native_code != 0) {
+    out += " (code ";  // Windows: above INT_MAX, e.g. exit(-1)
+    append_hex(out, native_code);
+    out += ')';
   }
   if (signal > 0) {
     out += " (";
     out += signal_name(signal);
+    if (native_code != 0) {
+      out += ", ";  // Windows: the NTSTATUS the crash ended with
+      append_hex(out, native_code);
+    }
     if (core_dumped) out += ", core dumped";
     out += ')';
   }

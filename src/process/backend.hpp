@@ -81,6 +81,7 @@ struct LeaderExit {
   bool kill_signal = false;       // that signal is the uncatchable kill
   bool cpu_limit_signal = false;  // that signal is the CPU-time limit's warning (SIGXCPU)
   ResourceUsage usage;
+  std::uint32_t native_code = 0;  // Windows: the exit code as reported (ExitStatus::native_code)
 };
 
 // What a child's OS half reports to its portable half (ChildCore). Loop thread.

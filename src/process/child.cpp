@@ -142,6 +142,7 @@ SUPERVISOR_INLINE void ChildCore::on_leader_exit(const LeaderExit& e) {
     status_.exit_code = e.exit_code;
     status_.signal = e.signal;
     status_.core_dumped = e.core_dumped;
+    status_.native_code = e.native_code;
   }
   leader_exited_ = true;
   // The rest of its tree goes with it, and is counted (unless the tree kill is under way: it

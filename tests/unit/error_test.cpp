@@ -147,8 +147,9 @@ TEST_CASE("ExitStatus::describe names the reason, code or signal, uptime and cou
   k.killed_descendants = 4;
   k.escaped_descendants = 1;
   k.unreaped = true;
-  // core/exit_status.cpp names signals on Linux only (numbers are the platform's); else "signal N".
-#ifdef __linux__
+  // core/exit_status.cpp names signals on Linux, and on Windows (where `signal` holds the same
+  // POSIX numbers for a crash: src/windows/status_map.hpp); else "signal N".
+#if defined(__linux__) || defined(_WIN32)
   const std::string sigkill = "SIGKILL";
 #else
   const std::string sigkill = "signal 9";

@@ -60,6 +60,11 @@
 #include <supervisor/detail/impl/strategies/sampling_limiter.cpp>
 #include <supervisor/detail/impl/strategies/scaling.cpp>
 #include <supervisor/detail/impl/testing/fake_world.cpp>
+// The Windows backend's pure parts, portable (no OS header).
+#include <supervisor/detail/impl/windows/command_line.cpp>
+#include <supervisor/detail/impl/windows/env_block.cpp>
+#include <supervisor/detail/impl/windows/status_map.cpp>
+#include <supervisor/detail/impl/windows/utf16.cpp>
 
 #if defined(__linux__)
 // The Linux backend, over POSIX.
