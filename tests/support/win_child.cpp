@@ -8,6 +8,7 @@
 //   win_child grandchild MS  starts `win_child sleep MS` (itself), prints its pid, sleeps MS
 //   win_child crash          dereferences a null pointer (STATUS_ACCESS_VIOLATION)
 //   win_child handles        prints whether each std handle is set, one line: "in=1 out=1 err=0"
+//   win_child env NAME       prints "NAME=value" (or "NAME unset") and its working directory
 //
 // Exit codes: 64 bad usage, 71 a system call failed.
 
@@ -23,7 +24,8 @@
 namespace {
 
 int usage() {
-  std::fprintf(stderr, "usage: win_child exit N | sleep MS | grandchild MS | crash | handles\n");
+  std::fprintf(stderr,
+               "usage: win_child exit N | sleep MS | grandchild MS | crash | handles | env NAME\n");
   return 64;
 }
 
@@ -79,6 +81,17 @@ int main(int argc, char** argv) {
     };
     std::printf("in=%d out=%d err=%d\n", set(STD_INPUT_HANDLE), set(STD_OUTPUT_HANDLE),
                 set(STD_ERROR_HANDLE));
+    return 0;
+  }
+  if (mode == "env" && argc == 3) {
+    const char* v = std::getenv(argv[2]);
+    if (v != nullptr)
+      std::printf("%s=%s\n", argv[2], v);
+    else
+      std::printf("%s unset\n", argv[2]);
+    char cwd[MAX_PATH];
+    if (::GetCurrentDirectoryA(MAX_PATH, cwd) == 0) return 71;
+    std::printf("cwd=%s\n", cwd);
     return 0;
   }
   return usage();

@@ -264,6 +264,38 @@ TEST_CASE("the child inherits its std handles and no other inheritable handle", 
   REQUIRE(signalled(sleeper.process.get(), guard_ms));
 }
 
+TEST_CASE("the environment block and the working directory reach the child", "[windows]") {
+  wchar_t windows_dir[MAX_PATH];
+  const UINT n = ::GetWindowsDirectoryW(windows_dir, MAX_PATH);
+  REQUIRE(n > 0);
+  wchar_t system_root[MAX_PATH];
+  const DWORD m = ::GetEnvironmentVariableW(L"SystemRoot", system_root, MAX_PATH);
+  REQUIRE(m > 0);
+  auto out = make_pipe();
+  auto r = request(L"env SV_JOB_TEST");
+  // A block of its own (SystemRoot kept: Windows' DLLs need it), nothing of the host's else.
+  r.environment = L"SV_JOB_TEST=hello";
+  r.environment.push_back(L'\0');
+  r.environment += L"SystemRoot=" + std::wstring(system_root, m);
+  r.environment.push_back(L'\0');
+  r.environment.push_back(L'\0');
+  r.cwd.assign(windows_dir, n);
+  r.std_out = out.write.get();
+  auto s = spawn(r);
+  out.write.reset();
+  const std::string text = read_all(out.read.get());
+  REQUIRE(signalled(s.process.get(), guard_ms));
+  CHECK(exit_code(s.process.get()) == 0);
+  std::string expected_cwd;
+  for (UINT i = 0; i < n; ++i) expected_cwd += static_cast<char>(windows_dir[i]);  // ASCII
+  auto lower = [](std::string v) {
+    for (char& c : v)
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return v;
+  };
+  CHECK(lower(text) == lower("SV_JOB_TEST=hello\ncwd=" + expected_cwd + "\n"));
+}
+
 TEST_CASE("a grandchild lands in the same job, and TerminateJobObject kills the whole tree",
           "[windows]") {
   auto out = make_pipe();
