@@ -120,6 +120,27 @@ std::string read_line(HANDLE h) {
   return out;
 }
 
+// A child that starts a grandchild (`grandchild MS`), and the grandchild's pid, which the child
+// prints once the grandchild exists.
+struct Tree {
+  w::JobSpawnResult spawned;
+  std::uint32_t grandchild_pid = 0;
+};
+
+Tree spawn_tree(const std::wstring& ms, const w::CompletionPort* port = nullptr,
+                std::uintptr_t key = 0) {
+  auto out = make_pipe();
+  auto r = request(L"grandchild " + ms, port, key);
+  r.std_out = out.write.get();
+  Tree t{spawn(r)};
+  out.write.reset();
+  const std::string line = read_line(out.read.get());
+  INFO(line);
+  REQUIRE(line.rfind("grandchild pid=", 0) == 0);
+  t.grandchild_pid = static_cast<std::uint32_t>(std::stoul(line.substr(15)));
+  return t;
+}
+
 struct Message {
   w::JobMessage what;
   std::uint32_t pid;
@@ -152,10 +173,14 @@ bool saw(const std::vector<Message>& got, w::JobMessage what, std::uint32_t pid 
   return false;
 }
 
-std::string describe(const std::vector<Message>& got) {
+// The messages in order, "NEW_PROCESS(pid) ..."; without the pids for a skip's reason (which
+// must read the same in every run).
+std::string describe(const std::vector<Message>& got, bool pids = true) {
   std::string s;
   for (const auto& m : got) {
-    s += std::string(w::to_string(m.what)) + "(" + std::to_string(m.pid) + ") ";
+    if (!s.empty()) s += ' ';
+    s += w::to_string(m.what);
+    if (pids) s += "(" + std::to_string(m.pid) + ")";
   }
   return s.empty() ? "none" : s;
 }
@@ -298,15 +323,9 @@ TEST_CASE("the environment block and the working directory reach the child", "[w
 
 TEST_CASE("a grandchild lands in the same job, and TerminateJobObject kills the whole tree",
           "[windows]") {
-  auto out = make_pipe();
-  auto r = request(L"grandchild 60000");
-  r.std_out = out.write.get();
-  auto s = spawn(r);
-  out.write.reset();
-  const std::string line = read_line(out.read.get());
-  INFO(line);
-  REQUIRE(line.rfind("grandchild pid=", 0) == 0);
-  const auto gpid = static_cast<std::uint32_t>(std::stoul(line.substr(15)));
+  auto tree = spawn_tree(L"60000");
+  auto& s = tree.spawned;
+  const auto gpid = tree.grandchild_pid;
   w::UniqueHandle grandchild(::OpenProcess(SYNCHRONIZE | PROCESS_QUERY_INFORMATION, FALSE, gpid));
   REQUIRE(grandchild);
   const auto ids = ids_in(s.job.get());
@@ -326,15 +345,9 @@ TEST_CASE("a grandchild lands in the same job, and TerminateJobObject kills the 
 }
 
 TEST_CASE("closing the last handle of the job kills the tree (KILL_ON_JOB_CLOSE)", "[windows]") {
-  auto out = make_pipe();
-  auto r = request(L"grandchild 60000");
-  r.std_out = out.write.get();
-  auto s = spawn(r);
-  out.write.reset();
-  const std::string line = read_line(out.read.get());
-  INFO(line);
-  REQUIRE(line.rfind("grandchild pid=", 0) == 0);
-  const auto gpid = static_cast<std::uint32_t>(std::stoul(line.substr(15)));
+  auto tree = spawn_tree(L"60000");
+  auto& s = tree.spawned;
+  const auto gpid = tree.grandchild_pid;
   w::UniqueHandle grandchild(::OpenProcess(
       SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION | PROCESS_TERMINATE, FALSE, gpid));
   REQUIRE(grandchild);
@@ -366,8 +379,8 @@ TEST_CASE("the job's port says NEW_PROCESS, EXIT_PROCESS and ACTIVE_PROCESS_ZERO
                         saw(got, w::JobMessage::exit_process, s.pid) &&
                         saw(got, w::JobMessage::active_process_zero);
   if (!complete && !wine().empty())
-    SUPERVISOR_SKIP(
-        wine_gap("the job's completion port lacks messages of a clean exit; got " + describe(got)));
+    SUPERVISOR_SKIP(wine_gap("the job's completion port lacks messages of a clean exit; got " +
+                             describe(got, false)));
   CHECK(saw(got, w::JobMessage::new_process, s.pid));
   CHECK(saw(got, w::JobMessage::exit_process, s.pid));
   CHECK_FALSE(saw(got, w::JobMessage::abnormal_exit_process));
@@ -377,15 +390,9 @@ TEST_CASE("the job's port says NEW_PROCESS, EXIT_PROCESS and ACTIVE_PROCESS_ZERO
 
 TEST_CASE("a grandchild's start and end come to the job's port too", "[windows]") {
   auto port = make_port();
-  auto out = make_pipe();
-  auto r = request(L"grandchild 100", &port, 5);
-  r.std_out = out.write.get();
-  auto s = spawn(r);
-  out.write.reset();
-  const std::string line = read_line(out.read.get());
-  INFO(line);
-  REQUIRE(line.rfind("grandchild pid=", 0) == 0);
-  const auto gpid = static_cast<std::uint32_t>(std::stoul(line.substr(15)));
+  auto tree = spawn_tree(L"100", &port, 5);
+  auto& s = tree.spawned;
+  const auto gpid = tree.grandchild_pid;
   const auto got = collect(port, [](const std::vector<Message>& m) {
     return saw(m, w::JobMessage::active_process_zero);
   });
@@ -394,8 +401,9 @@ TEST_CASE("a grandchild's start and end come to the job's port too", "[windows]"
       saw(got, w::JobMessage::new_process, gpid) && saw(got, w::JobMessage::exit_process, gpid) &&
       saw(got, w::JobMessage::exit_process, s.pid) && saw(got, w::JobMessage::active_process_zero);
   if (!complete && !wine().empty())
-    SUPERVISOR_SKIP(wine_gap(
-        "the job's completion port lacks messages of a tree's processes; got " + describe(got)));
+    SUPERVISOR_SKIP(
+        wine_gap("the job's completion port lacks messages of a tree's processes; got " +
+                 describe(got, false)));
   CHECK(saw(got, w::JobMessage::new_process, s.pid));
   CHECK(saw(got, w::JobMessage::new_process, gpid));
   CHECK(saw(got, w::JobMessage::exit_process, s.pid));
@@ -406,15 +414,9 @@ TEST_CASE("a grandchild's start and end come to the job's port too", "[windows]"
 TEST_CASE("TerminateJobObject's end of a tree comes to the port as EXIT_PROCESS and zero",
           "[windows]") {
   auto port = make_port();
-  auto out = make_pipe();
-  auto r = request(L"grandchild 60000", &port, 11);
-  r.std_out = out.write.get();
-  auto s = spawn(r);
-  out.write.reset();
-  const std::string line = read_line(out.read.get());
-  INFO(line);
-  REQUIRE(line.rfind("grandchild pid=", 0) == 0);
-  const auto gpid = static_cast<std::uint32_t>(std::stoul(line.substr(15)));
+  auto tree = spawn_tree(L"60000", &port, 11);
+  auto& s = tree.spawned;
+  const auto gpid = tree.grandchild_pid;
   d::ErrorSink err;
   w::terminate_job(s.job.get(), 1, err);
   REQUIRE_FALSE(err);
@@ -436,7 +438,7 @@ TEST_CASE("TerminateJobObject's end of a tree comes to the port as EXIT_PROCESS 
     SUPERVISOR_SKIP(
         wine_gap("after TerminateJobObject the port lacks EXIT_PROCESS or "
                  "ACTIVE_PROCESS_ZERO; got " +
-                 describe(got)));
+                 describe(got, false)));
   CHECK(saw(got, w::JobMessage::exit_process, s.pid));
   CHECK(saw(got, w::JobMessage::exit_process, gpid));
   CHECK(saw(got, w::JobMessage::active_process_zero));
@@ -456,8 +458,8 @@ TEST_CASE("a crash ends with its NTSTATUS and comes to the port as ABNORMAL_EXIT
                         !saw(got, w::JobMessage::exit_process, s.pid) &&
                         saw(got, w::JobMessage::active_process_zero);
   if (!complete && !wine().empty())
-    SUPERVISOR_SKIP(
-        wine_gap("a crash does not come as ABNORMAL_EXIT_PROCESS alone; got " + describe(got)));
+    SUPERVISOR_SKIP(wine_gap("a crash does not come as ABNORMAL_EXIT_PROCESS alone; got " +
+                             describe(got, false)));
   CHECK(saw(got, w::JobMessage::abnormal_exit_process, s.pid));
   CHECK_FALSE(saw(got, w::JobMessage::exit_process, s.pid));
   CHECK(saw(got, w::JobMessage::active_process_zero));
