@@ -5,6 +5,16 @@
 // An I/O completion port: what the Windows loop will wait on. Job objects post their messages to
 // it (job_spawn.hpp), overlapped pipe and socket operations their completions, and any thread
 // its wake-ups.
+//
+// How it is meant to sit under the readiness-based Poller seam (process/backend.hpp), unchanged:
+// a watch id is a completion key. add(h, events, id) associates `h` with the port under key `id`
+// (CreateIoCompletionPort for a pipe or socket; a job is associated when it is made, with its
+// child's id as key); the backend arms the overlapped reads itself and keeps their buffers, and
+// wait() reports a packet as ReadyEvent{key, readable} for an I/O completion, or {key, priority}
+// for a job message. The watch's callback then pulls state, as on Linux: read_output takes the
+// bytes the finished read left, and a job message means "look at the process handle and the
+// job's process list", never "this process ended" by itself (Windows does not guarantee their
+// delivery, and Wine sends none for processes TerminateJobObject kills). wake() is Poller::wake.
 
 #include <cstddef>
 #include <cstdint>
