@@ -117,7 +117,10 @@ run_stage() {
   summary+=("$(printf '%-10s %s  %d passed, %d failed, %d skipped  (%ds%s)' "$stage" "$verdict" \
     "$passed" "$failed" "$skipped" $(( $(date +%s) - start )) "$extra")")
   if [ "$skipped" -gt 0 ]; then
-    grep -h -o 'SUPERVISOR-SKIP: .*' "$log" | sort -u | sed 's/^/           /' >>"$root/build/skips.txt"
+    # A skipped test's output is not in the console log (--output-on-failure shows failures
+    # only); CTest keeps every test's output in LastTest.log.
+    grep -h -o 'SUPERVISOR-SKIP: .*' "$log" "$root/build/$stage"/Testing/Temporary/LastTest*.log \
+      2>/dev/null | sort -u | sed 's/^/           /' >>"$root/build/skips.txt"
   fi
   return "$rc"
 }

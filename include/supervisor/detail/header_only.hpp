@@ -91,3 +91,9 @@
 // No process backend yet: a Loop cannot be made (errc::unsupported).
 #  include <supervisor/detail/impl/process/no_backend.cpp>
 #endif
+#if defined(_WIN32)
+// Parts of the Windows backend, built ahead of it.
+#  include <supervisor/detail/impl/windows/iocp.cpp>
+#  include <supervisor/detail/impl/windows/job_spawn.cpp>
+#  include <supervisor/detail/impl/windows/unique_handle.cpp>
+#endif

@@ -1,0 +1,98 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+
+// The helper child of the Windows tests: one program, one behaviour per run.
+//
+//   win_child exit N         exits with N
+//   win_child sleep MS       sleeps MS milliseconds, then exits 0
+//   win_child grandchild MS  starts `win_child sleep MS` (itself), prints its pid, sleeps MS
+//   win_child crash          dereferences a null pointer (STATUS_ACCESS_VIOLATION)
+//   win_child handles        prints whether each std handle is set, one line: "in=1 out=1 err=0"
+//   win_child env NAME       prints "NAME=value" (or "NAME unset") and its working directory
+//
+// Exit codes: 64 bad usage, 71 a system call failed.
+
+#include <fcntl.h>
+#include <io.h>
+#include <windows.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+namespace {
+
+int usage() {
+  std::fprintf(stderr,
+               "usage: win_child exit N | sleep MS | grandchild MS | crash | handles | env NAME\n");
+  return 64;
+}
+
+// The top-level filter a crash ends in: the process ends with the exception's code, without the
+// debugger or error box Windows (or Wine's winedbg) would otherwise start.
+LONG WINAPI end_with_exception_code(EXCEPTION_POINTERS* e) {
+  ::TerminateProcess(::GetCurrentProcess(), e->ExceptionRecord->ExceptionCode);
+  return EXCEPTION_EXECUTE_HANDLER;
+}
+
+int grandchild(const char* ms) {
+  wchar_t self[MAX_PATH];
+  if (::GetModuleFileNameW(nullptr, self, MAX_PATH) == 0) return 71;
+  std::wstring line = L"win_child sleep ";
+  for (const char* p = ms; *p != '\0'; ++p) line += static_cast<wchar_t>(*p);
+  STARTUPINFOW si{};
+  si.cb = sizeof si;
+  PROCESS_INFORMATION pi{};
+  if (!::CreateProcessW(self, line.data(), nullptr, nullptr, FALSE, 0, nullptr, nullptr, &si, &pi))
+    return 71;
+  std::printf("grandchild pid=%lu\n", pi.dwProcessId);
+  std::fflush(stdout);
+  ::CloseHandle(pi.hThread);
+  ::CloseHandle(pi.hProcess);
+  ::Sleep(std::strtoul(ms, nullptr, 10));  // unsigned long: DWORD
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return usage();
+  // "\n" stays "\n": the tests read exact lines.
+  _setmode(_fileno(stdout), _O_BINARY);
+  const std::string mode = argv[1];
+  if (mode == "exit" && argc == 3) return std::atoi(argv[2]);
+  if (mode == "sleep" && argc == 3) {
+    ::Sleep(std::strtoul(argv[2], nullptr, 10));  // unsigned long: DWORD
+    return 0;
+  }
+  if (mode == "grandchild" && argc == 3) return grandchild(argv[2]);
+  if (mode == "crash" && argc == 2) {
+    ::SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX);
+    ::SetUnhandledExceptionFilter(end_with_exception_code);
+    volatile int* volatile nowhere = nullptr;
+    *nowhere = 1;
+    return 0;
+  }
+  if (mode == "handles" && argc == 2) {
+    auto set = [](DWORD which) {
+      HANDLE h = ::GetStdHandle(which);
+      return h != nullptr && h != INVALID_HANDLE_VALUE ? 1 : 0;
+    };
+    std::printf("in=%d out=%d err=%d\n", set(STD_INPUT_HANDLE), set(STD_OUTPUT_HANDLE),
+                set(STD_ERROR_HANDLE));
+    return 0;
+  }
+  if (mode == "env" && argc == 3) {
+    const char* v = std::getenv(argv[2]);
+    if (v != nullptr)
+      std::printf("%s=%s\n", argv[2], v);
+    else
+      std::printf("%s unset\n", argv[2]);
+    char cwd[MAX_PATH];
+    if (::GetCurrentDirectoryA(MAX_PATH, cwd) == 0) return 71;
+    std::printf("cwd=%s\n", cwd);
+    return 0;
+  }
+  return usage();
+}
