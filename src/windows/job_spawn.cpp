@@ -41,6 +41,7 @@
 // notifications whose delivery is not guaranteed (except JobObjectNotificationLimitInformation's),
 // so they are wake-ups and hints, never the only source of an exit.
 #include "job_spawn.hpp"
+#include "utf16.hpp"
 
 #include <windows.h>
 
@@ -71,28 +72,20 @@ static_assert(static_cast<std::uint32_t>(JobMessage::job_memory_limit) ==
 static_assert(static_cast<std::uint32_t>(JobMessage::notification_limit) ==
               JOB_OBJECT_MSG_NOTIFICATION_LIMIT);
 
-namespace {
+SUPERVISOR_LOCAL_BEGIN
 
-// UTF-16 to UTF-8 for messages only (invalid input becomes U+FFFD).
-// TODO(w-cmdline): use the shared conversion of src/windows/command_line.hpp.
-std::string narrow_for_message(std::wstring_view w) {
-  if (w.empty()) return {};
-  const int n = ::WideCharToMultiByte(CP_UTF8, 0, w.data(), static_cast<int>(w.size()), nullptr, 0,
-                                      nullptr, nullptr);
-  if (n <= 0) return "?";
-  std::string s(static_cast<std::size_t>(n), '\0');
-  ::WideCharToMultiByte(CP_UTF8, 0, w.data(), static_cast<int>(w.size()), s.data(), n, nullptr,
-                        nullptr);
-  return s;
+// For messages: the shared conversion (a lone surrogate becomes U+FFFD).
+SUPERVISOR_INLINE std::string narrow_for_message(std::wstring_view w) {
+  return utf16_to_utf8(std::u16string(w.begin(), w.end()));
 }
 
-std::error_code last_error() noexcept {
+SUPERVISOR_INLINE std::error_code last_error() noexcept {
   return {static_cast<int>(::GetLastError()), std::system_category()};
 }
 
 // Records `ec` with a message naming the step and the program.
-void fail_step(ErrorSink& err, std::error_code ec, std::string_view step,
-               const JobSpawnRequest& r) {
+SUPERVISOR_INLINE void fail_step(ErrorSink& err, std::error_code ec, std::string_view step,
+                                 const JobSpawnRequest& r) {
   err.fail(ec, [&] {
     return fmt::format("spawn \"{}\": {}: {}", narrow_for_message(r.program), step, ec.message());
   });
@@ -238,12 +231,12 @@ struct SpawnCall {
 
 // Whether CreateProcessW's `code` may mean "this job-list attribute is not supported here": then
 // the spawn is tried once more the other way (a real error comes back the same way again).
-bool may_be_job_list_refusal(DWORD code) noexcept {
+SUPERVISOR_INLINE bool may_be_job_list_refusal(DWORD code) noexcept {
   return code == ERROR_INVALID_PARAMETER || code == ERROR_NOT_SUPPORTED ||
          code == ERROR_CALL_NOT_IMPLEMENTED;
 }
 
-}  // namespace
+SUPERVISOR_LOCAL_END
 
 SUPERVISOR_INLINE std::string_view to_string(JobAttach a) noexcept {
   switch (a) {

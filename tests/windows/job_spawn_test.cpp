@@ -6,6 +6,7 @@
 // which part and is reported as skipped, never as passed.
 #include <windows.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <system_error>
@@ -13,8 +14,10 @@
 #include <vector>
 
 #include "catch_compat.hpp"
+#include "windows/command_line.hpp"
 #include "windows/iocp.hpp"
 #include "windows/job_spawn.hpp"
+#include "windows/utf16.hpp"
 
 namespace d = supervisor::detail;
 namespace w = supervisor::detail::win;
@@ -40,10 +43,23 @@ std::wstring child_path() {
   return self.substr(0, self.find_last_of(L"\\/") + 1) + L"supervisor_win_child.exe";
 }
 
-// A command line for arguments without spaces or quotes (the program path quoted as a whole).
-// TODO(w-cmdline): build it with the argv quoting of src/windows/command_line.hpp.
+// The command line of `program` with `args` (separated by spaces), quoted by the library's own
+// rules (src/windows/command_line.hpp).
 std::wstring command_line(const std::wstring& program, const std::wstring& args) {
-  return L"\"" + program + L"\" " + args;
+  std::vector<std::string> argv{d::utf16_to_utf8(std::u16string(program.begin(), program.end()))};
+  for (std::size_t at = 0; at < args.size();) {
+    const std::size_t end = std::min(args.find(L' ', at), args.size());
+    if (end > at) {
+      const std::wstring arg = args.substr(at, end - at);
+      argv.push_back(d::utf16_to_utf8(std::u16string(arg.begin(), arg.end())));
+    }
+    at = end + 1;
+  }
+  d::ErrorSink err;
+  const std::u16string line = d::build_command_line(argv, err);
+  INFO(err.context);
+  REQUIRE_FALSE(err);
+  return {line.begin(), line.end()};
 }
 
 w::JobSpawnRequest request(const std::wstring& args, const w::CompletionPort* port = nullptr,
