@@ -3,6 +3,8 @@
 // The Windows command line (src/windows/command_line.hpp) and UTF-8 <-> UTF-16
 // (src/windows/utf16.hpp): pure, on every platform. The same rules against real children under
 // Wine: windows_argv_wine_test.cpp.
+#include <supervisor/error.hpp>
+
 #include <cstdint>
 #include <random>
 #include <string>
