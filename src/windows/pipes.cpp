@@ -32,21 +32,20 @@ SUPERVISOR_INLINE void fail_win32(ErrorSink& err, std::uint32_t code, std::strin
   });
 }
 
-// A pipe name nobody else can predict: the host's pid, a counter, and 64 random bits.
-SUPERVISOR_INLINE std::wstring unique_pipe_name() {
+SUPERVISOR_LOCAL_END
+
+SUPERVISOR_INLINE std::wstring unique_pipe_name(std::string_view kind) {
   static std::atomic<std::uint64_t> counter{0};
   thread_local std::mt19937_64 bits{
       std::random_device{}() ^
       static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count())};
-  const std::string name = fmt::format("\\\\.\\pipe\\supervisor-{}-{}-{:016x}",
+  const std::string name = fmt::format("\\\\.\\pipe\\supervisor-{}-{}-{}-{:016x}", kind,
                                        ::GetCurrentProcessId(), ++counter, bits());
   return std::wstring(name.begin(), name.end());  // ASCII
 }
 
-SUPERVISOR_LOCAL_END
-
 SUPERVISOR_INLINE PipePair make_pipe(bool host_reads, std::string_view field, ErrorSink& err) {
-  const std::wstring name = unique_pipe_name();
+  const std::wstring name = unique_pipe_name(host_reads ? "out" : "in");
   const DWORD direction = host_reads ? PIPE_ACCESS_INBOUND : PIPE_ACCESS_OUTBOUND;
   UniqueHandle host{::CreateNamedPipeW(
       name.c_str(), direction | FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE,

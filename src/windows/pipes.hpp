@@ -19,6 +19,10 @@ struct PipePair {
   UniqueHandle child;  // an ordinary blocking handle, as a program expects
 };
 
+// A pipe name nobody else can predict: \\.\pipe\supervisor-<kind>-<host pid>-<counter>-<64
+// random bits in hex>.
+[[nodiscard]] std::wstring unique_pipe_name(std::string_view kind);
+
 // A byte pipe the child writes and the host reads (`host_reads`), or the other way round: a named
 // pipe with a name no other process can guess (the host's pid, a counter and random bits), made
 // as the first and only instance, refusing remote clients; its client end is opened at once, so

@@ -4,7 +4,7 @@
 // The Windows backend: see windows_backend.hpp. What a ProcessSpec may ask for that it does not
 // offer (yet) fails the start with errc::unsupported naming the field, never silently:
 // Identity (another user), POSIX rlimits (ProcessSpec::limits), pass_fds, the channel, a stdin
-// pipe, log files, ResourceGroups, sd_notify readiness.
+// pipe, log files, ResourceGroups.
 #include "windows_backend.hpp"
 
 #include <windows.h>
@@ -23,6 +23,7 @@
 #include "command_line.hpp"
 #include "env_block.hpp"
 #include "job_spawn.hpp"
+#include "notify_pipe.hpp"
 #include "pipes.hpp"
 #include "status_map.hpp"
 #include "utf16.hpp"
@@ -379,11 +380,13 @@ SUPERVISOR_INLINE std::shared_ptr<GroupOs> WindowsBackend::make_group(
 }
 
 SUPERVISOR_INLINE std::unique_ptr<NotifyChannel> WindowsBackend::open_notify(
-    const std::string& name, std::function<void(const NotifyNote&)>, ErrorSink& err) {
-  err.fail(errc::unsupported, [&] {
-    return fmt::format("{}: sd_notify readiness and watchdog are not offered on Windows yet", name);
-  });
-  return nullptr;
+    const std::string&, std::function<void(const NotifyNote&)> on_note, ErrorSink& err) {
+  // The name's parts (the pool's address, the worker's index) stay off the wire, as on Linux: the
+  // pipe's name is random (notify_pipe.hpp).
+  auto channel = std::make_unique<NotifyPipe>(loop_, std::move(on_note));
+  channel->open(err);
+  if (err) return nullptr;
+  return channel;
 }
 
 }  // namespace win

@@ -14,6 +14,9 @@
 //   win_child break MS       prints "ready"; on CTRL_BREAK (or Ctrl+C) prints "break" and exits
 //                            42; else exits 0 after MS milliseconds
 //   win_child ignore-break MS  prints "ready", ignores CTRL_BREAK and Ctrl+C, sleeps MS
+//   win_child notify MS MSG...  sends each MSG ('|' becomes a newline) as one message to the pipe
+//                            named by NOTIFY_SOCKET (opened afresh for each, as sd_notify does),
+//                            prints "sent N", then sleeps MS
 //
 // Exit codes: 64 bad usage, 71 a system call failed.
 
@@ -115,6 +118,29 @@ int main(int argc, char** argv) {
   if ((mode == "break" || mode == "ignore-break") && argc == 3) {
     if (!::SetConsoleCtrlHandler(mode == "break" ? on_break : ignore, TRUE)) return 71;
     std::printf("ready\n");
+    std::fflush(stdout);
+    ::Sleep(std::strtoul(argv[2], nullptr, 10));  // unsigned long: DWORD
+    return 0;
+  }
+  if (mode == "notify" && argc >= 3) {
+    const char* address = std::getenv("NOTIFY_SOCKET");
+    if (address == nullptr) return 64;
+    int sent = 0;
+    for (int i = 3; i < argc; ++i) {
+      std::string message = argv[i];
+      for (char& c : message) {
+        if (c == '|') c = '\n';
+      }
+      HANDLE h = ::CreateFileA(address, GENERIC_WRITE, 0, nullptr, OPEN_EXISTING, 0, nullptr);
+      if (h == INVALID_HANDLE_VALUE) return 71;
+      DWORD n = 0;
+      const BOOL ok =
+          ::WriteFile(h, message.data(), static_cast<DWORD>(message.size()), &n, nullptr);
+      ::CloseHandle(h);
+      if (!ok) return 71;
+      ++sent;
+    }
+    std::printf("sent %d\n", sent);
     std::fflush(stdout);
     ::Sleep(std::strtoul(argv[2], nullptr, 10));  // unsigned long: DWORD
     return 0;

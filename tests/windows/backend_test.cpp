@@ -446,3 +446,69 @@ TEST_CASE("windows: a pool restarts a killed worker and serves leases",
   }
   CHECK(audit.clean());
 }
+
+TEST_CASE("windows: sd_notify over a named pipe: READY=1 and STATUS= gate and describe workers",
+          "[windows][backend][pool][notify]") {
+  HandleAudit audit;
+  {
+    sv::Loop loop;
+    sv::PoolOptions o;
+    // The first message only describes it; the second makes it ready, in one message of two lines.
+    o.spec = child({"notify", "600000", "STATUS=starting", "READY=1|STATUS=serving"});
+    o.spec.stop.steps = {sv::StopStep{sv::Signal::terminate, 100ms, false}};
+    o.size = 2;
+    o.readiness = sv::Readiness::notify(20s);
+    sv::Pool pool(loop, o);
+    pool.start();
+    REQUIRE(pool.wait_ready(2, 20s));
+    for (const auto& wk : pool.snapshot().workers) {
+      CHECK(wk.state == sv::WorkerState::ready);
+      CHECK(wk.status == "serving");
+    }
+    pool.stop();
+  }
+  CHECK(audit.clean());
+}
+
+TEST_CASE("windows: a worker that never says READY=1 is killed at its start timeout",
+          "[windows][backend][pool][notify]") {
+  HandleAudit audit;
+  {
+    sv::Loop loop;
+    sv::PoolOptions o;
+    o.spec = child({"notify", "600000", "STATUS=still starting"});
+    o.spec.stop.steps = {sv::StopStep{sv::Signal::terminate, 100ms, false}};
+    o.size = 1;
+    o.readiness = sv::Readiness::notify(300ms);
+    sv::Pool pool(loop, o);
+    pool.start();
+    REQUIRE(wait_until([&] { return pool.snapshot().workers[0].restarts >= 1; }));
+    const auto snap = pool.snapshot();
+    REQUIRE(snap.workers[0].last_exit.has_value());
+    CHECK(snap.workers[0].last_exit->stop_requested);
+    pool.stop();
+  }
+  CHECK(audit.clean());
+}
+
+TEST_CASE("windows: the sd_notify watchdog kills a worker that falls silent",
+          "[windows][backend][pool][notify]") {
+  HandleAudit audit;
+  {
+    sv::Loop loop;
+    sv::PoolOptions o;
+    o.spec = child({"notify", "600000", "READY=1|WATCHDOG=1"});
+    o.spec.stop.steps = {sv::StopStep{sv::Signal::terminate, 100ms, false}};
+    o.size = 1;
+    o.readiness = sv::Readiness::notify(20s);
+    o.watchdog = 300ms;
+    sv::Pool pool(loop, o);
+    pool.start();
+    REQUIRE(wait_until([&] { return pool.snapshot().workers[0].restarts >= 1; }));
+    const auto snap = pool.snapshot();
+    REQUIRE(snap.workers[0].last_exit.has_value());
+    CHECK(snap.workers[0].last_exit->reason == sv::ExitReason::watchdog);
+    pool.stop();
+  }
+  CHECK(audit.clean());
+}

@@ -92,6 +92,7 @@
 #  include <supervisor/detail/impl/process/non_linux_parts.cpp>
 #  include <supervisor/detail/impl/windows/iocp.cpp>
 #  include <supervisor/detail/impl/windows/job_spawn.cpp>
+#  include <supervisor/detail/impl/windows/notify_pipe.cpp>
 #  include <supervisor/detail/impl/windows/pipes.cpp>
 #  include <supervisor/detail/impl/windows/unique_handle.cpp>
 #  include <supervisor/detail/impl/windows/windows_backend.cpp>
