@@ -3,6 +3,8 @@
 // The backend of a platform that has none yet (process/backend.hpp): everything portable builds
 // and runs (the pool on a testing::FakeWorld, the strategies), but a Loop cannot be made: real
 // processes need a backend. Each entry point says so with errc::unsupported.
+#include <fmt/format.h>
+
 #include "backend.hpp"
 
 namespace supervisor::detail {
@@ -14,5 +16,14 @@ SUPERVISOR_INLINE std::unique_ptr<Backend> make_backend(LoopCore&, const LoopOpt
 }
 
 SUPERVISOR_INLINE std::optional<ProcessSample> sample_process(int, bool) { return std::nullopt; }
+
+SUPERVISOR_INLINE std::unique_ptr<LogFile> open_log_file(const StdioSpec&, std::string_view field,
+                                                         ErrorSink& err) {
+  err.fail(errc::unsupported, [&] {
+    return fmt::format(
+        "ProcessSpec.{}: log files need a process backend, which this platform lacks", field);
+  });
+  return nullptr;
+}
 
 }  // namespace supervisor::detail

@@ -1,8 +1,7 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
 // What every backend but Linux's shares (src/process/no_backend.cpp, src/windows): the signal
-// numbers, and what they do not offer yet, said with errc::unsupported (or, for a TCP health
-// check, an `unknown` result naming the gap): log files, and TCP/HTTP checks.
+// numbers, and what they do not offer yet: TCP/HTTP checks (an `unknown` result naming the gap).
 #include <fmt/format.h>
 
 #include <supervisor/health.hpp>
@@ -24,14 +23,6 @@ SUPERVISOR_INLINE int native_signal(Signal s) noexcept {
     case Signal::cont: return 18;
   }
   return 15;
-}
-
-SUPERVISOR_INLINE std::unique_ptr<LogFile> open_log_file(const StdioSpec&, std::string_view field,
-                                                         ErrorSink& err) {
-  err.fail(errc::unsupported, [&] {
-    return fmt::format("ProcessSpec.{}: log files are not offered on this platform yet", field);
-  });
-  return nullptr;
 }
 
 }  // namespace supervisor::detail

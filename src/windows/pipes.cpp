@@ -73,7 +73,8 @@ SUPERVISOR_INLINE UniqueHandle open_null(std::string_view field, ErrorSink& err)
 }
 
 SUPERVISOR_INLINE UniqueHandle open_std_file(const std::string& path, bool read, bool append,
-                                             std::string_view field, ErrorSink& err) {
+                                             bool follow_symlinks, std::string_view field,
+                                             ErrorSink& err) {
   ErrorSink conversion;
   const std::u16string wide =
       utf8_to_utf16(path, fmt::format("ProcessSpec.{}.path", field), conversion);
@@ -82,12 +83,31 @@ SUPERVISOR_INLINE UniqueHandle open_std_file(const std::string& path, bool read,
     return {};
   }
   const std::wstring w(wide.begin(), wide.end());
-  const DWORD access = read ? GENERIC_READ : (append ? FILE_APPEND_DATA : GENERIC_WRITE);
+  const DWORD access = read ? GENERIC_READ : GENERIC_WRITE;
   const DWORD disposition = read ? OPEN_EXISTING : (append ? OPEN_ALWAYS : CREATE_ALWAYS);
+  const DWORD flags = FILE_ATTRIBUTE_NORMAL | (follow_symlinks ? 0 : FILE_FLAG_OPEN_REPARSE_POINT);
   UniqueHandle h{::CreateFileW(w.c_str(), access | SYNCHRONIZE,
                                FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
-                               disposition, FILE_ATTRIBUTE_NORMAL, nullptr)};
-  if (!h) fail_win32(err, ::GetLastError(), field, "open", path);
+                               disposition, flags, nullptr)};
+  if (!h) {
+    fail_win32(err, ::GetLastError(), field, "open", path);
+    return {};
+  }
+  BY_HANDLE_FILE_INFORMATION info{};
+  if (!follow_symlinks && ::GetFileInformationByHandle(h.get(), &info) &&
+      (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) != 0) {
+    err.fail(std::make_error_code(std::errc::too_many_symbolic_link_levels), [&] {
+      return fmt::format(
+          "ProcessSpec.{}: \"{}\" is a symbolic link (a reparse point), which is not followed "
+          "unless StdioSpec::follow_symlinks is set",
+          field, path);
+    });
+    return {};
+  }
+  if (!read) {
+    LARGE_INTEGER zero{};
+    ::SetFilePointerEx(h.get(), zero, nullptr, FILE_END);
+  }
   return h;
 }
 

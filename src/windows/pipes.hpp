@@ -33,9 +33,12 @@ PipePair make_pipe(bool host_reads, std::string_view field, ErrorSink& err);
 // The NUL device, for reading and writing (`field` names the stream in errors).
 UniqueHandle open_null(std::string_view field, ErrorSink& err);
 
-// The file of StdioSpec::Mode::file: `read` for `in`; else for writing, appended to or
-// truncated, created if missing. Errors name `field` and the path.
-UniqueHandle open_std_file(const std::string& path, bool read, bool append, std::string_view field,
-                           ErrorSink& err);
+// The file of StdioSpec::Mode::file or log_file: `read` for `in`; else for writing (GENERIC_WRITE,
+// the file pointer at its end), appended to or truncated, created if missing, shared for reading,
+// writing and deletion (a log file is renamed while open). Without `follow_symlinks` a symbolic
+// link (any reparse point) is refused, as O_NOFOLLOW does on POSIX
+// (std::errc::too_many_symbolic_link_levels). Errors name `field` and the path.
+UniqueHandle open_std_file(const std::string& path, bool read, bool append, bool follow_symlinks,
+                           std::string_view field, ErrorSink& err);
 
 }  // namespace supervisor::detail::win

@@ -233,7 +233,7 @@ SUPERVISOR_INLINE bool open_stream(const ProcessSpec& spec, StdStream s, Windows
       return true;
     case StdioSpec::Mode::null: plan.owned[i] = open_null(field, err); break;
     case StdioSpec::Mode::file:
-      plan.owned[i] = open_std_file(io.path, i == 0, io.append, field, err);
+      plan.owned[i] = open_std_file(io.path, i == 0, io.append, io.follow_symlinks, field, err);
       break;
     case StdioSpec::Mode::pipe:
     case StdioSpec::Mode::log_file: {

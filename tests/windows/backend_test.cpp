@@ -512,3 +512,55 @@ TEST_CASE("windows: the sd_notify watchdog kills a worker that falls silent",
   }
   CHECK(audit.clean());
 }
+
+TEST_CASE("windows: log files rotate at max_bytes with whole lines, one per worker",
+          "[windows][backend][pool][log]") {
+  HandleAudit audit;
+  char tmp[MAX_PATH];
+  REQUIRE(::GetTempPathA(MAX_PATH, tmp) > 0);
+  const std::string base =
+      std::string(tmp) + "supervisor-log-test-" + std::to_string(::GetCurrentProcessId()) + "-";
+  const auto read_file = [](const std::string& path) {
+    std::string out;
+    HANDLE h = ::CreateFileA(path.c_str(), GENERIC_READ,
+                             FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
+                             OPEN_EXISTING, 0, nullptr);
+    if (h == INVALID_HANDLE_VALUE) return std::string("<missing>");
+    char buf[4096];
+    DWORD n = 0;
+    while (::ReadFile(h, buf, sizeof buf, &n, nullptr) && n > 0) out.append(buf, n);
+    ::CloseHandle(h);
+    return out;
+  };
+  {
+    sv::Loop loop;
+    sv::PoolOptions o;
+    // 2,000 bytes of 100-byte lines per worker: a 1,000-byte file and one backup kept.
+    o.spec = child({"flood", "2500"});
+    o.spec.out = sv::StdioSpec::log_file(base + "{worker}.log", 1000, 1);
+    o.size = 2;
+    sv::Pool pool(loop, o);
+    pool.start();
+    REQUIRE(wait_until([&] {
+      const auto s = pool.snapshot();
+      return s.workers[0].restarts >= 1 && s.workers[1].restarts >= 1;
+    }));
+    pool.stop();
+  }
+  for (const char* worker : {"0", "1"}) {
+    const std::string path = base + worker + ".log";
+    for (const std::string& f : {path, path + ".1"}) {
+      const std::string text = read_file(f);
+      INFO(f);
+      REQUIRE(text != "<missing>");
+      CHECK(text.size() <= 1000);
+      CHECK(text.size() % 100 == 0);  // whole lines only
+      const std::vector<std::string> lines = lines_of(text);
+      CHECK(std::all_of(lines.begin(), lines.end(),
+                        [](const std::string& l) { return l == std::string(99, 'x'); }));
+    }
+    CHECK(read_file(path + ".2") == "<missing>");  // one backup kept
+    for (const std::string& f : {path, path + ".1"}) ::DeleteFileA(f.c_str());
+  }
+  CHECK(audit.clean());
+}

@@ -53,6 +53,7 @@
 #include <supervisor/detail/impl/process/process.cpp>
 #include <supervisor/detail/impl/process/real_pool_host.cpp>
 #include <supervisor/detail/impl/process/resource_group.cpp>
+#include <supervisor/detail/impl/process/rotating_log.cpp>
 #include <supervisor/detail/impl/process/spawn_plan.cpp>
 #include <supervisor/detail/impl/strategies/circuit_breaker.cpp>
 #include <supervisor/detail/impl/strategies/health.cpp>
@@ -92,6 +93,7 @@
 #  include <supervisor/detail/impl/process/non_linux_parts.cpp>
 #  include <supervisor/detail/impl/windows/iocp.cpp>
 #  include <supervisor/detail/impl/windows/job_spawn.cpp>
+#  include <supervisor/detail/impl/windows/log_file.cpp>
 #  include <supervisor/detail/impl/windows/notify_pipe.cpp>
 #  include <supervisor/detail/impl/windows/pipes.cpp>
 #  include <supervisor/detail/impl/windows/unique_handle.cpp>
