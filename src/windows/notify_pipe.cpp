@@ -42,7 +42,11 @@ SUPERVISOR_INLINE NotifyPipe::~NotifyPipe() {
 SUPERVISOR_INLINE void NotifyPipe::open(ErrorSink& err) {
   const std::wstring name = unique_pipe_name("notify");
   address_.assign(name.begin(), name.end());  // ASCII
-  listen(err);
+  // Two instances wait for clients, so that a client that opens the pipe again at once (one
+  // connection per message, as sd_notify does) finds one free while the loop has not yet
+  // replaced the one it used; a client that still finds every instance busy waits for one
+  // (WaitNamedPipeW), as named pipe clients do.
+  if (listen(err)) listen(err);
 }
 
 // A new instance, waiting for the next client.

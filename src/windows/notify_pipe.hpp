@@ -9,6 +9,8 @@
 // systemd's sd_notify sends: "KEY=VALUE" lines separated by "\n" ("READY=1", "STATUS=...",
 // "WATCHDOG=1", "STOPPING=1"). A client may keep its handle open for many messages, or open it
 // for each one (as sd_notify does with its socket); several clients may be connected at once.
+// A client that finds every instance busy (ERROR_PIPE_BUSY) waits for one with WaitNamedPipeW
+// and opens it again, as any named pipe client does; two instances wait at all times.
 //
 // Only processes of the host's user can write to it: a pipe's default security grants the
 // creator (and SYSTEM, and administrators) full access and others read access only, which an

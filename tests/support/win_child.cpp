@@ -131,7 +131,15 @@ int main(int argc, char** argv) {
       for (char& c : message) {
         if (c == '|') c = '\n';
       }
-      HANDLE h = ::CreateFileA(address, GENERIC_WRITE, 0, nullptr, OPEN_EXISTING, 0, nullptr);
+      HANDLE h = INVALID_HANDLE_VALUE;
+      for (int attempt = 0; attempt < 100 && h == INVALID_HANDLE_VALUE; ++attempt) {
+        h = ::CreateFileA(address, GENERIC_WRITE, 0, nullptr, OPEN_EXISTING, 0, nullptr);
+        // Every instance busy: wait for one, as a named pipe client does.
+        if (h == INVALID_HANDLE_VALUE && ::GetLastError() == ERROR_PIPE_BUSY)
+          ::WaitNamedPipeA(address, 1000);
+        else if (h == INVALID_HANDLE_VALUE)
+          break;
+      }
       if (h == INVALID_HANDLE_VALUE) return 71;
       DWORD n = 0;
       const BOOL ok =

@@ -148,6 +148,13 @@ TEST_CASE("identity: the spec may not set the pool's own variables while identit
   CHECK_FALSE(ec);
 }
 
+// An absolute directory of the platform (validate() checks the platform's rule).
+#if defined(_WIN32)
+constexpr const char* k_srv = "C:\\srv\\w";
+#else
+constexpr const char* k_srv = "/srv/w";
+#endif
+
 TEST_CASE("per_worker_spec derives each worker's spec before each start",
           "[unit][pool][identity]") {
   sv::testing::FakeWorld world;
@@ -156,7 +163,7 @@ TEST_CASE("per_worker_spec derives each worker's spec before each start",
   o.per_worker_spec = [&](const sv::WorkerContext& w, sv::ProcessSpec& spec) {
     calls.emplace_back(w.index, w.incarnation);
     spec.argv.push_back("--port=" + std::to_string(8000 + w.index));
-    spec.cwd = "/srv/w" + std::to_string(w.index);
+    spec.cwd = k_srv + std::to_string(w.index);
     spec.env.set["ROLE"] = w.index == 0 ? "leader" : "follower";
   };
   sv::Pool pool(world, o);
@@ -167,7 +174,7 @@ TEST_CASE("per_worker_spec derives each worker's spec before each start",
     REQUIRE(spec != nullptr);
     CHECK(spec->argv ==
           std::vector<std::string>{"/usr/bin/worker", "--port=" + std::to_string(8000 + i)});
-    CHECK(spec->cwd == "/srv/w" + std::to_string(i));
+    CHECK(spec->cwd == k_srv + std::to_string(i));
     CHECK(env(world, pid(pool, i), "SUPERVISOR_WORKER_INDEX") == std::to_string(i));
   }
   CHECK(env(world, pid(pool, 0), "ROLE") == "leader");
