@@ -234,6 +234,28 @@ TEST_CASE("exit code, output and rusage of a real child", "[integration][process
   REQUIRE_CLEAN(audit, tag);
 }
 
+TEST_CASE("Containment::job_object is Windows': refused on Linux, typed and named",
+          "[integration][process]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("job-object");
+  {
+    sv::Loop loop;
+    sv::ProcessOptions o;
+    o.containment = sv::Containment::job_object;
+    std::error_code ec;
+    auto p = sv::Process::start(loop, spec_for(tag, {"exit", "0"}), o, ec);
+    CHECK(ec == sv::errc::unsupported);
+    CHECK_FALSE(p.valid());
+    try {
+      (void)sv::Process::start(loop, spec_for(tag, {"exit", "0"}), o);
+      FAIL("started with Containment::job_object");
+    } catch (const sv::Error& e) {
+      CHECK(std::string(e.what()).find("Containment::job_object") != std::string::npos);
+    }
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
 TEST_CASE("exit 0 is success, a crash is a signal, abort dumps or signals",
           "[integration][process]") {
   st::LeakAudit audit;
