@@ -63,6 +63,7 @@
 // The Windows backend's pure parts, portable (no OS header).
 #include <supervisor/detail/impl/windows/command_line.cpp>
 #include <supervisor/detail/impl/windows/env_block.cpp>
+#include <supervisor/detail/impl/windows/job_limit_math.cpp>
 #include <supervisor/detail/impl/windows/status_map.cpp>
 #include <supervisor/detail/impl/windows/utf16.cpp>
 
@@ -94,6 +95,7 @@
 #if defined(_WIN32)
 // Parts of the Windows backend, built ahead of it.
 #  include <supervisor/detail/impl/windows/iocp.cpp>
+#  include <supervisor/detail/impl/windows/job_limits.cpp>
 #  include <supervisor/detail/impl/windows/job_spawn.cpp>
 #  include <supervisor/detail/impl/windows/unique_handle.cpp>
 #endif
