@@ -425,7 +425,7 @@ TEST_CASE("a job's usage: CPU time, processes and memory", "[windows]") {
   CHECK(u.cpu_seconds() >= u.user_seconds);
 }
 
-TEST_CASE("a group's job kills on close and holds its limits", "[windows]") {
+TEST_CASE("a group's job has KILL_ON_JOB_CLOSE and its limits", "[windows]") {
   sv::ResourceLimits limits;
   limits.max_processes = 8;
   limits.memory_high = 16 * mib;
