@@ -9,7 +9,7 @@
 #include <cstdint>
 
 #include "catch_compat.hpp"
-#include "process/exit_classify.hpp"
+#include "job_limit_reason.hpp"
 #include "windows/job_limit_math.hpp"
 #include "windows/status_map.hpp"
 
@@ -18,26 +18,7 @@ namespace d = supervisor::detail;
 namespace w = supervisor::detail::win;
 namespace sig = supervisor::detail::posix_signal;
 
-namespace {
-
-// The reason the shared table gives an exit under `hits`, as ChildCore::finalize asks it.
-sv::ExitReason reason_under(const w::JobLimitHits& hits, std::uint32_t code,
-                            std::optional<sv::Duration> cpu_time_limit = std::nullopt,
-                            bool stop_requested = false, bool final_kill = false) {
-  const d::LeaderExit e = hits.leader_exit(code);
-  d::ExitFacts f;
-  f.exit_code = e.exit_code;
-  f.signal = e.signal;
-  f.kill_signal = e.kill_signal;
-  f.cpu_limit_signal = e.cpu_limit_signal;
-  f.oom_kills = hits.counters().oom_kills;
-  f.cpu_time_limit = cpu_time_limit;
-  f.stop_requested = stop_requested;
-  f.final_kill = final_kill;
-  return d::classify_exit(f);
-}
-
-}  // namespace
+using job_test::reason_under;
 
 TEST_CASE("cpu_cores becomes a CpuRate share of all logical processors, 1..10000", "[unit]") {
   CHECK(w::cpu_rate_of(1.0, 4) == 2500);

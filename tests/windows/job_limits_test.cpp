@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "catch_compat.hpp"
+#include "job_limit_reason.hpp"
 #include "job_test_support.hpp"
-#include "process/exit_classify.hpp"
 #include "windows/job_limits.hpp"
 #include "windows/status_map.hpp"
 
@@ -87,20 +87,6 @@ w::JobLimitHits hits_of(const std::vector<Message>& got, std::uint32_t leader) {
   hits.leader_pid = leader;
   for (const auto& m : got) hits.note(m.what, m.pid);
   return hits;
-}
-
-// The reason the shared table gives the leader's end under `hits`, as ChildCore::finalize asks.
-sv::ExitReason reason_of(const w::JobLimitHits& hits, DWORD code,
-                         std::optional<sv::Duration> cpu_time = std::nullopt) {
-  const d::LeaderExit e = hits.leader_exit(code);
-  d::ExitFacts f;
-  f.exit_code = e.exit_code;
-  f.signal = e.signal;
-  f.kill_signal = e.kill_signal;
-  f.cpu_limit_signal = e.cpu_limit_signal;
-  f.oom_kills = hits.counters().oom_kills;
-  f.cpu_time_limit = cpu_time;
-  return d::classify_exit(f);
 }
 
 void end(w::JobSpawnResult& s) {
@@ -324,7 +310,7 @@ TEST_CASE("a memory hog fails at memory_max, and its end is an oom_kill", "[wind
   const auto hits = hits_of(got, s.pid);
   CHECK(hits.counters().oom_kills >= 1);
   CHECK(hits.leader_memory);
-  CHECK(reason_of(hits, code) == sv::ExitReason::oom_kill);
+  CHECK(reason_under(hits, code) == sv::ExitReason::oom_kill);
 }
 
 TEST_CASE("a process beyond max_processes is refused and counted as a fork refusal", "[windows]") {
@@ -381,7 +367,7 @@ TEST_CASE("a process past its cpu_time is ended, and its end is a resource_limit
   CHECK(saw(got, w::JobMessage::end_of_process_time, s.pid));
   const auto hits = hits_of(got, s.pid);
   CHECK(hits.leader_cpu_time);
-  CHECK(reason_of(hits, code, r.cpu_time) == sv::ExitReason::resource_limit);
+  CHECK(reason_under(hits, code, r.cpu_time) == sv::ExitReason::resource_limit);
 }
 
 TEST_CASE("a job's usage: CPU time, processes and memory", "[windows]") {
