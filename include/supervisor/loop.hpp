@@ -123,7 +123,9 @@ struct LoopInfo {
 /// Loop: the kernel addresses a child's SIGCHLD to the thread that started it, and with SIGCHLD's
 /// default disposition drops it there unseen, so the exits of children started on the loop never
 /// interrupt or reach the host's threads (nor a signalfd of the host's). A host that installs a
-/// SIGCHLD handler sees it run for them, mostly on this thread.
+/// SIGCHLD handler sees it run for them, mostly on this thread. On Windows there are no signals;
+/// besides the loop's thread, Windows' own thread-pool wait thread (shared by the process) posts
+/// each child's exit to the loop (`RegisterWaitForSingleObject`).
 ///
 /// A child that the host `fork()`s without exec gets copies of the Loop and of every Pool and
 /// Process on it, but not the loop thread: there they are inert. Each call that needs the loop

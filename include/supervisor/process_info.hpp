@@ -25,6 +25,11 @@ enum class Containment {
   automatic,      ///< A fresh cgroup v2 group when usable, else the process group.
   cgroup,         ///< A fresh cgroup v2 group; starting fails if none is usable.
   process_group,  ///< The child's process group (setsid); escaped descendants are counted.
+  /// Windows: a Job Object of its own (every descendant joins it, TerminateJobObject kills the
+  /// tree, and closing the host's only handle to it kills the tree with the host). Whatever
+  /// containment is asked for, a Windows child gets its job (`cgroup` is refused there, with
+  /// `errc::cgroup_unavailable`); ProcessInfo reports this value.
+  job_object,
 };
 
 /// Which mechanism started a process.
@@ -38,6 +43,12 @@ enum class SpawnPath {
   /// Linux clone(2), where clone3 is missing or not wanted (`LinuxLoopOptions::spawn_path` set to
   /// posix_spawn) and the child has groups to join: it joins them before execve.
   clone,
+  /// Windows: CreateProcessW with PROC_THREAD_ATTRIBUTE_JOB_LIST, which puts the process into
+  /// its job before its first instruction.
+  job_list,
+  /// Windows, where the job-list attribute is refused (before Windows 10): CREATE_SUSPENDED,
+  /// AssignProcessToJobObject, then ResumeThread. The program still runs nothing outside its job.
+  job_assign,
 };
 
 [[nodiscard]] SUPERVISOR_API std::string_view to_string(SpawnPath p) noexcept;
@@ -55,7 +66,9 @@ struct ProcessInfo {
   int pid = 0;
   int pgid = 0;
   SpawnPath path = SpawnPath::clone3;
-  bool pidfd = true;  ///< Watched and signalled through a pidfd (else polled and signalled by PID).
+  /// Watched and signalled through a pidfd (else polled and signalled by PID); on Windows through
+  /// the process handle (always).
+  bool pidfd = true;
   Containment containment = Containment::process_group;
   std::string cgroup;   ///< The worker's fresh cgroup directory, when contained by one.
   std::string program;  ///< The resolved executable path.

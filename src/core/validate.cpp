@@ -32,6 +32,20 @@ SUPERVISOR_INLINE bool has_nul(std::string_view s) {
   return s.find('\0') != std::string_view::npos;
 }
 
+// An absolute path of the platform: "/..." on POSIX; on Windows a drive's (C:\... or C:/...)
+// or a UNC one (\\server\share).
+SUPERVISOR_INLINE bool is_absolute_path(std::string_view p) {
+#if defined(_WIN32)
+  const auto sep = [](char c) { return c == '\\' || c == '/'; };
+  if (p.size() >= 3 && ((p[0] >= 'A' && p[0] <= 'Z') || (p[0] >= 'a' && p[0] <= 'z')) &&
+      p[1] == ':' && sep(p[2]))
+    return true;
+  return p.size() >= 3 && sep(p[0]) && sep(p[1]) && !sep(p[2]);
+#else
+  return !p.empty() && p.front() == '/';
+#endif
+}
+
 // Quotes a value for an error message, escaping what would confuse a reader.
 SUPERVISOR_INLINE std::string quoted(std::string_view s) {
   std::string out = "\"";
@@ -220,7 +234,7 @@ SUPERVISOR_INLINE void detail::validate_spec(const ProcessSpec& spec, detail::Er
     });
     return;
   }
-  if (!spec.cwd.empty() && (spec.cwd.front() != '/' || has_nul(spec.cwd))) {
+  if (!spec.cwd.empty() && (!is_absolute_path(spec.cwd) || has_nul(spec.cwd))) {
     err.fail(errc::invalid_spec, [&] {
       return fmt::format("ProcessSpec.cwd: {} is not an absolute path", quoted(spec.cwd));
     });

@@ -218,6 +218,15 @@ SUPERVISOR_INLINE const ProcTable& LinuxBackend::proc_table() {
 SUPERVISOR_INLINE std::unique_ptr<SpawnPlan> LinuxBackend::prepare(
     std::shared_ptr<const ProcessSpec> spec_ptr, ChildRequest& request, ErrorSink& err) {
   const ProcessSpec& spec = *spec_ptr;
+  if (request.containment == Containment::job_object) {
+    err.fail(errc::unsupported, [&] {
+      return fmt::format(
+          "start \"{}\": Containment::job_object is Windows' (Job Objects); on Linux a tree is "
+          "contained by a cgroup or its process group",
+          spec.display_name());
+    });
+    return nullptr;
+  }
   auto plan = std::make_unique<LinuxPlan>();
   plan->containment = request.containment;
   if (plan->containment == Containment::automatic)

@@ -12,6 +12,8 @@ SUPERVISOR_INLINE std::string_view to_string(SpawnPath p) noexcept {
     case SpawnPath::clone3: return "clone3";
     case SpawnPath::posix_spawn: return "posix_spawn";
     case SpawnPath::clone: return "clone";
+    case SpawnPath::job_list: return "job-list";
+    case SpawnPath::job_assign: return "job-assign";
   }
   return "clone3";
 }
@@ -21,6 +23,7 @@ SUPERVISOR_INLINE std::string_view to_string(Containment c) noexcept {
     case Containment::automatic: return "automatic";
     case Containment::cgroup: return "cgroup";
     case Containment::process_group: return "process-group";
+    case Containment::job_object: return "job-object";
   }
   return "?";
 }

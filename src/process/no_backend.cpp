@@ -5,8 +5,6 @@
 // processes need a backend. Each entry point says so with errc::unsupported.
 #include <fmt/format.h>
 
-#include <supervisor/health.hpp>
-
 #include "backend.hpp"
 
 namespace supervisor::detail {
@@ -15,21 +13,6 @@ SUPERVISOR_INLINE std::unique_ptr<Backend> make_backend(LoopCore&, const LoopOpt
   throw_error(errc::unsupported,
               "Loop: this platform has no process backend yet (the pool runs on a "
               "testing::FakeWorld only)");
-}
-
-// POSIX's numbers, so that messages and tests read the same everywhere.
-SUPERVISOR_INLINE int native_signal(Signal s) noexcept {
-  switch (s) {
-    case Signal::hangup: return 1;
-    case Signal::interrupt: return 2;
-    case Signal::quit: return 3;
-    case Signal::kill: return 9;
-    case Signal::user1: return 10;
-    case Signal::user2: return 12;
-    case Signal::terminate: return 15;
-    case Signal::cont: return 18;
-  }
-  return 15;
 }
 
 SUPERVISOR_INLINE std::optional<ProcessSample> sample_process(int, bool) { return std::nullopt; }
@@ -44,17 +27,3 @@ SUPERVISOR_INLINE std::unique_ptr<LogFile> open_log_file(const StdioSpec&, std::
 }
 
 }  // namespace supervisor::detail
-
-namespace supervisor {
-
-SUPERVISOR_INLINE struct TcpCheck::Attempt {};
-
-SUPERVISOR_INLINE TcpCheck::~TcpCheck() = default;
-
-SUPERVISOR_INLINE void TcpCheck::probe(const ProbeTarget&, ProbeCallback done) {
-  done(ProbeResult::unknown(name() + " checks need a process backend, which this platform lacks"));
-}
-
-SUPERVISOR_INLINE void TcpCheck::cancel(const ProbeTarget&) {}
-
-}  // namespace supervisor

@@ -41,6 +41,7 @@
 // notifications whose delivery is not guaranteed (except JobObjectNotificationLimitInformation's),
 // so they are wake-ups and hints, never the only source of an exit.
 #include "job_spawn.hpp"
+#include "status_map.hpp"
 #include "utf16.hpp"
 
 #include <windows.h>
@@ -83,11 +84,15 @@ SUPERVISOR_INLINE std::error_code last_error() noexcept {
   return {static_cast<int>(::GetLastError()), std::system_category()};
 }
 
-// Records `ec` with a message naming the step and the program.
+// Records `ec` (a Win32 error) as the std::errc the Linux backend reports for the same case where
+// status_map.hpp knows it (a missing program: no_such_file_or_directory), else as it is, with a
+// message naming the step, the program and the Win32 code.
 SUPERVISOR_INLINE void fail_step(ErrorSink& err, std::error_code ec, std::string_view step,
                                  const JobSpawnRequest& r) {
-  err.fail(ec, [&] {
-    return fmt::format("spawn \"{}\": {}: {}", narrow_for_message(r.program), step, ec.message());
+  const auto win32 = static_cast<std::uint32_t>(ec.value());
+  err.fail(win32_error(win32, ec), [&] {
+    return fmt::format("spawn \"{}\": {}: {} ({})", narrow_for_message(r.program), step,
+                       ec.message(), win32_error_note(win32));
   });
 }
 

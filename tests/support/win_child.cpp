@@ -9,6 +9,14 @@
 //   win_child crash          dereferences a null pointer (STATUS_ACCESS_VIOLATION)
 //   win_child handles        prints whether each std handle is set, one line: "in=1 out=1 err=0"
 //   win_child env NAME       prints "NAME=value" (or "NAME unset") and its working directory
+//   win_child say OUT ERR    prints the line OUT on stdout and ERR on stderr, then exits 0
+//   win_child flood BYTES    writes BYTES bytes of lines ("x...x\n", 100 bytes each) to stdout
+//   win_child break MS       prints "ready"; on CTRL_BREAK (or Ctrl+C) prints "break" and exits
+//                            42; else exits 0 after MS milliseconds
+//   win_child ignore-break MS  prints "ready", ignores CTRL_BREAK and Ctrl+C, sleeps MS
+//   win_child notify MS MSG...  sends each MSG ('|' becomes a newline) as one message to the pipe
+//                            named by NOTIFY_SOCKET (opened afresh for each, as sd_notify does),
+//                            prints "sent N", then sleeps MS
 //
 // Exit codes: 64 bad usage, 71 a system call failed.
 //
@@ -32,8 +40,10 @@
 namespace {
 
 int usage() {
-  std::fprintf(stderr,
-               "usage: win_child exit N | sleep MS | grandchild MS | crash | handles | env NAME\n");
+  std::fprintf(
+      stderr,
+      "usage: win_child exit N | sleep MS | grandchild MS | crash | handles | env NAME | say OUT "
+      "ERR | flood BYTES | break MS | ignore-break MS\n");
   return 64;
 }
 
@@ -43,6 +53,15 @@ LONG WINAPI end_with_exception_code(EXCEPTION_POINTERS* e) {
   ::TerminateProcess(::GetCurrentProcess(), e->ExceptionRecord->ExceptionCode);
   return EXCEPTION_EXECUTE_HANDLER;
 }
+
+BOOL WINAPI on_break(DWORD event) {
+  if (event != CTRL_BREAK_EVENT && event != CTRL_C_EVENT) return FALSE;
+  std::printf("break\n");
+  std::fflush(stdout);
+  ::ExitProcess(42);
+}
+
+BOOL WINAPI ignore(DWORD) { return TRUE; }
 
 int grandchild(const char* ms) {
   wchar_t self[MAX_PATH];
@@ -130,6 +149,7 @@ int main(int argc, char** argv) {
   if (argc < 2) return usage();
   // "\n" stays "\n": the tests read exact lines.
   _setmode(_fileno(stdout), _O_BINARY);
+  _setmode(_fileno(stderr), _O_BINARY);
   const std::string mode = argv[1];
   if (mode == "exit" && argc == 3) return std::atoi(argv[2]);
   if (mode == "sleep" && argc == 3) {
@@ -156,6 +176,48 @@ int main(int argc, char** argv) {
     };
     std::printf("in=%d out=%d err=%d\n", set(STD_INPUT_HANDLE), set(STD_OUTPUT_HANDLE),
                 set(STD_ERROR_HANDLE));
+    return 0;
+  }
+  if (mode == "say" && argc == 4) {
+    std::printf("%s\n", argv[2]);
+    std::fflush(stdout);
+    std::fprintf(stderr, "%s\n", argv[3]);
+    return 0;
+  }
+  if (mode == "flood" && argc == 3) {
+    const unsigned long total = std::strtoul(argv[2], nullptr, 10);
+    const std::string line = std::string(99, 'x') + "\n";
+    for (unsigned long sent = 0; sent < total; sent += 100) std::fputs(line.c_str(), stdout);
+    return 0;
+  }
+  if ((mode == "break" || mode == "ignore-break") && argc == 3) {
+    if (!::SetConsoleCtrlHandler(mode == "break" ? on_break : ignore, TRUE)) return 71;
+    std::printf("ready\n");
+    std::fflush(stdout);
+    ::Sleep(std::strtoul(argv[2], nullptr, 10));  // unsigned long: DWORD
+    return 0;
+  }
+  if (mode == "notify" && argc >= 3) {
+    const char* address = std::getenv("NOTIFY_SOCKET");
+    if (address == nullptr) return 64;
+    int sent = 0;
+    for (int i = 3; i < argc; ++i) {
+      std::string message = argv[i];
+      for (char& c : message) {
+        if (c == '|') c = '\n';
+      }
+      HANDLE h = ::CreateFileA(address, GENERIC_WRITE, 0, nullptr, OPEN_EXISTING, 0, nullptr);
+      if (h == INVALID_HANDLE_VALUE) return 71;
+      DWORD n = 0;
+      const BOOL ok =
+          ::WriteFile(h, message.data(), static_cast<DWORD>(message.size()), &n, nullptr);
+      ::CloseHandle(h);
+      if (!ok) return 71;
+      ++sent;
+    }
+    std::printf("sent %d\n", sent);
+    std::fflush(stdout);
+    ::Sleep(std::strtoul(argv[2], nullptr, 10));  // unsigned long: DWORD
     return 0;
   }
   if (mode == "env" && argc == 3) {

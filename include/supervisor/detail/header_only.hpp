@@ -53,6 +53,7 @@
 #include <supervisor/detail/impl/process/process.cpp>
 #include <supervisor/detail/impl/process/real_pool_host.cpp>
 #include <supervisor/detail/impl/process/resource_group.cpp>
+#include <supervisor/detail/impl/process/rotating_log.cpp>
 #include <supervisor/detail/impl/process/spawn_plan.cpp>
 #include <supervisor/detail/impl/strategies/circuit_breaker.cpp>
 #include <supervisor/detail/impl/strategies/health.cpp>
@@ -88,14 +89,21 @@
 #  include <supervisor/detail/impl/posix/posix_spawn.cpp>
 #  include <supervisor/detail/impl/posix/signals.cpp>
 #  include <supervisor/detail/impl/posix/spawn_prepare.cpp>
-#else
-// No process backend yet: a Loop cannot be made (errc::unsupported).
-#  include <supervisor/detail/impl/process/no_backend.cpp>
-#endif
-#if defined(_WIN32)
-// Parts of the Windows backend, built ahead of it.
+#elif defined(_WIN32)
+// The Windows backend: Job Objects, one I/O completion port, overlapped pipes.
+#  include <supervisor/detail/impl/process/non_linux_parts.cpp>
 #  include <supervisor/detail/impl/windows/iocp.cpp>
 #  include <supervisor/detail/impl/windows/job_limits.cpp>
 #  include <supervisor/detail/impl/windows/job_spawn.cpp>
+#  include <supervisor/detail/impl/windows/log_file.cpp>
+#  include <supervisor/detail/impl/windows/notify_pipe.cpp>
+#  include <supervisor/detail/impl/windows/pipes.cpp>
 #  include <supervisor/detail/impl/windows/unique_handle.cpp>
+#  include <supervisor/detail/impl/windows/windows_backend.cpp>
+#  include <supervisor/detail/impl/windows/windows_child.cpp>
+#  include <supervisor/detail/impl/windows/windows_poller.cpp>
+#else
+// No process backend yet: a Loop cannot be made (errc::unsupported).
+#  include <supervisor/detail/impl/process/no_backend.cpp>
+#  include <supervisor/detail/impl/process/non_linux_parts.cpp>
 #endif

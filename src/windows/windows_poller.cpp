@@ -1,0 +1,42 @@
+// Copyright (c) 2026 The supervisor authors
+// SPDX-License-Identifier: MIT
+#include "windows_poller.hpp"
+
+#include <windows.h>
+
+#include <supervisor/export.hpp>
+
+namespace supervisor::detail::win {
+
+SUPERVISOR_INLINE WindowsPoller::WindowsPoller() {
+  or_throw([&](ErrorSink& err) { port_ = CompletionPort::create(err); });
+  packets_.reserve(64);
+}
+
+SUPERVISOR_INLINE bool WindowsPoller::add(NativeHandle h, std::uint32_t, std::uint64_t id) {
+  if (h == 0) return true;  // an id for packets the backend posts itself
+  const auto handle = reinterpret_cast<HANDLE>(h);
+  if (::CreateIoCompletionPort(handle, port_.native(), ULONG_PTR{id}, 0) != nullptr) return true;
+  return false;
+}
+
+SUPERVISOR_INLINE void WindowsPoller::wait(int timeout_ms, std::vector<ReadyEvent>& ready) {
+  packets_.clear();
+  ErrorSink err;
+  port_.wait(timeout_ms, packets_, err);
+  if (err) {
+    // The port itself failed (it never does while its handle lives): do not spin.
+    ::Sleep(1);
+    return;
+  }
+  for (const Completion& c : packets_) {
+    const std::uint64_t key = c.key;
+    if ((key & job_key_bit) != 0) {
+      ready.push_back(ReadyEvent{key & ~job_key_bit, io::priority});
+    } else {
+      ready.push_back(ReadyEvent{key, io::readable});
+    }
+  }
+}
+
+}  // namespace supervisor::detail::win
