@@ -82,9 +82,13 @@ enum class LimitBackend {
   rlimit,     ///< A setrlimit in the child before exec (per process, not per tree).
   /// The supervision loop's timer (for `wall_time`, which no kernel mechanism limits).
   loop_timer,
+  /// Windows: a limit of the worker's Job Object (its tree), or of the ResourceGroup's job
+  /// around it: job and process memory limits, CPU rate control, the active process limit, the
+  /// per-process user time limit.
+  job_object,
 };
 
-/// `none`, `cgroup-v2`, `cgroup-v1`, `rlimit`, `loop-timer`.
+/// `none`, `cgroup-v2`, `cgroup-v1`, `rlimit`, `loop-timer`, `job-object`.
 [[nodiscard]] SUPERVISOR_API std::string_view to_string(LimitBackend b) noexcept;
 
 /// How one set limit is enforced for a started process.

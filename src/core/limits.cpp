@@ -26,6 +26,7 @@ SUPERVISOR_INLINE std::string_view to_string(LimitBackend b) noexcept {
     case LimitBackend::cgroup_v1: return "cgroup-v1";
     case LimitBackend::rlimit: return "rlimit";
     case LimitBackend::loop_timer: return "loop-timer";
+    case LimitBackend::job_object: return "job-object";
   }
   return "?";
 }

@@ -141,7 +141,8 @@ struct SpawnCall {
   std::array<UniqueHandle, 3> inherited;  // the std handles' inheritable duplicates
   std::array<HANDLE, 3> handle_list{};    // the set ones among them, for the attribute
   DWORD handle_count = 0;
-  HANDLE job_value = nullptr;  // the attribute's value (it takes the address of an array)
+  // The attribute's value: the outer jobs, outermost first, then the child's own.
+  std::vector<HANDLE> job_list;
   AttributeList attributes;
 
   bool make_job() {
@@ -160,7 +161,12 @@ struct SpawnCall {
                                      sizeof port))
         return fail(last_error(), "SetInformationJobObject(completion port)");
     }
-    job_value = job.get();
+    if (r.prepare_job) {
+      r.prepare_job(job.get(), err);
+      if (err) return false;
+    }
+    job_list.assign(r.outer_jobs.begin(), r.outer_jobs.end());
+    job_list.push_back(job.get());
     return true;
   }
 
@@ -197,9 +203,9 @@ struct SpawnCall {
                                      handle_list.data(), handle_count * sizeof(HANDLE), nullptr,
                                      nullptr))
       return fail(last_error(), "UpdateProcThreadAttribute(HANDLE_LIST)");
-    if (with_job &&
-        !::UpdateProcThreadAttribute(attributes.get(), 0, PROC_THREAD_ATTRIBUTE_JOB_LIST,
-                                     &job_value, sizeof job_value, nullptr, nullptr)) {
+    if (with_job && !::UpdateProcThreadAttribute(
+                        attributes.get(), 0, PROC_THREAD_ATTRIBUTE_JOB_LIST, job_list.data(),
+                        job_list.size() * sizeof(HANDLE), nullptr, nullptr)) {
       job_refused = true;
       return false;
     }
@@ -298,13 +304,21 @@ SUPERVISOR_INLINE JobSpawnResult spawn_in_job(const JobSpawnRequest& request, Er
   }
   UniqueHandle process(pi.hProcess);
   UniqueHandle thread(pi.hThread);
-  if (!::AssignProcessToJobObject(call.job.get(), process.get())) {
+  const char* failed_step = nullptr;
+  for (HANDLE job : call.job_list) {
+    if (!::AssignProcessToJobObject(job, process.get())) {
+      failed_step = job == call.job.get() ? "AssignProcessToJobObject"
+                                          : "AssignProcessToJobObject(outer job)";
+      break;
+    }
+  }
+  if (failed_step != nullptr) {
     const std::error_code ec = last_error();
     // It has run nothing yet: it ends here, and is waited for, so that nothing of it outlives
     // the failed spawn.
     ::TerminateProcess(process.get(), 1);
     ::WaitForSingleObject(process.get(), INFINITE);
-    call.fail(ec, "AssignProcessToJobObject");
+    call.fail(ec, failed_step);
     return {};
   }
   if (::ResumeThread(thread.get()) == static_cast<DWORD>(-1)) {

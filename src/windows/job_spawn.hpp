@@ -6,6 +6,7 @@
 // job's completion port reports. The findings about Wine are at the top of job_spawn.cpp.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,6 +54,13 @@ struct JobSpawnRequest {
   Handle completion_port = nullptr;
   std::uintptr_t completion_key = 0;
   JobListUse job_list = JobListUse::automatic;
+  // Jobs the child joins before its own, outermost first: those of the ResourceGroups around it
+  // (job_limits.hpp, create_group_job). Its own job then nests inside the last of them, and the
+  // limits of each hold. They stay the caller's; empty: its own job only.
+  std::vector<Handle> outer_jobs;
+  // Called with the new job before the child is made (its limits: apply_job_limits), so that the
+  // program never runs without them. An error it records fails the spawn with its message.
+  std::function<void(Handle job, ErrorSink& err)> prepare_job;
 };
 
 struct JobSpawnResult {

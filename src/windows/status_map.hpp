@@ -65,6 +65,8 @@ inline constexpr int sigbus = 7;
 inline constexpr int sigfpe = 8;
 inline constexpr int sigkill = 9;
 inline constexpr int sigsegv = 11;
+inline constexpr int sigxcpu =
+    24;  // Linux's number (x86, arm): a job's time limit (job_limit_math.hpp)
 }  // namespace posix_signal
 
 // (a) The std::errc of a Win32 error, or nothing for one the table does not know.

@@ -19,6 +19,14 @@
 //                            prints "sent N", then sleeps MS
 //
 // Exit codes: 64 bad usage, 71 a system call failed.
+//
+// For the job limits tests:
+//   win_child alloc MB MS    commits and touches MB MiB, 1 MiB at a time, prints "allocated MB",
+//                            sleeps MS; exits 70 (after printing "alloc failed at N") when an
+//                            allocation fails, as a program whose malloc failed
+//   win_child spawn K MS     starts K children `win_child sleep MS`, one line each: "started" or
+//                            "refused E" (E: CreateProcessW's Win32 error), sleeps MS, exits 0
+//   win_child burn MS        spins until its own user time reaches MS ms, then exits 0
 
 #include <fcntl.h>
 #include <io.h>
@@ -73,6 +81,68 @@ int grandchild(const char* ms) {
   return 0;
 }
 
+int alloc(unsigned long mb, unsigned long ms) {
+  constexpr SIZE_T chunk = 1 << 20;
+  for (unsigned long i = 0; i < mb; ++i) {
+    // Committed (what a job's memory limits count) and touched.
+    auto* p = static_cast<volatile char*>(
+        ::VirtualAlloc(nullptr, chunk, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE));
+    if (p == nullptr) {
+      std::printf("alloc failed at %lu\n", i);
+      std::fflush(stdout);
+      return 70;
+    }
+    for (SIZE_T at = 0; at < chunk; at += 4096) p[at] = 1;
+  }
+  std::printf("allocated %lu\n", mb);
+  std::fflush(stdout);
+  ::Sleep(ms);
+  return 0;
+}
+
+int spawn_children(unsigned long count, const char* ms) {
+  wchar_t self[MAX_PATH];
+  if (::GetModuleFileNameW(nullptr, self, MAX_PATH) == 0) return 71;
+  std::wstring line = L"win_child sleep ";
+  for (const char* p = ms; *p != '\0'; ++p) line += static_cast<wchar_t>(*p);
+  for (unsigned long i = 0; i < count; ++i) {
+    STARTUPINFOW si{};
+    si.cb = sizeof si;
+    PROCESS_INFORMATION pi{};
+    std::wstring copy = line;
+    if (::CreateProcessW(self, copy.data(), nullptr, nullptr, FALSE, 0, nullptr, nullptr, &si,
+                         &pi)) {
+      std::printf("started\n");
+      ::CloseHandle(pi.hThread);
+      ::CloseHandle(pi.hProcess);
+    } else {
+      std::printf("refused %lu\n", ::GetLastError());
+    }
+    std::fflush(stdout);
+  }
+  ::Sleep(std::strtoul(ms, nullptr, 10));
+  return 0;
+}
+
+double user_ms() {
+  FILETIME created, exited, kernel, user;
+  if (!::GetProcessTimes(::GetCurrentProcess(), &created, &exited, &kernel, &user)) return -1;
+  ULARGE_INTEGER u;
+  u.LowPart = user.dwLowDateTime;
+  u.HighPart = user.dwHighDateTime;
+  return static_cast<double>(u.QuadPart) / 1e4;
+}
+
+int burn(unsigned long ms) {
+  volatile unsigned long long sink = 0;
+  for (;;) {
+    for (int i = 0; i < 1000000; ++i) sink = sink + static_cast<unsigned long long>(i);
+    const double used = user_ms();
+    if (used < 0) return 71;
+    if (used >= static_cast<double>(ms)) return 0;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -87,6 +157,11 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (mode == "grandchild" && argc == 3) return grandchild(argv[2]);
+  if (mode == "alloc" && argc == 4)
+    return alloc(std::strtoul(argv[2], nullptr, 10), std::strtoul(argv[3], nullptr, 10));
+  if (mode == "spawn" && argc == 4)
+    return spawn_children(std::strtoul(argv[2], nullptr, 10), argv[3]);
+  if (mode == "burn" && argc == 3) return burn(std::strtoul(argv[2], nullptr, 10));
   if (mode == "crash" && argc == 2) {
     ::SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX);
     ::SetUnhandledExceptionFilter(end_with_exception_code);

@@ -64,6 +64,7 @@
 // The Windows backend's pure parts, portable (no OS header).
 #include <supervisor/detail/impl/windows/command_line.cpp>
 #include <supervisor/detail/impl/windows/env_block.cpp>
+#include <supervisor/detail/impl/windows/job_limit_math.cpp>
 #include <supervisor/detail/impl/windows/status_map.cpp>
 #include <supervisor/detail/impl/windows/utf16.cpp>
 
@@ -92,6 +93,7 @@
 // The Windows backend: Job Objects, one I/O completion port, overlapped pipes.
 #  include <supervisor/detail/impl/process/non_linux_parts.cpp>
 #  include <supervisor/detail/impl/windows/iocp.cpp>
+#  include <supervisor/detail/impl/windows/job_limits.cpp>
 #  include <supervisor/detail/impl/windows/job_spawn.cpp>
 #  include <supervisor/detail/impl/windows/log_file.cpp>
 #  include <supervisor/detail/impl/windows/notify_pipe.cpp>
