@@ -4,7 +4,7 @@
 // The Windows backend: see windows_backend.hpp. What a ProcessSpec may ask for that it does not
 // offer (yet) fails the start with errc::unsupported naming the field, never silently:
 // Identity (another user), POSIX rlimits (ProcessSpec::limits), pass_fds, the channel, a stdin
-// pipe, log files, ResourceGroups.
+// pipe.
 #include "windows_backend.hpp"
 
 #include <windows.h>
@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <mutex>
 #include <string_view>
 #include <utility>
 
@@ -22,6 +23,7 @@
 #include "../process/loop_core.hpp"
 #include "command_line.hpp"
 #include "env_block.hpp"
+#include "job_limits.hpp"
 #include "job_spawn.hpp"
 #include "notify_pipe.hpp"
 #include "pipes.hpp"
@@ -86,6 +88,8 @@ SUPERVISOR_INLINE bool has_extension(std::string_view s) {
   return dot != std::string_view::npos && (slash == std::string_view::npos || dot > slash);
 }
 
+class WindowsGroup;
+
 // What spawn() needs, ready: converted, resolved, opened.
 class WindowsPlan final : public SpawnPlan {
  public:
@@ -103,7 +107,7 @@ class WindowsPlan final : public SpawnPlan {
   Handle std_handles[3] = {nullptr, nullptr, nullptr};
   UniqueHandle out_read;  // the host's ends of the output pipes (overlapped)
   UniqueHandle err_read;
-  std::vector<LimitStatus> limits;
+  std::shared_ptr<WindowsGroup> group;  // a ResourceGroup to start it in, or null
 };
 
 SUPERVISOR_INLINE void unsupported(ErrorSink& err, const ProcessSpec& spec, std::string_view field,
@@ -249,35 +253,57 @@ SUPERVISOR_INLINE bool open_stream(const ProcessSpec& spec, StdStream s, Windows
   return true;
 }
 
-// Until Job Object limits are wired: each set limit says how it is (not) enforced; `required`
-// fails for any the job does not enforce.
-SUPERVISOR_INLINE bool plan_limits(const ProcessSpec& spec, WindowsPlan& plan, ErrorSink& err) {
-  const ResourceLimits& r = spec.resources;
-  const auto add = [&](LimitKind kind, bool set) {
-    if (!set) return true;
-    if (kind == LimitKind::wall_time) {
-      plan.limits.push_back({kind, LimitBackend::loop_timer, "the supervision loop's timer"});
-      return true;
-    }
-    plan.limits.push_back(
-        {kind, LimitBackend::none, "Job Object limits are not applied by this version on Windows"});
-    if (r.enforcement != LimitEnforcement::required) return true;
-    err.fail(errc::controller_unavailable, [&] {
-      return fmt::format("start \"{}\": ProcessSpec.resources.{} is required, but {}",
-                         spec.display_name(), to_string(kind), plan.limits.back().note);
-    });
-    return false;
-  };
-  return add(LimitKind::memory_max, r.memory_max.has_value()) &&
-         add(LimitKind::memory_high, r.memory_high.has_value()) &&
-         add(LimitKind::swap_max, r.swap_max.has_value()) &&
-         add(LimitKind::cpu_cores, r.cpu_cores.has_value()) &&
-         add(LimitKind::cpu_weight, r.cpu_weight.has_value()) &&
-         add(LimitKind::max_processes, r.max_processes.has_value()) &&
-         add(LimitKind::max_open_files, r.max_open_files.has_value()) &&
-         add(LimitKind::cpu_time, r.cpu_time.has_value()) &&
-         add(LimitKind::wall_time, r.wall_time.has_value());
-}
+// A ResourceGroup's job (job_limits.hpp, create_group_job): each child started in the group
+// joins it, and the jobs of the groups around it, before its own.
+class WindowsGroup final : public GroupOs {
+ public:
+  WindowsGroup(UniqueHandle job, ResourceLimits limits, std::vector<LimitStatus> statuses,
+               std::shared_ptr<WindowsGroup> parent)
+      : job_(std::move(job)),
+        limits_(std::move(limits)),
+        statuses_(std::move(statuses)),
+        parent_(std::move(parent)) {}
+
+  [[nodiscard]] ResourceLimits resources() const override {
+    std::lock_guard lock(mu_);
+    return limits_;
+  }
+  [[nodiscard]] std::vector<LimitStatus> limits() const override {
+    std::lock_guard lock(mu_);
+    return statuses_;
+  }
+  [[nodiscard]] std::string cgroup() const override { return {}; }
+  [[nodiscard]] GroupSample sample() override {
+    GroupSample g;
+    ErrorSink e;
+    const JobUsage u = read_job_usage(job_.get(), e);
+    if (e) return g;
+    g.pids = u.active_processes;
+    g.cpu_seconds = u.cpu_seconds();
+    g.memory_bytes = u.job_memory;
+    return g;
+  }
+  void set(const ResourceLimits& next, ErrorSink& err) override {
+    std::lock_guard lock(mu_);
+    std::vector<LimitStatus> statuses;
+    apply_job_limits(job_.get(), limits_, next, statuses, err);
+    if (err) return;
+    limits_ = next;
+    statuses_ = std::move(statuses);
+  }
+  // The jobs a child of this group joins before its own, outermost first.
+  void chain(std::vector<Handle>& out) const {
+    if (parent_) parent_->chain(out);
+    out.push_back(job_.get());
+  }
+
+ private:
+  const UniqueHandle job_;
+  mutable std::mutex mu_;
+  ResourceLimits limits_;                       // (mu_)
+  std::vector<LimitStatus> statuses_;           // (mu_)
+  const std::shared_ptr<WindowsGroup> parent_;  // keeps the outer jobs open
+};
 
 SUPERVISOR_LOCAL_END
 
@@ -298,13 +324,6 @@ SUPERVISOR_INLINE std::unique_ptr<SpawnPlan> WindowsBackend::prepare(
           "start \"{}\": cgroup containment requested, but Windows has no cgroups (each child is "
           "contained by a Job Object: Containment::automatic)",
           spec.display_name());
-    });
-    return nullptr;
-  }
-  if (request.group) {
-    err.fail(errc::unsupported, [&] {
-      return fmt::format("start \"{}\": ResourceGroups are not offered on Windows yet",
-                         spec.display_name());
     });
     return nullptr;
   }
@@ -332,7 +351,8 @@ SUPERVISOR_INLINE std::unique_ptr<SpawnPlan> WindowsBackend::prepare(
   plan->program = resolve_program(spec, argv0, plan->cwd, env.path, err);
   if (err) return nullptr;
   plan->program_utf8 = utf16_to_utf8(to_u16(plan->program));
-  if (!plan_limits(spec, *plan, err)) return nullptr;
+  // The loop made it (start_process checked that the group is this loop's).
+  plan->group = std::static_pointer_cast<WindowsGroup>(request.group);
   for (StdStream s : {StdStream::in, StdStream::out, StdStream::err}) {
     if (!open_stream(spec, s, *plan, err)) return nullptr;
   }
@@ -356,6 +376,15 @@ SUPERVISOR_INLINE std::unique_ptr<ChildOs> WindowsBackend::spawn(SpawnPlan& plan
   request.std_err = plan.std_handles[2];
   request.completion_port = port().native();
   request.completion_key = job_key(job_watch);
+  if (plan.group) plan.group->chain(request.outer_jobs);
+  // The limits go on the job before the child exists: the program never runs without them.
+  const ResourceLimits& limits = plan.spec->resources;
+  if (!limits.empty()) {
+    request.prepare_job = [&](Handle job, ErrorSink& e) {
+      apply_job_limits(job, {}, limits, info.limits, e);
+      if (e) e.context = fmt::format("start \"{}\": {}", plan.spec->display_name(), e.context);
+    };
+  }
   JobSpawnResult r = spawn_in_job(request, err);
   if (err) return nullptr;
   info.pid = static_cast<int>(r.pid);
@@ -364,7 +393,6 @@ SUPERVISOR_INLINE std::unique_ptr<ChildOs> WindowsBackend::spawn(SpawnPlan& plan
   info.pidfd = true;
   info.containment = Containment::job_object;
   info.program = plan.program_utf8;
-  info.limits = plan.limits;
   // The child has its copies; ours close now, so that the end of a pipe means the tree is done.
   for (auto& h : plan.owned) h.reset();
   return std::make_unique<WindowsChild>(*this, plan.spec, r.pid, std::move(r.process),
@@ -373,10 +401,12 @@ SUPERVISOR_INLINE std::unique_ptr<ChildOs> WindowsBackend::spawn(SpawnPlan& plan
 }
 
 SUPERVISOR_INLINE std::shared_ptr<GroupOs> WindowsBackend::make_group(
-    const ResourceLimits&, const std::shared_ptr<GroupOs>&, ErrorSink& err) {
-  err.fail(errc::unsupported,
-           [] { return std::string("ResourceGroup: not offered on Windows yet (nested jobs)"); });
-  return nullptr;
+    const ResourceLimits& limits, const std::shared_ptr<GroupOs>& parent, ErrorSink& err) {
+  std::vector<LimitStatus> statuses;
+  UniqueHandle job = create_group_job(limits, statuses, err);
+  if (err) return nullptr;
+  return std::make_shared<WindowsGroup>(std::move(job), limits, std::move(statuses),
+                                        std::static_pointer_cast<WindowsGroup>(parent));
 }
 
 SUPERVISOR_INLINE std::unique_ptr<NotifyChannel> WindowsBackend::open_notify(

@@ -42,6 +42,7 @@ class WindowsBackend final : public Backend {
 
   [[nodiscard]] LoopCore& loop() noexcept { return loop_; }
   [[nodiscard]] CompletionPort& port() noexcept { return poller_.port(); }
+  [[nodiscard]] WindowsPoller& poller_impl() noexcept { return poller_; }
 
  private:
   LoopCore& loop_;

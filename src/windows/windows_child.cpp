@@ -13,6 +13,7 @@
 #include <supervisor/export.hpp>
 
 #include "../process/loop_core.hpp"
+#include "job_limits.hpp"
 #include "job_spawn.hpp"
 #include "status_map.hpp"
 #include "windows_backend.hpp"
@@ -113,6 +114,7 @@ SUPERVISOR_INLINE WindowsChild::WindowsChild(WindowsBackend& backend,
       job_(std::move(job)),
       job_watch_(job_watch),
       ends_(std::move(ends)) {
+  hits_.leader_pid = pid;
   for (auto [handle, slot] : {std::pair{&out, &out_}, std::pair{&err, &err_}}) {
     if (!*handle) continue;
     *slot = std::make_unique<PipeReader>();
@@ -179,13 +181,25 @@ SUPERVISOR_INLINE void WindowsChild::stop_exit_wait() noexcept {
 // Exit
 
 // A job message or the exit wait: look at the process handle, then at the tree.
+SUPERVISOR_INLINE void WindowsChild::take_job_notes() {
+  std::vector<JobNote> notes;
+  backend_.poller_impl().take_job_notes(job_watch_, notes);
+  for (const JobNote& n : notes) hits_.note(static_cast<JobMessage>(n.message), n.pid);
+}
+
+SUPERVISOR_INLINE TreeCounters WindowsChild::counters() {
+  take_job_notes();
+  return hits_.counters();
+}
+
 SUPERVISOR_INLINE void WindowsChild::on_job_packet() {
   if (!events_) return;
+  take_job_notes();
   if (!leader_exited_ && process_ && ::WaitForSingleObject(process_.get(), 0) == WAIT_OBJECT_0) {
     DWORD code = 0;
     LeaderExit e;
     if (::GetExitCodeProcess(process_.get(), &code)) {
-      e = leader_exit_of(code);
+      e = hits_.leader_exit(code);  // a kill at a job limit is reported as Linux reports it
     } else {
       e.observed = false;
     }
@@ -254,7 +268,10 @@ SUPERVISOR_INLINE bool WindowsChild::tree_empty() {
 SUPERVISOR_INLINE int WindowsChild::count_left() { return static_cast<int>(tree_ids().size()); }
 
 SUPERVISOR_INLINE void WindowsChild::release_tree() {
-  if (job_watch_ != 0) loop_.unwatch(std::exchange(job_watch_, 0), 0);
+  if (job_watch_ != 0) {
+    backend_.poller_impl().forget_job_notes(job_watch_);
+    loop_.unwatch(std::exchange(job_watch_, 0), 0);
+  }
   stop_exit_wait();
   job_.reset();  // KILL_ON_JOB_CLOSE: whatever is left of the tree goes with it
 }
@@ -346,28 +363,19 @@ SUPERVISOR_INLINE void WindowsChild::close_output(StdStream s) {
 // ------------------------------------------------------------------------------------------
 // Limits and sampling
 
-SUPERVISOR_INLINE void WindowsChild::change_limits(const ResourceLimits&,
+SUPERVISOR_INLINE void WindowsChild::change_limits(const ResourceLimits& previous,
                                                    const ResourceLimits& next,
                                                    std::vector<LimitStatus>& statuses,
                                                    ErrorSink& err) {
-  ResourceLimits kernel = next;
-  kernel.wall_time.reset();
-  kernel.enforcement = LimitEnforcement::best_effort;
-  if (!kernel.empty()) {
-    err.fail(errc::unsupported, [] {
-      return std::string(
-          "ResourceLimits on Windows: Job Object limits are not applied by this version (only "
-          "wall_time is)");
-    });
+  if (!job_) {
+    err.fail(errc::not_running, [] { return std::string("the process tree is gone"); });
     return;
   }
-  statuses.clear();
-  if (next.wall_time)
-    statuses.push_back(
-        {LimitKind::wall_time, LimitBackend::loop_timer, "the supervision loop's timer"});
+  apply_job_limits(job_.get(), previous, next, statuses, err);
 }
 
-SUPERVISOR_INLINE ResourceSample WindowsChild::sample(bool) {
+// The main process from its handle; the tree from its job's accounting.
+SUPERVISOR_INLINE ResourceSample WindowsChild::sample(bool limit_counters) {
   ResourceSample r;
   if (process_) {
     r.alive = ::WaitForSingleObject(process_.get(), 0) == WAIT_TIMEOUT;
@@ -383,18 +391,25 @@ SUPERVISOR_INLINE ResourceSample WindowsChild::sample(bool) {
       r.open_fds = static_cast<int>(handles);
   }
   if (job_) {
-    r.tree_processes = static_cast<int>(tree_ids().size());
-    JOBOBJECT_BASIC_ACCOUNTING_INFORMATION acct{};
-    if (::QueryInformationJobObject(job_.get(), JobObjectBasicAccountingInformation, &acct,
-                                    sizeof acct, nullptr)) {
-      r.tree_cpu_seconds =
-          static_cast<double>(acct.TotalUserTime.QuadPart + acct.TotalKernelTime.QuadPart) / 1e7;
+    ErrorSink e;
+    const JobUsage u = read_job_usage(job_.get(), e);
+    if (!e) {
+      r.tree_processes = static_cast<int>(u.active_processes);
+      r.tree_pids = u.active_processes;
+      r.tree_cpu_seconds = u.cpu_seconds();
+      r.tree_memory_bytes = u.job_memory;
     }
+  }
+  if (limit_counters) {
+    const TreeCounters c = counters();
+    r.oom_kills = c.oom_kills;
+    r.fork_refusals = c.fork_refusals;
   }
   return r;
 }
 
-// The job's CPU time (every process that ran in it), the main process's working set.
+// The job's CPU time (every process that ran in it) and, where Windows tells it, its memory;
+// else the main process's working set.
 SUPERVISOR_INLINE std::optional<UsageReading> WindowsChild::usage() {
   if (leader_exited_ || !process_ || ::WaitForSingleObject(process_.get(), 0) == WAIT_OBJECT_0)
     return std::nullopt;
@@ -402,12 +417,15 @@ SUPERVISOR_INLINE std::optional<UsageReading> WindowsChild::usage() {
   PROCESS_MEMORY_COUNTERS mem{};
   if (::K32GetProcessMemoryInfo(process_.get(), &mem, sizeof mem))
     u.memory_bytes = mem.WorkingSetSize;
-  JOBOBJECT_BASIC_ACCOUNTING_INFORMATION acct{};
-  if (job_ && ::QueryInformationJobObject(job_.get(), JobObjectBasicAccountingInformation, &acct,
-                                          sizeof acct, nullptr)) {
-    u.cpu_seconds =
-        static_cast<double>(acct.TotalUserTime.QuadPart + acct.TotalKernelTime.QuadPart) / 1e7;
+  ErrorSink e;
+  const JobUsage job = job_ ? read_job_usage(job_.get(), e) : JobUsage{};
+  if (job_ && !e) {
+    u.cpu_seconds = job.cpu_seconds();
     u.tree_cpu = true;
+    if (job.job_memory) {
+      u.memory_bytes = *job.job_memory;
+      u.tree_memory = true;
+    }
   } else {
     FILETIME created, ended, kernel, user;
     if (::GetProcessTimes(process_.get(), &created, &ended, &kernel, &user))

@@ -24,6 +24,7 @@
 #include <supervisor/process_spec.hpp>
 
 #include "../process/backend.hpp"
+#include "job_limit_math.hpp"
 #include "unique_handle.hpp"
 
 namespace supervisor::detail {
@@ -61,7 +62,7 @@ class WindowsChild final : public ChildOs {
   bool read_output(StdStream s, bool draining, OutputSink& sink) override;
   void pause_output(StdStream s, bool paused) override;
   void close_output(StdStream s) override;
-  TreeCounters counters() override { return {}; }
+  TreeCounters counters() override;
   void release_tree() override;
   void abandoned_exit() override;
   void change_limits(const ResourceLimits& previous, const ResourceLimits& next,
@@ -75,6 +76,7 @@ class WindowsChild final : public ChildOs {
   void on_pipe_packet(StdStream s);
   void stop_exit_wait() noexcept;
   std::vector<std::uint32_t> tree_ids();
+  void take_job_notes();
   std::error_code send_break();
 
   WindowsBackend& backend_;
@@ -91,7 +93,8 @@ class WindowsChild final : public ChildOs {
   ChildEvents* events_ = nullptr;
   std::weak_ptr<ChildEvents> weak_events_;
   bool leader_exited_ = false;
-  HostEnds ends_;  // until take_ends()
+  JobLimitHits hits_;  // what the job's limit messages said
+  HostEnds ends_;      // until take_ends()
 };
 
 }  // namespace win

@@ -6,6 +6,8 @@
 
 #include <supervisor/export.hpp>
 
+#include "job_limit_math.hpp"
+
 namespace supervisor::detail::win {
 
 SUPERVISOR_INLINE WindowsPoller::WindowsPoller() {
@@ -32,11 +34,23 @@ SUPERVISOR_INLINE void WindowsPoller::wait(int timeout_ms, std::vector<ReadyEven
   for (const Completion& c : packets_) {
     const std::uint64_t key = c.key;
     if ((key & job_key_bit) != 0) {
-      ready.push_back(ReadyEvent{key & ~job_key_bit, io::priority});
+      const std::uint64_t id = key & ~job_key_bit;
+      if (limit_of_message(static_cast<JobMessage>(c.bytes))) {
+        job_notes_[id].push_back(JobNote{
+            c.bytes, static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(c.overlapped))});
+      }
+      ready.push_back(ReadyEvent{id, io::priority});
     } else {
       ready.push_back(ReadyEvent{key, io::readable});
     }
   }
+}
+
+SUPERVISOR_INLINE void WindowsPoller::take_job_notes(std::uint64_t id, std::vector<JobNote>& out) {
+  auto it = job_notes_.find(id);
+  if (it == job_notes_.end()) return;
+  out.insert(out.end(), it->second.begin(), it->second.end());
+  job_notes_.erase(it);
 }
 
 }  // namespace supervisor::detail::win

@@ -14,9 +14,13 @@
 //   take it back), and a packet for an id whose watch is gone is ignored by the loop.
 // - wait(): each packet becomes ReadyEvent{key, readable}, or {key, priority} for a job's
 //   message (posted under key | job_key_bit, see job_key()): "look again", never the news itself.
+//   A job's limit messages (memory, active process, time) are also kept, with the process each
+//   names, until the job's owner takes them (take_job_notes), since the seam's events carry no
+//   payload.
 // - wake(): a packet under key 0.
 
 #include <cstdint>
+#include <unordered_map>
 #include <vector>
 
 #include "../process/backend.hpp"
@@ -32,6 +36,12 @@ static_assert(sizeof(std::uintptr_t) == sizeof(std::uint64_t));
   return watch_id | job_key_bit;
 }
 
+// One limit message of a job's port: the JOB_OBJECT_MSG_* value and the process it names.
+struct JobNote {
+  std::uint32_t message = 0;
+  std::uint32_t pid = 0;
+};
+
 class WindowsPoller final : public Poller {
  public:
   // Throws std::system_error when the port cannot be made.
@@ -45,9 +55,15 @@ class WindowsPoller final : public Poller {
 
   [[nodiscard]] CompletionPort& port() noexcept { return port_; }
 
+  // Loop thread: moves the limit messages kept for watch `id` to `out`.
+  void take_job_notes(std::uint64_t id, std::vector<JobNote>& out);
+  // Loop thread: the job is gone: drops what is kept for it.
+  void forget_job_notes(std::uint64_t id) { job_notes_.erase(id); }
+
  private:
   CompletionPort port_;
   std::vector<Completion> packets_;  // (loop) reused by every wait
+  std::unordered_map<std::uint64_t, std::vector<JobNote>> job_notes_;  // (loop)
 };
 
 }  // namespace supervisor::detail::win
