@@ -115,10 +115,9 @@ struct TcpCheck::Attempt : std::enable_shared_from_this<Attempt> {
       }
       if (n == 0) break;
       response.append(buf, static_cast<std::size_t>(n));
-      if (response.find("\r\n") != std::string::npos || response.size() > 8192) break;
+      if (detail::http_status_line_in(response)) break;
     }
-    const auto eol = response.find("\r\n");
-    if (eol == std::string::npos && response.size() <= 8192) {
+    if (!detail::http_status_line_in(response)) {
       // More to come, unless the peer closed.
       char probe_byte;
       const ssize_t n = ::recv(fd.get(), &probe_byte, 1, MSG_PEEK | MSG_DONTWAIT);

@@ -36,4 +36,8 @@ SUPERVISOR_INLINE ProbeResult detail::judge_http_response(std::string_view respo
   return ProbeResult::unhealthy(std::string(status_line));
 }
 
+SUPERVISOR_INLINE bool detail::http_status_line_in(std::string_view response) {
+  return response.find("\r\n") != std::string_view::npos || response.size() > 8192;
+}
+
 }  // namespace supervisor

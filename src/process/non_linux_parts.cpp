@@ -1,11 +1,8 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
 // What every backend but Linux's shares (src/process/no_backend.cpp, src/windows): the signal
-// numbers, and what they do not offer yet, said with errc::unsupported (or, for a TCP health
-// check, an `unknown` result naming the gap): log files, and TCP/HTTP checks.
+// numbers, and what they do not offer yet, said with errc::unsupported: log files.
 #include <fmt/format.h>
-
-#include <supervisor/health.hpp>
 
 #include "backend.hpp"
 
@@ -35,17 +32,3 @@ SUPERVISOR_INLINE std::unique_ptr<LogFile> open_log_file(const StdioSpec&, std::
 }
 
 }  // namespace supervisor::detail
-
-namespace supervisor {
-
-SUPERVISOR_INLINE struct TcpCheck::Attempt {};
-
-SUPERVISOR_INLINE TcpCheck::~TcpCheck() = default;
-
-SUPERVISOR_INLINE void TcpCheck::probe(const ProbeTarget&, ProbeCallback done) {
-  done(ProbeResult::unknown(name() + " checks are not offered on this platform yet"));
-}
-
-SUPERVISOR_INLINE void TcpCheck::cancel(const ProbeTarget&) {}
-
-}  // namespace supervisor

@@ -26,4 +26,8 @@ std::string http_probe_request(const std::string& address, std::uint16_t port,
 // `endpoint` names the peer in the "not an HTTP response" detail.
 ProbeResult judge_http_response(std::string_view response, std::string_view endpoint);
 
+// Whether a TcpCheck has read enough of an HTTP answer to judge it (its status line is in, or it
+// has read more than any status line takes); until then it reads on, unless the peer closed.
+bool http_status_line_in(std::string_view response);
+
 }  // namespace supervisor::detail
