@@ -10,7 +10,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -161,8 +160,7 @@ SUPERVISOR_INLINE void TcpCheck::probe(const ProbeTarget& target, ProbeCallback 
   a->loop = target.loop;
   a->done = std::move(done);
   a->request = request_for(at);
-  a->endpoint = addr.ss_family == AF_INET6 ? fmt::format("[{}]:{}", host, port)
-                                           : fmt::format("{}:{}", host, port);
+  a->endpoint = detail::probe_endpoint_text(host, port, addr.ss_family == AF_INET6);
   a->fd.reset(::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!a->fd) {
     a->finish(ProbeResult::unknown(fmt::format("socket: {}", detail::sys_message(errno))));
@@ -184,19 +182,14 @@ SUPERVISOR_INLINE void TcpCheck::probe(const ProbeTarget& target, ProbeCallback 
     return;
   }
   std::lock_guard lock(mu_);
-  attempts_.erase(std::remove_if(attempts_.begin(), attempts_.end(),
-                                 [](const std::shared_ptr<Attempt>& x) { return x->finished; }),
-                  attempts_.end());
-  attempts_.push_back(std::move(a));
+  detail::keep_attempt(attempts_, std::move(a));
 }
 
 SUPERVISOR_INLINE void TcpCheck::cancel(const ProbeTarget& target) {
   std::vector<std::shared_ptr<Attempt>> mine;
   {
     std::lock_guard lock(mu_);
-    for (auto& a : attempts_) {
-      if (detail::same_worker(a->target, target)) mine.push_back(a);
-    }
+    mine = detail::attempts_for(attempts_, target);
   }
   // Loop thread (the pool cancels there): closing the socket ends the attempt.
   for (auto& a : mine) a->finish(ProbeResult::unhealthy("timed out"));

@@ -22,7 +22,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <cstring>
 #include <system_error>
 
@@ -252,8 +251,7 @@ SUPERVISOR_INLINE void TcpCheck::probe(const ProbeTarget& target, ProbeCallback 
   a->loop = target.loop;
   a->done = std::move(done);
   a->request = request_for(at);
-  a->endpoint = addr.ss_family == AF_INET6 ? fmt::format("[{}]:{}", host, port)
-                                           : fmt::format("{}:{}", host, port);
+  a->endpoint = detail::probe_endpoint_text(host, port, addr.ss_family == AF_INET6);
   if (!a->op_event) {
     a->finish(ProbeResult::unknown(
         fmt::format("CreateEventW: {}", detail::win32_error_note(::GetLastError()))));
@@ -290,19 +288,14 @@ SUPERVISOR_INLINE void TcpCheck::probe(const ProbeTarget& target, ProbeCallback 
                         nullptr, a->next_op(Attempt::Step::connect)) != FALSE,
              "connect");
   std::lock_guard lock(mu_);
-  attempts_.erase(std::remove_if(attempts_.begin(), attempts_.end(),
-                                 [](const std::shared_ptr<Attempt>& x) { return x->finished; }),
-                  attempts_.end());
-  if (!a->finished) attempts_.push_back(std::move(a));
+  detail::keep_attempt(attempts_, std::move(a));
 }
 
 SUPERVISOR_INLINE void TcpCheck::cancel(const ProbeTarget& target) {
   std::vector<std::shared_ptr<Attempt>> mine;
   {
     std::lock_guard lock(mu_);
-    for (auto& a : attempts_) {
-      if (detail::same_worker(a->target, target)) mine.push_back(a);
-    }
+    mine = detail::attempts_for(attempts_, target);
   }
   // Loop thread (the pool cancels there): cancelling the operation and closing the socket ends
   // the attempt.
