@@ -223,7 +223,11 @@ using ProbeEndpointFn = std::function<ProbeEndpoint(const ProbeTarget& target)>;
 /// Healthy when a TCP connection to its endpoint succeeds: one fixed `address`:`port` for every
 /// worker, or each worker's own (`ProbeEndpointFn`, e.g. `port_per_worker`). The address is a
 /// numeric IPv4 or IPv6 address or "localhost" (127.0.0.1): the probe never blocks on a name
-/// lookup. Needs a real Loop (on a fake world it answers `unknown`).
+/// lookup. Needs a real Loop (on a fake world it answers `unknown`). On Windows the socket is an
+/// overlapped Winsock one whose completions come through the loop's completion port (Winsock is
+/// started on the first probe, once per process, and never cleaned up: the process's end
+/// releases it); errors name the Winsock code, e.g. `connect 127.0.0.1:8080: ... (Winsock error
+/// 10061 WSAECONNREFUSED)`.
 class SUPERVISOR_API TcpCheck : public HealthCheckStrategy {
  public:
   TcpCheck(std::string address, std::uint16_t port);

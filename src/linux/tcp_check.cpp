@@ -10,7 +10,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -115,10 +114,9 @@ struct TcpCheck::Attempt : std::enable_shared_from_this<Attempt> {
       }
       if (n == 0) break;
       response.append(buf, static_cast<std::size_t>(n));
-      if (response.find("\r\n") != std::string::npos || response.size() > 8192) break;
+      if (detail::http_status_line_in(response)) break;
     }
-    const auto eol = response.find("\r\n");
-    if (eol == std::string::npos && response.size() <= 8192) {
+    if (!detail::http_status_line_in(response)) {
       // More to come, unless the peer closed.
       char probe_byte;
       const ssize_t n = ::recv(fd.get(), &probe_byte, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -162,8 +160,7 @@ SUPERVISOR_INLINE void TcpCheck::probe(const ProbeTarget& target, ProbeCallback 
   a->loop = target.loop;
   a->done = std::move(done);
   a->request = request_for(at);
-  a->endpoint = addr.ss_family == AF_INET6 ? fmt::format("[{}]:{}", host, port)
-                                           : fmt::format("{}:{}", host, port);
+  a->endpoint = detail::probe_endpoint_text(host, port, addr.ss_family == AF_INET6);
   a->fd.reset(::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!a->fd) {
     a->finish(ProbeResult::unknown(fmt::format("socket: {}", detail::sys_message(errno))));
@@ -185,19 +182,14 @@ SUPERVISOR_INLINE void TcpCheck::probe(const ProbeTarget& target, ProbeCallback 
     return;
   }
   std::lock_guard lock(mu_);
-  attempts_.erase(std::remove_if(attempts_.begin(), attempts_.end(),
-                                 [](const std::shared_ptr<Attempt>& x) { return x->finished; }),
-                  attempts_.end());
-  attempts_.push_back(std::move(a));
+  detail::keep_attempt(attempts_, std::move(a));
 }
 
 SUPERVISOR_INLINE void TcpCheck::cancel(const ProbeTarget& target) {
   std::vector<std::shared_ptr<Attempt>> mine;
   {
     std::lock_guard lock(mu_);
-    for (auto& a : attempts_) {
-      if (detail::same_worker(a->target, target)) mine.push_back(a);
-    }
+    mine = detail::attempts_for(attempts_, target);
   }
   // Loop thread (the pool cancels there): closing the socket ends the attempt.
   for (auto& a : mine) a->finish(ProbeResult::unhealthy("timed out"));

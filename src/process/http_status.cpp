@@ -36,4 +36,13 @@ SUPERVISOR_INLINE ProbeResult detail::judge_http_response(std::string_view respo
   return ProbeResult::unhealthy(std::string(status_line));
 }
 
+SUPERVISOR_INLINE std::string detail::probe_endpoint_text(const std::string& host,
+                                                          std::uint16_t port, bool ipv6) {
+  return ipv6 ? fmt::format("[{}]:{}", host, port) : fmt::format("{}:{}", host, port);
+}
+
+SUPERVISOR_INLINE bool detail::http_status_line_in(std::string_view response) {
+  return response.find("\r\n") != std::string_view::npos || response.size() > 8192;
+}
+
 }  // namespace supervisor

@@ -2,8 +2,11 @@
 // SPDX-License-Identifier: MIT
 // The backend of a platform that has none yet (process/backend.hpp): everything portable builds
 // and runs (the pool on a testing::FakeWorld, the strategies), but a Loop cannot be made: real
-// processes need a backend. Each entry point says so with errc::unsupported.
+// processes need a backend. Each entry point says so with errc::unsupported (a TCP health check
+// with an `unknown` result naming the gap).
 #include <fmt/format.h>
+
+#include <supervisor/health.hpp>
 
 #include "backend.hpp"
 
@@ -27,3 +30,17 @@ SUPERVISOR_INLINE std::unique_ptr<LogFile> open_log_file(const StdioSpec&, std::
 }
 
 }  // namespace supervisor::detail
+
+namespace supervisor {
+
+struct TcpCheck::Attempt {};
+
+SUPERVISOR_INLINE TcpCheck::~TcpCheck() = default;
+
+SUPERVISOR_INLINE void TcpCheck::probe(const ProbeTarget&, ProbeCallback done) {
+  done(ProbeResult::unknown(name() + " checks are not offered on this platform yet"));
+}
+
+SUPERVISOR_INLINE void TcpCheck::cancel(const ProbeTarget&) {}
+
+}  // namespace supervisor

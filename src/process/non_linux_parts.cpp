@@ -1,10 +1,8 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
 // What every backend but Linux's shares (src/process/no_backend.cpp, src/windows): the signal
-// numbers, and what they do not offer yet: TCP/HTTP checks (an `unknown` result naming the gap).
+// numbers (POSIX's).
 #include <fmt/format.h>
-
-#include <supervisor/health.hpp>
 
 #include "backend.hpp"
 
@@ -26,17 +24,3 @@ SUPERVISOR_INLINE int native_signal(Signal s) noexcept {
 }
 
 }  // namespace supervisor::detail
-
-namespace supervisor {
-
-SUPERVISOR_INLINE struct TcpCheck::Attempt {};
-
-SUPERVISOR_INLINE TcpCheck::~TcpCheck() = default;
-
-SUPERVISOR_INLINE void TcpCheck::probe(const ProbeTarget&, ProbeCallback done) {
-  done(ProbeResult::unknown(name() + " checks are not offered on this platform yet"));
-}
-
-SUPERVISOR_INLINE void TcpCheck::cancel(const ProbeTarget&) {}
-
-}  // namespace supervisor

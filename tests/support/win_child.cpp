@@ -17,6 +17,8 @@
 //   win_child notify MS MSG...  sends each MSG ('|' becomes a newline) as one message to the pipe
 //                            named by NOTIFY_SOCKET (opened afresh for each, as sd_notify does),
 //                            prints "sent N", then sleeps MS
+//   win_child http BASE STATUS  serves HTTP on 127.0.0.1, port BASE + $SUPERVISOR_WORKER_INDEX
+//                            (0 when unset): answers every request with STATUS, until killed
 //
 // Exit codes: 64 bad usage, 71 a system call failed.
 //
@@ -28,6 +30,9 @@
 //                            "refused E" (E: CreateProcessW's Win32 error), sleeps MS, exits 0
 //   win_child burn MS        spins until its own user time reaches MS ms, then exits 0
 
+// winsock2.h before windows.h.
+#include <winsock2.h>
+// After it:
 #include <fcntl.h>
 #include <io.h>
 #include <windows.h>
@@ -43,7 +48,7 @@ int usage() {
   std::fprintf(
       stderr,
       "usage: win_child exit N | sleep MS | grandchild MS | crash | handles | env NAME | say OUT "
-      "ERR | flood BYTES | break MS | ignore-break MS\n");
+      "ERR | flood BYTES | break MS | ignore-break MS | http BASE STATUS\n");
   return 64;
 }
 
@@ -143,6 +148,40 @@ int burn(unsigned long ms) {
   }
 }
 
+// One connection at a time: reads the request up to its blank line, answers, closes.
+int serve_http(const char* base, const char* status) {
+  WSADATA data{};
+  if (::WSAStartup(MAKEWORD(2, 2), &data) != 0) return 71;
+  const char* index = std::getenv("SUPERVISOR_WORKER_INDEX");
+  const unsigned long port =
+      std::strtoul(base, nullptr, 10) + (index != nullptr ? std::strtoul(index, nullptr, 10) : 0);
+  SOCKET listener = ::socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+  if (listener == INVALID_SOCKET) return 71;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<u_short>(port));
+  if (::bind(listener, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(listener, 16) != 0)
+    return 71;
+  const std::string answer = std::string("HTTP/1.1 ") + status +
+                             " Status\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+  for (;;) {
+    SOCKET c = ::accept(listener, nullptr, nullptr);
+    if (c == INVALID_SOCKET) return 71;
+    std::string request;
+    char buf[1024];
+    while (request.find("\r\n\r\n") == std::string::npos) {
+      const int n = ::recv(c, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      request.append(buf, static_cast<std::size_t>(n));
+    }
+    ::send(c, answer.data(), static_cast<int>(answer.size()), 0);
+    ::shutdown(c, SD_SEND);
+    ::closesocket(c);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -239,5 +278,6 @@ int main(int argc, char** argv) {
     std::printf("cwd=%s\n", cwd);
     return 0;
   }
+  if (mode == "http" && argc == 4) return serve_http(argv[2], argv[3]);
   return usage();
 }

@@ -20,79 +20,16 @@
 #include <thread>
 #include <vector>
 
+#include "audit.hpp"
 #include "catch_compat.hpp"
 #include "windows/job_spawn.hpp"
 
 namespace sv = supervisor;
 namespace w = supervisor::detail::win;
 using namespace std::chrono_literals;
+using namespace supervisor::win_testing;
 
 namespace {
-
-const std::string& wine() {
-  static const std::string v = w::wine_version();
-  return v;
-}
-
-std::string child_path() {
-  char self[MAX_PATH];
-  const DWORD n = ::GetModuleFileNameA(nullptr, self, MAX_PATH);
-  std::string s(self, n);
-  return s.substr(0, s.find_last_of("\\/") + 1) + "supervisor_win_child.exe";
-}
-
-sv::ProcessSpec child(std::vector<std::string> args) {
-  sv::ProcessSpec spec;
-  spec.argv = {child_path()};
-  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-  return spec;
-}
-
-bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds guard = 20s) {
-  const auto end = std::chrono::steady_clock::now() + guard;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
-}
-
-bool process_alive(DWORD pid) {
-  HANDLE h = ::OpenProcess(SYNCHRONIZE, FALSE, pid);
-  if (h == nullptr) return false;
-  const bool alive = ::WaitForSingleObject(h, 0) == WAIT_TIMEOUT;
-  ::CloseHandle(h);
-  return alive;
-}
-
-DWORD handle_count() {
-  DWORD n = 0;
-  ::GetProcessHandleCount(::GetCurrentProcess(), &n);
-  return n;
-}
-
-// The handle audit: the first Loop of the test program starts what Windows keeps for the whole
-// process (the thread pool's wait thread, the console's handles); a warm-up before the baseline
-// takes them out of the count. Handles of the test's own making (a process opened to look at
-// it) are closed before the check.
-struct HandleAudit {
-  DWORD baseline = 0;
-  HandleAudit() {
-    static const bool warmed = [] {
-      sv::Loop loop;
-      auto p = sv::Process::start(loop, child({"exit", "0"}));
-      (void)p.wait();
-      return true;
-    }();
-    (void)warmed;
-    baseline = handle_count();
-  }
-  // Handles come back a moment after the loop's thread ends (the thread pool lets its wait
-  // thread go on its own time): waited for, bounded.
-  [[nodiscard]] bool clean(DWORD slack = 0) const {
-    return wait_until([&] { return handle_count() <= baseline + slack; }, 5s);
-  }
-};
 
 std::vector<std::string> lines_of(const std::string& s) {
   std::vector<std::string> out;

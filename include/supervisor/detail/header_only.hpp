@@ -91,6 +91,10 @@
 #  include <supervisor/detail/impl/posix/spawn_prepare.cpp>
 #elif defined(_WIN32)
 // The Windows backend: Job Objects, one I/O completion port, overlapped pipes.
+// tcp_check.cpp first: it includes <winsock2.h>, which must come before any <windows.h> (whose
+// own <winsock.h> it clashes with). A program that includes <windows.h> itself before the first
+// supervisor header defines WIN32_LEAN_AND_MEAN, or includes <winsock2.h> first.
+#  include <supervisor/detail/impl/windows/tcp_check.cpp>
 #  include <supervisor/detail/impl/process/non_linux_parts.cpp>
 #  include <supervisor/detail/impl/windows/iocp.cpp>
 #  include <supervisor/detail/impl/windows/job_limits.cpp>
