@@ -90,6 +90,7 @@
 #elif defined(_WIN32)
 // The Windows backend: Job Objects, one I/O completion port, overlapped pipes.
 #  include <supervisor/detail/impl/process/non_linux_parts.cpp>
+#  include <supervisor/detail/impl/windows/handle_end.cpp>
 #  include <supervisor/detail/impl/windows/iocp.cpp>
 #  include <supervisor/detail/impl/windows/job_spawn.cpp>
 #  include <supervisor/detail/impl/windows/pipes.cpp>
