@@ -100,29 +100,6 @@ class FdEnd final : public CountedEnd {
     return written;
   }
 
-  void send(std::string_view message, Duration timeout, ErrorSink& err) override {
-    if (!check_message(message, err) || !hold("send", err)) return;
-    EndDeadline deadline(timeout);
-    send_held(message, deadline, err);
-    let_go();
-  }
-
-  void receive(std::string& message, Duration timeout, ErrorSink& err) override {
-    if (!hold("receive", err)) return;
-    EndDeadline deadline(timeout);
-    receive_held(message, deadline, err);
-    let_go();
-  }
-
-  void request(std::string_view message, std::string& reply, Duration timeout,
-               ErrorSink& err) override {
-    if (!check_message(message, err) || !hold("request", err)) return;
-    EndDeadline deadline(timeout);
-    send_held(message, deadline, err);
-    if (!err) receive_held(reply, deadline, err);
-    let_go();
-  }
-
   void close(bool host) noexcept override {
     // A call waiting in poll() on this socket wakes now (a pipe's waits out its timeout).
     if (mark_closed(host) && socket_) ::shutdown(fd_, SHUT_RDWR);
@@ -146,7 +123,7 @@ class FdEnd final : public CountedEnd {
     return false;
   }
 
-  void send_held(std::string_view message, EndDeadline& deadline, ErrorSink& err) {
+  void send_held(std::string_view message, EndDeadline& deadline, ErrorSink& err) override {
     for (;;) {
       if (::send(fd_, message.data(), message.size(), MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) return;
       const int e = errno;
@@ -165,7 +142,7 @@ class FdEnd final : public CountedEnd {
     }
   }
 
-  void receive_held(std::string& message, EndDeadline& deadline, ErrorSink& err) {
+  void receive_held(std::string& message, EndDeadline& deadline, ErrorSink& err) override {
     for (;;) {
       // The next message's length (MSG_TRUNC reports all of it), so that it is read whole. A
       // job's answer is often there already: a worker on the same CPU runs as soon as the send

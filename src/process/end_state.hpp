@@ -61,7 +61,37 @@ class EndDeadline {
 // Atomic, not a mutex: it is on every job's path. An implementation's destructor releases the
 // handle unless released() says it was.
 class CountedEnd : public HostEnd {
+ public:
+  void send(std::string_view message, Duration timeout, ErrorSink& err) final {
+    if (!check_send(message, err) || !hold("send", err)) return;
+    EndDeadline deadline(timeout);
+    send_held(message, deadline, err);
+    let_go();
+  }
+  void receive(std::string& message, Duration timeout, ErrorSink& err) final {
+    if (!hold("receive", err)) return;
+    EndDeadline deadline(timeout);
+    receive_held(message, deadline, err);
+    let_go();
+  }
+  void request(std::string_view message, std::string& reply, Duration timeout,
+               ErrorSink& err) final {
+    if (!check_send(message, err) || !hold("request", err)) return;
+    EndDeadline deadline(timeout);
+    send_held(message, deadline, err);
+    if (!err) receive_held(reply, deadline, err);
+    let_go();
+  }
+
  protected:
+  // A message's send and receive, the end held (see HostEnd::send and receive).
+  virtual void send_held(std::string_view message, EndDeadline& deadline, ErrorSink& err) = 0;
+  virtual void receive_held(std::string& message, EndDeadline& deadline, ErrorSink& err) = 0;
+  // Whether `message` may be sent (`err` set when not): by default, when it is not empty.
+  virtual bool check_send(std::string_view message, ErrorSink& err) const {
+    return check_message(message, err);
+  }
+
   // Closes the OS handle: called once, by the last one out of a closed end.
   virtual void release_handle() noexcept = 0;
 

@@ -65,29 +65,6 @@ class HandleEnd final : public CountedEnd {
     return written;
   }
 
-  void send(std::string_view message, Duration timeout, ErrorSink& err) override {
-    if (!check_size(message, err) || !hold("send", err)) return;
-    EndDeadline deadline(timeout);
-    send_held(message, deadline, err);
-    let_go();
-  }
-
-  void receive(std::string& message, Duration timeout, ErrorSink& err) override {
-    if (!hold("receive", err)) return;
-    EndDeadline deadline(timeout);
-    receive_held(message, deadline, err);
-    let_go();
-  }
-
-  void request(std::string_view message, std::string& reply, Duration timeout,
-               ErrorSink& err) override {
-    if (!check_size(message, err) || !hold("request", err)) return;
-    EndDeadline deadline(timeout);
-    send_held(message, deadline, err);
-    if (!err) receive_held(reply, deadline, err);
-    let_go();
-  }
-
   void close(bool host) noexcept override {
     // Every call waiting on this end wakes now, cancels its own I/O and says the end is closed.
     if (mark_closed(host)) ::SetEvent(closing_.get());
@@ -102,7 +79,7 @@ class HandleEnd final : public CountedEnd {
     closing_.reset();
   }
 
-  bool check_size(std::string_view message, ErrorSink& err) const {
+  bool check_send(std::string_view message, ErrorSink& err) const override {
     if (!check_message(message, err)) return false;
     if (message.size() <= channel_message_max) return true;
     fail_message_size(message.size(), "64 KiB, its pipe's buffer", err);
@@ -155,7 +132,7 @@ class HandleEnd final : public CountedEnd {
     return {HandleIo::How::failed, bytes, result};
   }
 
-  void send_held(std::string_view message, EndDeadline& deadline, ErrorSink& err) {
+  void send_held(std::string_view message, EndDeadline& deadline, ErrorSink& err) override {
     // WriteFile only reads the buffer.
     const HandleIo io = transfer(true, const_cast<char*>(message.data()),
                                  static_cast<DWORD>(message.size()), deadline);
@@ -167,7 +144,7 @@ class HandleEnd final : public CountedEnd {
     fail(io, "send", err);
   }
 
-  void receive_held(std::string& message, EndDeadline& deadline, ErrorSink& err) {
+  void receive_held(std::string& message, EndDeadline& deadline, ErrorSink& err) override {
     // One receive at a time: a message larger than the first read is read on in more reads,
     // which another thread's read must not cut in between.
     std::unique_lock<std::timed_mutex> one(receiving_, std::defer_lock);
