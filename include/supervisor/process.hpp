@@ -49,7 +49,7 @@ struct ChannelAccess;
 ///     incarnation is over (the host's end closes once the child's whole tree is gone);
 ///   - `errc::invalid_argument`: no channel (a default `Channel`, or the spec's channel is off),
 ///     a `Channel` of a lease that was released since, an empty message, or one larger than the
-///     socket buffer (about 200 KiB by default).
+///     channel takes (Linux: the socket buffer, about 200 KiB by default; Windows: 64 KiB).
 ///
 /// Replies are not matched to requests: a reply that comes after its `receive` timed out waits
 /// in the channel for the next `receive` (of the next lease of that worker). Put a job id in
@@ -164,14 +164,15 @@ class SUPERVISOR_API Process {
   /// timeout passed with the pipe full (the child reads slower), which is no error: write the
   /// rest later. Never raises SIGPIPE in the host (the calling thread blocks it for the call).
   /// Errors: `errc::peer_gone` (the child closed its stdin or ended), `errc::invalid_argument`
-  /// (stdin is not a pipe, or `close_stdin` closed it), `errc::not_running` (no process).
+  /// (stdin is not a pipe, or `close_stdin` closed it), `errc::not_running` (no process). On
+  /// Windows a write the timeout cuts short is cancelled, and the count is what the pipe took.
   std::size_t write_stdin(std::string_view data, Duration timeout);
   /// \overload
   std::size_t write_stdin(std::string_view data, Duration timeout, std::error_code& ec) noexcept;
   /// Closes the host's end of the stdin pipe: the child reads end-of-file once it has read what
   /// was written. Idempotent; nothing happens when stdin is not a pipe. A write under way on
-  /// another thread keeps the pipe open until it returns (at most its timeout). Also done when
-  /// the process ends.
+  /// another thread keeps the pipe open until it returns (at most its timeout; on Windows it is
+  /// woken at once). Also done when the process ends.
   void close_stdin() noexcept;
   /// The channel to the child (`ProcessSpec::channel`); an invalid one when it has none.
   [[nodiscard]] Channel channel() const;

@@ -211,11 +211,26 @@ struct PassFd {
 /// the socket buffer's size (the kernel's `net.core.wmem_default`, some 200 KiB); larger ones are
 /// refused. The child's end is blocking, as it would expect; the host's end never blocks past a
 /// call's timeout. The host's end closes when the process (its whole tree) has ended.
+///
+/// On Windows the channel is a duplex named pipe in message mode (`PIPE_TYPE_MESSAGE`, both ends
+/// `PIPE_READMODE_MESSAGE`), made afresh for every start in the same way. The child inherits its
+/// end as a handle and finds its value, in decimal, in its environment as
+/// `SUPERVISOR_CHANNEL_HANDLE=<handle>` instead of `SUPERVISOR_CHANNEL_FD` (`child_fd` is
+/// ignored there): `HANDLE h = (HANDLE)(uintptr_t)strtoull(getenv("SUPERVISOR_CHANNEL_HANDLE"),
+/// 0, 10)`. Each `WriteFile` of the child is one message, and each `ReadFile` with room for it
+/// reads one whole message (a smaller buffer gets its first part and `ERROR_MORE_DATA`). The
+/// child's end is blocking (not overlapped); when the host closes its end, the child's reads fail
+/// with `ERROR_BROKEN_PIPE`. The host sends messages of at most 64 KiB (the pipe's buffer); larger
+/// ones are refused with `errc::invalid_argument`; it receives the child's whole, whatever their
+/// size.
 struct ChannelSpec {
   /// The variable that tells the child its fd number.
   static constexpr const char* environment_variable = "SUPERVISOR_CHANNEL_FD";
+  /// The variable that tells a child on Windows its handle's value (decimal).
+  static constexpr const char* windows_environment_variable = "SUPERVISOR_CHANNEL_HANDLE";
   bool enabled = false;
-  int child_fd = 3;  ///< The child's fd number for its end (3 or more, not one of `pass_fds`).
+  /// The child's fd number for its end (3 or more, not one of `pass_fds`); not used on Windows.
+  int child_fd = 3;
 };
 
 /// One rung of the stop ladder: send `signal` to the whole tree, then wait up to `wait` for it to

@@ -12,52 +12,20 @@
 
 #include <fmt/format.h>
 
-#include <atomic>
 #include <cerrno>
-#include <chrono>
-#include <climits>
 #include <cstdint>
 
-#include "../core/duration.hpp"
+#include "../process/end_state.hpp"
 #include "errno_text.hpp"
 
 namespace supervisor::detail {
 SUPERVISOR_LOCAL_BEGIN
 
-// A call's deadline, read from the clock only once the call must wait (a job's answer that is
-// there already costs no clock read). A timeout of a year or more waits for ever.
-class FdDeadline {
- public:
-  explicit FdDeadline(Duration timeout)
-      : timeout_(std::max(timeout, Duration::zero())),
-        forever_(timeout >= std::chrono::hours(24 * 365)) {}
-  // What poll(2) takes: -1 for ever, 0 once past, else the milliseconds left, rounded up.
-  [[nodiscard]] int poll_ms() {
-    if (forever_) return -1;
-    const TimePoint now = std::chrono::steady_clock::now();
-    if (!started_) {
-      at_ = now + timeout_;
-      started_ = true;
-    }
-    const Duration left = at_ - now;
-    if (left <= Duration::zero()) return 0;
-    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
-    return ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
-  }
-  [[nodiscard]] Duration timeout() const { return timeout_; }
-
- private:
-  Duration timeout_;
-  bool forever_;
-  bool started_ = false;
-  TimePoint at_{};
-};
-
 // Waits until `fd` is ready for `events` or the deadline passes: the events seen, 0 once the
 // deadline passed, or -1 (errno set) when poll(2) fails.
-SUPERVISOR_INLINE int fd_end_wait(int fd, short events, FdDeadline& deadline) {
+SUPERVISOR_INLINE int fd_end_wait(int fd, short events, EndDeadline& deadline) {
   for (;;) {
-    const int ms = deadline.poll_ms();
+    const int ms = deadline.wait_ms();
     pollfd p{fd, events, 0};
     const int n = ::poll(&p, 1, ms);
     if (n > 0) return p.revents;
@@ -96,18 +64,18 @@ SUPERVISOR_INLINE bool fd_end_peer_error(int e) {
   return e == EPIPE || e == ECONNRESET || e == ENOTCONN || e == ECONNREFUSED;
 }
 
-class FdEnd final : public HostEnd {
+class FdEnd final : public CountedEnd {
  public:
   FdEnd(UniqueFd fd, bool socket) : fd_(fd.release()), socket_(socket) {}
   ~FdEnd() override {
-    if ((state_.load() & released) == 0) ::close(fd_);
+    if (!released()) ::close(fd_);
   }
   FdEnd(const FdEnd&) = delete;
   FdEnd& operator=(const FdEnd&) = delete;
 
   std::size_t write(std::string_view data, Duration timeout, ErrorSink& err) override {
     if (!hold("write", err)) return 0;
-    FdDeadline deadline(timeout);
+    EndDeadline deadline(timeout);
     std::size_t written = 0;
     while (written < data.size()) {
       const ssize_t n = fd_end_write_quietly(fd_, data.data() + written, data.size() - written);
@@ -132,81 +100,18 @@ class FdEnd final : public HostEnd {
     return written;
   }
 
-  void send(std::string_view message, Duration timeout, ErrorSink& err) override {
-    if (!check_message(message, err) || !hold("send", err)) return;
-    FdDeadline deadline(timeout);
-    send_held(message, deadline, err);
-    let_go();
-  }
-
-  void receive(std::string& message, Duration timeout, ErrorSink& err) override {
-    if (!hold("receive", err)) return;
-    FdDeadline deadline(timeout);
-    receive_held(message, deadline, err);
-    let_go();
-  }
-
-  void request(std::string_view message, std::string& reply, Duration timeout,
-               ErrorSink& err) override {
-    if (!check_message(message, err) || !hold("request", err)) return;
-    FdDeadline deadline(timeout);
-    send_held(message, deadline, err);
-    if (!err) receive_held(reply, deadline, err);
-    let_go();
-  }
-
   void close(bool host) noexcept override {
-    // Held as a call would be, so that the fd stays ours while it is shut down here. The
-    // first close decides how the calls to come fail.
-    std::uint32_t s = state_.fetch_add(1, std::memory_order_acq_rel) + 1;
-    while ((s & closed) == 0) {
-      if (state_.compare_exchange_weak(s, s | closed | (host ? by_host : 0U),
-                                       std::memory_order_acq_rel)) {
-        // A call waiting in poll() on this socket wakes now (a pipe's waits out its timeout).
-        if (socket_) ::shutdown(fd_, SHUT_RDWR);
-        break;
-      }
-    }
+    // A call waiting in poll() on this socket wakes now (a pipe's waits out its timeout).
+    if (mark_closed(host) && socket_) ::shutdown(fd_, SHUT_RDWR);
     let_go();
   }
 
  private:
-  // state_: the calls under way in its low bits, and what happened to the end above them.
-  static constexpr std::uint32_t users = (1U << 28) - 1;
-  static constexpr std::uint32_t closed = 1U << 28;
-  static constexpr std::uint32_t by_host = 1U << 29;
-  static constexpr std::uint32_t released = 1U << 30;  // the fd is closed
-
-  // A call's hold on the fd: it is closed only once no call holds it any more (closed under a
-  // call, its number could be reused by the host for something else meanwhile). False (and
-  // `err` set) once the end is closed. Atomic, not a mutex: it is on every job's path.
-  bool hold(const char* what, ErrorSink& err) {
-    const std::uint32_t s = state_.fetch_add(1, std::memory_order_acq_rel);
-    if ((s & closed) == 0) return true;
-    let_go();
-    report_closed(s, what, err);
-    return false;
-  }
-  void let_go() noexcept {
-    const std::uint32_t s = state_.fetch_sub(1, std::memory_order_acq_rel) - 1;
-    if ((s & (users | released)) != 0 || (s & closed) == 0) return;
-    // The last one out of a closed end closes its fd, once: whoever wins this exchange.
-    std::uint32_t expected = s;
-    if (state_.compare_exchange_strong(expected, s | released, std::memory_order_acq_rel))
-      ::close(fd_);
-  }
-
-  bool check_message(std::string_view message, ErrorSink& err) const {
-    if (!message.empty()) return true;
-    err.fail(errc::invalid_argument, [&] {
-      return fmt::format("{}: send: an empty message (a channel's messages are not empty)", label);
-    });
-    return false;
-  }
+  void release_handle() noexcept override { ::close(fd_); }
 
   // Waits until the fd is ready for `events`: true to try again, else false with `err` set
   // (errc::timeout when `what` found `missing` until the deadline, or poll's own error).
-  bool await(short events, FdDeadline& deadline, const char* what, const char* missing,
+  bool await(short events, EndDeadline& deadline, const char* what, const char* missing,
              ErrorSink& err) {
     const int ready = fd_end_wait(fd_, events, deadline);
     if (ready > 0) return true;
@@ -214,14 +119,11 @@ class FdEnd final : public HostEnd {
       fail_io(what, errno, err);
       return false;
     }
-    err.fail(errc::timeout, [&] {
-      return fmt::format("{}: {}: {} within {}", label, what, missing,
-                         format_duration(deadline.timeout()));
-    });
+    fail_timeout(what, missing, deadline, err);
     return false;
   }
 
-  void send_held(std::string_view message, FdDeadline& deadline, ErrorSink& err) {
+  void send_held(std::string_view message, EndDeadline& deadline, ErrorSink& err) override {
     for (;;) {
       if (::send(fd_, message.data(), message.size(), MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) return;
       const int e = errno;
@@ -232,12 +134,7 @@ class FdEnd final : public HostEnd {
         return;
       }
       if (e == EMSGSIZE) {
-        err.fail(errc::invalid_argument, [&] {
-          return fmt::format(
-              "{}: send: a message of {} bytes is larger than the channel takes (its socket "
-              "buffer)",
-              label, message.size());
-        });
+        fail_message_size(message.size(), "its socket buffer", err);
         return;
       }
       fail_io("send", e, err);
@@ -245,7 +142,7 @@ class FdEnd final : public HostEnd {
     }
   }
 
-  void receive_held(std::string& message, FdDeadline& deadline, ErrorSink& err) {
+  void receive_held(std::string& message, EndDeadline& deadline, ErrorSink& err) override {
     for (;;) {
       // The next message's length (MSG_TRUNC reports all of it), so that it is read whole. A
       // job's answer is often there already: a worker on the same CPU runs as soon as the send
@@ -286,37 +183,22 @@ class FdEnd final : public HostEnd {
     }
   }
 
-  void report_closed(std::uint32_t s, const char* what, ErrorSink& err) const {
-    if ((s & by_host) != 0) {
-      err.fail(errc::invalid_argument,
-               [&] { return fmt::format("{}: {}: it was closed by the host", label, what); });
-    } else {
-      err.fail(errc::peer_gone, [&] {
-        return fmt::format("{}: {}: the process has ended (its channel and stdin with it)", label,
-                           what);
-      });
-    }
-  }
   // An error of the OS: our own end closed under the call, the peer gone, or another.
   void fail_io(const char* what, int e, ErrorSink& err) {
-    if (const std::uint32_t s = state_.load(std::memory_order_acquire); (s & closed) != 0) {
-      report_closed(s, what, err);
+    if (closed()) {
+      report_closed(what, err);
       return;
     }
     if (fd_end_peer_error(e)) {
-      err.fail(errc::peer_gone, [&] {
-        return fmt::format("{}: {}: the other end is closed (the child closed it, or ended)", label,
-                           what);
-      });
+      fail_peer_gone(what, err);
       return;
     }
     err.fail(std::error_code(e, std::system_category()),
              [&] { return fmt::format("{}: {}: {}", label, what, sys_message(e)); });
   }
 
-  const int fd_;                         // valid until `released`
-  const bool socket_;                    // a channel's socket, else a pipe
-  std::atomic<std::uint32_t> state_{0};  // see above
+  const int fd_;       // valid until released()
+  const bool socket_;  // a channel's socket, else a pipe
 };
 
 SUPERVISOR_LOCAL_END

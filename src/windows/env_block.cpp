@@ -139,4 +139,29 @@ plan_windows_environment(const Environment& env, const std::vector<std::u16strin
   return out;
 }
 
+SUPERVISOR_INLINE void set_environment_entry(std::u16string& block, std::u16string_view name,
+                                             std::u16string_view value) {
+  const std::u16string key = env_key(name);
+  std::u16string out;
+  out.reserve(block.size() + name.size() + value.size() + 3);
+  bool placed = false;
+  const auto place = [&] {
+    out.append(name).append(1, u'=').append(value).push_back(u'\0');
+    placed = true;
+  };
+  for (const std::u16string_view kv : split_environment_block(block.data())) {
+    const auto eq = kv.find(u'=', 1);  // a drive's entry (`=C:=...`) starts with its '='
+    const bool hidden = kv.front() == u'=';
+    const std::u16string k = env_key(kv.substr(0, eq));
+    if (!placed && !hidden && k >= key) {
+      place();
+      if (k == key) continue;  // replaced
+    }
+    out.append(kv).push_back(u'\0');
+  }
+  if (!placed) place();
+  out.push_back(u'\0');
+  block = std::move(out);
+}
+
 }  // namespace supervisor::detail

@@ -51,4 +51,11 @@ struct WindowsEnvBlock {
                                                        ErrorSink& err,
                                                        const std::vector<std::string>& extra = {});
 
+// Sets `name` (not empty, no '=') to `value` in `block` (a block as above; empty or a lone NUL:
+// none), keeping its order: a variable of that name in any spelling is replaced, else the entry
+// goes where its name sorts. For what the spawn itself announces (a handle's value the child
+// inherits), known only once the handle is duplicated.
+void set_environment_entry(std::u16string& block, std::u16string_view name,
+                           std::u16string_view value);
+
 }  // namespace supervisor::detail

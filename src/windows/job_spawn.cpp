@@ -41,6 +41,7 @@
 // notifications whose delivery is not guaranteed (except JobObjectNotificationLimitInformation's),
 // so they are wake-ups and hints, never the only source of an exit.
 #include "job_spawn.hpp"
+#include "env_block.hpp"
 #include "status_map.hpp"
 #include "utf16.hpp"
 
@@ -138,11 +139,13 @@ struct SpawnCall {
   const JobSpawnRequest& r;
   ErrorSink& err;
   UniqueHandle job;
-  std::array<UniqueHandle, 3> inherited;  // the std handles' inheritable duplicates
-  std::array<HANDLE, 3> handle_list{};    // the set ones among them, for the attribute
+  // The inheritable duplicates: the std handles' (by index), then the extra ones'.
+  std::vector<UniqueHandle> inherited = std::vector<UniqueHandle>(3);
+  std::vector<HANDLE> handle_list;  // the set ones among them, for the attribute
   DWORD handle_count = 0;
   // The attribute's value: the outer jobs, outermost first, then the child's own.
   std::vector<HANDLE> job_list;
+  std::wstring environment;  // the request's, with the extra handles announced
   AttributeList attributes;
 
   bool make_job() {
@@ -185,9 +188,43 @@ struct SpawnCall {
       if (!::DuplicateHandle(self, from[i], self, &dup, 0, TRUE, DUPLICATE_SAME_ACCESS))
         return fail(last_error(), names[i]);
       inherited[i].reset(dup);
-      handle_list[handle_count++] = dup;
+      handle_list.push_back(dup);
+      ++handle_count;
     }
     return true;
+  }
+
+  // The extra handles' inheritable duplicates (see duplicate_std_handles), each announced in the
+  // child's environment when the request names a variable for it.
+  bool duplicate_extra_handles() {
+    environment = r.environment;
+    const HANDLE self = ::GetCurrentProcess();
+    for (const auto& extra : r.extra_inherit) {
+      HANDLE dup = nullptr;
+      if (!::DuplicateHandle(self, extra.handle, self, &dup, 0, TRUE, DUPLICATE_SAME_ACCESS))
+        return fail(last_error(), "DuplicateHandle(extra_inherit)");
+      inherited.emplace_back(dup);
+      handle_list.push_back(dup);
+      ++handle_count;
+      if (extra.variable.empty()) continue;
+      std::u16string block(environment.begin(), environment.end());
+      if (block.empty()) block = host_environment();
+      const std::wstring value = std::to_wstring(reinterpret_cast<std::uintptr_t>(dup));
+      set_environment_entry(block, std::u16string(extra.variable.begin(), extra.variable.end()),
+                            std::u16string(value.begin(), value.end()));
+      environment.assign(block.begin(), block.end());
+    }
+    return true;
+  }
+
+  static std::u16string host_environment() {
+    wchar_t* host = ::GetEnvironmentStringsW();
+    std::u16string block;
+    for (const auto kv : split_environment_block(reinterpret_cast<const char16_t*>(host)))
+      block.append(kv).push_back(u'\0');
+    block.push_back(u'\0');
+    if (host != nullptr) ::FreeEnvironmentStringsW(host);
+    return block;
   }
 
   // The attribute list: the handle list when there are handles, the job list when `with_job`.
@@ -227,8 +264,7 @@ struct SpawnCall {
                         CREATE_NEW_PROCESS_GROUP | extra_flags;
     const BOOL ok = ::CreateProcessW(
         r.program.empty() ? nullptr : r.program.c_str(), command_line.data(), nullptr, nullptr,
-        handle_count > 0 ? TRUE : FALSE, flags,
-        r.environment.empty() ? nullptr : const_cast<wchar_t*>(r.environment.c_str()),
+        handle_count > 0 ? TRUE : FALSE, flags, environment.empty() ? nullptr : environment.data(),
         r.cwd.empty() ? nullptr : r.cwd.c_str(), &si.StartupInfo, &pi);
     code = ok ? 0 : ::GetLastError();
     return ok != 0;
@@ -275,7 +311,8 @@ SUPERVISOR_INLINE std::string_view to_string(JobMessage m) noexcept {
 
 SUPERVISOR_INLINE JobSpawnResult spawn_in_job(const JobSpawnRequest& request, ErrorSink& err) {
   SpawnCall call{request, err};
-  if (!call.make_job() || !call.duplicate_std_handles()) return {};
+  if (!call.make_job() || !call.duplicate_std_handles() || !call.duplicate_extra_handles())
+    return {};
 
   PROCESS_INFORMATION pi{};
   DWORD code = 0;

@@ -61,6 +61,16 @@ struct JobSpawnRequest {
   // Called with the new job before the child is made (its limits: apply_job_limits), so that the
   // program never runs without them. An error it records fails the spawn with its message.
   std::function<void(Handle job, ErrorSink& err)> prepare_job;
+  // More handles the child inherits, beside the std handles (e.g. its end of the channel): each
+  // duplicated as inheritable for the call only, as the std handles are, and listed in
+  // PROC_THREAD_ATTRIBUTE_HANDLE_LIST. A duplicate's value is the child's handle value, known
+  // only here: when `variable` is set, the child's environment announces it as
+  // `variable=<value, decimal>` (in `environment`, or the host's when that is empty).
+  struct Inherited {
+    Handle handle = nullptr;
+    std::wstring variable;
+  };
+  std::vector<Inherited> extra_inherit;
 };
 
 struct JobSpawnResult {

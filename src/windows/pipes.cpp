@@ -64,6 +64,33 @@ SUPERVISOR_INLINE PipePair make_pipe(bool host_reads, std::string_view field, Er
   return {std::move(host), std::move(child)};
 }
 
+SUPERVISOR_INLINE PipePair make_channel_pipe(ErrorSink& err) {
+  const std::wstring name = unique_pipe_name("channel");
+  constexpr auto size = static_cast<DWORD>(channel_message_max);
+  UniqueHandle host{::CreateNamedPipeW(
+      name.c_str(), PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE,
+      PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS, 1, size,
+      size, 0, nullptr)};
+  if (!host) {
+    fail_win32(err, ::GetLastError(), "channel", "CreateNamedPipeW");
+    return {};
+  }
+  UniqueHandle child{::CreateFileW(name.c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr,
+                                   OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr)};
+  if (!child) {
+    fail_win32(err, ::GetLastError(), "channel", "open the pipe's client end");
+    return {};
+  }
+  // A client end reads bytes until told otherwise; the child's reads must end at a message's end
+  // (the mode belongs to the handle's file object, which the child's inherited copy shares).
+  DWORD mode = PIPE_READMODE_MESSAGE;
+  if (!::SetNamedPipeHandleState(child.get(), &mode, nullptr, nullptr)) {
+    fail_win32(err, ::GetLastError(), "channel", "SetNamedPipeHandleState(PIPE_READMODE_MESSAGE)");
+    return {};
+  }
+  return {std::move(host), std::move(child)};
+}
+
 SUPERVISOR_INLINE UniqueHandle open_null(std::string_view field, ErrorSink& err) {
   UniqueHandle h{::CreateFileW(L"NUL", GENERIC_READ | GENERIC_WRITE,
                                FILE_SHARE_READ | FILE_SHARE_WRITE, nullptr, OPEN_EXISTING,

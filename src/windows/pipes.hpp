@@ -5,6 +5,7 @@
 // The handles a Windows child gets as its standard streams, opened by the host: a pipe whose
 // host end is overlapped (the loop reads it through the completion port), the NUL device, a file.
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -29,6 +30,15 @@ struct PipePair {
 // no other process can take the instance. `field` names the stream in errors
 // ("ProcessSpec.out").
 PipePair make_pipe(bool host_reads, std::string_view field, ErrorSink& err);
+
+// The largest message a channel takes: its pipe's buffer in each direction.
+inline constexpr std::size_t channel_message_max = 65536;
+
+// A channel (ProcessSpec::channel): a duplex message-mode pipe (PIPE_TYPE_MESSAGE, both ends in
+// PIPE_READMODE_MESSAGE), made as make_pipe makes its pipes. Each write is one message, read
+// whole by a read with room for it. The host's end is overlapped; the child's end is an
+// ordinary blocking handle. Errors name ProcessSpec.channel.
+PipePair make_channel_pipe(ErrorSink& err);
 
 // The NUL device, for reading and writing (`field` names the stream in errors).
 UniqueHandle open_null(std::string_view field, ErrorSink& err);

@@ -3,8 +3,7 @@
 //
 // The Windows backend: see windows_backend.hpp. What a ProcessSpec may ask for that it does not
 // offer (yet) fails the start with errc::unsupported naming the field, never silently:
-// Identity (another user), POSIX rlimits (ProcessSpec::limits), pass_fds, the channel, a stdin
-// pipe.
+// Identity (another user), POSIX rlimits (ProcessSpec::limits), pass_fds.
 #include "windows_backend.hpp"
 
 #include <windows.h>
@@ -23,6 +22,7 @@
 #include "../process/loop_core.hpp"
 #include "command_line.hpp"
 #include "env_block.hpp"
+#include "handle_end.hpp"
 #include "job_limits.hpp"
 #include "job_spawn.hpp"
 #include "notify_pipe.hpp"
@@ -108,6 +108,10 @@ class WindowsPlan final : public SpawnPlan {
   UniqueHandle out_read;  // the host's ends of the output pipes (overlapped)
   UniqueHandle err_read;
   std::shared_ptr<WindowsGroup> group;  // a ResourceGroup to start it in, or null
+  // The host's end of the stdin pipe and of the channel (HostEnds), and the child's channel end.
+  std::shared_ptr<HostEnd> in_write;
+  std::shared_ptr<HostEnd> channel;
+  UniqueHandle channel_child;
 };
 
 SUPERVISOR_INLINE void unsupported(ErrorSink& err, const ProcessSpec& spec, std::string_view field,
@@ -133,14 +137,6 @@ SUPERVISOR_INLINE bool refuse_unsupported(const ProcessSpec& spec, ErrorSink& er
   }
   if (!spec.pass_fds.empty()) {
     unsupported(err, spec, "pass_fds", "passing descriptors is not offered on Windows yet");
-    return true;
-  }
-  if (spec.channel.enabled) {
-    unsupported(err, spec, "channel", "the channel is not offered on Windows yet");
-    return true;
-  }
-  if (spec.in.mode == StdioSpec::Mode::pipe) {
-    unsupported(err, spec, "in", "a stdin pipe is not offered on Windows yet");
     return true;
   }
   return false;
@@ -241,9 +237,13 @@ SUPERVISOR_INLINE bool open_stream(const ProcessSpec& spec, StdStream s, Windows
       break;
     case StdioSpec::Mode::pipe:
     case StdioSpec::Mode::log_file: {
-      PipePair p = make_pipe(true, field, err);
+      PipePair p = make_pipe(i != 0, field, err);
       plan.owned[i] = std::move(p.child);
-      (i == 1 ? plan.out_read : plan.err_read) = std::move(p.host);
+      if (i == 0) {
+        if (!err) plan.in_write = make_pipe_end(std::move(p.host), err);
+      } else {
+        (i == 1 ? plan.out_read : plan.err_read) = std::move(p.host);
+      }
       break;
     }
     case StdioSpec::Mode::same_as_out: plan.std_handles[i] = plan.std_handles[1]; return true;
@@ -356,6 +356,14 @@ SUPERVISOR_INLINE std::unique_ptr<SpawnPlan> WindowsBackend::prepare(
   for (StdStream s : {StdStream::in, StdStream::out, StdStream::err}) {
     if (!open_stream(spec, s, *plan, err)) return nullptr;
   }
+  if (spec.channel.enabled) {
+    // The child's end is announced by the spawn (ChannelSpec::windows_environment_variable),
+    // which alone knows its value in the child.
+    PipePair p = make_channel_pipe(err);
+    if (!err) plan->channel = make_channel_end(std::move(p.host), err);
+    if (err) return nullptr;
+    plan->channel_child = std::move(p.child);
+  }
   plan->spec = std::move(spec_ptr);
   return plan;
 }
@@ -385,6 +393,11 @@ SUPERVISOR_INLINE std::unique_ptr<ChildOs> WindowsBackend::spawn(SpawnPlan& plan
       if (e) e.context = fmt::format("start \"{}\": {}", plan.spec->display_name(), e.context);
     };
   }
+  if (plan.channel_child) {
+    const std::string_view variable = ChannelSpec::windows_environment_variable;
+    request.extra_inherit.push_back(
+        {plan.channel_child.get(), std::wstring(variable.begin(), variable.end())});
+  }
   JobSpawnResult r = spawn_in_job(request, err);
   if (err) return nullptr;
   info.pid = static_cast<int>(r.pid);
@@ -395,9 +408,11 @@ SUPERVISOR_INLINE std::unique_ptr<ChildOs> WindowsBackend::spawn(SpawnPlan& plan
   info.program = plan.program_utf8;
   // The child has its copies; ours close now, so that the end of a pipe means the tree is done.
   for (auto& h : plan.owned) h.reset();
-  return std::make_unique<WindowsChild>(*this, plan.spec, r.pid, std::move(r.process),
-                                        std::move(r.job), job_watch, std::move(plan.out_read),
-                                        std::move(plan.err_read), HostEnds{});
+  plan.channel_child.reset();
+  return std::make_unique<WindowsChild>(
+      *this, plan.spec, r.pid, std::move(r.process), std::move(r.job), job_watch,
+      std::move(plan.out_read), std::move(plan.err_read),
+      HostEnds{std::move(plan.in_write), std::move(plan.channel)});
 }
 
 SUPERVISOR_INLINE std::shared_ptr<GroupOs> WindowsBackend::make_group(

@@ -19,6 +19,15 @@
 //                            prints "sent N", then sleeps MS
 //   win_child http BASE STATUS  serves HTTP on 127.0.0.1, port BASE + $SUPERVISOR_WORKER_INDEX
 //                            (0 when unset): answers every request with STATUS, until killed
+//   win_child cat [MS]       (after MS milliseconds) copies stdin to stdout until its end, then
+//                            prints "eof bytes=N fnv=H" on stderr (H: the bytes' FNV-1a 64 hash,
+//                            in hex)
+//   win_child close-stdin MS closes its stdin, prints "closed", sleeps MS
+//   win_child echo-channel   answers each message on the handle SUPERVISOR_CHANNEL_HANDLE names
+//                            with "echo: " + message ("pid": with "pid=<its pid>"); "quit" ends
+//                            it unanswered (exit 0); exits
+//                            0 when the host closes its end, 71 when the variable is missing or
+//                            a read fails otherwise
 //
 // Exit codes: 64 bad usage, 71 a system call failed.
 //
@@ -37,6 +46,7 @@
 #include <io.h>
 #include <windows.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -48,7 +58,8 @@ int usage() {
   std::fprintf(
       stderr,
       "usage: win_child exit N | sleep MS | grandchild MS | crash | handles | env NAME | say OUT "
-      "ERR | flood BYTES | break MS | ignore-break MS | http BASE STATUS\n");
+      "ERR | flood BYTES | break MS | ignore-break MS | http BASE STATUS | cat [MS] | "
+      "close-stdin MS | echo-channel\n");
   return 64;
 }
 
@@ -182,6 +193,58 @@ int serve_http(const char* base, const char* status) {
   }
 }
 
+int cat() {
+  HANDLE in = ::GetStdHandle(STD_INPUT_HANDLE);
+  HANDLE out = ::GetStdHandle(STD_OUTPUT_HANDLE);
+  char buffer[4096];
+  unsigned long long total = 0;
+  std::uint64_t fnv = 14695981039346656037ULL;
+  for (;;) {
+    DWORD got = 0;
+    if (!::ReadFile(in, buffer, sizeof buffer, &got, nullptr)) {
+      if (::GetLastError() == ERROR_BROKEN_PIPE) break;  // the writer closed it: the end
+      return 71;
+    }
+    if (got == 0) break;
+    total += got;
+    for (DWORD i = 0; i < got; ++i)
+      fnv = (fnv ^ static_cast<unsigned char>(buffer[i])) * 1099511628211ULL;
+    for (DWORD at = 0; at < got;) {
+      DWORD put = 0;
+      if (!::WriteFile(out, buffer + at, got - at, &put, nullptr)) return 71;
+      at += put;
+    }
+  }
+  const unsigned long long hash = fnv;
+  std::fprintf(stderr, "eof bytes=%llu fnv=%llx\n", total, hash);
+  return 0;
+}
+
+// The channel's messages, read whole (a larger one in parts: ERROR_MORE_DATA), each answered.
+int echo_channel() {
+  const char* value = std::getenv("SUPERVISOR_CHANNEL_HANDLE");
+  if (value == nullptr) return 71;
+  const std::uintptr_t number = std::strtoull(value, nullptr, 10);
+  HANDLE channel = reinterpret_cast<HANDLE>(number);
+  std::string message;
+  char buffer[4096];
+  for (;;) {
+    DWORD got = 0;
+    const BOOL ok = ::ReadFile(channel, buffer, sizeof buffer, &got, nullptr);
+    const DWORD code = ok ? 0 : ::GetLastError();
+    if (!ok && code != ERROR_MORE_DATA) return code == ERROR_BROKEN_PIPE ? 0 : 71;
+    message.append(buffer, got);
+    if (!ok) continue;  // more of this message
+    if (message == "quit") return 0;
+    const std::string reply =
+        message == "pid" ? "pid=" + std::to_string(::GetCurrentProcessId()) : "echo: " + message;
+    DWORD put = 0;
+    if (!::WriteFile(channel, reply.data(), static_cast<DWORD>(reply.size()), &put, nullptr))
+      return ::GetLastError() == ERROR_NO_DATA || ::GetLastError() == ERROR_BROKEN_PIPE ? 0 : 71;
+    message.clear();
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -279,5 +342,17 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (mode == "http" && argc == 4) return serve_http(argv[2], argv[3]);
+  if (mode == "cat" && (argc == 2 || argc == 3)) {
+    if (argc == 3) ::Sleep(std::strtoul(argv[2], nullptr, 10));  // unsigned long: DWORD
+    return cat();
+  }
+  if (mode == "close-stdin" && argc == 3) {
+    if (!::CloseHandle(::GetStdHandle(STD_INPUT_HANDLE))) return 71;
+    std::printf("closed\n");
+    std::fflush(stdout);
+    ::Sleep(std::strtoul(argv[2], nullptr, 10));  // unsigned long: DWORD
+    return 0;
+  }
+  if (mode == "echo-channel" && argc == 2) return echo_channel();
   return usage();
 }

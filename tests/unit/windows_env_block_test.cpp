@@ -157,3 +157,26 @@ TEST_CASE("Windows environment: the host's UTF-16 passes on unchanged", "[unit][
   REQUIRE_FALSE(err);
   CHECK(b.block == block);
 }
+
+TEST_CASE("Windows environment: an entry the spawn announces goes where its name sorts",
+          "[unit][windows]") {
+  std::u16string block = plan({}).block;
+  d::set_environment_entry(block, u"SUPERVISOR_CHANNEL_HANDLE", u"124");
+  CHECK(entries(block) == std::vector<std::string>{"=C:=C:\\work", "=D:=D:\\", "alpha=2",
+                                                   "Path=C:\\Windows;C:\\bin",
+                                                   "SUPERVISOR_CHANNEL_HANDLE=124", "zeta=1"});
+  // A variable of that name, in any spelling, is replaced; first and last places work too.
+  d::set_environment_entry(block, u"supervisor_channel_handle", u"8");
+  d::set_environment_entry(block, u"ALPHA", u"1");
+  d::set_environment_entry(block, u"~last", u"z");
+  CHECK(entries(block) ==
+        std::vector<std::string>{"=C:=C:\\work", "=D:=D:\\", "ALPHA=1", "Path=C:\\Windows;C:\\bin",
+                                 "supervisor_channel_handle=8", "zeta=1", "~last=z"});
+  // Into an empty block, or none at all.
+  std::u16string empty(2, u'\0');
+  d::set_environment_entry(empty, u"A", u"b");
+  CHECK(empty == std::u16string(u"A=b\0\0", 5));
+  std::u16string none;
+  d::set_environment_entry(none, u"A", u"b");
+  CHECK(none == std::u16string(u"A=b\0\0", 5));
+}

@@ -2,7 +2,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-// What the Windows tests with real processes share (backend_test.cpp, probes_test.cpp): the
+// What the Windows tests with real processes share (backend_test.cpp, probes_test.cpp,
+// channel_test.cpp): the
 // helper child (tests/support/win_child.cpp), a bounded wait, and the handle audit each test ends
 // with. Include after a public <supervisor/...> header.
 
@@ -82,6 +83,8 @@ struct HandleAudit {
   }
   // Handles come back a moment after the loop's thread ends (the thread pool lets its wait
   // thread go on its own time): waited for, bounded.
+  // The handle count now (for a failure's message).
+  [[nodiscard]] DWORD count() const { return handle_count(); }
   [[nodiscard]] bool clean(DWORD slack = 0) const {
     return wait_until([&] { return handle_count() <= baseline + slack; }, 5s);
   }

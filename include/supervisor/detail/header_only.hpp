@@ -96,6 +96,7 @@
 // supervisor header defines WIN32_LEAN_AND_MEAN, or includes <winsock2.h> first.
 #  include <supervisor/detail/impl/windows/tcp_check.cpp>
 #  include <supervisor/detail/impl/process/non_linux_parts.cpp>
+#  include <supervisor/detail/impl/windows/handle_end.cpp>
 #  include <supervisor/detail/impl/windows/iocp.cpp>
 #  include <supervisor/detail/impl/windows/job_limits.cpp>
 #  include <supervisor/detail/impl/windows/job_spawn.cpp>
