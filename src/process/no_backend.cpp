@@ -47,7 +47,7 @@ SUPERVISOR_INLINE std::unique_ptr<LogFile> open_log_file(const StdioSpec&, std::
 
 namespace supervisor {
 
-SUPERVISOR_INLINE struct TcpCheck::Attempt {};
+struct TcpCheck::Attempt {};  // a class, not a function: no SUPERVISOR_INLINE
 
 SUPERVISOR_INLINE TcpCheck::~TcpCheck() = default;
 
