@@ -7,6 +7,12 @@ at the same names: CMake package `supervisor`, target `supervisor::supervisor`, 
 
     conan create . --build=missing
     # in a consumer: requires = "supervisor/0.1.0"; find_package(supervisor CONFIG REQUIRED)
+
+Platforms: Linux (the Linux backend: pidfd, clone3, cgroups) and Windows (the Windows backend:
+Job Objects and an I/O completion port; MSVC 2022 or mingw-w64; it links ws2_32 for the TCP and
+HTTP probes). Elsewhere the package builds only the portable part: the strategies, the pool on the
+fake world of `supervisor/testing.hpp`, and a `Loop` that throws `errc::unsupported`, so that no
+real process can be started there; `validate()` says so when that is what is being built.
 """
 import os
 import re
@@ -22,7 +28,7 @@ class SupervisorConan(ConanFile):
     license = "MIT"
     description = ("Embeddable C++20 process supervision: spawn, watch, restart, contain and "
                    "stop worker pools")
-    topics = ("process", "supervisor", "cgroups", "pidfd", "worker-pool")
+    topics = ("process", "supervisor", "cgroups", "pidfd", "job-objects", "worker-pool")
     package_type = "library"
     settings = "os", "arch", "compiler", "build_type"
     options = {"shared": [True, False], "fPIC": [True, False]}
@@ -53,6 +59,11 @@ class SupervisorConan(ConanFile):
 
     def validate(self):
         check_min_cppstd(self, 20)
+        if self.settings.os not in ("Linux", "Windows"):
+            # Not refused: the strategies and the fake world are useful anywhere (tests, tools).
+            self.output.warning(
+                f"supervisor has no process backend for {self.settings.os}: only its portable "
+                "part is built (the pool on the fake world); a real Loop throws errc::unsupported")
 
     def generate(self):
         tc = CMakeToolchain(self)
@@ -85,3 +96,6 @@ class SupervisorConan(ConanFile):
             self.cpp_info.defines = ["SUPERVISOR_SHARED"]
         if self.settings.os in ("Linux", "FreeBSD"):
             self.cpp_info.system_libs = ["pthread"]
+        elif self.settings.os == "Windows":
+            # The Windows backend: kernel32 (linked by default) and Winsock for the probes.
+            self.cpp_info.system_libs = ["ws2_32"]

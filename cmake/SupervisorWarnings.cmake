@@ -8,7 +8,12 @@ function(supervisor_set_warnings target)
     return()
   endif()
   if(MSVC)
-    target_compile_options(${target} PRIVATE /W4 /permissive-)
+    # C4251/C4275: a class exported from the DLL (SUPERVISOR_API) holding or deriving from a
+    # standard library type. Harmless here: a DLL and its users must share the toolset and its
+    # standard library anyway (C++ has no stable ABI across them). The CRT's "use the _s
+    # variant" deprecations (getenv, strerror, fopen, in the tests' helper programs) are not ours.
+    target_compile_options(${target} PRIVATE /W4 /permissive- /wd4251 /wd4275)
+    target_compile_definitions(${target} PRIVATE _CRT_SECURE_NO_WARNINGS)
     if(SUPERVISOR_WERROR)
       target_compile_options(${target} PRIVATE /WX)
     endif()

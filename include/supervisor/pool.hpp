@@ -223,7 +223,7 @@ struct RolloutStatus {
   std::size_t old = 0;                 ///< Live workers on another revision.
 };
 
-/// A 0–100 score per worker, fed by its probes and its leases, that starts a graceful
+/// A 0-100 score per worker, fed by its probes and its leases, that starts a graceful
 /// replacement when it sinks too low: for workers that degrade slowly (leaks, fragmentation,
 /// a wedged cache) rather than fail outright. Hysteresis: after one replacement request, the next
 /// needs the score to have climbed above `recover_above` first. Every worker starts at 100.
@@ -702,11 +702,11 @@ struct PoolSnapshot {
   std::vector<LimitStatus> group_limits;
   /// Workers a `ResourceLimiter` had replaced (soft limits).
   std::uint64_t soft_recycles = 0;
-  Histogram lease_wait = Histogram::default_seconds();      ///< acquire → lease handed out.
-  Histogram lease_duration = Histogram::default_seconds();  ///< lease handed out → released.
-  Histogram start_to_ready = Histogram::default_seconds();  ///< spawn → ready.
+  Histogram lease_wait = Histogram::default_seconds();      ///< acquire -> lease handed out.
+  Histogram lease_duration = Histogram::default_seconds();  ///< lease handed out -> released.
+  Histogram start_to_ready = Histogram::default_seconds();  ///< spawn -> ready.
   Histogram worker_uptime = Histogram::default_seconds();   ///< lifetime of ended processes.
-  Histogram probe_latency = Histogram::default_seconds();   ///< health probe → its answer.
+  Histogram probe_latency = Histogram::default_seconds();   ///< health probe -> its answer.
   std::uint64_t probes = 0;                                 ///< Health probes run.
   std::uint64_t probe_failures = 0;  ///< ... that failed (unhealthy, unknown, timed out).
   std::uint64_t health_stops = 0;    ///< Workers stopped by a failing startup/liveness check.

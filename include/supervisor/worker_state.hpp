@@ -40,7 +40,7 @@ inline constexpr std::size_t worker_state_count = 9;
 /// The state's name, e.g. "leased".
 [[nodiscard]] SUPERVISOR_API std::string_view to_string(WorkerState s) noexcept;
 
-/// Whether the table allows `from` → `to`. Pure; thread-safe.
+/// Whether the table allows `from` -> `to`. Pure; thread-safe.
 [[nodiscard]] SUPERVISOR_API bool transition_allowed(WorkerState from, WorkerState to) noexcept;
 
 /// One applied move.
@@ -72,7 +72,7 @@ class SUPERVISOR_API WorkerStateMachine {
   /// Time spent in each state so far, including the current one up to `now`.
   [[nodiscard]] Duration time_in(WorkerState s, TimePoint now) const noexcept;
 
-  /// Applies `from → to` if the table allows it; entering `starting` begins a new incarnation.
+  /// Applies `from -> to` if the table allows it; entering `starting` begins a new incarnation.
   /// Throws `std::system_error` (`errc::invalid_transition`, naming both states and the cause)
   /// and leaves the state unchanged otherwise.
   WorkerTransition transition(WorkerState to, std::string cause, TimePoint now);

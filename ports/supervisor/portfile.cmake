@@ -3,6 +3,10 @@
 # vcpkg overlay port: builds the checkout this port sits in, with the project's own install rules
 # (the install the consumer tests check).
 #   vcpkg install supervisor --overlay-ports=<checkout>/ports
+# On Linux and Windows it builds that platform's process backend (on Windows: Job Objects and an
+# I/O completion port, with MSVC or mingw-w64; its exported target links ws2_32). Elsewhere only
+# the portable part: a Loop there throws errc::unsupported. Not for UWP or Xbox ("supports"):
+# CreateProcessW, which the backend spawns with, is a desktop-only API.
 get_filename_component(SOURCE_PATH "${CMAKE_CURRENT_LIST_DIR}/../.." ABSOLUTE)
 
 vcpkg_cmake_configure(
@@ -23,4 +27,7 @@ supervisor provides CMake targets:
 
   find_package(supervisor CONFIG REQUIRED)
   target_link_libraries(main PRIVATE supervisor::supervisor)
+
+Process backends: Linux and Windows (Job Objects; the target links ws2_32). On other systems only
+the portable part is built, and a real supervisor::Loop throws errc::unsupported.
 ]])

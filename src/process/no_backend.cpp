@@ -33,7 +33,7 @@ SUPERVISOR_INLINE std::unique_ptr<LogFile> open_log_file(const StdioSpec&, std::
 
 namespace supervisor {
 
-struct TcpCheck::Attempt {};
+struct TcpCheck::Attempt {};  // a class, not a function: no SUPERVISOR_INLINE
 
 SUPERVISOR_INLINE TcpCheck::~TcpCheck() = default;
 

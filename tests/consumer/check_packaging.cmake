@@ -20,4 +20,22 @@ foreach(needle [["cmake_target_name", "supervisor::supervisor"]] [["cmake_file_n
     message(FATAL_ERROR "conanfile.py lacks: ${needle}")
   endif()
 endforeach()
+# Conan writes its own config package from package_info, so the recipe itself must name what a
+# static library's users link on Windows: ws2_32 (the TCP and HTTP probes).
+if(NOT recipe MATCHES "system_libs = \\[\"ws2_32\"\\]")
+  message(FATAL_ERROR "conanfile.py does not give Windows users ws2_32, which the backend links")
+endif()
+
+# What a user's compiler reads (the public headers, and the sources the header-only form
+# compiles) is ASCII: MSVC reads a file without a byte order mark in the machine's code page unless
+# told /utf-8, and warns (C4819) or misreads in one where a UTF-8 byte is not a character.
+file(GLOB_RECURSE read_by_users "${SOURCE_DIR}/include/*.hpp" "${SOURCE_DIR}/src/*.hpp"
+     "${SOURCE_DIR}/src/*.cpp")
+foreach(f IN LISTS read_by_users)
+  file(READ "${f}" text)
+  if(text MATCHES "[^\t\n\r -~]")
+    message(FATAL_ERROR "${f}: a byte that is not printable ASCII (${CMAKE_MATCH_0}); "
+                        "users' compilers read this file")
+  endif()
+endforeach()
 message(STATUS "packaging metadata agrees with version ${VERSION}")

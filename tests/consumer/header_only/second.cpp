@@ -3,6 +3,7 @@
 #include <supervisor/supervisor.hpp>
 #include <supervisor/testing.hpp>
 
+#include <cstdlib>
 #include <string>
 #include <system_error>
 
@@ -27,7 +28,16 @@ bool real_process_runs(std::string& why) {
   try {
     sv::Loop loop;
     sv::ProcessSpec spec;
+#if defined(_WIN32)
+    const char* comspec = std::getenv("ComSpec");  // cmd.exe, wherever Windows is
+    if (comspec == nullptr) {
+      why = "no ComSpec in the environment";
+      return false;
+    }
+    spec.argv = {comspec, "/c", "exit", "3"};
+#else
     spec.argv = {"/bin/sh", "-c", "exit 3"};
+#endif
     sv::Process p = sv::Process::start(loop, spec, {}, ec);
     if (ec) {
       why = "start: " + ec.message();
