@@ -501,3 +501,83 @@ TEST_CASE("windows: log files rotate at max_bytes with whole lines, one per work
   }
   CHECK(audit.clean());
 }
+
+TEST_CASE("windows: ResourceLimits become the job's limits, reported per limit and changed live",
+          "[windows][backend][limits]") {
+  HandleAudit audit;
+  {
+    sv::Loop loop;
+    auto spec = child({"sleep", "600000"});
+    spec.stop.steps = {sv::StopStep{sv::Signal::terminate, 100ms, false}};
+    spec.resources.memory_max = 256ULL << 20;
+    spec.resources.max_processes = 8;
+    spec.resources.cpu_time = 3600s;
+    spec.resources.wall_time = 3600s;
+    spec.resources.swap_max = 0;
+    auto p = sv::Process::start(loop, spec);
+    const auto backend_of = [](const std::vector<sv::LimitStatus>& ls, sv::LimitKind k) {
+      for (const auto& l : ls) {
+        if (l.kind == k) return l.backend;
+      }
+      return sv::LimitBackend::none;
+    };
+    const sv::ProcessInfo info = p.info();
+    CHECK(info.limits.size() == 5);
+    CHECK(backend_of(info.limits, sv::LimitKind::memory_max) == sv::LimitBackend::job_object);
+    CHECK(backend_of(info.limits, sv::LimitKind::max_processes) == sv::LimitBackend::job_object);
+    CHECK(backend_of(info.limits, sv::LimitKind::cpu_time) == sv::LimitBackend::job_object);
+    CHECK(backend_of(info.limits, sv::LimitKind::wall_time) == sv::LimitBackend::loop_timer);
+    CHECK(backend_of(info.limits, sv::LimitKind::swap_max) == sv::LimitBackend::none);
+    // Live: a new process limit, the memory limit lifted.
+    sv::ResourceLimits next = spec.resources;
+    next.memory_max.reset();
+    next.max_processes = 4;
+    p.set_resources(next);
+    const auto after = p.info().limits;
+    CHECK(backend_of(after, sv::LimitKind::max_processes) == sv::LimitBackend::job_object);
+    CHECK(std::none_of(after.begin(), after.end(), [](const sv::LimitStatus& l) {
+      return l.kind == sv::LimitKind::memory_max;
+    }));
+    const sv::ResourceSample sample = p.sample();
+    CHECK(sample.alive);
+    CHECK(sample.tree_processes == 1);
+    (void)p.stop();
+
+    // `required` with a limit no job enforces: the start fails, typed, naming it.
+    auto strict = child({"exit", "0"});
+    strict.resources.max_open_files = 64;
+    strict.resources.enforcement = sv::LimitEnforcement::required;
+    std::error_code ec;
+    (void)sv::Process::start(loop, strict, {}, ec);
+    CHECK(ec == sv::errc::controller_unavailable);
+  }
+  CHECK(audit.clean());
+}
+
+TEST_CASE("windows: a ResourceGroup is a job its members' jobs nest in",
+          "[windows][backend][limits]") {
+  HandleAudit audit;
+  {
+    sv::Loop loop;
+    sv::ResourceLimits shared;
+    shared.max_processes = 16;
+    auto group = sv::ResourceGroup::create(loop, shared);
+    REQUIRE(group.limits().size() == 1);
+    CHECK(group.limits()[0].backend == sv::LimitBackend::job_object);
+    CHECK(group.cgroup().empty());
+    sv::ProcessOptions in_group;
+    in_group.group = group;
+    auto spec = child({"sleep", "600000"});
+    spec.stop.steps = {sv::StopStep{sv::Signal::terminate, 100ms, false}};
+    auto a = sv::Process::start(loop, spec, in_group);
+    auto b = sv::Process::start(loop, spec, in_group);
+    REQUIRE(wait_until([&] { return group.sample().pids.value_or(0) == 2; }));
+    // A child of the group holds both in its tree's accounting, one each in its own.
+    CHECK(a.sample().tree_processes == 1);
+    (void)a.stop();
+    REQUIRE(wait_until([&] { return group.sample().pids.value_or(0) == 1; }));
+    (void)b.kill();
+    CHECK(group.sample().pids.value_or(0) == 0);
+  }
+  CHECK(audit.clean());
+}
