@@ -152,14 +152,22 @@ SUPERVISOR_INLINE std::wstring resolve_program(const ProcessSpec& spec, const st
   const std::string& name = spec.argv.front();
   const auto try_file = [&](const std::wstring& candidate,
                             DWORD& code) -> std::optional<std::wstring> {
+    // The first answer other than "not found" is the one reported (a directory: as execve's
+    // EACCES), not the ".exe" try's "not found" after it.
     const int tries = has_extension(name) ? 1 : 2;
+    DWORD first = 0;
     for (int i = 0; i < tries; ++i) {
       const std::wstring c = i == 0 ? candidate : candidate + L".exe";
-      if (auto a = attributes_of(c, code)) {
+      DWORD answer = 0;
+      if (auto a = attributes_of(c, answer)) {
         if ((*a & FILE_ATTRIBUTE_DIRECTORY) == 0) return c;
-        code = ERROR_ACCESS_DENIED;  // a directory: as execve's EACCES
+        answer = ERROR_ACCESS_DENIED;
       }
+      const bool not_found = answer == ERROR_FILE_NOT_FOUND || answer == ERROR_PATH_NOT_FOUND;
+      if (first == 0 && !not_found) first = answer;
+      code = answer;
     }
+    if (first != 0) code = first;
     return std::nullopt;
   };
   DWORD code = ERROR_FILE_NOT_FOUND;

@@ -119,6 +119,32 @@ TEST_CASE("windows: spawn errors are typed as on Linux and leave nothing behind"
     (void)sv::Process::start(loop, file_cwd, {}, ec);
     CHECK(ec == std::errc::not_a_directory);
 
+    // A file that is no executable, and a directory given as the program.
+    char tmp[MAX_PATH];
+    REQUIRE(::GetTempPathA(MAX_PATH, tmp) > 0);
+    const std::string not_exe = std::string(tmp) + "supervisor-not-an-exe-" +
+                                std::to_string(::GetCurrentProcessId()) + ".exe";
+    HANDLE f = ::CreateFileA(not_exe.c_str(), GENERIC_WRITE, 0, nullptr, CREATE_ALWAYS, 0, nullptr);
+    REQUIRE(f != INVALID_HANDLE_VALUE);
+    DWORD put = 0;
+    ::WriteFile(f, "not a program\n", 14, &put, nullptr);
+    ::CloseHandle(f);
+    auto bad_exe = child({"exit", "0"});
+    bad_exe.argv[0] = not_exe;
+    try {
+      (void)sv::Process::start(loop, bad_exe);
+      FAIL("started a text file");
+    } catch (const sv::Error& e) {
+      CHECK(e.code() == std::errc::executable_format_error);  // ENOEXEC, as on Linux
+      CHECK(std::string(e.what()).find("ERROR_BAD_EXE_FORMAT") != std::string::npos);
+    }
+    ::DeleteFileA(not_exe.c_str());
+
+    auto a_directory = child({"exit", "0"});
+    a_directory.argv[0] = std::string(tmp);
+    (void)sv::Process::start(loop, a_directory, {}, ec);
+    CHECK(ec == std::errc::permission_denied);  // EACCES, as execve answers for a directory
+
     auto other_user = child({"exit", "0"});
     other_user.identity.user = "nobody";
     try {
