@@ -162,7 +162,7 @@ bool detail_has(const sv::Pool& pool, const std::string& text, std::size_t worke
 }
 
 // How many processes run supervisor_win_child.exe right now (ours: the workers, the probes and
-// their grandchildren; no other test runs at the same time).
+// their grandchildren; its tests run alone: RUN_SERIAL, tests/CMakeLists.txt).
 int children_running() {
   const HANDLE snap = ::CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0);
   if (snap == INVALID_HANDLE_VALUE) return -1;
