@@ -45,11 +45,16 @@ supervisor_ensure_deps() {
 }
 
 # The packages the build needs, and those the tests add.
-SUPERVISOR_BUILD_PACKAGES=(cmake ninja-build g++ libfmt-dev)
+# The optional components' libraries (supervisor::json, ::http, ::prometheus), which the presets
+# build: nlohmann-json, cpp-httplib, prometheus-cpp.
+SUPERVISOR_BUILD_PACKAGES=(cmake ninja-build g++ libfmt-dev
+  nlohmann-json3-dev libcpp-httplib-dev prometheus-cpp-dev)
 # libclang-rt-14-dev: clang 14's sanitizer and libFuzzer runtimes (libclang_rt.fuzzer), which the
 # fuzz stage links; only recommended by clang-14, so named here (Debian 12's clang is 14).
 # python3: the workers of the Python pool example (examples/python_pool.cpp), run as a test.
-SUPERVISOR_TEST_PACKAGES=(catch2 clang libclang-rt-14-dev pkgconf python3)
+# curl: the HTTP component's tests are a real client; prometheus: its promtool checks the
+# metrics exposition.
+SUPERVISOR_TEST_PACKAGES=(catch2 clang libclang-rt-14-dev pkgconf python3 curl prometheus)
 # The VM stage (tests/vm): QEMU and a static busybox; the kernel is downloaded by the stage.
 SUPERVISOR_VM_PACKAGES=(qemu-system-x86 busybox-static)
 # The windows stage: the mingw-w64 cross compilers (posix threads flavour) and Wine to run the tests.

@@ -33,6 +33,20 @@
 // into the library they are plain definitions in an anonymous namespace; header-only, where every
 // translation unit that includes the library compiles them, they are inline, and the helpers sit
 // in an inline namespace, so that each definition is one and the same entity in all of them.
+// The optional components (supervisor::json, supervisor::http, supervisor::prometheus) are
+// libraries of their own: each header defines its SUPERVISOR_<NAME>_API from these two, by whether
+// SUPERVISOR_BUILDING_<NAME> is defined (only while that component itself is compiled).
+#if defined(SUPERVISOR_SHARED) && defined(_WIN32)
+#  define SUPERVISOR_COMPONENT_EXPORT __declspec(dllexport)
+#  define SUPERVISOR_COMPONENT_IMPORT __declspec(dllimport)
+#elif defined(SUPERVISOR_SHARED)
+#  define SUPERVISOR_COMPONENT_EXPORT __attribute__((visibility("default")))
+#  define SUPERVISOR_COMPONENT_IMPORT __attribute__((visibility("default")))
+#else
+#  define SUPERVISOR_COMPONENT_EXPORT
+#  define SUPERVISOR_COMPONENT_IMPORT
+#endif
+
 #if defined(SUPERVISOR_HEADER_ONLY)
 #  define SUPERVISOR_INLINE inline
 #  define SUPERVISOR_LOCAL_BEGIN inline namespace local {

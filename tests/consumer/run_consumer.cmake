@@ -105,6 +105,11 @@ if(MODE STREQUAL "install_layout")
       set(seen_header ON)
     elseif(f MATCHES "^include/supervisor/detail/impl/[a-z0-9_]+/[a-z0-9_]+\\.cpp$")
       set(seen_impl ON)  # the sources, for header-only use
+    elseif(f MATCHES "^lib[^/]*/([^/]+/)?libsupervisor_(json|http|prometheus)\\.(a|so(\\.[0-9]+)*)$"
+           OR f MATCHES "^lib[^/]*/([^/]+/)?cmake/supervisor/supervisor-(json|http|prometheus)-(targets(-[a-z]+)?|dependencies)\\.cmake$"
+           OR f MATCHES "^lib[^/]*/([^/]+/)?cmake/supervisor/SupervisorFind[A-Za-z]+\\.cmake$")
+      # An optional component (SUPERVISOR_JSON, _HTTP, _PROMETHEUS): its library, its targets,
+      # what its users' find_package finds for it
     elseif(f MATCHES "^lib[^/]*/([^/]+/)?libsupervisor\\.(a|so(\\.[0-9]+)*|dylib|lib|dll\\.a)$"
            OR f MATCHES "^lib/supervisor\\.lib$")  # MSVC: the static or import library
       set(seen_lib ON)
@@ -193,6 +198,12 @@ elseif(MODE STREQUAL "header_only_subdirectory")
   if(built)
     message(FATAL_ERROR "the header-only consumer built the library: ${built}")
   endif()
+
+elseif(MODE STREQUAL "component")
+  # An optional component, as its users get it: find_package(supervisor COMPONENTS <name>).
+  install_from("${BUILD_DIR}" "${prefix}")
+  build_and_run("${CONSUMER_DIR}/component" "-DCMAKE_PREFIX_PATH=${prefix}"
+                "-DCOMPONENT=${COMPONENT}")
 
 elseif(MODE STREQUAL "build_tree")
   build_and_run("${CONSUMER_DIR}/find_package" "-Dsupervisor_DIR=${BUILD_DIR}")
