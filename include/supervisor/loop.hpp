@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include <supervisor/clock.hpp>
 #include <supervisor/export.hpp>
 #include <supervisor/process_info.hpp>
 
@@ -116,6 +117,17 @@ struct LoopInfo {
   std::string registry_notes;
 };
 
+/// What `Loop::heartbeat` found: whether the loop thread turns, and how busy it is.
+struct LoopHeartbeat {
+  /// The loop thread ran a command posted to it within the timeout.
+  bool turning = false;
+  /// How long that command waited for the loop thread (the timeout when it did not run).
+  Duration lag{};
+  /// Processes the loop owns now (started and not yet reaped and cleaned up); 0 when it did not
+  /// turn.
+  std::size_t processes = 0;
+};
+
 /// The supervision loop: exactly one thread (named "sv-loop"), created by the constructor and
 /// joined by the destructor, which stops every process still running on it. It owns every pidfd,
 /// pipe and cgroup of its processes; strategy hooks and callbacks run on it. Thread-safe.
@@ -150,6 +162,12 @@ class SUPERVISOR_API Loop {
   /// How many exceptions host callbacks threw, or escaped the loop thread's work (see
   /// `LoopOptions::error_handler`).
   [[nodiscard]] std::uint64_t callback_errors() const noexcept;
+  /// Posts a no-op command to the loop thread and waits at most `timeout` for it to run: a
+  /// loop whose thread is stuck (a host callback that blocks, a deadlock) does not turn. Never
+  /// waits longer than `timeout` (the command, if it runs later, finds no one waiting). On the
+  /// loop thread itself: turning, at once. In a forked child (see above): not turning. For
+  /// liveness checks (`Monitor::liveness`, `/healthz`).
+  [[nodiscard]] LoopHeartbeat heartbeat(Duration timeout) const;
 
  private:
   friend struct detail::LoopAccess;

@@ -665,6 +665,10 @@ struct WorkerSnapshot {
   std::optional<WorkerUsage> usage;
   /// What its processes wrote: bytes read, bytes the ring dropped, lines (all its incarnations).
   OutputCounts output;
+  /// How long its current process has run (since its spawn); zero when none runs.
+  Duration uptime{};
+  /// When its current process was spawned (wall clock); none when no process runs.
+  std::optional<WallTime> started_at;
 };
 
 /// The whole pool, as seen at snapshot time.
@@ -731,10 +735,19 @@ struct PoolSnapshot {
 /// `..._output_dropped_bytes_total`, `..._output_lines_total` by `stream`, and
 /// `supervisor_pool_worker_output_bytes_total`, `..._worker_output_dropped_bytes_total` by
 /// `worker` and `stream`); with usage sampling on (`PoolSnapshot::usage`), also
-/// `supervisor_pool_resident_memory_bytes` and `supervisor_pool_cpu_seconds_total`. Serve it from
-/// your own HTTP endpoint.
+/// `supervisor_pool_resident_memory_bytes` and `supervisor_pool_cpu_seconds_total`; per worker
+/// (label `worker`, the slot index: bounded by the pool's peak size, never a PID) its state
+/// (`supervisor_pool_worker_state`, 1 for the current one), restarts, time up, the start time
+/// of its process, its spec's revision and, with sampling on, its memory and CPU time. One
+/// pool's document: for several pools (and loops) in one exposition, use `add_pool_metrics` on
+/// one `MetricSet`, or a `Monitor` (which does it).
 [[nodiscard]] SUPERVISOR_API std::string to_prometheus(const PoolSnapshot& snapshot,
                                                        std::string_view pool);
+/// Adds the families of `to_prometheus` to `set`, every series labelled `pool="<pool>"`: call it
+/// for each pool (with distinct names), then `set.to_prometheus()` is one valid exposition with
+/// each family once.
+SUPERVISOR_API void add_pool_metrics(MetricSet& set, const PoolSnapshot& snapshot,
+                                     std::string_view pool);
 
 /// Exclusive use of one ready worker, until released (explicitly, or by the destructor with
 /// `success`). Movable, not copyable; thread-safe.

@@ -17,6 +17,7 @@
 #include <supervisor/limits.hpp>
 #include <supervisor/loop.hpp>
 #include <supervisor/metrics.hpp>
+#include <supervisor/monitor.hpp>
 #include <supervisor/pool.hpp>
 #include <supervisor/process.hpp>
 #include <supervisor/process_info.hpp>

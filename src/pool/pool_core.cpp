@@ -375,6 +375,10 @@ SUPERVISOR_INLINE PoolSnapshot PoolCore::build_snapshot() {
     w.incarnation = slot.sm.incarnation();
     const bool alive = process_runs(w.state);
     w.pid = alive ? pid_of(slot) : 0;
+    if (alive && slot.worker) {
+      w.uptime = now() - slot.spawned_at;
+      w.started_at = slot.spawned_wall;
+    }
     w.restarts = slot.restarts;
     w.leases = slot.leases;
     desk.describe(desk_.holds(slot.index), w);

@@ -170,6 +170,9 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
     std::shared_ptr<LeaseTicket> lease_ticket{};
     std::uint64_t lease_timer = 0;
     TimePoint leased_at{};
+    // When its current process was spawned (the pool's clock, and the wall clock).
+    TimePoint spawned_at{};
+    WallTime spawned_wall{};
     // The revision of the spec its process runs, or its next one will (Pool::update).
     std::uint64_t revision = 1;
     // What its processes before `worker` wrote (pool_core_output.cpp).

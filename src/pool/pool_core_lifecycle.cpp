@@ -132,6 +132,8 @@ SUPERVISOR_INLINE void PoolCore::spawn(Slot& slot, ErrorSink* first_start_err,
   }
   fold_output(slot);
   slot.worker = std::move(worker);
+  slot.spawned_at = now();
+  slot.spawned_wall = host_->wall_now();
   if (slot.sm.state() != WorkerState::starting) {
     // A subscriber of the `starting` transition, or a hook, stopped the pool or the worker
     // while it had no process yet (it is `stopping`): the process it now has is asked to stop,

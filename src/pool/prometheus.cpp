@@ -1,13 +1,11 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
-// A pool snapshot as Prometheus text (exposition format 0.0.4).
+// A pool snapshot as metric families, and as Prometheus text (exposition format 0.0.4).
 #include <supervisor/pool.hpp>
 
 #include <fmt/format.h>
 
-#include <cmath>
-#include <limits>
-#include <map>
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -16,191 +14,260 @@ namespace supervisor {
 
 SUPERVISOR_LOCAL_BEGIN
 
-SUPERVISOR_INLINE std::string prom_number(double v) {
-  if (std::isinf(v)) return "+Inf";
-  return fmt::format("{}", v);
-}
+SUPERVISOR_INLINE double seconds_of(Duration d) { return std::chrono::duration<double>(d).count(); }
 
-SUPERVISOR_INLINE void prom_histogram(std::string& out, std::string_view name,
-                                      std::string_view help, const Histogram& h,
-                                      std::string_view pool) {
-  out += fmt::format("# HELP {} {}\n# TYPE {} histogram\n", name, help, name);
-  std::uint64_t cumulative = 0;
-  for (std::size_t i = 0; i < h.counts.size(); ++i) {
-    cumulative += h.counts[i];
-    const double le = i < h.bounds.size() ? h.bounds[i] : std::numeric_limits<double>::infinity();
-    out += fmt::format("{}_bucket{{pool=\"{}\",le=\"{}\"}} {}\n", name, pool, prom_number(le),
-                       cumulative);
-  }
-  out += fmt::format("{}_sum{{pool=\"{}\"}} {}\n{}_count{{pool=\"{}\"}} {}\n", name, pool,
-                     prom_number(h.sum), name, pool, h.count);
-}
+// Builds one pool's families; every series carries pool="<name>" first.
+class PoolFamilies {
+ public:
+  PoolFamilies(MetricSet& set, std::string_view pool) : set_(set), pool_(pool) {}
 
-// Label values escape backslash, quote and newline (the exposition format's rule).
-SUPERVISOR_INLINE std::string prom_label(std::string_view v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
+  // A family with one series per call of `put`.
+  MetricFamily family(std::string_view name, std::string_view help, MetricType type,
+                      std::string_view unit = {}) const {
+    MetricFamily f;
+    f.name = fmt::format("supervisor_pool_{}", name);
+    f.help = std::string(help);
+    f.type = type;
+    f.unit = std::string(unit);
+    return f;
   }
-  return out;
-}
+  void put(MetricFamily& f, double value, std::vector<MetricLabel> more = {}) const {
+    MetricSample s;
+    s.labels.reserve(1 + more.size());
+    s.labels.push_back({"pool", pool_});
+    for (MetricLabel& l : more) s.labels.push_back(std::move(l));
+    s.value = value;
+    f.samples.push_back(std::move(s));
+  }
+  void put_worker(MetricFamily& f, std::size_t worker, double value,
+                  std::vector<MetricLabel> more = {}) const {
+    more.insert(more.begin(), MetricLabel{"worker", std::to_string(worker)});
+    put(f, value, std::move(more));
+  }
+  void counter(std::string_view name, std::string_view help, std::uint64_t value) {
+    MetricFamily f = family(name, help, MetricType::counter);
+    put(f, static_cast<double>(value));
+    add(std::move(f));
+  }
+  void histogram(std::string_view name, std::string_view help, const Histogram& h) {
+    MetricFamily f = family(name, help, MetricType::histogram, "seconds");
+    MetricSample s;
+    s.labels.push_back({"pool", pool_});
+    s.histogram = h;
+    f.samples.push_back(std::move(s));
+    add(std::move(f));
+  }
+  void add(MetricFamily f) { set_.add(std::move(f)); }
+
+ private:
+  MetricSet& set_;
+  std::string pool_;
+};
 
 // The output counters: the pool's, by stream, and each worker's (its slot's current worker).
-SUPERVISOR_INLINE void prom_output(std::string& out, const PoolSnapshot& s,
-                                   const std::string& pool) {
+SUPERVISOR_INLINE void output_families(PoolFamilies& b, const PoolSnapshot& s) {
   struct Series {
     std::string_view name;
     std::string_view help;
     std::uint64_t OutputStats::*field;
+    bool per_worker;
   };
   const Series series[] = {
       {"output_bytes_total", "Bytes read from the workers' piped output.",
-       &OutputStats::bytes_read},
+       &OutputStats::bytes_read, true},
       {"output_dropped_bytes_total",
        "Output bytes the ring buffer dropped before anyone took them.",
-       &OutputStats::bytes_dropped},
-      {"output_lines_total", "Output lines read.", &OutputStats::lines},
+       &OutputStats::bytes_dropped, true},
+      {"output_lines_total", "Output lines read.", &OutputStats::lines, false},
   };
-  using Streams = std::pair<const OutputStats*, const OutputStats*>;  // out, err
-  const auto put = [&](std::string_view name, const std::string& labels, Streams st,
-                       std::uint64_t OutputStats::*field) {
-    out += fmt::format("{}{{{},stream=\"out\"}} {}\n{}{{{},stream=\"err\"}} {}\n", name, labels,
-                       st.first->*field, name, labels, st.second->*field);
-  };
-  const std::string pool_labels = fmt::format("pool=\"{}\"", pool);
   for (const Series& m : series) {
-    const std::string name = fmt::format("supervisor_pool_{}", m.name);
-    out += fmt::format("# HELP {} {}\n# TYPE {} counter\n", name, m.help, name);
-    put(name, pool_labels, {&s.output.out, &s.output.err}, m.field);
+    MetricFamily f = b.family(m.name, m.help, MetricType::counter);
+    b.put(f, static_cast<double>(s.output.out.*m.field), {{"stream", "out"}});
+    b.put(f, static_cast<double>(s.output.err.*m.field), {{"stream", "err"}});
+    b.add(std::move(f));
   }
   for (const Series& m : series) {
-    if (m.field == &OutputStats::lines) continue;  // bytes are enough per worker
-    const std::string name = fmt::format("supervisor_pool_worker_{}", m.name);
-    out += fmt::format("# HELP {} {} By worker (the worker in the slot now).\n# TYPE {} counter\n",
-                       name, m.help, name);
-    for (const auto& w : s.workers) {
-      put(name, fmt::format("pool=\"{}\",worker=\"{}\"", pool, w.index),
-          {&w.output.out, &w.output.err}, m.field);
+    if (!m.per_worker) continue;
+    MetricFamily f = b.family(fmt::format("worker_{}", m.name),
+                              fmt::format("{} By worker (the worker in the slot now).", m.help),
+                              MetricType::counter);
+    for (const WorkerSnapshot& w : s.workers) {
+      b.put_worker(f, w.index, static_cast<double>(w.output.out.*m.field), {{"stream", "out"}});
+      b.put_worker(f, w.index, static_cast<double>(w.output.err.*m.field), {{"stream", "err"}});
     }
+    b.add(std::move(f));
+  }
+}
+
+// Per worker (label worker="<slot index>", never a PID: bounded by the pool's peak size).
+SUPERVISOR_INLINE void worker_families(PoolFamilies& b, const PoolSnapshot& s) {
+  MetricFamily state = b.family("worker_state", "Each worker's state (1 for the current one).",
+                                MetricType::gauge);
+  MetricFamily restarts =
+      b.family("worker_restarts_total", "Spawns of each worker after its first.",
+               MetricType::counter);
+  MetricFamily up = b.family("worker_up_seconds_total",
+                             "Time each worker spent ready or leased, over its incarnations.",
+                             MetricType::counter, "seconds");
+  MetricFamily started = b.family(
+      "worker_start_time_seconds",
+      "When each worker's current process was spawned, in seconds since the Unix epoch (workers "
+      "with a running process only).",
+      MetricType::gauge, "seconds");
+  MetricFamily revision = b.family("worker_revision",
+                                   "The revision of the spec each worker's process runs.",
+                                   MetricType::gauge);
+  const bool sampled = s.usage.has_value();
+  MetricFamily memory = b.family(
+      "worker_resident_memory_bytes",
+      "Memory of each worker's current process (or tree) at its last sample.", MetricType::gauge,
+      "bytes");
+  MetricFamily cpu = b.family("worker_cpu_seconds_total",
+                              "CPU time (user + system) of each worker's current process (or "
+                              "tree); starts again with each incarnation.",
+                              MetricType::counter, "seconds");
+  for (const WorkerSnapshot& w : s.workers) {
+    for (std::size_t k = 0; k < worker_state_count; ++k) {
+      const auto st = static_cast<WorkerState>(k);
+      b.put_worker(state, w.index, w.state == st ? 1 : 0,
+                   {{"state", std::string(to_string(st))}});
+    }
+    b.put_worker(restarts, w.index, static_cast<double>(w.restarts));
+    b.put_worker(up, w.index, seconds_of(w.time_up));
+    if (w.started_at)
+      b.put_worker(started, w.index, seconds_of(w.started_at->time_since_epoch()));
+    b.put_worker(revision, w.index, static_cast<double>(w.revision));
+    if (sampled && w.usage) {
+      b.put_worker(memory, w.index, static_cast<double>(w.usage->memory_bytes));
+      b.put_worker(cpu, w.index, seconds_of(w.usage->cpu_time));
+    }
+  }
+  b.add(std::move(state));
+  b.add(std::move(restarts));
+  b.add(std::move(up));
+  b.add(std::move(started));
+  b.add(std::move(revision));
+  if (sampled) {
+    b.add(std::move(memory));
+    b.add(std::move(cpu));
   }
 }
 
 SUPERVISOR_LOCAL_END
 
-SUPERVISOR_INLINE std::string to_prometheus(const PoolSnapshot& s, std::string_view pool_name) {
-  const std::string pool = prom_label(pool_name);
-  std::string out;
-  out += "# HELP supervisor_pool_workers Workers by state.\n# TYPE supervisor_pool_workers gauge\n";
-  std::map<std::string_view, std::size_t> by_state;
-  for (std::size_t i = 0; i < worker_state_count; ++i)
-    by_state[to_string(static_cast<WorkerState>(i))] = 0;
-  for (const auto& w : s.workers) ++by_state[to_string(w.state)];
-  for (const auto& [state, n] : by_state)
-    out += fmt::format("supervisor_pool_workers{{pool=\"{}\",state=\"{}\"}} {}\n", pool, state, n);
-  struct Counter {
-    std::string_view name;
-    std::string_view help;
-    std::uint64_t value;
-  };
-  const Counter counters[] = {
-      {"supervisor_pool_restarts_total", "Worker restarts.", s.restarts},
-      {"supervisor_pool_spawn_failures_total", "Spawns that failed.", s.spawn_failures},
-      {"supervisor_pool_leases_total", "Leases handed out.", s.leases},
-      {"supervisor_pool_lease_timeouts_total", "Acquires that timed out.", s.lease_timeouts},
-      {"supervisor_pool_strategy_errors_total", "Exceptions from strategies and subscribers.",
-       s.strategy_errors},
-      {"supervisor_pool_invalid_transitions_total",
-       "Worker state transitions refused by the state machine (a library bug).",
-       s.invalid_transitions},
-      {"supervisor_pool_probes_total", "Health probes run.", s.probes},
-      {"supervisor_pool_probe_failures_total", "Health probes that failed.", s.probe_failures},
-      {"supervisor_pool_health_stops_total", "Workers stopped by a failing check.", s.health_stops},
-      {"supervisor_pool_lease_expirations_total", "Leases held past their deadline.",
-       s.lease_expirations},
-      {"supervisor_pool_broken_leases_total", "Leases released broken.", s.broken_leases},
-  };
-  for (const Counter& c : counters) {
-    out += fmt::format("# HELP {} {}\n# TYPE {} counter\n{}{{pool=\"{}\"}} {}\n", c.name, c.help,
-                       c.name, c.name, pool, c.value);
+SUPERVISOR_INLINE void add_pool_metrics(MetricSet& set, const PoolSnapshot& s,
+                                        std::string_view pool_name) {
+  PoolFamilies b(set, pool_name);
+  {
+    MetricFamily f = b.family("workers", "Workers by state.", MetricType::gauge);
+    std::array<std::size_t, worker_state_count> by_state{};
+    for (const WorkerSnapshot& w : s.workers) ++by_state[static_cast<std::size_t>(w.state)];
+    for (std::size_t k = 0; k < worker_state_count; ++k) {
+      b.put(f, static_cast<double>(by_state[k]),
+            {{"state", std::string(to_string(static_cast<WorkerState>(k)))}});
+    }
+    b.add(std::move(f));
   }
-  out +=
-      "# HELP supervisor_pool_exits_total Worker exits by reason.\n"
-      "# TYPE supervisor_pool_exits_total counter\n";
-  for (const auto& [reason, n] : s.exits_by_reason)
-    out += fmt::format("supervisor_pool_exits_total{{pool=\"{}\",reason=\"{}\"}} {}\n", pool,
-                       prom_label(reason), n);
+  {
+    MetricFamily f = b.family("size", "The pool's target number of workers.", MetricType::gauge);
+    b.put(f, static_cast<double>(s.size));
+    b.add(std::move(f));
+    MetricFamily r = b.family("ready_workers", "Workers ready for a lease (not leased, serving).",
+                              MetricType::gauge);
+    b.put(r, static_cast<double>(s.ready));
+    b.add(std::move(r));
+  }
+  b.counter("restarts_total", "Worker restarts.", s.restarts);
+  b.counter("spawn_failures_total", "Spawns that failed.", s.spawn_failures);
+  b.counter("leases_total", "Leases handed out.", s.leases);
+  b.counter("lease_timeouts_total", "Acquires that timed out.", s.lease_timeouts);
+  b.counter("strategy_errors_total", "Exceptions from strategies and subscribers.",
+            s.strategy_errors);
+  b.counter("invalid_transitions_total",
+            "Worker state transitions refused by the state machine (a library bug).",
+            s.invalid_transitions);
+  b.counter("probes_total", "Health probes run.", s.probes);
+  b.counter("probe_failures_total", "Health probes that failed.", s.probe_failures);
+  b.counter("health_stops_total", "Workers stopped by a failing check.", s.health_stops);
+  b.counter("lease_expirations_total", "Leases held past their deadline.", s.lease_expirations);
+  b.counter("broken_leases_total", "Leases released broken.", s.broken_leases);
+  {
+    MetricFamily f = b.family("exits_total", "Worker exits by reason.", MetricType::counter);
+    for (const auto& [reason, n] : s.exits_by_reason)
+      b.put(f, static_cast<double>(n), {{"reason", reason}});
+    b.add(std::move(f));
+  }
   if (!s.limit_violations.empty()) {
-    out +=
-        "# HELP supervisor_pool_limit_violations_total Limit hits the kernel acted on, by limit.\n"
-        "# TYPE supervisor_pool_limit_violations_total counter\n";
+    MetricFamily f = b.family("limit_violations_total",
+                              "Limit hits the kernel acted on, by limit.", MetricType::counter);
     for (const auto& [limit, n] : s.limit_violations)
-      out += fmt::format("supervisor_pool_limit_violations_total{{pool=\"{}\",limit=\"{}\"}} {}\n",
-                         pool, limit, n);
+      b.put(f, static_cast<double>(n), {{"limit", limit}});
+    b.add(std::move(f));
   }
-  prom_output(out, s, pool);
-  out +=
-      "# HELP supervisor_pool_waiting Acquire calls waiting for a worker.\n"
-      "# TYPE supervisor_pool_waiting gauge\n";
-  out += fmt::format("supervisor_pool_waiting{{pool=\"{}\"}} {}\n", pool, s.waiting);
-  out +=
-      "# HELP supervisor_pool_health The pool's health (1 for the current one).\n"
-      "# TYPE supervisor_pool_health gauge\n";
-  for (PoolHealth h :
-       {PoolHealth::starting, PoolHealth::healthy, PoolHealth::degraded, PoolHealth::down}) {
-    out += fmt::format("supervisor_pool_health{{pool=\"{}\",health=\"{}\"}} {}\n", pool,
-                       to_string(h), s.health == h ? 1 : 0);
+  output_families(b, s);
+  {
+    MetricFamily f =
+        b.family("waiting", "Acquire calls waiting for a worker.", MetricType::gauge);
+    b.put(f, static_cast<double>(s.waiting));
+    b.add(std::move(f));
+  }
+  {
+    MetricFamily f =
+        b.family("health", "The pool's health (1 for the current one).", MetricType::gauge);
+    for (PoolHealth h :
+         {PoolHealth::starting, PoolHealth::healthy, PoolHealth::degraded, PoolHealth::down}) {
+      b.put(f, s.health == h ? 1 : 0, {{"health", std::string(to_string(h))}});
+    }
+    b.add(std::move(f));
   }
   if (s.usage) {  // PoolOptions::usage_sample_period
-    out += fmt::format(
-        "# HELP supervisor_pool_resident_memory_bytes Memory of the running workers at their last "
-        "sample.\n# TYPE supervisor_pool_resident_memory_bytes gauge\n"
-        "supervisor_pool_resident_memory_bytes{{pool=\"{}\"}} {}\n"
-        "# HELP supervisor_pool_cpu_seconds_total CPU time (user + system) of every worker "
-        "incarnation.\n# TYPE supervisor_pool_cpu_seconds_total counter\n"
-        "supervisor_pool_cpu_seconds_total{{pool=\"{}\"}} {}\n",
-        pool, s.usage->memory_bytes, pool,
-        prom_number(std::chrono::duration<double>(s.usage->cpu_time).count()));
+    MetricFamily m = b.family("resident_memory_bytes",
+                              "Memory of the running workers at their last sample.",
+                              MetricType::gauge, "bytes");
+    b.put(m, static_cast<double>(s.usage->memory_bytes));
+    b.add(std::move(m));
+    MetricFamily c = b.family("cpu_seconds_total",
+                              "CPU time (user + system) of every worker incarnation.",
+                              MetricType::counter, "seconds");
+    b.put(c, seconds_of(s.usage->cpu_time));
+    b.add(std::move(c));
   }
-  auto breaker = [&](std::string_view which, const std::optional<BreakerState>& st) {
-    if (!st) return;
-    for (BreakerState b : {BreakerState::closed, BreakerState::open, BreakerState::half_open,
-                           BreakerState::disabled, BreakerState::forced_open}) {
-      out += fmt::format(
-          "supervisor_pool_breaker_state{{pool=\"{}\",breaker=\"{}\",state=\"{}\"}} {}\n", pool,
-          which, to_string(b), *st == b ? 1 : 0);
-    }
-  };
   if (s.restart_breaker || s.lease_breaker) {
-    out +=
-        "# HELP supervisor_pool_breaker_state Circuit breaker state (1 for the current one).\n"
-        "# TYPE supervisor_pool_breaker_state gauge\n";
+    MetricFamily f = b.family("breaker_state", "Circuit breaker state (1 for the current one).",
+                              MetricType::gauge);
+    const auto breaker = [&](std::string_view which, const std::optional<BreakerState>& st) {
+      if (!st) return;
+      for (BreakerState st2 : {BreakerState::closed, BreakerState::open, BreakerState::half_open,
+                               BreakerState::disabled, BreakerState::forced_open}) {
+        b.put(f, *st == st2 ? 1 : 0,
+              {{"breaker", std::string(which)}, {"state", std::string(to_string(st2))}});
+      }
+    };
     breaker("restart", s.restart_breaker);
     breaker("lease", s.lease_breaker);
+    b.add(std::move(f));
   }
-  prom_histogram(out, "supervisor_pool_lease_wait_seconds", "Time from acquire to lease.",
-                 s.lease_wait, pool);
-  prom_histogram(out, "supervisor_pool_lease_duration_seconds", "Time a lease was held.",
-                 s.lease_duration, pool);
-  prom_histogram(out, "supervisor_pool_start_to_ready_seconds", "Time from spawn to ready.",
-                 s.start_to_ready, pool);
-  prom_histogram(out, "supervisor_pool_worker_uptime_seconds", "Lifetime of ended workers.",
-                 s.worker_uptime, pool);
-  prom_histogram(out, "supervisor_pool_probe_latency_seconds", "Time from probe to answer.",
-                 s.probe_latency, pool);
-  out +=
-      "# HELP supervisor_pool_state_seconds_total Time workers spent in each state.\n"
-      "# TYPE supervisor_pool_state_seconds_total counter\n";
-  for (std::size_t k = 0; k < worker_state_count; ++k) {
-    const double seconds = std::chrono::duration<double>(s.time_in_state[k]).count();
-    out += fmt::format("supervisor_pool_state_seconds_total{{pool=\"{}\",state=\"{}\"}} {}\n", pool,
-                       to_string(static_cast<WorkerState>(k)), prom_number(seconds));
+  b.histogram("lease_wait_seconds", "Time from acquire to lease.", s.lease_wait);
+  b.histogram("lease_duration_seconds", "Time a lease was held.", s.lease_duration);
+  b.histogram("start_to_ready_seconds", "Time from spawn to ready.", s.start_to_ready);
+  b.histogram("worker_uptime_seconds", "Lifetime of ended workers.", s.worker_uptime);
+  b.histogram("probe_latency_seconds", "Time from probe to answer.", s.probe_latency);
+  {
+    MetricFamily f = b.family("state_seconds_total", "Time workers spent in each state.",
+                              MetricType::counter, "seconds");
+    for (std::size_t k = 0; k < worker_state_count; ++k) {
+      b.put(f, seconds_of(s.time_in_state[k]),
+            {{"state", std::string(to_string(static_cast<WorkerState>(k)))}});
+    }
+    b.add(std::move(f));
   }
-  return out;
+  worker_families(b, s);
+}
+
+SUPERVISOR_INLINE std::string to_prometheus(const PoolSnapshot& s, std::string_view pool_name) {
+  MetricSet set;
+  add_pool_metrics(set, s, pool_name);
+  return set.to_prometheus();
 }
 
 }  // namespace supervisor

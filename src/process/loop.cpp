@@ -5,6 +5,10 @@
 
 #include "loop_core.hpp"
 
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+
 namespace supervisor {
 
 SUPERVISOR_INLINE std::string_view to_string(SpawnPath p) noexcept {
@@ -55,6 +59,39 @@ SUPERVISOR_INLINE std::uint64_t Loop::stolen_reaps() const noexcept {
 
 SUPERVISOR_INLINE std::uint64_t Loop::callback_errors() const noexcept {
   return core_->callback_errors.load(std::memory_order_relaxed);
+}
+
+SUPERVISOR_INLINE LoopHeartbeat Loop::heartbeat(Duration timeout) const {
+  LoopHeartbeat beat;
+  if (core_->forked()) return beat;
+  if (core_->in_loop()) {
+    beat.turning = true;
+    beat.processes = core_->child_count();
+    return beat;
+  }
+  // Shared with the command, which may run after this call returned.
+  struct Beat {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool ran = false;
+    std::size_t processes = 0;
+  };
+  auto shared = std::make_shared<Beat>();
+  const auto posted = std::chrono::steady_clock::now();
+  core_->post([shared, core = core_.get()] {
+    const std::size_t n = core->child_count();
+    std::lock_guard lock(shared->mu);
+    shared->ran = true;
+    shared->processes = n;
+    shared->cv.notify_all();
+  });
+  std::unique_lock lock(shared->mu);
+  beat.turning = shared->cv.wait_for(lock, timeout, [&] { return shared->ran; });
+  beat.lag = beat.turning ? std::chrono::duration_cast<Duration>(
+                                std::chrono::steady_clock::now() - posted)
+                          : timeout;
+  beat.processes = shared->processes;
+  return beat;
 }
 
 }  // namespace supervisor

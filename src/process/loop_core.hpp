@@ -71,6 +71,8 @@ class LoopCore : public std::enable_shared_from_this<LoopCore> {
   void cancel_timer(std::uint64_t id);
   void adopt(std::shared_ptr<ChildCore> child);
   void forget(const ChildCore* child);
+  // Processes the loop owns (started, not yet reaped and cleaned up).
+  [[nodiscard]] std::size_t child_count() const noexcept { return children_.size(); }
   // Counts the current exception and hands it to the host's handler.
   void report_callback_error(std::string_view where) noexcept;
 

@@ -21,6 +21,7 @@
 #include <supervisor/detail/impl/core/exit_status.cpp>
 #include <supervisor/detail/impl/core/limits.cpp>
 #include <supervisor/detail/impl/core/metrics.cpp>
+#include <supervisor/detail/impl/core/exposition.cpp>
 #include <supervisor/detail/impl/core/validate.cpp>
 #include <supervisor/detail/impl/core/version.cpp>
 #include <supervisor/detail/impl/core/worker_state.cpp>
@@ -28,6 +29,7 @@
 #include <supervisor/detail/impl/group/supervision_group.cpp>
 #include <supervisor/detail/impl/pool/health_runner.cpp>
 #include <supervisor/detail/impl/pool/lease_desk.cpp>
+#include <supervisor/detail/impl/pool/monitor.cpp>
 #include <supervisor/detail/impl/pool/limit_watch.cpp>
 #include <supervisor/detail/impl/pool/pool.cpp>
 #include <supervisor/detail/impl/pool/pool_core.cpp>
