@@ -387,7 +387,8 @@ struct HttpServer::State {
           MetricSet set = monitor.metrics();
           add_own_metrics(set);
           res.status = 200;
-          res.set_content(set.to_prometheus(), "text/plain; version=0.0.4; charset=utf-8");
+          res.body = set.to_prometheus();  // moved, not copied: it can be megabytes
+          res.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
           return;
         }
         case Endpoint::healthz: {

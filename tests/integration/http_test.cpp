@@ -247,7 +247,7 @@ TEST_CASE("/readyz turns 503 while a pool's workers are down and 200 once they a
   REQUIRE_CLEAN(audit, tag);
 }
 
-TEST_CASE("a bearer token guards /metrics and /status; the probes stay open unless asked",
+TEST_CASE("a bearer token guards /metrics and /status, the probes stay open unless asked",
           "[integration][http]") {
   if (!have_curl()) SUPERVISOR_SKIP("the curl program (/usr/bin/curl)");
   st::LeakAudit audit;
