@@ -10,24 +10,27 @@
 if(TARGET supervisor_deps::httplib)
   return()
 endif()
+set(_sv_httplib_target "")
 find_package(httplib CONFIG QUIET)
 if(TARGET httplib::httplib)
-  add_library(supervisor_deps::httplib INTERFACE IMPORTED)
-  set_target_properties(supervisor_deps::httplib PROPERTIES
-    INTERFACE_LINK_LIBRARIES httplib::httplib)
-  return()
+  set(_sv_httplib_target httplib::httplib)
+else()
+  find_package(PkgConfig QUIET)
+  if(PKG_CONFIG_FOUND)
+    pkg_check_modules(SUPERVISOR_HTTPLIB QUIET IMPORTED_TARGET GLOBAL cpp-httplib)
+  endif()
+  if(TARGET PkgConfig::SUPERVISOR_HTTPLIB)
+    set(_sv_httplib_target PkgConfig::SUPERVISOR_HTTPLIB)
+  endif()
 endif()
-find_package(PkgConfig QUIET)
-if(PKG_CONFIG_FOUND)
-  pkg_check_modules(SUPERVISOR_HTTPLIB QUIET IMPORTED_TARGET GLOBAL cpp-httplib)
+if(NOT _sv_httplib_target)
+  message(FATAL_ERROR
+    "supervisor::http needs cpp-httplib: neither its CMake package (httplib::httplib) nor the "
+    "pkg-config module cpp-httplib was found. On Debian/Ubuntu: apt-get install "
+    "libcpp-httplib-dev (and pkg-config); elsewhere install cpp-httplib or set "
+    "CMAKE_PREFIX_PATH / PKG_CONFIG_PATH.")
 endif()
-if(TARGET PkgConfig::SUPERVISOR_HTTPLIB)
-  add_library(supervisor_deps::httplib INTERFACE IMPORTED)
-  set_target_properties(supervisor_deps::httplib PROPERTIES
-    INTERFACE_LINK_LIBRARIES PkgConfig::SUPERVISOR_HTTPLIB)
-  return()
-endif()
-message(FATAL_ERROR
-  "supervisor::http needs cpp-httplib: neither its CMake package (httplib::httplib) nor the "
-  "pkg-config module cpp-httplib was found. On Debian/Ubuntu: apt-get install libcpp-httplib-dev "
-  "(and pkg-config); elsewhere install cpp-httplib or set CMAKE_PREFIX_PATH / PKG_CONFIG_PATH.")
+add_library(supervisor_deps::httplib INTERFACE IMPORTED)
+set_target_properties(supervisor_deps::httplib PROPERTIES
+  INTERFACE_LINK_LIBRARIES ${_sv_httplib_target})
+unset(_sv_httplib_target)

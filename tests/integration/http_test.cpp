@@ -76,6 +76,18 @@ Reply curl(const std::string& url, const std::string& args = "") {
   return r;
 }
 
+// curl's reply once it has `code` (asking every 20 ms), or its last one after `timeout`.
+Reply curl_until(const std::string& url, int code, std::chrono::milliseconds timeout) {
+  Reply r;
+  st::wait_until(
+      [&] {
+        r = curl(url);
+        return r.code == code;
+      },
+      timeout, 20ms);
+  return r;
+}
+
 // A raw TCP connection to 127.0.0.1:port (-1 on failure).
 int connect_to(std::uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -222,22 +234,12 @@ TEST_CASE("/readyz turns 503 while a pool's workers are down and 200 once they a
 
     const auto snap = pool.snapshot();
     for (const auto& w : snap.workers) ::kill(w.pid, SIGKILL);
-    Reply down;
-    CHECK(st::wait_until(
-        [&] {
-          down = curl(url);
-          return down.code == 503;
-        },
-        5000ms, 20ms));
+    const Reply down = curl_until(url, 503, 5000ms);
+    CHECK(down.code == 503);
     CHECK(down.body.rfind("not ready: pool \"api\"", 0) == 0);
     CHECK(down.body.find("backoff") != std::string::npos);
-    Reply up;
-    CHECK(st::wait_until(
-        [&] {
-          up = curl(url);
-          return up.code == 200;
-        },
-        15000ms, 50ms));
+    const Reply up = curl_until(url, 200, 15000ms);
+    CHECK(up.code == 200);
     CHECK(up.body.rfind("ok: ready", 0) == 0);
     CHECK(pool.snapshot().restarts == 2);
     server.stop();
