@@ -64,25 +64,29 @@ SUPERVISOR_INLINE void put_number(std::string& out, double v) {
   } else if (std::isinf(v)) {
     out += v > 0 ? "+Inf" : "-Inf";
   } else if (v == std::floor(v) && std::fabs(v) < 9.007199254740992e15) {
-    fmt::format_to(std::back_inserter(out), "{}", static_cast<long long>(v));
+    const fmt::format_int n(static_cast<long long>(v));
+    out.append(n.data(), n.size());
   } else {
     fmt::format_to(std::back_inserter(out), "{}", v);
   }
 }
 
+SUPERVISOR_INLINE void put_count(std::string& out, std::uint64_t v) {
+  const fmt::format_int n(v);
+  out.append(n.data(), n.size());
+}
+
 // Escapes a label value (backslash, quote, newline) or a help text (backslash, newline).
 SUPERVISOR_INLINE void put_escaped(std::string& out, std::string_view v, bool quote) {
-  for (char c : v) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (quote && c == '"') {
-      out += "\\\"";
-    } else {
-      out += c;
-    }
+  const std::string_view special = quote ? std::string_view("\\\n\"") : std::string_view("\\\n");
+  std::size_t from = 0;
+  for (std::size_t at = v.find_first_of(special); at != std::string_view::npos;
+       at = v.find_first_of(special, from)) {
+    out.append(v.data() + from, at - from);
+    out += v[at] == '\n' ? "\\n" : v[at] == '"' ? "\\\"" : "\\\\";
+    from = at + 1;
   }
+  out.append(v.data() + from, v.size() - from);
 }
 
 // `name{labels[,le="bound"]} ` ...: the series' name and labels, without the value.
@@ -204,24 +208,30 @@ SUPERVISOR_INLINE void append_prometheus(std::string& out,
         const double le =
             i < h.bounds.size() ? h.bounds[i] : std::numeric_limits<double>::infinity();
         put_series(out, f.name, "_bucket", s.labels, &le);
-        fmt::format_to(std::back_inserter(out), "{}\n", cumulative);
+        put_count(out, cumulative);
+        out += '\n';
       }
       if (h.counts.empty()) {  // no buckets kept: still the +Inf one Prometheus requires
         const double le = std::numeric_limits<double>::infinity();
         put_series(out, f.name, "_bucket", s.labels, &le);
-        fmt::format_to(std::back_inserter(out), "{}\n", h.count);
+        put_count(out, h.count);
+        out += '\n';
       }
       put_series(out, f.name, "_sum", s.labels, nullptr);
       put_number(out, h.sum);
       out += '\n';
       put_series(out, f.name, "_count", s.labels, nullptr);
-      fmt::format_to(std::back_inserter(out), "{}\n", h.count);
+      put_count(out, h.count);
+      out += '\n';
     }
   }
 }
 
 SUPERVISOR_INLINE std::string to_prometheus(const std::vector<MetricFamily>& families) {
   std::string out;
+  std::size_t samples = 0;
+  for (const MetricFamily& f : families) samples += f.samples.size();
+  out.reserve(families.size() * 128 + samples * 96);  // about one line per sample
   append_prometheus(out, families);
   return out;
 }
