@@ -142,6 +142,13 @@ class ConnectionStream final : public httplib::Stream {
   }
   ssize_t write(const char* ptr, std::size_t size) override {
     if (!write_deadline_) write_deadline_ = Mono::now() + write_timeout_;
+    if (failure_code() != 0) {
+      // The request was cut (its deadline, its size): whatever httplib answers to what it got
+      // (a 400 for half a header), the client is told why, once.
+      if (!wrote_ && !send_failure_reply()) return -1;
+      wrote_ = true;
+      return static_cast<ssize_t>(size);
+    }
     if (!send_all(fd_, ptr, size, *write_deadline_)) {
       write_failed_ = true;
       return -1;
@@ -157,7 +164,6 @@ class ConnectionStream final : public httplib::Stream {
   }
   ::socket_t socket() const override { return fd_; }
 
-  bool timed_out() const noexcept { return timed_out_; }
   // Whether a header line is malformed (no colon, an empty or spaced name, a folded line):
   // httplib skips such lines, but they are errors (RFC 9112 5.1, 5.2).
   bool malformed_head() const {
@@ -176,8 +182,19 @@ class ConnectionStream final : public httplib::Stream {
     }
     return false;
   }
-  bool overflowed() const noexcept { return overflowed_; }
   bool wrote() const noexcept { return wrote_ || write_failed_; }
+  // 408 when the request was not in by its deadline, 431 when it outgrew the size cap, else 0.
+  int failure_code() const noexcept { return timed_out_ ? 408 : overflowed_ ? 431 : 0; }
+  // Sends the answer of failure_code() (false when it could not be sent).
+  bool send_failure_reply() {
+    const std::string_view reply =
+        timed_out_ ? "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n"
+                     "Connection: close\r\n\r\n"
+                   : "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n"
+                     "Connection: close\r\n\r\n";
+    return send_all(fd_, reply.data(), reply.size(),
+                    write_deadline_.value_or(Mono::now() + write_timeout_));
+  }
 
  private:
   bool fill() {
@@ -340,7 +357,8 @@ struct HttpServer::State {
       return httplib::Server::HandlerResponse::Handled;
     });
     engine.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-      count(endpoint_of(req.path), res.status);
+      const int cut = serving_stream != nullptr ? serving_stream->failure_code() : 0;
+      count(cut != 0 ? Endpoint::other : endpoint_of(req.path), cut != 0 ? cut : res.status);
     });
   }
 
@@ -525,21 +543,9 @@ struct HttpServer::State {
     serving_stream = nullptr;
     if (!answered && !stream.wrote()) {
       // httplib gave up without a word: say why, when it is ours to say.
-      std::string_view reply;
-      int code = 0;
-      if (stream.timed_out()) {
-        code = 408;
-        reply =
-            "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-      } else if (stream.overflowed()) {
-        code = 431;
-        reply =
-            "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n"
-            "Connection: close\r\n\r\n";
-      }
-      if (code != 0) {
-        send_all(fd, reply.data(), reply.size(), Mono::now() + options.write_timeout);
-        count(Endpoint::other, code);
+      if (stream.failure_code() != 0) {
+        static_cast<void>(stream.send_failure_reply());
+        count(Endpoint::other, stream.failure_code());
       } else {
         const std::lock_guard lock(mu);
         ++counters.bad_requests;
