@@ -484,3 +484,24 @@ TEST_CASE("a server started and stopped again leaves no thread and no descriptor
   }
   REQUIRE_CLEAN(audit, "");
 }
+
+TEST_CASE("the server listens on an IPv6 address too", "[integration][http]") {
+  if (!have_curl()) SUPERVISOR_SKIP("the curl program (/usr/bin/curl)");
+  st::LeakAudit audit;
+  {
+    sv::Monitor monitor;
+    sv::HttpServerOptions o;
+    o.address = "::1";
+    sv::HttpServer server(monitor, o);
+    std::error_code ec;
+    server.start(ec);
+    if (ec == std::errc::address_not_available || ec == std::errc::address_family_not_supported) {
+      SUPERVISOR_SKIP("an IPv6 loopback address (::1)");
+    }
+    REQUIRE_FALSE(ec);
+    CHECK(server.url() == "http://[::1]:" + std::to_string(server.port()));
+    const Reply health = curl(server.url() + "/healthz", "-g");
+    CHECK(health.code == 200);
+  }
+  REQUIRE_CLEAN(audit, "");
+}
