@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -29,6 +30,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -441,8 +443,20 @@ TEST_CASE("prometheus: a real Exposer serves the host's counter and our pools to
       exposer.RegisterCollectable(registry);
       exposer.RegisterCollectable(pools);
 
+      // Collect from several threads at once while curl scrapes (the exposer's threads do too).
+      std::atomic<int> empty_collects{0};
+      std::vector<std::thread> collectors;
+      for (int t = 0; t < 3; ++t) {
+        collectors.emplace_back([&pools, &empty_collects] {
+          for (int i = 0; i < 10; ++i) {
+            if (find(pools->Collect(), "supervisor_pool_workers") == nullptr) ++empty_collects;
+          }
+        });
+      }
       const CommandResult r = run(curl + " -sS --max-time 30 http://127.0.0.1:" +
                                   std::to_string(ports[0]) + "/metrics 2>&1");
+      for (auto& t : collectors) t.join();
+      CHECK(empty_collects == 0);
       INFO(r.output);
       REQUIRE(r.exit_code == 0);
       const Exposition e = parse(r.output);
