@@ -47,11 +47,12 @@ namespace supervisor {
 
 /// `family` as prometheus-cpp's: the same name, help and type (a help text with a backslash or a
 /// newline comes escaped, as the exposition format wants it, when the prometheus-cpp linked
-/// writes help texts verbatim, as 1.0 does); each sample one `ClientMetric`
-/// with the same labels, in the same order; a counter's or gauge's value as is; a histogram as
-/// cumulative buckets (each bound its `upper_bound`, the last one +Inf, whose count is the
-/// observations' `count`), its `sample_sum` and `sample_count`. The unit has no place in
-/// prometheus-cpp's model: it is already the last part of the name. No timestamps.
+/// writes help texts verbatim, as 1.0 does); each sample one `ClientMetric` with the same
+/// labels, in the same order; a counter's or gauge's value as is; a histogram as cumulative
+/// buckets (each bound an `upper_bound`, the last one +Inf, holding every observation) with its
+/// `sample_sum` and `sample_count`, the buckets exactly as `to_prometheus` writes them. The unit
+/// has no place in prometheus-cpp's model: it is already the last part of the name. No
+/// timestamps.
 [[nodiscard]] SUPERVISOR_PROMETHEUS_API prometheus::MetricFamily to_prometheus_family(
     const MetricFamily& family);
 /// Every family of `families`, in order (see `to_prometheus_family`).
@@ -65,19 +66,19 @@ to_prometheus_families(const std::vector<MetricFamily>& families);
 ///
 /// Threads: `Collect()` runs on the exposer's HTTP threads, possibly several at once; it is
 /// thread-safe when its source is (a `Monitor` is; a function of the host's must be too). A
-/// Monitor's metrics take each pool's snapshot on its loop, so a scrape waits for the loops (and
-/// never runs on one). Exceptions never leave `Collect()` (the exposer's threads could not
-/// handle them): a source that throws makes that scrape show no families of ours, and is counted
-/// (`errors()`, `last_error()`).
+/// Monitor's metrics take each pool's snapshot on its loop, so a scrape waits for the loops:
+/// never call `Collect()` on a loop's thread (a hook, a subscriber). Exceptions never leave
+/// `Collect()` (the exposer's threads could not handle them): a source that throws makes that
+/// scrape show no families of ours, and is counted (`errors()`, `last_error()`).
 ///
 /// Lifetime: it refers to the monitor and owns nothing of it. Remove it from the exposer
 /// (`Exposer::RemoveCollectable` waits for a scrape under way) or destroy the exposer before the
 /// monitor, or a pool or loop the monitor holds, goes away.
 ///
-/// Names: our families are named `supervisor_pool_*`, `supervisor_worker_*`, `supervisor_loop_*`
-/// (and whatever a host's own set holds). Prometheus-cpp does not merge families from several
-/// collectables: if the host's registry has a family of one of these names too, the scrape
-/// shows it twice, which Prometheus rejects. Keeping names apart is the host's business.
+/// Names: a Monitor's families are named `supervisor_pool_*` and `supervisor_loop_*`.
+/// prometheus-cpp does not merge families from several collectables: if the host's registry has
+/// a family of one of these names too, the scrape shows it twice, which Prometheus rejects.
+/// Keeping names apart is the host's business.
 class SUPERVISOR_PROMETHEUS_API PrometheusCollectable : public prometheus::Collectable {
  public:
   /// What makes the set on each scrape. It must be thread-safe (see the class).

@@ -54,8 +54,8 @@ struct Exposition {
 };
 
 // Reads `name="value",...}` from `line` at `pos` (just past the `{`), unescaping the values.
-std::optional<std::vector<std::pair<std::string, std::string>>> parse_labels(
-    std::string_view line, std::size_t& pos) {
+std::optional<std::vector<std::pair<std::string, std::string>>> parse_labels(std::string_view line,
+                                                                             std::size_t& pos) {
   std::vector<std::pair<std::string, std::string>> labels;
   while (pos < line.size() && line[pos] != '}') {
     const std::size_t eq = line.find('=', pos);
@@ -316,21 +316,27 @@ TEST_CASE("prometheus: promtool check metrics accepts prometheus-cpp's text of o
   CHECK(r.exit_code == 0);
 }
 
-TEST_CASE("prometheus: a host's own set (counters and gauges and histograms) with escaped labels and help",
+TEST_CASE("prometheus: a host's own set of every type with escaped labels and help",
           "[integration][prometheus]") {
   sv::MetricSet set;
-  sv::MetricFamily requests{"host_requests_total", "Requests \\ by \"path\"\nand code.",
-                            sv::MetricType::counter, "", {}};
+  sv::MetricFamily requests{
+      "host_requests_total", "Requests \\ by \"path\"\nand code.", sv::MetricType::counter, "", {}};
   requests.samples.push_back({{{"path", "/a\"b\\c\nd"}, {"code", "200"}}, 7, std::nullopt});
   requests.samples.push_back({{{"path", "/"}, {"code", "500"}}, 0.5, std::nullopt});
   set.add(requests);
-  set.add({"host_temperature", "A gauge without labels.", sv::MetricType::gauge, "", {
-      {{}, -3.25, std::nullopt}}});
+  set.add({"host_temperature",
+           "A gauge without labels.",
+           sv::MetricType::gauge,
+           "",
+           {{{}, -3.25, std::nullopt}}});
   sv::Histogram h = sv::Histogram::with_bounds({0.01, 0.1, 1});
   for (const double v : {0.005, 0.05, 0.05, 0.5, 2.0, 30.0}) h.observe(v);
   sv::Histogram empty = sv::Histogram::with_bounds({0.5});
-  set.add({"host_latency_seconds", "Latency.", sv::MetricType::histogram, "seconds", {
-      {{{"route", "x"}}, 0, h}, {{{"route", "y"}}, 0, empty}}});
+  set.add({"host_latency_seconds",
+           "Latency.",
+           sv::MetricType::histogram,
+           "seconds",
+           {{{{"route", "x"}}, 0, h}, {{{"route", "y"}}, 0, empty}}});
   const std::string ours = set.to_prometheus();
 
   const auto collectable = std::make_shared<sv::PrometheusCollectable>([set] { return set; });
@@ -453,8 +459,9 @@ TEST_CASE("prometheus: a real Exposer serves the host's counter and our pools to
           }
         });
       }
-      const CommandResult r = run(curl + " -sS --max-time 30 http://127.0.0.1:" +
-                                  std::to_string(ports[0]) + "/metrics 2>&1");
+      const CommandResult r =
+          run(curl + " -sS --max-time 30 http://127.0.0.1:" + std::to_string(ports[0]) +
+              "/metrics 2>&1");
       for (auto& t : collectors) t.join();
       CHECK(empty_collects == 0);
       INFO(r.output);

@@ -10,8 +10,8 @@
 int main() {
   const auto collectable = std::make_shared<supervisor::PrometheusCollectable>([] {
     supervisor::MetricSet set;
-    supervisor::MetricFamily f{"consumer_jobs", "Jobs waiting.", supervisor::MetricType::gauge,
-                               "", {}};
+    supervisor::MetricFamily f{
+        "consumer_jobs", "Jobs waiting.", supervisor::MetricType::gauge, "", {}};
     f.samples.push_back({{{"queue", "main"}}, 4, std::nullopt});
     set.add(std::move(f));
     return set;
