@@ -10,6 +10,7 @@
 // A decode error throws `supervisor::Error` (errc::invalid_argument) whose message starts with
 // the key's path, built from a chain of `Where` on the stack only when it fails.
 
+#include <supervisor/error.hpp>
 #include <supervisor/json.hpp>
 
 #include <array>

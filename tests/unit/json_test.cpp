@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "catch_compat.hpp"
+#include "json/codec.hpp"  // enum_count: the enumerations the schema names
 
 namespace sv = supervisor;
 namespace sj = supervisor::json;
@@ -810,4 +811,34 @@ TEST_CASE("json: docs/json-schema.md names every key and event type the writer e
     CHECK(contains(doc, "`" + type + "`"));
   }
   CHECK(contains(doc, "schema_version"));
+}
+
+namespace {
+// Every name of enumeration E is distinct, reads back as itself, and is in the schema's table.
+template <class E>
+void check_names(const std::string& doc) {
+  namespace jd = supervisor::json::detail;
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < jd::enum_count<E>; ++i) {
+    const std::string name(jd::name_of(static_cast<E>(i)));
+    INFO("enumeration value `" << name << "`");
+    CHECK(seen.insert(name).second);
+    CHECK(jd::enum_from_name<E>(jd::Where{nullptr, "test"}, name) == static_cast<E>(i));
+    CHECK(contains(doc, "`" + name + "`"));
+  }
+}
+}  // namespace
+
+TEST_CASE("json: every enumeration's names are distinct, read back, and in the schema",
+          "[unit][json]") {
+  const std::string doc = read_file(SUPERVISOR_JSON_SCHEMA_DOC);
+  check_names<sv::WorkerState>(doc);
+  check_names<sv::ExitReason>(doc);
+  check_names<sv::BreakerState>(doc);
+  check_names<sv::HealthStatus>(doc);
+  check_names<sv::ProbeRole>(doc);
+  check_names<sv::LimitKind>(doc);
+  check_names<sv::LimitBackend>(doc);
+  check_names<sv::PoolHealth>(doc);
+  check_names<sv::UsageScope>(doc);
 }
