@@ -125,6 +125,8 @@ SUPERVISOR_JSON_FIELDS(WorkerSnapshot) {
   io("revision", s.revision);
   io("usage", s.usage);
   io("output", s.output);
+  io("uptime_seconds", s.uptime);
+  io("started_at", s.started_at);
 }
 
 SUPERVISOR_JSON_FIELDS(PoolSnapshot) {

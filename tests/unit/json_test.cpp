@@ -112,6 +112,8 @@ void check_same(const sv::WorkerSnapshot& a, const sv::WorkerSnapshot& b) {
     CHECK(a.usage->sampled_at == b.usage->sampled_at);
   }
   check_same(a.output, b.output);
+  CHECK(a.uptime == b.uptime);
+  CHECK(a.started_at == b.started_at);
 }
 
 void check_same(const sv::PoolSnapshot& a, const sv::PoolSnapshot& b) {
@@ -502,6 +504,8 @@ TEST_CASE("json: a busy pool's snapshot goes to JSON and back equal, field by fi
   REQUIRE(s.workers[0].output.out.lines == 2);
   REQUIRE(s.restart_breaker.has_value());
   REQUIRE(s.exits_by_reason.size() >= 2);
+  REQUIRE(s.workers[1].started_at.has_value());
+  REQUIRE(s.workers[1].uptime > sv::Duration::zero());
 
   const json doc = sj::to_json(s);
   CHECK(doc.at("schema_version") == 1);
