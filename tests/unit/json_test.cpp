@@ -15,11 +15,13 @@
 #include <sstream>
 #include <string>
 #include <system_error>
+#include <typeinfo>
 #include <variant>
 #include <vector>
 
 #include "catch_compat.hpp"
-#include "json/codec.hpp"  // enum_count: the enumerations the schema names
+#include "json/codec.hpp"   // enum_count: the enumerations the schema names
+#include "json/schema.hpp"  // Fields<T>: the keys of each record
 
 namespace sv = supervisor;
 namespace sj = supervisor::json;
@@ -845,4 +847,72 @@ TEST_CASE("json: every enumeration's names are distinct, read back, and in the s
   check_names<sv::LimitBackend>(doc);
   check_names<sv::PoolHealth>(doc);
   check_names<sv::UsageScope>(doc);
+}
+
+namespace {
+
+// Converts to anything: `T{Any{}, ...}` compiles for as many initializers as aggregate T has
+// fields (each one initializes one field; nothing is elided into an array or a struct member).
+struct Any {
+  template <class T>
+  operator T() const;  // NOLINT(google-explicit-constructor): only in unevaluated checks
+};
+
+template <class T, class... Fields>
+constexpr std::size_t field_count() {
+  if constexpr (requires { T{Fields{}..., Any{}}; }) {
+    return field_count<T, Fields..., Any>();
+  } else {
+    return sizeof...(Fields);
+  }
+}
+
+// Counts the keys a record's Fields<T>::visit asks for.
+struct KeyCount {
+  std::size_t n = 0;
+  template <class V>
+  void operator()(std::string_view /*key*/, const V& /*value*/) {
+    ++n;
+  }
+};
+
+// How many keys the schema writes for a T.
+template <class T>
+std::size_t keys_written() {
+  KeyCount count;
+  const T value{};
+  supervisor::json::detail::Fields<T>::visit(count, value);
+  return count.n;
+}
+
+template <class... T>
+void check_every_field_has_a_key() {
+  (
+      [] {
+        INFO(typeid(T).name() << ": a field without a key in src/json/schema.hpp (add it there, "
+                                 "to docs/json-schema.md and to check_same in this test)");
+        CHECK(keys_written<T>() == field_count<T>());
+      }(),
+      ...);
+}
+
+}  // namespace
+
+TEST_CASE("json: the schema has a key for every field of every record and event",
+          "[unit][json]") {
+  static_assert(field_count<sv::WorkerSnapshot>() >= 20);  // the counter counts
+  check_every_field_has_a_key<
+      sv::ResourceUsage, sv::ExitStatus, sv::OutputStats, sv::OutputCounts, sv::WorkerUsage,
+      sv::PoolUsage, sv::Histogram, sv::LimitStatus, sv::RolloutStatus, sv::WorkerSnapshot,
+      sv::PoolSnapshot, sv::WorkerTransition, sv::WorkerSpawned, sv::WorkerExited,
+      sv::RestartScheduled, sv::WorkerGaveUp, sv::SpawnFailed, sv::BreakerTransition,
+      sv::BreakerChanged, sv::LeaseTimedOut, sv::WorkerStatusChanged, sv::WorkerRecycled,
+      sv::HealthChanged, sv::ReplacementStarted, sv::ReplacementFinished, sv::ReplacementAborted,
+      sv::RolloutResult, sv::RolloutFinished, sv::LimitViolation, sv::LimitsNotEnforced,
+      sv::LeaseExpired, sv::PoolHealthChanged, sv::RolloutStarted, sv::RolloutProgress,
+      sv::RolloutRolledBack>();
+  // The event itself: sequence, at, wall and data, written as four keys beside "type".
+  CHECK(field_count<sv::PoolEvent>() == 4);
+  sv::PoolEvent event;
+  CHECK(sj::to_json(event).size() == 4 + 2);  // and "type", "schema_version"
 }
