@@ -849,14 +849,20 @@ TEST_CASE("json: every enumeration's names are distinct, read back, and in the s
   check_names<sv::UsageScope>(doc);
 }
 
-namespace {
-
 // Converts to anything: `T{Any{}, ...}` compiles for as many initializers as aggregate T has
 // fields (each one initializes one field; nothing is elided into an array or a struct member).
+// Declared only (used in unevaluated checks), so not in the anonymous namespace, where clang
+// would warn that it is never defined.
+namespace json_test {
 struct Any {
   template <class T>
-  operator T() const;  // NOLINT(google-explicit-constructor): only in unevaluated checks
+  operator T() const;  // NOLINT(google-explicit-constructor)
 };
+}  // namespace json_test
+
+namespace {
+
+using json_test::Any;
 
 template <class T, class... Fields>
 constexpr std::size_t field_count() {
