@@ -36,7 +36,7 @@
 /// are not valid UTF-8 (a worker's `STATUS=`, its stderr) are written with U+FFFD in place of
 /// each bad byte, so that every value this component makes can be dumped.
 ///
-/// Threading: every function is a pure function of its arguments; call them from any thread.
+/// Threading: the functions share no state; call them from any threads at once.
 
 #include <cstdint>
 #include <string>
