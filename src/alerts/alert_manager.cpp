@@ -192,10 +192,12 @@ class AlertManager::Impl : public std::enable_shared_from_this<AlertManager::Imp
 
   // Firing notices the throttle held back, whose interval has passed.
   void send_deferred(TimePoint now) {
-    for (auto& [key, inc] : incidents_) {
+    for (auto& entry : incidents_) {
+      Incident& inc = entry.second;
       if (!inc.active || inc.announced || !inc.last_firing) continue;
+      const std::string& rule_name = entry.first.first;
       const auto rule = std::find_if(rules_.begin(), rules_.end(),
-                                     [&](const RuleSlot& r) { return r.name == key.first; });
+                                     [&](const RuleSlot& r) { return r.name == rule_name; });
       Duration throttle = options_.throttle;
       if (rule != rules_.end() && rule->throttle > Duration::zero()) throttle = rule->throttle;
       if (now - *inc.last_firing < throttle) continue;

@@ -111,8 +111,8 @@ class ExecSink final : public AlertSink {
                               options_.name, program, detail::format_duration(options_.timeout)));
     }
     if (!status->ok()) {
-      throw_error(errc::hook_failed, fmt::format("alert exec sink \"{}\": \"{}\" {}", options_.name,
-                                                 program, status->describe()));
+      throw_error(errc::hook_failed, fmt::format("alert exec sink \"{}\": \"{}\" failed: {}",
+                                                 options_.name, program, status->describe()));
     }
   }
 
