@@ -10,11 +10,13 @@
 #include <chrono>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <variant>
 #include <vector>
 
@@ -591,4 +593,40 @@ TEST_CASE("alerts: a rule of your own, and one that throws", "[unit][alerts]") {
   CHECK(manager.stats().rule_errors == 1);
   CHECK(errors == std::vector<std::string>{"alert rule spawns"});
   CHECK(pool.snapshot().strategy_errors == 0);  // the pool saw nothing of it
+}
+
+TEST_CASE("alerts: the delivery thread delivers off the pool's loop, and flush waits for it",
+          "[unit][alerts]") {
+  sv::testing::FakeWorld world;
+  sv::AlertManagerOptions o;
+  o.evaluate_period = 0s;
+  sv::AlertManager manager(world.clock(), o);
+  manager.add_rule(sv::worker_gave_up_rule());
+  std::mutex mu;
+  std::vector<sv::Alert> got;
+  std::vector<std::thread::id> threads;
+  manager.add_sink(sv::callback_sink([&](const sv::Alert& a) {
+    const std::lock_guard lock(mu);
+    got.push_back(a);
+    threads.push_back(std::this_thread::get_id());
+  }));
+  auto po = sv::testing::fake_pool(1);
+  sv::StandardRestartOptions r;
+  r.mode = sv::RestartMode::never;
+  po.restart_policy = std::make_shared<sv::StandardRestartPolicy>(r);
+  sv::Pool pool(world, po);
+  manager.watch("p", pool);
+  pool.start();
+  world.kill(pid(pool, 0));
+  world.run_pending();
+  REQUIRE(manager.flush(60s));
+  pool.revive(0);
+  world.run_pending();
+  REQUIRE(manager.flush(60s));
+  const std::lock_guard lock(mu);
+  REQUIRE(got.size() == 2);
+  CHECK(got[0].state == sv::AlertState::firing);
+  CHECK(got[1].state == sv::AlertState::resolved);
+  CHECK(threads[0] != std::this_thread::get_id());
+  CHECK(manager.stats().queued == 0);
 }
