@@ -356,8 +356,8 @@ struct AlertManagerOptions {
   /// Deliver from a thread of the manager's own (started by the constructor, joined by the
   /// destructor). Off: no thread at all; the host calls `deliver_pending()` (and `evaluate()`).
   bool delivery_thread = true;
-  /// With `delivery_thread`: how often that thread calls `evaluate()` (real time). Zero: never
-  /// (the host calls it). Not negative.
+  /// With `delivery_thread`: how often that thread calls `evaluate()` (real time, between two
+  /// deliveries: a slow sink delays it). Zero: never (the host calls it). Not negative.
   Duration evaluate_period = std::chrono::seconds(1);
   /// Receives what rules throw (`where`: "alert rule <name>"). Must not throw.
   std::function<void(std::exception_ptr, std::string_view where)> error_handler;
@@ -392,12 +392,12 @@ struct AlertStats {
 /// Watches named pools with rules, and sends notices to sinks (see the top of this header).
 ///
 /// Thread-safe: every method may be called from any thread, except from a rule or sink of its
-/// own. `watch`, `remove` and the destructor subscribe to / unsubscribe from pools, which waits
-/// for their loop thread: not from a subscriber of that pool either. Lifetimes: a watched pool
+/// own (`watch`, `remove` and the destructor subscribe to / unsubscribe from pools, which runs on
+/// their loop thread: at once from there, else waiting for it). Lifetimes: a watched pool
 /// may be destroyed before the manager (the manager then forgets it, resolving its open
 /// incidents: summary "pool destroyed"), and the manager before its pools (it unsubscribes);
-/// only `remove(name)` running at the very time that pool is destroyed by another thread is a
-/// race the host must avoid.
+/// only `remove(name)` (or the manager's destructor) running at the very time that the pool is
+/// destroyed by another thread is a race the host must avoid.
 class SUPERVISOR_API AlertManager {
  public:
   /// Validates `options` (throws naming the field); starts the delivery thread when asked.
