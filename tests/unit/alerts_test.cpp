@@ -8,10 +8,13 @@
 #include <supervisor/testing.hpp>
 
 #include <chrono>
+#include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -629,4 +632,37 @@ TEST_CASE("alerts: the delivery thread delivers off the pool's loop, and flush w
   CHECK(got[1].state == sv::AlertState::resolved);
   CHECK(threads[0] != std::this_thread::get_id());
   CHECK(manager.stats().queued == 0);
+}
+
+TEST_CASE("alerts: a rule's own throttle wins over the manager's; the log sink writes to a FILE",
+          "[unit][alerts]") {
+  sv::testing::FakeWorld world;
+  Harness h(world, 1h);
+  sv::LimitViolationOptions o;
+  o.throttle = 10s;
+  h.manager.add_rule(sv::limit_violation_rule(o));
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("supervisor-alerts-log-" + std::to_string(std::random_device{}()) + ".txt");
+  std::FILE* file = std::fopen(path.string().c_str(), "w+");
+  REQUIRE(file != nullptr);
+  h.manager.add_sink(sv::log_sink(file));
+  h.manager.observe("p", limit_hit(0));
+  world.advance(5s);
+  h.manager.observe("p", limit_hit(1));  // within 10 s: counted
+  world.advance(5s);
+  h.manager.observe("p", limit_hit(2));  // 10 s after the first notice: a new one
+  auto got = h.take();
+  REQUIRE(got.size() == 2);
+  CHECK(got[1].suppressed == 1);
+  CHECK(got[1].occurrences == 3);
+  std::rewind(file);
+  std::string text(4096, '\0');
+  text.resize(std::fread(text.data(), 1, text.size(), file));
+  std::fclose(file);
+  std::filesystem::remove(path);
+  CHECK(text == sv::to_log_line(got[0]) + "\n" + sv::to_log_line(got[1]) + "\n");
+  CHECK(text.find("alert firing rule=limit_violation pool=p severity=warning suppressed=1 "
+                  "occurrences=3 worker=2 seq=2 summary=\"limit memory_max hit (1 time)\" "
+                  "detail=\"1 process OOM-killed at memory_max 67108864 bytes\"\n") !=
+        std::string::npos);
 }
