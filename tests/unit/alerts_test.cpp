@@ -543,7 +543,7 @@ TEST_CASE("alerts: the JSON and the log line", "[unit][alerts]") {
 }
 
 TEST_CASE(
-    "alerts: a failing sink is counted, the others still get the notice; a full queue "
+    "alerts: a failing sink is counted, the others still get the notice, and a full queue "
     "drops the oldest",
     "[unit][alerts]") {
   sv::testing::FakeWorld world;
@@ -634,8 +634,9 @@ TEST_CASE("alerts: the delivery thread delivers off the pool's loop, and flush w
   CHECK(manager.stats().queued == 0);
 }
 
-TEST_CASE("alerts: a rule's own throttle wins over the manager's; the log sink writes to a FILE",
-          "[unit][alerts]") {
+TEST_CASE(
+    "alerts: a rule's own throttle wins over the manager's, and the log sink writes to a FILE",
+    "[unit][alerts]") {
   sv::testing::FakeWorld world;
   Harness h(world, 1h);
   sv::LimitViolationOptions o;
