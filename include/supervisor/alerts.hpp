@@ -357,7 +357,8 @@ struct AlertManagerOptions {
   /// destructor). Off: no thread at all; the host calls `deliver_pending()` (and `evaluate()`).
   bool delivery_thread = true;
   /// With `delivery_thread`: how often that thread calls `evaluate()` (real time, between two
-  /// deliveries: a slow sink delays it). Zero: never (the host calls it). Not negative.
+  /// deliveries: a slow sink delays it; a period over a day counts as a day). Zero: never (the
+  /// host calls it). Not negative.
   Duration evaluate_period = std::chrono::seconds(1);
   /// Receives what rules throw (`where`: "alert rule <name>"). Must not throw.
   std::function<void(std::exception_ptr, std::string_view where)> error_handler;

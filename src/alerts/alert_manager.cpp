@@ -289,7 +289,8 @@ class AlertManager::Impl : public std::enable_shared_from_this<AlertManager::Imp
 
   void thread_main() {
     using Steady = std::chrono::steady_clock;
-    const Duration period = options_.evaluate_period;
+    // At least daily: a period of Duration::max() must not overflow the deadline below.
+    const Duration period = std::min(options_.evaluate_period, Duration(std::chrono::hours(24)));
     auto next = Steady::now() + period;
     std::unique_lock lock(mu_);
     while (!stopping_) {
