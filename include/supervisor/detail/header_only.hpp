@@ -13,8 +13,8 @@
 #include <supervisor/supervisor.hpp>
 #include <supervisor/testing.hpp>
 
-// Portable: the alerts, the core, the strategies, the pool, the supervision group, the process layer above
-// its backend, the fake world.
+// Portable: the alerts, the core, the strategies, the pool, the supervision group, the process
+// layer above its backend, the fake world.
 #include <supervisor/detail/impl/alerts/alert.cpp>
 #include <supervisor/detail/impl/alerts/alert_manager.cpp>
 #include <supervisor/detail/impl/alerts/rules.cpp>
