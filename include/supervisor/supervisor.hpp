@@ -8,6 +8,7 @@
 /// \file
 /// Convenience header: includes every public header of the core library.
 
+#include <supervisor/alerts.hpp>
 #include <supervisor/circuit_breaker.hpp>
 #include <supervisor/clock.hpp>
 #include <supervisor/error.hpp>

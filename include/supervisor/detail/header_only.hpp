@@ -13,8 +13,12 @@
 #include <supervisor/supervisor.hpp>
 #include <supervisor/testing.hpp>
 
-// Portable: the core, the strategies, the pool, the supervision group, the process layer above
-// its backend, the fake world.
+// Portable: the alerts, the core, the strategies, the pool, the supervision group, the process
+// layer above its backend, the fake world.
+#include <supervisor/detail/impl/alerts/alert.cpp>
+#include <supervisor/detail/impl/alerts/alert_manager.cpp>
+#include <supervisor/detail/impl/alerts/rules.cpp>
+#include <supervisor/detail/impl/alerts/sinks.cpp>
 #include <supervisor/detail/impl/core/clock.cpp>
 #include <supervisor/detail/impl/core/duration.cpp>
 #include <supervisor/detail/impl/core/error.cpp>
