@@ -159,7 +159,9 @@ struct ServiceKeeperStats {
 /// by `start` and joined by `stop`; the callbacks run there (never two at once). Outside systemd
 /// (no `NOTIFY_SOCKET`, Windows) it starts no thread, never calls the callbacks, and sends
 /// nothing. `stop`, `stats` and `running` are thread-safe. Movable; a default-constructed or
-/// moved-from keeper does nothing. Holds one socket while running, closed by `stop`.
+/// moved-from keeper does nothing. Holds one socket while running, closed by `stop`. In a child
+/// the host `fork()`s without exec, its copy is inert: `stop` and the destructor return at once,
+/// sending nothing (the parent's keeper goes on).
 class SUPERVISOR_API ServiceKeeper {
  public:
   /// Inert: no thread, nothing sent.

@@ -43,6 +43,8 @@ void send_service_datagram(const ServiceEndpoint& to, std::string_view datagram,
 void close_service_endpoint(ServiceEndpoint& endpoint) noexcept;
 // Platform. CLOCK_MONOTONIC now, in microseconds (systemd's MONOTONIC_USEC clock).
 std::uint64_t service_monotonic_usec() noexcept;
+// Platform. This process's id (0 where there is no fork to tell apart).
+std::int64_t service_process_id() noexcept;
 // Platform. Names the calling thread "sv-notify" where threads have names.
 void name_service_thread() noexcept;
 

@@ -275,7 +275,8 @@ struct ServiceKeeper::Impl {
   bool stop_requested = false;
   ServiceKeeperStats stats;
 
-  std::mutex stop_mutex;  // one stop() at a time: a second waits for the first's join
+  std::int64_t owner = 0;  // the process that started the thread
+  std::mutex stop_mutex;   // one stop() at a time: a second waits for the first's join
   std::atomic<bool> thread_running{false};
   std::thread thread;
 
@@ -423,6 +424,7 @@ SUPERVISOR_INLINE std::unique_ptr<ServiceKeeper::Impl> ServiceKeeper::launch(
   impl->options = std::move(options);
   impl->watchdog = notifier.watchdog_interval();
   impl->notifier = std::move(notifier);
+  impl->owner = detail::service_process_id();
   impl->thread_running = true;
   Impl* self = impl.get();
   try {
@@ -455,6 +457,12 @@ SUPERVISOR_INLINE ServiceKeeper ServiceKeeper::start(ServiceKeeperOptions option
 
 SUPERVISOR_INLINE void ServiceKeeper::stop() noexcept {
   if (!impl_) return;
+  if (impl_->owner != detail::service_process_id()) {
+    // A copy in a child the host fork()ed: the thread is the parent's, and so is the service.
+    // Nothing is joined or sent; the copy's memory goes with the child's exec or exit.
+    (void)impl_.release();
+    return;
+  }
   Impl& self = *impl_;
   const std::lock_guard once(self.stop_mutex);
   if (!self.thread.joinable()) return;
@@ -474,7 +482,7 @@ SUPERVISOR_INLINE void ServiceKeeper::stop() noexcept {
 }
 
 SUPERVISOR_INLINE bool ServiceKeeper::running() const noexcept {
-  return impl_ && impl_->thread_running.load();
+  return impl_ && impl_->thread_running.load() && impl_->owner == detail::service_process_id();
 }
 
 SUPERVISOR_INLINE ServiceKeeperStats ServiceKeeper::stats() const noexcept {

@@ -58,7 +58,7 @@ SUPERVISOR_INLINE void open_service_endpoint(ServiceEndpoint& out, ErrorSink& er
     });
   }
   const auto watchdog = parse_watchdog(::getenv("WATCHDOG_USEC"), ::getenv("WATCHDOG_PID"),
-                                       static_cast<std::int64_t>(::getpid()), err);
+                                       service_process_id(), err);
   if (err) return;
   // Non-blocking: a service manager that stops reading makes a send fail (EAGAIN) rather than
   // stall the host's thread. Close-on-exec: the workers never inherit the host's socket.
@@ -107,6 +107,10 @@ SUPERVISOR_INLINE std::uint64_t service_monotonic_usec() noexcept {
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<std::uint64_t>(ts.tv_sec) * 1000000U +
          static_cast<std::uint64_t>(ts.tv_nsec) / 1000U;
+}
+
+SUPERVISOR_INLINE std::int64_t service_process_id() noexcept {
+  return static_cast<std::int64_t>(::getpid());
 }
 
 SUPERVISOR_INLINE void name_service_thread() noexcept {

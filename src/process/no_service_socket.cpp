@@ -29,6 +29,8 @@ SUPERVISOR_INLINE std::uint64_t service_monotonic_usec() noexcept {
       std::chrono::duration_cast<std::chrono::microseconds>(now).count());
 }
 
+SUPERVISOR_INLINE std::int64_t service_process_id() noexcept { return 0; }
+
 SUPERVISOR_INLINE void name_service_thread() noexcept {}
 
 }  // namespace supervisor::detail

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -524,4 +525,39 @@ TEST_CASE("ServiceKeeper: without a watchdog, nothing is sent until there is som
   CHECK_FALSE(systemd.next(200ms));
   CHECK(alive_calls == 0);  // only asked before a ping, and there is no watchdog
   CHECK(audit.check("").empty());
+}
+
+TEST_CASE("ServiceKeeper: a copy in a fork()ed child is inert",
+          "[integration][linux][service_notify]") {
+  const Receiver systemd = Receiver::abstract();
+  st::EnvGuard env;
+  as_service(env, systemd.address());
+  sv::ServiceKeeperOptions o;
+  o.ready = [](std::string& line) {
+    line = "up";
+    return true;
+  };
+  o.alive = [] { return true; };
+  o.poll_period = 10ms;
+  auto keeper = sv::ServiceKeeper::start(o);
+  REQUIRE(keeper.running());
+  CHECK(systemd.until("READY=1"));
+
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    // The copy: not running here; stopping it neither joins a thread that does not exist nor
+    // tells systemd the parent is stopping.
+    const bool running = keeper.running();
+    keeper.stop();
+    ::_exit(running ? 1 : 0);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(systemd.collect(200ms).empty());  // no STOPPING=1 from the child
+  CHECK(keeper.running());
+  keeper.stop();
+  CHECK(systemd.next() == "STOPPING=1");
 }
