@@ -124,8 +124,10 @@ class SUPERVISOR_API ServiceNotifier {
 /// What a `ServiceKeeper` asks the host, and how often.
 struct ServiceKeeperOptions {
   /// True once the host is ready to serve (e.g. each of its pools has its ready workers); fills
-  /// `status_line` with a one-line summary either way (left empty: no `STATUS=`). Called on the
-  /// keeper's thread every `poll_period`; must not block for long. Required.
+  /// `status_line` (empty when called) with a one-line summary either way, sent as `STATUS=`
+  /// whenever it differs from the last one sent (empty at first: nothing is sent until it says
+  /// something). Called on the keeper's thread every `poll_period`; must not block for long.
+  /// Required.
   std::function<bool(std::string& status_line)> ready;
   /// True while the host's loops turn. Called on the keeper's thread before each watchdog ping,
   /// only when systemd set a watchdog: while it returns false no ping is sent, so systemd, once
@@ -153,7 +155,8 @@ struct ServiceKeeperStats {
 /// Keeps systemd informed about the host, from the host's own answers: `READY=1` once, the first
 /// time `ready` returns true; `STATUS=<summary>` each time the summary changes (before `READY=1`
 /// when both are due); `WATCHDOG=1` every half `watchdog_interval()` while `alive` returns true;
-/// `STOPPING=1` at `stop()` (or destruction). Each is a datagram of its own.
+/// `STOPPING=1` at `stop()` (or destruction). Each is a datagram of its own. A `STATUS=` or
+/// `READY=1` the OS refused (see `on_error`) is sent again at the next poll.
 ///
 /// Threading: under a service manager it runs one thread of its own, named "sv-notify", started
 /// by `start` and joined by `stop`; the callbacks run there (never two at once). Outside systemd

@@ -16,6 +16,7 @@
 #include <thread>
 #include <utility>
 
+#include "exception_text.hpp"
 #include "service_endpoint.hpp"
 
 namespace supervisor::detail {
@@ -28,17 +29,6 @@ SUPERVISOR_INLINE std::optional<std::uint64_t> service_parse_number(std::string_
   const auto [ptr, ec] = std::from_chars(text.data(), end, value);
   if (text.empty() || ec != std::errc{} || ptr != end) return std::nullopt;
   return value;
-}
-
-// What the exception being handled says (call only inside a `catch` block).
-SUPERVISOR_INLINE std::string service_exception_text() {
-  try {
-    throw;
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (...) {
-    return "an exception not derived from std::exception";
-  }
 }
 
 SUPERVISOR_LOCAL_END
@@ -319,7 +309,7 @@ SUPERVISOR_INLINE void ServiceKeeper::Impl::poll(std::string& last_status) {
   } catch (...) {
     count(&ServiceKeeperStats::callback_errors);
     report(make_error_code(errc::hook_failed),
-           fmt::format("ServiceKeeperOptions.ready threw: {}", detail::service_exception_text()));
+           fmt::format("ServiceKeeperOptions.ready threw: {}", detail::current_exception_text()));
     return;
   }
   if (line != last_status &&
@@ -345,7 +335,7 @@ SUPERVISOR_INLINE void ServiceKeeper::Impl::ping() {
   } catch (...) {
     count(&ServiceKeeperStats::callback_errors);
     report(make_error_code(errc::hook_failed),
-           fmt::format("ServiceKeeperOptions.alive threw: {}", detail::service_exception_text()));
+           fmt::format("ServiceKeeperOptions.alive threw: {}", detail::current_exception_text()));
   }
   if (!is_alive) {
     count(&ServiceKeeperStats::watchdog_withheld);

@@ -424,7 +424,8 @@ TEST_CASE("ServiceKeeper: READY once ready, STATUS on change, WATCHDOG while ali
     auto keeper = sv::ServiceKeeper::start(o);
     REQUIRE(keeper.running());
     CHECK(keeper.watchdog_interval() == std::optional<sv::Duration>(200ms));
-    CHECK(has_thread("sv-notify"));
+    // The thread names itself as it starts.
+    CHECK(st::wait_until([] { return has_thread("sv-notify"); }, 10s));
     CHECK(st::snapshot_self().thread_count == audit.baseline().thread_count + 1);
 
     // Not ready: the summary once, pings, never READY=1.
