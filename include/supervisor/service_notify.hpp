@@ -133,7 +133,7 @@ struct ServiceKeeperOptions {
   /// only when systemd set a watchdog: while it returns false no ping is sent, so systemd, once
   /// `WatchdogSec=` passes, kills and (with `Restart=`) restarts the host. Required.
   std::function<bool()> alive;
-  /// How often `ready` is asked. Positive.
+  /// How often `ready` is asked. Positive; more than a day counts as a day.
   Duration poll_period = std::chrono::seconds(1);
   /// Called on the keeper's thread when a send fails (the OS error) or a callback throws
   /// (`errc::hook_failed`), with a sentence saying what failed. Optional; must not throw (what it

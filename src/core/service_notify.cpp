@@ -349,9 +349,13 @@ SUPERVISOR_INLINE void ServiceKeeper::Impl::run() noexcept {
   detail::name_service_thread();
   using Steady = std::chrono::steady_clock;
   std::string last_status;
-  // Half the interval, as sd_watchdog_enabled(3) advises: one late ping is then no miss.
+  // Half the interval, as sd_watchdog_enabled(3) advises: one late ping is then no miss. Both
+  // periods are capped at a day, so that now + period never overflows the clock.
+  const Duration day = std::chrono::hours(24);
   const Duration ping_period =
-      watchdog ? std::max<Duration>(*watchdog / 2, std::chrono::milliseconds(1)) : Duration{};
+      watchdog ? std::clamp<Duration>(*watchdog / 2, std::chrono::milliseconds(1), day)
+               : Duration{};
+  const Duration poll_period = std::min(options.poll_period, day);
   auto next_poll = Steady::now();
   auto next_ping = next_poll;
   std::unique_lock lock(mutex);
@@ -360,7 +364,7 @@ SUPERVISOR_INLINE void ServiceKeeper::Impl::run() noexcept {
     try {
       if (Steady::now() >= next_poll) {
         poll(last_status);
-        next_poll = Steady::now() + options.poll_period;
+        next_poll = Steady::now() + poll_period;
       }
       if (watchdog && Steady::now() >= next_ping) {
         ping();
