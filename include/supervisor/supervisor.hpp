@@ -26,6 +26,7 @@
 #include <supervisor/resource_group.hpp>
 #include <supervisor/restart_policy.hpp>
 #include <supervisor/scaling.hpp>
+#include <supervisor/service_notify.hpp>
 #include <supervisor/supervision_group.hpp>
 #include <supervisor/version.hpp>
 #include <supervisor/worker_state.hpp>

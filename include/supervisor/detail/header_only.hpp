@@ -26,6 +26,7 @@
 #include <supervisor/detail/impl/core/limits.cpp>
 #include <supervisor/detail/impl/core/metrics.cpp>
 #include <supervisor/detail/impl/core/exposition.cpp>
+#include <supervisor/detail/impl/core/service_notify.cpp>
 #include <supervisor/detail/impl/core/validate.cpp>
 #include <supervisor/detail/impl/core/version.cpp>
 #include <supervisor/detail/impl/core/worker_state.cpp>
@@ -93,6 +94,7 @@
 #  include <supervisor/detail/impl/posix/fd_end.cpp>
 #  include <supervisor/detail/impl/posix/log_file.cpp>
 #  include <supervisor/detail/impl/posix/posix_spawn.cpp>
+#  include <supervisor/detail/impl/posix/service_socket.cpp>
 #  include <supervisor/detail/impl/posix/signals.cpp>
 #  include <supervisor/detail/impl/posix/spawn_prepare.cpp>
 #elif defined(_WIN32)
@@ -101,6 +103,7 @@
 // own <winsock.h> it clashes with). A program that includes <windows.h> itself before the first
 // supervisor header defines WIN32_LEAN_AND_MEAN, or includes <winsock2.h> first.
 #  include <supervisor/detail/impl/windows/tcp_check.cpp>
+#  include <supervisor/detail/impl/process/no_service_socket.cpp>
 #  include <supervisor/detail/impl/process/non_linux_parts.cpp>
 #  include <supervisor/detail/impl/windows/handle_end.cpp>
 #  include <supervisor/detail/impl/windows/iocp.cpp>
@@ -116,5 +119,6 @@
 #else
 // No process backend yet: a Loop cannot be made (errc::unsupported).
 #  include <supervisor/detail/impl/process/no_backend.cpp>
+#  include <supervisor/detail/impl/process/no_service_socket.cpp>
 #  include <supervisor/detail/impl/process/non_linux_parts.cpp>
 #endif
