@@ -969,7 +969,9 @@ class SUPERVISOR_API Pool {
   /// The most recent events (at most `PoolOptions::history_size`), oldest first.
   [[nodiscard]] std::vector<PoolEvent> history() const;
   /// Calls `fn` on the loop thread for every event from now on. Returns an id for `unsubscribe`.
+  /// The pool lets go of (destroys) every `fn` when it is destroyed, or at `unsubscribe`.
   std::uint64_t subscribe(std::function<void(const PoolEvent&)> fn);
+  /// Stops calling the subscriber `id` (an unknown id: nothing).
   void unsubscribe(std::uint64_t id);
 
  private:

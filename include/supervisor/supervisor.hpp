@@ -8,6 +8,7 @@
 /// \file
 /// Convenience header: includes every public header of the core library.
 
+#include <supervisor/alerts.hpp>
 #include <supervisor/circuit_breaker.hpp>
 #include <supervisor/clock.hpp>
 #include <supervisor/error.hpp>
@@ -25,6 +26,7 @@
 #include <supervisor/resource_group.hpp>
 #include <supervisor/restart_policy.hpp>
 #include <supervisor/scaling.hpp>
+#include <supervisor/service_notify.hpp>
 #include <supervisor/supervision_group.hpp>
 #include <supervisor/version.hpp>
 #include <supervisor/worker_state.hpp>

@@ -31,6 +31,8 @@ class SubscriberSet {
     next->erase(id);
     map_ = std::move(next);
   }
+  // Lets go of every subscriber (an emitter walking an older set still calls its own).
+  void clear() { map_ = std::make_shared<const Map>(); }
   // The set now, unchanged by later add/remove: walk this one.
   [[nodiscard]] std::shared_ptr<const Map> current() const { return map_; }
 

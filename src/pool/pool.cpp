@@ -310,6 +310,10 @@ SUPERVISOR_INLINE void Pool::acquire_async(const AcquireOptions& options,
 SUPERVISOR_INLINE Pool::~Pool() {
   try {
     stop();
+    // The core may outlive the Pool (a Lease holds it): its subscribers are let go now, so that
+    // one that watches the pool (an AlertManager) learns that the pool is gone, and never calls
+    // into it again.
+    core_->clear_subscribers();
   } catch (...) {
   }
 }

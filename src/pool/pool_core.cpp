@@ -249,6 +249,11 @@ SUPERVISOR_INLINE void PoolCore::unsubscribe(std::uint64_t id) {
   host_->run_sync([self, id] { self->subscribers_.remove(id); });
 }
 
+SUPERVISOR_INLINE void PoolCore::clear_subscribers() {
+  auto self = shared_from_this();
+  host_->run_sync([self] { self->subscribers_.clear(); });
+}
+
 // ---- the parts' view of the core (loop thread) ---------------------------------------------
 // A slot for a new worker, not started; its index. The lowest reclaimable retired slot (see
 // reclaimable) if there is one, else a new one at the end. A reclaimed slot describes its new

@@ -116,6 +116,7 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
   std::vector<PoolEvent> history();
   std::uint64_t subscribe(std::function<void(const PoolEvent&)> fn);
   void unsubscribe(std::uint64_t id);
+  void clear_subscribers();
 
   // Blocking forms, host threads only: the loop thread would wait for itself.
   template <class R, class Start>

@@ -7,24 +7,11 @@
 #include <iterator>
 #include <string>
 
+#include "../core/exception_text.hpp"
 #include "../core/validate.hpp"
 #include "pool_core.hpp"
 
 namespace supervisor::detail {
-SUPERVISOR_LOCAL_BEGIN
-
-// What the exception being handled says, for a message (call only inside a `catch` block).
-SUPERVISOR_INLINE std::string hook_exception_text() {
-  try {
-    throw;
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (...) {
-    return "an exception not derived from std::exception";
-  }
-}
-
-SUPERVISOR_LOCAL_END
 
 // The spec incarnation `incarnation` of worker `index` starts with. The pool's one shared spec
 // when nothing in it is the worker's own (no copy: a spawn is a hot path, and a copy per worker
@@ -44,7 +31,7 @@ SUPERVISOR_INLINE std::shared_ptr<const ProcessSpec> PoolCore::worker_spec(
       options_.per_worker_spec(worker, *spec);
     } catch (...) {
       threw = true;
-      const std::string what = hook_exception_text();
+      const std::string what = current_exception_text();
       report_error("per_worker_spec");
       err.fail(errc::hook_failed, [&] {
         return fmt::format("worker {} (incarnation {}): PoolOptions.per_worker_spec threw: {}",
@@ -103,7 +90,7 @@ SUPERVISOR_INLINE void PoolCore::run_pre_start(std::size_t index, std::uint64_t 
   try {
     ec = options_.pre_start(WorkerContext{index, incarnation}, spec);
   } catch (...) {
-    const std::string what = hook_exception_text();
+    const std::string what = current_exception_text();
     report_error("pre_start");
     err.fail(errc::hook_failed, [&] {
       return fmt::format("worker {} (incarnation {}): PoolOptions.pre_start threw: {}", index,

@@ -36,6 +36,12 @@ class EnvGuard {
     ::setenv(name.c_str(), value.c_str(), 1);
   }
 
+  void unset(const std::string& name) {
+    const char* old = ::getenv(name.c_str());
+    saved_.emplace_back(name, old ? std::optional<std::string>(old) : std::nullopt);
+    ::unsetenv(name.c_str());
+  }
+
  private:
   std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
 };

@@ -13,8 +13,12 @@
 #include <supervisor/supervisor.hpp>
 #include <supervisor/testing.hpp>
 
-// Portable: the core, the strategies, the pool, the supervision group, the process layer above
-// its backend, the fake world.
+// Portable: the alerts, the core, the strategies, the pool, the supervision group, the process
+// layer above its backend, the fake world.
+#include <supervisor/detail/impl/alerts/alert.cpp>
+#include <supervisor/detail/impl/alerts/alert_manager.cpp>
+#include <supervisor/detail/impl/alerts/rules.cpp>
+#include <supervisor/detail/impl/alerts/sinks.cpp>
 #include <supervisor/detail/impl/core/clock.cpp>
 #include <supervisor/detail/impl/core/duration.cpp>
 #include <supervisor/detail/impl/core/error.cpp>
@@ -22,6 +26,7 @@
 #include <supervisor/detail/impl/core/limits.cpp>
 #include <supervisor/detail/impl/core/metrics.cpp>
 #include <supervisor/detail/impl/core/exposition.cpp>
+#include <supervisor/detail/impl/core/service_notify.cpp>
 #include <supervisor/detail/impl/core/validate.cpp>
 #include <supervisor/detail/impl/core/version.cpp>
 #include <supervisor/detail/impl/core/worker_state.cpp>
@@ -89,6 +94,7 @@
 #  include <supervisor/detail/impl/posix/fd_end.cpp>
 #  include <supervisor/detail/impl/posix/log_file.cpp>
 #  include <supervisor/detail/impl/posix/posix_spawn.cpp>
+#  include <supervisor/detail/impl/posix/service_socket.cpp>
 #  include <supervisor/detail/impl/posix/signals.cpp>
 #  include <supervisor/detail/impl/posix/spawn_prepare.cpp>
 #elif defined(_WIN32)
@@ -97,6 +103,7 @@
 // own <winsock.h> it clashes with). A program that includes <windows.h> itself before the first
 // supervisor header defines WIN32_LEAN_AND_MEAN, or includes <winsock2.h> first.
 #  include <supervisor/detail/impl/windows/tcp_check.cpp>
+#  include <supervisor/detail/impl/process/no_service_socket.cpp>
 #  include <supervisor/detail/impl/process/non_linux_parts.cpp>
 #  include <supervisor/detail/impl/windows/handle_end.cpp>
 #  include <supervisor/detail/impl/windows/iocp.cpp>
@@ -112,5 +119,6 @@
 #else
 // No process backend yet: a Loop cannot be made (errc::unsupported).
 #  include <supervisor/detail/impl/process/no_backend.cpp>
+#  include <supervisor/detail/impl/process/no_service_socket.cpp>
 #  include <supervisor/detail/impl/process/non_linux_parts.cpp>
 #endif
