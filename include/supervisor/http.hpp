@@ -18,14 +18,19 @@
 /// missing or wrong bearer token 401, a request over the size limit 413 or 431, one that is not
 /// read in time 408, a malformed one 400. Each connection serves one request (`Connection:
 /// close`).
+///
+/// `HttpWebhookSink`: an `AlertSink` that POSTs each alert's JSON (`to_json(const Alert&)`) to a
+/// URL, with a timeout and a bounded number of attempts.
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <system_error>
 
+#include <supervisor/alerts.hpp>
 #include <supervisor/clock.hpp>
 #include <supervisor/export.hpp>
 #include <supervisor/monitor.hpp>
@@ -115,6 +120,64 @@ class SUPERVISOR_HTTP_API HttpServer {
  private:
   struct State;
   std::shared_ptr<State> state_;
+};
+
+/// Options of an `HttpWebhookSink`, checked by its constructor (`errc::invalid_argument`,
+/// naming the field and its value).
+struct HttpWebhookOptions {
+  /// Where to POST: `http://host[:port][/path]`, or `https://...` when cpp-httplib was built
+  /// with TLS (Debian's is; the server's certificate is then verified against the system's CA
+  /// store). A host name is resolved at each attempt.
+  std::string url;
+  /// Bound of each phase of one attempt (connecting, sending, reading the answer), 1 ms to
+  /// 10 min.
+  Duration timeout = std::chrono::seconds(5);
+  /// Attempts per alert, 1 to 10: after a connection failure, a timeout or a 5xx/429 answer the
+  /// next one follows `retry_delay` later (doubling each time); another 4xx is final.
+  int max_attempts = 3;
+  /// Wait before the second attempt (0 to 1 min), doubled before each further one.
+  Duration retry_delay = std::chrono::milliseconds(500);
+  /// Sent as `Authorization: Bearer <token>` when not empty (printable ASCII, no space).
+  std::string bearer_token;
+  /// The sink's name in `AlertStats` (not empty).
+  std::string name = "webhook";
+};
+
+/// What an `HttpWebhookSink` did so far.
+struct HttpWebhookStats {
+  std::uint64_t attempts = 0;   ///< POSTs tried (retries included).
+  std::uint64_t delivered = 0;  ///< Alerts answered 2xx.
+  std::uint64_t failed = 0;     ///< Alerts given up on (every attempt failed, or a final 4xx).
+  std::string last_error;       ///< Why the last failed attempt failed; empty if none did.
+};
+
+/// An `AlertSink` that POSTs each alert as JSON (`to_json`, `Content-Type: application/json`) to
+/// a URL. `deliver` blocks its caller (the alert manager's delivery thread) for at most
+/// `max_attempts` attempts, each bounded by 3 x `timeout`, plus the retry delays; when every
+/// attempt fails it throws (`errc::timeout` when connecting timed out, else `errc::peer_gone`:
+/// a refused, broken or silent connection, an error answer; naming the URL and what happened),
+/// which the manager counts as the sink's failure. Thread-safe: a connection per attempt.
+class SUPERVISOR_HTTP_API HttpWebhookSink final : public AlertSink {
+ public:
+  /// Errors: an invalid option (`errc::invalid_argument`, naming it; an `https` URL when
+  /// cpp-httplib has no TLS: `errc::unsupported`).
+  explicit HttpWebhookSink(HttpWebhookOptions options);
+  ~HttpWebhookSink() override;
+  /// `options.name`.
+  [[nodiscard]] std::string name() const override;
+  /// POSTs `alert` (see the class).
+  void deliver(const Alert& alert) override;
+  /// What it did so far.
+  [[nodiscard]] HttpWebhookStats stats() const;
+  /// The options it was made with.
+  [[nodiscard]] const HttpWebhookOptions& options() const noexcept { return options_; }
+
+ private:
+  HttpWebhookOptions options_;
+  std::string origin_;  // scheme://host:port
+  std::string path_;
+  mutable std::mutex mu_;
+  HttpWebhookStats stats_;
 };
 
 }  // namespace supervisor

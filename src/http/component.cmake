@@ -3,7 +3,7 @@
 # supervisor::http: /metrics, /healthz, /readyz and /status of a Monitor (cpp-httplib).
 include(SupervisorFindHttplib)
 supervisor_add_component(http
-  SOURCES src/http/http_server.cpp src/http/status_json.cpp
+  SOURCES src/http/http_server.cpp src/http/status_json.cpp src/http/webhook_sink.cpp
   LIBRARIES supervisor_deps::httplib
   DEPENDENCIES "include:SupervisorFindHttplib.cmake"
   CMAKE_FILES SupervisorFindHttplib.cmake)
