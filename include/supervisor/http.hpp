@@ -12,7 +12,7 @@
 /// | `GET /metrics`  | the Prometheus exposition (0.0.4)     |                                       |
 /// | `GET /healthz`  | `ok: <liveness summary>`              | 503 naming the loop that is stuck     |
 /// | `GET /readyz`   | `ok: <readiness summary>`             | 503 naming the short pool and why     |
-/// | `GET /status`   | JSON (`"schema_version": 1`)          |                                       |
+/// | `GET /status`   | JSON: `supervisor::json`'s Monitor status document (every pool's snapshot, readiness, liveness); `?brief`: counts, health, readiness, lag only | |
 ///
 /// `HEAD` is answered on each of them (no body); another method gets 405, another path 404, a
 /// missing or wrong bearer token 401, a request over the size limit 413 or 431, one that is not

@@ -48,6 +48,7 @@
 
 #include <supervisor/clock.hpp>
 #include <supervisor/export.hpp>
+#include <supervisor/monitor.hpp>
 #include <supervisor/pool.hpp>
 
 #if defined(SUPERVISOR_BUILDING_JSON)
@@ -94,6 +95,17 @@ struct StatusDocument {
 /// "snapshot": {...}}, ...]}` (the snapshots without their own `"schema_version"`), in the order
 /// given. An object, so that a host may add keys of its own beside these.
 [[nodiscard]] SUPERVISOR_JSON_API nlohmann::json to_json(const StatusDocument& status);
+
+/// A `Monitor`'s status (`Monitor::status()`, what `supervisor::http` serves as `/status`): the
+/// status document of its pools (stamped now), plus `"ready"` and `"alive"` (the host's
+/// verdicts), `"readiness"` (`{"ready", "summary", "pools": [{"pool", "ready", "required", "up",
+/// "needed", "size", "why"}]}`) and `"liveness"` (`{"alive", "summary", "loops": [{"loop",
+/// "turning", "lag_seconds", "processes"}]}`). `status_from_json` reads its pools back (and
+/// ignores the rest).
+[[nodiscard]] SUPERVISOR_JSON_API nlohmann::json to_json(const Monitor::Status& status);
+/// `to_json(status)` as text (see the snapshot's overload for `indent`).
+[[nodiscard]] SUPERVISOR_JSON_API std::string to_json_string(const Monitor::Status& status,
+                                                             int indent = -1);
 
 /// `to_json(snapshot)` as text: compact with `indent` < 0 (the default), else pretty-printed
 /// with that many spaces per level.

@@ -5,5 +5,6 @@ include(SupervisorFindHttplib)
 supervisor_add_component(http
   SOURCES src/http/http_server.cpp src/http/status_json.cpp src/http/webhook_sink.cpp
   LIBRARIES supervisor_deps::httplib
+  COMPONENTS json  # /status is supervisor::json's Monitor status document
   DEPENDENCIES "include:SupervisorFindHttplib.cmake"
   CMAKE_FILES SupervisorFindHttplib.cmake)

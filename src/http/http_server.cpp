@@ -43,6 +43,8 @@
 #include <utility>
 #include <vector>
 
+#include <supervisor/json.hpp>
+
 #include "status_json.hpp"
 
 namespace supervisor {
@@ -428,7 +430,11 @@ struct HttpServer::State {
         }
         case Endpoint::status:
           res.status = 200;
-          res.set_content(http_detail::status_json(monitor.status()), "application/json");
+          // ?brief: counts, health, readiness and lag only (cheap); else every snapshot whole.
+          res.set_content(req.has_param("brief")
+                              ? http_detail::status_json(monitor.status())
+                              : supervisor::json::to_json_string(monitor.status()) + "\n",
+                          "application/json");
           return;
         case Endpoint::other: break;
       }

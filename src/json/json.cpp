@@ -218,6 +218,45 @@ std::string to_json_string(const StatusDocument& status, int indent) {
   return detail::dump(to_json(status), indent);
 }
 
+nlohmann::json to_json(const Monitor::Status& status) {
+  using nlohmann::json;
+  StatusDocument doc;
+  doc.generated_at = make_status({}).generated_at;
+  doc.pools.reserve(status.pools.size());
+  for (const auto& p : status.pools) doc.pools.push_back({p.name, p.snapshot});
+  json out = detail::encode_status(doc);
+  json pools = json::array();
+  for (const PoolReadiness& r : status.readiness.pools) {
+    pools.push_back({{"pool", detail::valid_utf8(r.pool)},
+                     {"ready", r.ready},
+                     {"required", r.required},
+                     {"up", r.up},
+                     {"needed", r.needed},
+                     {"size", r.size},
+                     {"why", detail::valid_utf8(r.why)}});
+  }
+  json loops = json::array();
+  for (const LoopLiveness& l : status.liveness.loops) {
+    loops.push_back({{"loop", detail::valid_utf8(l.loop)},
+                     {"turning", l.heartbeat.turning},
+                     {"lag_seconds", std::chrono::duration<double>(l.heartbeat.lag).count()},
+                     {"processes", l.heartbeat.processes}});
+  }
+  out["ready"] = status.readiness.ready;
+  out["alive"] = status.liveness.alive;
+  out["readiness"] = {{"ready", status.readiness.ready},
+                      {"summary", detail::valid_utf8(status.readiness.summary())},
+                      {"pools", std::move(pools)}};
+  out["liveness"] = {{"alive", status.liveness.alive},
+                     {"summary", detail::valid_utf8(status.liveness.summary())},
+                     {"loops", std::move(loops)}};
+  return out;
+}
+
+std::string to_json_string(const Monitor::Status& status, int indent) {
+  return detail::dump(to_json(status), indent);
+}
+
 PoolSnapshot snapshot_from_json(const nlohmann::json& document) {
   return detail::read_snapshot(document);
 }

@@ -4,6 +4,7 @@
 // malformed, slow and surplus ones. Every test ends with a leak audit (the server's threads and
 // sockets gone).
 #include <supervisor/http.hpp>
+#include <supervisor/json.hpp>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -176,7 +177,24 @@ TEST_CASE("curl gets each endpoint of a monitored pool", "[integration][http]") 
     CHECK(verbose.code == 200);
     CHECK(verbose.body.find("[+] pool \"api\": 2 of 2 up (needs 2)") != std::string::npos);
 
-    const Reply status = curl(url + "/status");
+    const Reply full = curl(url + "/status");
+    CHECK(full.code == 200);
+    CHECK(full.header("content-type") == "application/json");
+    const nlohmann::json doc = nlohmann::json::parse(full.body);
+    CHECK(doc.at("schema_version") == 1);
+    CHECK(doc.at("ready") == true);
+    CHECK(doc.at("alive") == true);
+    CHECK(doc.at("readiness").at("pools").at(0).at("pool") == "api");
+    CHECK(doc.at("readiness").at("pools").at(0).at("up") == 2);
+    CHECK(doc.at("liveness").at("loops").at(0).at("loop") == "main");
+    const supervisor::json::StatusDocument back = supervisor::json::parse_status(full.body);
+    REQUIRE(back.pools.size() == 1);
+    CHECK(back.pools[0].name == "api");
+    CHECK(back.pools[0].snapshot.size == 2);
+    CHECK(back.pools[0].snapshot.workers.size() == 2);
+    CHECK(back.pools[0].snapshot.workers[0].pid > 0);
+
+    const Reply status = curl(url + "/status?brief");
     CHECK(status.code == 200);
     CHECK(status.header("content-type") == "application/json");
     CHECK(status.body.rfind(R"({"schema_version":1,"ready":true,"alive":true,"pools":[)", 0) == 0);
@@ -200,7 +218,7 @@ TEST_CASE("curl gets each endpoint of a monitored pool", "[integration][http]") 
           std::string::npos);
     CHECK(again.body.find(R"(supervisor_http_requests_total{path="other",code="404"} 1)") !=
           std::string::npos);
-    CHECK(server.counters().requests == 9);
+    CHECK(server.counters().requests == 10);  // /status twice: whole and brief
     server.stop();
     CHECK_FALSE(server.running());
     CHECK(server.port() == 0);
