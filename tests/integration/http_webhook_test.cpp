@@ -1,7 +1,9 @@
 // Copyright (c) 2026 The supervisor authors
 // SPDX-License-Identifier: MIT
 // HttpWebhookSink against a real receiver on loopback (an httplib::Server of the test's own).
+#include <supervisor/alerts.hpp>
 #include <supervisor/http.hpp>
+#include <supervisor/pool.hpp>
 
 #include <httplib.h>
 #include <netinet/in.h>
@@ -9,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -16,6 +19,7 @@
 
 #include "audited.hpp"
 #include "catch_compat.hpp"
+#include "child_pool.hpp"
 #include "leak_audit.hpp"
 
 namespace sv = supervisor;
@@ -199,4 +203,56 @@ TEST_CASE("a webhook sink refuses bad options with a typed error", "[integration
   o.retry_delay = 0s;
   o.name = "";
   bad(o, "name");
+}
+
+TEST_CASE("alerts end to end: a real restart storm reaches a webhook receiver, then resolves",
+          "[integration][http][alerts]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("webhook-storm");
+  std::vector<std::string> bodies;
+  std::size_t restarts = 0;
+  {
+    Receiver receiver({204});
+    sv::Loop loop;
+    sv::AlertManagerOptions mo;
+    mo.throttle = 1h;
+    mo.evaluate_period = 50ms;  // the window slides by itself
+    sv::AlertManager manager(mo);
+    sv::RestartStormOptions storm;
+    storm.threshold = 3;
+    storm.window = 2s;
+    manager.add_rule(sv::restart_storm_rule(storm));
+    sv::HttpWebhookOptions o;
+    o.url = receiver.url();
+    manager.add_sink(std::make_shared<sv::HttpWebhookSink>(o));
+    // Workers that exit at once, restarted after 10 ms, until the restart policy's start limit
+    // gives up on them: a storm, then quiet.
+    sv::Pool pool(loop, st::child_pool(tag, {"exit", "3"}, 1));
+    manager.watch("api", pool);
+    pool.start();
+    REQUIRE(st::wait_until(
+        [&] { return pool.snapshot().workers[0].state == sv::WorkerState::failed; }, 30s));
+    REQUIRE(st::wait_until([&] { return manager.stats().resolved == 1; }, 30s));
+    REQUIRE(manager.flush(60s));
+    restarts = pool.snapshot().restarts;
+    const auto stats = manager.stats();
+    REQUIRE(stats.sinks.size() == 1);
+    INFO(stats.sinks[0].last_error);
+    CHECK(stats.sinks[0].delivered == 2);
+    CHECK(stats.sinks[0].failed == 0);
+    bodies = receiver.bodies();
+    pool.stop();
+  }
+  REQUIRE(restarts >= 4);  // more than the threshold: some were suppressed
+  REQUIRE(bodies.size() == 2);  // throttled: one firing notice, one resolved
+  INFO(bodies[0]);
+  INFO(bodies[1]);
+  CHECK(bodies[0].find(R"("state":"firing","rule":"restart_storm","pool":"api")") !=
+        std::string::npos);
+  CHECK(bodies[0].find(R"("suppressed":0,)") != std::string::npos);
+  CHECK(bodies[1].find(R"("state":"resolved","rule":"restart_storm","pool":"api")") !=
+        std::string::npos);
+  CHECK(bodies[1].find("\"suppressed\":" + std::to_string(restarts - 3) + ",") !=
+        std::string::npos);
+  REQUIRE_CLEAN(audit, tag);
 }
