@@ -49,6 +49,12 @@ function(supervisor_add_component name)
     SOVERSION "${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR}"
     EXPORT_NAME ${name})
   get_target_property(type ${lib} TYPE)
+  if(type STREQUAL "SHARED_LIBRARY" AND NOT APPLE AND NOT WIN32)
+    # A shared component finds the libraries installed beside it (libsupervisor, another
+    # component) wherever the prefix is: its users' programs may not name them (--as-needed), and
+    # their RUNPATH does not serve a library's own dependencies.
+    set_target_properties(${lib} PROPERTIES INSTALL_RPATH "$ORIGIN")
+  endif()
   if(type STREQUAL "SHARED_LIBRARY")
     string(TOUPPER "${name}" upper)
     target_compile_definitions(${objects} PRIVATE SUPERVISOR_BUILDING_${upper})

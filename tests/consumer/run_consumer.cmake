@@ -53,7 +53,7 @@ endfunction()
 
 # Configure, build and run a consumer project; its program must print "consumer OK".
 function(build_and_run project_dir)
-  set(bdir "${SCRATCH}/consumer-build")
+  set(bdir "${SCRATCH}/consumer-build${BUILD_SUFFIX}")
   run("${CMAKE_COMMAND}" -S "${project_dir}" -B "${bdir}" ${nested_args} ${ARGN})
   run("${CMAKE_COMMAND}" --build "${bdir}")
   if(CMAKE_HOST_WIN32)
@@ -170,9 +170,16 @@ elseif(MODE STREQUAL "find_package_shared")
   if(msvc_like)
     set(werror OFF)
   endif()
+  # The optional components the outer build has, shared too (their own export macros).
+  string(REPLACE "," ";" components "${COMPONENTS}")
+  set(component_args "")
+  foreach(c IN LISTS components)
+    string(TOUPPER "${c}" upper)
+    list(APPEND component_args "-DSUPERVISOR_${upper}=ON")
+  endforeach()
   run("${CMAKE_COMMAND}" -S "${SOURCE_DIR}" -B "${lib_build}" ${nested_args}
       -DBUILD_SHARED_LIBS=ON -DSUPERVISOR_BUILD_TESTS=OFF -DSUPERVISOR_BUILD_EXAMPLES=OFF
-      -DSUPERVISOR_WARNINGS=ON -DSUPERVISOR_WERROR=${werror})
+      -DSUPERVISOR_WARNINGS=ON -DSUPERVISOR_WERROR=${werror} ${component_args})
   run("${CMAKE_COMMAND}" --build "${lib_build}")
   install_from("${lib_build}" "${prefix}")
   file(GLOB_RECURSE so LIST_DIRECTORIES false "${prefix}/lib*/libsupervisor.so*"
@@ -181,6 +188,15 @@ elseif(MODE STREQUAL "find_package_shared")
     message(FATAL_ERROR "shared build installed no libsupervisor.so (nor, on Windows, a DLL)")
   endif()
   build_and_run("${CONSUMER_DIR}/find_package" "-DCMAKE_PREFIX_PATH=${prefix}")
+  foreach(c IN LISTS components)
+    file(GLOB_RECURSE so LIST_DIRECTORIES false "${prefix}/lib*/libsupervisor_${c}.so*")
+    if(NOT so)
+      message(FATAL_ERROR "shared build installed no libsupervisor_${c}.so")
+    endif()
+    set(BUILD_SUFFIX "-${c}")
+    build_and_run("${CONSUMER_DIR}/component" "-DCMAKE_PREFIX_PATH=${prefix}" "-DCOMPONENT=${c}")
+  endforeach()
+  set(BUILD_SUFFIX "")
 
 elseif(MODE STREQUAL "header_only_find_package")
   # The installed package's supervisor::header_only: a program built from the headers (and the
