@@ -32,17 +32,12 @@ class PoolFamilies {
     return f;
   }
   void put(MetricFamily& f, double value, std::vector<MetricLabel> more = {}) const {
-    MetricSample s;
-    s.labels.reserve(1 + more.size());
-    s.labels.push_back({"pool", pool_});
-    for (MetricLabel& l : more) s.labels.push_back(std::move(l));
-    s.value = value;
-    f.samples.push_back(std::move(s));
+    put_labelled(f, value, nullptr, std::move(more));
   }
   void put_worker(MetricFamily& f, std::size_t worker, double value,
                   std::vector<MetricLabel> more = {}) const {
-    more.insert(more.begin(), MetricLabel{"worker", std::to_string(worker)});
-    put(f, value, std::move(more));
+    const std::string index = std::to_string(worker);
+    put_labelled(f, value, &index, std::move(more));
   }
   void counter(std::string_view name, std::string_view help, std::uint64_t value) {
     MetricFamily f = family(name, help, MetricType::counter);
@@ -60,6 +55,18 @@ class PoolFamilies {
   void add(MetricFamily f) { set_.add(std::move(f)); }
 
  private:
+  // pool="<name>" first, then worker="<index>" (when given), then `more`.
+  void put_labelled(MetricFamily& f, double value, const std::string* worker,
+                    std::vector<MetricLabel> more) const {
+    MetricSample s;
+    s.labels.reserve(2 + more.size());
+    s.labels.push_back({"pool", pool_});
+    if (worker != nullptr) s.labels.push_back({"worker", *worker});
+    for (MetricLabel& l : more) s.labels.push_back(std::move(l));
+    s.value = value;
+    f.samples.push_back(std::move(s));
+  }
+
   MetricSet& set_;
   std::string pool_;
 };
