@@ -127,31 +127,21 @@ SUPERVISOR_INLINE CgroupV2Group CgroupV2Group::create(const std::string& parent_
     err.fail(os_error(errno), [&] { return fmt::format("mkdir {}", in_quotes(path)); });
     return {};
   }
-  // From here on a failure must remove the directory we made: the caller gets no object to do it.
-  const auto undo = [&](int e, const char* what) {
-    err.fail(os_error(e),
-             [&] { return fmt::format("open {}", in_quotes(join_normalised(path, what))); });
-    ::rmdir(path.c_str());
-  };
   const int dir_fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   if (dir_fd < 0) {
-    undo(errno, "");
+    // The caller gets no object to remove the directory with: it goes here.
+    err.fail(os_error(errno), [&] { return fmt::format("open {}", in_quotes(path)); });
+    ::rmdir(path.c_str());
     return {};
   }
-  const int events_fd = ::openat(dir_fd, "cgroup.events", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (events_fd < 0) {
-    const int e = errno;
-    ::close(dir_fd);
-    undo(e, "cgroup.events");
-    return {};
-  }
-  return CgroupV2Group(std::move(path), dir_fd, events_fd);
+  return CgroupV2Group(std::move(path), dir_fd);
 }
 
 SUPERVISOR_INLINE CgroupV2Group::CgroupV2Group(CgroupV2Group&& other) noexcept
     : path_(std::move(other.path_)),
       dir_fd_(std::exchange(other.dir_fd_, -1)),
-      events_fd_(std::exchange(other.events_fd_, -1)) {}
+      events_fd_(std::exchange(other.events_fd_, -1)),
+      exists_(std::exchange(other.exists_, false)) {}
 
 SUPERVISOR_INLINE CgroupV2Group& CgroupV2Group::operator=(CgroupV2Group&& other) noexcept {
   if (this != &other) {
@@ -159,6 +149,7 @@ SUPERVISOR_INLINE CgroupV2Group& CgroupV2Group::operator=(CgroupV2Group&& other)
     path_ = std::move(other.path_);
     dir_fd_ = std::exchange(other.dir_fd_, -1);
     events_fd_ = std::exchange(other.events_fd_, -1);
+    exists_ = std::exchange(other.exists_, false);
   }
   return *this;
 }
@@ -168,7 +159,38 @@ SUPERVISOR_INLINE CgroupV2Group::~CgroupV2Group() { close_fds(); }
 SUPERVISOR_INLINE void CgroupV2Group::close_fds() noexcept {
   // close() releases the descriptor even when it fails (EINTR included, on Linux): never retry.
   if (events_fd_ >= 0) ::close(std::exchange(events_fd_, -1));
+  close_dir();
+}
+
+SUPERVISOR_INLINE void CgroupV2Group::close_dir() noexcept {
   if (dir_fd_ >= 0) ::close(std::exchange(dir_fd_, -1));
+}
+
+SUPERVISOR_INLINE int CgroupV2Group::dir(ErrorSink& err) {
+  if (dir_fd_ >= 0 || !exists_) {
+    if (!exists_) {
+      err.fail(errc::internal, [&] {
+        return fmt::format("open {}: the group was removed or never made", in_quotes(path_));
+      });
+    }
+    return dir_fd_;
+  }
+  dir_fd_ = ::open(path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (dir_fd_ < 0) err.fail(os_error(errno), [&] { return fmt::format("open {}", in_quotes(path_)); });
+  return dir_fd_;
+}
+
+SUPERVISOR_INLINE int CgroupV2Group::events_fd(ErrorSink& err) {
+  if (events_fd_ >= 0) return events_fd_;
+  const int d = dir(err);
+  if (d < 0) return -1;
+  events_fd_ = ::openat(d, "cgroup.events", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (events_fd_ < 0) {
+    err.fail(os_error(errno), [&] {
+      return fmt::format("open {}", in_quotes(join_normalised(path_, "cgroup.events")));
+    });
+  }
+  return events_fd_;
 }
 
 SUPERVISOR_INLINE int CgroupV2Group::write_file(const char* name, std::string_view text,
@@ -179,11 +201,9 @@ SUPERVISOR_INLINE int CgroupV2Group::write_file(const char* name, std::string_vi
                          in_quotes(join_normalised(path_, name)));
     });
   };
-  if (dir_fd_ < 0) {
-    report(errc::internal);
-    return EBADF;
-  }
-  const int fd = ::openat(dir_fd_, name, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  const int d = dir(err);
+  if (d < 0) return EBADF;
+  const int fd = ::openat(d, name, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) {
     const int e = errno;
     if (e != tolerated) report(os_error(e));
@@ -200,11 +220,9 @@ SUPERVISOR_INLINE int CgroupV2Group::write_file(const char* name, std::string_vi
 
 SUPERVISOR_INLINE int CgroupV2Group::read_file(const char* name, std::string& out, ErrorSink& err,
                                                int tolerated) {
-  if (dir_fd_ < 0) {
-    err.fail(errc::internal, [&] { return fmt::format("read {}: empty CgroupV2Group", name); });
-    return EBADF;
-  }
-  const int e = read_whole_file(dir_fd_, name, out);
+  const int d = dir(err);
+  if (d < 0) return EBADF;
+  const int e = read_whole_file(d, name, out);
   if (e != 0 && e != tolerated) {
     err.fail(os_error(e),
              [&] { return fmt::format("read {}", in_quotes(join_normalised(path_, name))); });
@@ -216,10 +234,12 @@ SUPERVISOR_INLINE std::optional<std::uint64_t> CgroupV2Group::events_field(std::
                                                                            ErrorSink& err) {
   // One pread from offset 0: kernfs regenerates the file on a read at 0, the whole file fits in
   // the buffer, and the read is what re-arms the EPOLLPRI notification on events_fd_.
+  const int fd = events_fd(err);
+  if (fd < 0) return std::nullopt;
   char buf[256];
-  const ssize_t n = ::pread(events_fd_, buf, sizeof buf, 0);
+  const ssize_t n = ::pread(fd, buf, sizeof buf, 0);
   if (n < 0) {
-    err.fail(events_fd_ < 0 ? make_error_code(errc::internal) : os_error(errno), [&] {
+    err.fail(os_error(errno), [&] {
       return fmt::format("read {}", in_quotes(join_normalised(path_, "cgroup.events")));
     });
     return std::nullopt;
@@ -285,7 +305,7 @@ SUPERVISOR_LOCAL_END
 
 SUPERVISOR_INLINE void CgroupV2Group::kill_with_freezer(ErrorSink& err,
                                                         std::chrono::milliseconds freeze_bound) {
-  if (dir_fd_ < 0) {
+  if (!exists_) {
     err.fail(errc::internal, [] { return std::string("kill: empty CgroupV2Group"); });
     return;
   }
@@ -302,7 +322,8 @@ SUPERVISOR_INLINE void CgroupV2Group::kill_with_freezer(ErrorSink& err,
       const auto left =
           std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) break;
-      pollfd pfd{events_fd_, POLLPRI, 0};
+      pollfd pfd{events_fd(err), POLLPRI, 0};
+      if (pfd.fd < 0) break;
       if (::poll(&pfd, 1, static_cast<int>(left.count())) < 0 && errno != EINTR) {
         err.fail(os_error(errno), [&] {
           return fmt::format("poll {}", in_quotes(join_normalised(path_, "cgroup.events")));
@@ -348,9 +369,12 @@ SUPERVISOR_INLINE void CgroupV2Group::add_process(int pid, ErrorSink& err) {
 }
 
 SUPERVISOR_INLINE bool CgroupV2Group::remove(ErrorSink& err) {
-  if (path_.empty()) {
-    err.fail(errc::internal, [] { return std::string("rmdir: empty CgroupV2Group"); });
-    return false;
+  if (!exists_) {
+    if (path_.empty()) {
+      err.fail(errc::internal, [] { return std::string("rmdir: empty CgroupV2Group"); });
+      return false;
+    }
+    return true;  // removed already
   }
   if (::rmdir(path_.c_str()) != 0) {
     const int e = errno;
@@ -362,6 +386,7 @@ SUPERVISOR_INLINE bool CgroupV2Group::remove(ErrorSink& err) {
     }
   }
   close_fds();
+  exists_ = false;
   return true;
 }
 

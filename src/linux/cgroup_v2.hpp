@@ -89,14 +89,20 @@ enum class CgroupKillMethod {
 /// destructor does nothing. The destructor closes the descriptors but leaves the directory: only
 /// the owner knows when the group is empty, so it calls `remove()` itself. Not thread-safe: use
 /// each object from one thread at a time.
+///
+/// Descriptors are opened when first needed and kept: the directory's by `create` (the clone
+/// needs it) until `close_dir`, cgroup.events by the first `events_fd`, `populated` or `frozen`.
+/// A group that nothing reads holds no descriptor at all once its owner has called `close_dir`,
+/// so that a host with thousands of workers spends one descriptor on each (its pidfd).
 class CgroupV2Group {
  public:
   /// An empty object.
   CgroupV2Group() noexcept = default;
-  /// Creates the group `parent_dir/name` (mode 0755) and opens it. The group must not exist yet:
-  /// `EEXIST` is an error, because a group that was ever cgroup.kill-ed must not be reused (on
-  /// some kernels clone3(CLONE_INTO_CGROUP) into it yields a child SIGKILLed at birth). On
-  /// failure reports through `err`, leaves no directory behind and returns an empty object.
+  /// Creates the group `parent_dir/name` (mode 0755) and opens its directory. The group must not
+  /// exist yet: `EEXIST` is an error, because a group that was ever cgroup.kill-ed must not be
+  /// reused (on some kernels clone3(CLONE_INTO_CGROUP) into it yields a child SIGKILLed at
+  /// birth). On failure reports through `err`, leaves no directory behind and returns an empty
+  /// object.
   [[nodiscard]] static CgroupV2Group create(const std::string& parent_dir, const std::string& name,
                                             ErrorSink& err);
 
@@ -106,17 +112,23 @@ class CgroupV2Group {
   CgroupV2Group& operator=(const CgroupV2Group&) = delete;
   ~CgroupV2Group();
 
-  /// Whether this object holds an open group.
-  [[nodiscard]] bool valid() const noexcept { return dir_fd_ >= 0; }
+  /// Whether this object holds a group (created, not yet removed).
+  [[nodiscard]] bool valid() const noexcept { return exists_; }
   /// The group's directory, e.g. `/sys/fs/cgroup/w-3`. Kept after `remove()`, for messages.
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
   /// The group directory (`O_RDONLY|O_DIRECTORY|O_CLOEXEC`): the `cgroup` field of
-  /// `clone_args` for `CLONE_INTO_CGROUP`. -1 when empty.
+  /// `clone_args` for `CLONE_INTO_CGROUP`. -1 when empty or closed by `close_dir`.
   [[nodiscard]] int dir_fd() const noexcept { return dir_fd_; }
-  /// cgroup.events (`O_RDONLY|O_CLOEXEC`). epoll reports `EPOLLPRI` (with `EPOLLERR`) when
-  /// `populated` or `frozen` changes; the notification stays pending until the file is read
-  /// again, so call `populated()` or `frozen()` after each one. -1 when empty.
-  [[nodiscard]] int events_fd() const noexcept { return events_fd_; }
+  /// Closes the directory's descriptor (the clone has used it); reads and writes of the group's
+  /// files open it again.
+  void close_dir() noexcept;
+  /// cgroup.events (`O_RDONLY|O_CLOEXEC`), opened on the first call. epoll reports `EPOLLPRI`
+  /// (with `EPOLLERR`) when `populated` or `frozen` changes; the notification stays pending until
+  /// the file is read again, so call `populated()` or `frozen()` after each one. -1 when empty or
+  /// when it cannot be opened (then `err` says why).
+  [[nodiscard]] int events_fd(ErrorSink& err);
+  /// The descriptor `events_fd` opened, or -1: for unwatching it without opening one.
+  [[nodiscard]] int open_events_fd() const noexcept { return events_fd_; }
 
   /// `populated` from cgroup.events: whether any process is alive in the group or below it.
   [[nodiscard]] bool populated(ErrorSink& err);
@@ -150,9 +162,10 @@ class CgroupV2Group {
   void add_process(int pid, ErrorSink& err);
   /// Removes the directory. Returns false, with no error, while the group still has a process or
   /// a child group (both give `EBUSY`), so that the caller retries after `populated` went false;
-  /// reaping is not needed first, since a zombie has already left its group. On success closes
-  /// the descriptors (the object becomes empty; `path()` stays). An already missing directory
-  /// counts as removed.
+  /// reaping is not needed first, since a zombie has already left its group. So it also answers
+  /// "is the tree gone?" in one system call, where nothing else is to be read of the group. On
+  /// success closes the descriptors (the object becomes empty; `path()` stays). An already
+  /// missing directory counts as removed.
   bool remove(ErrorSink& err);
   /// Writes a controller file of the group (e.g. `memory.max`); returns 0 or the errno, which is
   /// also reported through `err`.
@@ -166,10 +179,12 @@ class CgroupV2Group {
   [[nodiscard]] CgroupUsage usage(bool memory, ErrorSink& err);
 
  private:
-  CgroupV2Group(std::string path, int dir_fd, int events_fd) noexcept
-      : path_(std::move(path)), dir_fd_(dir_fd), events_fd_(events_fd) {}
+  CgroupV2Group(std::string path, int dir_fd) noexcept
+      : path_(std::move(path)), dir_fd_(dir_fd), exists_(true) {}
 
   void close_fds() noexcept;
+  // The directory's descriptor, opened again if `close_dir` closed it; -1 (reported) on failure.
+  int dir(ErrorSink& err);
   [[nodiscard]] std::optional<std::uint64_t> events_field(std::string_view key, ErrorSink& err);
   // Writes `text` to the file `name` in the group; returns the errno (0 on success) and reports
   // through `err` unless the errno is `tolerated`.
@@ -180,6 +195,7 @@ class CgroupV2Group {
   std::string path_;
   int dir_fd_ = -1;
   int events_fd_ = -1;
+  bool exists_ = false;
 };
 
 }  // namespace supervisor::detail

@@ -119,8 +119,10 @@ struct ChildSink {
   }
   if (p.umask >= 0) syscall(SYS_umask, p.umask);
 
-  // 2. fds: move the report pipe and every source above all targets, then place the sources,
-  //    then close everything else (whatever other host threads opened without O_CLOEXEC too).
+  // 2. fds: move the report pipe and every source below the floor above all targets (a source
+  //    at or above it is never a target: no dup2 below can overwrite it), then place the
+  //    sources, then close everything else (whatever other host threads opened without
+  //    O_CLOEXEC too).
   const int floor = p.max_target + 1;
   if (report_fd.fd >= 0) {
     r = syscall(SYS_fcntl, report_fd.fd, F_DUPFD_CLOEXEC, floor);
@@ -131,6 +133,8 @@ struct ChildSink {
   const std::size_t count = p.fds.size() < 64 ? p.fds.size() : 64;
   if (p.fds.size() > 64) child_fail(report_fd, step_fds, EMFILE);
   for (std::size_t i = 0; i < count; ++i) {
+    moved[i] = p.fds[i].source;
+    if (moved[i] >= floor) continue;
     r = syscall(SYS_fcntl, p.fds[i].source, F_DUPFD_CLOEXEC, floor);
     if (r < 0) child_fail(report_fd, step_fds, errno);
     moved[i] = static_cast<int>(r);

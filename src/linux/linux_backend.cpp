@@ -189,6 +189,10 @@ SUPERVISOR_INLINE void LinuxBackend::enter_loop_thread() {
 }
 
 SUPERVISOR_INLINE void LinuxBackend::after_loop() {
+  if (spare_.valid()) {
+    ErrorSink ignored;  // an empty group: removed, or it goes with the base below
+    spare_.remove(ignored);
+  }
   sentinel_.stop();
   registry_.close();
   // Groups a ResourceGroup handle still names are empty now: they go with the base.
@@ -290,15 +294,21 @@ SUPERVISOR_INLINE std::unique_ptr<ChildOs> LinuxBackend::spawn(SpawnPlan& plan_b
   const ProcessSpec& spec = *plan.spec;
   PreparedSpawn& prepared = plan.prepared;
   std::optional<CgroupV2Group> group;
-  // Named only when a group is made: the name costs a format on every start.
   const V1Dirs parent_v1 = plan.group ? plan.group->v1_dirs() : V1Dirs{};
   const bool needs_group =
       plan.containment == Containment::cgroup || !spec.resources.empty() || !parent_v1.empty();
-  const std::string group_name = needs_group ? next_group_name() : std::string();
+  // Named only when a group is made: the name costs a format on every start.
+  std::string group_name;
   if (plan.containment == Containment::cgroup) {
-    group = CgroupV2Group::create(
-        plan.group && plan.group->v2 ? plan.group->v2_dir() : info_.cgroup_base, group_name, err);
+    if (plan.group && plan.group->v2) {
+      group_name = next_group_name();
+      group = CgroupV2Group::create(plan.group->v2_dir(), group_name, err);
+    } else {
+      group = base_group(group_name, err);
+    }
     if (err) return nullptr;
+  } else if (needs_group) {
+    group_name = next_group_name();
   }
   const auto drop_group = [&] {
     if (!group) return;
@@ -334,6 +344,11 @@ SUPERVISOR_INLINE std::unique_ptr<ChildOs> LinuxBackend::spawn(SpawnPlan& plan_b
     drop_group();
     return nullptr;
   }
+  // A group of nothing but the tree (no limits, no ResourceGroup: nothing is ever read of it
+  // but whether it is empty) keeps no descriptor while it runs: its exit is one rmdir
+  // (LinuxChild::kill_rest). The others keep theirs for their counters and limit changes.
+  const bool lean = group && !plan.group && spec.resources.empty();
+  if (lean) group->close_dir();
   info.pid = r.pid;
   info.pgid = spec.new_session ? r.pid : ::getpgid(r.pid);
   info.path = r.path;
@@ -345,13 +360,46 @@ SUPERVISOR_INLINE std::unique_ptr<ChildOs> LinuxBackend::spawn(SpawnPlan& plan_b
   // The child has its copies; ours close now, so that EOF on the pipes means the tree is done.
   prepared.owned.clear();
   auto child = std::make_unique<LinuxChild>(*this, plan.spec, info, std::move(r), std::move(group),
-                                            std::move(limits), std::move(prepared.out_read),
+                                            lean, std::move(limits), std::move(prepared.out_read),
                                             std::move(prepared.err_read));
   HostEnds ends;
   if (prepared.in_write) ends.input = make_pipe_end(std::move(prepared.in_write));
   if (prepared.channel) ends.channel = make_channel_end(std::move(prepared.channel));
   child->set_ends(std::move(ends));
   return child;
+}
+
+// A fresh group in the loop's base: the spare made after an earlier start when there is one
+// (its mkdir then cost the restart nothing), else a new one. Either way a new spare is made once
+// the loop has dispatched what it is doing (the replacement runs by then): a pool that restarted
+// a worker will likely start another. Only in a base of our own, which goes, spare and all, at
+// shutdown or with the next loop's sweep after a crash.
+SUPERVISOR_INLINE CgroupV2Group LinuxBackend::base_group(std::string& name, ErrorSink& err) {
+  if (!own_base_) {
+    name = next_group_name();
+    return CgroupV2Group::create(info_.cgroup_base, name, err);
+  }
+  CgroupV2Group group;
+  if (spare_.valid()) {
+    group = std::move(spare_);
+    name = std::move(spare_name_);
+  } else {
+    name = next_group_name();
+    group = CgroupV2Group::create(info_.cgroup_base, name, err);
+    if (err) return group;
+  }
+  if (!spare_wanted_) {
+    spare_wanted_ = true;
+    loop_.post([this] {
+      spare_wanted_ = false;
+      if (spare_.valid()) return;
+      ErrorSink ignored;  // no spare: the next start makes its group itself, and says why
+      std::string spare_name = next_group_name();
+      spare_ = CgroupV2Group::create(info_.cgroup_base, spare_name, ignored);
+      if (spare_.valid()) spare_name_ = std::move(spare_name);
+    });
+  }
+  return group;
 }
 
 SUPERVISOR_INLINE std::shared_ptr<GroupOs> LinuxBackend::make_group(

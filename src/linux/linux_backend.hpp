@@ -20,6 +20,7 @@
 #include "../posix/unique_fd.hpp"
 #include "../process/backend.hpp"
 #include "epoll_poller.hpp"
+#include "cgroup_v2.hpp"
 #include "limits.hpp"
 #include "registry.hpp"
 #include "sentinel.hpp"
@@ -70,6 +71,7 @@ class LinuxBackend final : public Backend {
 
  private:
   void setup_cgroups();
+  CgroupV2Group base_group(std::string& name, ErrorSink& err);
 
   LoopCore& loop_;
   LoopInfo& info_;
@@ -85,6 +87,9 @@ class LinuxBackend final : public Backend {
   ProcTable proc_table_;  // (loop)
   bool proc_table_valid_ = false;
   std::atomic<std::uint64_t> group_counter_{0};
+  CgroupV2Group spare_;      // (loop) a fresh group in our base, made ahead of the next start
+  std::string spare_name_;   // (loop) its name
+  bool spare_wanted_ = false;  // (loop) a refill is posted
 };
 
 }  // namespace supervisor::detail

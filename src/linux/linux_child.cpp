@@ -57,8 +57,8 @@ SUPERVISOR_LOCAL_END
 SUPERVISOR_INLINE LinuxChild::LinuxChild(LinuxBackend& backend,
                                          std::shared_ptr<const ProcessSpec> spec,
                                          const ProcessInfo& info, SpawnResult&& r,
-                                         std::optional<CgroupV2Group> group, TreeLimits limits,
-                                         UniqueFd out, UniqueFd err)
+                                         std::optional<CgroupV2Group> group, bool lean_group,
+                                         TreeLimits limits, UniqueFd out, UniqueFd err)
     : backend_(backend),
       loop_(backend.loop()),
       spec_(std::move(spec)),
@@ -67,6 +67,7 @@ SUPERVISOR_INLINE LinuxChild::LinuxChild(LinuxBackend& backend,
       cgroup_(info.cgroup),
       pidfd_(std::move(r.pidfd)),
       group_(std::move(group)),
+      lean_group_(lean_group && group_),
       limits_(std::move(limits)) {
   out_.fd = std::move(out);
   err_.fd = std::move(err);
@@ -227,6 +228,8 @@ SUPERVISOR_INLINE int LinuxChild::kill_rest(bool count, bool& empty) {
   int killed = 0;
   if (!count) {
     // The tree kill is under way (counted when it was sent); only wait for it to finish.
+  } else if (lean_group_ && remove_if_empty()) {
+    empty = true;  // the usual case: the tree was its leader alone, and its group is gone
   } else if (group_) {
     ErrorSink e;
     if (group_->populated(e)) {
@@ -252,7 +255,15 @@ SUPERVISOR_INLINE int LinuxChild::kill_rest(bool count, bool& empty) {
   return killed;
 }
 
+// A lean group's rmdir: true when it succeeded (the group was empty and is gone). A failure
+// other than EBUSY is no answer: then the group's files are read, as for any group.
+SUPERVISOR_INLINE bool LinuxChild::remove_if_empty() {
+  ErrorSink e;
+  return group_->remove(e) && !e;
+}
+
 SUPERVISOR_INLINE bool LinuxChild::tree_empty() {
+  if (lean_group_ && remove_if_empty()) return true;
   if (group_) {
     ErrorSink e;
     const bool populated = group_->populated(e);
@@ -263,9 +274,12 @@ SUPERVISOR_INLINE bool LinuxChild::tree_empty() {
 }
 
 SUPERVISOR_INLINE void LinuxChild::watch_tree() {
-  if (!group_ || group_->events_fd() < 0 || events_watch_ != 0) return;
+  if (!group_ || events_watch_ != 0) return;
+  ErrorSink e;
+  const int fd = group_->events_fd(e);
+  if (fd < 0) return;  // polled instead (ChildCore::arm_tree_poll)
   events_watch_ = loop_.watch(
-      group_->events_fd(), io::priority,
+      fd, io::priority,
       [this, keep = weak_events_.lock()](std::uint32_t) { events_->on_tree_changed(); });
 }
 
@@ -315,7 +329,7 @@ SUPERVISOR_INLINE TreeCounters LinuxChild::counters() {
 
 // Removes what the tree kept on the host's side: its cgroup, its sentinel entry, its registry line.
 SUPERVISOR_INLINE void LinuxChild::release_tree() {
-  if (events_watch_) loop_.unwatch(events_watch_, group_->events_fd());
+  if (events_watch_) loop_.unwatch(events_watch_, group_->open_events_fd());
   events_watch_ = 0;
   if (group_) {
     ErrorSink e;
@@ -426,6 +440,7 @@ SUPERVISOR_INLINE void LinuxChild::change_limits(const ResourceLimits& previous,
                                                  const ResourceLimits& next,
                                                  std::vector<LimitStatus>& statuses,
                                                  ErrorSink& err) {
+  lean_group_ = false;  // its counters are read at the exit from now on
   detail::change_limits(backend_.limit_support(), *spec_, previous, next,
                         group_ ? &*group_ : nullptr, pid_, limits_, err);
   statuses = limits_.statuses;

@@ -32,7 +32,7 @@ class LinuxChild final : public ChildOs {
  public:
   LinuxChild(LinuxBackend& backend, std::shared_ptr<const ProcessSpec> spec,
              const ProcessInfo& info, SpawnResult&& r, std::optional<CgroupV2Group> group,
-             TreeLimits limits, UniqueFd out, UniqueFd err);
+             bool lean_group, TreeLimits limits, UniqueFd out, UniqueFd err);
   ~LinuxChild() override;
   LinuxChild(const LinuxChild&) = delete;
   LinuxChild& operator=(const LinuxChild&) = delete;
@@ -77,6 +77,7 @@ class LinuxChild final : public ChildOs {
   int signal_main(int sig);
   void on_reaped(long r, const siginfo_t& si, const rusage& ru);
   void signal_tree_native(int sig);
+  bool remove_if_empty();
 
   LinuxBackend& backend_;
   LoopCore& loop_;
@@ -86,6 +87,9 @@ class LinuxChild final : public ChildOs {
   const std::string cgroup_;
   UniqueFd pidfd_;
   std::optional<CgroupV2Group> group_;
+  // Nothing is read of group_ but whether it is empty (no limits, no ResourceGroup): an rmdir
+  // answers that and removes it in one system call. Cleared when limits are set on the tree.
+  bool lean_group_ = false;
   TreeLimits limits_;  // the v1 groups carrying its limits
   Pipe out_;
   Pipe err_;

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <mutex>
@@ -977,6 +978,85 @@ TEST_CASE("on every spawn path the program's first instruction runs inside its c
       REQUIRE_CLEAN(audit, tag);
     }
   }
+}
+
+// The default path makes the next incarnation's group ahead of its start and answers "is the
+// tree gone?" with the group's rmdir: each start still runs from its first instruction in a fresh
+// group of its own, the group goes with its tree, and a plain worker holds one descriptor.
+TEST_CASE("each start runs in a fresh group made ahead of it, gone with its tree",
+          "[integration][process][tree]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("spare-group");
+  std::string base;
+  {
+    sv::Loop loop;
+    if (!loop.info().cgroup_usable)
+      SUPERVISOR_SKIP("cgroup v2 containment unavailable: " + loop.info().cgroup_why_not);
+    base = loop.info().cgroup_base;
+    const auto groups_in_base = [&] {
+      int n = 0;
+      for (const auto& e : std::filesystem::directory_iterator(base)) n += e.is_directory() ? 1 : 0;
+      return n;
+    };
+    std::set<std::string> seen;
+    for (int k = 0; k < 4; ++k) {
+      auto p = sv::Process::start(loop, spec_for(tag, {"self"}));
+      const std::string group = p.info().cgroup;
+      REQUIRE(!group.empty());
+      CHECK(seen.insert(group).second);  // never a group used before
+      REQUIRE(p.wait().ok());
+      const auto self = self_report(p.output(sv::StdStream::out));
+      INFO("start " << k << ": " << group << " / first instruction in " << self.cgroup_v2);
+      CHECK(!self.cgroup_v2.empty());
+      CHECK(ends_with(group, self.cgroup_v2));
+      CHECK(::access(group.c_str(), F_OK) != 0);  // removed at the exit, before wait() returned
+      // At most the spare for the next start is left in the base.
+      CHECK(st::wait_until([&] { return groups_in_base() <= 1; }, 2000ms));
+    }
+    // A tree that outlives its leader keeps its group until the tree is gone (no early rmdir).
+    auto q = sv::Process::start(loop, spec_for(tag, {"fork-grandchild", "forever"}));
+    REQUIRE(st::wait_until([&] { return st::processes_with_tag(tag).size() >= 2; }, 5000ms));
+    const std::string q_group = q.info().cgroup;
+    ::kill(q.pid(), SIGKILL);  // safe: not reaped until the loop says so
+    const auto status = q.wait();
+    CHECK(status.killed_descendants == 1);
+    CHECK(st::processes_with_tag(tag).empty());
+    CHECK(::access(q_group.c_str(), F_OK) != 0);
+  }
+  // The spare went with the loop's base.
+  CHECK(st::wait_until([&] { return ::access(base.c_str(), F_OK) != 0; }, 3000ms));
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("a worker in a fresh group holds one host descriptor while it runs",
+          "[integration][process][tree]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("one-fd");
+  {
+    sv::Loop loop;
+    if (!loop.info().cgroup_usable)
+      SUPERVISOR_SKIP("cgroup v2 containment unavailable: " + loop.info().cgroup_why_not);
+    if (!loop.info().pidfd_available)
+      SUPERVISOR_SKIP("no pidfds here: " + loop.info().pidfd_why_not);
+    // One start first, so that the loop's own descriptors (the spare group's) are counted in.
+    auto first = sv::Process::start(loop, spec_for(tag, {"exit", "0"}));
+    REQUIRE(first.wait().ok());
+    const int before = st::snapshot_self().fd_count;
+    constexpr int workers = 24;
+    sv::PoolOptions o;
+    o.spec = spec_for(tag, {"sleep", "forever"});
+    o.spec.in = o.spec.out = o.spec.err = sv::StdioSpec::null();
+    o.size = workers;
+    sv::Pool pool(loop, o);
+    pool.start();
+    REQUIRE(pool.wait_ready(workers, 20s));
+    const int during = st::snapshot_self().fd_count;
+    INFO(before << " descriptors before, " << during << " with " << workers << " workers");
+    CHECK(during - before <= workers + 2);  // a pidfd each (3 each before: + directory, events)
+    pool.stop();
+    CHECK(st::snapshot_self().fd_count <= before);
+  }
+  REQUIRE_CLEAN(audit, tag);
 }
 
 TEST_CASE("a worker under another identity keeps its parent-death signal",
