@@ -37,14 +37,21 @@ namespace supervisor::bench {
 class RawChild {
  public:
   RawChild() = default;
-  RawChild(pid_t pid, int pidfd) noexcept : pid_(pid), pidfd_(pidfd) {}
+  RawChild(pid_t pid, int pidfd, std::string group = {}) noexcept
+      : pid_(pid), pidfd_(pidfd), group_(std::move(group)) {}
   RawChild(RawChild&& o) noexcept
-      : pid_(std::exchange(o.pid_, -1)), pidfd_(std::exchange(o.pidfd_, -1)) {}
+      : pid_(std::exchange(o.pid_, -1)),
+        pidfd_(std::exchange(o.pidfd_, -1)),
+        group_(std::move(o.group_)) {
+    o.group_.clear();
+  }
   RawChild& operator=(RawChild&& o) noexcept {
     if (this != &o) {
       discard();
       pid_ = std::exchange(o.pid_, -1);
       pidfd_ = std::exchange(o.pidfd_, -1);
+      group_ = std::move(o.group_);
+      o.group_.clear();
     }
     return *this;
   }
@@ -55,7 +62,9 @@ class RawChild {
   [[nodiscard]] pid_t pid() const noexcept { return pid_; }
   [[nodiscard]] int pidfd() const noexcept { return pidfd_; }
 
-  // Waits until it has exited: poll on the pidfd (as an event loop would), then waitid.
+  // Waits until it has exited: poll on the pidfd (as an event loop would), then waitid; a
+  // contained child's group is removed after it (one rmdir: the group of a reaped child with
+  // no other member is empty; EBUSY would mean something of its tree is still alive).
   void reap(bool poll_first) {
     if (poll_first) {
       pollfd pfd{pidfd_, POLLIN, 0};
@@ -70,6 +79,8 @@ class RawChild {
     ::close(pidfd_);
     pidfd_ = -1;
     pid_ = -1;
+    if (!group_.empty() && ::rmdir(std::exchange(group_, {}).c_str()) != 0)
+      fail_errno("raw: rmdir of a reaped child's cgroup", errno);
   }
 
  private:
@@ -82,10 +93,12 @@ class RawChild {
     ::close(pidfd_);
     pidfd_ = -1;
     pid_ = -1;
+    if (!group_.empty()) ::rmdir(std::exchange(group_, {}).c_str());
   }
 
   pid_t pid_ = -1;
   int pidfd_ = -1;
+  std::string group_;  // a contained child's cgroup directory, removed after the reap
 };
 
 // The child setup the library gives every worker on its posix_spawn path, for a raw floor that

@@ -6,7 +6,10 @@
 // the user-space instructions per restart from the difference: a figure that does not move with
 // the machine's load, for comparing two versions of the restart path. Under valgrind there are no
 // pidfds (it answers ENOSYS), so the loop polls for exits: the path differs from the default one
-// there, but the same for both versions. Not a supervisor_bench_* program: run.sh does not time it.
+// there, but the same for both versions. With a second argument `default`, the Loop is the default
+// one (clone3, a cgroup per incarnation where usable): run it under `strace -f -c` or `perf` to
+// see the default path's system calls per restart. Not a supervisor_bench_* program: run.sh does
+// not time it.
 #include <supervisor/pool.hpp>
 #include <supervisor/process.hpp>
 #include <supervisor/restart_policy.hpp>
@@ -17,6 +20,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <variant>
@@ -25,9 +29,12 @@ namespace sv = supervisor;
 
 int main(int argc, char** argv) {
   const int n = argc > 1 ? std::atoi(argv[1]) : 50;
+  const bool default_loop = argc > 2 && std::strcmp(argv[2], "default") == 0;
   sv::LoopOptions lo;
-  lo.on_linux.disable_cgroups = true;
-  lo.on_linux.spawn_path = sv::SpawnPath::posix_spawn;
+  if (!default_loop) {
+    lo.on_linux.disable_cgroups = true;
+    lo.on_linux.spawn_path = sv::SpawnPath::posix_spawn;
+  }
   sv::Loop loop(std::move(lo));
   sv::PoolOptions o;
   o.spec.argv = {"/bin/sleep", "1000"};
