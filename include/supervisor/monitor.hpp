@@ -133,9 +133,10 @@ class SUPERVISOR_API Monitor {
   [[nodiscard]] MetricSet metrics() const;
   /// `metrics()` in the Prometheus text exposition format.
   [[nodiscard]] std::string prometheus() const;
-  /// Every pool's readiness.
+  /// Every pool's readiness, from their snapshots (no loop is asked for a heartbeat).
   [[nodiscard]] ReadinessReport readiness() const;
-  /// Every loop's heartbeat (in turn, each bounded by the heartbeat timeout).
+  /// Every loop's heartbeat, asked of all loops at once: however many are stuck, it returns
+  /// within one heartbeat timeout (`metrics()` and `status()` ask the same way).
   [[nodiscard]] LivenessReport liveness() const;
   /// What `snapshots`, `readiness` and `liveness` answer together, from one snapshot per pool.
   struct Status {

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "../core/duration.hpp"
+#include "../process/access.hpp"
 
 namespace supervisor {
 
@@ -192,6 +193,48 @@ SUPERVISOR_INLINE void add_loop_to(State& st, std::string& name, Loop& loop,
 
 SUPERVISOR_LOCAL_END
 
+SUPERVISOR_LOCAL_BEGIN
+
+// Removes the entry named `name` (pools or loops); whether there was one.
+template <class Entries>
+bool erase_named(Entries& v, std::string_view name) {
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    if (it->name == name) {
+      v.erase(it);
+      return true;
+    }
+  }
+  return false;
+}
+
+// Every pool's readiness from one snapshot each (kept in `pools` when not null).
+template <class State>
+ReadinessReport pools_and_readiness(const State& st, std::vector<NamedPoolSnapshot>* pools) {
+  ReadinessReport out;
+  std::shared_lock lock(st.mu);
+  out.pools.reserve(st.pools.size());
+  if (pools) pools->reserve(st.pools.size());
+  for (const auto& e : st.pools) {
+    PoolSnapshot s = e.pool->snapshot();
+    PoolReadiness r = judge(e.name, s, e.options);
+    if (!r.ready && r.required) out.ready = false;
+    out.pools.push_back(std::move(r));
+    if (pools) pools->push_back({e.name, std::move(s)});
+  }
+  return out;
+}
+
+// Every loop's heartbeat, asked of all at once (the caller holds the state's lock).
+template <class State>
+std::vector<LoopHeartbeat> heartbeats(const State& st) {
+  std::vector<const Loop*> loops;
+  loops.reserve(st.loops.size());
+  for (const auto& e : st.loops) loops.push_back(e.loop);
+  return detail::heartbeats(loops, st.options.heartbeat_timeout);
+}
+
+SUPERVISOR_LOCAL_END
+
 SUPERVISOR_INLINE void Monitor::add_pool(std::string name, Pool& pool,
                                          MonitoredPoolOptions options) {
   detail::or_throw([&](detail::ErrorSink& err) { add_pool_to(*state_, name, pool, options, err); });
@@ -206,14 +249,7 @@ SUPERVISOR_INLINE void Monitor::add_pool(std::string name, Pool& pool,
 
 SUPERVISOR_INLINE bool Monitor::remove_pool(std::string_view name) noexcept {
   std::unique_lock lock(state_->mu);
-  auto& v = state_->pools;
-  for (auto it = v.begin(); it != v.end(); ++it) {
-    if (it->name == name) {
-      v.erase(it);
-      return true;
-    }
-  }
-  return false;
+  return erase_named(state_->pools, name);
 }
 
 SUPERVISOR_INLINE void Monitor::add_loop(std::string name, Loop& loop) {
@@ -227,14 +263,7 @@ SUPERVISOR_INLINE void Monitor::add_loop(std::string name, Loop& loop,
 
 SUPERVISOR_INLINE bool Monitor::remove_loop(std::string_view name) noexcept {
   std::unique_lock lock(state_->mu);
-  auto& v = state_->loops;
-  for (auto it = v.begin(); it != v.end(); ++it) {
-    if (it->name == name) {
-      v.erase(it);
-      return true;
-    }
-  }
-  return false;
+  return erase_named(state_->loops, name);
 }
 
 SUPERVISOR_INLINE std::vector<std::string> Monitor::pool_names() const {
@@ -253,32 +282,27 @@ SUPERVISOR_INLINE std::vector<NamedPoolSnapshot> Monitor::snapshots() const {
   return out;
 }
 
-SUPERVISOR_INLINE ReadinessReport Monitor::readiness() const { return status().readiness; }
+SUPERVISOR_INLINE ReadinessReport Monitor::readiness() const {
+  // The pools only: no loop is asked for a heartbeat (a stuck loop must not slow a readiness
+  // probe down; its pools' snapshots say what they can).
+  return pools_and_readiness(*state_, nullptr);
+}
 
 SUPERVISOR_INLINE LivenessReport Monitor::liveness() const {
   std::shared_lock lock(state_->mu);
+  const std::vector<LoopHeartbeat> beats = heartbeats(*state_);
   LivenessReport out;
-  out.loops.reserve(state_->loops.size());
-  for (const auto& e : state_->loops) {
-    LoopLiveness l{e.name, e.loop->heartbeat(state_->options.heartbeat_timeout)};
-    if (!l.heartbeat.turning) out.alive = false;
-    out.loops.push_back(std::move(l));
+  out.loops.reserve(beats.size());
+  for (std::size_t i = 0; i < beats.size(); ++i) {
+    if (!beats[i].turning) out.alive = false;
+    out.loops.push_back({state_->loops[i].name, beats[i]});
   }
   return out;
 }
 
 SUPERVISOR_INLINE Monitor::Status Monitor::status() const {
   Status out;
-  {
-    std::shared_lock lock(state_->mu);
-    out.pools.reserve(state_->pools.size());
-    for (const auto& e : state_->pools) {
-      out.pools.push_back({e.name, e.pool->snapshot()});
-      PoolReadiness r = judge(e.name, out.pools.back().snapshot, e.options);
-      if (!r.ready && r.required) out.readiness.ready = false;
-      out.readiness.pools.push_back(std::move(r));
-    }
-  }
+  out.readiness = pools_and_readiness(*state_, &out.pools);
   out.liveness = liveness();
   return out;
 }
@@ -318,8 +342,10 @@ SUPERVISOR_INLINE MetricSet Monitor::metrics() const {
     MetricFamily stolen{"supervisor_loop_stolen_reaps_total",
                         "Children reaped by someone else (SIGCHLD ignored, or waitpid(-1)).",
                         MetricType::counter, "", {}};
-    for (const auto& e : state_->loops) {
-      const LoopHeartbeat beat = e.loop->heartbeat(state_->options.heartbeat_timeout);
+    const std::vector<LoopHeartbeat> beats = heartbeats(*state_);
+    for (std::size_t i = 0; i < beats.size(); ++i) {
+      const auto& e = state_->loops[i];
+      const LoopHeartbeat& beat = beats[i];
       const std::vector<MetricLabel> labels{{"loop", e.name}};
       up.samples.push_back({labels, beat.turning ? 1.0 : 0.0, std::nullopt});
       lag.samples.push_back({labels, seconds_in(beat.lag), std::nullopt});

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <utility>
+#include <vector>
 
 #include <supervisor/loop.hpp>
 #include <supervisor/process.hpp>
@@ -23,6 +24,10 @@ class LoopCore;
 struct LoopAccess {
   static const std::shared_ptr<LoopCore>& core(const Loop& loop) noexcept { return loop.core_; }
 };
+
+// Loop::heartbeat of several loops at once: every command is posted first, then all are waited
+// for until one deadline (`timeout` from now), so that stuck loops cost one timeout in all.
+std::vector<LoopHeartbeat> heartbeats(const std::vector<const Loop*>& loops, Duration timeout);
 
 struct ProcessAccess {
   static const std::shared_ptr<ChildCore>& state(const Process& p) noexcept { return p.state_; }

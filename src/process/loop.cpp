@@ -3,11 +3,14 @@
 // The public Loop, and the names of the process layer's enums.
 #include <supervisor/loop.hpp>
 
+#include "access.hpp"
 #include "loop_core.hpp"
 
 #include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
+#include <vector>
 
 namespace supervisor {
 
@@ -62,36 +65,53 @@ SUPERVISOR_INLINE std::uint64_t Loop::callback_errors() const noexcept {
 }
 
 SUPERVISOR_INLINE LoopHeartbeat Loop::heartbeat(Duration timeout) const {
-  LoopHeartbeat beat;
-  if (core_->forked()) return beat;
-  if (core_->in_loop()) {
-    beat.turning = true;
-    beat.processes = core_->child_count();
-    return beat;
-  }
+  return detail::heartbeats({this}, timeout).front();
+}
+
+SUPERVISOR_INLINE std::vector<LoopHeartbeat> detail::heartbeats(
+    const std::vector<const Loop*>& loops, Duration timeout) {
   // Shared with the command, which may run after this call returned.
   struct Beat {
     std::mutex mu;
     std::condition_variable cv;
     bool ran = false;
     std::size_t processes = 0;
+    std::chrono::steady_clock::time_point ran_at{};
   };
-  auto shared = std::make_shared<Beat>();
+  std::vector<LoopHeartbeat> out(loops.size());
+  std::vector<std::shared_ptr<Beat>> beats(loops.size());
   const auto posted = std::chrono::steady_clock::now();
-  core_->post([shared, core = core_.get()] {
-    const std::size_t n = core->child_count();
-    std::lock_guard lock(shared->mu);
-    shared->ran = true;
-    shared->processes = n;
-    shared->cv.notify_all();
-  });
-  std::unique_lock lock(shared->mu);
-  beat.turning = shared->cv.wait_for(lock, timeout, [&] { return shared->ran; });
-  beat.lag = beat.turning ? std::chrono::duration_cast<Duration>(
-                                std::chrono::steady_clock::now() - posted)
-                          : timeout;
-  beat.processes = shared->processes;
-  return beat;
+  // Every loop is asked first, then all are waited for together: k stuck loops cost one
+  // timeout, not k.
+  for (std::size_t i = 0; i < loops.size(); ++i) {
+    const auto& core = LoopAccess::core(*loops[i]);
+    if (core->forked()) continue;
+    if (core->in_loop()) {
+      out[i].turning = true;
+      out[i].processes = core->child_count();
+      continue;
+    }
+    auto shared = std::make_shared<Beat>();
+    beats[i] = shared;
+    core->post([shared, c = core.get()] {
+      const std::size_t n = c->child_count();
+      std::lock_guard lock(shared->mu);
+      shared->ran = true;
+      shared->processes = n;
+      shared->ran_at = std::chrono::steady_clock::now();
+      shared->cv.notify_all();
+    });
+  }
+  const auto deadline = posted + timeout;
+  for (std::size_t i = 0; i < loops.size(); ++i) {
+    if (!beats[i]) continue;
+    Beat& b = *beats[i];
+    std::unique_lock lock(b.mu);
+    out[i].turning = b.cv.wait_until(lock, deadline, [&] { return b.ran; });
+    out[i].lag = out[i].turning ? std::chrono::duration_cast<Duration>(b.ran_at - posted) : timeout;
+    out[i].processes = b.processes;
+  }
+  return out;
 }
 
 }  // namespace supervisor

@@ -5,16 +5,19 @@
 // that tells a stuck loop from a turning one. Every test ends with a leak audit.
 #include <supervisor/monitor.hpp>
 
+#include <sys/wait.h>
 #include <atomic>
 #include <chrono>
-#include <mutex>
-#include <variant>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
-#include <sys/wait.h>
 #include <thread>
+#include <variant>
+#include <vector>
 
 #include "audited.hpp"
 #include "catch_compat.hpp"
@@ -157,6 +160,107 @@ TEST_CASE("monitor: liveness tells a stuck loop from a turning one", "[integrati
     hold.unlock();
     starter.join();
     CHECK(monitor.liveness().alive);
+    pool.stop();
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+namespace {
+
+// A loop whose thread a host callback blocks (until `release`): its pool's first spawn event
+// waits on a gate the test holds.
+class BlockedLoop {
+ public:
+  explicit BlockedLoop(const std::string& tag)
+      : pool_(loop_, st::child_pool(tag, {"sleep", "forever"}, 1)) {
+    pool_.subscribe([this](const sv::PoolEvent& e) {
+      if (std::holds_alternative<sv::WorkerSpawned>(e.data)) {
+        blocked_ = true;
+        std::lock_guard wait_here(gate_);
+      }
+    });
+    starter_ = std::thread([this] { pool_.start(); });  // returns once the loop is free again
+  }
+  ~BlockedLoop() {
+    release();
+    pool_.stop();
+  }
+  BlockedLoop(const BlockedLoop&) = delete;
+  BlockedLoop& operator=(const BlockedLoop&) = delete;
+
+  bool wait_blocked() {
+    return st::wait_until([&] { return blocked_.load(); }, 10000ms);
+  }
+  void release() {
+    if (hold_.owns_lock()) hold_.unlock();
+    if (starter_.joinable()) starter_.join();
+  }
+  sv::Loop& loop() { return loop_; }
+
+ private:
+  std::mutex gate_;
+  std::unique_lock<std::mutex> hold_{gate_};
+  std::atomic<bool> blocked_{false};
+  sv::Loop loop_;
+  sv::Pool pool_;
+  std::thread starter_;
+};
+
+double seconds_of(const std::function<void()>& fn) {
+  const auto t0 = std::chrono::steady_clock::now();
+  fn();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+TEST_CASE("monitor: stuck loops cost one heartbeat timeout in all, and readiness none",
+          "[integration][monitor]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("monitor-stuck");
+  {
+    sv::Loop good;
+    sv::Pool pool(good, st::child_pool(tag, {"sleep", "forever"}, 2));
+    pool.start();
+    REQUIRE(pool.wait_ready(2, 10s));
+    std::vector<std::unique_ptr<BlockedLoop>> stuck;
+    for (int i = 0; i < 3; ++i) {
+      stuck.push_back(std::make_unique<BlockedLoop>(tag));
+      REQUIRE(stuck.back()->wait_blocked());
+    }
+    sv::MonitorOptions mo;
+    mo.heartbeat_timeout = 1s;
+    sv::Monitor monitor(mo);
+    monitor.add_pool("api", pool);
+    monitor.add_loop("good", good);
+    for (std::size_t i = 0; i < 3; ++i)
+      monitor.add_loop("stuck-" + std::to_string(i), stuck[i]->loop());
+    // Asked one after another, three stuck loops would cost 3 s at least; asked at once, one
+    // timeout. (The bounds leave the machine 1.5 s of slack either way.)
+    sv::LivenessReport l;
+    const double liveness_s = seconds_of([&] { l = monitor.liveness(); });
+    CHECK(liveness_s < 2.5);
+    CHECK_FALSE(l.alive);
+    REQUIRE(l.loops.size() == 4);
+    CHECK(l.loops[0].heartbeat.turning);
+    for (std::size_t i = 1; i < 4; ++i) CHECK_FALSE(l.loops[i].heartbeat.turning);
+    std::string text;
+    const double metrics_s = seconds_of([&] { text = monitor.prometheus(); });
+    CHECK(metrics_s < 2.5);
+    CHECK(text.find("supervisor_loop_up{loop=\"stuck-2\"} 0\n") != std::string::npos);
+    sv::Monitor::Status status;
+    CHECK(seconds_of([&] { status = monitor.status(); }) < 2.5);
+    CHECK(status.readiness.ready);
+    // Readiness reads the pools' snapshots only: the stuck loops cost it nothing.
+    sv::ReadinessReport r;
+    const double readiness_s = seconds_of([&] { r = monitor.readiness(); });
+    CHECK(readiness_s < 0.5);
+    CHECK(r.ready);
+    INFO("liveness " << liveness_s << " s, metrics " << metrics_s << " s, readiness " << readiness_s
+                     << " s");
+    for (auto& b : stuck) b->release();
+    CHECK(monitor.liveness().alive);
+    stuck.clear();
     pool.stop();
   }
   REQUIRE_CLEAN(audit, tag);
