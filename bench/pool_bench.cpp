@@ -60,14 +60,13 @@
 #include <variant>
 #include <vector>
 
-
 #include "pool_common.hpp"
 
 namespace {
 
 using namespace supervisor::bench;  // NOLINT: this benchmark's own helpers
 
-constexpr int restart_samples = 400;  // kills per variant, interleaved
+constexpr int restart_samples = 400;    // kills per variant, interleaved
 constexpr std::size_t big_pool = 1000;  // workers for bring-up, idle CPU and memory
 constexpr int bringup_rounds = 3;       // per side, interleaved
 constexpr auto idle_window = 30s;       // the metric is per 30 s: measured over all of it
@@ -75,7 +74,6 @@ constexpr std::size_t lease_workers = 8;
 constexpr int lease_threads = 8;
 constexpr int lease_rounds = 3;  // per thread count, interleaved
 constexpr auto lease_span = 1s;  // per round
-
 
 struct LeaseRun {
   double rate = 0;    // cycles per second: the sum of each thread's own rate
@@ -127,7 +125,6 @@ LeaseRun lease_rate(sv::Pool& pool, int threads) {
   run.cpu_us = cycles > 0 ? cpu_ms * 1e3 / static_cast<double>(cycles) : 0.0;
   return run;
 }
-
 
 int run() {
   const rlim_t nofile = raise_nofile();
@@ -379,8 +376,7 @@ int run() {
   sv::bench::metric("pool.restart_latency_default_vs_plain", ratio(r_default, r_raw), "ratio");
   if (contained) {
     sv::bench::metric("pool.raw_contained_restart_latency_us", r_contained, "us");
-    sv::bench::metric("pool.restart_latency_default_ratio", ratio(r_default, r_contained),
-                      "ratio");
+    sv::bench::metric("pool.restart_latency_default_ratio", ratio(r_default, r_contained), "ratio");
   }
   sv::bench::metric("pool.restart_cpu_us", cpu_ours * 1e3 / restart_samples, "us");
   sv::bench::metric("pool.restart_default_cpu_us", cpu_default * 1e3 / restart_samples, "us");

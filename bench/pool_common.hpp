@@ -10,6 +10,7 @@
 #include <supervisor/process_spec.hpp>
 #include <supervisor/restart_policy.hpp>
 #include <supervisor/worker_state.hpp>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -112,7 +113,6 @@ class InterruptWatch {
   std::thread thread_;
 };
 
-
 inline double to_us(BenchClock::duration d) {
   return std::chrono::duration<double, std::micro>(d).count();
 }
@@ -192,9 +192,7 @@ class RawSpawner {
   RawSpawner(const RawSpawner&) = delete;
   RawSpawner& operator=(const RawSpawner&) = delete;
 
-  RawChild spawn_sleep() {
-    return spawn_raw(sleep_path, &actions_, &attr_, sleep_argv);
-  }
+  RawChild spawn_sleep() { return spawn_raw(sleep_path, &actions_, &attr_, sleep_argv); }
 
  private:
   int null_fd_ = -1;
@@ -324,7 +322,8 @@ struct Bringup {
 // Pool::start of `n` workers until wait_ready(n) returns. `while_up` runs (untimed) before the
 // stop; `rss_growth` receives the host RSS growth from before the pool existed to all ready.
 inline Bringup pool_bringup(sv::Loop& loop, std::size_t n, bool new_session,
-                     const std::function<void(sv::Pool&)>& while_up, double* rss_growth = nullptr) {
+                            const std::function<void(sv::Pool&)>& while_up,
+                            double* rss_growth = nullptr) {
   Bringup b;
   const double rss_before = rss_growth ? rss_bytes() : 0.0;
   sv::Pool pool(loop, sleep_pool(n, new_session));

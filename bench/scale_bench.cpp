@@ -46,10 +46,10 @@ using namespace supervisor::bench;  // NOLINT: this benchmark's own helpers
 
 constexpr std::size_t small_pool = 1000;
 constexpr std::size_t large_pool = 10000;
-constexpr int scaling_rounds = 2;   // per variant and size, interleaved (after the first pool)
-constexpr auto idle_window = 30s;   // the metric is per 30 s: measured over all of it
-constexpr int crash_rounds = 3;     // per variant, interleaved
-constexpr auto crash_span = 2s;     // per round
+constexpr int scaling_rounds = 2;  // per variant and size, interleaved (after the first pool)
+constexpr auto idle_window = 30s;  // the metric is per 30 s: measured over all of it
+constexpr int crash_rounds = 3;    // per variant, interleaved
+constexpr auto crash_span = 2s;    // per round
 
 char true_path[] = "/bin/true";
 char* const true_argv[] = {true_path, nullptr};
@@ -106,16 +106,17 @@ int run() {
   std::printf("default loop: %s\n", describe_loop(loop).c_str());
   if (!li.cgroup_usable || !li.clone_into_cgroup_available || !RawCgroupSpawner::supported()) {
     std::printf("note: no contained raw floor here (%s): scale and crash-loop figures skipped\n",
-                !li.cgroup_usable ? li.cgroup_why_not.c_str()
+                !li.cgroup_usable                 ? li.cgroup_why_not.c_str()
                 : !li.clone_into_cgroup_available ? "no CLONE_INTO_CGROUP"
                                                   : "not x86-64");
     return 0;
   }
   // A descriptor per worker (its pidfd) and the host's own.
   if (nofile != RLIM_INFINITY && nofile < large_pool + 256) {
-    std::printf("note: RLIMIT_NOFILE is %llu (hard limit reached): too low for %zu workers; "
-                "scale figures skipped\n",
-                static_cast<unsigned long long>(nofile), large_pool);
+    std::printf(
+        "note: RLIMIT_NOFILE is %llu (hard limit reached): too low for %zu workers; "
+        "scale figures skipped\n",
+        static_cast<unsigned long long>(nofile), large_pool);
     return 0;
   }
   RawCgroupSpawner contained(li.cgroup_base, sleep_path, sleep_argv);

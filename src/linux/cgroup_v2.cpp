@@ -176,7 +176,8 @@ SUPERVISOR_INLINE int CgroupV2Group::dir(ErrorSink& err) {
     return dir_fd_;
   }
   dir_fd_ = ::open(path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-  if (dir_fd_ < 0) err.fail(os_error(errno), [&] { return fmt::format("open {}", in_quotes(path_)); });
+  if (dir_fd_ < 0)
+    err.fail(os_error(errno), [&] { return fmt::format("open {}", in_quotes(path_)); });
   return dir_fd_;
 }
 

@@ -19,8 +19,8 @@
 
 #include "../posix/unique_fd.hpp"
 #include "../process/backend.hpp"
-#include "epoll_poller.hpp"
 #include "cgroup_v2.hpp"
+#include "epoll_poller.hpp"
 #include "limits.hpp"
 #include "registry.hpp"
 #include "sentinel.hpp"
@@ -87,8 +87,8 @@ class LinuxBackend final : public Backend {
   ProcTable proc_table_;  // (loop)
   bool proc_table_valid_ = false;
   std::atomic<std::uint64_t> group_counter_{0};
-  CgroupV2Group spare_;      // (loop) a fresh group in our base, made ahead of the next start
-  std::string spare_name_;   // (loop) its name
+  CgroupV2Group spare_;        // (loop) a fresh group in our base, made ahead of the next start
+  std::string spare_name_;     // (loop) its name
   bool spare_wanted_ = false;  // (loop) a refill is posted
 };
 

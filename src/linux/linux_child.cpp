@@ -278,9 +278,9 @@ SUPERVISOR_INLINE void LinuxChild::watch_tree() {
   ErrorSink e;
   const int fd = group_->events_fd(e);
   if (fd < 0) return;  // polled instead (ChildCore::arm_tree_poll)
-  events_watch_ = loop_.watch(
-      fd, io::priority,
-      [this, keep = weak_events_.lock()](std::uint32_t) { events_->on_tree_changed(); });
+  events_watch_ = loop_.watch(fd, io::priority, [this, keep = weak_events_.lock()](std::uint32_t) {
+    events_->on_tree_changed();
+  });
 }
 
 SUPERVISOR_INLINE int LinuxChild::count_left() {
