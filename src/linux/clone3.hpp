@@ -10,9 +10,12 @@
 namespace supervisor::detail {
 
 inline constexpr std::uint64_t k_clone_vm = 0x00000100ULL;
+inline constexpr std::uint64_t k_clone_files = 0x00000400ULL;
 inline constexpr std::uint64_t k_clone_pidfd = 0x00001000ULL;
 inline constexpr std::uint64_t k_clone_vfork = 0x00004000ULL;
 inline constexpr std::uint64_t k_clone_into_cgroup = 0x200000000ULL;
+// close_range(2)'s flag: give the caller a copy of its descriptor table first (Linux 5.9).
+inline constexpr unsigned k_close_range_unshare = 1U << 1;
 
 // The kernel's struct clone_args, version 2 (with `cgroup`, Linux 5.7).
 struct CloneArgs {

@@ -81,6 +81,10 @@ struct ChildReport {
 struct ChildSink {
   int fd = -1;
   ChildReport* shared = nullptr;
+  // Born with CLONE_FILES: the child uses the host's descriptor table until step 2 gives it a
+  // table of its own holding only the descriptors it keeps (nothing before that step changes
+  // the table).
+  bool shares_fd_table = false;
 };
 
 [[noreturn]] SUPERVISOR_INLINE SV_NO_SANITIZE void child_fail(ChildSink sink, int step, int error) {
@@ -123,6 +127,17 @@ struct ChildSink {
   //    at or above it is never a target: no dup2 below can overwrite it), then place the
   //    sources, then close everything else (whatever other host threads opened without
   //    O_CLOEXEC too).
+  if (report_fd.shares_fd_table) {
+    // A table of its own, copied from the host's only below one above the highest descriptor
+    // it keeps (close_range's CLOSE_RANGE_UNSHARE): a host with thousands of descriptors (a
+    // pidfd per worker) would otherwise have every one of them copied into each child at the
+    // clone and closed again at execve. unshare(2) copies them all, should the flag be refused.
+    int keep_below = report_fd.fd + 1;
+    for (const auto& m : p.fds) keep_below = m.source + 1 > keep_below ? m.source + 1 : keep_below;
+    if (syscall(SYS_close_range, keep_below, ~0U, k_close_range_unshare) != 0 &&
+        syscall(SYS_unshare, k_clone_files) != 0)
+      child_fail(report_fd, step_fds, errno);
+  }
   const int floor = p.max_target + 1;
   if (report_fd.fd >= 0) {
     r = syscall(SYS_fcntl, report_fd.fd, F_DUPFD_CLOEXEC, floor);
@@ -242,7 +257,7 @@ SUPERVISOR_INLINE SV_NO_SANITIZE int clone_child_entry(void* arg) { stack_child_
 SUPERVISOR_INLINE SV_NO_SANITIZE long clone3_and_exec(const PreparedSpawn& p, CloneArgs& args,
                                                       int report_fd) {
   long r = syscall(SYS_clone3, &args, sizeof args);
-  if (r == 0) child_main(p, ChildSink{report_fd, nullptr});
+  if (r == 0) child_main(p, ChildSink{report_fd, nullptr, (args.flags & k_clone_files) != 0});
   return r;
 }
 
@@ -282,7 +297,14 @@ SUPERVISOR_INLINE long create_child(const PreparedSpawn& p, bool use_clone3, int
     report_r.reset(report[0]);
     report_w.reset(report[1]);
   }
-  StackChild child{&p, shared ? ChildSink{-1, &rep} : ChildSink{report_w.get(), nullptr}};
+  // With close_range(2) (Linux 5.9, as its CLOSE_RANGE_UNSHARE), a vfork-style clone3 child
+  // starts on the host's descriptor table and takes only what it keeps (child_main, step 2).
+  // Only vfork-style: the loop thread, which owns every descriptor the child keeps, waits until
+  // the child has its own table (a fork-style child runs beside it, and the spawn goes on to
+  // close its copies of the child's ends at once).
+  const bool share_fds = use_clone3 && shared && SV_VFORK_CLONE3 && p.has_close_range;
+  StackChild child{
+      &p, shared ? ChildSink{-1, &rep, share_fds} : ChildSink{report_w.get(), nullptr, share_fds}};
   long r = -1;
   {
     // The child starts with every signal blocked, until its step 1 has reset the host's handlers
@@ -294,7 +316,8 @@ SUPERVISOR_INLINE long create_child(const PreparedSpawn& p, bool use_clone3, int
     alignas(64) unsigned char stack[k_child_stack_bytes];
     if (use_clone3) {
       CloneArgs args;
-      args.flags = (p.use_pidfd ? k_clone_pidfd : 0) | (cgroup_fd >= 0 ? k_clone_into_cgroup : 0);
+      args.flags = (p.use_pidfd ? k_clone_pidfd : 0) | (cgroup_fd >= 0 ? k_clone_into_cgroup : 0) |
+                   (share_fds ? k_clone_files : 0);
       args.pidfd = p.use_pidfd ? reinterpret_cast<std::uintptr_t>(&pidfd) : 0;
       // exit_signal 0 until execve: a child that fails before exec sends the host no SIGCHLD
       // and cannot be reaped by the host's waitpid(-1). execve resets it to SIGCHLD (the kernel
