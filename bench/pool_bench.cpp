@@ -376,6 +376,8 @@ int run() {
   sv::bench::metric("pool.restart_latency_default_vs_plain", ratio(r_default, r_raw), "ratio");
   if (contained) {
     sv::bench::metric("pool.raw_contained_restart_latency_us", r_contained, "us");
+    sv::bench::metric("pool.raw_contained_restart_cpu_us", cpu_contained * 1e3 / restart_samples,
+                      "us");
     sv::bench::metric("pool.restart_latency_default_ratio", ratio(r_default, r_contained), "ratio");
   }
   sv::bench::metric("pool.restart_cpu_us", cpu_ours * 1e3 / restart_samples, "us");
@@ -389,6 +391,8 @@ int run() {
   if (contained) {
     sv::bench::metric("pool.raw_contained_bringup_1000_ms", b_contained, "ms");
     sv::bench::metric("pool.bringup_1000_default_ratio", ratio(b_default, b_contained), "ratio");
+    sv::bench::metric("pool.raw_contained_stop_1000_ms",
+                      median(field(up_contained, &Bringup::down_ms)), "ms");
   }
   sv::bench::metric("pool.bringup_cpu_per_worker_us",
                     median(field(up_ours, &Bringup::cpu_ms)) * 1e3 / double(pool_size), "us");

@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "bench_util.hpp"
+#include "raw_cgroup.hpp"
 #include "raw_child.hpp"
 
 extern char** environ;  // NOLINT: POSIX
@@ -272,8 +273,23 @@ int run() {
   raw_spawn_rate(bare, 20);
 
   // Interleaved rounds, in an order shuffled every round (sv::bench::Interleave).
-  std::vector<double> spawn_ours, spawn_raw, spawn_bare, spawn_clone3;
-  sv::bench::Interleave spawn_order(4);
+  // The contained floor (raw_cgroup.hpp) where the default loop contains in cgroups: the
+  // default loop's spawn+reap is measured against it too.
+  const sv::LoopInfo default_info = default_loop.info();
+  std::unique_ptr<supervisor::bench::RawCgroupSpawner> contained;
+  if (supervisor::bench::RawCgroupSpawner::supported() && default_info.cgroup_usable &&
+      default_info.clone_into_cgroup_available) {
+    contained = std::make_unique<supervisor::bench::RawCgroupSpawner>(default_info.cgroup_base,
+                                                                      true_path, true_argv);
+  }
+  const auto contained_rate = [&contained](int n) {
+    const auto t0 = BenchClock::now();
+    for (int i = 0; i < n; ++i) contained->spawn().reap(true);
+    return n / seconds_since(t0);
+  };
+  if (contained) contained_rate(20);
+  std::vector<double> spawn_ours, spawn_raw, spawn_bare, spawn_clone3, spawn_contained;
+  sv::bench::Interleave spawn_order(contained ? 5 : 4);
   for (int r = 0; r < spawn_rounds; ++r) {
     for (const int v : spawn_order.next_round()) {
       switch (v) {
@@ -282,9 +298,10 @@ int run() {
           break;
         case 1: spawn_raw.push_back(raw_spawn_rate(spawner, spawns_per_round)); break;
         case 2: spawn_bare.push_back(raw_spawn_rate(bare, spawns_per_round)); break;
-        default:
+        case 3:
           spawn_clone3.push_back(ours_spawn_rate(default_loop, true_spec, spawns_per_round));
           break;
+        default: spawn_contained.push_back(contained_rate(spawns_per_round)); break;
       }
     }
   }
@@ -361,6 +378,13 @@ int run() {
   sv::bench::metric("process.raw_bare_spawn_throughput", rate_bare, "per_s");
   sv::bench::metric("process.spawn_throughput_ratio_vs_bare", median(bare_ratios), "ratio");
   sv::bench::metric("process.spawn_throughput_clone3", rate_clone3, "per_s");
+  if (contained) {
+    std::vector<double> ratios;  // paired by round, as above
+    for (std::size_t r = 0; r < spawn_clone3.size() && r < spawn_contained.size(); ++r)
+      if (spawn_contained[r] > 0) ratios.push_back(spawn_clone3[r] / spawn_contained[r]);
+    sv::bench::metric("process.raw_contained_spawn_throughput", median(spawn_contained), "per_s");
+    sv::bench::metric("process.spawn_throughput_default_ratio", median(ratios), "ratio");
+  }
   sv::bench::metric("process.restart_latency_us", lat_ours, "us");
   sv::bench::metric("process.raw_restart_latency_us", lat_raw, "us");
   sv::bench::metric("process.restart_latency_ratio", lat_raw > 0 ? lat_ours / lat_raw : 0.0,

@@ -6,8 +6,11 @@
 // incarnation, the child born in it, watched by a pidfd, the group removed after the exit), done
 // with the fewest system calls a careful C programmer would use:
 //   spawn: mkdir, open of the directory, clone3(CLONE_PIDFD | CLONE_INTO_CGROUP) vfork-style
-//          (CLONE_VM | CLONE_VFORK, on a stack of its own: nothing copied, like posix_spawn),
-//          close of the directory; signals blocked around the clone, as posix_spawn does;
+//          (CLONE_VM | CLONE_VFORK, on a stack of its own: nothing copied, like posix_spawn)
+//          with CLONE_FILES (the child then copies only the descriptors below its /dev/null:
+//          close_range(CLOSE_RANGE_UNSHARE), the library's way too, so that neither side pays
+//          for the host's thousands of pidfds at each spawn), close of the directory; signals
+//          blocked around the clone, as posix_spawn does;
 //   child: the plain floor's child (matched_attr in raw_child.hpp, as posix_spawn sets it up):
 //          every signal to its default disposition, an empty mask, setsid, stdin/stdout/stderr
 //          on /dev/null, execve;
@@ -72,7 +75,7 @@ class RawCgroupSpawner {
     }
     int pidfd = -1;
     Args args;
-    args.flags = clone_vm | clone_vfork | clone_pidfd | clone_into_cgroup;
+    args.flags = clone_vm | clone_vfork | clone_files | clone_pidfd | clone_into_cgroup;
     args.pidfd = reinterpret_cast<std::uintptr_t>(&pidfd);
     args.exit_signal = SIGCHLD;
     args.stack = reinterpret_cast<std::uintptr_t>(stack_);
@@ -102,6 +105,7 @@ class RawCgroupSpawner {
     std::uint64_t stack = 0, stack_size = 0, tls = 0, set_tid = 0, set_tid_size = 0, cgroup = 0;
   };
   static constexpr std::uint64_t clone_vm = 0x100;
+  static constexpr std::uint64_t clone_files = 0x400;
   static constexpr std::uint64_t clone_pidfd = 0x1000;
   static constexpr std::uint64_t clone_vfork = 0x4000;
   static constexpr std::uint64_t clone_into_cgroup = 0x200000000ULL;
@@ -123,7 +127,9 @@ class RawCgroupSpawner {
     }
     const std::uint64_t none = 0;
     ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, nullptr, sizeof none);
-    if (::syscall(SYS_setsid) >= 0) {
+    const unsigned close_range_unshare = 1U << 1;
+    if (::syscall(SYS_close_range, self->null_fd_ + 1, ~0U, close_range_unshare) == 0 &&
+        ::syscall(SYS_setsid) >= 0) {
       for (int fd = 0; fd <= 2; ++fd) ::syscall(SYS_dup2, self->null_fd_, fd);
       ::syscall(SYS_execve, self->program_, self->argv_, environ);
     }
