@@ -57,6 +57,10 @@ enum class errc : int {
   /// The other end of a pipe or channel to a child is gone: the child closed it, or it (or its
   /// incarnation) ended. A job sent to a worker that dies mid-job ends with this.
   peer_gone = 20,
+  /// The open-file limit (RLIMIT_NOFILE) is too low for what was asked (e.g. a pool's workers
+  /// and their pidfds, pipes and cgroup files): the message names the limit, its soft and hard
+  /// values and the value needed. Equivalent to `std::errc::too_many_files_open`.
+  fd_limit = 21,
 };
 
 /// The category of `supervisor::errc`. Its name is "supervisor". Thread-safe; one instance per

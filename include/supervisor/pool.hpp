@@ -345,6 +345,18 @@ struct PoolOptions {
   /// `health_score`, which need the loop to see every lease.
   bool lease_fast_path = true;
   Containment containment = Containment::automatic;
+  /// The open-file limit. Each live worker holds host fds (on Linux: its pidfd; with cgroup
+  /// containment its cgroup directory and cgroup.events; the read ends of its piped stdout and
+  /// stderr, a log file each, its stdin pipe, its channel, a notify socket with sd_notify
+  /// readiness or a watchdog). `start()` and growth (`resize`, a scaling policy) check first
+  /// that the workers they add fit, with what the process has open already, under the soft
+  /// RLIMIT_NOFILE; when they do not, nothing is started and the error is `errc::fd_limit`,
+  /// naming the limit, its soft and hard values and the value needed. With this set, the soft
+  /// limit is raised instead to what is needed (never above the hard limit, never lowered;
+  /// `raise_fd_limit`), and only a hard limit that is too low fails. Off by default: the
+  /// library never changes the host's limits unasked. Workers started afterwards inherit the
+  /// raised soft limit. Ignored where no such limit exists (Windows).
+  bool raise_fd_limit = false;
   std::size_t history_size = 1024;  ///< Events kept for `history()`.
   /// Receives exceptions thrown by strategies and subscribers (loop thread). Must not throw.
   std::function<void(std::exception_ptr, std::string_view where)> error_handler;
