@@ -351,7 +351,8 @@ struct PoolOptions {
   /// readiness or a watchdog). `start()` and growth (`resize`, a scaling policy) check first
   /// that the workers they add fit, with what the process has open already, under the soft
   /// RLIMIT_NOFILE; when they do not, nothing is started and the error is `errc::fd_limit`,
-  /// naming the limit, its soft and hard values and the value needed. With this set, the soft
+  /// naming the limit, its soft and hard values and the value needed (a scaling policy's growth
+  /// is then not made, and `error_handler` gets that error with where = "scaling up"). With this set, the soft
   /// limit is raised instead to what is needed (never above the hard limit, never lowered;
   /// `raise_fd_limit`), and only a hard limit that is too low fails. Off by default: the
   /// library never changes the host's limits unasked. Workers started afterwards inherit the

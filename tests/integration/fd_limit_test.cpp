@@ -9,6 +9,7 @@
 #include <supervisor/limits.hpp>
 #include <supervisor/pool.hpp>
 #include <supervisor/process.hpp>
+#include <supervisor/scaling.hpp>
 
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -19,7 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <regex>
+#include <mutex>
 #include <string>
 #include <system_error>
 
@@ -264,6 +265,110 @@ TEST_CASE("a pool's resize checks the fds of the workers it adds",
     pool.resize(10);                  // 8 more fit
     CHECK(pool.wait_ready(10, 20s));
     pool.stop();
+    CHECK(st::processes_with_tag(tag).empty());
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+namespace {
+
+// Always wants `size` workers.
+class FixedSize final : public sv::ScalingPolicy {
+ public:
+  explicit FixedSize(std::size_t size) : size_(size) {}
+  std::size_t desired_size(const sv::ScalingInput& /*input*/) override { return size_; }
+
+ private:
+  std::size_t size_;
+};
+
+}  // namespace
+
+TEST_CASE("a scaling policy's growth that does not fit is not made, and the error handler hears it",
+          "[integration][pool][fd_limit]") {
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("fd-limit-scaling");
+  {
+    sv::Loop loop;
+    if (!loop.info().pidfd_available) SUPERVISOR_SKIP("no pidfds: a worker holds no host fd");
+    const rlim_t low = open_fds() + 100;
+    const SoftLimit limit(low);
+    sv::PoolOptions o = one_fd_pool(tag, 2);
+    o.max_size = 200;
+    o.scaling = std::make_shared<FixedSize>(150);
+    o.scaling_period = 20ms;
+    std::mutex mu;
+    std::string where_seen;
+    std::string what_seen;
+    o.error_handler = [&](std::exception_ptr e, std::string_view where) {
+      std::lock_guard lock(mu);
+      where_seen = std::string(where);
+      try {
+        std::rethrow_exception(e);
+      } catch (const sv::Error& error) {
+        if (error.code() == sv::errc::fd_limit) what_seen = error.what();
+      } catch (...) {
+      }
+    };
+    sv::Pool pool(loop, o);
+    pool.start();
+    CHECK(st::wait_until(
+        [&] {
+          std::lock_guard lock(mu);
+          return !what_seen.empty();
+        },
+        10000ms));
+    {
+      std::lock_guard lock(mu);
+      CHECK(where_seen == "scaling up");
+      INFO(what_seen);
+      CHECK(what_seen.find("scaling up: the open-file limit is too low: 148 more workers need "
+                           "about 148 open files (1 per worker: pidfd) and ") == 0);
+    }
+    CHECK(pool.snapshot().workers.size() == 2);
+    CHECK(nofile().rlim_cur == low);
+    pool.stop();
+    CHECK(st::processes_with_tag(tag).empty());
+  }
+  REQUIRE_CLEAN(audit, tag);
+}
+
+TEST_CASE("the fds per worker the check counts are the fds a live worker holds",
+          "[integration][pool][fd_limit]") {
+  // Whoever changes what a worker keeps open (src/linux/host_fds.cpp lists it) hears it here.
+  st::LeakAudit audit;
+  const auto tag = st::unique_tag("fd-limit-count");
+  {
+    sv::Loop loop;
+    sv::PoolOptions o = st::child_pool(tag, {"sleep", "forever"}, 40);
+    o.spec.out = sv::StdioSpec::pipe();
+    o.spec.channel.enabled = true;
+    // What the check counts per worker, from its message (a limit too low for 40 workers).
+    std::string message;
+    {
+      const SoftLimit limit(open_fds() + 100);
+      sv::Pool probe(loop, o);
+      try {
+        probe.start();
+      } catch (const sv::Error& e) {
+        message = e.what();
+      }
+    }
+    INFO(message);
+    const std::uint64_t per = number_after(message, "open files (");
+    REQUIRE(per >= 3);  // the pipes and the channel at least
+    const std::uint64_t before = open_fds();
+    sv::Pool pool(loop, o);
+    pool.start();
+    REQUIRE(pool.wait_ready(40, 60s));
+    const std::uint64_t during = open_fds();
+    pool.stop();
+    INFO("before " << before << ", with 40 workers " << during << ", counted " << per
+                   << " per worker");
+    // What the pool holds besides its workers (a group, a timer) is small: the count per
+    // worker is exact, not a guess.
+    CHECK(during >= before + 40 * per);
+    CHECK(during <= before + 40 * per + 8);
     CHECK(st::processes_with_tag(tag).empty());
   }
   REQUIRE_CLEAN(audit, tag);
