@@ -352,9 +352,9 @@ struct PoolOptions {
   /// that the workers they add fit, with what the process has open already, under the soft
   /// RLIMIT_NOFILE; when they do not, nothing is started and the error is `errc::fd_limit`,
   /// naming the limit, its soft and hard values and the value needed (a scaling policy's growth
-  /// is then not made, and `error_handler` gets that error with where = "scaling up"). With this set, the soft
-  /// limit is raised instead to what is needed (never above the hard limit, never lowered;
-  /// `raise_fd_limit`), and only a hard limit that is too low fails. Off by default: the
+  /// is then not made, and `error_handler` gets that error with where = "scaling up"). With this
+  /// set, the soft limit is raised instead to what is needed (never above the hard limit, never
+  /// lowered; `raise_fd_limit`), and only a hard limit that is too low fails. Off by default: the
   /// library never changes the host's limits unasked. Workers started afterwards inherit the
   /// raised soft limit. Ignored where no such limit exists (Windows).
   bool raise_fd_limit = false;

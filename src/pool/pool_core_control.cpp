@@ -103,9 +103,11 @@ SUPERVISOR_INLINE bool PoolCore::check_control(std::optional<std::size_t> worker
 }
 
 // ---- the open-file limit (loop thread) ----------------------------------------------------
+SUPERVISOR_LOCAL_BEGIN
 // Room left above the fds counted: the loop's own, a spawn's transient ones (its pipes' child
 // ends, the report pipe, the child's copies), probes and logs opened later.
-inline constexpr std::uint64_t k_fd_margin = 64;
+SUPERVISOR_INLINE constexpr std::uint64_t k_fd_margin = 64;
+SUPERVISOR_LOCAL_END
 
 // Whether `adding` more live workers fit under RLIMIT_NOFILE with what is open now; else, with
 // PoolOptions::raise_fd_limit, the soft limit is raised to what is needed. `what` names the
@@ -131,14 +133,16 @@ SUPERVISOR_INLINE bool PoolCore::fds_fit(std::size_t adding, const char* what, E
   }
   err.fail(errc::fd_limit, [&] {
     std::string names;
-    for (const std::string_view name : per) names += (names.empty() ? "" : ", ") + std::string(name);
+    for (const std::string_view name : per)
+      names += (names.empty() ? "" : ", ") + std::string(name);
     std::string text = fmt::format(
-        "{}: the open-file limit is too low: {} {}workers need about {} open files ({} per worker: {}) and {} are in use, but {}",
-        what, adding, running_ ? "more " : "", workers_need, per.size(), names,
-        in_use, fd_limits_text(limits));
+        "{}: the open-file limit is too low: {} {}workers need about {} open files ({} per worker: "
+        "{}) and {} are in use, but {}",
+        what, adding, running_ ? "more " : "", workers_need, per.size(), names, in_use,
+        fd_limits_text(limits));
     if (!hard_short) {
-      text += fmt::format(": raise the soft limit (ulimit -n {}), or set PoolOptions::raise_fd_limit",
-                          needed);
+      text += fmt::format(
+          ": raise the soft limit (ulimit -n {}), or set PoolOptions::raise_fd_limit", needed);
     } else {
       text += fmt::format(
           ", and the hard limit is too low too: raise it to at least {} (as root: LimitNOFILE= in "

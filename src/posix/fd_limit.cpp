@@ -63,8 +63,9 @@ SUPERVISOR_INLINE std::uint64_t raise_fd_limit(std::uint64_t needed, ErrorSink& 
   rlimit rl{};
   if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) {
     const int e = errno;
-    err.fail(std::error_code(e, std::system_category()),
-             [&] { return fmt::format("raise_fd_limit: getrlimit(RLIMIT_NOFILE): {}", sys_message(e)); });
+    err.fail(std::error_code(e, std::system_category()), [&] {
+      return fmt::format("raise_fd_limit: getrlimit(RLIMIT_NOFILE): {}", sys_message(e));
+    });
     return 0;
   }
   const FdLimits now{true, from_rlim(rl.rlim_cur), from_rlim(rl.rlim_max)};

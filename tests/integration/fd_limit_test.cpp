@@ -81,6 +81,15 @@ std::uint64_t number_after(const std::string& message, const std::string& before
   return std::stoull(message.substr(at + before.size()));
 }
 
+// A pool's fd error up to the fds in use, e.g. "Pool::start: the open-file limit is too low: 300
+// workers need about 300 open files (1 per worker: pidfd) and ".
+std::string head_of(const std::string& what, const std::string& workers, std::size_t count,
+                    std::size_t per, const std::string& names) {
+  return what + ": the open-file limit is too low: " + workers + " need about " +
+         std::to_string(count * per) + " open files (" + std::to_string(per) +
+         " per worker: " + names + ") and ";
+}
+
 // Runs `body` in a fork()ed child (where the hard limit may be lowered for good) and returns
 // what it reported: "" for success, else the failure's text.
 std::string in_child(const std::function<std::string()>& body) {
@@ -150,8 +159,8 @@ TEST_CASE("a pool whose workers' fds do not fit under RLIMIT_NOFILE starts nothi
     // The exact message, with the fds in use as the pool counted them.
     const std::uint64_t in_use = number_after(message, ") and ");
     CHECK(in_use > 0);
-    CHECK(message == "Pool::start: the open-file limit is too low: 300 workers need about 300 open files (1 per worker: pidfd) "
-                     "and " + std::to_string(in_use) + " are in use, but RLIMIT_NOFILE is " +
+    CHECK(message == head_of("Pool::start", "300 workers", 300, 1, "pidfd") +
+                         std::to_string(in_use) + " are in use, but RLIMIT_NOFILE is " +
                          text_of(lowered.rlim_cur) + " (hard " + text_of(lowered.rlim_max) +
                          "): raise the soft limit (ulimit -n " + std::to_string(300 + in_use + 64) +
                          "), or set PoolOptions::raise_fd_limit");
@@ -193,11 +202,10 @@ TEST_CASE("the fd check names what each worker holds (cgroup files, pipes, log, 
     std::string names = info.pidfd_available ? "pidfd, " : "";
     if (info.cgroup_usable) names += "cgroup directory, cgroup.events, ";
     names += "stdout pipe, stderr pipe, stderr log file, channel, notify socket";
-    const std::size_t per = static_cast<std::size_t>(std::count(names.begin(), names.end(), ',')) + 1;
+    const std::size_t per =
+        static_cast<std::size_t>(std::count(names.begin(), names.end(), ',')) + 1;
     INFO(message);
-    CHECK(message.find("Pool::start: the open-file limit is too low: 50 workers need about " + std::to_string(50 * per) +
-                       " open files (" + std::to_string(per) + " per worker: " + names +
-                       ") and ") == 0);
+    CHECK(message.find(head_of("Pool::start", "50 workers", 50, per, names)) == 0);
     CHECK(st::processes_with_tag(tag).empty());
   }
   REQUIRE_CLEAN(audit, tag);
@@ -253,8 +261,7 @@ TEST_CASE("a pool's resize checks the fds of the workers it adds",
       message = e.what();
     }
     INFO(message);
-    CHECK(message.find("Pool::resize: the open-file limit is too low: 148 more workers need about 148 open files (1 per worker: "
-                       "pidfd) and ") == 0);
+    CHECK(message.find(head_of("Pool::resize", "148 more workers", 148, 1, "pidfd")) == 0);
     CHECK(message.find("but RLIMIT_NOFILE is " + std::to_string(low) + " (hard ") !=
           std::string::npos);
     std::error_code ec;
@@ -322,8 +329,7 @@ TEST_CASE("a scaling policy's growth that does not fit is not made, and the erro
       std::lock_guard lock(mu);
       CHECK(where_seen == "scaling up");
       INFO(what_seen);
-      CHECK(what_seen.find("scaling up: the open-file limit is too low: 148 more workers need "
-                           "about 148 open files (1 per worker: pidfd) and ") == 0);
+      CHECK(what_seen.find(head_of("scaling up", "148 more workers", 148, 1, "pidfd")) == 0);
     }
     CHECK(pool.snapshot().workers.size() == 2);
     CHECK(nofile().rlim_cur == low);
@@ -394,11 +400,9 @@ TEST_CASE("a hard RLIMIT_NOFILE too low fails a pool's start with errc::fd_limit
       const std::string m = e.what();
       const std::uint64_t in_use = number_after(m, ") and ");
       const std::string expected =
-          "Pool::start: the open-file limit is too low: 300 workers need about 300 open files (1 "
-          "per worker: pidfd) and " +
-          std::to_string(in_use) + " are in use, but RLIMIT_NOFILE is " + std::to_string(hard) +
-          " (hard " + std::to_string(hard) +
-          "), and the hard limit is too low too: raise it to at least " +
+          head_of("Pool::start", "300 workers", 300, 1, "pidfd") + std::to_string(in_use) +
+          " are in use, but RLIMIT_NOFILE is " + std::to_string(hard) + " (hard " +
+          std::to_string(hard) + "), and the hard limit is too low too: raise it to at least " +
           std::to_string(300 + in_use + 64) +
           " (as root: LimitNOFILE= in a systemd unit, or /etc/security/limits.conf)";
       if (m != expected) return "message: " + m + "\nexpected: " + expected;
