@@ -106,9 +106,11 @@ struct ErrorSink {
   bool keep_context = true;
 
   /// Records `ec`; calls `message()` (returning std::string) only if the context is wanted.
+  /// A failure is never success: a zero `ec` (e.g. a stale errno of 0) is recorded as
+  /// `errc::internal`, so that no caller goes on as if the operation had worked.
   template <class MessageFn>
   void fail(std::error_code ec, MessageFn&& message) {
-    code = ec;
+    code = ec ? ec : make_error_code(errc::internal);
     if (keep_context) context = std::forward<MessageFn>(message)();
   }
   template <class MessageFn>

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <system_error>
 
 #include <supervisor/error.hpp>
 
@@ -33,5 +34,17 @@ struct FdLimits {
 std::uint64_t raise_fd_limit(std::uint64_t needed, ErrorSink& err);
 // "RLIMIT_NOFILE is 1024 (hard 524288)".
 [[nodiscard]] std::string fd_limits_text(const FdLimits& limits);
+
+// An EMFILE reported without the limit's name (e.g. `open "/sys/fs/cgroup/.../cgroup.events"`,
+// whose text the throwing overload completes with the errno's): the text gets it, e.g. `...:
+// Too many open files; RLIMIT_NOFILE is 1024 (hard 524288)`. The host can raise that limit.
+inline void name_fd_limit(ErrorSink& err) {
+  if (!err.keep_context || err.code != std::errc::too_many_files_open ||
+      err.context.find("RLIMIT_NOFILE") != std::string::npos)
+    return;
+  const FdLimits limits = read_fd_limits();
+  if (!limits.known) return;
+  err.context += ": " + err.code.message() + "; " + fd_limits_text(limits);
+}
 
 }  // namespace supervisor::detail

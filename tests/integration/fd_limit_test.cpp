@@ -19,6 +19,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -232,7 +234,7 @@ TEST_CASE("PoolOptions::raise_fd_limit raises the soft limit to what the workers
     CHECK(raised.rlim_cur <= 200 + low + 64);   // what was needed, not the hard limit
     CHECK(raised.rlim_max == limit.saved().rlim_max);
     REQUIRE(pool.wait_ready(200, 120s));
-    CHECK(st::wait_until([&] { return st::processes_with_tag(tag).size() == 200; }, 20000ms));
+    CHECK(pool.snapshot().ready == 200);
     pool.stop();
     CHECK(st::processes_with_tag(tag).empty());
   }
@@ -462,6 +464,20 @@ TEST_CASE("raise_fd_limit raises the soft limit as asked, never lowers it, and n
   CHECK(report.empty());
 }
 
+namespace {
+
+// The lowest fd number free now: with the soft limit there, the next open fails with EMFILE.
+rlim_t lowest_free_fd() {
+  rlim_t n = 0;
+  for (const int fd : st::snapshot_self().fds) {
+    if (static_cast<rlim_t>(fd) != n) break;
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
 TEST_CASE("an EMFILE at spawn names RLIMIT_NOFILE and its values",
           "[integration][process][fd_limit]") {
   st::LeakAudit audit;
@@ -470,14 +486,34 @@ TEST_CASE("an EMFILE at spawn names RLIMIT_NOFILE and its values",
     sv::Loop loop;
     sv::ProcessSpec spec;
     spec.argv = {SUPERVISOR_TEST_CHILD, "--tag", tag, "sleep", "forever"};
-    spec.out = sv::StdioSpec::pipe();
-    spec.err = sv::StdioSpec::pipe();
+    // Where the first fd is opened: the stdout pipe (prepare), else the cgroup directory (the
+    // backend's group), else the clone's pidfd.
+    sv::ProcessOptions options;
+    SECTION("a pipe") {
+      spec.out = sv::StdioSpec::pipe();
+      spec.err = sv::StdioSpec::pipe();
+    }
+    SECTION("the worker's group or its pidfd") {
+      spec.out = sv::StdioSpec::null();
+      spec.err = sv::StdioSpec::null();
+    }
+    SECTION("its pidfd (clone3 fails: an error, never a start without a child)") {
+      spec.out = sv::StdioSpec::null();
+      spec.err = sv::StdioSpec::null();
+      options.containment = sv::Containment::process_group;
+    }
     std::string message;
     {
-      const SoftLimit limit(open_fds() + 1);  // not even one pipe fits
+      const SoftLimit limit(lowest_free_fd());  // not one more fd fits
       const rlimit lowered = nofile();
       try {
-        auto p = sv::Process::start(loop, spec);
+        auto p = sv::Process::start(loop, spec, options);
+        if (p.pid() <= 0) {
+          // A clone3 that failed once came back as a start with pid -1, whose stop then sent
+          // SIGKILL to pid -1: to every process this one may signal. Never let it get there.
+          std::fputs("FATAL: a start without a process (pid <= 0)\n", stderr);
+          std::_Exit(3);
+        }
         p.kill();
       } catch (const sv::Error& e) {
         CHECK(e.code() == std::errc::too_many_files_open);
@@ -486,6 +522,7 @@ TEST_CASE("an EMFILE at spawn names RLIMIT_NOFILE and its values",
       INFO(message);
       CHECK(message.find("Too many open files; RLIMIT_NOFILE is " + text_of(lowered.rlim_cur) +
                          " (hard " + text_of(lowered.rlim_max) + ")") != std::string::npos);
+      CHECK(message.find("RLIMIT_NOFILE", message.find("RLIMIT_NOFILE") + 1) == std::string::npos);
     }
     CHECK(st::processes_with_tag(tag).empty());
   }

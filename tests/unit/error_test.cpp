@@ -166,3 +166,12 @@ TEST_CASE("ExitStatus::describe names the reason, code or signal, uptime and cou
   k.stop_requested = true;
   CHECK(k.describe() == "resource-limit (signal 40) after 0.000s, stopped at its wall_time");
 }
+
+TEST_CASE("a failure recorded with a zero code is never success", "[unit][error]") {
+  // E.g. a stale errno of 0 after a raw system call: the caller must not go on as if it worked.
+  sv::detail::ErrorSink sink;
+  sink.fail(std::error_code(0, std::system_category()), [] { return std::string("clone3"); });
+  CHECK(static_cast<bool>(sink));
+  CHECK(sink.code == sv::errc::internal);
+  CHECK(sink.context == "clone3");
+}
