@@ -828,6 +828,8 @@ class SUPERVISOR_API Pool {
   /// Spawns every worker. A spawn error of the first start (missing binary, bad cwd, ...) is
   /// returned here, synchronously, and the pool is stopped: a misconfigured pool never starts a
   /// restart storm. Later spawn failures go through the restart policy (`SpawnFailed` events).
+  /// Workers whose fds would not fit under the open-file limit: `errc::fd_limit`, before anything
+  /// is started (see `PoolOptions::raise_fd_limit`).
   void start();
   /// \overload
   void start(std::error_code& ec) noexcept;
@@ -874,7 +876,8 @@ class SUPERVISOR_API Pool {
   /// the highest-numbered workers, idle ones first: a leased worker finishes its lease (state
   /// `draining`) before it is stopped. Retired workers stay in snapshots with state `retired`
   /// until a new worker reclaims their slot. Errors: `errc::invalid_argument` for 0 or more than
-  /// 100000, `errc::stopped` once stopped.
+  /// 100000, `errc::stopped` once stopped, `errc::fd_limit` when the workers it would add do not
+  /// fit under the open-file limit (nothing is changed; see `PoolOptions::raise_fd_limit`).
   /// A `failed` worker counts as missing: it is retired first when shrinking, else revived (as
   /// `revive(worker)` does), so `resize(n)` with the same `n` replaces the failed ones.
   void resize(std::size_t size);
