@@ -114,7 +114,9 @@ SUPERVISOR_LOCAL_END
 // call in the message ("Pool::start").
 SUPERVISOR_INLINE bool PoolCore::fds_fit(std::size_t adding, const char* what, ErrorSink& err) {
   if (adding == 0) return true;
-  std::vector<std::string_view> per = host_->worker_fds(options_.spec, options_.containment);
+  const bool in_group = !options_.group_resources.empty() || options_.group.valid();
+  std::vector<std::string_view> per =
+      host_->worker_fds(options_.spec, options_.containment, in_group);
   if (per.empty()) return true;  // a host without the limit
   if (uses_notify()) per.emplace_back("notify socket");
   const FdLimits limits = read_fd_limits();

@@ -104,11 +104,12 @@ class PoolHost {
   virtual std::unique_ptr<NotifyChannel> open_notify(const std::string& name,
                                                      std::function<void(const NotifyNote&)> on_note,
                                                      ErrorSink& err) = 0;
-  // What one live worker of `spec` holds open on the host's side, one name per fd (Backend::
-  // host_fds), for the pool's open-file check; none where that does not apply (the fake world,
-  // Windows). Any thread.
-  [[nodiscard]] virtual std::vector<std::string_view> worker_fds(
-      const ProcessSpec& /*spec*/, Containment /*containment*/) const {
+  // What one live worker of `spec` holds open on the host's side (inside the pool's group when
+  // `in_group`), one name per fd (Backend::host_fds), for the pool's open-file check; none where
+  // that does not apply (the fake world, Windows). Any thread.
+  [[nodiscard]] virtual std::vector<std::string_view> worker_fds(const ProcessSpec& /*spec*/,
+                                                                 Containment /*containment*/,
+                                                                 bool /*in_group*/) const {
     return {};
   }
   // The real loop, for built-in probes that watch sockets or run processes (null: a fake).

@@ -131,8 +131,9 @@ class RealHost final : public PoolHost {
   }
 
   [[nodiscard]] std::vector<std::string_view> worker_fds(const ProcessSpec& spec,
-                                                         Containment containment) const override {
-    return core_->backend().host_fds(spec, containment);
+                                                         Containment containment,
+                                                         bool in_group) const override {
+    return core_->backend().host_fds(spec, containment, in_group);
   }
 
  private:

@@ -187,6 +187,7 @@ TEST_CASE("the fd check names what each worker holds (cgroup files, pipes, log, 
     o.spec.out = sv::StdioSpec::pipe();
     o.spec.err = sv::StdioSpec::log_file((dir.path / "err.log").string());
     o.spec.channel.enabled = true;
+    o.spec.resources.max_open_files = 4096;  // a group with limits keeps its directory open
     o.readiness.mode = sv::Readiness::Mode::notify;
     {
       sv::Pool pool(loop, o);
@@ -202,7 +203,7 @@ TEST_CASE("the fd check names what each worker holds (cgroup files, pipes, log, 
       message = e.what();
     }
     std::string names = info.pidfd_available ? "pidfd, " : "";
-    if (info.cgroup_usable) names += "cgroup directory, cgroup.events, ";
+    if (info.cgroup_usable) names += "cgroup directory, ";
     names += "stdout pipe, stderr pipe, stderr log file, channel, notify socket";
     const std::size_t per =
         static_cast<std::size_t>(std::count(names.begin(), names.end(), ',')) + 1;
@@ -351,6 +352,10 @@ TEST_CASE("the fds per worker the check counts are the fds a live worker holds",
     sv::PoolOptions o = st::child_pool(tag, {"sleep", "forever"}, 40);
     o.spec.out = sv::StdioSpec::pipe();
     o.spec.channel.enabled = true;
+    SECTION("a lean cgroup (no limits) or none") {}
+    SECTION("a cgroup with limits") { o.spec.resources.max_open_files = 4096; }
+    SECTION("in the pool's group") { o.group_resources.max_processes = 100000; }
+    SECTION("process-group containment") { o.containment = sv::Containment::process_group; }
     // What the check counts per worker, from its message (a limit too low for 40 workers).
     std::string message;
     {
