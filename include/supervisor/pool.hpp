@@ -348,8 +348,8 @@ struct PoolOptions {
   /// The open-file limit. Each live worker holds host fds (on Linux: its pidfd; the read ends of
   /// its piped stdout and stderr, a log file each, its stdin pipe, its channel, a notify socket
   /// with sd_notify readiness or a watchdog; its cgroup's directory when that group carries
-  /// limits or sits in the pool's group). `start()` and growth (`resize`, a scaling policy) check first
-  /// that the workers they add fit, with what the process has open already, under the soft
+  /// limits or sits in the pool's group). `start()` and growth (`resize`, a scaling policy) check
+  /// first that the workers they add fit, with what the process has open already, under the soft
   /// RLIMIT_NOFILE; when they do not, nothing is started and the error is `errc::fd_limit`,
   /// naming the limit, its soft and hard values and the value needed (a scaling policy's growth
   /// is then not made, and `error_handler` gets that error with where = "scaling up"). With this
