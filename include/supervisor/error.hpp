@@ -57,6 +57,10 @@ enum class errc : int {
   /// The other end of a pipe or channel to a child is gone: the child closed it, or it (or its
   /// incarnation) ended. A job sent to a worker that dies mid-job ends with this.
   peer_gone = 20,
+  /// The open-file limit (RLIMIT_NOFILE) is too low for what was asked (e.g. a pool's workers
+  /// and their pidfds, pipes and cgroup files): the message names the limit, its soft and hard
+  /// values and the value needed. Equivalent to `std::errc::too_many_files_open`.
+  fd_limit = 21,
 };
 
 /// The category of `supervisor::errc`. Its name is "supervisor". Thread-safe; one instance per
@@ -102,9 +106,11 @@ struct ErrorSink {
   bool keep_context = true;
 
   /// Records `ec`; calls `message()` (returning std::string) only if the context is wanted.
+  /// A failure is never success: a zero `ec` (e.g. a stale errno of 0) is recorded as
+  /// `errc::internal`, so that no caller goes on as if the operation had worked.
   template <class MessageFn>
   void fail(std::error_code ec, MessageFn&& message) {
-    code = ec;
+    code = ec ? ec : make_error_code(errc::internal);
     if (keep_context) context = std::forward<MessageFn>(message)();
   }
   template <class MessageFn>

@@ -7,8 +7,8 @@
 
 /// \file
 /// Resource limits of a worker's tree, as the kernel enforces them: cgroup v2 controllers where
-/// they are delegated, cgroup v1 hierarchies on hybrid hosts, rlimits in the child before exec.
-/// OS-neutral: no OS header is included.
+/// they are delegated, cgroup v1 hierarchies on hybrid hosts, rlimits in the child before exec;
+/// and the host's own open-file limit (`raise_fd_limit`). OS-neutral: no OS header is included.
 
 #include <chrono>
 #include <cstddef>
@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include <supervisor/clock.hpp>
@@ -177,6 +178,18 @@ class SUPERVISOR_API SamplingLimiter final : public ResourceLimiter {
   SamplingLimiterOptions options_;
   std::vector<Track> tracks_;  // by worker index
 };
+
+/// Raises this process's soft open-file limit (RLIMIT_NOFILE) to `needed` when it is lower:
+/// never above the hard limit, never lowering it. Returns the soft limit in force afterwards
+/// (`UINT64_MAX`: unlimited). The library calls it only where the host asked
+/// (`PoolOptions::raise_fd_limit`); children started afterwards inherit the raised limit.
+/// Fails with `errc::fd_limit` when the hard limit is below `needed` (nothing is changed; the
+/// message names both values), or with the OS's error when `setrlimit` refuses (e.g. `needed`
+/// above the kernel's `fs.nr_open`). On Windows, which has no such limit, it does nothing and
+/// returns `needed`. Any thread (calls are serialised; the limit is the whole process's).
+SUPERVISOR_API std::uint64_t raise_fd_limit(std::size_t needed);
+/// \overload
+SUPERVISOR_API std::uint64_t raise_fd_limit(std::size_t needed, std::error_code& ec) noexcept;
 
 }  // namespace supervisor
 

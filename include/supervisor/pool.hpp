@@ -345,6 +345,19 @@ struct PoolOptions {
   /// `health_score`, which need the loop to see every lease.
   bool lease_fast_path = true;
   Containment containment = Containment::automatic;
+  /// The open-file limit. Each live worker holds host fds (on Linux: its pidfd; the read ends of
+  /// its piped stdout and stderr, a log file each, its stdin pipe, its channel, a notify socket
+  /// with sd_notify readiness or a watchdog; its cgroup's directory when that group carries
+  /// limits or sits in the pool's group). `start()` and growth (`resize`, a scaling policy) check
+  /// first that the workers they add fit, with what the process has open already, under the soft
+  /// RLIMIT_NOFILE; when they do not, nothing is started and the error is `errc::fd_limit`,
+  /// naming the limit, its soft and hard values and the value needed (a scaling policy's growth
+  /// is then not made, and `error_handler` gets that error with where = "scaling up"). With this
+  /// set, the soft limit is raised instead to what is needed (never above the hard limit, never
+  /// lowered; `raise_fd_limit`), and only a hard limit that is too low fails. Off by default: the
+  /// library never changes the host's limits unasked. Workers started afterwards inherit the
+  /// raised soft limit. Ignored where no such limit exists (Windows).
+  bool raise_fd_limit = false;
   std::size_t history_size = 1024;  ///< Events kept for `history()`.
   /// Receives exceptions thrown by strategies and subscribers (loop thread). Must not throw.
   std::function<void(std::exception_ptr, std::string_view where)> error_handler;
@@ -815,6 +828,8 @@ class SUPERVISOR_API Pool {
   /// Spawns every worker. A spawn error of the first start (missing binary, bad cwd, ...) is
   /// returned here, synchronously, and the pool is stopped: a misconfigured pool never starts a
   /// restart storm. Later spawn failures go through the restart policy (`SpawnFailed` events).
+  /// Workers whose fds would not fit under the open-file limit: `errc::fd_limit`, before anything
+  /// is started (see `PoolOptions::raise_fd_limit`).
   void start();
   /// \overload
   void start(std::error_code& ec) noexcept;
@@ -861,7 +876,8 @@ class SUPERVISOR_API Pool {
   /// the highest-numbered workers, idle ones first: a leased worker finishes its lease (state
   /// `draining`) before it is stopped. Retired workers stay in snapshots with state `retired`
   /// until a new worker reclaims their slot. Errors: `errc::invalid_argument` for 0 or more than
-  /// 100000, `errc::stopped` once stopped.
+  /// 100000, `errc::stopped` once stopped, `errc::fd_limit` when the workers it would add do not
+  /// fit under the open-file limit (nothing is changed; see `PoolOptions::raise_fd_limit`).
   /// A `failed` worker counts as missing: it is retired first when shrinking, else revived (as
   /// `revive(worker)` does), so `resize(n)` with the same `n` replaces the failed ones.
   void resize(std::size_t size);

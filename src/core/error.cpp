@@ -35,6 +35,7 @@ class Category final : public std::error_category {
       case errc::hook_failed: return "a hook of the host failed";
       case errc::unknown_worker: return "no such worker";
       case errc::peer_gone: return "the other end is gone (the child closed it or ended)";
+      case errc::fd_limit: return "the open-file limit is too low";
     }
     return "unknown supervisor error " + std::to_string(value);
   }
@@ -54,6 +55,7 @@ class Category final : public std::error_category {
       case errc::circuit_open: return std::errc::operation_canceled;
       case errc::untrusted: return std::errc::permission_denied;
       case errc::peer_gone: return std::errc::broken_pipe;
+      case errc::fd_limit: return std::errc::too_many_files_open;
       default: return {value, *this};
     }
   }

@@ -218,6 +218,9 @@ struct ChildSink {
 // does not grow with the host's size. clone3 returns in the child on the new stack, where no C++
 // frame exists: the child side is a few instructions that call `fn(arg)`, which never returns.
 // Registers other than rax, rcx and r11 survive the system call, in the parent and in the child.
+// The raw system call fails with -errno in rax and leaves errno alone: the failure is returned
+// as libc's syscall() does (-1, errno set), or the caller reads a stale errno (0: a "success"
+// with no child, whose pid -1 a later kill(2) would take for every process).
 SUPERVISOR_INLINE SV_NO_SANITIZE long clone3_on_stack(CloneArgs& args, void (*fn)(void*),
                                                       void* arg) {
   long ret;
@@ -234,6 +237,10 @@ SUPERVISOR_INLINE SV_NO_SANITIZE long clone3_on_stack(CloneArgs& args, void (*fn
       : "=a"(ret)
       : "a"(SYS_clone3), "D"(&args), "S"(sizeof args), [fn] "r"(fn), [arg] "r"(arg)
       : "rcx", "r11", "memory", "cc");
+  if (ret < 0) {
+    errno = static_cast<int>(-ret);
+    return -1;
+  }
   return ret;
 }
 #endif

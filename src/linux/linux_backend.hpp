@@ -54,6 +54,10 @@ class LinuxBackend final : public Backend {
   std::unique_ptr<NotifyChannel> open_notify(const std::string& name,
                                              std::function<void(const NotifyNote&)> on_note,
                                              ErrorSink& err) override;
+  // Defined in host_fds.cpp: the one list of what a child holds open, to adjust with the spawn.
+  [[nodiscard]] std::vector<std::string_view> host_fds(const ProcessSpec& spec,
+                                                       Containment containment,
+                                                       bool in_group) const override;
 
   // For the backend's own parts (children, groups, probes).
   [[nodiscard]] LoopCore& loop() noexcept { return loop_; }

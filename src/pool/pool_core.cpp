@@ -49,6 +49,8 @@ SUPERVISOR_INLINE void PoolCore::start(ErrorSink& err) {
       });
       return;
     }
+    // Before anything is made: a pool that cannot hold its workers' fds starts none of them.
+    if (!fds_fit(slots_.size(), "Pool::start", err)) return;
     if (!options_.group_resources.empty()) {
       group_ = host_->make_group(options_.group_resources, options_.group, err);
       if (err) return;
@@ -176,6 +178,8 @@ SUPERVISOR_INLINE void PoolCore::resize(std::size_t size, ErrorSink& err) {
       err.fail(errc::stopped, [] { return std::string("Pool::resize: the pool is stopped"); });
       return;
     }
+    const std::size_t holding = workers_with_process();
+    if (running_ && size > holding && !fds_fit(size - holding, "Pool::resize", err)) return;
     if (emitting_ > 0) {
       // Called from a subscriber, in the middle of a walk over the slots: do it next turn.
       host_->post([self, size] {

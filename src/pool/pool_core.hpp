@@ -329,6 +329,8 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
   // Control (pool_core_control.cpp).
   static bool valid_deadline(const AcquireOptions& o, ErrorSink& err);
   bool check_control(std::optional<std::size_t> worker, const char* what, ErrorSink& err);
+  bool fds_fit(std::size_t adding, const char* what, ErrorSink& err);
+  [[nodiscard]] std::size_t workers_with_process() const;
   void arm_lease_deadline(Slot& slot, Duration deadline, const std::shared_ptr<LeaseTicket>& t);
   void end_lease_deadline(Slot& slot);
   void expire_lease(Slot& slot);

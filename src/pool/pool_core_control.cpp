@@ -7,6 +7,7 @@
 
 #include "../core/duration.hpp"
 #include "../core/random.hpp"
+#include "../process/fd_limit.hpp"
 #include "pool_core.hpp"
 
 namespace supervisor::detail {
@@ -99,6 +100,69 @@ SUPERVISOR_INLINE bool PoolCore::check_control(std::optional<std::size_t> worker
     return false;
   }
   return true;
+}
+
+// ---- the open-file limit (loop thread) ----------------------------------------------------
+SUPERVISOR_LOCAL_BEGIN
+// Room left above the fds counted: the loop's own, a spawn's transient ones (its pipes' child
+// ends, the report pipe, the child's copies), probes and logs opened later.
+SUPERVISOR_INLINE constexpr std::uint64_t k_fd_margin = 64;
+SUPERVISOR_LOCAL_END
+
+// Whether `adding` more live workers fit under RLIMIT_NOFILE with what is open now; else, with
+// PoolOptions::raise_fd_limit, the soft limit is raised to what is needed. `what` names the
+// call in the message ("Pool::start").
+SUPERVISOR_INLINE bool PoolCore::fds_fit(std::size_t adding, const char* what, ErrorSink& err) {
+  if (adding == 0) return true;
+  const bool in_group = !options_.group_resources.empty() || options_.group.valid();
+  std::vector<std::string_view> per =
+      host_->worker_fds(options_.spec, options_.containment, in_group);
+  if (per.empty()) return true;  // a host without the limit
+  if (uses_notify()) per.emplace_back("notify socket");
+  const FdLimits limits = read_fd_limits();
+  if (!limits.known) return true;
+  const std::uint64_t in_use = count_open_fds();
+  const std::uint64_t workers_need = std::uint64_t{adding} * per.size();
+  const std::uint64_t needed = workers_need + in_use + k_fd_margin;
+  if (needed <= limits.soft) return true;
+  const bool hard_short = needed > limits.hard;
+  if (options_.raise_fd_limit && !hard_short) {
+    ErrorSink raised{{}, {}, err.keep_context};
+    raise_fd_limit(needed, raised);
+    if (!raised) return true;
+    err.fail(raised.code, [&] { return fmt::format("{}: {}", what, raised.context); });
+    return false;
+  }
+  err.fail(errc::fd_limit, [&] {
+    std::string names;
+    for (const std::string_view name : per)
+      names += (names.empty() ? "" : ", ") + std::string(name);
+    std::string text = fmt::format(
+        "{}: the open-file limit is too low: {} {}workers need about {} open files ({} per worker: "
+        "{}) and {} are in use, but {}",
+        what, adding, running_ ? "more " : "", workers_need, per.size(), names, in_use,
+        fd_limits_text(limits));
+    if (!hard_short) {
+      text += fmt::format(
+          ": raise the soft limit (ulimit -n {}), or set PoolOptions::raise_fd_limit", needed);
+    } else {
+      text += fmt::format(
+          ", and the hard limit is too low too: raise it to at least {} (as root: LimitNOFILE= in "
+          "a systemd unit, or /etc/security/limits.conf){}",
+          needed, options_.raise_fd_limit ? "" : ", then the soft limit");
+    }
+    return text;
+  });
+  return false;
+}
+
+// Live workers that hold a process now (their fds are open already).
+SUPERVISOR_INLINE std::size_t PoolCore::workers_with_process() const {
+  std::size_t n = 0;
+  for (const auto& s : slots_) {
+    if (s.worker && !s.retiring && s.sm.state() != WorkerState::retired) ++n;
+  }
+  return n;
 }
 
 // ---- lease deadlines (loop thread) --------------------------------------------------------

@@ -539,6 +539,20 @@ SUPERVISOR_INLINE void PoolCore::evaluate_scaling() {
     return;
   }
   want = std::clamp(want, options_.min_size, options_.max_size);
+  if (want > in.size && !draining_) {
+    // Growth that would run out of fds is not made: the error handler hears why (where
+    // "scaling up"), at each period it is asked for.
+    ErrorSink fds;
+    const std::size_t holding = workers_with_process();
+    if (want > holding && !fds_fit(want - holding, "scaling up", fds)) {
+      try {
+        throw_error(fds.code, fds.context);
+      } catch (...) {
+        report_error("scaling up");
+      }
+      return;
+    }
+  }
   if (want != in.size && !draining_) apply_resize(want);
 }
 

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -103,6 +104,14 @@ class PoolHost {
   virtual std::unique_ptr<NotifyChannel> open_notify(const std::string& name,
                                                      std::function<void(const NotifyNote&)> on_note,
                                                      ErrorSink& err) = 0;
+  // What one live worker of `spec` holds open on the host's side (inside the pool's group when
+  // `in_group`), one name per fd (Backend::host_fds), for the pool's open-file check; none where
+  // that does not apply (the fake world, Windows). Any thread.
+  [[nodiscard]] virtual std::vector<std::string_view> worker_fds(const ProcessSpec& /*spec*/,
+                                                                 Containment /*containment*/,
+                                                                 bool /*in_group*/) const {
+    return {};
+  }
   // The real loop, for built-in probes that watch sockets or run processes (null: a fake).
   [[nodiscard]] virtual std::shared_ptr<class LoopCore> loop_core() const { return nullptr; }
   // For hosts whose loop is the caller's own thread (the fake): runs what is due without moving

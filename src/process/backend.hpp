@@ -289,6 +289,17 @@ class Backend {
                                               const std::shared_ptr<GroupOs>& parent,
                                               ErrorSink& err) = 0;
 
+  // Any thread: what one live child of `spec`, started with `containment` (inside a group of
+  // this loop when `in_group`), holds open on the host's side while it runs (its handles, pipe
+  // ends, group files: e.g. "pidfd", "cgroup directory", "stdout pipe"), one name per fd, for
+  // the open-file check of a pool (PoolOptions::raise_fd_limit). Where fds are not limited per
+  // process (Windows): none.
+  [[nodiscard]] virtual std::vector<std::string_view> host_fds(const ProcessSpec& /*spec*/,
+                                                               Containment /*containment*/,
+                                                               bool /*in_group*/) const {
+    return {};
+  }
+
   // Loop thread: an sd_notify channel named after `name` (unique in this process; the backend
   // makes it unique on the machine, and need not reveal more of it than the first part).
   // `on_note` runs on the loop thread for each datagram.

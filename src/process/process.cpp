@@ -8,6 +8,7 @@
 #include "../core/validate.hpp"
 #include "access.hpp"
 #include "child.hpp"
+#include "fd_limit.hpp"
 #include "loop_core.hpp"
 
 namespace supervisor {
@@ -39,13 +40,19 @@ SUPERVISOR_INLINE Process detail::start_process(const std::shared_ptr<LoopCore>&
   // Resolving names, opening files and building argv and the environment happen here, on the
   // calling thread.
   std::unique_ptr<SpawnPlan> plan = core->backend().prepare(spec_ptr, request, err);
-  if (err) return {};
+  if (err) {
+    name_fd_limit(err);
+    return {};
+  }
   // Log files before the spawn: one that cannot be opened fails the start, with nothing begun.
   std::unique_ptr<LogFile> logs[2];
   if (spec.out.mode == StdioSpec::Mode::log_file) logs[0] = open_log_file(spec.out, "out", err);
   if (!err && spec.err.mode == StdioSpec::Mode::log_file)
     logs[1] = open_log_file(spec.err, "err", err);
-  if (err) return {};
+  if (err) {
+    name_fd_limit(err);
+    return {};
+  }
   auto state =
       std::make_shared<ChildCore>(core, std::move(spec_ptr), std::move(options), std::move(hook));
   state->out_log = std::move(logs[0]);
@@ -61,7 +68,10 @@ SUPERVISOR_INLINE Process detail::start_process(const std::shared_ptr<LoopCore>&
   } else {
     start_child();
   }
-  if (err) return {};
+  if (err) {
+    name_fd_limit(err);  // wherever the backend built the message (its groups, its clone)
+    return {};
+  }
   return ProcessAccess::make(std::move(state));
 }
 

@@ -130,6 +130,12 @@ class RealHost final : public PoolHost {
     return core_->backend().open_notify(name, std::move(on_note), err);
   }
 
+  [[nodiscard]] std::vector<std::string_view> worker_fds(const ProcessSpec& spec,
+                                                         Containment containment,
+                                                         bool in_group) const override {
+    return core_->backend().host_fds(spec, containment, in_group);
+  }
+
  private:
   std::shared_ptr<LoopCore> core_;  // keeps the loop's state alive as long as the pool needs it
 };

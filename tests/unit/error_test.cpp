@@ -24,7 +24,7 @@ TEST_CASE("errc converts to std::error_code in the supervisor category", "[unit]
 }
 
 TEST_CASE("every errc has its own non-generic message", "[unit][error]") {
-  for (int v = 1; v <= static_cast<int>(sv::errc::peer_gone); ++v) {
+  for (int v = 1; v <= static_cast<int>(sv::errc::fd_limit); ++v) {
     const std::string msg = sv::make_error_code(static_cast<sv::errc>(v)).message();
     INFO("errc value " << v);
     CHECK(!msg.empty());
@@ -40,6 +40,7 @@ TEST_CASE("library errors map to portable std::errc conditions", "[unit][error]"
   CHECK(std::error_code(sv::errc::unsupported) == std::errc::not_supported);
   CHECK(std::error_code(sv::errc::spawn_failed) != std::errc::timed_out);
   CHECK(std::error_code(sv::errc::peer_gone) == std::errc::broken_pipe);
+  CHECK(std::error_code(sv::errc::fd_limit) == std::errc::too_many_files_open);
   // An OS error keeps its own category and does not compare equal to ours.
   const std::error_code os(2, std::system_category());
   CHECK(os != sv::errc::spawn_failed);
@@ -164,4 +165,13 @@ TEST_CASE("ExitStatus::describe names the reason, code or signal, uptime and cou
   k.wall_time_exceeded = true;
   k.stop_requested = true;
   CHECK(k.describe() == "resource-limit (signal 40) after 0.000s, stopped at its wall_time");
+}
+
+TEST_CASE("a failure recorded with a zero code is never success", "[unit][error]") {
+  // E.g. a stale errno of 0 after a raw system call: the caller must not go on as if it worked.
+  sv::detail::ErrorSink sink;
+  sink.fail(std::error_code(0, std::system_category()), [] { return std::string("clone3"); });
+  CHECK(static_cast<bool>(sink));
+  CHECK(sink.code == sv::errc::internal);
+  CHECK(sink.context == "clone3");
 }

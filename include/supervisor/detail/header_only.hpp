@@ -82,6 +82,7 @@
 #  include <supervisor/detail/impl/linux/cgroupfs.cpp>
 #  include <supervisor/detail/impl/linux/clone3_spawn.cpp>
 #  include <supervisor/detail/impl/linux/epoll_poller.cpp>
+#  include <supervisor/detail/impl/linux/host_fds.cpp>
 #  include <supervisor/detail/impl/linux/limits.cpp>
 #  include <supervisor/detail/impl/linux/linux_backend.cpp>
 #  include <supervisor/detail/impl/linux/linux_child.cpp>
@@ -92,6 +93,7 @@
 #  include <supervisor/detail/impl/linux/spawn.cpp>
 #  include <supervisor/detail/impl/linux/tcp_check.cpp>
 #  include <supervisor/detail/impl/posix/fd_end.cpp>
+#  include <supervisor/detail/impl/posix/fd_limit.cpp>
 #  include <supervisor/detail/impl/posix/log_file.cpp>
 #  include <supervisor/detail/impl/posix/posix_spawn.cpp>
 #  include <supervisor/detail/impl/posix/service_socket.cpp>
