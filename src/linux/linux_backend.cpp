@@ -339,6 +339,14 @@ SUPERVISOR_INLINE std::unique_ptr<ChildOs> LinuxBackend::spawn(SpawnPlan& plan_b
   spawn_prepared(prepared, group ? group->dir_fd() : joined.get(), plan.path,
                  info_.clone_into_cgroup_available && !options_.disable_clone_into_cgroup, r, err);
   prepared.join_fds.clear();
+  if (!err && r.pid <= 0) {
+    // Never a child to signal: with pid -1 or 0 a later kill would reach every process or the
+    // host's own group. (A failed clone once came back this way.)
+    err.fail(errc::internal, [&] {
+      return fmt::format("start \"{}\": the spawn reported pid {} and no error",
+                         spec.display_name(), r.pid);
+    });
+  }
   if (err) {
     limits.release();
     drop_group();
