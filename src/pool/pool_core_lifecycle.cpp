@@ -26,6 +26,7 @@ SUPERVISOR_INLINE void PoolCore::move_to(Slot& slot, WorkerState to, std::string
     }
     return;
   }
+  if (to == WorkerState::retired && from != WorkerState::retired) ++retired_slots_;
   // Out of its lease (released, stopped, exited): a deadline no longer applies.
   if (slot.lease_ticket && to != WorkerState::leased && to != WorkerState::draining)
     end_lease_deadline(slot);
@@ -466,6 +467,7 @@ SUPERVISOR_INLINE void PoolCore::retire(Slot& slot, std::string cause) {
       Slot& s = self->slots_[index];
       if (s.sm.incarnation() != incarnation || s.sm.state() != WorkerState::retired) return;
       s.settled = true;
+      self->settled_slots_.insert(index);
       self->fold_output(s);
       s.worker.reset();  // its process ended; the snapshot shows its last_exit, kept
     });
@@ -487,10 +489,8 @@ SUPERVISOR_INLINE bool PoolCore::reclaimable(const Slot& s) const {
 }
 
 SUPERVISOR_INLINE void PoolCore::check_all_retired() {
-  if (!stopping_ || !discarded_.empty() || launched_ahead_ > 0) return;
-  for (auto& s : slots_) {
-    if (s.sm.state() != WorkerState::retired) return;
-  }
+  if (!stopping_ || !discarded_.empty() || launched_ahead_ > 0 || retired_slots_ != slots_.size())
+    return;
   running_ = false;
   {
     std::lock_guard lock(mu_);
