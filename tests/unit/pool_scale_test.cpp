@@ -83,6 +83,7 @@ Costs measure(std::size_t n) {
   sv::testing::FakeWorld world;
   auto options = sv::testing::fake_pool(n);  // restarted after a fixed 100 ms
   options.max_size = n;
+  options.degraded_below = n / 2;  // the pool's health is then weighed at every ready and exit
   std::unique_ptr<sv::Pool> pool;
   std::vector<int> pids;
   {
