@@ -6,8 +6,8 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <optional>
+#include <set>
 #include <unordered_map>
 #include <utility>
 
@@ -27,13 +27,7 @@ class TimerQueue {
   void cancel(std::uint64_t id) {
     auto it = timers_.find(id);
     if (it == timers_.end()) return;
-    auto [lo, hi] = order_.equal_range(it->second.first);
-    for (auto o = lo; o != hi; ++o) {
-      if (o->second == id) {
-        order_.erase(o);
-        break;
-      }
-    }
+    order_.erase({it->second.first, id});
     timers_.erase(it);
   }
 
@@ -64,7 +58,10 @@ class TimerQueue {
 
  private:
   std::uint64_t next_id_ = 0;
-  std::multimap<TimePoint, std::uint64_t> order_;
+  // By deadline, then id (the order they were added in). Keyed by both, not a multimap of
+  // deadlines: a cancel finds its own entry at once, where many timers share one deadline (a
+  // ManualClock's, every worker's restart after the same backoff).
+  std::set<std::pair<TimePoint, std::uint64_t>> order_;
   std::unordered_map<std::uint64_t, std::pair<TimePoint, std::function<void()>>> timers_;
 };
 

@@ -2,7 +2,7 @@
 // SPDX-License-Identifier: MIT
 #include "lease_desk.hpp"
 
-#include <algorithm>
+#include <utility>
 
 namespace supervisor::detail {
 
@@ -29,6 +29,7 @@ SUPERVISOR_INLINE bool LeaseDesk::take(TimePoint t, Worker& out) {
     if (!permitted) return false;  // the loop answers circuit_open
   }
   out = free_.front();
+  free_at_.erase(out.index);
   free_.pop_front();
   taken_.emplace(out.index, out);
   ++leases_;
@@ -49,7 +50,7 @@ SUPERVISOR_INLINE LeaseDesk::Return LeaseDesk::give_back(std::size_t worker,
   duration_.observe(std::chrono::duration<double>(t - acquired).count());
   // A broken worker goes back to the loop, which replaces it.
   const bool back_on_desk = open_ && outcome != LeaseOutcome::broken;
-  if (back_on_desk) free_.push_back(w);
+  if (back_on_desk) free_at_[w.index] = free_.insert(free_.end(), w);
   lock.unlock();
   if (breaker_) {
     try {
@@ -94,7 +95,7 @@ SUPERVISOR_INLINE void LeaseDesk::add_slot(std::size_t index) {
 SUPERVISOR_INLINE void LeaseDesk::put(const Worker& w) {
   std::lock_guard lock(desk_mu_);
   if (!open_) return;
-  free_.push_back(w);
+  free_at_[w.index] = free_.insert(free_.end(), w);
   on_desk_[w.index] = true;
 }
 
@@ -102,10 +103,9 @@ SUPERVISOR_INLINE bool LeaseDesk::withdraw(std::size_t index) {
   if (!on_desk_[index]) return false;
   on_desk_[index] = false;
   std::lock_guard lock(desk_mu_);
-  auto it =
-      std::find_if(free_.begin(), free_.end(), [&](const Worker& w) { return w.index == index; });
-  if (it != free_.end()) {
-    free_.erase(it);
+  if (auto it = free_at_.find(index); it != free_at_.end()) {
+    free_.erase(it->second);
+    free_at_.erase(it);
     return false;
   }
   return taken_.erase(index) > 0;
@@ -117,11 +117,12 @@ SUPERVISOR_INLINE void LeaseDesk::close() {
   open_ = false;
   for (const auto& w : free_) on_desk_[w.index] = false;
   free_.clear();
+  free_at_.clear();
 }
 
-SUPERVISOR_INLINE void LeaseDesk::open() {
+SUPERVISOR_INLINE bool LeaseDesk::open() {
   std::lock_guard lock(desk_mu_);
-  open_ = true;
+  return !std::exchange(open_, true);
 }
 
 SUPERVISOR_INLINE bool LeaseDesk::lent(std::size_t index, std::uint64_t incarnation) {

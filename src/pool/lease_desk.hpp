@@ -13,7 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -88,7 +88,8 @@ class LeaseDesk {
   bool withdraw(std::size_t index);
   // Closes the desk (waiters in the loop, drain, stop): its idle workers are the loop's again.
   void close();
-  void open();
+  // Opens the desk; true when it was closed (the loop then puts its idle workers on it).
+  bool open();
   // The loop took back a worker whose desk lease came back while the desk was closed.
   void returned(std::size_t index) { on_desk_[index] = false; }
   // A host thread holds a desk lease on this incarnation of the worker.
@@ -100,8 +101,10 @@ class LeaseDesk {
   std::vector<bool> on_desk_;      // (loop) by worker index
 
   std::mutex desk_mu_;
-  bool open_ = false;                              // (desk_mu_)
-  std::deque<Worker> free_;                        // (desk_mu_) idle longest first: spreads work
+  bool open_ = false;       // (desk_mu_)
+  std::list<Worker> free_;  // (desk_mu_) idle longest first: spreads work
+  // (desk_mu_) where each worker of free_ is in it: withdraw() finds one at once
+  std::unordered_map<std::size_t, std::list<Worker>::iterator> free_at_;
   std::unordered_map<std::size_t, Worker> taken_;  // (desk_mu_) leased by host threads
   std::uint64_t leases_ = 0;                       // (desk_mu_)
   std::unordered_map<std::size_t, std::uint64_t> leases_by_worker_;  // (desk_mu_)

@@ -267,9 +267,9 @@ SUPERVISOR_INLINE void PoolCore::clear_subscribers() {
 // learns of it.
 SUPERVISOR_INLINE std::size_t PoolCore::add_slot() {
   std::size_t i = slots_.size();
-  for (const auto& s : slots_) {
-    if (reclaimable(s)) {
-      i = s.index;
+  for (const std::size_t k : settled_slots_) {  // reclaimable ones are settled
+    if (reclaimable(slots_[k])) {
+      i = k;
       break;
     }
   }
@@ -281,6 +281,8 @@ SUPERVISOR_INLINE std::size_t PoolCore::add_slot() {
     fold_output(s);
     add_output(output_reclaimed_, s.output);
     const std::uint64_t last = s.sm.incarnation();
+    --retired_slots_;
+    settled_slots_.erase(i);
     s = Slot{i, WorkerStateMachine(i, WorkerState::backoff, now(), last)};
     s.first_incarnation = last + 1;
   }

@@ -39,6 +39,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -360,7 +361,14 @@ class PoolCore final : public std::enable_shared_from_this<PoolCore>,
   // A deque: growing never moves a slot, so a `Slot&` held up the stack stays valid.
   // Retired slots are reclaimed for new workers (add_slot): its size is the peak number of
   // workers the pool had at once, not the number it ever had.
-  std::deque<Slot> slots_;            // (loop)
+  std::deque<Slot> slots_;  // (loop)
+  // (loop) How many slots are retired (move_to, add_slot), how many are retiring and not retired
+  // yet (retire_slot, move_to), and which retired ones are settled, lowest first: the pool's
+  // stop, its health and add_slot look at these, not at every slot, so that a worker's ready,
+  // exit or retirement, or a new slot, costs the same in a pool of 100,000 as in one of 10.
+  std::size_t retired_slots_ = 0;
+  std::size_t retiring_slots_ = 0;
+  std::set<std::size_t> settled_slots_;
   std::vector<Discarded> discarded_;  // (loop) see discard_launch
   // (loop) Processes on_exit's fast path started ahead and nothing has taken or discarded yet:
   // while one is, the pool is not stopped (a subscriber may stop it from the exit's events).

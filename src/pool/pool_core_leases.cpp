@@ -128,10 +128,13 @@ SUPERVISOR_INLINE void PoolCore::withdraw(Slot& slot) {
     move_to(slot, WorkerState::leased, "leased (fast path), taken back by the loop");
 }
 
-// Opens the desk when nothing waits in the loop, and puts every idle worker on it.
+// Opens the desk when nothing waits in the loop, and puts every idle worker on it. Only when it
+// was closed: while it is open, each worker that becomes idle is put on it there and then (by
+// become_ready, offer, a release), so a walk over every slot here, on the path of every worker
+// that becomes ready, would make a pool's start and restarts quadratic.
 SUPERVISOR_INLINE void PoolCore::open_desk() {
   if (!desk_.enabled() || !waiters_.empty() || !running_ || stopping_ || draining_) return;
-  desk_.open();
+  if (!desk_.open()) return;
   for (auto& s : slots_) put_on_desk(s);
 }
 
@@ -154,6 +157,7 @@ SUPERVISOR_INLINE void PoolCore::desk_returned(std::size_t index, std::uint64_t 
   }
   if (broken) restart_now(slot, "lease released broken", false);
   serve_waiters();
+  put_on_desk(slot);  // the desk may have opened again meanwhile (open_desk put nothing then)
 }
 
 // ---- the loop's leases: FIFO waiters -------------------------------------------------------

@@ -26,6 +26,10 @@ SUPERVISOR_INLINE void PoolCore::move_to(Slot& slot, WorkerState to, std::string
     }
     return;
   }
+  if (to == WorkerState::retired && from != WorkerState::retired) {
+    ++retired_slots_;
+    if (slot.retiring) --retiring_slots_;
+  }
   // Out of its lease (released, stopped, exited): a deadline no longer applies.
   if (slot.lease_ticket && to != WorkerState::leased && to != WorkerState::draining)
     end_lease_deadline(slot);
@@ -466,6 +470,7 @@ SUPERVISOR_INLINE void PoolCore::retire(Slot& slot, std::string cause) {
       Slot& s = self->slots_[index];
       if (s.sm.incarnation() != incarnation || s.sm.state() != WorkerState::retired) return;
       s.settled = true;
+      self->settled_slots_.insert(index);
       self->fold_output(s);
       s.worker.reset();  // its process ended; the snapshot shows its last_exit, kept
     });
@@ -487,10 +492,8 @@ SUPERVISOR_INLINE bool PoolCore::reclaimable(const Slot& s) const {
 }
 
 SUPERVISOR_INLINE void PoolCore::check_all_retired() {
-  if (!stopping_ || !discarded_.empty() || launched_ahead_ > 0) return;
-  for (auto& s : slots_) {
-    if (s.sm.state() != WorkerState::retired) return;
-  }
+  if (!stopping_ || !discarded_.empty() || launched_ahead_ > 0 || retired_slots_ != slots_.size())
+    return;
   running_ = false;
   {
     std::lock_guard lock(mu_);
@@ -556,12 +559,10 @@ SUPERVISOR_INLINE void PoolCore::evaluate_scaling() {
   if (want != in.size && !draining_) apply_resize(want);
 }
 
+// Neither retired nor retiring. Counted, not looked for: the pool's health asks on every
+// worker's ready and exit (with degraded_below).
 SUPERVISOR_INLINE std::size_t PoolCore::live_slots() const {
-  std::size_t n = 0;
-  for (const auto& s : slots_) {
-    if (s.sm.state() != WorkerState::retired && !s.retiring) ++n;
-  }
-  return n;
+  return slots_.size() - retired_slots_ - retiring_slots_;
 }
 
 SUPERVISOR_INLINE void PoolCore::apply_resize(std::size_t size) {
@@ -603,6 +604,7 @@ SUPERVISOR_INLINE void PoolCore::apply_resize(std::size_t size) {
 // Takes a slot out of the pool: at once when it has no process, after its lease otherwise.
 SUPERVISOR_INLINE void PoolCore::retire_slot(Slot& s) {
   withdraw(s);
+  if (!s.retiring && s.sm.state() != WorkerState::retired) ++retiring_slots_;
   s.retiring = true;
   switch (s.sm.state()) {
     case WorkerState::leased:

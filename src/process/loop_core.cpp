@@ -76,7 +76,7 @@ SUPERVISOR_INLINE void LoopCore::shutdown() {
   post([this] {
     stopping_ = true;
     auto children = children_;  // request_stop may finish and forget a child at once
-    for (const auto& c : children) c->request_stop();
+    for (const auto& [key, c] : children) c->request_stop();
     if (children_.empty()) quit_ = true;
   });
   thread_.join();
@@ -134,16 +134,14 @@ void LoopCore::guarded(F&& fn, std::string_view where) noexcept {
 }
 
 SUPERVISOR_INLINE void LoopCore::adopt(std::shared_ptr<ChildCore> child) {
-  children_.insert(std::move(child));
+  const ChildCore* key = child.get();
+  children_.emplace(key, std::move(child));
 }
 
 SUPERVISOR_INLINE void LoopCore::forget(const ChildCore* child) {
-  for (auto it = children_.begin(); it != children_.end(); ++it) {
-    if (it->get() == child) {
-      graveyard_children_.push_back(*it);  // may be the last owner; it is running right now
-      children_.erase(it);
-      break;
-    }
+  if (const auto it = children_.find(child); it != children_.end()) {
+    graveyard_children_.push_back(std::move(it->second));  // may be the last owner; it runs now
+    children_.erase(it);
   }
   if (stopping_ && children_.empty()) quit_ = true;
 }

@@ -701,6 +701,43 @@ TEST_CASE("fake world: the lease desk hands out idle workers without the loop, F
   pool.stop();
 }
 
+TEST_CASE("fake world: a desk lease given back while the desk is closed is on it once it reopens",
+          "[unit][pool][desk]") {
+  sv::testing::FakeWorld world;
+  sv::Pool pool(world, options(2));
+  pool.start();
+  sv::Lease a = pool.acquire(0s);  // both from the desk
+  sv::Lease b = pool.acquire(0s);
+  REQUIRE(a.valid());
+  REQUIRE(b.valid());
+  const std::size_t first = a.worker();
+  const std::size_t second = b.worker();
+  // A waiter in the loop closes the desk.
+  sv::Lease held;
+  std::vector<std::size_t> served;
+  pool.acquire_async(10s, [&](sv::Lease l, std::error_code ec) {
+    CHECK_FALSE(ec);
+    served.push_back(l.worker());
+    held = std::move(l);
+  });
+  world.run_pending();
+  // Both come back while it is closed, each through the loop: the first to the waiter, after
+  // which the desk opens again; the second then goes back on the open desk.
+  a.release();
+  b.release();
+  world.run_pending();
+  REQUIRE(served.size() == 1);
+  CHECK(served[0] == first);
+  const auto transitions = events_of<sv::WorkerTransition>(pool).size();
+  sv::Lease c = pool.acquire(0s);
+  REQUIRE(c.valid());
+  CHECK(c.worker() == second);
+  CHECK(events_of<sv::WorkerTransition>(pool).size() == transitions);  // from the desk
+  c.release();
+  held.release();
+  pool.stop();
+}
+
 TEST_CASE("fake world: without the fast path every lease is a transition", "[unit][pool][desk]") {
   sv::testing::FakeWorld world;
   auto o = options(1);
